@@ -1,0 +1,152 @@
+import { errors, type ObjectKind } from "./errors.js";
+import { current, type DeletedObject, nowSeconds, type StoredObject, type VersionBase } from "./model.js";
+
+export interface StoreTiming {
+  /** ms during which a deleted object is still being deleted (GET deleted -> 404, create -> 409 ObjectIsBeingDeleted). */
+  deleteMs: number;
+  /** ms during which a purged name is still held (restore/create -> 409). */
+  purgeMs: number;
+  recoverableDays: number;
+}
+
+/**
+ * One kind's objects in one vault, with soft delete as in Azure: delete moves the object to the
+ * deleted set, where it holds its name until recovered or purged. Names are case-insensitive.
+ */
+export class ObjectStore<V extends VersionBase> {
+  private readonly active = new Map<string, StoredObject<V>>();
+  private readonly deleted = new Map<string, DeletedObject<V>>();
+  private readonly purging = new Map<string, number>();
+
+  constructor(
+    readonly kind: ObjectKind,
+    private readonly timing: StoreTiming,
+  ) {}
+
+  get(name: string): StoredObject<V> | undefined {
+    return this.active.get(name.toLowerCase());
+  }
+
+  require(name: string): StoredObject<V> {
+    const o = this.get(name);
+    if (!o || o.versions.length === 0) throw errors.notFound(this.kind, name);
+    return o;
+  }
+
+  requireVersion(name: string, version: string | undefined): { object: StoredObject<V>; version: V } {
+    const object = this.get(name);
+    if (!object || object.versions.length === 0) throw errors.notFound(this.kind, name, version || undefined);
+    const v = version ? object.versions.find((x) => x.version === version) : current(object);
+    if (!v) throw errors.notFound(this.kind, name, version);
+    return { object, version: v };
+  }
+
+  /** Throws the service's 409 when the name is held by a deleted, deleting or purging object. */
+  assertNameUsable(name: string): void {
+    const key = name.toLowerCase();
+    const d = this.deleted.get(key);
+    if (d) {
+      if (Date.now() < d.visibleAt) throw errors.beingDeleted(this.kind, d.object.name);
+      throw errors.deletedButRecoverable(this.kind, d.object.name);
+    }
+    const purgeUntil = this.purging.get(key);
+    if (purgeUntil !== undefined) {
+      if (Date.now() < purgeUntil) throw errors.beingDeleted(this.kind, name);
+      this.purging.delete(key);
+    }
+  }
+
+  /** For restore: the service answers a plain Conflict while the name is taken or still being purged. */
+  assertRestorable(name: string, id: string): void {
+    const key = name.toLowerCase();
+    const purgeUntil = this.purging.get(key);
+    if (purgeUntil !== undefined && Date.now() < purgeUntil) throw errors.restoreConflict(this.kind, id);
+    if (this.active.get(key)?.versions.length) throw errors.restoreConflict(this.kind, id);
+    const d = this.deleted.get(key);
+    if (d) throw errors.deletedButRecoverable(this.kind, d.object.name);
+  }
+
+  /** Adds a version, creating the object if needed. */
+  addVersion(name: string, version: V, managed = false): StoredObject<V> {
+    this.assertNameUsable(name);
+    const key = name.toLowerCase();
+    let o = this.active.get(key);
+    if (!o) {
+      o = { name, versions: [], managed };
+      this.active.set(key, o);
+    }
+    o.versions.push(version);
+    return o;
+  }
+
+  /** Creates an object shell (a certificate whose first version is still pending). */
+  ensure(name: string, managed = false): StoredObject<V> {
+    const key = name.toLowerCase();
+    const existing = this.active.get(key);
+    if (existing) return existing;
+    this.assertNameUsable(name);
+    const o: StoredObject<V> = { name, versions: [], managed };
+    this.active.set(key, o);
+    return o;
+  }
+
+  /** Puts a whole object back (restore), replacing nothing: callers check assertRestorable first. */
+  putRestored(object: StoredObject<V>): void {
+    this.active.set(object.name.toLowerCase(), object);
+  }
+
+  delete(name: string): DeletedObject<V> {
+    const o = this.require(name);
+    const now = nowSeconds();
+    const d: DeletedObject<V> = {
+      object: o,
+      deletedDate: now,
+      scheduledPurgeDate: now + this.timing.recoverableDays * 86400,
+      visibleAt: Date.now() + this.timing.deleteMs,
+    };
+    this.active.delete(name.toLowerCase());
+    this.deleted.set(name.toLowerCase(), d);
+    return d;
+  }
+
+  getDeleted(name: string): DeletedObject<V> {
+    const d = this.deleted.get(name.toLowerCase());
+    if (!d || Date.now() < d.visibleAt) throw errors.deletedNotFound(this.kind, name);
+    return d;
+  }
+
+  recover(name: string): StoredObject<V> {
+    const d = this.getDeleted(name);
+    this.deleted.delete(name.toLowerCase());
+    this.active.set(name.toLowerCase(), d.object);
+    return d.object;
+  }
+
+  purge(name: string): void {
+    this.getDeleted(name);
+    this.deleted.delete(name.toLowerCase());
+    if (this.timing.purgeMs > 0) this.purging.set(name.toLowerCase(), Date.now() + this.timing.purgeMs);
+  }
+
+  /** Active objects with at least one version (or pending ones when asked), in the service's order. */
+  list(includeEmpty = false): StoredObject<V>[] {
+    return [...this.active.values()]
+      .filter((o) => includeEmpty || o.versions.length > 0)
+      .sort((a, b) => ordinal(sortKey(a.name), sortKey(b.name)));
+  }
+
+  listDeleted(): DeletedObject<V>[] {
+    const now = Date.now();
+    return [...this.deleted.values()]
+      .filter((d) => now >= d.visibleAt)
+      .sort((a, b) => ordinal(sortKey(a.object.name), sortKey(b.object.name)));
+  }
+
+  get size(): number {
+    return this.active.size;
+  }
+}
+
+/** The service pages in upper-case ordinal order (see the recorded $skiptoken markers). */
+export const sortKey = (name: string): string => name.toUpperCase();
+const ordinal = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

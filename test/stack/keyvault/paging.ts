@@ -1,0 +1,69 @@
+import { errors } from "./errors.js";
+
+export interface Page<T> {
+  value: T[];
+  nextLink: string | null;
+}
+
+const pad = (n: number): string => String(n).padStart(6, "0");
+
+/** Encodes a $skiptoken the way the service does (a base64 JSON whose NextMarker names the next item). */
+export function encodeSkipToken(kind: string, marker: string): string {
+  const inner = `${pad(kind.length + 1 + marker.length)}!${kind}/${marker}!000028!9999-12-31T23:59:59.9999999Z!`;
+  const innerB64 = Buffer.from(inner).toString("base64url").replace(/=+$/, "");
+  return Buffer.from(JSON.stringify({ NextMarker: `2!${innerB64.length}!${innerB64}`, TargetLocation: 0 }))
+    .toString("base64url")
+    .replace(/=+$/, "");
+}
+
+export function decodeSkipToken(token: string, kind: string): string {
+  try {
+    const outer = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { NextMarker?: unknown };
+    if (typeof outer.NextMarker !== "string") throw new Error("marker");
+    const b64 = outer.NextMarker.split("!")[2] ?? "";
+    const inner = Buffer.from(b64, "base64url").toString("utf8");
+    const prefix = `${kind}/`;
+    const body = inner.split("!")[1] ?? "";
+    if (!body.startsWith(prefix)) throw new Error("kind");
+    return body.slice(prefix.length);
+  } catch {
+    throw errors.badParameter("The $skiptoken parameter is invalid.");
+  }
+}
+
+/**
+ * Pages a sorted list: `maxresults` 1-25 (default 25), absolute nextLink carrying api-version and
+ * $skiptoken, `nextLink: null` on the last page.
+ */
+export function page<T>(
+  items: readonly T[],
+  markerOf: (item: T) => string,
+  query: URLSearchParams,
+  link: { baseUrl: string; path: string; apiVersion: string; kind: string; extra?: Record<string, string> },
+): Page<T> {
+  const raw = query.get("maxresults");
+  let max = 25;
+  if (raw !== null) {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > 25) {
+      throw errors.badParameter(`Invalid value for maxresults: '${raw}'. The value must be between 1 and 25.`);
+    }
+    max = n;
+  }
+  const token = query.get("$skiptoken");
+  let start = 0;
+  if (token) {
+    const marker = decodeSkipToken(token, link.kind);
+    start = items.findIndex((i) => markerOf(i) >= marker);
+    if (start < 0) start = items.length;
+  }
+  const value = items.slice(start, start + max);
+  const next = items[start + max];
+  let nextLink: string | null = null;
+  if (next !== undefined) {
+    const params = new URLSearchParams({ "api-version": link.apiVersion, ...link.extra });
+    if (raw !== null) params.set("maxresults", String(max));
+    nextLink = `${link.baseUrl}${link.path}?${params.toString()}&$skiptoken=${encodeSkipToken(link.kind, markerOf(next))}`;
+  }
+  return { value, nextLink };
+}

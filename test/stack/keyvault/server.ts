@@ -1,0 +1,183 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { KeyObject } from "node:crypto";
+import { verifyJwt } from "../identity/jwt.js";
+import { authorize } from "./authz.js";
+import { type Caller, errors, KvError } from "./errors.js";
+import { clientAddress, evaluateNetwork } from "./network.js";
+import { match, type Route } from "./router.js";
+import { certificateRoutes } from "./routes/certificates.js";
+import { keyRoutes } from "./routes/keys.js";
+import { secretRoutes } from "./routes/secrets.js";
+import type { Vault } from "./vault.js";
+
+export const SupportedApiVersions = ["7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01"] as const;
+export const LatestApiVersion = "2025-07-01";
+const MaxBodyBytes = 4 * 1024 * 1024;
+const routes: Route[] = [...secretRoutes, ...keyRoutes, ...certificateRoutes];
+
+export interface ServerDeps {
+  tls: { cert: string; key: string };
+  tenantId: string;
+  /** Keys that sign valid tokens (the local identity endpoint's). */
+  tokenKeys: () => readonly KeyObject[];
+}
+
+const count = (rec: Record<string, number>, key: string): void => {
+  rec[key] = (rec[key] ?? 0) + 1;
+};
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MaxBodyBytes) throw errors.badParameter("The request body is too large.");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+  const text = body === undefined ? "" : JSON.stringify(body);
+  res.writeHead(status, {
+    "cache-control": "no-cache",
+    pragma: "no-cache",
+    expires: "-1",
+    "x-content-type-options": "nosniff",
+    "strict-transport-security": "max-age=31536000;includeSubDomains",
+    "x-ms-keyvault-service-version": "1.9.2000.0-emulator",
+    ...(text ? { "content-type": "application/json; charset=utf-8" } : {}),
+    "content-length": String(Buffer.byteLength(text)),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Runs one request through the service's order: route, api-version, token, network, throttle, RBAC, handler. */
+async function handle(vault: Vault, deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { stats, config } = vault;
+  const address = clientAddress(req.socket.remoteAddress);
+  const headers: Record<string, string> = {
+    "x-ms-request-id": randomUUID(),
+    "x-ms-keyvault-region": config.location,
+    "x-ms-keyvault-network-info": `conn_type=Ipv4;addr=${address};act_addr_fam=InterNetwork;`,
+  };
+  const clientRequestId = req.headers["x-ms-client-request-id"];
+  if (typeof clientRequestId === "string") headers["x-ms-client-request-id"] = clientRequestId;
+  const url = new URL(req.url ?? "/", vault.baseUrl || "https://127.0.0.1");
+  const found = match(routes, req.method ?? "GET", url.pathname.replace(/\/+$/, "") || "/");
+  const opName = found && found !== "methodNotAllowed" ? found.route.op.name : "Unknown";
+  let status = 500;
+  try {
+    const raw = await readBody(req);
+    const { latency, faults } = config;
+    if (latency.fixedMs > 0 || latency.jitterMs > 0) await sleep(latency.fixedMs + Math.random() * latency.jitterMs);
+    if (faults.dropRate > 0 && Math.random() < faults.dropRate) {
+      stats.dropped++;
+      status = 0;
+      req.socket.destroy();
+      return;
+    }
+    if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
+      throw faults.errorStatus === 503 ? errors.unavailable() : errors.internal();
+    }
+    if (!found) throw errors.routeNotFound();
+    if (found === "methodNotAllowed") throw errors.methodNotAllowed();
+    const apiVersion = url.searchParams.get("api-version");
+    if (!apiVersion) throw errors.missingVersion();
+    if (!(SupportedApiVersions as readonly string[]).includes(apiVersion)) throw errors.badVersion(apiVersion, LatestApiVersion);
+
+    const auth = req.headers.authorization;
+    if (!auth) throw errors.unauthorized(deps.tenantId);
+    const [scheme, token] = auth.split(" ");
+    if (scheme?.toLowerCase() !== "bearer" || !token) throw errors.unauthorized(deps.tenantId);
+    const verified = verifyJwt(token, deps.tokenKeys(), {
+      audiences: ["https://vault.azure.net", "https://vault.azure.net/"],
+      issuerPrefix: "https://sts.windows.net/",
+    });
+    if (!verified.ok) {
+      const reasons: Record<typeof verified.reason, string> = {
+        malformed: "AKV10021: Invalid token format.",
+        signature: "AKV10032: Invalid issuer or signature.",
+        audience: "AKV10022: Invalid audience. Expected https://vault.azure.net.",
+        issuer: "AKV10032: Invalid issuer.",
+        expired: "AKV10017: The token has expired.",
+        notYetValid: "AKV10016: The token is not yet valid.",
+      };
+      throw errors.invalidToken(deps.tenantId, reasons[verified.reason]);
+    }
+    const caller: Caller = { appid: verified.claims.appid, oid: verified.claims.oid, tid: verified.claims.tid };
+
+    const decision = evaluateNetwork(config.network, address);
+    if (decision === "publicAccessDisabled") throw errors.forbiddenByConnection(caller, config.name, config.location);
+    if (decision === "firewall") throw errors.forbiddenByFirewall(address, caller, config.name, config.location);
+
+    const op = found.route.op;
+    const createLimited = op.throttleClass === "create" && !vault.createBucket.take();
+    if (createLimited || !vault.bucket.take()) {
+      stats.throttled++;
+      const bucket = createLimited ? vault.createBucket : vault.bucket;
+      throw errors.throttled(config.limits.retryAfter ? bucket.secondsUntilToken() : undefined);
+    }
+    authorize(config.authorization, caller, op, found.route.objectPath?.(found.params), {
+      vault: config.name,
+      location: config.location,
+      subscriptionId: config.subscriptionId,
+      resourceGroup: config.resourceGroup,
+    });
+
+    let body: unknown;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        throw errors.badParameter("The request body is not valid JSON.");
+      }
+    }
+    vault.settle();
+    const result = found.route.handler({ vault, params: found.params, query: url.searchParams, body, apiVersion, caller });
+    status = result.status;
+    send(res, result.status, result.body, headers);
+  } catch (e) {
+    const err = e instanceof KvError ? e : errors.internal();
+    if (!(e instanceof KvError)) console.error("[kv-emulator] unexpected error", e);
+    status = err.status;
+    send(res, err.status, err.body(), { ...headers, ...err.headers });
+  } finally {
+    count(stats.byOperation, opName);
+    count(stats.byStatus, String(status));
+    count(stats.byOperationStatus, `${opName} ${status}`);
+  }
+}
+
+/** One HTTPS listener on 127.0.0.1 for one vault, as the service has one host name per vault. */
+export async function startVaultServer(vault: Vault, deps: ServerDeps, port = 0): Promise<Server> {
+  const server = createServer({ cert: deps.tls.cert, key: deps.tls.key }, (req, res) => {
+    const { stats } = vault;
+    stats.total++;
+    stats.inflight++;
+    stats.peakInflight = Math.max(stats.peakInflight, stats.inflight);
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      stats.inflight--;
+    };
+    res.on("close", finish);
+    handle(vault, deps, req, res).catch((e: unknown) => {
+      console.error("[kv-emulator] request failed", e);
+      if (!res.headersSent) send(res, 500, errors.internal().body(), {});
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  vault.baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return server;
+}

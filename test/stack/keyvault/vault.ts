@@ -1,0 +1,121 @@
+import type { AuthorizationMode } from "./authz.js";
+import type { KeyMaterial } from "./keyMaterial.js";
+import type { CertificateVersion, KeyVersion, SecretVersion } from "./model.js";
+import { ObjectStore, type StoreTiming } from "./objectStore.js";
+import type { SecurityWorld } from "./securityWorld.js";
+import { TokenBucket } from "./throttle.js";
+
+export interface NetworkRules {
+  /** "Disabled" answers ForbiddenByConnection to every caller (no private link in the emulator). */
+  publicNetworkAccess: "Enabled" | "Disabled";
+  defaultAction: "Allow" | "Deny";
+  /** IPv4 addresses or CIDR ranges allowed when defaultAction is Deny. */
+  ipRules: string[];
+}
+
+export interface VaultLimits {
+  /** All transactions per 10 s (the service's vault limit). */
+  perTenSeconds: number;
+  /** Create/import/restore transactions per 10 s (a smaller class). */
+  createPerTenSeconds: number;
+  /** Send Retry-After on 429 (the real service often does not). */
+  retryAfter: boolean;
+}
+
+export interface VaultFaults {
+  /** Fraction of requests answered with errorStatus. */
+  errorRate: number;
+  errorStatus: 500 | 503;
+  /** Fraction of requests whose connection is dropped without an answer. */
+  dropRate: number;
+}
+
+export interface VaultLatency {
+  fixedMs: number;
+  jitterMs: number;
+}
+
+export interface VaultStats {
+  total: number;
+  byOperation: Record<string, number>;
+  byStatus: Record<string, number>;
+  byOperationStatus: Record<string, number>;
+  throttled: number;
+  dropped: number;
+  inflight: number;
+  peakInflight: number;
+}
+
+export const emptyStats = (): VaultStats => ({
+  total: 0,
+  byOperation: {},
+  byStatus: {},
+  byOperationStatus: {},
+  throttled: 0,
+  dropped: 0,
+  inflight: 0,
+  peakInflight: 0,
+});
+
+export interface VaultConfig {
+  name: string;
+  location: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  world: SecurityWorld;
+  authorization: AuthorizationMode;
+  network: NetworkRules;
+  limits: VaultLimits;
+  latency: VaultLatency;
+  faults: VaultFaults;
+  timing: StoreTiming & { certificateMs: number };
+  maxBackupVersions: number;
+}
+
+/** One emulated vault: its objects, its rules, its counters. */
+export class Vault {
+  readonly secrets: ObjectStore<SecretVersion>;
+  readonly keys: ObjectStore<KeyVersion>;
+  readonly certificates: ObjectStore<CertificateVersion>;
+  readonly bucket: TokenBucket;
+  readonly createBucket: TokenBucket;
+  stats: VaultStats = emptyStats();
+  /** Set once the server listens. */
+  baseUrl = "";
+  /** Reused key material for bulk seeding (see keyMaterial.ts). */
+  keyPool: Map<string, KeyMaterial> | undefined;
+
+  constructor(readonly config: VaultConfig) {
+    this.secrets = new ObjectStore("secret", config.timing);
+    this.keys = new ObjectStore("key", config.timing);
+    this.certificates = new ObjectStore("certificate", config.timing);
+    this.bucket = new TokenBucket(config.limits.perTenSeconds);
+    this.createBucket = new TokenBucket(config.limits.createPerTenSeconds);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  setLimits(limits: Partial<VaultLimits>): void {
+    Object.assign(this.config.limits, limits);
+    this.bucket.setLimit(this.config.limits.perTenSeconds);
+    this.createBucket.setLimit(this.config.limits.createPerTenSeconds);
+  }
+
+  /** Completes certificate operations whose time has come (the service issues asynchronously). */
+  settle(now = Date.now()): void {
+    for (const cert of this.certificates.list(true)) {
+      const op = cert.operation;
+      if (op && op.status === "inProgress" && now >= op.completesAt) {
+        op.complete?.();
+        op.status = "completed";
+        delete op.complete;
+      }
+    }
+  }
+
+  resetStats(): void {
+    this.stats = emptyStats();
+  }
+}
