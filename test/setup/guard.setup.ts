@@ -1,0 +1,3 @@
+import { installNetworkGuard } from "./networkGuard.js";
+
+installNetworkGuard();

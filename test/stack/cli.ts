@@ -1,0 +1,34 @@
+import { startStack } from "./stack.js";
+import { installNetworkGuard } from "../setup/networkGuard.js";
+
+/** `npm run stack`: start everything on loopback, write .local/stack.env, run until Ctrl-C or SIGTERM. */
+installNetworkGuard();
+const started = Date.now();
+const stack = await startStack();
+const line = (k: string, v: string): void => console.log(`  ${k.padEnd(22)} ${v}`);
+console.log(`kvbackup local stack is up (${Date.now() - started} ms)`);
+line("identity endpoint", stack.identity.endpoint);
+line("demo-vault", stack.vaults.demo.url);
+line("restore-vault", stack.vaults.restore.url);
+line("blob (fault proxy)", stack.env.BACKUP_STORAGE__blobServiceUri ?? "");
+line("queue (fault proxy)", stack.env.BACKUP_STORAGE__queueServiceUri ?? "");
+line("table (fault proxy)", stack.env.BACKUP_STORAGE__tableServiceUri ?? "");
+line("admin API", stack.admin.url);
+if (stack.seeded) {
+  const s = stack.seeded;
+  line("seeded demo-vault", `${s.secrets} secrets, ${s.keys} keys, ${s.certificates} certificates (+${s.managed} managed key/secret)`);
+}
+line("settings", ".local/stack.env  (set -a; . .local/stack.env; set +a)");
+console.log("Press Ctrl-C to stop.");
+
+let stopping = false;
+const shutdown = async (signal: string): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping the stack...`);
+  await stack.stop();
+  console.log("stopped.");
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,27 @@
+/**
+ * The least-privilege custom roles kvbackup's infra defines (issue "Infrastructure as code"):
+ * backup can list and back up, never read a secret value.
+ */
+export const BackupOperatorRole = {
+  name: "Key Vault Backup Operator",
+  dataActions: [
+    "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+    "Microsoft.KeyVault/vaults/secrets/backup/action",
+    "Microsoft.KeyVault/vaults/keys/read",
+    "Microsoft.KeyVault/vaults/keys/backup/action",
+    "Microsoft.KeyVault/vaults/certificates/read",
+    "Microsoft.KeyVault/vaults/certificates/backup/action",
+  ],
+} as const;
+
+export const RestoreOperatorRole = {
+  name: "Key Vault Restore Operator",
+  dataActions: [
+    "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+    "Microsoft.KeyVault/vaults/secrets/restore/action",
+    "Microsoft.KeyVault/vaults/keys/read",
+    "Microsoft.KeyVault/vaults/keys/restore/action",
+    "Microsoft.KeyVault/vaults/certificates/read",
+    "Microsoft.KeyVault/vaults/certificates/restore/action",
+  ],
+} as const;

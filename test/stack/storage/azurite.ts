@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface AzuriteEndpoints {
+  blob: string;
+  queue: string;
+  table: string;
+}
+
+/** Azurite's well-known development account (public, documented; not a secret). */
+export const DevAccount = {
+  name: "devstoreaccount1",
+  key: "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+};
+
+export interface AzuriteProcess {
+  endpoints: AzuriteEndpoints;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Azurite from npm on loopback, HTTPS with OAuth, in memory, ports chosen by the OS.
+ * --skipApiVersionCheck: the SDK sends a newer x-ms-version than Azurite knows;
+ * --disableTelemetry: Azurite otherwise reports to Application Insights.
+ */
+export async function startAzurite(tlsFiles: { cert: string; key: string }, timeoutMs = 20_000): Promise<AzuriteProcess> {
+  const require = createRequire(import.meta.url);
+  const entry = join(require.resolve("azurite/package.json"), "..", "dist", "src", "azurite.js");
+  const cwd = mkdtempSync(join(tmpdir(), "kvbackup-azurite-"));
+  const args = [
+    entry,
+    ...["--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1"],
+    ...["--blobPort", "0", "--queuePort", "0", "--tablePort", "0"],
+    "--inMemoryPersistence",
+    ...["--extentMemoryLimit", "1024"],
+    ...["--oauth", "basic", "--cert", tlsFiles.cert, "--key", tlsFiles.key],
+    "--skipApiVersionCheck",
+    "--disableTelemetry",
+    "--silent",
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const killOnExit = (): void => {
+    child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
+  const found: Partial<AzuriteEndpoints> = {};
+  let output = "";
+  const endpoints = await new Promise<AzuriteEndpoints>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Azurite did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      for (const m of output.matchAll(/Azurite (Blob|Queue|Table) service is successfully listening at (https:\/\/127\.0\.0\.1:\d+)/g)) {
+        found[(m[1] as string).toLowerCase() as keyof AzuriteEndpoints] = m[2] as string;
+      }
+      if (found.blob && found.queue && found.table) {
+        clearTimeout(timer);
+        resolve(found as AzuriteEndpoints);
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Azurite exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    endpoints,
+    async stop(): Promise<void> {
+      process.removeListener("exit", killOnExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(cwd, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, request, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type StorageFault, storageError } from "./storageErrors.js";
+
+export type StorageService = "blob" | "queue" | "table";
+
+/** Names Azure gives blob operations, derived from method and query (enough to aim a rule). */
+export function blobOperation(method: string, url: URL): string {
+  const comp = url.searchParams.get("comp");
+  const restype = url.searchParams.get("restype");
+  const segments = url.pathname.split("/").filter(Boolean);
+  const onContainer = restype === "container";
+  if (restype === "service") return comp === "properties" ? `${method === "PUT" ? "Set" : "Get"}BlobServiceProperties` : "ServiceOperation";
+  if (segments.length <= 1 && comp === "list") return "ListContainers";
+  if (onContainer) {
+    if (comp === "list") return "ListBlobs";
+    if (comp === "lease") return "LeaseContainer";
+    if (comp === "acl") return method === "PUT" ? "SetContainerAcl" : "GetContainerAcl";
+    if (comp === "metadata") return "SetContainerMetadata";
+    return ({ PUT: "CreateContainer", DELETE: "DeleteContainer", GET: "GetContainerProperties", HEAD: "GetContainerProperties" } as Record<string, string>)[method] ?? "ContainerOperation";
+  }
+  if (comp === "blobs") return "FindBlobsByTags";
+  if (comp === "block") return "PutBlock";
+  if (comp === "blocklist") return method === "PUT" ? "PutBlockList" : "GetBlockList";
+  if (comp === "lease") return "LeaseBlob";
+  if (comp === "metadata") return "SetBlobMetadata";
+  if (comp === "tags") return method === "PUT" ? "SetBlobTags" : "GetBlobTags";
+  if (comp === "properties") return "SetBlobProperties";
+  return ({ PUT: "PutBlob", GET: "GetBlob", HEAD: "GetBlobProperties", DELETE: "DeleteBlob" } as Record<string, string>)[method] ?? "BlobOperation";
+}
+
+export interface FaultRule {
+  id?: string;
+  service?: StorageService;
+  account?: string;
+  /** Path after the account, e.g. "/keyvault-backups/daily/". */
+  pathPrefix?: string;
+  method?: string;
+  /** A blob operation name from blobOperation(), e.g. "PutBlob". */
+  operation?: string;
+  /** Answer with this fault instead of forwarding (omit to only add latency). */
+  fault?: StorageFault;
+  latencyMs?: number;
+  /** Apply this many times, then the rule retires (default: forever). */
+  times?: number;
+}
+
+interface ActiveRule extends FaultRule {
+  id: string;
+  hits: number;
+}
+
+/**
+ * A TLS proxy in front of one Azurite service that answers by rule with the real Azure 403s
+ * (firewall, RBAC, shared key disabled) or 503 ServerBusy, or adds latency; everything else is forwarded.
+ * This is how tests reproduce "storage firewall enabled from selected networks".
+ */
+export class StorageFaultProxy {
+  private server: Server | undefined;
+  private rules: ActiveRule[] = [];
+  url = "";
+  forwarded = 0;
+  faulted = 0;
+
+  constructor(
+    readonly service: StorageService,
+    private readonly target: string,
+    private readonly tls: { cert: string; key: string; ca: string },
+  ) {}
+
+  addRule(rule: FaultRule): string {
+    const id = rule.id ?? randomUUID();
+    this.rules.push({ ...rule, id, hits: 0 });
+    return id;
+  }
+
+  removeRule(id: string): void {
+    this.rules = this.rules.filter((r) => r.id !== id);
+  }
+
+  clearRules(): void {
+    this.rules = [];
+  }
+
+  listRules(): readonly (FaultRule & { hits: number })[] {
+    return this.rules.map((r) => ({ ...r }));
+  }
+
+  private find(method: string, url: URL): ActiveRule | undefined {
+    const [account = "", ...rest] = url.pathname.split("/").filter(Boolean);
+    const path = `/${rest.join("/")}`;
+    return this.rules.find(
+      (r) =>
+        (r.times === undefined || r.hits < r.times) &&
+        (!r.service || r.service === this.service) &&
+        (!r.account || r.account === account) &&
+        (!r.pathPrefix || path.startsWith(r.pathPrefix)) &&
+        (!r.method || r.method.toUpperCase() === method) &&
+        (!r.operation || (this.service === "blob" && blobOperation(method, url) === r.operation)),
+    );
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? "GET";
+    const url = new URL(req.url ?? "/", "https://127.0.0.1");
+    const rule = this.find(method, url);
+    if (rule) {
+      rule.hits++;
+      if (rule.latencyMs) await sleep(rule.latencyMs);
+      if (rule.fault) {
+        this.faulted++;
+        req.resume();
+        const clientId = req.headers["x-ms-client-request-id"];
+        const e = storageError(rule.fault, typeof clientId === "string" ? clientId : undefined);
+        res.writeHead(e.status, e.statusText, e.headers);
+        res.end(e.body);
+        return;
+      }
+    }
+    this.forwarded++;
+    const target = new URL(this.target);
+    const upstream = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method,
+        path: req.url,
+        headers: { ...req.headers, host: target.host },
+        ca: this.tls.ca,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.statusMessage, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on("error", () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  }
+
+  async start(port = 0): Promise<string> {
+    const server = createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => {
+      this.handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+    this.url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,36 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { defineConfig } from "vitest/config";
+import { createStackTls } from "./test/stack/tls.js";
+
+// The stack's TLS is made once per test run, here, before any worker starts: Node reads
+// NODE_EXTRA_CA_CERTS only at process start, and the forked workers inherit this environment.
+if (!process.env.KVBACKUP_TEST_TLS_DIR) {
+  const dir = resolve(".local", `test-tls-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const tls = createStackTls();
+  writeFileSync(join(dir, "ca.pem"), tls.caPem);
+  writeFileSync(join(dir, "cert.pem"), tls.certPem);
+  writeFileSync(join(dir, "key.pem"), tls.keyPem, { mode: 0o600 });
+  process.env.KVBACKUP_TEST_TLS_DIR = dir;
+  process.env.NODE_EXTRA_CA_CERTS = join(dir, "ca.pem");
+}
+
+export default defineConfig({
+  test: {
+    pool: "forks",
+    setupFiles: ["test/setup/guard.setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"] },
+      },
+      {
+        extends: true,
+        test: { name: "integration", include: ["test/integration/**/*.test.ts"], maxWorkers: 2 },
+      },
+    ],
+  },
+});
