@@ -36,3 +36,27 @@ export const identityCredential = (clientId: string): TokenCredential => new Man
 
 /** Loopback vault hosts are not *.vault.azure.net, so the challenge's resource check is off (as the app does for loopback only). */
 export const kvOptions = { disableChallengeResourceVerification: true } as const;
+
+/** A raw HTTPS call, for asserting exact statuses, headers and bodies. */
+export async function rawCall(
+  url: string,
+  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Headers; json: unknown; text: string }> {
+  const res = await fetch(url, {
+    method: init.method ?? "GET",
+    headers: {
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+      ...init.headers,
+    },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}

@@ -62,6 +62,9 @@ export interface CertificateVersion extends VersionBase {
 
 export interface CertificateOperation {
   requestId: string;
+  /** The version being issued, visible (disabled, without cer) until issuance completes. */
+  version: string;
+  created: number;
   csr: string;
   status: "inProgress" | "completed" | "cancelled" | "failed";
   completesAt: number;

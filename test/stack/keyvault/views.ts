@@ -94,6 +94,15 @@ export function certificateBundle(vault: Vault, o: StoredObject<CertificateVersi
   };
 }
 
+/** While issuance is in progress the service shows a disabled version with no certificate yet. */
+export function pendingCertificateBundle(vault: Vault, name: string, op: CertificateOperation, policy: CertificatePolicy | undefined): object {
+  return {
+    id: `${vault.baseUrl}/certificates/${name}/${op.version}`,
+    attributes: attributesView(vault, { enabled: false, created: op.created, updated: op.created }, "certificate"),
+    ...(policy ? { policy: policyView(vault, name, policy) } : {}),
+  };
+}
+
 export function certificateItem(vault: Vault, o: StoredObject<CertificateVersion>, v: CertificateVersion | undefined, withVersion = false): object {
   if (!v) return { id: `${vault.baseUrl}/certificates/${o.name}` };
   return {

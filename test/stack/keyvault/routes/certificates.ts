@@ -17,7 +17,7 @@ import { type RequestContext, type Route, route } from "../router.js";
 import { backupValue, bodyObject, newAttributes, parseTags, updateAttributes, validName } from "../validate.js";
 import type { Vault } from "../vault.js";
 import { issueSelfSigned as x509Issue } from "../x509.js";
-import { certificateBundle, certificateItem, deletedView, operationView, policyView } from "../views.js";
+import { certificateBundle, certificateItem, deletedView, operationView, pendingCertificateBundle, policyView } from "../views.js";
 
 const path = (p: Record<string, string>): string => `certificates/${p.name}`;
 
@@ -60,6 +60,8 @@ function create(ctx: RequestContext) {
   const certAttrs = { ...attributes, nbf: issued.notBefore, exp: issued.expires };
   cert.operation = {
     requestId: randomUUID().replaceAll("-", ""),
+    version,
+    created: attributes.created,
     csr: issued.csr,
     status: "inProgress",
     completesAt: Date.now() + vault.config.timing.certificateMs,
@@ -210,6 +212,11 @@ export const certificateRoutes: Route[] = [
     return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
   }, path),
   route("GET", "/certificates/{name}/{version?}", Op.GetCertificate, (ctx) => {
+    const pending = ctx.vault.certificates.get(validName(ctx.params.name));
+    const op = pending?.operation;
+    if (pending && op?.status === "inProgress" && (!ctx.params.version || ctx.params.version === op.version) && pending.versions.length === 0) {
+      return { status: 200, body: pendingCertificateBundle(ctx.vault, pending.name, op, pending.policy) };
+    }
     const { object, version } = ctx.vault.certificates.requireVersion(validName(ctx.params.name), ctx.params.version);
     return { status: 200, body: certificateBundle(ctx.vault, object, version) };
   }, path),
