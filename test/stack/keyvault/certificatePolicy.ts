@@ -51,7 +51,7 @@ export function parsePolicy(raw: unknown, previous?: CertificatePolicy): Certifi
     x509_props: {
       subject: subject ?? "",
       ...(dns?.length ? { sans: { dns_names: dns } } : {}),
-      ekus: strings(x509.ekus, "ekus") ?? previous?.x509_props.ekus ?? ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"],
+      ekus: strings(x509.ekus, "ekus") ?? previous?.x509_props.ekus ?? [],
       key_usage: strings(x509.key_usage, "key_usage") ?? previous?.x509_props.key_usage ?? ["digitalSignature", "keyEncipherment"],
       validity_months: validity,
     },

@@ -8,7 +8,7 @@ import { certificateRoutes } from "./routes/certificates.js";
 import { keyRoutes } from "./routes/keys.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { SecurityWorld } from "./securityWorld.js";
-import { LatestApiVersion, startVaultServer } from "./server.js";
+import { LatestApiVersion, type ResponseEvent, startVaultServer } from "./server.js";
 import {
   type NetworkRules,
   Vault,
@@ -47,8 +47,15 @@ const SystemCaller = { appid: "emulator", oid: "emulator", tid: "emulator" };
 export class KeyVaultEmulator {
   private readonly vaults = new Map<string, { vault: Vault; server: Server }>();
   private readonly worlds = new Map<string, SecurityWorld>();
+  private readonly observers = new Set<(e: ResponseEvent) => void>();
 
   constructor(private readonly deps: EmulatorDeps) {}
+
+  /** Calls fn with every HTTP answer of every vault until the returned function is called. */
+  observe(fn: (e: ResponseEvent) => void): () => void {
+    this.observers.add(fn);
+    return () => this.observers.delete(fn);
+  }
 
   private world(name: string): SecurityWorld {
     let w = this.worlds.get(name);
@@ -79,7 +86,11 @@ export class KeyVaultEmulator {
       maxBackupVersions: options.maxBackupVersions ?? 500,
     };
     const vault = new Vault(config);
-    const server = await startVaultServer(vault, this.deps, options.port ?? 0);
+    const server = await startVaultServer(
+      vault,
+      { ...this.deps, notify: (e) => this.observers.forEach((fn) => fn(e)) },
+      options.port ?? 0,
+    );
     this.vaults.set(name, { vault, server });
     return { name, url: vault.baseUrl };
   }

@@ -14,6 +14,7 @@ export interface RequestContext {
 export interface HandlerResult {
   status: number;
   body?: unknown;
+  headers?: Record<string, string>;
 }
 
 export interface Route {

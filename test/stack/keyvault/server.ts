@@ -24,6 +24,16 @@ export interface ServerDeps {
   tenantId: string;
   /** Keys that sign valid tokens (the local identity endpoint's). */
   tokenKeys: () => readonly KeyObject[];
+  /** Sees every answer (tests validate them against the swagger). */
+  notify?: (event: ResponseEvent) => void;
+}
+
+export interface ResponseEvent {
+  vault: string;
+  operation: string;
+  apiVersion: string | null;
+  status: number;
+  body: unknown;
 }
 
 const count = (rec: Record<string, number>, key: string): void => {
@@ -141,12 +151,14 @@ async function handle(vault: Vault, deps: ServerDeps, req: IncomingMessage, res:
     vault.settle();
     const result = found.route.handler({ vault, params: found.params, query: url.searchParams, body, apiVersion, caller });
     status = result.status;
-    send(res, result.status, result.body, headers);
+    send(res, result.status, result.body, { ...headers, ...result.headers });
+    deps.notify?.({ vault: config.name, operation: opName, apiVersion, status, body: result.body });
   } catch (e) {
     const err = e instanceof KvError ? e : errors.internal();
     if (!(e instanceof KvError)) console.error("[kv-emulator] unexpected error", e);
     status = err.status;
     send(res, err.status, err.body(), { ...headers, ...err.headers });
+    deps.notify?.({ vault: config.name, operation: opName, apiVersion: url.searchParams.get("api-version"), status, body: err.body() });
   } finally {
     count(stats.byOperation, opName);
     count(stats.byStatus, String(status));

@@ -78,19 +78,33 @@ export function keyItem(vault: Vault, o: StoredObject<KeyVersion>, v: KeyVersion
 }
 
 export function policyView(vault: Vault, name: string, p: CertificatePolicy): object {
-  return { id: `${vault.baseUrl}/certificates/${name}/policy`, ...p };
+  return {
+    id: `${vault.baseUrl}/certificates/${name}/policy`,
+    ...p,
+    x509_props: { ...p.x509_props, basic_constraints: { ca: false } },
+  };
 }
 
-export function certificateBundle(vault: Vault, o: StoredObject<CertificateVersion>, v: CertificateVersion): object {
+/**
+ * As recorded: tags always present ({} when none), `pending` while an operation exists; the
+ * deleted view has no policy, the restore answer has no cer.
+ */
+export function certificateBundle(
+  vault: Vault,
+  o: StoredObject<CertificateVersion>,
+  v: CertificateVersion,
+  shape: "full" | "deleted" | "restored" = "full",
+): object {
   return {
     id: `${vault.baseUrl}/certificates/${o.name}/${v.version}`,
     kid: `${vault.baseUrl}/keys/${o.name}/${v.version}`,
     sid: `${vault.baseUrl}/secrets/${o.name}/${v.version}`,
     x5t: v.x5t,
-    cer: v.cer,
+    ...(shape === "restored" ? {} : { cer: v.cer }),
     attributes: attributesView(vault, v.attributes, "certificate"),
-    ...withTags(v),
-    policy: policyView(vault, o.name, o.policy ?? v.policy),
+    tags: v.tags ?? {},
+    ...(shape === "deleted" ? {} : { policy: policyView(vault, o.name, o.policy ?? v.policy) }),
+    ...(o.operation && shape !== "restored" ? { pending: { id: `${vault.baseUrl}/certificates/${o.name}/pending` } } : {}),
   };
 }
 
@@ -120,7 +134,9 @@ export function operationView(vault: Vault, name: string, op: CertificateOperati
     csr: op.csr,
     cancellation_requested: op.cancellationRequested,
     status: op.status,
-    status_details: op.status === "completed" ? "" : "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later.",
+    ...(op.status === "inProgress"
+      ? { status_details: "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later." }
+      : {}),
     ...(op.status === "completed" ? { target: `${vault.baseUrl}/certificates/${name}` } : {}),
     request_id: op.requestId,
   };

@@ -59,12 +59,14 @@ export function issueSelfSigned(policy: CertificatePolicy, key: KeyMaterial, now
     dataEncipherment: usages.has("dataEncipherment"),
     keyCertSign: usages.has("keyCertSign"),
   });
-  const ekus = policy.x509_props.ekus ?? ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"];
-  extensions.push({
-    name: "extKeyUsage",
-    serverAuth: ekus.includes("1.3.6.1.5.5.7.3.1"),
-    clientAuth: ekus.includes("1.3.6.1.5.5.7.3.2"),
-  });
+  const ekus = policy.x509_props.ekus ?? [];
+  if (ekus.length > 0) {
+    extensions.push({
+      name: "extKeyUsage",
+      serverAuth: ekus.includes("1.3.6.1.5.5.7.3.1"),
+      clientAuth: ekus.includes("1.3.6.1.5.5.7.3.2"),
+    });
+  }
   const dns = policy.x509_props.sans?.dns_names ?? [];
   if (dns.length > 0) extensions.push({ name: "subjectAltName", altNames: dns.map((value) => ({ type: 2, value })) });
   cert.setExtensions(extensions);

@@ -93,7 +93,14 @@ function create(ctx: RequestContext) {
       );
     },
   };
-  return { status: 202, body: operationView(vault, name, cert.operation) };
+  return {
+    status: 202,
+    body: operationView(vault, name, cert.operation),
+    headers: {
+      location: `${vault.baseUrl}/certificates/${name}/pending?api-version=${ctx.apiVersion}&request_id=${cert.operation.requestId}`,
+      "retry-after": "10",
+    },
+  };
 }
 
 function requireOperation(vault: Vault, name: string) {
@@ -131,7 +138,7 @@ function restore(ctx: RequestContext) {
   vault.certificates.putRestored(certificate);
   vault.keys.putRestored(key);
   vault.secrets.putRestored(secret);
-  return { status: 200, body: certificateBundle(vault, certificate, last) };
+  return { status: 200, body: certificateBundle(vault, certificate, last, "restored") };
 }
 
 function listVersions(ctx: RequestContext) {
@@ -209,7 +216,7 @@ export const certificateRoutes: Route[] = [
     const name = validName(ctx.params.name);
     const d = ctx.vault.certificates.delete(name);
     cascade(ctx.vault, name, "delete");
-    return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
+    return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, (vault, o, v) => certificateBundle(vault, o, v, "deleted")) };
   }, path),
   route("GET", "/certificates/{name}/{version?}", Op.GetCertificate, (ctx) => {
     const pending = ctx.vault.certificates.get(validName(ctx.params.name));
@@ -243,7 +250,7 @@ export const certificateRoutes: Route[] = [
   }),
   route("GET", "/deletedcertificates/{name}", Op.GetDeletedCertificate, (ctx) => {
     const d = ctx.vault.certificates.getDeleted(validName(ctx.params.name));
-    return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
+    return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, (vault, o, v) => certificateBundle(vault, o, v, "deleted")) };
   }, path),
   route("DELETE", "/deletedcertificates/{name}", Op.PurgeDeletedCertificate, (ctx) => {
     const name = validName(ctx.params.name);
