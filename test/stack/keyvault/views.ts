@@ -85,25 +85,22 @@ export function policyView(vault: Vault, name: string, p: CertificatePolicy): ob
   };
 }
 
-/**
- * As recorded: tags always present ({} when none), `pending` while an operation exists; the
- * deleted view has no policy, the restore answer has no cer.
- */
+/** As recorded: tags always present ({} when none), `pending` while an operation exists, except in a restore's answer. */
 export function certificateBundle(
   vault: Vault,
   o: StoredObject<CertificateVersion>,
   v: CertificateVersion,
-  shape: "full" | "deleted" | "restored" = "full",
+  shape: "full" | "restored" = "full",
 ): object {
   return {
     id: `${vault.baseUrl}/certificates/${o.name}/${v.version}`,
     kid: `${vault.baseUrl}/keys/${o.name}/${v.version}`,
     sid: `${vault.baseUrl}/secrets/${o.name}/${v.version}`,
     x5t: v.x5t,
-    ...(shape === "restored" ? {} : { cer: v.cer }),
+    cer: v.cer,
     attributes: attributesView(vault, v.attributes, "certificate"),
     tags: v.tags ?? {},
-    ...(shape === "deleted" ? {} : { policy: policyView(vault, o.name, o.policy ?? v.policy) }),
+    policy: policyView(vault, o.name, o.policy ?? v.policy),
     ...(o.operation && shape !== "restored" ? { pending: { id: `${vault.baseUrl}/certificates/${o.name}/pending` } } : {}),
   };
 }

@@ -216,7 +216,7 @@ export const certificateRoutes: Route[] = [
     const name = validName(ctx.params.name);
     const d = ctx.vault.certificates.delete(name);
     cascade(ctx.vault, name, "delete");
-    return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, (vault, o, v) => certificateBundle(vault, o, v, "deleted")) };
+    return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
   }, path),
   route("GET", "/certificates/{name}/{version?}", Op.GetCertificate, (ctx) => {
     const pending = ctx.vault.certificates.get(validName(ctx.params.name));
@@ -250,7 +250,7 @@ export const certificateRoutes: Route[] = [
   }),
   route("GET", "/deletedcertificates/{name}", Op.GetDeletedCertificate, (ctx) => {
     const d = ctx.vault.certificates.getDeleted(validName(ctx.params.name));
-    return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, (vault, o, v) => certificateBundle(vault, o, v, "deleted")) };
+    return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
   }, path),
   route("DELETE", "/deletedcertificates/{name}", Op.PurgeDeletedCertificate, (ctx) => {
     const name = validName(ctx.params.name);
