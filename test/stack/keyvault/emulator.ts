@@ -82,7 +82,7 @@ export class KeyVaultEmulator {
       limits: { perTenSeconds: 4000, createPerTenSeconds: 300, retryAfter: false, ...options.limits },
       latency: { fixedMs: 0, jitterMs: 0, ...options.latency },
       faults: { errorRate: 0, errorStatus: 503, dropRate: 0, ...options.faults },
-      timing: { deleteMs: 0, purgeMs: 0, recoverableDays: 90, certificateMs: 0, ...options.timing },
+      timing: { deleteMs: 0, purgeMs: 0, recoverMs: 0, recoverableDays: 90, certificateMs: 0, ...options.timing },
       maxBackupVersions: options.maxBackupVersions ?? 500,
     };
     const vault = new Vault(config);

@@ -6,6 +6,8 @@ export interface StoreTiming {
   deleteMs: number;
   /** ms during which a purged name is still held (restore/create -> 409). */
   purgeMs: number;
+  /** ms during which a recovered object is still being recovered (set/create -> 409 ObjectIsBeingRecovered). */
+  recoverMs: number;
   recoverableDays: number;
 }
 
@@ -17,6 +19,7 @@ export class ObjectStore<V extends VersionBase> {
   private readonly active = new Map<string, StoredObject<V>>();
   private readonly deleted = new Map<string, DeletedObject<V>>();
   private readonly purging = new Map<string, number>();
+  private readonly recovering = new Map<string, number>();
 
   constructor(
     readonly kind: ObjectKind,
@@ -44,6 +47,11 @@ export class ObjectStore<V extends VersionBase> {
   /** Throws the service's 409 when the name is held by a deleted, deleting or purging object. */
   assertNameUsable(name: string): void {
     const key = name.toLowerCase();
+    const recoverUntil = this.recovering.get(key);
+    if (recoverUntil !== undefined) {
+      if (Date.now() < recoverUntil) throw errors.beingRecovered(this.kind, this.active.get(key)?.name ?? name);
+      this.recovering.delete(key);
+    }
     const d = this.deleted.get(key);
     if (d) {
       if (Date.now() < d.visibleAt) throw errors.beingDeleted(this.kind, d.object.name);
@@ -119,6 +127,7 @@ export class ObjectStore<V extends VersionBase> {
     const d = this.getDeleted(name);
     this.deleted.delete(name.toLowerCase());
     this.active.set(name.toLowerCase(), d.object);
+    if (this.timing.recoverMs > 0) this.recovering.set(name.toLowerCase(), Date.now() + this.timing.recoverMs);
     return d.object;
   }
 
