@@ -41,6 +41,8 @@ export interface FaultRule {
   method?: string;
   /** A blob operation name from blobOperation(), e.g. "PutBlob". */
   operation?: string;
+  /** Match by how the request authenticates: "sharedKey" reproduces an account with shared key access disabled. */
+  auth?: "sharedKey" | "bearer" | "sas";
   /** Answer with this fault instead of forwarding (omit to only add latency). */
   fault?: StorageFault;
   latencyMs?: number;
@@ -89,7 +91,14 @@ export class StorageFaultProxy {
     return this.rules.map((r) => ({ ...r }));
   }
 
-  private find(method: string, url: URL): ActiveRule | undefined {
+  private find(method: string, url: URL, authorization: string | undefined): ActiveRule | undefined {
+    const auth = authorization?.startsWith("SharedKey")
+      ? "sharedKey"
+      : authorization?.startsWith("Bearer")
+        ? "bearer"
+        : url.searchParams.has("sig")
+          ? "sas"
+          : undefined;
     const [account = "", ...rest] = url.pathname.split("/").filter(Boolean);
     const path = `/${rest.join("/")}`;
     return this.rules.find(
@@ -99,14 +108,15 @@ export class StorageFaultProxy {
         (!r.account || r.account === account) &&
         (!r.pathPrefix || path.startsWith(r.pathPrefix)) &&
         (!r.method || r.method.toUpperCase() === method) &&
-        (!r.operation || (this.service === "blob" && blobOperation(method, url) === r.operation)),
+        (!r.operation || (this.service === "blob" && blobOperation(method, url) === r.operation)) &&
+        (!r.auth || r.auth === auth),
     );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? "GET";
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
-    const rule = this.find(method, url);
+    const rule = this.find(method, url, req.headers.authorization);
     if (rule) {
       rule.hits++;
       if (rule.latencyMs) await sleep(rule.latencyMs);

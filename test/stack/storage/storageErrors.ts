@@ -30,7 +30,7 @@ const Messages: Record<StorageFault, { status: number; statusText: string; messa
 };
 
 /** Storage request ids look like "48232a78-301e-007a-47bf-32f7ee000000". */
-const requestId = (): string => `${randomUUID().slice(0, 24)}000000`;
+const requestId = (): string => `${randomUUID().slice(0, 30)}000000`;
 /** Seven fractional digits, as the service prints them. */
 const serviceTime = (d = new Date()): string => `${d.toISOString().slice(0, 19)}.${String(d.getUTCMilliseconds()).padStart(3, "0")}0000Z`;
 
