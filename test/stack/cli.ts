@@ -4,7 +4,8 @@ import { installNetworkGuard } from "../setup/networkGuard.js";
 /** `npm run stack`: start everything on loopback, write .local/stack.env, run until Ctrl-C or SIGTERM. */
 installNetworkGuard();
 const started = Date.now();
-const stack = await startStack();
+const dir = process.env.KVBACKUP_STACK_DIR ?? ".local";
+const stack = await startStack({ dir });
 const line = (k: string, v: string): void => console.log(`  ${k.padEnd(22)} ${v}`);
 console.log(`kvbackup local stack is up (${Date.now() - started} ms)`);
 line("identity endpoint", stack.identity.endpoint);
@@ -18,7 +19,7 @@ if (stack.seeded) {
   const s = stack.seeded;
   line("seeded demo-vault", `${s.secrets} secrets, ${s.keys} keys, ${s.certificates} certificates (+${s.managed} managed key/secret)`);
 }
-line("settings", ".local/stack.env  (set -a; . .local/stack.env; set +a)");
+line("settings", `${dir}/stack.env  (set -a; . ${dir}/stack.env; set +a)`);
 console.log("Press Ctrl-C to stop.");
 
 let stopping = false;
