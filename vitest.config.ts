@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defineConfig } from "vitest/config";
 import { createStackTls } from "./test/stack/tls.js";
@@ -13,23 +13,31 @@ if (!process.env.KVBACKUP_TEST_TLS_DIR) {
   writeFileSync(join(dir, "cert.pem"), tls.certPem);
   writeFileSync(join(dir, "key.pem"), tls.keyPem, { mode: 0o600 });
   process.env.KVBACKUP_TEST_TLS_DIR = dir;
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   process.env.NODE_EXTRA_CA_CERTS = join(dir, "ca.pem");
 }
 
 export default defineConfig({
   test: {
     pool: "forks",
+    reporters: ["default", "json"],
+    outputFile: { json: ".local/test-results.json" },
     setupFiles: ["test/setup/guard.setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"] },
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], sequence: { groupOrder: 0 } },
       },
       {
         extends: true,
-        test: { name: "integration", include: ["test/integration/**/*.test.ts"], maxWorkers: 2 },
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
   },

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type TokenCredential, DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { type Stack, startStack } from "../stack/stack.js";
 import type { StackTls } from "../stack/tls.js";
 
@@ -21,7 +21,10 @@ export function testTls(): StackTls {
  * use the local managed identity and never probe IMDS).
  */
 export async function startTestStack(options: { seed?: boolean } = {}): Promise<Stack> {
-  const dir = join(process.env.KVBACKUP_TEST_TLS_DIR as string, `stack-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const dir = join(
+    process.env.KVBACKUP_TEST_TLS_DIR as string,
+    `stack-${process.pid}-${Math.random().toString(36).slice(2)}`,
+  );
   const stack = await startStack({ dir, tls: testTls(), writeEnv: false, ...options });
   for (const [k, v] of Object.entries(stack.env)) {
     if (k !== "NODE_EXTRA_CA_CERTS") process.env[k] = v;
@@ -32,7 +35,8 @@ export async function startTestStack(options: { seed?: boolean } = {}): Promise<
 /** The production credential, unchanged. */
 export const appCredential = (): TokenCredential => new DefaultAzureCredential();
 /** A user-assigned identity of the stack (e.g. the admin, or one without roles). */
-export const identityCredential = (clientId: string): TokenCredential => new ManagedIdentityCredential({ clientId });
+export const identityCredential = (clientId: string): TokenCredential =>
+  new ManagedIdentityCredential({ clientId });
 
 /** Loopback vault hosts are not *.vault.azure.net, so the challenge's resource check is off (as the app does for loopback only). */
 export const kvOptions = { disableChallengeResourceVerification: true } as const;

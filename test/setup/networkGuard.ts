@@ -9,7 +9,9 @@ export const isLoopback = (host: string): boolean => {
 
 export class NetworkGuardError extends Error {
   constructor(readonly host: string) {
-    super(`network guard: blocked a connection to non-loopback host '${host}'. Tests may only reach 127.0.0.1/::1/localhost.`);
+    super(
+      `network guard: blocked a connection to non-loopback host '${host}'. Tests may only reach 127.0.0.1/::1/localhost.`,
+    );
   }
 }
 

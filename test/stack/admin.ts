@@ -34,8 +34,16 @@ export class AdminServer {
       ["GET", /^\/vaults$/, () => kv.list()],
       ["POST", /^\/vaults$/, (b) => kv.createVault(String(b.name), (b.options ?? {}) as object)],
       ["POST", /^\/vaults\/([^/]+)\/roles$/, (b, m) => kv.assignRole(m[1] as string, b as never)],
-      ["DELETE", /^\/vaults\/([^/]+)\/roles\/([^/]+)$/, (_b, m) => kv.removeRoles(m[1] as string, m[2] as string)],
-      ["PUT", /^\/vaults\/([^/]+)\/access-policies$/, (b, m) => kv.setAccessPolicy(m[1] as string, b as never)],
+      [
+        "DELETE",
+        /^\/vaults\/([^/]+)\/roles\/([^/]+)$/,
+        (_b, m) => kv.removeRoles(m[1] as string, m[2] as string),
+      ],
+      [
+        "PUT",
+        /^\/vaults\/([^/]+)\/access-policies$/,
+        (b, m) => kv.setAccessPolicy(m[1] as string, b as never),
+      ],
       ["PATCH", /^\/vaults\/([^/]+)\/network$/, (b, m) => kv.setNetwork(m[1] as string, b)],
       ["PATCH", /^\/vaults\/([^/]+)\/limits$/, (b, m) => kv.setLimits(m[1] as string, b)],
       ["PATCH", /^\/vaults\/([^/]+)\/latency$/, (b, m) => kv.setLatency(m[1] as string, b)],
@@ -43,11 +51,19 @@ export class AdminServer {
       ["PATCH", /^\/vaults\/([^/]+)\/timing$/, (b, m) => kv.setTiming(m[1] as string, b)],
       ["GET", /^\/vaults\/([^/]+)\/stats$/, (_b, m) => kv.stats(m[1] as string)],
       ["DELETE", /^\/vaults\/([^/]+)\/stats$/, (_b, m) => kv.resetStats(m[1] as string)],
-      ["POST", /^\/vaults\/([^/]+)\/invoke$/, (b, m) => kv.invoke(m[1] as string, String(b.method), String(b.path), b.body)],
+      [
+        "POST",
+        /^\/vaults\/([^/]+)\/invoke$/,
+        (b, m) => kv.invoke(m[1] as string, String(b.method), String(b.path), b.body),
+      ],
       ["GET", /^\/identities$/, () => t.identity.identities()],
       ["POST", /^\/identities$/, (b) => t.identity.addUserAssigned(String(b.name))],
       ["GET", /^\/storage\/(blob|queue|table)\/rules$/, (_b, m) => proxy(m).listRules()],
-      ["POST", /^\/storage\/(blob|queue|table)\/rules$/, (b, m) => ({ id: proxy(m).addRule(b as FaultRule) })],
+      [
+        "POST",
+        /^\/storage\/(blob|queue|table)\/rules$/,
+        (b, m) => ({ id: proxy(m).addRule(b as FaultRule) }),
+      ],
       ["DELETE", /^\/storage\/(blob|queue|table)\/rules$/, (_b, m) => proxy(m).clearRules()],
     ];
   }
@@ -58,9 +74,12 @@ export class AdminServer {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(text);
     };
-    if (req.headers.authorization !== `Bearer ${this.token}`) return reply(401, { error: "admin token required" });
+    if (req.headers.authorization !== `Bearer ${this.token}`)
+      return reply(401, { error: "admin token required" });
     const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
-    const hit = this.routes.map(([method, re, h]) => ({ method, m: path.match(re), h })).find((r) => r.m && r.method === req.method);
+    const hit = this.routes
+      .map(([method, re, h]) => ({ method, m: path.match(re), h }))
+      .find((r) => r.m && r.method === req.method);
     if (!hit?.m) return reply(404, { error: `no admin route ${req.method} ${path}` });
     let raw = "";
     for await (const chunk of req) raw += chunk;

@@ -1,5 +1,5 @@
-import { startStack } from "./stack.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
+import { startStack } from "./stack.js";
 
 /** `npm run stack`: start everything on loopback, write .local/stack.env, run until Ctrl-C or SIGTERM. */
 installNetworkGuard();
@@ -17,7 +17,10 @@ line("table (fault proxy)", stack.env.BACKUP_STORAGE__tableServiceUri ?? "");
 line("admin API", stack.admin.url);
 if (stack.seeded) {
   const s = stack.seeded;
-  line("seeded demo-vault", `${s.secrets} secrets, ${s.keys} keys, ${s.certificates} certificates (+${s.managed} managed key/secret)`);
+  line(
+    "seeded demo-vault",
+    `${s.secrets} secrets, ${s.keys} keys, ${s.certificates} certificates (+${s.managed} managed key/secret)`,
+  );
 }
 line("settings", `${dir}/stack.env  (set -a; . ${dir}/stack.env; set +a)`);
 console.log("Press Ctrl-C to stop.");

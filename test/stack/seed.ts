@@ -22,26 +22,51 @@ const certificatePolicy = (subject: string, contentType: string) => ({
  * RSA and EC keys, and certificates with their managed key and secret.
  */
 export function seedDemoVault(emulator: KeyVaultEmulator, vault: string): SeedSummary {
-  const call = (method: string, path: string, body?: unknown): unknown => emulator.call(vault, method, path, body);
+  const call = (method: string, path: string, body?: unknown): unknown =>
+    emulator.call(vault, method, path, body);
   const apps = ["billing", "orders", "search", "identity", "payments", "reports"];
   const envs = ["dev", "test", "prod"];
   let secrets = 0;
   for (const app of apps) {
     for (const env of envs) {
       const name = `${app}-${env}-db-password`;
-      call("PUT", `/secrets/${name}`, { value: `pw-${app}-${env}-v1`, contentType: "text/plain", tags: { app, env } });
-      if (env === "prod") call("PUT", `/secrets/${name}`, { value: `pw-${app}-${env}-v2`, contentType: "text/plain", tags: { app, env, rotated: "true" } });
+      call("PUT", `/secrets/${name}`, {
+        value: `pw-${app}-${env}-v1`,
+        contentType: "text/plain",
+        tags: { app, env },
+      });
+      if (env === "prod")
+        call("PUT", `/secrets/${name}`, {
+          value: `pw-${app}-${env}-v2`,
+          contentType: "text/plain",
+          tags: { app, env, rotated: "true" },
+        });
       secrets++;
     }
   }
   for (const [i, name] of ["legacy-ftp-password", "old-smtp-relay", "retired-api-token"].entries()) {
-    call("PUT", `/secrets/${name}`, { value: `disabled-${i}`, attributes: { enabled: false }, tags: { status: "retired" } });
+    call("PUT", `/secrets/${name}`, {
+      value: `disabled-${i}`,
+      attributes: { enabled: false },
+      tags: { status: "retired" },
+    });
     secrets++;
   }
-  call("PUT", "/secrets/storage-connection-string", { value: "DefaultEndpointsProtocol=https;AccountName=demo", contentType: "application/x-connection-string" });
-  call("PUT", "/secrets/feature-flags", { value: JSON.stringify({ beta: true }), contentType: "application/json", tags: { owner: "platform" } });
-  call("PUT", "/secrets/expiring-token", { value: "t0k3n", attributes: { exp: Math.floor(Date.now() / 1000) + 30 * 86400 } });
-  for (let v = 1; v <= 5; v++) call("PUT", "/secrets/rotated-api-key", { value: `api-key-v${v}`, tags: { rotation: `v${v}` } });
+  call("PUT", "/secrets/storage-connection-string", {
+    value: "DefaultEndpointsProtocol=https;AccountName=demo",
+    contentType: "application/x-connection-string",
+  });
+  call("PUT", "/secrets/feature-flags", {
+    value: JSON.stringify({ beta: true }),
+    contentType: "application/json",
+    tags: { owner: "platform" },
+  });
+  call("PUT", "/secrets/expiring-token", {
+    value: "t0k3n",
+    attributes: { exp: Math.floor(Date.now() / 1000) + 30 * 86400 },
+  });
+  for (let v = 1; v <= 5; v++)
+    call("PUT", "/secrets/rotated-api-key", { value: `api-key-v${v}`, tags: { rotation: `v${v}` } });
   secrets += 4;
 
   const keys = [
@@ -52,12 +77,19 @@ export function seedDemoVault(emulator: KeyVaultEmulator, vault: string): SeedSu
     { name: "disabled-key", body: { kty: "EC", crv: "P-256", attributes: { enabled: false } } },
   ];
   for (const k of keys) call("POST", `/keys/${k.name}/create`, k.body);
-  call("POST", "/keys/data-encryption-key/create", { kty: "RSA", key_size: 2048, tags: { purpose: "dek", rotated: "true" } });
+  call("POST", "/keys/data-encryption-key/create", {
+    kty: "RSA",
+    key_size: 2048,
+    tags: { purpose: "dek", rotated: "true" },
+  });
 
   const certs = [
     { name: "www-contoso-com", body: certificatePolicy("CN=www.contoso.com", "application/x-pkcs12") },
     { name: "api-contoso-com", body: certificatePolicy("CN=api.contoso.com", "application/x-pem-file") },
-    { name: "mtls-client", body: { ...certificatePolicy("CN=mtls-client", "application/x-pkcs12"), tags: { team: "platform" } } },
+    {
+      name: "mtls-client",
+      body: { ...certificatePolicy("CN=mtls-client", "application/x-pkcs12"), tags: { team: "platform" } },
+    },
   ];
   for (const c of certs) call("POST", `/certificates/${c.name}/create`, c.body);
 

@@ -44,7 +44,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = options.dir ?? ".local";
   mkdirSync(dir, { recursive: true });
   const tls = options.tls ?? createStackTls();
-  const files = { ca: join(dir, "stack-ca.pem"), cert: join(dir, "stack-cert.pem"), key: join(dir, "stack-key.pem") };
+  const files = {
+    ca: join(dir, "stack-ca.pem"),
+    cert: join(dir, "stack-cert.pem"),
+    key: join(dir, "stack-key.pem"),
+  };
   writeTlsFiles(tls, files);
 
   const stoppers: (() => Promise<void>)[] = [];
@@ -67,8 +71,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const demo = await emulator.createVault(StackVaults.demo);
     const restore = await emulator.createVault(StackVaults.restore);
     for (const vault of [demo.name, restore.name]) {
-      emulator.assignRole(vault, { principalId: identity.systemAssigned.principalId, role: BackupOperatorRole });
-      emulator.assignRole(vault, { principalId: identity.systemAssigned.principalId, role: RestoreOperatorRole });
+      emulator.assignRole(vault, {
+        principalId: identity.systemAssigned.principalId,
+        role: BackupOperatorRole,
+      });
+      emulator.assignRole(vault, {
+        principalId: identity.systemAssigned.principalId,
+        role: RestoreOperatorRole,
+      });
       emulator.assignRole(vault, { principalId: admin.principalId, role: "Key Vault Administrator" });
     }
     const seeded = options.seed === false ? undefined : seedDemoVault(emulator, demo.name);
@@ -119,7 +129,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     if (options.writeEnv !== false) {
       const lines = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-      writeFileSync(join(dir, "stack.env"), `# written by npm run stack; valid while it runs\n${lines.join("\n")}\n`, { mode: 0o600 });
+      writeFileSync(
+        join(dir, "stack.env"),
+        `# written by npm run stack; valid while it runs\n${lines.join("\n")}\n`,
+        { mode: 0o600 },
+      );
     }
     return {
       tls,

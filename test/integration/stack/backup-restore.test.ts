@@ -9,7 +9,11 @@ let admin: SecretClient;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  admin = new SecretClient(stack.vaults.demo.url, identityCredential(stack.identities.admin.clientId), kvOptions);
+  admin = new SecretClient(
+    stack.vaults.demo.url,
+    identityCredential(stack.identities.admin.clientId),
+    kvOptions,
+  );
 });
 afterAll(async () => {
   await stack?.stop();
@@ -19,7 +23,10 @@ describe("backup and restore semantics", () => {
   it("backup blobs are opaque: length byte + tag + JWE with RSA-OAEP-256 / A256CBC-HS512", async () => {
     const blob = Buffer.from((await admin.backupSecret("feature-flags")) as Uint8Array);
     const len = blob[0] as number;
-    const jwe = blob.subarray(1 + len).toString("ascii").split(".");
+    const jwe = blob
+      .subarray(1 + len)
+      .toString("ascii")
+      .split(".");
     expect(jwe).toHaveLength(5);
     const header = JSON.parse(Buffer.from(jwe[0] as string, "base64url").toString("utf8"));
     expect(header).toMatchObject({ alg: "RSA-OAEP-256", enc: "A256CBC-HS512" });
@@ -51,7 +58,11 @@ describe("backup and restore semantics", () => {
       const blob = (await admin.backupSecret("old-smtp-relay")) as Uint8Array;
       await (await admin.beginDeleteSecret("old-smtp-relay")).pollUntilDone();
       await admin.purgeDeletedSecret("old-smtp-relay");
-      const err = (await admin.restoreSecretBackup(blob).catch((e: unknown) => e)) as { statusCode: number; code: string; message: string };
+      const err = (await admin.restoreSecretBackup(blob).catch((e: unknown) => e)) as {
+        statusCode: number;
+        code: string;
+        message: string;
+      };
       expect(err.statusCode).toBe(409);
       expect(err.code).toBe("Conflict");
       expect(err.message).toContain("There was a conflict restoring the secret");
@@ -68,7 +79,10 @@ describe("backup and restore semantics", () => {
       await admin.setSecret("slow-delete", "x");
       const poller = await admin.beginDeleteSecret("slow-delete");
       await expect(admin.getDeletedSecret("slow-delete")).rejects.toMatchObject({ statusCode: 404 });
-      const err = (await admin.setSecret("slow-delete", "y").catch((e: unknown) => e)) as { statusCode: number; message: string };
+      const err = (await admin.setSecret("slow-delete", "y").catch((e: unknown) => e)) as {
+        statusCode: number;
+        message: string;
+      };
       expect(err.statusCode).toBe(409);
       expect(err.message).toContain("is currently being deleted");
       expect((await poller.pollUntilDone()).name).toBe("slow-delete");
@@ -78,27 +92,46 @@ describe("backup and restore semantics", () => {
   });
 
   it("a vault in another security world cannot decrypt the backup", async () => {
-    const { url } = await stack.emulator.createVault("far-away-vault", { securityWorld: "other-geo", location: "australiaeast" });
-    stack.emulator.assignRole("far-away-vault", { principalId: stack.identities.admin.principalId, role: "Key Vault Administrator" });
+    const { url } = await stack.emulator.createVault("far-away-vault", {
+      securityWorld: "other-geo",
+      location: "australiaeast",
+    });
+    stack.emulator.assignRole("far-away-vault", {
+      principalId: stack.identities.admin.principalId,
+      role: "Key Vault Administrator",
+    });
     const blob = (await admin.backupSecret("feature-flags")) as Uint8Array;
     const far = new SecretClient(url, identityCredential(stack.identities.admin.clientId), kvOptions);
-    await expect(far.restoreSecretBackup(blob)).rejects.toMatchObject({ statusCode: 400, code: "BadParameter", message: "Cannot decrypt backup blob." });
+    await expect(far.restoreSecretBackup(blob)).rejects.toMatchObject({
+      statusCode: 400,
+      code: "BadParameter",
+      message: "Cannot decrypt backup blob.",
+    });
   });
 
   it("a tampered or foreign blob is refused", async () => {
     const blob = Buffer.from((await admin.backupSecret("feature-flags")) as Uint8Array);
     blob[blob.length - 3] = blob[blob.length - 3] === 65 ? 66 : 65;
     await expect(admin.restoreSecretBackup(blob)).rejects.toMatchObject({ statusCode: 400 });
-    const keyBlob = (await new KeyClient(stack.vaults.demo.url, appCredential(), kvOptions).backupKey("signing-key-p256")) as Uint8Array;
-    await expect(admin.restoreSecretBackup(keyBlob)).rejects.toMatchObject({ statusCode: 400, code: "BadParameter" });
+    const keyBlob = (await new KeyClient(stack.vaults.demo.url, appCredential(), kvOptions).backupKey(
+      "signing-key-p256",
+    )) as Uint8Array;
+    await expect(admin.restoreSecretBackup(keyBlob)).rejects.toMatchObject({
+      statusCode: 400,
+      code: "BadParameter",
+    });
   });
 
   it("an object over the version limit cannot be backed up", async () => {
     stack.emulator.vault("demo-vault").config.maxBackupVersions = 5;
     try {
-      for (let i = 0; i < 6; i++) stack.emulator.call("demo-vault", "PUT", "/secrets/many-versions", { value: `v${i}` });
+      for (let i = 0; i < 6; i++)
+        stack.emulator.call("demo-vault", "PUT", "/secrets/many-versions", { value: `v${i}` });
       const app = new SecretClient(stack.vaults.demo.url, appCredential(), kvOptions);
-      const err = (await app.backupSecret("many-versions").catch((e: unknown) => e)) as { statusCode: number; message: string };
+      const err = (await app.backupSecret("many-versions").catch((e: unknown) => e)) as {
+        statusCode: number;
+        message: string;
+      };
       expect(err.statusCode).toBe(400);
       expect(err.message).toContain("more than 5 versions");
       expect((await app.backupSecret("rotated-api-key")) as Uint8Array).toBeInstanceOf(Uint8Array);

@@ -12,7 +12,11 @@ interface RefError {
   body_text?: string;
 }
 
-const reference = readReferenceJson<{ errors: RefError[] }>("keyvault", "errors", "keyvault-error-bodies.json").errors;
+const reference = readReferenceJson<{ errors: RefError[] }>(
+  "keyvault",
+  "errors",
+  "keyvault-error-bodies.json",
+).errors;
 const ref = (id: string): RefError => {
   const e = reference.find((x) => x.id === id);
   if (!e) throw new Error(`reference error ${id} missing`);
@@ -59,19 +63,27 @@ describe("every Key Vault error body in shared/reference has its twin in the emu
     expect(r.status).toBe(e.status);
     expect(r.body).toEqual(e.body);
     expect(r.headers.get("content-length")).toBe(e.headers?.["Content-Length"]);
-    expect(r.headers.get("www-authenticate")).toMatch(/^Bearer authorization="https:\/\/login\.windows\.net\/[0-9a-f-]{36}", resource="https:\/\/vault\.azure\.net"$/);
+    expect(r.headers.get("www-authenticate")).toMatch(
+      /^Bearer authorization="https:\/\/login\.windows\.net\/[0-9a-f-]{36}", resource="https:\/\/vault\.azure\.net"$/,
+    );
     expect(r.headers.get("content-type")).toBe(e.headers?.["Content-Type"]);
   });
 
   it("401-no-token-2021-02: same code, message ends the same", async () => {
     const r = await call("/secrets/x", { method: "PUT", body: { value: "v" } });
     expect(r.body.error.code).toBe(ref("401-no-token-2021-02").body?.error.code);
-    expect(r.body.error.message.endsWith(ref("401-no-token-2021-02").body?.error.message as string)).toBe(true);
+    expect(r.body.error.message.endsWith(ref("401-no-token-2021-02").body?.error.message as string)).toBe(
+      true,
+    );
   });
 
   it("409-restore-name-in-use", async () => {
     const backup = await call("/secrets/feature-flags/backup", { method: "POST", token: admin });
-    const r = await call("/secrets/restore", { method: "POST", token: admin, body: { value: (backup.json as { value: string }).value } });
+    const r = await call("/secrets/restore", {
+      method: "POST",
+      token: admin,
+      body: { value: (backup.json as { value: string }).value },
+    });
     const e = ref("409-restore-name-in-use").body as Body;
     expect(r.status).toBe(409);
     expect(r.body.error.code).toBe(e.error.code);
@@ -94,16 +106,24 @@ describe("every Key Vault error body in shared/reference has its twin in the emu
     try {
       await call("/keys/being-deleted/create", { method: "POST", token: admin, body: { kty: "EC" } });
       await call("/keys/being-deleted", { method: "DELETE", token: admin });
-      const r = await call("/keys/being-deleted/create", { method: "POST", token: admin, body: { kty: "EC" } });
+      const r = await call("/keys/being-deleted/create", {
+        method: "POST",
+        token: admin,
+        body: { kty: "EC" },
+      });
       const e = ref("409-create-while-being-deleted").body as Body;
       expect(r.body.error.innererror).toEqual(e.error.innererror);
-      expect(r.body.error.message).toBe(e.error.message.replaceAll("CreateDeletedKeyBeforePollComplete", "being-deleted"));
+      expect(r.body.error.message).toBe(
+        e.error.message.replaceAll("CreateDeletedKeyBeforePollComplete", "being-deleted"),
+      );
       await call("/secrets/being-deleted", { method: "PUT", token: admin, body: { value: "v" } });
       await call("/secrets/being-deleted", { method: "DELETE", token: admin });
       const nf = await call("/deletedsecrets/being-deleted", { token: admin });
       const e404 = ref("404-deleted-not-found");
       expect(nf.status).toBe(404);
-      expect(nf.body).toEqual({ error: { ...(e404.body as Body).error, message: "Deleted Secret not found: being-deleted" } });
+      expect(nf.body).toEqual({
+        error: { ...(e404.body as Body).error, message: "Deleted Secret not found: being-deleted" },
+      });
     } finally {
       stack.emulator.setTiming("demo-vault", { deleteMs: 0 });
     }
@@ -119,7 +139,9 @@ describe("every Key Vault error body in shared/reference has its twin in the emu
       const e = ref("409-set-while-being-recovered").body as Body;
       expect(r.status).toBe(409);
       expect(r.body.error.innererror).toEqual(e.error.innererror);
-      expect(r.body.error.message).toBe(e.error.message.replaceAll("gitea-maintre2-administrator-password", "being-recovered"));
+      expect(r.body.error.message).toBe(
+        e.error.message.replaceAll("gitea-maintre2-administrator-password", "being-recovered"),
+      );
     } finally {
       stack.emulator.setTiming("demo-vault", { recoverMs: 0 });
     }
@@ -131,12 +153,17 @@ describe("every Key Vault error body in shared/reference has its twin in the emu
     expect(r.status).toBe(403);
     expect(r.body.error.code).toBe(e.error.code);
     expect(r.body.error.innererror).toEqual(e.error.innererror);
-    expect(r.body.error.message).toMatch(pattern(e.error.message.replace("secrets/getSecret/action", "<action>"), [angle]));
+    expect(r.body.error.message).toMatch(
+      pattern(e.error.message.replace("secrets/getSecret/action", "<action>"), [angle]),
+    );
     expect(r.body.error.message).toContain("Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'");
   });
 
   it("403-access-policy", async () => {
-    const { url: pv } = await stack.emulator.createVault("ap-vault", { authorization: "accessPolicy", location: "germanywestcentral" });
+    const { url: pv } = await stack.emulator.createVault("ap-vault", {
+      authorization: "accessPolicy",
+      location: "germanywestcentral",
+    });
     const r = await rawCall(`${pv}/secrets/x?${api}`, { token: none });
     const body = r.json as Body;
     const e = ref("403-access-policy").body as Body;
@@ -191,10 +218,22 @@ describe("every Key Vault error body in shared/reference has its twin in the emu
   it("covers every reference entry except the one the emulator does not model", () => {
     // 403-key-operation-not-allowed needs cryptographic operations (decrypt), which kvbackup never calls.
     const covered = [
-      "401-no-token-current", "401-no-token-2021-02", "409-restore-name-in-use", "409-create-while-soft-deleted",
-      "409-create-while-being-deleted", "409-set-while-being-recovered", "404-deleted-not-found", "403-rbac",
-      "403-access-policy", "403-firewall", "403-public-network-disabled", "403-backup-certificate-backed-key", "429-throttled",
+      "401-no-token-current",
+      "401-no-token-2021-02",
+      "409-restore-name-in-use",
+      "409-create-while-soft-deleted",
+      "409-create-while-being-deleted",
+      "409-set-while-being-recovered",
+      "404-deleted-not-found",
+      "403-rbac",
+      "403-access-policy",
+      "403-firewall",
+      "403-public-network-disabled",
+      "403-backup-certificate-backed-key",
+      "429-throttled",
     ];
-    expect(reference.map((e) => e.id).filter((id) => !covered.includes(id))).toEqual(["403-key-operation-not-allowed"]);
+    expect(reference.map((e) => e.id).filter((id) => !covered.includes(id))).toEqual([
+      "403-key-operation-not-allowed",
+    ]);
   });
 });

@@ -47,7 +47,10 @@ describe("keys through the real KeyClient", () => {
     await (await keys.beginRecoverDeletedKey("life-key")).pollUntilDone();
     await (await keys.beginDeleteKey("life-key")).pollUntilDone();
     await keys.purgeDeletedKey("life-key");
-    await expect(keys.getDeletedKey("life-key")).rejects.toMatchObject({ statusCode: 404, code: "KeyNotFound" });
+    await expect(keys.getDeletedKey("life-key")).rejects.toMatchObject({
+      statusCode: 404,
+      code: "KeyNotFound",
+    });
   });
 
   it("backs up and restores a key, refusing a certificate-backed key", async () => {
@@ -59,13 +62,19 @@ describe("keys through the real KeyClient", () => {
     expect(restored.id?.startsWith(stack.vaults.restore.url)).toBe(true);
     const err = await app.backupKey("www-contoso-com").catch((e: unknown) => e);
     expect(err).toMatchObject({ statusCode: 403, code: "Forbidden" });
-    expect(String((err as Error).message)).toContain('Operation "backup" is not allowed on this Key, since it is associated with a certificate');
+    expect(String((err as Error).message)).toContain(
+      'Operation "backup" is not allowed on this Key, since it is associated with a certificate',
+    );
   });
 });
 
 describe("certificates through the real CertificateClient", () => {
   it("creates a self-signed certificate with its managed key and secret", async () => {
-    const poller = await certs.beginCreateCertificate("site-cert", { ...DefaultCertificatePolicy, subject: "CN=site.example", validityInMonths: 6 });
+    const poller = await certs.beginCreateCertificate("site-cert", {
+      ...DefaultCertificatePolicy,
+      subject: "CN=site.example",
+      validityInMonths: 6,
+    });
     const cert = await poller.pollUntilDone();
     expect(cert.cer?.length).toBeGreaterThan(300);
     expect(cert.properties.x509Thumbprint).toBeDefined();
@@ -100,7 +109,8 @@ describe("certificates through the real CertificateClient", () => {
       const plain = [];
       for await (const c of certs.listPropertiesOfCertificates()) plain.push(c.name);
       const pending = [];
-      for await (const c of certs.listPropertiesOfCertificates({ includePending: true })) pending.push(c.name);
+      for await (const c of certs.listPropertiesOfCertificates({ includePending: true }))
+        pending.push(c.name);
       expect(plain).not.toContain("slow-cert");
       expect(pending).toContain("slow-cert");
     } finally {
@@ -122,14 +132,18 @@ describe("certificates through the real CertificateClient", () => {
   it("backs up a certificate and restores it with key and secret into another vault", async () => {
     const app = new CertificateClient(stack.vaults.demo.url, appCredential(), kvOptions);
     const blob = (await app.backupCertificate("api-contoso-com")) as Uint8Array;
-    const tag = Buffer.from(blob).subarray(1, 1 + (blob[0] ?? 0)).toString("ascii");
+    const tag = Buffer.from(blob)
+      .subarray(1, 1 + (blob[0] ?? 0))
+      .toString("ascii");
     expect(tag).toBe("AzureKeyVaultKeyBackupV1.microsoft.com");
     const target = new CertificateClient(stack.vaults.restore.url, appCredential(), kvOptions);
     const restored = await target.restoreCertificateBackup(blob);
     expect(restored.name).toBe("api-contoso-com");
     expect(restored.policy?.contentType).toBe("application/x-pem-file");
     const admin = identityCredential(stack.identities.admin.clientId);
-    const secret = await new SecretClient(stack.vaults.restore.url, admin, kvOptions).getSecret("api-contoso-com");
+    const secret = await new SecretClient(stack.vaults.restore.url, admin, kvOptions).getSecret(
+      "api-contoso-com",
+    );
     expect(secret.value).toContain("-----BEGIN CERTIFICATE-----");
     expect(secret.properties.certificateKeyId?.startsWith(stack.vaults.restore.url)).toBe(true);
     // A certificate blob is not a key blob, although both carry the key tag.

@@ -32,7 +32,11 @@ describe("throttling", () => {
       expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(20);
       const first = throttled[0];
       expect(first?.json).toEqual({
-        error: { code: "Throttled", message: "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached" },
+        error: {
+          code: "Throttled",
+          message:
+            "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",
+        },
       });
       expect(first?.headers.get("retry-after")).toBeNull();
       const stats = stack.emulator.stats("demo-vault");
@@ -61,7 +65,11 @@ describe("throttling", () => {
     try {
       const results = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
-          rawCall(`${demo}/keys/burst-${i}/create?api-version=2025-07-01`, { method: "POST", token, body: { kty: "EC" } }),
+          rawCall(`${demo}/keys/burst-${i}/create?api-version=2025-07-01`, {
+            method: "POST",
+            token,
+            body: { kty: "EC" },
+          }),
         ),
       );
       expect(results.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(2);

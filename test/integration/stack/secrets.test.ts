@@ -8,7 +8,11 @@ let admin: SecretClient;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  admin = new SecretClient(stack.vaults.demo.url, identityCredential(stack.identities.admin.clientId), kvOptions);
+  admin = new SecretClient(
+    stack.vaults.demo.url,
+    identityCredential(stack.identities.admin.clientId),
+    kvOptions,
+  );
 });
 afterAll(async () => {
   await stack?.stop();
@@ -24,19 +28,27 @@ describe("secrets through the real SecretClient and DefaultAzureCredential", () 
     expect(got.value).toBe("v2");
     const first = await admin.getSecret("conn-string", { version: set.properties.version as string });
     expect(first.value).toBe("v1");
-    const updated = await admin.updateSecretProperties("conn-string", set.properties.version as string, { enabled: false, tags: { app: "y" } });
+    const updated = await admin.updateSecretProperties("conn-string", set.properties.version as string, {
+      enabled: false,
+      tags: { app: "y" },
+    });
     expect(updated.enabled).toBe(false);
     expect(updated.tags).toEqual({ app: "y" });
     const versions = [];
     for await (const v of admin.listPropertiesOfSecretVersions("conn-string")) versions.push(v);
     expect(versions).toHaveLength(2);
-    expect(versions.map((v) => v.version).sort()).toEqual([set.properties.version, got.properties.version].sort());
+    expect(versions.map((v) => v.version).sort()).toEqual(
+      [set.properties.version, got.properties.version].sort(),
+    );
   });
 
   it("lists the seeded secrets with managed ones flagged", async () => {
     const items = [];
     for await (const s of admin.listPropertiesOfSecrets()) items.push(s);
-    const managed = items.filter((s) => s.managed).map((s) => s.name).sort();
+    const managed = items
+      .filter((s) => s.managed)
+      .map((s) => s.name)
+      .sort();
     expect(managed).toEqual(["api-contoso-com", "mtls-client", "www-contoso-com"]);
     expect(items.find((s) => s.name === "legacy-ftp-password")?.enabled).toBe(false);
     expect(items.find((s) => s.name === "feature-flags")?.contentType).toBe("application/json");
@@ -60,7 +72,10 @@ describe("secrets through the real SecretClient and DefaultAzureCredential", () 
     expect((await admin.getSecret("to-delete")).value).toBe("bye");
     await (await admin.beginDeleteSecret("to-delete")).pollUntilDone();
     await admin.purgeDeletedSecret("to-delete");
-    await expect(admin.getDeletedSecret("to-delete")).rejects.toMatchObject({ statusCode: 404, code: "SecretNotFound" });
+    await expect(admin.getDeletedSecret("to-delete")).rejects.toMatchObject({
+      statusCode: 404,
+      code: "SecretNotFound",
+    });
     await admin.setSecret("to-delete", "fresh");
   });
 
@@ -68,17 +83,26 @@ describe("secrets through the real SecretClient and DefaultAzureCredential", () 
     const app = new SecretClient(stack.vaults.demo.url, appCredential(), kvOptions);
     const backup = await app.backupSecret("rotated-api-key");
     expect(backup).toBeInstanceOf(Uint8Array);
-    const tag = Buffer.from(backup as Uint8Array).subarray(1, 1 + (backup as Uint8Array)[0]!).toString("ascii");
+    const tag = Buffer.from(backup as Uint8Array)
+      .subarray(1, 1 + ((backup as Uint8Array)[0] ?? 0))
+      .toString("ascii");
     expect(tag).toBe("AzureKeyVaultSecretBackupV1.microsoft.com");
     await expect(app.getSecret("rotated-api-key")).rejects.toMatchObject({ statusCode: 403 });
     const target = new SecretClient(stack.vaults.restore.url, appCredential(), kvOptions);
     const restored = await target.restoreSecretBackup(backup as Uint8Array);
     expect(restored.name).toBe("rotated-api-key");
-    const adminTarget = new SecretClient(stack.vaults.restore.url, identityCredential(stack.identities.admin.clientId), kvOptions);
+    const adminTarget = new SecretClient(
+      stack.vaults.restore.url,
+      identityCredential(stack.identities.admin.clientId),
+      kvOptions,
+    );
     expect((await adminTarget.getSecret("rotated-api-key")).value).toBe("api-key-v5");
     const versions = [];
     for await (const v of adminTarget.listPropertiesOfSecretVersions("rotated-api-key")) versions.push(v);
     expect(versions).toHaveLength(5);
-    await expect(target.restoreSecretBackup(backup as Uint8Array)).rejects.toMatchObject({ statusCode: 409, code: "Conflict" });
+    await expect(target.restoreSecretBackup(backup as Uint8Array)).rejects.toMatchObject({
+      statusCode: 409,
+      code: "Conflict",
+    });
   });
 });

@@ -23,7 +23,9 @@ describe("authentication", () => {
     expect(r.headers.get("www-authenticate")).toBe(
       `Bearer authorization="https://login.windows.net/${stack.identity.tenantId}", resource="https://vault.azure.net"`,
     );
-    expect(r.json).toEqual({ error: { code: "Unauthorized", message: "AKV10000: Request is missing a Bearer or PoP token." } });
+    expect(r.json).toEqual({
+      error: { code: "Unauthorized", message: "AKV10000: Request is missing a Bearer or PoP token." },
+    });
   });
 
   it("accepts the SDK's percent-encoded api%2Dversion", async () => {
@@ -38,7 +40,11 @@ describe("authentication", () => {
     const forged = `${t.slice(0, t.lastIndexOf(".") + 1)}${Buffer.from("nope").toString("base64url")}`;
     expect((await rawCall(`${demo}/secrets?api-version=7.6`, { token: forged })).status).toBe(401);
     const now = Math.floor(Date.now() / 1000);
-    const expired = stack.identity.mint(stack.identity.systemAssigned, "https://vault.azure.net", { iat: now - 7200, nbf: now - 7200, exp: now - 3600 });
+    const expired = stack.identity.mint(stack.identity.systemAssigned, "https://vault.azure.net", {
+      iat: now - 7200,
+      nbf: now - 7200,
+      exp: now - 3600,
+    });
     const r = await rawCall(`${demo}/secrets?api-version=7.6`, { token: expired });
     expect(r.status).toBe(401);
     expect((r.json as { error: { code: string } }).error.code).toBe("Unauthorized");
@@ -48,7 +54,11 @@ describe("authentication", () => {
     const r = await rawCall(`${demo}/secrets?api-version=9.9`, { token: appToken() });
     expect(r.status).toBe(400);
     expect(r.json).toEqual({
-      error: { code: "BadParameter", message: "The specified version (9.9) is not recognized. Consider using the latest supported version (2025-07-01)." },
+      error: {
+        code: "BadParameter",
+        message:
+          "The specified version (9.9) is not recognized. Consider using the latest supported version (2025-07-01).",
+      },
     });
   });
 });
@@ -56,7 +66,12 @@ describe("authentication", () => {
 describe("authorization", () => {
   it("RBAC: a principal without roles gets ForbiddenByRbac naming the data action", async () => {
     const client = new SecretClient(demo, identityCredential(stack.identities.none.clientId), kvOptions);
-    const err = (await client.backupSecret("feature-flags").catch((e: unknown) => e)) as { statusCode: number; code: string; message: string; details?: unknown };
+    const err = (await client.backupSecret("feature-flags").catch((e: unknown) => e)) as {
+      statusCode: number;
+      code: string;
+      message: string;
+      details?: unknown;
+    };
     expect(err.statusCode).toBe(403);
     expect(err.code).toBe("Forbidden");
     expect(err.message).toContain("Action: 'Microsoft.KeyVault/vaults/secrets/backup/action'");
@@ -65,7 +80,9 @@ describe("authorization", () => {
       method: "POST",
       token: stack.identity.mint(stack.identities.none, "https://vault.azure.net"),
     });
-    expect((raw.json as { error: { innererror: { code: string } } }).error.innererror.code).toBe("ForbiddenByRbac");
+    expect((raw.json as { error: { innererror: { code: string } } }).error.innererror.code).toBe(
+      "ForbiddenByRbac",
+    );
   });
 
   it("RBAC: the least-privilege backup role can list and back up but never read a value", async () => {
@@ -73,13 +90,20 @@ describe("authorization", () => {
     const names = [];
     for await (const s of client.listPropertiesOfSecrets()) names.push(s.name);
     expect(names.length).toBeGreaterThan(20);
-    await expect(client.getSecret("feature-flags")).rejects.toMatchObject({ statusCode: 403, code: "Forbidden" });
+    await expect(client.getSecret("feature-flags")).rejects.toMatchObject({
+      statusCode: 403,
+      code: "Forbidden",
+    });
     await expect(client.setSecret("x", "y")).rejects.toMatchObject({ statusCode: 403 });
   });
 
   it("RBAC: an object-scoped assignment covers only that object", async () => {
     const user = stack.identity.addUserAssigned("one-secret-reader");
-    stack.emulator.assignRole("demo-vault", { principalId: user.principalId, role: "Key Vault Secrets User", scope: "secrets/feature-flags" });
+    stack.emulator.assignRole("demo-vault", {
+      principalId: user.principalId,
+      role: "Key Vault Secrets User",
+      scope: "secrets/feature-flags",
+    });
     const client = new SecretClient(demo, identityCredential(user.clientId), kvOptions);
     expect((await client.getSecret("feature-flags")).value).toBe(JSON.stringify({ beta: true }));
     await expect(client.getSecret("expiring-token")).rejects.toMatchObject({ statusCode: 403 });
@@ -87,14 +111,22 @@ describe("authorization", () => {
 
   it("access-policy vault: a missing permission is AccessDenied", async () => {
     const { url } = await stack.emulator.createVault("policy-vault", { authorization: "accessPolicy" });
-    stack.emulator.setAccessPolicy("policy-vault", { objectId: stack.identity.systemAssigned.principalId, permissions: { secrets: ["list"] } });
+    stack.emulator.setAccessPolicy("policy-vault", {
+      objectId: stack.identity.systemAssigned.principalId,
+      permissions: { secrets: ["list"] },
+    });
     const client = new SecretClient(url, appCredential(), kvOptions);
     for await (const _ of client.listPropertiesOfSecrets()) break;
-    const r = await rawCall(`${url}/secrets/anything/backup?api-version=2025-07-01`, { method: "POST", token: appToken() });
+    const r = await rawCall(`${url}/secrets/anything/backup?api-version=2025-07-01`, {
+      method: "POST",
+      token: appToken(),
+    });
     expect(r.status).toBe(403);
     const body = r.json as { error: { code: string; message: string; innererror: { code: string } } };
     expect(body.error.innererror.code).toBe("AccessDenied");
-    expect(body.error.message).toMatch(/^The user, group or application 'appid=.*' does not have secrets backup permission on key vault 'policy-vault;location=westeurope'/);
+    expect(body.error.message).toMatch(
+      /^The user, group or application 'appid=.*' does not have secrets backup permission on key vault 'policy-vault;location=westeurope'/,
+    );
   });
 });
 
@@ -108,7 +140,9 @@ describe("network rules", () => {
       expect(body.error.innererror.code).toBe("ForbiddenByFirewall");
       expect(body.error.message).toContain("Client address: 127.0.0.1");
       stack.emulator.setNetwork("demo-vault", { ipRules: ["127.0.0.0/8"] });
-      expect((await rawCall(`${demo}/secrets?api-version=2025-07-01`, { token: appToken() })).status).toBe(200);
+      expect((await rawCall(`${demo}/secrets?api-version=2025-07-01`, { token: appToken() })).status).toBe(
+        200,
+      );
     } finally {
       stack.emulator.setNetwork("demo-vault", { defaultAction: "Allow", ipRules: [] });
     }
@@ -118,7 +152,10 @@ describe("network rules", () => {
     stack.emulator.setNetwork("demo-vault", { publicNetworkAccess: "Disabled" });
     try {
       const client = new KeyClient(demo, appCredential(), kvOptions);
-      const err = (await client.backupKey("signing-key-p256").catch((e: unknown) => e)) as { statusCode: number; message: string };
+      const err = (await client.backupKey("signing-key-p256").catch((e: unknown) => e)) as {
+        statusCode: number;
+        message: string;
+      };
       expect(err.statusCode).toBe(403);
       expect(err.message).toContain("Public network access is disabled");
     } finally {

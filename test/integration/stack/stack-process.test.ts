@@ -39,13 +39,21 @@ describe("npm run stack, used from another process", () => {
       out += d;
     });
     const envFile = join(dir, "stack.env");
-    for (let i = 0; i < 300 && !out.includes("Press Ctrl-C"); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && !out.includes("Press Ctrl-C"); i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain("kvbackup local stack is up");
     expect(existsSync(envFile)).toBe(true);
     const env = parseEnv(readFileSync(envFile, "utf8"));
     expect(env.BACKUP_VAULTS).toMatch(/^demo-vault=https:\/\/127\.0\.0\.1:\d+$/);
     expect(env.RESTORE_TARGET_VAULTS).toMatch(/^restore-vault=https:\/\/127\.0\.0\.1:\d+$/);
-    for (const k of ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "NODE_EXTRA_CA_CERTS", "BACKUP_STORAGE__blobServiceUri", "BACKUP_STORAGE__queueServiceUri", "BACKUP_STORAGE__tableServiceUri"]) {
+    for (const k of [
+      "IDENTITY_ENDPOINT",
+      "IDENTITY_HEADER",
+      "NODE_EXTRA_CA_CERTS",
+      "BACKUP_STORAGE__blobServiceUri",
+      "BACKUP_STORAGE__queueServiceUri",
+      "BACKUP_STORAGE__tableServiceUri",
+    ]) {
       expect(env[k], k).toBeTruthy();
     }
 

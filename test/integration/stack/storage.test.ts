@@ -26,29 +26,44 @@ afterAll(async () => {
 
 /** Request ids and times differ per response; everything else must be the reference's bytes. */
 const mask = (b: Buffer): string =>
-  b.toString("utf8").replace(/RequestId:[0-9a-f-]+/, "RequestId:X").replace(/Time:[0-9T:.\-Z]+/, "Time:X");
+  b
+    .toString("utf8")
+    .replace(/RequestId:[0-9a-f-]+/, "RequestId:X")
+    .replace(/Time:[0-9T:.\-Z]+/, "Time:X");
 
 describe("Azurite over HTTPS with the managed identity, through the fault proxy", () => {
   it("writes and reads a blob with Content-MD5, once only", async () => {
     const bytes = Buffer.from("backup bytes");
     const md5 = createHash("md5").update(bytes).digest();
     const blob = container.getBlockBlobClient("daily/demo-vault/x.kvbak");
-    await blob.uploadData(bytes, { blobHTTPHeaders: { blobContentMD5: md5 }, conditions: { ifNoneMatch: "*" } });
+    await blob.uploadData(bytes, {
+      blobHTTPHeaders: { blobContentMD5: md5 },
+      conditions: { ifNoneMatch: "*" },
+    });
     const props = await blob.getProperties();
     expect(Buffer.from(props.contentMD5 as Uint8Array)).toEqual(md5);
     expect(await blob.downloadToBuffer()).toEqual(bytes);
-    await expect(blob.uploadData(bytes, { conditions: { ifNoneMatch: "*" } })).rejects.toMatchObject({ statusCode: 409 });
+    await expect(blob.uploadData(bytes, { conditions: { ifNoneMatch: "*" } })).rejects.toMatchObject({
+      statusCode: 409,
+    });
     expect(stack.proxies.blob.forwarded).toBeGreaterThan(0);
   });
 
   it("queues and tables answer to the same identity", async () => {
-    const queues = new QueueServiceClient(stack.env.BACKUP_STORAGE__queueServiceUri as string, appCredential());
+    const queues = new QueueServiceClient(
+      stack.env.BACKUP_STORAGE__queueServiceUri as string,
+      appCredential(),
+    );
     const q = queues.getQueueClient("backup-jobs");
     await q.createIfNotExists();
     await q.sendMessage(Buffer.from(JSON.stringify({ vault: "demo-vault" })).toString("base64"));
     const got = await q.receiveMessages();
     expect(got.receivedMessageItems).toHaveLength(1);
-    const table = new TableClient(stack.env.BACKUP_STORAGE__tableServiceUri as string, "backupinventory", appCredential());
+    const table = new TableClient(
+      stack.env.BACKUP_STORAGE__tableServiceUri as string,
+      "backupinventory",
+      appCredential(),
+    );
     await table.createTable();
     await table.createEntity({ partitionKey: "demo-vault", rowKey: "1", status: "running" });
     expect((await table.getEntity("demo-vault", "1")).status).toBe("running");
@@ -69,7 +84,11 @@ describe("storage fault rules answer like Azure", () => {
   });
 
   it("a firewall rule on one path prefix makes the SDK see 403 AuthorizationFailure there only", async () => {
-    stack.proxies.blob.addRule({ pathPrefix: "/keyvault-backups/daily/", operation: "PutBlob", fault: "AuthorizationFailure" });
+    stack.proxies.blob.addRule({
+      pathPrefix: "/keyvault-backups/daily/",
+      operation: "PutBlob",
+      fault: "AuthorizationFailure",
+    });
     const blocked = container.getBlockBlobClient("daily/demo-vault/blocked.kvbak");
     const err = (await blocked.uploadData(Buffer.from("x")).catch((e: unknown) => e)) as {
       statusCode: number;
@@ -86,11 +105,16 @@ describe("storage fault rules answer like Azure", () => {
     stack.proxies.blob.addRule({ operation: "GetBlob", fault: "AuthorizationPermissionMismatch", times: 1 });
     const blob = container.getBlockBlobClient("manual/demo-vault/read.kvbak");
     await blob.uploadData(Buffer.from("y"));
-    await expect(blob.downloadToBuffer()).rejects.toMatchObject({ statusCode: 403, code: "AuthorizationPermissionMismatch" });
+    await expect(blob.downloadToBuffer()).rejects.toMatchObject({
+      statusCode: 403,
+      code: "AuthorizationPermissionMismatch",
+    });
     expect(await blob.downloadToBuffer()).toEqual(Buffer.from("y"));
 
     stack.proxies.blob.addRule({ auth: "sharedKey", fault: "KeyBasedAuthenticationNotPermitted" });
-    const keyBased = BlobServiceClient.fromConnectionString(stack.env.STACK_STORAGE_CONNECTION_STRING as string);
+    const keyBased = BlobServiceClient.fromConnectionString(
+      stack.env.STACK_STORAGE_CONNECTION_STRING as string,
+    );
     await expect(keyBased.getContainerClient("keyvault-backups").getProperties()).rejects.toMatchObject({
       statusCode: 403,
       code: "KeyBasedAuthenticationNotPermitted",
@@ -100,8 +124,13 @@ describe("storage fault rules answer like Azure", () => {
 
   it("503 ServerBusy is retried by the SDK; latency is added", async () => {
     stack.proxies.blob.addRule({ operation: "PutBlob", fault: "ServerBusy", times: 2 });
-    const client = new BlobServiceClient(blobUri(), appCredential(), { retryOptions: { retryDelayInMs: 1, maxRetryDelayInMs: 5 } });
-    await client.getContainerClient("keyvault-backups").getBlockBlobClient("manual/busy.kvbak").uploadData(Buffer.from("z"));
+    const client = new BlobServiceClient(blobUri(), appCredential(), {
+      retryOptions: { retryDelayInMs: 1, maxRetryDelayInMs: 5 },
+    });
+    await client
+      .getContainerClient("keyvault-backups")
+      .getBlockBlobClient("manual/busy.kvbak")
+      .uploadData(Buffer.from("z"));
     expect(stack.proxies.blob.listRules()[0]?.hits).toBe(2);
     stack.proxies.blob.clearRules();
     stack.proxies.blob.addRule({ operation: "GetBlobProperties", latencyMs: 80 });

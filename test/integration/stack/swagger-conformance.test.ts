@@ -10,7 +10,10 @@ import { identityCredential, kvOptions, rawCall, startTestStack } from "../helpe
 import { readReferenceJson } from "../reference.js";
 
 interface Swagger {
-  paths: Record<string, Record<string, { operationId: string; responses: Record<string, { schema?: { $ref: string } }> }>>;
+  paths: Record<
+    string,
+    Record<string, { operationId: string; responses: Record<string, { schema?: { $ref: string } }> }>
+  >;
   definitions: Record<string, Record<string, unknown>>;
 }
 
@@ -20,16 +23,29 @@ interface Swagger {
  * carries `pending`, and x509_props carries `basic_constraints`.
  */
 const RealServiceExtras: Record<string, Record<string, unknown>> = {
-  CertificateBundle: { pending: { type: "object", properties: { id: { type: "string" } }, additionalProperties: false } },
-  DeletedCertificateBundle: { pending: { type: "object", properties: { id: { type: "string" } }, additionalProperties: false } },
-  X509CertificateProperties: { basic_constraints: { type: "object", properties: { ca: { type: "boolean" } }, additionalProperties: false } },
+  CertificateBundle: {
+    pending: { type: "object", properties: { id: { type: "string" } }, additionalProperties: false },
+  },
+  DeletedCertificateBundle: {
+    pending: { type: "object", properties: { id: { type: "string" } }, additionalProperties: false },
+  },
+  X509CertificateProperties: {
+    basic_constraints: {
+      type: "object",
+      properties: { ca: { type: "boolean" } },
+      additionalProperties: false,
+    },
+  },
 };
 
 /** Strict copy of the swagger: no undeclared properties anywhere. */
 function strict(doc: Swagger): Swagger {
   const definitions: Swagger["definitions"] = {};
   for (const [name, def] of Object.entries(doc.definitions)) {
-    const copy = structuredClone(def) as { properties?: Record<string, Record<string, unknown>>; additionalProperties?: unknown };
+    const copy = structuredClone(def) as {
+      properties?: Record<string, Record<string, unknown>>;
+      additionalProperties?: unknown;
+    };
     if (copy.properties) {
       if (copy.properties.nextLink) copy.properties.nextLink = { type: ["string", "null"] };
       Object.assign(copy.properties, RealServiceExtras[name]);
@@ -46,7 +62,8 @@ const events: ResponseEvent[] = [];
 
 beforeAll(async () => {
   const ajv = new Ajv({ strict: false, allErrors: true });
-  for (const f of ["unixtime", "base64url", "int32", "int64", "uri", "date-time", "byte", "uuid"]) ajv.addFormat(f, true);
+  for (const f of ["unixtime", "base64url", "int32", "int64", "uri", "date-time", "byte", "uuid"])
+    ajv.addFormat(f, true);
   for (const file of ["secrets", "keys", "certificates"]) {
     const doc = strict(readReferenceJson<Swagger>("keyvault", "swagger", "2025-07-01", `${file}.json`));
     ajv.addSchema({ definitions: doc.definitions }, file);
@@ -93,7 +110,10 @@ describe("every emulator answer matches the 2025-07-01 swagger", () => {
     const kv = await k.createRsaKey("sw-key", { tags: { t: "1" } });
     await k.createEcKey("sw-ec", { curve: "P-256" });
     await k.getKey("sw-key");
-    await k.updateKeyProperties("sw-key", kv.properties.version as string, { enabled: true, tags: { t: "2" } });
+    await k.updateKeyProperties("sw-key", kv.properties.version as string, {
+      enabled: true,
+      tags: { t: "2" },
+    });
     for await (const _ of k.listPropertiesOfKeys()) void _;
     for await (const _ of k.listPropertiesOfKeyVersions("sw-key")) void _;
     const kb = (await k.backupKey("sw-key")) as Uint8Array;
@@ -106,9 +126,18 @@ describe("every emulator answer matches the 2025-07-01 swagger", () => {
     await k.restoreKeyBackup(kb);
     await k.backupKey("www-contoso-com").catch(() => undefined);
 
-    await (await c.beginCreateCertificate("sw-cert", { ...DefaultCertificatePolicy, subject: "CN=sw" }, { tags: { x: "y" } })).pollUntilDone();
+    await (
+      await c.beginCreateCertificate(
+        "sw-cert",
+        { ...DefaultCertificatePolicy, subject: "CN=sw" },
+        { tags: { x: "y" } },
+      )
+    ).pollUntilDone();
     await c.getCertificate("sw-cert");
-    await c.getCertificateVersion("sw-cert", (await c.getCertificate("sw-cert")).properties.version as string);
+    await c.getCertificateVersion(
+      "sw-cert",
+      (await c.getCertificate("sw-cert")).properties.version as string,
+    );
     await c.getCertificatePolicy("sw-cert");
     await c.updateCertificatePolicy("sw-cert", { ...DefaultCertificatePolicy, subject: "CN=sw2" });
     await c.updateCertificateProperties("sw-cert", "", { tags: { x: "z" } });
@@ -125,8 +154,16 @@ describe("every emulator answer matches the 2025-07-01 swagger", () => {
     await (await c.beginDeleteCertificate("sw-cert")).pollUntilDone();
     await c.purgeDeletedCertificate("sw-cert");
     const token = stack.identity.mint(stack.identities.admin, "https://vault.azure.net");
-    await rawCall(`${url}/certificates/sw-pending/create?api-version=2025-07-01`, { method: "POST", token, body: { policy: { x509_props: { subject: "CN=p" } } } });
-    await rawCall(`${url}/certificates/sw-pending/pending?api-version=2025-07-01`, { method: "PATCH", token, body: { cancellation_requested: true } });
+    await rawCall(`${url}/certificates/sw-pending/create?api-version=2025-07-01`, {
+      method: "POST",
+      token,
+      body: { policy: { x509_props: { subject: "CN=p" } } },
+    });
+    await rawCall(`${url}/certificates/sw-pending/pending?api-version=2025-07-01`, {
+      method: "PATCH",
+      token,
+      body: { cancellation_requested: true },
+    });
 
     const failures: string[] = [];
     const validated = new Set<string>();
@@ -138,7 +175,10 @@ describe("every emulator answer matches the 2025-07-01 swagger", () => {
         failures.push(`no swagger schema for ${key}`);
         continue;
       }
-      if (!validate(e.body)) failures.push(`${key}: ${JSON.stringify(validate.errors)} in ${JSON.stringify(e.body).slice(0, 300)}`);
+      if (!validate(e.body))
+        failures.push(
+          `${key}: ${JSON.stringify(validate.errors)} in ${JSON.stringify(e.body).slice(0, 300)}`,
+        );
       validated.add(e.operation);
     }
     expect(failures).toEqual([]);

@@ -1,4 +1,11 @@
-import { createPublicKey, createSign, createVerify, generateKeyPairSync, type KeyObject, randomUUID } from "node:crypto";
+import {
+  createPublicKey,
+  createSign,
+  createVerify,
+  generateKeyPairSync,
+  type KeyObject,
+  randomUUID,
+} from "node:crypto";
 
 /** Claims the local identity endpoint puts in its tokens: the subset of Entra's v1 access tokens Azure checks. */
 export interface TokenClaims {
@@ -39,7 +46,16 @@ export class TokenSigner {
 
   /** JWKS document, so another process can verify tokens too. */
   jwks(): { keys: object[] } {
-    return { keys: [{ ...createPublicKey(this.publicKey).export({ format: "jwk" }), kid: this.kid, use: "sig", alg: "RS256" }] };
+    return {
+      keys: [
+        {
+          ...createPublicKey(this.publicKey).export({ format: "jwk" }),
+          kid: this.kid,
+          use: "sig",
+          alg: "RS256",
+        },
+      ],
+    };
   }
 }
 
@@ -51,7 +67,12 @@ export type VerifyResult =
 export function verifyJwt(
   token: string,
   keys: readonly KeyObject[],
-  expect: { audiences: readonly string[]; issuerPrefix: string; nowSeconds?: number; clockSkewSeconds?: number },
+  expect: {
+    audiences: readonly string[];
+    issuerPrefix: string;
+    nowSeconds?: number;
+    clockSkewSeconds?: number;
+  },
 ): VerifyResult {
   const parts = token.split(".");
   if (parts.length !== 3) return { ok: false, reason: "malformed" };

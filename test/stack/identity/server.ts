@@ -66,7 +66,11 @@ export class IdentityEndpoint {
   }
 
   /** Mints a token directly (same claims as over HTTP), for tests that need a crafted one. */
-  mint(identity: StackIdentity, resource: string, overrides: { iat?: number; nbf?: number; exp?: number } = {}): string {
+  mint(
+    identity: StackIdentity,
+    resource: string,
+    overrides: { iat?: number; nbf?: number; exp?: number } = {},
+  ): string {
     const now = Math.floor(Date.now() / 1000);
     this.tokensIssued++;
     return this.signer.sign({
@@ -100,27 +104,55 @@ export class IdentityEndpoint {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const send = (status: number, body: object): void => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+      res.writeHead(status, {
+        "content-type": "application/json; charset=utf-8",
+        "content-length": Buffer.byteLength(text),
+      });
       res.end(text);
     };
-    if (url.pathname === "/.well-known/jwks.json") return send(200, this.signer.jwks());
-    if (url.pathname !== "/msi/token" || req.method !== "GET") return send(404, { statusCode: 404, message: "Not found" });
+    if (url.pathname === "/.well-known/jwks.json") {
+      send(200, this.signer.jwks());
+      return;
+    }
+    if (url.pathname !== "/msi/token" || req.method !== "GET") {
+      send(404, { statusCode: 404, message: "Not found" });
+      return;
+    }
     if (req.headers["x-identity-header"] !== this.header) {
-      return send(401, { statusCode: 401, message: "Unauthorized: missing or invalid X-IDENTITY-HEADER", correlationId: randomUUID() });
+      send(401, {
+        statusCode: 401,
+        message: "Unauthorized: missing or invalid X-IDENTITY-HEADER",
+        correlationId: randomUUID(),
+      });
+      return;
     }
     const apiVersion = url.searchParams.get("api-version");
     if (apiVersion !== "2019-08-01") {
-      return send(400, { statusCode: 400, message: `Unsupported api-version '${apiVersion ?? ""}'.`, correlationId: randomUUID() });
-    }
-    const resource = url.searchParams.get("resource");
-    if (!resource) return send(400, { statusCode: 400, message: "Required query parameter 'resource' is missing.", correlationId: randomUUID() });
-    const identity = this.find(url.searchParams);
-    if (!identity) {
-      return send(400, {
+      send(400, {
         statusCode: 400,
-        message: "No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId.",
+        message: `Unsupported api-version '${apiVersion ?? ""}'.`,
         correlationId: randomUUID(),
       });
+      return;
+    }
+    const resource = url.searchParams.get("resource");
+    if (!resource) {
+      send(400, {
+        statusCode: 400,
+        message: "Required query parameter 'resource' is missing.",
+        correlationId: randomUUID(),
+      });
+      return;
+    }
+    const identity = this.find(url.searchParams);
+    if (!identity) {
+      send(400, {
+        statusCode: 400,
+        message:
+          "No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId.",
+        correlationId: randomUUID(),
+      });
+      return;
     }
     const expiresOn = Math.floor(Date.now() / 1000) + this.lifetime;
     send(200, {

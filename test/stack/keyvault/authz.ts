@@ -48,10 +48,18 @@ export interface AccessPolicy {
   permissions: { secrets?: readonly string[]; keys?: readonly string[]; certificates?: readonly string[] };
 }
 
-export type AuthorizationMode = { kind: "rbac"; assignments: RoleAssignment[] } | { kind: "accessPolicy"; policies: AccessPolicy[] };
+export type AuthorizationMode =
+  | { kind: "rbac"; assignments: RoleAssignment[] }
+  | { kind: "accessPolicy"; policies: AccessPolicy[] };
 
 const globToRegex = (pattern: string): RegExp =>
-  new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`, "i");
+  new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, "\\$&"))
+      .join(".*")}$`,
+    "i",
+  );
 
 function roleActions(role: RoleAssignment["role"]): { allow: readonly string[]; deny: readonly string[] } {
   if (typeof role === "string") {
@@ -93,7 +101,9 @@ export function authorize(
   }
   const [kind, word] = op.permission.split(" ") as ["secrets" | "keys" | "certificates", string];
   const ok = mode.policies.some(
-    (p) => p.objectId === caller.oid && (p.permissions[kind] ?? []).some((w) => w.toLowerCase() === word || w.toLowerCase() === "all"),
+    (p) =>
+      p.objectId === caller.oid &&
+      (p.permissions[kind] ?? []).some((w) => w.toLowerCase() === word || w.toLowerCase() === "all"),
   );
   if (!ok) throw errors.accessDenied(caller, op.permission, ctx.vault, ctx.location);
 }

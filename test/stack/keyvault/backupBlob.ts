@@ -29,11 +29,16 @@ const b64u = (b: Buffer): string => b.toString("base64url");
 function macTag(macKey: Buffer, aad: Buffer, iv: Buffer, ciphertext: Buffer): Buffer {
   const al = Buffer.alloc(8);
   al.writeBigUInt64BE(BigInt(aad.length * 8));
-  return createHmac("sha512", macKey).update(Buffer.concat([aad, iv, ciphertext, al])).digest().subarray(0, 32);
+  return createHmac("sha512", macKey)
+    .update(Buffer.concat([aad, iv, ciphertext, al]))
+    .digest()
+    .subarray(0, 32);
 }
 
 export function sealBackup(tag: string, payload: object, world: SecurityWorld): Buffer {
-  const header = b64u(Buffer.from(JSON.stringify({ kid: world.kid, alg: "RSA-OAEP-256", enc: "A256CBC-HS512" })));
+  const header = b64u(
+    Buffer.from(JSON.stringify({ kid: world.kid, alg: "RSA-OAEP-256", enc: "A256CBC-HS512" })),
+  );
   const cek = randomBytes(64);
   const encryptedKey = publicEncrypt(
     { key: world.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" },
@@ -49,18 +54,30 @@ export function sealBackup(tag: string, payload: object, world: SecurityWorld): 
 }
 
 /** Opens a backup. Throws the service's 400s: wrong kind or garbage -> invalid data, another world -> cannot decrypt. */
-export function openBackup<T>(blob: Buffer, expectedTag: string, worlds: (kid: string) => SecurityWorld | undefined): T {
+export function openBackup<T>(
+  blob: Buffer,
+  expectedTag: string,
+  worlds: (kid: string) => SecurityWorld | undefined,
+): T {
   const len = blob[0];
   if (len === undefined || blob.length < len + 1) throw errors.invalidBackup();
   const tag = blob.subarray(1, 1 + len).toString("ascii");
   if (tag !== expectedTag) throw errors.invalidBackup();
-  const parts = blob.subarray(1 + len).toString("ascii").split(".");
+  const parts = blob
+    .subarray(1 + len)
+    .toString("ascii")
+    .split(".");
   if (parts.length !== 5) throw errors.invalidBackup();
   const [header, encKey, ivB, ctB, tagB] = parts as [string, string, string, string, string];
   let kid: string;
   try {
-    const h = JSON.parse(Buffer.from(header, "base64url").toString("utf8")) as { kid?: unknown; alg?: unknown; enc?: unknown };
-    if (typeof h.kid !== "string" || h.alg !== "RSA-OAEP-256" || h.enc !== "A256CBC-HS512") throw new Error("header");
+    const h = JSON.parse(Buffer.from(header, "base64url").toString("utf8")) as {
+      kid?: unknown;
+      alg?: unknown;
+      enc?: unknown;
+    };
+    if (typeof h.kid !== "string" || h.alg !== "RSA-OAEP-256" || h.enc !== "A256CBC-HS512")
+      throw new Error("header");
     kid = h.kid;
   } catch {
     throw errors.invalidBackup();

@@ -4,13 +4,15 @@ import { bodyObject } from "./validate.js";
 
 const obj = (v: unknown, what: string): Record<string, unknown> => {
   if (v === undefined || v === null) return {};
-  if (typeof v !== "object" || Array.isArray(v)) throw errors.badParameter(`Property '${what}' must be an object.`);
+  if (typeof v !== "object" || Array.isArray(v))
+    throw errors.badParameter(`Property '${what}' must be an object.`);
   return v as Record<string, unknown>;
 };
 
 const strings = (v: unknown, what: string): string[] | undefined => {
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw errors.badParameter(`Property '${what}' must be an array of strings.`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+    throw errors.badParameter(`Property '${what}' must be an array of strings.`);
   return v as string[];
 };
 
@@ -25,26 +27,37 @@ export function parsePolicy(raw: unknown, previous?: CertificatePolicy): Certifi
   const subject = typeof x509.subject === "string" ? x509.subject : previous?.x509_props.subject;
   const sans = obj(x509.sans, "sans");
   const dns = strings(sans.dns_names, "dns_names") ?? previous?.x509_props.sans?.dns_names;
-  if (!subject && !dns?.length) throw errors.badParameter("Certificate policy must have a subject or subject alternative names.");
+  if (!subject && !dns?.length)
+    throw errors.badParameter("Certificate policy must have a subject or subject alternative names.");
   const issuerName = typeof issuer.name === "string" ? issuer.name : (previous?.issuer.name ?? "Self");
-  if (issuerName !== "Self") throw errors.badParameter(`Issuer '${issuerName}' is not supported by the emulator; use 'Self'.`);
-  const contentType = typeof secret.contentType === "string" ? secret.contentType : (previous?.secret_props.contentType ?? "application/x-pkcs12");
+  if (issuerName !== "Self")
+    throw errors.badParameter(`Issuer '${issuerName}' is not supported by the emulator; use 'Self'.`);
+  const contentType =
+    typeof secret.contentType === "string"
+      ? secret.contentType
+      : (previous?.secret_props.contentType ?? "application/x-pkcs12");
   if (contentType !== "application/x-pkcs12" && contentType !== "application/x-pem-file") {
     throw errors.badParameter(`Invalid secret content type '${contentType}'.`);
   }
   const validity = x509.validity_months ?? previous?.x509_props.validity_months ?? 12;
-  if (typeof validity !== "number" || validity < 1 || validity > 1200) throw errors.badParameter("validity_months must be between 1 and 1200.");
+  if (typeof validity !== "number" || validity < 1 || validity > 1200)
+    throw errors.badParameter("validity_months must be between 1 and 1200.");
   const now = nowSeconds();
   const keyProps: CertificatePolicy["key_props"] = {
-    exportable: typeof key.exportable === "boolean" ? key.exportable : (previous?.key_props.exportable ?? true),
+    exportable:
+      typeof key.exportable === "boolean" ? key.exportable : (previous?.key_props.exportable ?? true),
     kty,
     reuse_key: typeof key.reuse_key === "boolean" ? key.reuse_key : (previous?.key_props.reuse_key ?? false),
   };
-  if (kty.startsWith("RSA")) keyProps.key_size = typeof key.key_size === "number" ? key.key_size : (previous?.key_props.key_size ?? 2048);
+  if (kty.startsWith("RSA"))
+    keyProps.key_size =
+      typeof key.key_size === "number" ? key.key_size : (previous?.key_props.key_size ?? 2048);
   if (typeof key.crv === "string") keyProps.crv = key.crv;
   const lifetime = Array.isArray(p.lifetime_actions)
     ? (p.lifetime_actions as CertificatePolicy["lifetime_actions"])
-    : (previous?.lifetime_actions ?? [{ trigger: { lifetime_percentage: 80 }, action: { action_type: "AutoRenew" } }]);
+    : (previous?.lifetime_actions ?? [
+        { trigger: { lifetime_percentage: 80 }, action: { action_type: "AutoRenew" } },
+      ]);
   return {
     key_props: keyProps,
     secret_props: { contentType },
@@ -52,7 +65,8 @@ export function parsePolicy(raw: unknown, previous?: CertificatePolicy): Certifi
       subject: subject ?? "",
       ...(dns?.length ? { sans: { dns_names: dns } } : {}),
       ekus: strings(x509.ekus, "ekus") ?? previous?.x509_props.ekus ?? [],
-      key_usage: strings(x509.key_usage, "key_usage") ?? previous?.x509_props.key_usage ?? ["digitalSignature", "keyEncipherment"],
+      key_usage: strings(x509.key_usage, "key_usage") ??
+        previous?.x509_props.key_usage ?? ["digitalSignature", "keyEncipherment"],
       validity_months: validity,
     },
     lifetime_actions: lifetime,

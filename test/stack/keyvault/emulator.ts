@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import type { Server } from "node:https";
-import { type AccessPolicy, type AuthorizationMode, type RoleAssignment } from "./authz.js";
+import type { AccessPolicy, AuthorizationMode, RoleAssignment } from "./authz.js";
 import { KvError } from "./errors.js";
 import type { KeyMaterial } from "./keyMaterial.js";
 import { match, type Route } from "./router.js";
@@ -67,10 +67,13 @@ export class KeyVaultEmulator {
   }
 
   async createVault(name: string, options: CreateVaultOptions = {}): Promise<{ name: string; url: string }> {
-    if (!/^[a-zA-Z][a-zA-Z0-9-]{2,23}$/.test(name)) throw new Error(`invalid vault name '${name}' (3-24 chars, letters, digits, -)`);
+    if (!/^[a-zA-Z][a-zA-Z0-9-]{2,23}$/.test(name))
+      throw new Error(`invalid vault name '${name}' (3-24 chars, letters, digits, -)`);
     if (this.vaults.has(name)) throw new Error(`vault '${name}' already exists`);
     const authorization: AuthorizationMode =
-      options.authorization === "accessPolicy" ? { kind: "accessPolicy", policies: [] } : { kind: "rbac", assignments: [] };
+      options.authorization === "accessPolicy"
+        ? { kind: "accessPolicy", policies: [] }
+        : { kind: "rbac", assignments: [] };
     const config: VaultConfig = {
       name,
       location: options.location ?? "westeurope",
@@ -82,13 +85,25 @@ export class KeyVaultEmulator {
       limits: { perTenSeconds: 4000, createPerTenSeconds: 300, retryAfter: false, ...options.limits },
       latency: { fixedMs: 0, jitterMs: 0, ...options.latency },
       faults: { errorRate: 0, errorStatus: 503, dropRate: 0, ...options.faults },
-      timing: { deleteMs: 0, purgeMs: 0, recoverMs: 0, recoverableDays: 90, certificateMs: 0, ...options.timing },
+      timing: {
+        deleteMs: 0,
+        purgeMs: 0,
+        recoverMs: 0,
+        recoverableDays: 90,
+        certificateMs: 0,
+        ...options.timing,
+      },
       maxBackupVersions: options.maxBackupVersions ?? 500,
     };
     const vault = new Vault(config);
     const server = await startVaultServer(
       vault,
-      { ...this.deps, notify: (e) => this.observers.forEach((fn) => fn(e)) },
+      {
+        ...this.deps,
+        notify: (e) => {
+          for (const fn of this.observers) fn(e);
+        },
+      },
       options.port ?? 0,
     );
     this.vaults.set(name, { vault, server });
@@ -113,14 +128,18 @@ export class KeyVaultEmulator {
 
   removeRoles(vaultName: string, principalId: string): void {
     const { authorization } = this.vault(vaultName).config;
-    if (authorization.kind === "rbac") authorization.assignments = authorization.assignments.filter((a) => a.principalId !== principalId);
+    if (authorization.kind === "rbac")
+      authorization.assignments = authorization.assignments.filter((a) => a.principalId !== principalId);
     else authorization.policies = authorization.policies.filter((p) => p.objectId !== principalId);
   }
 
   setAccessPolicy(vaultName: string, policy: AccessPolicy): void {
     const { authorization } = this.vault(vaultName).config;
     if (authorization.kind !== "accessPolicy") throw new Error(`vault '${vaultName}' uses RBAC`);
-    authorization.policies = [...authorization.policies.filter((p) => p.objectId !== policy.objectId), policy];
+    authorization.policies = [
+      ...authorization.policies.filter((p) => p.objectId !== policy.objectId),
+      policy,
+    ];
   }
 
   setNetwork(vaultName: string, rules: Partial<NetworkRules>): void {
@@ -160,14 +179,26 @@ export class KeyVaultEmulator {
    * Runs an operation as the emulator itself (no token, no network rules, no throttling, no counters):
    * how tests and the stack seed data without spending the vault's budget.
    */
-  invoke(vaultName: string, method: string, path: string, body?: unknown): { status: number; body?: unknown } {
+  invoke(
+    vaultName: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): { status: number; body?: unknown } {
     const vault = this.vault(vaultName);
     const url = new URL(path, vault.baseUrl);
     const found = match(allRoutes, method, url.pathname.replace(/\/+$/, ""));
     if (!found || found === "methodNotAllowed") throw new Error(`no route for ${method} ${path}`);
     vault.settle();
     try {
-      const result = found.route.handler({ vault, params: found.params, query: url.searchParams, body, apiVersion: LatestApiVersion, caller: SystemCaller });
+      const result = found.route.handler({
+        vault,
+        params: found.params,
+        query: url.searchParams,
+        body,
+        apiVersion: LatestApiVersion,
+        caller: SystemCaller,
+      });
       vault.settle();
       return result;
     } catch (e) {

@@ -12,7 +12,13 @@ export class KvError extends Error {
   readonly innerCode: string | undefined;
   readonly headers: Record<string, string>;
 
-  constructor(status: number, code: string, message: string, innerCode?: string, headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    innerCode?: string,
+    headers: Record<string, string> = {},
+  ) {
     super(message);
     this.status = status;
     this.code = code;
@@ -46,7 +52,8 @@ export interface Caller {
   tid: string;
 }
 
-export const callerText = (c: Caller): string => `appid=${c.appid};oid=${c.oid};iss=https://sts.windows.net/${c.tid}/`;
+export const callerText = (c: Caller): string =>
+  `appid=${c.appid};oid=${c.oid};iss=https://sts.windows.net/${c.tid}/`;
 
 export const errors = {
   unauthorized: (tenantId: string): KvError =>
@@ -64,7 +71,11 @@ export const errors = {
       `The specified version (${given}) is not recognized. Consider using the latest supported version (${latest}).`,
     ),
   missingVersion: (): KvError =>
-    new KvError(400, "BadParameter", "The request URI contains an invalid or missing api-version query parameter."),
+    new KvError(
+      400,
+      "BadParameter",
+      "The request URI contains an invalid or missing api-version query parameter.",
+    ),
   badParameter: (message: string): KvError => new KvError(400, "BadParameter", message),
   notFound: (kind: ObjectKind, name: string, version?: string): KvError =>
     new KvError(
@@ -124,7 +135,13 @@ export const errors = {
       `Operation "${operation}" is not allowed on this ${kind === "key" ? "Key" : "secret"}, since it is associated with a certificate. Perform the operation on the corresponding certificate. For more information refer to https://docs.microsoft.com/en-us/azure/key-vault/certificates/about-certificates#composition-of-a-certificate`,
       kind === "key" ? "KeyManagedByKeyVault" : "SecretManagedByKeyVault",
     ),
-  forbiddenByRbac: (caller: Caller, action: string, resource: string, vault: string, location: string): KvError =>
+  forbiddenByRbac: (
+    caller: Caller,
+    action: string,
+    resource: string,
+    vault: string,
+    location: string,
+  ): KvError =>
     new KvError(
       403,
       "Forbidden",

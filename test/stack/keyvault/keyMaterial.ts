@@ -13,7 +13,12 @@ export interface KeyMaterial {
   publicJwk: Record<string, string>;
 }
 
-const Curves: Record<string, string> = { "P-256": "prime256v1", "P-384": "secp384r1", "P-521": "secp521r1", "P-256K": "secp256k1" };
+const Curves: Record<string, string> = {
+  "P-256": "prime256v1",
+  "P-384": "secp384r1",
+  "P-521": "secp521r1",
+  "P-256K": "secp256k1",
+};
 
 /**
  * Makes real key material with Node's native generator. A pool can be given so bulk seeding
@@ -28,7 +33,8 @@ export function generateKeyMaterial(spec: KeySpec, pool?: Map<string, KeyMateria
   let typ: KeyMaterial["kty"];
   if (kty === "RSA" || kty === "RSA-HSM") {
     const size = spec.keySize ?? 2048;
-    if (![2048, 3072, 4096].includes(size)) throw errors.badParameter(`Invalid key size: ${size}. Supported: 2048, 3072, 4096.`);
+    if (![2048, 3072, 4096].includes(size))
+      throw errors.badParameter(`Invalid key size: ${size}. Supported: 2048, 3072, 4096.`);
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: size });
     privatePem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     typ = kty;
@@ -42,7 +48,10 @@ export function generateKeyMaterial(spec: KeySpec, pool?: Map<string, KeyMateria
   } else {
     throw errors.badParameter(`The specified key type '${spec.kty}' is not supported.`);
   }
-  const jwk = createPublicKey(createPrivateKey(privatePem)).export({ format: "jwk" }) as Record<string, string>;
+  const jwk = createPublicKey(createPrivateKey(privatePem)).export({ format: "jwk" }) as Record<
+    string,
+    string
+  >;
   if (jwk.crv === "secp256k1") jwk.crv = "P-256K";
   const material: KeyMaterial = { kty: typ, privatePem, publicJwk: jwk };
   pool?.set(poolKey, material);

@@ -47,7 +47,10 @@ export interface CertificatePolicy {
     key_usage?: string[];
     validity_months: number;
   };
-  lifetime_actions: { trigger: { lifetime_percentage?: number; days_before_expiry?: number }; action: { action_type: string } }[];
+  lifetime_actions: {
+    trigger: { lifetime_percentage?: number; days_before_expiry?: number };
+    action: { action_type: string };
+  }[];
   issuer: { name: string; cty?: string; cert_transparency?: boolean };
   attributes: { enabled: boolean; created: number; updated: number };
 }
@@ -92,4 +95,5 @@ export interface DeletedObject<V extends VersionBase> {
   visibleAt: number;
 }
 
-export const current = <V extends VersionBase>(o: StoredObject<V>): V | undefined => o.versions[o.versions.length - 1];
+export const current = <V extends VersionBase>(o: StoredObject<V>): V | undefined =>
+  o.versions[o.versions.length - 1];

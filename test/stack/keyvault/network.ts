@@ -22,7 +22,7 @@ function inRule(ip: string, rule: string): boolean {
   const bits = bitsText === undefined ? 32 : Number(bitsText);
   if (!Number.isInteger(bits) || bits < 0 || bits > 32) return false;
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((addr & mask) >>> 0) === ((net & mask) >>> 0);
+  return (addr & mask) >>> 0 === (net & mask) >>> 0;
 }
 
 export type NetworkDecision = "allow" | "firewall" | "publicAccessDisabled";

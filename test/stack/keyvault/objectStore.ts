@@ -49,7 +49,8 @@ export class ObjectStore<V extends VersionBase> {
     const key = name.toLowerCase();
     const recoverUntil = this.recovering.get(key);
     if (recoverUntil !== undefined) {
-      if (Date.now() < recoverUntil) throw errors.beingRecovered(this.kind, this.active.get(key)?.name ?? name);
+      if (Date.now() < recoverUntil)
+        throw errors.beingRecovered(this.kind, this.active.get(key)?.name ?? name);
       this.recovering.delete(key);
     }
     const d = this.deleted.get(key);
@@ -127,7 +128,8 @@ export class ObjectStore<V extends VersionBase> {
     const d = this.getDeleted(name);
     this.deleted.delete(name.toLowerCase());
     this.active.set(name.toLowerCase(), d.object);
-    if (this.timing.recoverMs > 0) this.recovering.set(name.toLowerCase(), Date.now() + this.timing.recoverMs);
+    if (this.timing.recoverMs > 0)
+      this.recovering.set(name.toLowerCase(), Date.now() + this.timing.recoverMs);
     return d.object;
   }
 

@@ -9,7 +9,12 @@ export interface OperationInfo {
   throttleClass: "read" | "write" | "create";
 }
 
-const op = (name: string, dataAction: string, permission: string, throttleClass: OperationInfo["throttleClass"] = "read"): OperationInfo => ({
+const op = (
+  name: string,
+  dataAction: string,
+  permission: string,
+  throttleClass: OperationInfo["throttleClass"] = "read",
+): OperationInfo => ({
   name,
   dataAction,
   permission,
@@ -50,16 +55,46 @@ export const Operations = {
   GetCertificateOperation: op("GetCertificateOperation", "certificates/read", "certificates get"),
   CreateCertificate: op("CreateCertificate", "certificates/create/action", "certificates create", "create"),
   UpdateCertificate: op("UpdateCertificate", "certificates/update/action", "certificates update", "write"),
-  UpdateCertificatePolicy: op("UpdateCertificatePolicy", "certificates/update/action", "certificates update", "write"),
-  UpdateCertificateOperation: op("UpdateCertificateOperation", "certificates/update/action", "certificates update", "write"),
-  DeleteCertificateOperation: op("DeleteCertificateOperation", "certificates/update/action", "certificates update", "write"),
+  UpdateCertificatePolicy: op(
+    "UpdateCertificatePolicy",
+    "certificates/update/action",
+    "certificates update",
+    "write",
+  ),
+  UpdateCertificateOperation: op(
+    "UpdateCertificateOperation",
+    "certificates/update/action",
+    "certificates update",
+    "write",
+  ),
+  DeleteCertificateOperation: op(
+    "DeleteCertificateOperation",
+    "certificates/update/action",
+    "certificates update",
+    "write",
+  ),
   DeleteCertificate: op("DeleteCertificate", "certificates/delete", "certificates delete", "write"),
   GetDeletedCertificates: op("GetDeletedCertificates", "certificates/read", "certificates list"),
   GetDeletedCertificate: op("GetDeletedCertificate", "certificates/read", "certificates get"),
-  RecoverDeletedCertificate: op("RecoverDeletedCertificate", "certificates/recover/action", "certificates recover", "write"),
-  PurgeDeletedCertificate: op("PurgeDeletedCertificate", "certificates/purge/action", "certificates purge", "write"),
+  RecoverDeletedCertificate: op(
+    "RecoverDeletedCertificate",
+    "certificates/recover/action",
+    "certificates recover",
+    "write",
+  ),
+  PurgeDeletedCertificate: op(
+    "PurgeDeletedCertificate",
+    "certificates/purge/action",
+    "certificates purge",
+    "write",
+  ),
   BackupCertificate: op("BackupCertificate", "certificates/backup/action", "certificates backup"),
-  RestoreCertificate: op("RestoreCertificate", "certificates/restore/action", "certificates restore", "create"),
+  RestoreCertificate: op(
+    "RestoreCertificate",
+    "certificates/restore/action",
+    "certificates restore",
+    "create",
+  ),
 } as const satisfies Record<string, OperationInfo>;
 
 export type OperationName = keyof typeof Operations;

@@ -10,7 +10,12 @@ const pad = (n: number): string => String(n).padStart(6, "0");
 /** Encodes a $skiptoken the way the service does (a base64 JSON whose NextMarker names the next item). */
 export function encodeSkipToken(kind: string, marker: string): string {
   const inner = `${pad(kind.length + 1 + marker.length)}!${kind}/${marker}!000028!9999-12-31T23:59:59.9999999Z!`;
-  const innerB64 = Buffer.from(inner).toString("base64url").replace(/=+$/, "");
+  // The service pads the inner marker with "-" where base64 has "=".
+  const innerB64 = Buffer.from(inner)
+    .toString("base64")
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "-");
   return Buffer.from(JSON.stringify({ NextMarker: `2!${innerB64.length}!${innerB64}`, TargetLocation: 0 }))
     .toString("base64url")
     .replace(/=+$/, "");
@@ -46,7 +51,9 @@ export function page<T>(
   if (raw !== null) {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 1 || n > 25) {
-      throw errors.badParameter(`Invalid value for maxresults: '${raw}'. The value must be between 1 and 25.`);
+      throw errors.badParameter(
+        `Invalid value for maxresults: '${raw}'. The value must be between 1 and 25.`,
+      );
     }
     max = n;
   }

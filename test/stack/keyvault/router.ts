@@ -33,7 +33,13 @@ export const route = (
   op: OperationInfo,
   handler: Route["handler"],
   objectPath?: Route["objectPath"],
-): Route => ({ method, pattern: path.split("/").filter(Boolean), op, handler, ...(objectPath ? { objectPath } : {}) });
+): Route => ({
+  method,
+  pattern: path.split("/").filter(Boolean),
+  op,
+  handler,
+  ...(objectPath ? { objectPath } : {}),
+});
 
 export interface Match {
   route: Route;
@@ -41,7 +47,11 @@ export interface Match {
 }
 
 /** First route whose method and segments match; literal segments win because routes are listed before captures. */
-export function match(routes: readonly Route[], method: string, pathname: string): Match | "methodNotAllowed" | undefined {
+export function match(
+  routes: readonly Route[],
+  method: string,
+  pathname: string,
+): Match | "methodNotAllowed" | undefined {
   const segments = pathname.split("/").filter(Boolean).map(decodeURIComponent);
   let pathMatched = false;
   for (const r of routes) {

@@ -1,9 +1,9 @@
+import type { KeyObject } from "node:crypto";
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { KeyObject } from "node:crypto";
 import { verifyJwt } from "../identity/jwt.js";
 import { authorize } from "./authz.js";
 import { type Caller, errors, KvError } from "./errors.js";
@@ -68,7 +68,12 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 /** Runs one request through the service's order: route, api-version, token, network, throttle, RBAC, handler. */
-async function handle(vault: Vault, deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  vault: Vault,
+  deps: ServerDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const { stats, config } = vault;
   const address = clientAddress(req.socket.remoteAddress);
   const headers: Record<string, string> = {
@@ -85,7 +90,8 @@ async function handle(vault: Vault, deps: ServerDeps, req: IncomingMessage, res:
   try {
     const raw = await readBody(req);
     const { latency, faults } = config;
-    if (latency.fixedMs > 0 || latency.jitterMs > 0) await sleep(latency.fixedMs + Math.random() * latency.jitterMs);
+    if (latency.fixedMs > 0 || latency.jitterMs > 0)
+      await sleep(latency.fixedMs + Math.random() * latency.jitterMs);
     if (faults.dropRate > 0 && Math.random() < faults.dropRate) {
       stats.dropped++;
       status = 0;
@@ -99,7 +105,8 @@ async function handle(vault: Vault, deps: ServerDeps, req: IncomingMessage, res:
     if (found === "methodNotAllowed") throw errors.methodNotAllowed();
     const apiVersion = url.searchParams.get("api-version");
     if (!apiVersion) throw errors.missingVersion();
-    if (!(SupportedApiVersions as readonly string[]).includes(apiVersion)) throw errors.badVersion(apiVersion, LatestApiVersion);
+    if (!(SupportedApiVersions as readonly string[]).includes(apiVersion))
+      throw errors.badVersion(apiVersion, LatestApiVersion);
 
     const auth = req.headers.authorization;
     if (!auth) throw errors.unauthorized(deps.tenantId);
@@ -120,11 +127,17 @@ async function handle(vault: Vault, deps: ServerDeps, req: IncomingMessage, res:
       };
       throw errors.invalidToken(deps.tenantId, reasons[verified.reason]);
     }
-    const caller: Caller = { appid: verified.claims.appid, oid: verified.claims.oid, tid: verified.claims.tid };
+    const caller: Caller = {
+      appid: verified.claims.appid,
+      oid: verified.claims.oid,
+      tid: verified.claims.tid,
+    };
 
     const decision = evaluateNetwork(config.network, address);
-    if (decision === "publicAccessDisabled") throw errors.forbiddenByConnection(caller, config.name, config.location);
-    if (decision === "firewall") throw errors.forbiddenByFirewall(address, caller, config.name, config.location);
+    if (decision === "publicAccessDisabled")
+      throw errors.forbiddenByConnection(caller, config.name, config.location);
+    if (decision === "firewall")
+      throw errors.forbiddenByFirewall(address, caller, config.name, config.location);
 
     const op = found.route.op;
     const createLimited = op.throttleClass === "create" && !vault.createBucket.take();
@@ -149,7 +162,14 @@ async function handle(vault: Vault, deps: ServerDeps, req: IncomingMessage, res:
       }
     }
     vault.settle();
-    const result = found.route.handler({ vault, params: found.params, query: url.searchParams, body, apiVersion, caller });
+    const result = found.route.handler({
+      vault,
+      params: found.params,
+      query: url.searchParams,
+      body,
+      apiVersion,
+      caller,
+    });
     status = result.status;
     send(res, result.status, result.body, { ...headers, ...result.headers });
     deps.notify?.({ vault: config.name, operation: opName, apiVersion, status, body: result.body });
@@ -158,7 +178,13 @@ async function handle(vault: Vault, deps: ServerDeps, req: IncomingMessage, res:
     if (!(e instanceof KvError)) console.error("[kv-emulator] unexpected error", e);
     status = err.status;
     send(res, err.status, err.body(), { ...headers, ...err.headers });
-    deps.notify?.({ vault: config.name, operation: opName, apiVersion: url.searchParams.get("api-version"), status, body: err.body() });
+    deps.notify?.({
+      vault: config.name,
+      operation: opName,
+      apiVersion: url.searchParams.get("api-version"),
+      status,
+      body: err.body(),
+    });
   } finally {
     count(stats.byOperation, opName);
     count(stats.byStatus, String(status));

@@ -32,6 +32,8 @@ export class TokenBucket {
   /** Seconds until one token is back (for an optional Retry-After). */
   secondsUntilToken(now = Date.now()): number {
     this.refill(now);
-    return this.tokens >= 1 ? 0 : Math.max(1, Math.ceil(((1 - this.tokens) * this.windowMs) / this.limit / 1000));
+    return this.tokens >= 1
+      ? 0
+      : Math.max(1, Math.ceil(((1 - this.tokens) * this.windowMs) / this.limit / 1000));
   }
 }

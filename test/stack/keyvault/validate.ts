@@ -14,13 +14,15 @@ export function validName(name: string | undefined): string {
 
 export function bodyObject(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
-  if (typeof body !== "object" || Array.isArray(body)) throw errors.badParameter("The request body must be a JSON object.");
+  if (typeof body !== "object" || Array.isArray(body))
+    throw errors.badParameter("The request body must be a JSON object.");
   return body as Record<string, unknown>;
 }
 
 export function parseTags(raw: unknown): Tags | undefined {
   if (raw === undefined || raw === null) return undefined;
-  if (typeof raw !== "object" || Array.isArray(raw)) throw errors.badParameter("Tags must be an object of strings.");
+  if (typeof raw !== "object" || Array.isArray(raw))
+    throw errors.badParameter("Tags must be an object of strings.");
   const entries = Object.entries(raw as Record<string, unknown>);
   if (entries.length > 15) throw errors.badParameter("The number of tags exceeds the maximum of 15.");
   for (const [k, v] of entries) {
@@ -32,7 +34,8 @@ export function parseTags(raw: unknown): Tags | undefined {
 
 const optionalNumber = (v: unknown, field: string): number | undefined => {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v)) throw errors.badParameter(`Attribute '${field}' must be a number.`);
+  if (typeof v !== "number" || !Number.isFinite(v))
+    throw errors.badParameter(`Attribute '${field}' must be a number.`);
   return Math.floor(v);
 };
 
@@ -40,7 +43,8 @@ const optionalNumber = (v: unknown, field: string): number | undefined => {
 export function newAttributes(raw: unknown): Attributes {
   const a = raw === undefined || raw === null ? {} : bodyObject(raw);
   const now = nowSeconds();
-  if (a.enabled !== undefined && typeof a.enabled !== "boolean") throw errors.badParameter("Attribute 'enabled' must be a boolean.");
+  if (a.enabled !== undefined && typeof a.enabled !== "boolean")
+    throw errors.badParameter("Attribute 'enabled' must be a boolean.");
   const attrs: Attributes = { enabled: a.enabled !== false, created: now, updated: now };
   const nbf = optionalNumber(a.nbf, "nbf");
   const exp = optionalNumber(a.exp, "exp");
@@ -67,7 +71,8 @@ export function updateAttributes(existing: Attributes, raw: unknown): Attributes
 
 export function backupValue(body: unknown): Buffer {
   const b = bodyObject(body);
-  if (typeof b.value !== "string" || b.value.length === 0) throw errors.badParameter("Property 'value' is required.");
+  if (typeof b.value !== "string" || b.value.length === 0)
+    throw errors.badParameter("Property 'value' is required.");
   if (!/^[A-Za-z0-9_-]+={0,2}$/.test(b.value)) throw errors.invalidBackup();
   return Buffer.from(b.value, "base64url");
 }

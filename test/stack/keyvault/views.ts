@@ -27,9 +27,15 @@ export function attributesView(vault: Vault, a: Attributes, kind: "secret" | "ke
   return view;
 }
 
-const managedFlag = (o: StoredObject<VersionBase>): { managed?: true } => (o.managed ? { managed: true } : {});
+const managedFlag = (o: StoredObject<VersionBase>): { managed?: true } =>
+  o.managed ? { managed: true } : {};
 
-export function secretBundle(vault: Vault, o: StoredObject<SecretVersion>, v: SecretVersion, includeValue = true): object {
+export function secretBundle(
+  vault: Vault,
+  o: StoredObject<SecretVersion>,
+  v: SecretVersion,
+  includeValue = true,
+): object {
   return {
     ...(includeValue ? { value: v.value } : {}),
     ...(v.contentType !== undefined ? { contentType: v.contentType } : {}),
@@ -41,9 +47,16 @@ export function secretBundle(vault: Vault, o: StoredObject<SecretVersion>, v: Se
   };
 }
 
-export function secretItem(vault: Vault, o: StoredObject<SecretVersion>, v: SecretVersion, withVersion = false): object {
+export function secretItem(
+  vault: Vault,
+  o: StoredObject<SecretVersion>,
+  v: SecretVersion,
+  withVersion = false,
+): object {
   return {
-    id: withVersion ? `${vault.baseUrl}/secrets/${o.name}/${v.version}` : `${vault.baseUrl}/secrets/${o.name}`,
+    id: withVersion
+      ? `${vault.baseUrl}/secrets/${o.name}/${v.version}`
+      : `${vault.baseUrl}/secrets/${o.name}`,
     attributes: attributesView(vault, v.attributes, "secret"),
     ...withTags(v),
     ...(v.contentType !== undefined ? { contentType: v.contentType } : {}),
@@ -53,7 +66,12 @@ export function secretItem(vault: Vault, o: StoredObject<SecretVersion>, v: Secr
 
 export function keyBundle(vault: Vault, o: StoredObject<KeyVersion>, v: KeyVersion): object {
   return {
-    key: { kid: `${vault.baseUrl}/keys/${o.name}/${v.version}`, kty: v.kty, key_ops: v.keyOps, ...publicParts(v) },
+    key: {
+      kid: `${vault.baseUrl}/keys/${o.name}/${v.version}`,
+      kty: v.kty,
+      key_ops: v.keyOps,
+      ...publicParts(v),
+    },
     attributes: attributesView(vault, v.attributes, "key"),
     ...withTags(v),
     ...managedFlag(o),
@@ -62,13 +80,17 @@ export function keyBundle(vault: Vault, o: StoredObject<KeyVersion>, v: KeyVersi
 
 function publicParts(v: KeyVersion): Record<string, string> {
   const { n, e, crv, x, y } = v.publicJwk;
-  return Object.fromEntries(Object.entries({ n, e, crv, x, y }).filter(([, val]) => val !== undefined)) as Record<
-    string,
-    string
-  >;
+  return Object.fromEntries(
+    Object.entries({ n, e, crv, x, y }).filter(([, val]) => val !== undefined),
+  ) as Record<string, string>;
 }
 
-export function keyItem(vault: Vault, o: StoredObject<KeyVersion>, v: KeyVersion, withVersion = false): object {
+export function keyItem(
+  vault: Vault,
+  o: StoredObject<KeyVersion>,
+  v: KeyVersion,
+  withVersion = false,
+): object {
   return {
     kid: withVersion ? `${vault.baseUrl}/keys/${o.name}/${v.version}` : `${vault.baseUrl}/keys/${o.name}`,
     attributes: attributesView(vault, v.attributes, "key"),
@@ -101,23 +123,41 @@ export function certificateBundle(
     attributes: attributesView(vault, v.attributes, "certificate"),
     tags: v.tags ?? {},
     policy: policyView(vault, o.name, o.policy ?? v.policy),
-    ...(o.operation && shape !== "restored" ? { pending: { id: `${vault.baseUrl}/certificates/${o.name}/pending` } } : {}),
+    ...(o.operation && shape !== "restored"
+      ? { pending: { id: `${vault.baseUrl}/certificates/${o.name}/pending` } }
+      : {}),
   };
 }
 
 /** While issuance is in progress the service shows a disabled version with no certificate yet. */
-export function pendingCertificateBundle(vault: Vault, name: string, op: CertificateOperation, policy: CertificatePolicy | undefined): object {
+export function pendingCertificateBundle(
+  vault: Vault,
+  name: string,
+  op: CertificateOperation,
+  policy: CertificatePolicy | undefined,
+): object {
   return {
     id: `${vault.baseUrl}/certificates/${name}/${op.version}`,
-    attributes: attributesView(vault, { enabled: false, created: op.created, updated: op.created }, "certificate"),
+    attributes: attributesView(
+      vault,
+      { enabled: false, created: op.created, updated: op.created },
+      "certificate",
+    ),
     ...(policy ? { policy: policyView(vault, name, policy) } : {}),
   };
 }
 
-export function certificateItem(vault: Vault, o: StoredObject<CertificateVersion>, v: CertificateVersion | undefined, withVersion = false): object {
+export function certificateItem(
+  vault: Vault,
+  o: StoredObject<CertificateVersion>,
+  v: CertificateVersion | undefined,
+  withVersion = false,
+): object {
   if (!v) return { id: `${vault.baseUrl}/certificates/${o.name}` };
   return {
-    id: withVersion ? `${vault.baseUrl}/certificates/${o.name}/${v.version}` : `${vault.baseUrl}/certificates/${o.name}`,
+    id: withVersion
+      ? `${vault.baseUrl}/certificates/${o.name}/${v.version}`
+      : `${vault.baseUrl}/certificates/${o.name}`,
     attributes: attributesView(vault, v.attributes, "certificate"),
     ...withTags(v),
     x5t: v.x5t,
@@ -132,7 +172,10 @@ export function operationView(vault: Vault, name: string, op: CertificateOperati
     cancellation_requested: op.cancellationRequested,
     status: op.status,
     ...(op.status === "inProgress"
-      ? { status_details: "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later." }
+      ? {
+          status_details:
+            "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later.",
+        }
       : {}),
     ...(op.status === "completed" ? { target: `${vault.baseUrl}/certificates/${name}` } : {}),
     request_id: op.requestId,

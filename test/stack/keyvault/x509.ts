@@ -24,14 +24,20 @@ function parseSubject(subject: string): forge.pki.CertificateField[] {
       const eq = part.indexOf("=");
       const short = part.slice(0, eq).trim().toUpperCase();
       if (eq < 1 || !ShortNames.has(short)) throw errors.badParameter(`Invalid subject name: '${subject}'.`);
-      return short === "E" ? { name: "emailAddress", value: part.slice(eq + 1).trim() } : { shortName: short, value: part.slice(eq + 1).trim() };
+      return short === "E"
+        ? { name: "emailAddress", value: part.slice(eq + 1).trim() }
+        : { shortName: short, value: part.slice(eq + 1).trim() };
     });
   if (fields.length === 0) throw errors.badParameter("Subject must not be empty.");
   return fields;
 }
 
 /** Issues a self-signed certificate for the policy, like the "Self" issuer does. RSA keys only. */
-export function issueSelfSigned(policy: CertificatePolicy, key: KeyMaterial, now = new Date()): IssuedCertificate {
+export function issueSelfSigned(
+  policy: CertificatePolicy,
+  key: KeyMaterial,
+  now = new Date(),
+): IssuedCertificate {
   if (!key.kty.startsWith("RSA")) {
     throw errors.badParameter("The emulator issues self-signed certificates for RSA keys only.");
   }
@@ -68,7 +74,8 @@ export function issueSelfSigned(policy: CertificatePolicy, key: KeyMaterial, now
     });
   }
   const dns = policy.x509_props.sans?.dns_names ?? [];
-  if (dns.length > 0) extensions.push({ name: "subjectAltName", altNames: dns.map((value) => ({ type: 2, value })) });
+  if (dns.length > 0)
+    extensions.push({ name: "subjectAltName", altNames: dns.map((value) => ({ type: 2, value })) });
   cert.setExtensions(extensions);
   cert.sign(privateKey, forge.md.sha256.create());
 
@@ -77,7 +84,10 @@ export function issueSelfSigned(policy: CertificatePolicy, key: KeyMaterial, now
   csr.publicKey = publicKey;
   csr.setSubject(subject);
   csr.sign(privateKey, forge.md.sha256.create());
-  const csrDer = Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(), "binary");
+  const csrDer = Buffer.from(
+    forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(),
+    "binary",
+  );
 
   let secretValue: string;
   if (policy.secret_props.contentType === "application/x-pem-file") {

@@ -26,7 +26,10 @@ export interface AzuriteProcess {
  * --skipApiVersionCheck: the SDK sends a newer x-ms-version than Azurite knows;
  * --disableTelemetry: Azurite otherwise reports to Application Insights.
  */
-export async function startAzurite(tlsFiles: { cert: string; key: string }, timeoutMs = 20_000): Promise<AzuriteProcess> {
+export async function startAzurite(
+  tlsFiles: { cert: string; key: string },
+  timeoutMs = 20_000,
+): Promise<AzuriteProcess> {
   const require = createRequire(import.meta.url);
   const entry = join(require.resolve("azurite/package.json"), "..", "dist", "src", "azurite.js");
   const cwd = mkdtempSync(join(tmpdir(), "kvbackup-azurite-"));
@@ -49,10 +52,15 @@ export async function startAzurite(tlsFiles: { cert: string; key: string }, time
   const found: Partial<AzuriteEndpoints> = {};
   let output = "";
   const endpoints = await new Promise<AzuriteEndpoints>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`Azurite did not start within ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      for (const m of output.matchAll(/Azurite (Blob|Queue|Table) service is successfully listening at (https:\/\/127\.0\.0\.1:\d+)/g)) {
+      for (const m of output.matchAll(
+        /Azurite (Blob|Queue|Table) service is successfully listening at (https:\/\/127\.0\.0\.1:\d+)/g,
+      )) {
         found[(m[1] as string).toLowerCase() as keyof AzuriteEndpoints] = m[2] as string;
       }
       if (found.blob && found.queue && found.table) {

@@ -13,14 +13,26 @@ export function blobOperation(method: string, url: URL): string {
   const restype = url.searchParams.get("restype");
   const segments = url.pathname.split("/").filter(Boolean);
   const onContainer = restype === "container";
-  if (restype === "service") return comp === "properties" ? `${method === "PUT" ? "Set" : "Get"}BlobServiceProperties` : "ServiceOperation";
+  if (restype === "service")
+    return comp === "properties"
+      ? `${method === "PUT" ? "Set" : "Get"}BlobServiceProperties`
+      : "ServiceOperation";
   if (segments.length <= 1 && comp === "list") return "ListContainers";
   if (onContainer) {
     if (comp === "list") return "ListBlobs";
     if (comp === "lease") return "LeaseContainer";
     if (comp === "acl") return method === "PUT" ? "SetContainerAcl" : "GetContainerAcl";
     if (comp === "metadata") return "SetContainerMetadata";
-    return ({ PUT: "CreateContainer", DELETE: "DeleteContainer", GET: "GetContainerProperties", HEAD: "GetContainerProperties" } as Record<string, string>)[method] ?? "ContainerOperation";
+    return (
+      (
+        {
+          PUT: "CreateContainer",
+          DELETE: "DeleteContainer",
+          GET: "GetContainerProperties",
+          HEAD: "GetContainerProperties",
+        } as Record<string, string>
+      )[method] ?? "ContainerOperation"
+    );
   }
   if (comp === "blobs") return "FindBlobsByTags";
   if (comp === "block") return "PutBlock";
@@ -29,7 +41,14 @@ export function blobOperation(method: string, url: URL): string {
   if (comp === "metadata") return "SetBlobMetadata";
   if (comp === "tags") return method === "PUT" ? "SetBlobTags" : "GetBlobTags";
   if (comp === "properties") return "SetBlobProperties";
-  return ({ PUT: "PutBlob", GET: "GetBlob", HEAD: "GetBlobProperties", DELETE: "DeleteBlob" } as Record<string, string>)[method] ?? "BlobOperation";
+  return (
+    (
+      { PUT: "PutBlob", GET: "GetBlob", HEAD: "GetBlobProperties", DELETE: "DeleteBlob" } as Record<
+        string,
+        string
+      >
+    )[method] ?? "BlobOperation"
+  );
 }
 
 export interface FaultRule {

@@ -4,7 +4,11 @@ import { randomUUID } from "node:crypto";
  * Azure Storage's 403/503 answers, byte for byte as in shared/reference/storage/: a UTF-8 BOM,
  * compact XML, "\n" before RequestId and Time, no trailing newline. Only RequestId and Time vary.
  */
-export type StorageFault = "AuthorizationFailure" | "AuthorizationPermissionMismatch" | "KeyBasedAuthenticationNotPermitted" | "ServerBusy";
+export type StorageFault =
+  | "AuthorizationFailure"
+  | "AuthorizationPermissionMismatch"
+  | "KeyBasedAuthenticationNotPermitted"
+  | "ServerBusy";
 
 const Messages: Record<StorageFault, { status: number; statusText: string; message: string }> = {
   AuthorizationFailure: {
@@ -32,7 +36,8 @@ const Messages: Record<StorageFault, { status: number; statusText: string; messa
 /** Storage request ids look like "48232a78-301e-007a-47bf-32f7ee000000". */
 const requestId = (): string => `${randomUUID().slice(0, 30)}000000`;
 /** Seven fractional digits, as the service prints them. */
-const serviceTime = (d = new Date()): string => `${d.toISOString().slice(0, 19)}.${String(d.getUTCMilliseconds()).padStart(3, "0")}0000Z`;
+const serviceTime = (d = new Date()): string =>
+  `${d.toISOString().slice(0, 19)}.${String(d.getUTCMilliseconds()).padStart(3, "0")}0000Z`;
 
 export interface StorageErrorResponse {
   status: number;
@@ -47,7 +52,10 @@ export function storageError(fault: StorageFault, clientRequestId?: string): Sto
   const xml = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${fault}</Code><Message>${message}\nRequestId:${id}\nTime:${serviceTime()}</Message></Error>`;
   const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(xml, "utf8")]);
   // The firewall answers from the front end: only HTTPAPI, no x-ms-version (see the reference's headers).
-  const server = fault === "AuthorizationFailure" ? "Microsoft-HTTPAPI/2.0" : "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0";
+  const server =
+    fault === "AuthorizationFailure"
+      ? "Microsoft-HTTPAPI/2.0"
+      : "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0";
   const headers: Record<string, string> = {
     server,
     "x-ms-request-id": id,

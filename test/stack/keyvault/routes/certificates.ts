@@ -14,10 +14,24 @@ import {
 import { Operations as Op } from "../operations.js";
 import { page } from "../paging.js";
 import { type RequestContext, type Route, route } from "../router.js";
-import { backupValue, bodyObject, newAttributes, parseTags, updateAttributes, validName } from "../validate.js";
+import {
+  backupValue,
+  bodyObject,
+  newAttributes,
+  parseTags,
+  updateAttributes,
+  validName,
+} from "../validate.js";
 import type { Vault } from "../vault.js";
+import {
+  certificateBundle,
+  certificateItem,
+  deletedView,
+  operationView,
+  pendingCertificateBundle,
+  policyView,
+} from "../views.js";
 import { issueSelfSigned as x509Issue } from "../x509.js";
-import { certificateBundle, certificateItem, deletedView, operationView, pendingCertificateBundle, policyView } from "../views.js";
 
 const path = (p: Record<string, string>): string => `certificates/${p.name}`;
 
@@ -36,7 +50,11 @@ function create(ctx: RequestContext) {
   for (const store of [vault.keys, vault.secrets] as const) {
     const o = store.get(name);
     if (o && !o.managed) {
-      throw new KvError(409, "Conflict", `A ${store.kind} with the name '${name}' already exists and is not managed by a certificate.`);
+      throw new KvError(
+        409,
+        "Conflict",
+        `A ${store.kind} with the name '${name}' already exists and is not managed by a certificate.`,
+      );
     }
   }
   vault.keys.assertNameUsable(name);
@@ -50,7 +68,11 @@ function create(ctx: RequestContext) {
     policy.key_props.reuse_key && lastKey
       ? { kty: lastKey.kty, privatePem: lastKey.privatePem, publicJwk: lastKey.publicJwk }
       : generateKeyMaterial(
-          { kty: policy.key_props.kty, ...(policy.key_props.key_size ? { keySize: policy.key_props.key_size } : {}), ...(policy.key_props.crv ? { crv: policy.key_props.crv } : {}) },
+          {
+            kty: policy.key_props.kty,
+            ...(policy.key_props.key_size ? { keySize: policy.key_props.key_size } : {}),
+            ...(policy.key_props.crv ? { crv: policy.key_props.crv } : {}),
+          },
           vault.keyPool,
         );
   const issued = x509Issue(policy, material);
@@ -67,13 +89,22 @@ function create(ctx: RequestContext) {
     completesAt: Date.now() + vault.config.timing.certificateMs,
     cancellationRequested: false,
     complete: () => {
-      cert.versions.push({ version, cer: issued.cer, x5t: issued.x5t, policy, attributes: certAttrs, ...(tags ? { tags } : {}) });
+      cert.versions.push({
+        version,
+        cer: issued.cer,
+        x5t: issued.x5t,
+        policy,
+        attributes: certAttrs,
+        ...(tags ? { tags } : {}),
+      });
       vault.keys.addVersion(
         name,
         {
           version,
           kty: material.kty,
-          keyOps: material.kty.startsWith("RSA") ? ["sign", "verify", "wrapKey", "unwrapKey", "encrypt", "decrypt"] : ["sign", "verify"],
+          keyOps: material.kty.startsWith("RSA")
+            ? ["sign", "verify", "wrapKey", "unwrapKey", "encrypt", "decrypt"]
+            : ["sign", "verify"],
           privatePem: material.privatePem,
           publicJwk: material.publicJwk,
           attributes: { ...certAttrs, exportable: policy.key_props.exportable },
@@ -118,19 +149,27 @@ function backup(ctx: RequestContext) {
   const secret = vault.secrets.require(cert.name);
   const { operation: _op, ...certificate } = cert;
   const payload: CertificateBackup = { kind: "certificate", certificate, key, secret };
-  return { status: 200, body: { value: sealBackup(BackupTags.certificate, payload, vault.config.world).toString("base64url") } };
+  return {
+    status: 200,
+    body: { value: sealBackup(BackupTags.certificate, payload, vault.config.world).toString("base64url") },
+  };
 }
 
 function restore(ctx: RequestContext) {
   const { vault } = ctx;
-  const payload = openBackup<CertificateBackup | { kind: string }>(backupValue(ctx.body), BackupTags.certificate, (kid) =>
-    kid === vault.config.world.kid ? vault.config.world : undefined,
+  const payload = openBackup<CertificateBackup | { kind: string }>(
+    backupValue(ctx.body),
+    BackupTags.certificate,
+    (kid) => (kid === vault.config.world.kid ? vault.config.world : undefined),
   );
   if (payload.kind !== "certificate") throw errors.invalidBackup();
   const { certificate, key, secret } = payload as CertificateBackup;
   const last = current(certificate);
   if (!last) throw errors.invalidBackup();
-  vault.certificates.assertRestorable(certificate.name, `${vault.baseUrl}/certificates/${certificate.name}/${last.version}`);
+  vault.certificates.assertRestorable(
+    certificate.name,
+    `${vault.baseUrl}/certificates/${certificate.name}/${last.version}`,
+  );
   vault.keys.assertRestorable(key.name, `${vault.baseUrl}/keys/${key.name}/${last.version}`);
   vault.secrets.assertRestorable(secret.name, `${vault.baseUrl}/secrets/${secret.name}/${last.version}`);
   // Managed secrets carry their key's id, which must point at the vault they now live in.
@@ -143,7 +182,9 @@ function restore(ctx: RequestContext) {
 
 function listVersions(ctx: RequestContext) {
   const o = ctx.vault.certificates.get(validName(ctx.params.name));
-  const versions = o ? o.versions.map((v, i) => ({ v, marker: `${String(i).padStart(6, "0")}${v.version.toUpperCase()}` })) : [];
+  const versions = o
+    ? o.versions.map((v, i) => ({ v, marker: `${String(i).padStart(6, "0")}${v.version.toUpperCase()}` }))
+    : [];
   const p = page(versions, (x) => x.marker, ctx.query, {
     baseUrl: ctx.vault.baseUrl,
     path: `/certificates/${ctx.params.name}/versions`,
@@ -152,7 +193,10 @@ function listVersions(ctx: RequestContext) {
   });
   return {
     status: 200,
-    body: { value: p.value.map((x) => certificateItem(ctx.vault, o as StoredObject<CertificateVersion>, x.v, true)), nextLink: p.nextLink },
+    body: {
+      value: p.value.map((x) => certificateItem(ctx.vault, o as StoredObject<CertificateVersion>, x.v, true)),
+      nextLink: p.nextLink,
+    },
   };
 }
 
@@ -180,62 +224,127 @@ export const certificateRoutes: Route[] = [
       kind: "certificate",
       ...(includePending ? { extra: { includePending: "true" } } : {}),
     });
-    return { status: 200, body: { value: p.value.map((o) => certificateItem(ctx.vault, o, current(o))), nextLink: p.nextLink } };
+    return {
+      status: 200,
+      body: { value: p.value.map((o) => certificateItem(ctx.vault, o, current(o))), nextLink: p.nextLink },
+    };
   }),
   route("GET", "/certificates/{name}/versions", Op.GetCertificateVersions, listVersions, path),
   route("POST", "/certificates/{name}/create", Op.CreateCertificate, create, path),
   route("POST", "/certificates/{name}/backup", Op.BackupCertificate, backup, path),
-  route("GET", "/certificates/{name}/pending", Op.GetCertificateOperation, (ctx) => {
-    const { cert, op } = requireOperation(ctx.vault, ctx.params.name ?? "");
-    return { status: 200, body: operationView(ctx.vault, cert.name, op) };
-  }, path),
-  route("PATCH", "/certificates/{name}/pending", Op.UpdateCertificateOperation, (ctx) => {
-    const { cert, op } = requireOperation(ctx.vault, ctx.params.name ?? "");
-    if (bodyObject(ctx.body).cancellation_requested === true && op.status === "inProgress") {
-      op.cancellationRequested = true;
-      op.status = "cancelled";
-      delete op.complete;
-    }
-    return { status: 200, body: operationView(ctx.vault, cert.name, op) };
-  }, path),
-  route("DELETE", "/certificates/{name}/pending", Op.DeleteCertificateOperation, (ctx) => {
-    const { cert, op } = requireOperation(ctx.vault, ctx.params.name ?? "");
-    delete cert.operation;
-    return { status: 200, body: operationView(ctx.vault, cert.name, op) };
-  }, path),
-  route("GET", "/certificates/{name}/policy", Op.GetCertificatePolicy, (ctx) => {
-    const cert = ctx.vault.certificates.require(validName(ctx.params.name));
-    return { status: 200, body: policyView(ctx.vault, cert.name, cert.policy ?? (current(cert) as CertificateVersion).policy) };
-  }, path),
-  route("PATCH", "/certificates/{name}/policy", Op.UpdateCertificatePolicy, (ctx) => {
-    const cert = ctx.vault.certificates.require(validName(ctx.params.name));
-    cert.policy = parsePolicy(ctx.body, cert.policy);
-    return { status: 200, body: policyView(ctx.vault, cert.name, cert.policy) };
-  }, path),
-  route("DELETE", "/certificates/{name}", Op.DeleteCertificate, (ctx) => {
-    const name = validName(ctx.params.name);
-    const d = ctx.vault.certificates.delete(name);
-    cascade(ctx.vault, name, "delete");
-    return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
-  }, path),
-  route("GET", "/certificates/{name}/{version?}", Op.GetCertificate, (ctx) => {
-    const pending = ctx.vault.certificates.get(validName(ctx.params.name));
-    const op = pending?.operation;
-    if (pending && op?.status === "inProgress" && (!ctx.params.version || ctx.params.version === op.version) && pending.versions.length === 0) {
-      return { status: 200, body: pendingCertificateBundle(ctx.vault, pending.name, op, pending.policy) };
-    }
-    const { object, version } = ctx.vault.certificates.requireVersion(validName(ctx.params.name), ctx.params.version);
-    return { status: 200, body: certificateBundle(ctx.vault, object, version) };
-  }, path),
-  route("PATCH", "/certificates/{name}/{version?}", Op.UpdateCertificate, (ctx) => {
-    const { object, version } = ctx.vault.certificates.requireVersion(validName(ctx.params.name), ctx.params.version);
-    const b = bodyObject(ctx.body);
-    version.attributes = updateAttributes(version.attributes, b.attributes);
-    const tags = parseTags(b.tags);
-    if (tags) version.tags = tags;
-    if (b.policy !== undefined) object.policy = parsePolicy(b.policy, object.policy);
-    return { status: 200, body: certificateBundle(ctx.vault, object, version) };
-  }, path),
+  route(
+    "GET",
+    "/certificates/{name}/pending",
+    Op.GetCertificateOperation,
+    (ctx) => {
+      const { cert, op } = requireOperation(ctx.vault, ctx.params.name ?? "");
+      return { status: 200, body: operationView(ctx.vault, cert.name, op) };
+    },
+    path,
+  ),
+  route(
+    "PATCH",
+    "/certificates/{name}/pending",
+    Op.UpdateCertificateOperation,
+    (ctx) => {
+      const { cert, op } = requireOperation(ctx.vault, ctx.params.name ?? "");
+      if (bodyObject(ctx.body).cancellation_requested === true && op.status === "inProgress") {
+        op.cancellationRequested = true;
+        op.status = "cancelled";
+        delete op.complete;
+      }
+      return { status: 200, body: operationView(ctx.vault, cert.name, op) };
+    },
+    path,
+  ),
+  route(
+    "DELETE",
+    "/certificates/{name}/pending",
+    Op.DeleteCertificateOperation,
+    (ctx) => {
+      const { cert, op } = requireOperation(ctx.vault, ctx.params.name ?? "");
+      delete cert.operation;
+      return { status: 200, body: operationView(ctx.vault, cert.name, op) };
+    },
+    path,
+  ),
+  route(
+    "GET",
+    "/certificates/{name}/policy",
+    Op.GetCertificatePolicy,
+    (ctx) => {
+      const cert = ctx.vault.certificates.require(validName(ctx.params.name));
+      return {
+        status: 200,
+        body: policyView(ctx.vault, cert.name, cert.policy ?? (current(cert) as CertificateVersion).policy),
+      };
+    },
+    path,
+  ),
+  route(
+    "PATCH",
+    "/certificates/{name}/policy",
+    Op.UpdateCertificatePolicy,
+    (ctx) => {
+      const cert = ctx.vault.certificates.require(validName(ctx.params.name));
+      cert.policy = parsePolicy(ctx.body, cert.policy);
+      return { status: 200, body: policyView(ctx.vault, cert.name, cert.policy) };
+    },
+    path,
+  ),
+  route(
+    "DELETE",
+    "/certificates/{name}",
+    Op.DeleteCertificate,
+    (ctx) => {
+      const name = validName(ctx.params.name);
+      const d = ctx.vault.certificates.delete(name);
+      cascade(ctx.vault, name, "delete");
+      return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
+    },
+    path,
+  ),
+  route(
+    "GET",
+    "/certificates/{name}/{version?}",
+    Op.GetCertificate,
+    (ctx) => {
+      const pending = ctx.vault.certificates.get(validName(ctx.params.name));
+      const op = pending?.operation;
+      if (
+        pending &&
+        op?.status === "inProgress" &&
+        (!ctx.params.version || ctx.params.version === op.version) &&
+        pending.versions.length === 0
+      ) {
+        return { status: 200, body: pendingCertificateBundle(ctx.vault, pending.name, op, pending.policy) };
+      }
+      const { object, version } = ctx.vault.certificates.requireVersion(
+        validName(ctx.params.name),
+        ctx.params.version,
+      );
+      return { status: 200, body: certificateBundle(ctx.vault, object, version) };
+    },
+    path,
+  ),
+  route(
+    "PATCH",
+    "/certificates/{name}/{version?}",
+    Op.UpdateCertificate,
+    (ctx) => {
+      const { object, version } = ctx.vault.certificates.requireVersion(
+        validName(ctx.params.name),
+        ctx.params.version,
+      );
+      const b = bodyObject(ctx.body);
+      version.attributes = updateAttributes(version.attributes, b.attributes);
+      const tags = parseTags(b.tags);
+      if (tags) version.tags = tags;
+      if (b.policy !== undefined) object.policy = parsePolicy(b.policy, object.policy);
+      return { status: 200, body: certificateBundle(ctx.vault, object, version) };
+    },
+    path,
+  ),
   route("GET", "/deletedcertificates", Op.GetDeletedCertificates, (ctx) => {
     const p = page(ctx.vault.certificates.listDeleted(), (d) => d.object.name.toUpperCase(), ctx.query, {
       baseUrl: ctx.vault.baseUrl,
@@ -245,24 +354,46 @@ export const certificateRoutes: Route[] = [
     });
     return {
       status: 200,
-      body: { value: p.value.map((d) => deletedView(ctx.vault, "deletedcertificates", d, (vault, o, v) => certificateItem(vault, o, v))), nextLink: p.nextLink },
+      body: {
+        value: p.value.map((d) =>
+          deletedView(ctx.vault, "deletedcertificates", d, (vault, o, v) => certificateItem(vault, o, v)),
+        ),
+        nextLink: p.nextLink,
+      },
     };
   }),
-  route("GET", "/deletedcertificates/{name}", Op.GetDeletedCertificate, (ctx) => {
-    const d = ctx.vault.certificates.getDeleted(validName(ctx.params.name));
-    return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
-  }, path),
-  route("DELETE", "/deletedcertificates/{name}", Op.PurgeDeletedCertificate, (ctx) => {
-    const name = validName(ctx.params.name);
-    ctx.vault.certificates.purge(name);
-    cascade(ctx.vault, name, "purge");
-    return { status: 204 };
-  }, path),
-  route("POST", "/deletedcertificates/{name}/recover", Op.RecoverDeletedCertificate, (ctx) => {
-    const name = validName(ctx.params.name);
-    const o = ctx.vault.certificates.recover(name);
-    cascade(ctx.vault, name, "recover");
-    return { status: 200, body: certificateBundle(ctx.vault, o, current(o) as CertificateVersion) };
-  }, path),
+  route(
+    "GET",
+    "/deletedcertificates/{name}",
+    Op.GetDeletedCertificate,
+    (ctx) => {
+      const d = ctx.vault.certificates.getDeleted(validName(ctx.params.name));
+      return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
+    },
+    path,
+  ),
+  route(
+    "DELETE",
+    "/deletedcertificates/{name}",
+    Op.PurgeDeletedCertificate,
+    (ctx) => {
+      const name = validName(ctx.params.name);
+      ctx.vault.certificates.purge(name);
+      cascade(ctx.vault, name, "purge");
+      return { status: 204 };
+    },
+    path,
+  ),
+  route(
+    "POST",
+    "/deletedcertificates/{name}/recover",
+    Op.RecoverDeletedCertificate,
+    (ctx) => {
+      const name = validName(ctx.params.name);
+      const o = ctx.vault.certificates.recover(name);
+      cascade(ctx.vault, name, "recover");
+      return { status: 200, body: certificateBundle(ctx.vault, o, current(o) as CertificateVersion) };
+    },
+    path,
+  ),
 ];
-

@@ -5,7 +5,14 @@ import { type KeyVersion, newVersionId, type StoredObject } from "../model.js";
 import { Operations as Op } from "../operations.js";
 import { page } from "../paging.js";
 import { type RequestContext, type Route, route } from "../router.js";
-import { bodyObject, newAttributes, parseTags, updateAttributes, validName, backupValue } from "../validate.js";
+import {
+  backupValue,
+  bodyObject,
+  newAttributes,
+  parseTags,
+  updateAttributes,
+  validName,
+} from "../validate.js";
 import { deletedView, keyBundle, keyItem } from "../views.js";
 
 const path = (p: Record<string, string>): string => `keys/${p.name}`;
@@ -23,12 +30,18 @@ function createKey(ctx: RequestContext) {
   const name = validName(ctx.params.name);
   const b = bodyObject(ctx.body);
   if (typeof b.kty !== "string") throw errors.badParameter("Property 'kty' is required.");
-  if (b.key_size !== undefined && typeof b.key_size !== "number") throw errors.badParameter("Property 'key_size' must be a number.");
-  if (b.crv !== undefined && typeof b.crv !== "string") throw errors.badParameter("Property 'crv' must be a string.");
+  if (b.key_size !== undefined && typeof b.key_size !== "number")
+    throw errors.badParameter("Property 'key_size' must be a number.");
+  if (b.crv !== undefined && typeof b.crv !== "string")
+    throw errors.badParameter("Property 'crv' must be a string.");
   const { keys } = ctx.vault;
   if (keys.get(name)?.managed) throw errors.managedByCertificate("key", "create");
   const material = generateKeyMaterial(
-    { kty: b.kty, ...(typeof b.key_size === "number" ? { keySize: b.key_size } : {}), ...(typeof b.crv === "string" ? { crv: b.crv } : {}) },
+    {
+      kty: b.kty,
+      ...(typeof b.key_size === "number" ? { keySize: b.key_size } : {}),
+      ...(typeof b.crv === "string" ? { crv: b.crv } : {}),
+    },
     ctx.vault.keyPool,
   );
   const tags = parseTags(b.tags);
@@ -49,7 +62,8 @@ function backup(ctx: RequestContext) {
   const { vault } = ctx;
   const o = vault.keys.require(validName(ctx.params.name));
   if (o.managed) throw errors.managedByCertificate("key", "backup");
-  if (o.versions.length > vault.config.maxBackupVersions) throw errors.tooManyVersions("key", o.name, vault.config.maxBackupVersions);
+  if (o.versions.length > vault.config.maxBackupVersions)
+    throw errors.tooManyVersions("key", o.name, vault.config.maxBackupVersions);
   const blob = sealBackup(BackupTags.key, { kind: "key", object: o }, vault.config.world);
   return { status: 200, body: { value: blob.toString("base64url") } };
 }
@@ -80,40 +94,84 @@ export const keyRoutes: Route[] = [
       apiVersion: ctx.apiVersion,
       kind: "key",
     });
-    return { status: 200, body: { value: p.value.map((o) => keyItem(ctx.vault, o, o.versions.at(-1) as KeyVersion)), nextLink: p.nextLink } };
+    return {
+      status: 200,
+      body: {
+        value: p.value.map((o) => keyItem(ctx.vault, o, o.versions.at(-1) as KeyVersion)),
+        nextLink: p.nextLink,
+      },
+    };
   }),
-  route("GET", "/keys/{name}/versions", Op.GetKeyVersions, (ctx) => {
-    const o = ctx.vault.keys.get(validName(ctx.params.name));
-    const versions = o ? o.versions.map((v, i) => ({ v, marker: `${String(i).padStart(6, "0")}${v.version.toUpperCase()}` })) : [];
-    const p = page(versions, (x) => x.marker, ctx.query, {
-      baseUrl: ctx.vault.baseUrl,
-      path: `/keys/${ctx.params.name}/versions`,
-      apiVersion: ctx.apiVersion,
-      kind: "keyversion",
-    });
-    return { status: 200, body: { value: p.value.map((x) => keyItem(ctx.vault, o as StoredObject<KeyVersion>, x.v, true)), nextLink: p.nextLink } };
-  }, path),
+  route(
+    "GET",
+    "/keys/{name}/versions",
+    Op.GetKeyVersions,
+    (ctx) => {
+      const o = ctx.vault.keys.get(validName(ctx.params.name));
+      const versions = o
+        ? o.versions.map((v, i) => ({ v, marker: `${String(i).padStart(6, "0")}${v.version.toUpperCase()}` }))
+        : [];
+      const p = page(versions, (x) => x.marker, ctx.query, {
+        baseUrl: ctx.vault.baseUrl,
+        path: `/keys/${ctx.params.name}/versions`,
+        apiVersion: ctx.apiVersion,
+        kind: "keyversion",
+      });
+      return {
+        status: 200,
+        body: {
+          value: p.value.map((x) => keyItem(ctx.vault, o as StoredObject<KeyVersion>, x.v, true)),
+          nextLink: p.nextLink,
+        },
+      };
+    },
+    path,
+  ),
   route("POST", "/keys/{name}/create", Op.CreateKey, createKey, path),
   route("POST", "/keys/{name}/backup", Op.BackupKey, backup, path),
-  route("DELETE", "/keys/{name}", Op.DeleteKey, (ctx) => {
-    const name = validName(ctx.params.name);
-    if (ctx.vault.keys.get(name)?.managed) throw errors.managedByCertificate("key", "delete");
-    const d = ctx.vault.keys.delete(name);
-    return { status: 200, body: deletedView(ctx.vault, "deletedkeys", d, keyBundle) };
-  }, path),
-  route("GET", "/keys/{name}/{version?}", Op.GetKey, (ctx) => {
-    const { object, version } = ctx.vault.keys.requireVersion(validName(ctx.params.name), ctx.params.version);
-    return { status: 200, body: keyBundle(ctx.vault, object, version) };
-  }, path),
-  route("PATCH", "/keys/{name}/{version?}", Op.UpdateKey, (ctx) => {
-    const { object, version } = ctx.vault.keys.requireVersion(validName(ctx.params.name), ctx.params.version);
-    const b = bodyObject(ctx.body);
-    version.attributes = updateAttributes(version.attributes, b.attributes);
-    if (b.key_ops !== undefined) version.keyOps = parseKeyOps(b.key_ops, version.kty);
-    const tags = parseTags(b.tags);
-    if (tags) version.tags = tags;
-    return { status: 200, body: keyBundle(ctx.vault, object, version) };
-  }, path),
+  route(
+    "DELETE",
+    "/keys/{name}",
+    Op.DeleteKey,
+    (ctx) => {
+      const name = validName(ctx.params.name);
+      if (ctx.vault.keys.get(name)?.managed) throw errors.managedByCertificate("key", "delete");
+      const d = ctx.vault.keys.delete(name);
+      return { status: 200, body: deletedView(ctx.vault, "deletedkeys", d, keyBundle) };
+    },
+    path,
+  ),
+  route(
+    "GET",
+    "/keys/{name}/{version?}",
+    Op.GetKey,
+    (ctx) => {
+      const { object, version } = ctx.vault.keys.requireVersion(
+        validName(ctx.params.name),
+        ctx.params.version,
+      );
+      return { status: 200, body: keyBundle(ctx.vault, object, version) };
+    },
+    path,
+  ),
+  route(
+    "PATCH",
+    "/keys/{name}/{version?}",
+    Op.UpdateKey,
+    (ctx) => {
+      const { object, version } = ctx.vault.keys.requireVersion(
+        validName(ctx.params.name),
+        ctx.params.version,
+      );
+      const b = bodyObject(ctx.body);
+      version.attributes = updateAttributes(version.attributes, b.attributes);
+      if (b.key_ops !== undefined) version.keyOps = parseKeyOps(b.key_ops, version.kty);
+      const tags = parseTags(b.tags);
+      if (tags) version.tags = tags;
+      return { status: 200, body: keyBundle(ctx.vault, object, version) };
+    },
+    path,
+  ),
   route("GET", "/deletedkeys", Op.GetDeletedKeys, (ctx) => {
     const p = page(ctx.vault.keys.listDeleted(), (d) => d.object.name.toUpperCase(), ctx.query, {
       baseUrl: ctx.vault.baseUrl,
@@ -121,18 +179,44 @@ export const keyRoutes: Route[] = [
       apiVersion: ctx.apiVersion,
       kind: "deletedkey",
     });
-    return { status: 200, body: { value: p.value.map((d) => deletedView(ctx.vault, "deletedkeys", d, (vault, o, v) => keyItem(vault, o, v))), nextLink: p.nextLink } };
+    return {
+      status: 200,
+      body: {
+        value: p.value.map((d) =>
+          deletedView(ctx.vault, "deletedkeys", d, (vault, o, v) => keyItem(vault, o, v)),
+        ),
+        nextLink: p.nextLink,
+      },
+    };
   }),
-  route("GET", "/deletedkeys/{name}", Op.GetDeletedKey, (ctx) => {
-    const d = ctx.vault.keys.getDeleted(validName(ctx.params.name));
-    return { status: 200, body: deletedView(ctx.vault, "deletedkeys", d, keyBundle) };
-  }, path),
-  route("DELETE", "/deletedkeys/{name}", Op.PurgeDeletedKey, (ctx) => {
-    ctx.vault.keys.purge(validName(ctx.params.name));
-    return { status: 204 };
-  }, path),
-  route("POST", "/deletedkeys/{name}/recover", Op.RecoverDeletedKey, (ctx) => {
-    const o = ctx.vault.keys.recover(validName(ctx.params.name));
-    return { status: 200, body: keyBundle(ctx.vault, o, o.versions.at(-1) as KeyVersion) };
-  }, path),
+  route(
+    "GET",
+    "/deletedkeys/{name}",
+    Op.GetDeletedKey,
+    (ctx) => {
+      const d = ctx.vault.keys.getDeleted(validName(ctx.params.name));
+      return { status: 200, body: deletedView(ctx.vault, "deletedkeys", d, keyBundle) };
+    },
+    path,
+  ),
+  route(
+    "DELETE",
+    "/deletedkeys/{name}",
+    Op.PurgeDeletedKey,
+    (ctx) => {
+      ctx.vault.keys.purge(validName(ctx.params.name));
+      return { status: 204 };
+    },
+    path,
+  ),
+  route(
+    "POST",
+    "/deletedkeys/{name}/recover",
+    Op.RecoverDeletedKey,
+    (ctx) => {
+      const o = ctx.vault.keys.recover(validName(ctx.params.name));
+      return { status: 200, body: keyBundle(ctx.vault, o, o.versions.at(-1) as KeyVersion) };
+    },
+    path,
+  ),
 ];
