@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { AdminServer } from "./admin.js";
 import { IdentityEndpoint, type StackIdentity } from "./identity/server.js";
 import { KeyVaultEmulator } from "./keyvault/emulator.js";
@@ -41,7 +41,8 @@ export const StackVaults = { demo: "demo-vault", restore: "restore-vault" } as c
 
 /** Starts the whole local Azure: identity endpoint, Key Vault emulator, Azurite behind fault proxies, admin API. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const dir = options.dir ?? ".local";
+  // Absolute: Azurite runs in its own working directory and NODE_EXTRA_CA_CERTS is read by other processes.
+  const dir = resolve(options.dir ?? ".local");
   mkdirSync(dir, { recursive: true });
   const tls = options.tls ?? createStackTls();
   const files = {
