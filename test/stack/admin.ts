@@ -49,6 +49,11 @@ export class AdminServer {
       ["PATCH", /^\/vaults\/([^/]+)\/latency$/, (b, m) => kv.setLatency(m[1] as string, b)],
       ["PATCH", /^\/vaults\/([^/]+)\/faults$/, (b, m) => kv.setFaults(m[1] as string, b)],
       ["PATCH", /^\/vaults\/([^/]+)\/timing$/, (b, m) => kv.setTiming(m[1] as string, b)],
+      [
+        "PATCH",
+        /^\/vaults\/([^/]+)\/paging$/,
+        (b, m) => kv.setShortPages(m[1] as string, b.shortPages === true),
+      ],
       ["GET", /^\/vaults\/([^/]+)\/stats$/, (_b, m) => kv.stats(m[1] as string)],
       ["DELETE", /^\/vaults\/([^/]+)\/stats$/, (_b, m) => kv.resetStats(m[1] as string)],
       [

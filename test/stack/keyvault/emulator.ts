@@ -31,6 +31,7 @@ export interface CreateVaultOptions {
   faults?: Partial<VaultFaults>;
   timing?: Partial<VaultConfig["timing"]>;
   maxBackupVersions?: number;
+  shortPages?: boolean;
   port?: number;
 }
 
@@ -94,6 +95,7 @@ export class KeyVaultEmulator {
         ...options.timing,
       },
       maxBackupVersions: options.maxBackupVersions ?? 500,
+      shortPages: options.shortPages ?? false,
     };
     const vault = new Vault(config);
     const server = await startVaultServer(
@@ -160,6 +162,10 @@ export class KeyVaultEmulator {
 
   setTiming(vaultName: string, timing: Partial<VaultConfig["timing"]>): void {
     Object.assign(this.vault(vaultName).config.timing, timing);
+  }
+
+  setShortPages(vaultName: string, on: boolean): void {
+    this.vault(vaultName).config.shortPages = on;
   }
 
   /** Reuse key material across seeded keys and certificates (benchmarks seed thousands). */

@@ -20,6 +20,18 @@ export class ObjectStore<V extends VersionBase> {
   private readonly deleted = new Map<string, DeletedObject<V>>();
   private readonly purging = new Map<string, number>();
   private readonly recovering = new Map<string, number>();
+  /** Objects in the service's order, rebuilt only after the set of names changes (listing is the hot path). */
+  private sorted: StoredObject<V>[] | undefined;
+
+  private setActive(key: string, o: StoredObject<V>): void {
+    this.active.set(key, o);
+    this.sorted = undefined;
+  }
+
+  private removeActive(key: string): void {
+    this.active.delete(key);
+    this.sorted = undefined;
+  }
 
   constructor(
     readonly kind: ObjectKind,
@@ -82,7 +94,7 @@ export class ObjectStore<V extends VersionBase> {
     let o = this.active.get(key);
     if (!o) {
       o = { name, versions: [], managed };
-      this.active.set(key, o);
+      this.setActive(key, o);
     }
     o.versions.push(version);
     return o;
@@ -95,13 +107,13 @@ export class ObjectStore<V extends VersionBase> {
     if (existing) return existing;
     this.assertNameUsable(name);
     const o: StoredObject<V> = { name, versions: [], managed };
-    this.active.set(key, o);
+    this.setActive(key, o);
     return o;
   }
 
   /** Puts a whole object back (restore), replacing nothing: callers check assertRestorable first. */
   putRestored(object: StoredObject<V>): void {
-    this.active.set(object.name.toLowerCase(), object);
+    this.setActive(object.name.toLowerCase(), object);
   }
 
   delete(name: string): DeletedObject<V> {
@@ -113,7 +125,7 @@ export class ObjectStore<V extends VersionBase> {
       scheduledPurgeDate: now + this.timing.recoverableDays * 86400,
       visibleAt: Date.now() + this.timing.deleteMs,
     };
-    this.active.delete(name.toLowerCase());
+    this.removeActive(name.toLowerCase());
     this.deleted.set(name.toLowerCase(), d);
     return d;
   }
@@ -127,7 +139,7 @@ export class ObjectStore<V extends VersionBase> {
   recover(name: string): StoredObject<V> {
     const d = this.getDeleted(name);
     this.deleted.delete(name.toLowerCase());
-    this.active.set(name.toLowerCase(), d.object);
+    this.setActive(name.toLowerCase(), d.object);
     if (this.timing.recoverMs > 0)
       this.recovering.set(name.toLowerCase(), Date.now() + this.timing.recoverMs);
     return d.object;
@@ -141,9 +153,8 @@ export class ObjectStore<V extends VersionBase> {
 
   /** Active objects with at least one version (or pending ones when asked), in the service's order. */
   list(includeEmpty = false): StoredObject<V>[] {
-    return [...this.active.values()]
-      .filter((o) => includeEmpty || o.versions.length > 0)
-      .sort((a, b) => ordinal(sortKey(a.name), sortKey(b.name)));
+    this.sorted ??= [...this.active.values()].sort((a, b) => ordinal(sortKey(a.name), sortKey(b.name)));
+    return includeEmpty ? this.sorted : this.sorted.filter((o) => o.versions.length > 0);
   }
 
   listDeleted(): DeletedObject<V>[] {

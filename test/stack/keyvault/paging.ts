@@ -1,4 +1,6 @@
 import { errors } from "./errors.js";
+import type { StoredObject, VersionBase } from "./model.js";
+import type { RequestContext } from "./router.js";
 
 export interface Page<T> {
   value: T[];
@@ -37,14 +39,22 @@ export function decodeSkipToken(token: string, kind: string): string {
 }
 
 /**
- * Pages a sorted list: `maxresults` 1-25 (default 25), absolute nextLink carrying api-version and
+ * Pages a list sorted by marker: `maxresults` 1-25 (default 25), absolute nextLink carrying api-version and
  * $skiptoken, `nextLink: null` on the last page.
  */
 export function page<T>(
   items: readonly T[],
   markerOf: (item: T) => string,
   query: URLSearchParams,
-  link: { baseUrl: string; path: string; apiVersion: string; kind: string; extra?: Record<string, string> },
+  link: {
+    baseUrl: string;
+    path: string;
+    apiVersion: string;
+    kind: string;
+    extra?: Record<string, string>;
+    /** Return fewer items than asked for now and then, as the service may: clients must follow nextLink. */
+    shortPages?: boolean;
+  },
 ): Page<T> {
   const raw = query.get("maxresults");
   let max = 25;
@@ -61,11 +71,19 @@ export function page<T>(
   let start = 0;
   if (token) {
     const marker = decodeSkipToken(token, link.kind);
-    start = items.findIndex((i) => markerOf(i) >= marker);
-    if (start < 0) start = items.length;
+    // Items are sorted by marker: binary search for the first one at or after it.
+    let lo = 0;
+    let hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (markerOf(items[mid] as T) < marker) lo = mid + 1;
+      else hi = mid;
+    }
+    start = lo;
   }
-  const value = items.slice(start, start + max);
-  const next = items[start + max];
+  const size = link.shortPages ? 1 + Math.floor(Math.random() * max) : max;
+  const value = items.slice(start, start + size);
+  const next = items[start + size];
   let nextLink: string | null = null;
   if (next !== undefined) {
     const params = new URLSearchParams({ "api-version": link.apiVersion, ...link.extra });
@@ -74,3 +92,30 @@ export function page<T>(
   }
   return { value, nextLink };
 }
+
+/** page() for a route: the vault's base URL, the request's api-version, and the vault's short-page setting. */
+export function pageFor<T>(
+  ctx: RequestContext,
+  items: readonly T[],
+  markerOf: (item: T) => string,
+  path: string,
+  kind: string,
+  extra?: Record<string, string>,
+): Page<T> {
+  return page(items, markerOf, ctx.query, {
+    baseUrl: ctx.vault.baseUrl,
+    path,
+    apiVersion: ctx.apiVersion,
+    kind,
+    shortPages: ctx.vault.config.shortPages,
+    ...(extra ? { extra } : {}),
+  });
+}
+
+/** An object's versions in creation order, each with a sortable marker for paging. */
+export const versionEntries = <V extends VersionBase>(
+  o: StoredObject<V> | undefined,
+): { v: V; marker: string }[] =>
+  o
+    ? o.versions.map((v, i) => ({ v, marker: `${String(i).padStart(6, "0")}${v.version.toUpperCase()}` }))
+    : [];

@@ -1,6 +1,6 @@
 import type { AuthorizationMode } from "./authz.js";
 import type { KeyMaterial } from "./keyMaterial.js";
-import type { CertificateVersion, KeyVersion, SecretVersion } from "./model.js";
+import type { CertificateVersion, KeyVersion, SecretVersion, StoredObject } from "./model.js";
 import { ObjectStore, type StoreTiming } from "./objectStore.js";
 import type { SecurityWorld } from "./securityWorld.js";
 import { TokenBucket } from "./throttle.js";
@@ -70,6 +70,8 @@ export interface VaultConfig {
   faults: VaultFaults;
   timing: StoreTiming & { certificateMs: number };
   maxBackupVersions: number;
+  /** Pages shorter than maxresults now and then (clients must follow nextLink, not count items). */
+  shortPages: boolean;
 }
 
 /** One emulated vault: its objects, its rules, its counters. */
@@ -84,6 +86,8 @@ export class Vault {
   baseUrl = "";
   /** Reused key material for bulk seeding (see keyMaterial.ts). */
   keyPool: Map<string, KeyMaterial> | undefined;
+  /** Certificates whose issuance is in progress; settle() looks only at these. */
+  readonly issuing = new Set<StoredObject<CertificateVersion>>();
 
   constructor(readonly config: VaultConfig) {
     this.secrets = new ObjectStore("secret", config.timing);
@@ -105,12 +109,15 @@ export class Vault {
 
   /** Completes certificate operations whose time has come (the service issues asynchronously). */
   settle(now = Date.now()): void {
-    for (const cert of this.certificates.list(true)) {
+    for (const cert of this.issuing) {
       const op = cert.operation;
-      if (op && op.status === "inProgress" && now >= op.completesAt) {
+      if (!op || op.status !== "inProgress") {
+        this.issuing.delete(cert);
+      } else if (now >= op.completesAt) {
         op.complete?.();
         op.status = "completed";
         delete op.complete;
+        this.issuing.delete(cert);
       }
     }
   }

@@ -12,7 +12,7 @@ import {
   type StoredObject,
 } from "../model.js";
 import { Operations as Op } from "../operations.js";
-import { page } from "../paging.js";
+import { pageFor, versionEntries } from "../paging.js";
 import { type RequestContext, type Route, route } from "../router.js";
 import {
   backupValue,
@@ -124,6 +124,7 @@ function create(ctx: RequestContext) {
       );
     },
   };
+  vault.issuing.add(cert);
   return {
     status: 202,
     body: operationView(vault, name, cert.operation),
@@ -182,15 +183,14 @@ function restore(ctx: RequestContext) {
 
 function listVersions(ctx: RequestContext) {
   const o = ctx.vault.certificates.get(validName(ctx.params.name));
-  const versions = o
-    ? o.versions.map((v, i) => ({ v, marker: `${String(i).padStart(6, "0")}${v.version.toUpperCase()}` }))
-    : [];
-  const p = page(versions, (x) => x.marker, ctx.query, {
-    baseUrl: ctx.vault.baseUrl,
-    path: `/certificates/${ctx.params.name}/versions`,
-    apiVersion: ctx.apiVersion,
-    kind: "certificateversion",
-  });
+  const versions = versionEntries(o);
+  const p = pageFor(
+    ctx,
+    versions,
+    (x) => x.marker,
+    `/certificates/${ctx.params.name}/versions`,
+    "certificateversion",
+  );
   return {
     status: 200,
     body: {
@@ -217,13 +217,14 @@ export const certificateRoutes: Route[] = [
   route("GET", "/certificates", Op.GetCertificates, (ctx) => {
     const includePending = ctx.query.get("includePending") === "true";
     const items = ctx.vault.certificates.list(includePending);
-    const p = page(items, (o) => o.name.toUpperCase(), ctx.query, {
-      baseUrl: ctx.vault.baseUrl,
-      path: "/certificates",
-      apiVersion: ctx.apiVersion,
-      kind: "certificate",
-      ...(includePending ? { extra: { includePending: "true" } } : {}),
-    });
+    const p = pageFor(
+      ctx,
+      items,
+      (o) => o.name.toUpperCase(),
+      "/certificates",
+      "certificate",
+      includePending ? { includePending: "true" } : undefined,
+    );
     return {
       status: 200,
       body: { value: p.value.map((o) => certificateItem(ctx.vault, o, current(o))), nextLink: p.nextLink },
@@ -346,12 +347,13 @@ export const certificateRoutes: Route[] = [
     path,
   ),
   route("GET", "/deletedcertificates", Op.GetDeletedCertificates, (ctx) => {
-    const p = page(ctx.vault.certificates.listDeleted(), (d) => d.object.name.toUpperCase(), ctx.query, {
-      baseUrl: ctx.vault.baseUrl,
-      path: "/deletedcertificates",
-      apiVersion: ctx.apiVersion,
-      kind: "deletedcertificate",
-    });
+    const p = pageFor(
+      ctx,
+      ctx.vault.certificates.listDeleted(),
+      (d) => d.object.name.toUpperCase(),
+      "/deletedcertificates",
+      "deletedcertificate",
+    );
     return {
       status: 200,
       body: {

@@ -3,7 +3,7 @@ import { errors } from "../errors.js";
 import { defaultKeyOps, generateKeyMaterial } from "../keyMaterial.js";
 import { type KeyVersion, newVersionId, type StoredObject } from "../model.js";
 import { Operations as Op } from "../operations.js";
-import { page } from "../paging.js";
+import { pageFor, versionEntries } from "../paging.js";
 import { type RequestContext, type Route, route } from "../router.js";
 import {
   backupValue,
@@ -88,12 +88,7 @@ function restore(ctx: RequestContext) {
 export const keyRoutes: Route[] = [
   route("POST", "/keys/restore", Op.RestoreKey, restore),
   route("GET", "/keys", Op.GetKeys, (ctx) => {
-    const p = page(ctx.vault.keys.list(), (o) => o.name.toUpperCase(), ctx.query, {
-      baseUrl: ctx.vault.baseUrl,
-      path: "/keys",
-      apiVersion: ctx.apiVersion,
-      kind: "key",
-    });
+    const p = pageFor(ctx, ctx.vault.keys.list(), (o) => o.name.toUpperCase(), "/keys", "key");
     return {
       status: 200,
       body: {
@@ -108,15 +103,8 @@ export const keyRoutes: Route[] = [
     Op.GetKeyVersions,
     (ctx) => {
       const o = ctx.vault.keys.get(validName(ctx.params.name));
-      const versions = o
-        ? o.versions.map((v, i) => ({ v, marker: `${String(i).padStart(6, "0")}${v.version.toUpperCase()}` }))
-        : [];
-      const p = page(versions, (x) => x.marker, ctx.query, {
-        baseUrl: ctx.vault.baseUrl,
-        path: `/keys/${ctx.params.name}/versions`,
-        apiVersion: ctx.apiVersion,
-        kind: "keyversion",
-      });
+      const versions = versionEntries(o);
+      const p = pageFor(ctx, versions, (x) => x.marker, `/keys/${ctx.params.name}/versions`, "keyversion");
       return {
         status: 200,
         body: {
@@ -173,12 +161,13 @@ export const keyRoutes: Route[] = [
     path,
   ),
   route("GET", "/deletedkeys", Op.GetDeletedKeys, (ctx) => {
-    const p = page(ctx.vault.keys.listDeleted(), (d) => d.object.name.toUpperCase(), ctx.query, {
-      baseUrl: ctx.vault.baseUrl,
-      path: "/deletedkeys",
-      apiVersion: ctx.apiVersion,
-      kind: "deletedkey",
-    });
+    const p = pageFor(
+      ctx,
+      ctx.vault.keys.listDeleted(),
+      (d) => d.object.name.toUpperCase(),
+      "/deletedkeys",
+      "deletedkey",
+    );
     return {
       status: 200,
       body: {

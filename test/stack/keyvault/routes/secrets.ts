@@ -2,7 +2,7 @@ import { BackupTags, openBackup, sealBackup } from "../backupBlob.js";
 import { errors } from "../errors.js";
 import { newVersionId, type SecretVersion, type StoredObject } from "../model.js";
 import { Operations as Op } from "../operations.js";
-import { page } from "../paging.js";
+import { pageFor, versionEntries } from "../paging.js";
 import { type RequestContext, type Route, route } from "../router.js";
 import {
   backupValue,
@@ -74,12 +74,7 @@ export const secretRoutes: Route[] = [
   route("POST", "/secrets/restore", Op.RestoreSecret, restore),
   route("GET", "/secrets", Op.GetSecrets, (ctx) => {
     const items = ctx.vault.secrets.list();
-    const p = page(items, (o) => o.name.toUpperCase(), ctx.query, {
-      baseUrl: ctx.vault.baseUrl,
-      path: "/secrets",
-      apiVersion: ctx.apiVersion,
-      kind: "secret",
-    });
+    const p = pageFor(ctx, items, (o) => o.name.toUpperCase(), "/secrets", "secret");
     return {
       status: 200,
       body: {
@@ -94,15 +89,14 @@ export const secretRoutes: Route[] = [
     Op.GetSecretVersions,
     (ctx) => {
       const o = ctx.vault.secrets.get(validName(ctx.params.name));
-      const versions = o
-        ? o.versions.map((v, i) => ({ v, marker: `${String(i).padStart(6, "0")}${v.version.toUpperCase()}` }))
-        : [];
-      const p = page(versions, (x) => x.marker, ctx.query, {
-        baseUrl: ctx.vault.baseUrl,
-        path: `/secrets/${ctx.params.name}/versions`,
-        apiVersion: ctx.apiVersion,
-        kind: "secretversion",
-      });
+      const versions = versionEntries(o);
+      const p = pageFor(
+        ctx,
+        versions,
+        (x) => x.marker,
+        `/secrets/${ctx.params.name}/versions`,
+        "secretversion",
+      );
       return {
         status: 200,
         body: {
@@ -164,12 +158,13 @@ export const secretRoutes: Route[] = [
     path,
   ),
   route("GET", "/deletedsecrets", Op.GetDeletedSecrets, (ctx) => {
-    const p = page(ctx.vault.secrets.listDeleted(), (d) => d.object.name.toUpperCase(), ctx.query, {
-      baseUrl: ctx.vault.baseUrl,
-      path: "/deletedsecrets",
-      apiVersion: ctx.apiVersion,
-      kind: "deletedsecret",
-    });
+    const p = pageFor(
+      ctx,
+      ctx.vault.secrets.listDeleted(),
+      (d) => d.object.name.toUpperCase(),
+      "/deletedsecrets",
+      "deletedsecret",
+    );
     return {
       status: 200,
       body: {
