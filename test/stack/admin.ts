@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { IdentityEndpoint } from "./identity/server.js";
 import type { KeyVaultEmulator } from "./keyvault/emulator.js";
+import { closeNow, listenLoopback } from "./loopback.js";
 import type { FaultRule, StorageFaultProxy, StorageService } from "./storage/faultProxy.js";
 
 export interface AdminTargets {
@@ -106,19 +106,14 @@ export class AdminServer {
       void this.handle(req, res);
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve());
-    });
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const bound = await listenLoopback(server, port);
+    this.url = `http://127.0.0.1:${bound}`;
     return this.url;
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeNow, listenLoopback } from "../loopback.js";
 import { TokenSigner } from "./jwt.js";
 
 /** One managed identity the local endpoint can issue tokens for. */
@@ -167,11 +167,7 @@ export class IdentityEndpoint {
   async start(port = 0): Promise<string> {
     const server = createServer((req, res) => this.handle(req, res));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve());
-    });
-    const { port: bound } = server.address() as AddressInfo;
+    const bound = await listenLoopback(server, port);
     this.url = `http://127.0.0.1:${bound}/msi/token`;
     return this.url;
   }
@@ -179,8 +175,6 @@ export class IdentityEndpoint {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 }

@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import type { Server } from "node:https";
+import { closeNow } from "../loopback.js";
 import type { AccessPolicy, AuthorizationMode, RoleAssignment } from "./authz.js";
 import { KvError } from "./errors.js";
 import type { KeyMaterial } from "./keyMaterial.js";
@@ -223,14 +224,6 @@ export class KeyVaultEmulator {
   async stop(): Promise<void> {
     const servers = [...this.vaults.values()].map((v) => v.server);
     this.vaults.clear();
-    await Promise.all(
-      servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.closeAllConnections();
-            s.close(() => resolve());
-          }),
-      ),
-    );
+    await Promise.all(servers.map((s) => closeNow(s)));
   }
 }

@@ -2,9 +2,9 @@ import type { KeyObject } from "node:crypto";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { verifyJwt } from "../identity/jwt.js";
+import { listenLoopback } from "../loopback.js";
 import { authorize } from "./authz.js";
 import { type Caller, errors, KvError } from "./errors.js";
 import { clientAddress, evaluateNetwork } from "./network.js";
@@ -212,10 +212,6 @@ export async function startVaultServer(vault: Vault, deps: ServerDeps, port = 0)
     });
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
-  vault.baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  vault.baseUrl = `https://127.0.0.1:${await listenLoopback(server, port)}`;
   return server;
 }

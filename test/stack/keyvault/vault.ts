@@ -111,7 +111,7 @@ export class Vault {
   settle(now = Date.now()): void {
     for (const cert of this.issuing) {
       const op = cert.operation;
-      if (!op || op.status !== "inProgress") {
+      if (op?.status !== "inProgress") {
         this.issuing.delete(cert);
       } else if (now >= op.completesAt) {
         op.complete?.();

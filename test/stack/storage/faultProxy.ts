@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, request, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { closeNow, listenLoopback } from "../loopback.js";
 import { type StorageFault, storageError } from "./storageErrors.js";
 
 export type StorageService = "blob" | "queue" | "table";
@@ -180,19 +180,14 @@ export class StorageFaultProxy {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve());
-    });
-    this.url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const bound = await listenLoopback(server, port);
+    this.url = `https://127.0.0.1:${bound}`;
     return this.url;
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 }

@@ -12,7 +12,6 @@ import {
   type StoredObject,
 } from "../model.js";
 import { Operations as Op } from "../operations.js";
-import { pageFor, versionEntries } from "../paging.js";
 import { type RequestContext, type Route, route } from "../router.js";
 import {
   backupValue,
@@ -32,6 +31,7 @@ import {
   policyView,
 } from "../views.js";
 import { issueSelfSigned as x509Issue } from "../x509.js";
+import { collectionRoutes } from "./collection.js";
 
 const path = (p: Record<string, string>): string => `certificates/${p.name}`;
 
@@ -181,25 +181,6 @@ function restore(ctx: RequestContext) {
   return { status: 200, body: certificateBundle(vault, certificate, last, "restored") };
 }
 
-function listVersions(ctx: RequestContext) {
-  const o = ctx.vault.certificates.get(validName(ctx.params.name));
-  const versions = versionEntries(o);
-  const p = pageFor(
-    ctx,
-    versions,
-    (x) => x.marker,
-    `/certificates/${ctx.params.name}/versions`,
-    "certificateversion",
-  );
-  return {
-    status: 200,
-    body: {
-      value: p.value.map((x) => certificateItem(ctx.vault, o as StoredObject<CertificateVersion>, x.v, true)),
-      nextLink: p.nextLink,
-    },
-  };
-}
-
 const cascade = (vault: Vault, name: string, action: "delete" | "recover" | "purge"): void => {
   for (const store of [vault.keys, vault.secrets] as const) {
     const managed = action === "delete" ? store.get(name)?.managed : true;
@@ -212,25 +193,27 @@ const cascade = (vault: Vault, name: string, action: "delete" | "recover" | "pur
   }
 };
 
+const collection = collectionRoutes<CertificateVersion>({
+  collection: "certificates",
+  kind: "certificate",
+  store: (vault) => vault.certificates,
+  ops: {
+    list: Op.GetCertificates,
+    versions: Op.GetCertificateVersions,
+    listDeleted: Op.GetDeletedCertificates,
+    getDeleted: Op.GetDeletedCertificate,
+    purge: Op.PurgeDeletedCertificate,
+    recover: Op.RecoverDeletedCertificate,
+  },
+  item: certificateItem,
+  bundle: certificateBundle,
+  includePending: true,
+  cascade,
+});
+
 export const certificateRoutes: Route[] = [
   route("POST", "/certificates/restore", Op.RestoreCertificate, restore),
-  route("GET", "/certificates", Op.GetCertificates, (ctx) => {
-    const includePending = ctx.query.get("includePending") === "true";
-    const items = ctx.vault.certificates.list(includePending);
-    const p = pageFor(
-      ctx,
-      items,
-      (o) => o.name.toUpperCase(),
-      "/certificates",
-      "certificate",
-      includePending ? { includePending: "true" } : undefined,
-    );
-    return {
-      status: 200,
-      body: { value: p.value.map((o) => certificateItem(ctx.vault, o, current(o))), nextLink: p.nextLink },
-    };
-  }),
-  route("GET", "/certificates/{name}/versions", Op.GetCertificateVersions, listVersions, path),
+  ...collection.listing,
   route("POST", "/certificates/{name}/create", Op.CreateCertificate, create, path),
   route("POST", "/certificates/{name}/backup", Op.BackupCertificate, backup, path),
   route(
@@ -346,56 +329,5 @@ export const certificateRoutes: Route[] = [
     },
     path,
   ),
-  route("GET", "/deletedcertificates", Op.GetDeletedCertificates, (ctx) => {
-    const p = pageFor(
-      ctx,
-      ctx.vault.certificates.listDeleted(),
-      (d) => d.object.name.toUpperCase(),
-      "/deletedcertificates",
-      "deletedcertificate",
-    );
-    return {
-      status: 200,
-      body: {
-        value: p.value.map((d) =>
-          deletedView(ctx.vault, "deletedcertificates", d, (vault, o, v) => certificateItem(vault, o, v)),
-        ),
-        nextLink: p.nextLink,
-      },
-    };
-  }),
-  route(
-    "GET",
-    "/deletedcertificates/{name}",
-    Op.GetDeletedCertificate,
-    (ctx) => {
-      const d = ctx.vault.certificates.getDeleted(validName(ctx.params.name));
-      return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
-    },
-    path,
-  ),
-  route(
-    "DELETE",
-    "/deletedcertificates/{name}",
-    Op.PurgeDeletedCertificate,
-    (ctx) => {
-      const name = validName(ctx.params.name);
-      ctx.vault.certificates.purge(name);
-      cascade(ctx.vault, name, "purge");
-      return { status: 204 };
-    },
-    path,
-  ),
-  route(
-    "POST",
-    "/deletedcertificates/{name}/recover",
-    Op.RecoverDeletedCertificate,
-    (ctx) => {
-      const name = validName(ctx.params.name);
-      const o = ctx.vault.certificates.recover(name);
-      cascade(ctx.vault, name, "recover");
-      return { status: 200, body: certificateBundle(ctx.vault, o, current(o) as CertificateVersion) };
-    },
-    path,
-  ),
+  ...collection.deleted,
 ];

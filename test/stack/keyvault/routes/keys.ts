@@ -3,7 +3,6 @@ import { errors } from "../errors.js";
 import { defaultKeyOps, generateKeyMaterial } from "../keyMaterial.js";
 import { type KeyVersion, newVersionId, type StoredObject } from "../model.js";
 import { Operations as Op } from "../operations.js";
-import { pageFor, versionEntries } from "../paging.js";
 import { type RequestContext, type Route, route } from "../router.js";
 import {
   backupValue,
@@ -14,6 +13,7 @@ import {
   validName,
 } from "../validate.js";
 import { deletedView, keyBundle, keyItem } from "../views.js";
+import { collectionRoutes } from "./collection.js";
 
 const path = (p: Record<string, string>): string => `keys/${p.name}`;
 const KeyOps = new Set(["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export"]);
@@ -85,36 +85,25 @@ function restore(ctx: RequestContext) {
   return { status: 200, body: keyBundle(vault, o, last) };
 }
 
+const collection = collectionRoutes<KeyVersion>({
+  collection: "keys",
+  kind: "key",
+  store: (vault) => vault.keys,
+  ops: {
+    list: Op.GetKeys,
+    versions: Op.GetKeyVersions,
+    listDeleted: Op.GetDeletedKeys,
+    getDeleted: Op.GetDeletedKey,
+    purge: Op.PurgeDeletedKey,
+    recover: Op.RecoverDeletedKey,
+  },
+  item: (vault, o, v, withVersion) => keyItem(vault, o, v as KeyVersion, withVersion),
+  bundle: keyBundle,
+});
+
 export const keyRoutes: Route[] = [
   route("POST", "/keys/restore", Op.RestoreKey, restore),
-  route("GET", "/keys", Op.GetKeys, (ctx) => {
-    const p = pageFor(ctx, ctx.vault.keys.list(), (o) => o.name.toUpperCase(), "/keys", "key");
-    return {
-      status: 200,
-      body: {
-        value: p.value.map((o) => keyItem(ctx.vault, o, o.versions.at(-1) as KeyVersion)),
-        nextLink: p.nextLink,
-      },
-    };
-  }),
-  route(
-    "GET",
-    "/keys/{name}/versions",
-    Op.GetKeyVersions,
-    (ctx) => {
-      const o = ctx.vault.keys.get(validName(ctx.params.name));
-      const versions = versionEntries(o);
-      const p = pageFor(ctx, versions, (x) => x.marker, `/keys/${ctx.params.name}/versions`, "keyversion");
-      return {
-        status: 200,
-        body: {
-          value: p.value.map((x) => keyItem(ctx.vault, o as StoredObject<KeyVersion>, x.v, true)),
-          nextLink: p.nextLink,
-        },
-      };
-    },
-    path,
-  ),
+  ...collection.listing,
   route("POST", "/keys/{name}/create", Op.CreateKey, createKey, path),
   route("POST", "/keys/{name}/backup", Op.BackupKey, backup, path),
   route(
@@ -160,52 +149,5 @@ export const keyRoutes: Route[] = [
     },
     path,
   ),
-  route("GET", "/deletedkeys", Op.GetDeletedKeys, (ctx) => {
-    const p = pageFor(
-      ctx,
-      ctx.vault.keys.listDeleted(),
-      (d) => d.object.name.toUpperCase(),
-      "/deletedkeys",
-      "deletedkey",
-    );
-    return {
-      status: 200,
-      body: {
-        value: p.value.map((d) =>
-          deletedView(ctx.vault, "deletedkeys", d, (vault, o, v) => keyItem(vault, o, v)),
-        ),
-        nextLink: p.nextLink,
-      },
-    };
-  }),
-  route(
-    "GET",
-    "/deletedkeys/{name}",
-    Op.GetDeletedKey,
-    (ctx) => {
-      const d = ctx.vault.keys.getDeleted(validName(ctx.params.name));
-      return { status: 200, body: deletedView(ctx.vault, "deletedkeys", d, keyBundle) };
-    },
-    path,
-  ),
-  route(
-    "DELETE",
-    "/deletedkeys/{name}",
-    Op.PurgeDeletedKey,
-    (ctx) => {
-      ctx.vault.keys.purge(validName(ctx.params.name));
-      return { status: 204 };
-    },
-    path,
-  ),
-  route(
-    "POST",
-    "/deletedkeys/{name}/recover",
-    Op.RecoverDeletedKey,
-    (ctx) => {
-      const o = ctx.vault.keys.recover(validName(ctx.params.name));
-      return { status: 200, body: keyBundle(ctx.vault, o, o.versions.at(-1) as KeyVersion) };
-    },
-    path,
-  ),
+  ...collection.deleted,
 ];

@@ -2,7 +2,6 @@ import { BackupTags, openBackup, sealBackup } from "../backupBlob.js";
 import { errors } from "../errors.js";
 import { newVersionId, type SecretVersion, type StoredObject } from "../model.js";
 import { Operations as Op } from "../operations.js";
-import { pageFor, versionEntries } from "../paging.js";
 import { type RequestContext, type Route, route } from "../router.js";
 import {
   backupValue,
@@ -13,6 +12,7 @@ import {
   validName,
 } from "../validate.js";
 import { deletedView, secretBundle, secretItem } from "../views.js";
+import { collectionRoutes } from "./collection.js";
 
 const path = (p: Record<string, string>): string => `secrets/${p.name}`;
 
@@ -70,43 +70,26 @@ function restore(ctx: RequestContext) {
   return { status: 200, body: secretBundle(vault, o, last, false) };
 }
 
+const collection = collectionRoutes<SecretVersion>({
+  collection: "secrets",
+  kind: "secret",
+  store: (vault) => vault.secrets,
+  ops: {
+    list: Op.GetSecrets,
+    versions: Op.GetSecretVersions,
+    listDeleted: Op.GetDeletedSecrets,
+    getDeleted: Op.GetDeletedSecret,
+    purge: Op.PurgeDeletedSecret,
+    recover: Op.RecoverDeletedSecret,
+  },
+  item: (vault, o, v, withVersion) => secretItem(vault, o, v as SecretVersion, withVersion),
+  // Deleted and recovered secrets are shown without their value.
+  bundle: (vault, o, v) => secretBundle(vault, o, v, false),
+});
+
 export const secretRoutes: Route[] = [
   route("POST", "/secrets/restore", Op.RestoreSecret, restore),
-  route("GET", "/secrets", Op.GetSecrets, (ctx) => {
-    const items = ctx.vault.secrets.list();
-    const p = pageFor(ctx, items, (o) => o.name.toUpperCase(), "/secrets", "secret");
-    return {
-      status: 200,
-      body: {
-        value: p.value.map((o) => secretItem(ctx.vault, o, o.versions.at(-1) as SecretVersion)),
-        nextLink: p.nextLink,
-      },
-    };
-  }),
-  route(
-    "GET",
-    "/secrets/{name}/versions",
-    Op.GetSecretVersions,
-    (ctx) => {
-      const o = ctx.vault.secrets.get(validName(ctx.params.name));
-      const versions = versionEntries(o);
-      const p = pageFor(
-        ctx,
-        versions,
-        (x) => x.marker,
-        `/secrets/${ctx.params.name}/versions`,
-        "secretversion",
-      );
-      return {
-        status: 200,
-        body: {
-          value: p.value.map((x) => secretItem(ctx.vault, o as StoredObject<SecretVersion>, x.v, true)),
-          nextLink: p.nextLink,
-        },
-      };
-    },
-    path,
-  ),
+  ...collection.listing,
   route("POST", "/secrets/{name}/backup", Op.BackupSecret, backup, path),
   route("PUT", "/secrets/{name}", Op.SetSecret, setSecret, path),
   route(
@@ -157,55 +140,5 @@ export const secretRoutes: Route[] = [
     },
     path,
   ),
-  route("GET", "/deletedsecrets", Op.GetDeletedSecrets, (ctx) => {
-    const p = pageFor(
-      ctx,
-      ctx.vault.secrets.listDeleted(),
-      (d) => d.object.name.toUpperCase(),
-      "/deletedsecrets",
-      "deletedsecret",
-    );
-    return {
-      status: 200,
-      body: {
-        value: p.value.map((d) =>
-          deletedView(ctx.vault, "deletedsecrets", d, (vault, o, v) => secretItem(vault, o, v)),
-        ),
-        nextLink: p.nextLink,
-      },
-    };
-  }),
-  route(
-    "GET",
-    "/deletedsecrets/{name}",
-    Op.GetDeletedSecret,
-    (ctx) => {
-      const d = ctx.vault.secrets.getDeleted(validName(ctx.params.name));
-      return {
-        status: 200,
-        body: deletedView(ctx.vault, "deletedsecrets", d, (vault, o, v) => secretBundle(vault, o, v, false)),
-      };
-    },
-    path,
-  ),
-  route(
-    "DELETE",
-    "/deletedsecrets/{name}",
-    Op.PurgeDeletedSecret,
-    (ctx) => {
-      ctx.vault.secrets.purge(validName(ctx.params.name));
-      return { status: 204 };
-    },
-    path,
-  ),
-  route(
-    "POST",
-    "/deletedsecrets/{name}/recover",
-    Op.RecoverDeletedSecret,
-    (ctx) => {
-      const o = ctx.vault.secrets.recover(validName(ctx.params.name));
-      return { status: 200, body: secretBundle(ctx.vault, o, o.versions.at(-1) as SecretVersion, false) };
-    },
-    path,
-  ),
+  ...collection.deleted,
 ];
