@@ -13,19 +13,11 @@ import {
 } from "../model.js";
 import { Operations as Op } from "../operations.js";
 import { type RequestContext, type Route, route } from "../router.js";
-import {
-  backupValue,
-  bodyObject,
-  newAttributes,
-  parseTags,
-  updateAttributes,
-  validName,
-} from "../validate.js";
+import { backupValue, bodyObject, newAttributes, parseTags, validName } from "../validate.js";
 import type { Vault } from "../vault.js";
 import {
   certificateBundle,
   certificateItem,
-  deletedView,
   operationView,
   pendingCertificateBundle,
   policyView,
@@ -201,12 +193,25 @@ const collection = collectionRoutes<CertificateVersion>({
     list: Op.GetCertificates,
     versions: Op.GetCertificateVersions,
     listDeleted: Op.GetDeletedCertificates,
+    get: Op.GetCertificate,
+    update: Op.UpdateCertificate,
+    delete: Op.DeleteCertificate,
     getDeleted: Op.GetDeletedCertificate,
     purge: Op.PurgeDeletedCertificate,
     recover: Op.RecoverDeletedCertificate,
   },
   item: certificateItem,
+  view: certificateBundle,
   bundle: certificateBundle,
+  update: (b, o) => {
+    if (b.policy !== undefined) o.policy = parsePolicy(b.policy, o.policy);
+  },
+  pendingView: (vault, o, version) => {
+    const op = o.operation;
+    return op?.status === "inProgress" && (!version || version === op.version)
+      ? pendingCertificateBundle(vault, o.name, op, o.policy)
+      : undefined;
+  },
   includePending: true,
   cascade,
 });
@@ -276,58 +281,6 @@ export const certificateRoutes: Route[] = [
     },
     path,
   ),
-  route(
-    "DELETE",
-    "/certificates/{name}",
-    Op.DeleteCertificate,
-    (ctx) => {
-      const name = validName(ctx.params.name);
-      const d = ctx.vault.certificates.delete(name);
-      cascade(ctx.vault, name, "delete");
-      return { status: 200, body: deletedView(ctx.vault, "deletedcertificates", d, certificateBundle) };
-    },
-    path,
-  ),
-  route(
-    "GET",
-    "/certificates/{name}/{version?}",
-    Op.GetCertificate,
-    (ctx) => {
-      const pending = ctx.vault.certificates.get(validName(ctx.params.name));
-      const op = pending?.operation;
-      if (
-        pending &&
-        op?.status === "inProgress" &&
-        (!ctx.params.version || ctx.params.version === op.version) &&
-        pending.versions.length === 0
-      ) {
-        return { status: 200, body: pendingCertificateBundle(ctx.vault, pending.name, op, pending.policy) };
-      }
-      const { object, version } = ctx.vault.certificates.requireVersion(
-        validName(ctx.params.name),
-        ctx.params.version,
-      );
-      return { status: 200, body: certificateBundle(ctx.vault, object, version) };
-    },
-    path,
-  ),
-  route(
-    "PATCH",
-    "/certificates/{name}/{version?}",
-    Op.UpdateCertificate,
-    (ctx) => {
-      const { object, version } = ctx.vault.certificates.requireVersion(
-        validName(ctx.params.name),
-        ctx.params.version,
-      );
-      const b = bodyObject(ctx.body);
-      version.attributes = updateAttributes(version.attributes, b.attributes);
-      const tags = parseTags(b.tags);
-      if (tags) version.tags = tags;
-      if (b.policy !== undefined) object.policy = parsePolicy(b.policy, object.policy);
-      return { status: 200, body: certificateBundle(ctx.vault, object, version) };
-    },
-    path,
-  ),
+  ...collection.objects,
   ...collection.deleted,
 ];

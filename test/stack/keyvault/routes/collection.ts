@@ -3,7 +3,7 @@ import type { ObjectStore } from "../objectStore.js";
 import type { OperationInfo } from "../operations.js";
 import { pageFor, versionEntries } from "../paging.js";
 import { type Route, route } from "../router.js";
-import { validName } from "../validate.js";
+import { bodyObject, parseTags, updateAttributes, validName } from "../validate.js";
 import type { Vault } from "../vault.js";
 import { deletedView } from "../views.js";
 
@@ -17,6 +17,9 @@ export interface CollectionSpec<V extends VersionBase> {
   ops: {
     list: OperationInfo;
     versions: OperationInfo;
+    get: OperationInfo;
+    update: OperationInfo;
+    delete: OperationInfo;
     listDeleted: OperationInfo;
     getDeleted: OperationInfo;
     purge: OperationInfo;
@@ -24,21 +27,32 @@ export interface CollectionSpec<V extends VersionBase> {
   };
   /** List item (SecretItem, KeyItem, CertificateItem); `v` is undefined for a certificate still being issued. */
   item: (vault: Vault, o: StoredObject<V>, v: V | undefined, withVersion?: boolean) => object;
+  /** The bundle a GET answers with. */
+  view: View<V>;
+  /** The bundle an update answers with (default: view). */
+  updatedView?: View<V>;
   /** The bundle shown for a deleted object and after a recovery. */
   bundle: View<V>;
+  /** Kind-specific fields of an update body (attributes and tags are handled here). */
+  update?: (body: Record<string, unknown>, o: StoredObject<V>, v: V) => void;
+  /** Refuses a delete (a certificate's managed key or secret). */
+  guardDelete?: (o: StoredObject<V> | undefined) => void;
+  /** What a GET shows while an object has no completed version yet (a certificate being issued). */
+  pendingView?: (vault: Vault, o: StoredObject<V>, version: string | undefined) => object | undefined;
   /** Certificates list pending ones on request. */
   includePending?: boolean;
   /** Certificates purge and recover their managed key and secret too. */
-  cascade?: (vault: Vault, name: string, action: "purge" | "recover") => void;
+  cascade?: (vault: Vault, name: string, action: "delete" | "purge" | "recover") => void;
 }
 
 /**
- * The routes every kind shares: list, list versions (to be placed before the generic
- * /{name}/{version?} routes), and the soft-delete surface (list deleted, get deleted, purge, recover).
+ * The routes every kind shares: `listing` (list, list versions) goes before the kind's own
+ * /{name}/... routes, `objects` (delete, get, update by /{name}/{version?}) after them, and
+ * `deleted` (list deleted, get deleted, purge, recover) anywhere.
  */
 export function collectionRoutes<V extends VersionBase>(
   spec: CollectionSpec<V>,
-): { listing: Route[]; deleted: Route[] } {
+): { listing: Route[]; objects: Route[]; deleted: Route[] } {
   const { collection, kind, store, ops } = spec;
   const deletedCollection = `deleted${collection}` as
     | "deletedsecrets"
@@ -81,6 +95,54 @@ export function collectionRoutes<V extends VersionBase>(
             nextLink: p.nextLink,
           },
         };
+      },
+      path,
+    ),
+  ];
+  const objects: Route[] = [
+    route(
+      "DELETE",
+      `/${collection}/{name}`,
+      ops.delete,
+      (ctx) => {
+        const name = validName(ctx.params.name);
+        spec.guardDelete?.(store(ctx.vault).get(name));
+        const d = store(ctx.vault).delete(name);
+        spec.cascade?.(ctx.vault, name, "delete");
+        return { status: 200, body: deletedView(ctx.vault, deletedCollection, d, spec.bundle) };
+      },
+      path,
+    ),
+    route(
+      "GET",
+      `/${collection}/{name}/{version?}`,
+      ops.get,
+      (ctx) => {
+        const name = validName(ctx.params.name);
+        const o = store(ctx.vault).get(name);
+        const pending =
+          o && o.versions.length === 0 ? spec.pendingView?.(ctx.vault, o, ctx.params.version) : undefined;
+        if (pending) return { status: 200, body: pending };
+        const { object, version } = store(ctx.vault).requireVersion(name, ctx.params.version);
+        return { status: 200, body: spec.view(ctx.vault, object, version) };
+      },
+      path,
+    ),
+    route(
+      "PATCH",
+      `/${collection}/{name}/{version?}`,
+      ops.update,
+      (ctx) => {
+        const { object, version } = store(ctx.vault).requireVersion(
+          validName(ctx.params.name),
+          ctx.params.version,
+        );
+        const b = bodyObject(ctx.body);
+        spec.update?.(b, object, version);
+        version.attributes = updateAttributes(version.attributes, b.attributes);
+        const tags = parseTags(b.tags);
+        if (tags) version.tags = tags;
+        return { status: 200, body: (spec.updatedView ?? spec.view)(ctx.vault, object, version) };
       },
       path,
     ),
@@ -142,5 +204,5 @@ export function collectionRoutes<V extends VersionBase>(
       path,
     ),
   ];
-  return { listing, deleted };
+  return { listing, objects, deleted };
 }

@@ -4,15 +4,8 @@ import { defaultKeyOps, generateKeyMaterial } from "../keyMaterial.js";
 import { type KeyVersion, newVersionId, type StoredObject } from "../model.js";
 import { Operations as Op } from "../operations.js";
 import { type RequestContext, type Route, route } from "../router.js";
-import {
-  backupValue,
-  bodyObject,
-  newAttributes,
-  parseTags,
-  updateAttributes,
-  validName,
-} from "../validate.js";
-import { deletedView, keyBundle, keyItem } from "../views.js";
+import { backupValue, bodyObject, newAttributes, parseTags, validName } from "../validate.js";
+import { keyBundle, keyItem } from "../views.js";
 import { collectionRoutes } from "./collection.js";
 
 const path = (p: Record<string, string>): string => `keys/${p.name}`;
@@ -93,12 +86,22 @@ const collection = collectionRoutes<KeyVersion>({
     list: Op.GetKeys,
     versions: Op.GetKeyVersions,
     listDeleted: Op.GetDeletedKeys,
+    get: Op.GetKey,
+    update: Op.UpdateKey,
+    delete: Op.DeleteKey,
     getDeleted: Op.GetDeletedKey,
     purge: Op.PurgeDeletedKey,
     recover: Op.RecoverDeletedKey,
   },
   item: (vault, o, v, withVersion) => keyItem(vault, o, v as KeyVersion, withVersion),
+  view: keyBundle,
   bundle: keyBundle,
+  update: (b, _o, v) => {
+    if (b.key_ops !== undefined) v.keyOps = parseKeyOps(b.key_ops, v.kty);
+  },
+  guardDelete: (o) => {
+    if (o?.managed) throw errors.managedByCertificate("key", "delete");
+  },
 });
 
 export const keyRoutes: Route[] = [
@@ -106,48 +109,6 @@ export const keyRoutes: Route[] = [
   ...collection.listing,
   route("POST", "/keys/{name}/create", Op.CreateKey, createKey, path),
   route("POST", "/keys/{name}/backup", Op.BackupKey, backup, path),
-  route(
-    "DELETE",
-    "/keys/{name}",
-    Op.DeleteKey,
-    (ctx) => {
-      const name = validName(ctx.params.name);
-      if (ctx.vault.keys.get(name)?.managed) throw errors.managedByCertificate("key", "delete");
-      const d = ctx.vault.keys.delete(name);
-      return { status: 200, body: deletedView(ctx.vault, "deletedkeys", d, keyBundle) };
-    },
-    path,
-  ),
-  route(
-    "GET",
-    "/keys/{name}/{version?}",
-    Op.GetKey,
-    (ctx) => {
-      const { object, version } = ctx.vault.keys.requireVersion(
-        validName(ctx.params.name),
-        ctx.params.version,
-      );
-      return { status: 200, body: keyBundle(ctx.vault, object, version) };
-    },
-    path,
-  ),
-  route(
-    "PATCH",
-    "/keys/{name}/{version?}",
-    Op.UpdateKey,
-    (ctx) => {
-      const { object, version } = ctx.vault.keys.requireVersion(
-        validName(ctx.params.name),
-        ctx.params.version,
-      );
-      const b = bodyObject(ctx.body);
-      version.attributes = updateAttributes(version.attributes, b.attributes);
-      if (b.key_ops !== undefined) version.keyOps = parseKeyOps(b.key_ops, version.kty);
-      const tags = parseTags(b.tags);
-      if (tags) version.tags = tags;
-      return { status: 200, body: keyBundle(ctx.vault, object, version) };
-    },
-    path,
-  ),
+  ...collection.objects,
   ...collection.deleted,
 ];

@@ -3,15 +3,8 @@ import { errors } from "../errors.js";
 import { newVersionId, type SecretVersion, type StoredObject } from "../model.js";
 import { Operations as Op } from "../operations.js";
 import { type RequestContext, type Route, route } from "../router.js";
-import {
-  backupValue,
-  bodyObject,
-  newAttributes,
-  parseTags,
-  updateAttributes,
-  validName,
-} from "../validate.js";
-import { deletedView, secretBundle, secretItem } from "../views.js";
+import { backupValue, bodyObject, newAttributes, parseTags, validName } from "../validate.js";
+import { secretBundle, secretItem } from "../views.js";
 import { collectionRoutes } from "./collection.js";
 
 const path = (p: Record<string, string>): string => `secrets/${p.name}`;
@@ -78,13 +71,25 @@ const collection = collectionRoutes<SecretVersion>({
     list: Op.GetSecrets,
     versions: Op.GetSecretVersions,
     listDeleted: Op.GetDeletedSecrets,
+    get: Op.GetSecret,
+    update: Op.UpdateSecret,
+    delete: Op.DeleteSecret,
     getDeleted: Op.GetDeletedSecret,
     purge: Op.PurgeDeletedSecret,
     recover: Op.RecoverDeletedSecret,
   },
   item: (vault, o, v, withVersion) => secretItem(vault, o, v as SecretVersion, withVersion),
-  // Deleted and recovered secrets are shown without their value.
+  view: secretBundle,
+  // Updated, deleted and recovered secrets are shown without their value.
+  updatedView: (vault, o, v) => secretBundle(vault, o, v, false),
   bundle: (vault, o, v) => secretBundle(vault, o, v, false),
+  update: (b, _o, v) => {
+    if (b.contentType !== undefined && typeof b.contentType !== "string") {
+      throw errors.badParameter("Property 'contentType' must be a string.");
+    }
+    if (typeof b.contentType === "string") v.contentType = b.contentType;
+  },
+  guardDelete: (o) => assertNotManaged(o, "delete"),
 });
 
 export const secretRoutes: Route[] = [
@@ -92,53 +97,6 @@ export const secretRoutes: Route[] = [
   ...collection.listing,
   route("POST", "/secrets/{name}/backup", Op.BackupSecret, backup, path),
   route("PUT", "/secrets/{name}", Op.SetSecret, setSecret, path),
-  route(
-    "DELETE",
-    "/secrets/{name}",
-    Op.DeleteSecret,
-    (ctx) => {
-      const name = validName(ctx.params.name);
-      assertNotManaged(ctx.vault.secrets.get(name), "delete");
-      const d = ctx.vault.secrets.delete(name);
-      return {
-        status: 200,
-        body: deletedView(ctx.vault, "deletedsecrets", d, (vault, o, v) => secretBundle(vault, o, v, false)),
-      };
-    },
-    path,
-  ),
-  route(
-    "GET",
-    "/secrets/{name}/{version?}",
-    Op.GetSecret,
-    (ctx) => {
-      const { object, version } = ctx.vault.secrets.requireVersion(
-        validName(ctx.params.name),
-        ctx.params.version,
-      );
-      return { status: 200, body: secretBundle(ctx.vault, object, version) };
-    },
-    path,
-  ),
-  route(
-    "PATCH",
-    "/secrets/{name}/{version?}",
-    Op.UpdateSecret,
-    (ctx) => {
-      const { object, version } = ctx.vault.secrets.requireVersion(
-        validName(ctx.params.name),
-        ctx.params.version,
-      );
-      const b = bodyObject(ctx.body);
-      if (b.contentType !== undefined && typeof b.contentType !== "string")
-        throw errors.badParameter("Property 'contentType' must be a string.");
-      version.attributes = updateAttributes(version.attributes, b.attributes);
-      if (typeof b.contentType === "string") version.contentType = b.contentType;
-      const tags = parseTags(b.tags);
-      if (tags) version.tags = tags;
-      return { status: 200, body: secretBundle(ctx.vault, object, version, false) };
-    },
-    path,
-  ),
+  ...collection.objects,
   ...collection.deleted,
 ];
