@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readReferenceJson } from "../../reference.js";
 import type { Stack } from "../../stack/stack.js";
 import { rawCall, startTestStack } from "../helpers.js";
-import { readReferenceJson } from "../reference.js";
 
 interface RefError {
   id: string;

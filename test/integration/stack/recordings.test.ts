@@ -1,9 +1,9 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readReferenceJson, referenceDir } from "../../reference.js";
 import type { Stack } from "../../stack/stack.js";
 import { rawCall, startTestStack } from "../helpers.js";
-import { readReferenceJson, referenceDir } from "../reference.js";
 
 /** Keys and value types, recursively: what "the same JSON shape" means here. */
 function shape(x: unknown): unknown {

@@ -3,10 +3,10 @@ import { TableClient } from "@azure/data-tables";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { readReference } from "../../reference.js";
 import type { Stack } from "../../stack/stack.js";
 import { storageError } from "../../stack/storage/storageErrors.js";
 import { appCredential, startTestStack } from "../helpers.js";
-import { readReference } from "../reference.js";
 
 let stack: Stack;
 let container: ContainerClient;

@@ -3,11 +3,11 @@ import { KeyClient } from "@azure/keyvault-keys";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { Ajv, type ValidateFunction } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readReferenceJson } from "../../reference.js";
 import { Operations } from "../../stack/keyvault/operations.js";
 import type { ResponseEvent } from "../../stack/keyvault/server.js";
 import type { Stack } from "../../stack/stack.js";
 import { identityCredential, kvOptions, rawCall, startTestStack } from "../helpers.js";
-import { readReferenceJson } from "../reference.js";
 
 interface Swagger {
   paths: Record<

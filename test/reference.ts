@@ -7,8 +7,7 @@ import { join, resolve } from "node:path";
  */
 export function referenceDir(): string {
   const dir =
-    process.env.KVBACKUP_REFERENCE_DIR ??
-    resolve(import.meta.dirname, "..", "..", "..", "shared", "reference");
+    process.env.KVBACKUP_REFERENCE_DIR ?? resolve(import.meta.dirname, "..", "..", "shared", "reference");
   if (!existsSync(join(dir, "keyvault"))) {
     throw new Error(
       `Azure reference data not found at ${dir}: clone next to ../shared or set KVBACKUP_REFERENCE_DIR`,

@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { toAzureFailure } from "../../src/azureFailure.js";
+import { diagnose } from "../../src/diagnosis.js";
+import { readReference, readReferenceJson } from "../reference.js";
+
+interface RefError {
+  id: string;
+  status: number;
+  body?: { error: { code: string; message: string; innererror?: { code: string } } };
+  body_template?: { error: { code: string; message: string; innererror?: { code: string } } };
+}
+
+const kv = readReferenceJson<{ errors: RefError[] }>(
+  "keyvault",
+  "errors",
+  "keyvault-error-bodies.json",
+).errors;
+
+/** What a reference body becomes once the adapter has read it. */
+const kvFailure = (e: RefError) => {
+  const body = (e.body ?? e.body_template) as NonNullable<RefError["body"]>;
+  return toAzureFailure(
+    { statusCode: e.status, code: body.error.code, message: body.error.message },
+    "keyvault",
+    body.error.innererror?.code,
+  );
+};
+
+const expected: Record<string, string> = {
+  "401-no-token-current": "KeyVaultAuthentication",
+  "401-no-token-2021-02": "KeyVaultAuthentication",
+  "403-rbac": "KeyVaultRbac",
+  "403-access-policy": "KeyVaultAccessPolicy",
+  "403-firewall": "KeyVaultFirewall",
+  "403-public-network-disabled": "KeyVaultPublicAccessDisabled",
+  "403-key-operation-not-allowed": "KeyVaultAccessPolicy",
+  "404-deleted-not-found": "ObjectNotFound",
+  "429-throttled": "KeyVaultThrottled",
+};
+
+describe("diagnosis of every Key Vault reference body", () => {
+  it.each(kv.filter((e) => e.body || e.body_template).map((e) => [e.id, e] as const))("%s", (id, e) => {
+    const d = diagnose(kvFailure(e), { vault: "contoso-kv" });
+    if (id.startsWith("409")) {
+      // Restore conflicts are the restore engine's to explain; backup never sees them.
+      expect(d.code).toBe("Unknown");
+      return;
+    }
+    expect(d.code).toBe(expected[id]);
+    expect(d.cause.length).toBeGreaterThan(20);
+    expect(d.fix.length).toBeGreaterThan(20);
+  });
+
+  it("names the missing RBAC data action and the caller", () => {
+    const e = kv.find((x) => x.id === "403-rbac") as RefError;
+    const d = diagnose(kvFailure(e), { vault: "contoso-kv" });
+    expect(d.cause).toContain("Microsoft.KeyVault/vaults/secrets/getSecret/action");
+    expect(d.fix).toContain("Key Vault Backup Operator");
+    expect(d.fix).toMatch(/propagat|take up to 10 minutes/);
+  });
+
+  it("a certificate's managed key or secret is a skip, not a failure", () => {
+    const d = diagnose(
+      {
+        service: "keyvault",
+        status: 403,
+        code: "Forbidden",
+        innerCode: "SecretManagedByKeyVault",
+        message: "x",
+      },
+      { object: "secret www" },
+    );
+    expect(d.code).toBe("ManagedByCertificate");
+  });
+
+  it("classifies by code, not by message: the same text with another inner code is another diagnosis", () => {
+    const firewall = kv.find((x) => x.id === "403-firewall") as RefError;
+    const f = kvFailure(firewall);
+    expect(diagnose({ ...f, innerCode: "ForbiddenByRbac" }).code).toBe("KeyVaultRbac");
+  });
+});
+
+describe("diagnosis of every storage reference body", () => {
+  const storageFailure = (file: string) => {
+    const xml = readReference("storage", file).toString("utf8");
+    const code = xml.match(/<Code>([^<]+)<\/Code>/)?.[1];
+    return toAzureFailure({ statusCode: 403, code, message: xml }, "storage");
+  };
+
+  it("firewall: the Function's network path is blocked, and trusted services do not help", () => {
+    const d = diagnose(storageFailure("403-AuthorizationFailure-firewall.xml"), {
+      container: "keyvault-backups",
+    });
+    expect(d.code).toBe("StorageFirewall");
+    expect(d.cause).toContain("network path");
+    expect(d.fix).toContain('"Allow trusted Microsoft services" does NOT help');
+    expect(d.fix).toContain("VNet");
+  });
+
+  it("RBAC: a role on the container, with the propagation delay", () => {
+    const d = diagnose(storageFailure("403-AuthorizationPermissionMismatch-rbac.xml"), {
+      container: "keyvault-backups",
+    });
+    expect(d.code).toBe("StorageRbac");
+    expect(d.fix).toContain("Storage Blob Data Contributor");
+    expect(d.fix).toContain("containers/keyvault-backups");
+  });
+
+  it("shared key disabled: use the identity form", () => {
+    const d = diagnose(storageFailure("403-KeyBasedAuthenticationNotPermitted.xml"));
+    expect(d.code).toBe("StorageSharedKeyDisabled");
+    expect(d.fix).toContain("BACKUP_STORAGE__blobServiceUri");
+  });
+
+  it("network errors are unreachable endpoints", () => {
+    const d = diagnose(
+      toAzureFailure(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), "storage"),
+    );
+    expect(d.code).toBe("StorageUnreachable");
+  });
+});
