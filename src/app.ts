@@ -1,0 +1,40 @@
+import type { BackupJob, EngineDeps } from "./backup/runVault.js";
+import { type Config, Queues } from "./config.js";
+import { credentials } from "./identity.js";
+import { VaultAdapter } from "./keyvault/vaultAdapter.js";
+import { BackupStore } from "./storage/backupStore.js";
+import { storageClients } from "./storage/clients.js";
+import { Inventory } from "./storage/inventory.js";
+import { JobQueue } from "./storage/jobQueue.js";
+
+/** Everything the triggers and the CLI need, made once from the validated settings. */
+export interface App {
+  config: Config;
+  store: BackupStore;
+  inventory: Inventory;
+  backupJobs: JobQueue<BackupJob>;
+  engine: EngineDeps;
+}
+
+export function createApp(
+  config: Config,
+  overrides: Partial<Pick<EngineDeps, "concurrency" | "versionLimit" | "onProgress">> = {},
+): App {
+  const creds = credentials(config);
+  const clients = storageClients(config.storage, creds.storage);
+  const store = new BackupStore(clients.blob.getContainerClient(config.container));
+  const inventory = new Inventory(clients.table(config.inventoryTable));
+  return {
+    config,
+    store,
+    inventory,
+    backupJobs: new JobQueue<BackupJob>(clients.queue.getQueueClient(Queues.backup)),
+    engine: {
+      config,
+      store,
+      inventory,
+      adapter: (vault, limiter, hooks) => new VaultAdapter(vault, creds.keyVault, limiter, hooks),
+      ...overrides,
+    },
+  };
+}

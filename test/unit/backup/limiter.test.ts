@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { VaultLimiter } from "../../../src/backup/limiter.js";
+
+/** A clock that only moves when the limiter sleeps: pacing is checked without waiting. */
+function fakeTime() {
+  let t = 1_000_000;
+  return {
+    now: () => t,
+    sleep: async (ms: number) => {
+      t += ms;
+    },
+    elapsed: (since: number) => t - since,
+  };
+}
+
+describe("VaultLimiter", () => {
+  it("spends at most the budget: a second's burst, then ratePer10s / 10 per second", async () => {
+    const time = fakeTime();
+    const l = new VaultLimiter({ ratePer10s: 100, now: time.now, sleep: time.sleep });
+    const start = time.now();
+    for (let i = 0; i < 110; i++) await l.acquire();
+    // 10 from the burst, 100 more at 10/s: about 10 s.
+    expect(time.elapsed(start)).toBeGreaterThanOrEqual(9_900);
+    expect(time.elapsed(start)).toBeLessThanOrEqual(10_100);
+    expect(l.stats.acquired).toBe(110);
+  });
+
+  it("on a 429 without Retry-After: slows the pace and pauses everyone with jittered backoff", async () => {
+    const time = fakeTime();
+    const l = new VaultLimiter({ ratePer10s: 1000, now: time.now, sleep: time.sleep, random: () => 1 });
+    await l.acquire();
+    l.onThrottled();
+    expect(l.stats.pace).toBeCloseTo(0.7);
+    const before = time.now();
+    await l.acquire();
+    expect(time.elapsed(before)).toBeGreaterThanOrEqual(1000); // 500 ms * 2^1, full jitter at its top
+  });
+
+  it("honours Retry-After exactly, and a burst of 429s is one decrease", async () => {
+    const time = fakeTime();
+    const l = new VaultLimiter({ ratePer10s: 1000, now: time.now, sleep: time.sleep });
+    l.onThrottled(3);
+    l.onThrottled(3);
+    l.onThrottled(3);
+    expect(l.stats.pace).toBeCloseTo(0.7);
+    expect(l.stats.throttled).toBe(3);
+    const before = time.now();
+    await l.acquire();
+    expect(time.elapsed(before)).toBeGreaterThanOrEqual(3000);
+    expect(time.elapsed(before)).toBeLessThan(3100);
+  });
+
+  it("recovers the pace after clean seconds", async () => {
+    const time = fakeTime();
+    const l = new VaultLimiter({ ratePer10s: 1000, now: time.now, sleep: time.sleep });
+    l.onThrottled(1);
+    for (let i = 0; i < 2000; i++) await l.acquire();
+    expect(l.stats.pace).toBe(1);
+  });
+
+  it("an aborted waiter leaves and does not block the next one", async () => {
+    const l = new VaultLimiter({ ratePer10s: 1000 });
+    l.onThrottled(0.05);
+    const ac = new AbortController();
+    const first = l.acquire(ac.signal);
+    ac.abort();
+    await expect(first).rejects.toThrow();
+    await expect(l.acquire()).resolves.toBeUndefined();
+  });
+});
