@@ -72,3 +72,8 @@ export function toAzureFailure(
   if (ra !== undefined) f.retryAfterSeconds = ra;
   return f;
 }
+
+/** An abort (ours or the SDK's AbortError) must stop the run, not be counted as an Azure failure. */
+export const isAbort = (e: unknown): boolean =>
+  (e instanceof Error && (e.name === "AbortError" || (e as { code?: unknown }).code === "Aborted")) ||
+  (typeof e === "object" && e !== null && (e as { name?: unknown }).name === "AbortError");

@@ -18,8 +18,6 @@ export interface ObjectBackupDeps {
   vault: string;
   /** Key Vault's version limit for backups (500). */
   versionLimit: number;
-  /** Engine-level attempts for 429s the SDK did not retry (no Retry-After). */
-  maxThrottledAttempts: number;
 }
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
@@ -57,42 +55,38 @@ export async function backupObject(
   const label = `${o.kind.slice(0, -1)} '${o.name}'`;
   if (prior?.sha256)
     return { outcome: "backedUp", item: itemOf(o, blob, prior.bytes, prior.sha256), resumed: true };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const bytes = await deps.adapter.backup(o.kind, o.name, signal);
-      const hash = sha256(bytes);
-      const written = await deps.store.putOnce(blob, bytes, hash, signal);
-      if (!written) {
-        // Written meanwhile by an earlier attempt of this run: keep that blob, record what it holds.
-        const stored = (await deps.store.list(blob, signal)).get(blob);
-        if (stored?.sha256)
-          return { outcome: "backedUp", item: itemOf(o, blob, stored.bytes, stored.sha256), resumed: true };
-      }
-      return { outcome: "backedUp", item: itemOf(o, blob, bytes.length, hash), resumed: false };
-    } catch (e) {
-      if (e instanceof StorageCallError) {
-        return failed(
-          o.kind,
-          o.name,
-          diagnose(e.failure, { container: deps.store.containerName, object: label }),
-          e.message,
-        );
-      }
-      if (!(e instanceof KeyVaultCallError)) throw e;
-      const f = e.failure;
-      // The limiter has already paused the vault for this 429; try again behind it.
-      if (f.status === 429 && attempt < deps.maxThrottledAttempts) continue;
-      const d = diagnose(f, { vault: deps.vault, object: label });
-      if (d.code === "ManagedByCertificate")
-        return { outcome: "skipped", skip: { kind: o.kind, name: o.name, reason: "managed-by-certificate" } };
-      if (d.code === "ObjectNotFound")
-        return { outcome: "skipped", skip: { kind: o.kind, name: o.name, reason: "deleted-during-run" } };
-      if (f.status === 400) {
-        const versions = await deps.adapter.countVersions(o.kind, o.name, signal).catch(() => undefined);
-        if (versions !== undefined && versions > deps.versionLimit)
-          return failed(o.kind, o.name, tooManyVersions(label, versions), f.message);
-      }
-      return failed(o.kind, o.name, d, f.message);
+  try {
+    const bytes = await deps.adapter.backup(o.kind, o.name, signal);
+    const hash = sha256(bytes);
+    const written = await deps.store.putOnce(blob, bytes, hash, signal);
+    if (!written) {
+      // Written meanwhile by an earlier attempt of this run: keep that blob, record what it holds.
+      const stored = (await deps.store.list(blob, signal)).get(blob);
+      if (stored?.sha256)
+        return { outcome: "backedUp", item: itemOf(o, blob, stored.bytes, stored.sha256), resumed: true };
     }
+    return { outcome: "backedUp", item: itemOf(o, blob, bytes.length, hash), resumed: false };
+  } catch (e) {
+    if (e instanceof StorageCallError) {
+      return failed(
+        o.kind,
+        o.name,
+        diagnose(e.failure, { container: deps.store.containerName, object: label }),
+        e.message,
+      );
+    }
+    if (!(e instanceof KeyVaultCallError)) throw e;
+    const f = e.failure;
+    const d = diagnose(f, { vault: deps.vault, object: label });
+    if (d.code === "ManagedByCertificate")
+      return { outcome: "skipped", skip: { kind: o.kind, name: o.name, reason: "managed-by-certificate" } };
+    if (d.code === "ObjectNotFound")
+      return { outcome: "skipped", skip: { kind: o.kind, name: o.name, reason: "deleted-during-run" } };
+    if (f.status === 400) {
+      const versions = await deps.adapter.countVersions(o.kind, o.name, signal).catch(() => undefined);
+      if (versions !== undefined && versions > deps.versionLimit)
+        return failed(o.kind, o.name, tooManyVersions(label, versions), f.message);
+    }
+    return failed(o.kind, o.name, d, f.message);
   }
 }

@@ -14,23 +14,38 @@ export interface VaultPolicyHooks {
   onThrottled?: () => void;
 }
 
+/** Attempts for a 429 that came without Retry-After (each after the limiter's backoff). */
+export const MaxThrottledAttempts = 10;
+
 /**
  * Runs for every HTTP attempt (position perRetry): takes a token from the vault's budget first,
- * then tells the limiter how the attempt went. Layers: the SDK owns transport errors, 5xx and
- * server-directed waits (it honours Retry-After / x-ms-retry-after-ms); the limiter owns the
- * vault's pace; the engine retries the 429s that came without a wait (the SDK gives those up).
+ * then tells the limiter how the attempt went. Who retries what, once each:
+ * - this policy owns 429s: it re-sends after Retry-After / x-ms-retry-after-ms when the vault
+ *   sent one, else after the limiter's exponential backoff with jitter (the real service often
+ *   sends none), up to MaxThrottledAttempts; a 429 it gives up on leaves without its wait headers,
+ *   so the SDK's throttling strategy does not retry it again on top;
+ * - the SDK owns transport errors and 5xx (its exponential strategy);
+ * - the limiter owns the pace of the whole vault, slowed by every 429.
  */
 export function vaultPolicy(limiter: VaultLimiter, hooks: VaultPolicyHooks = {}): PipelinePolicy {
   return {
     name: "kvbackupVaultBudget",
     async sendRequest(request, next) {
-      await limiter.acquire(request.abortSignal);
-      const response = await next(request);
-      if (response.status === 429) {
+      let response: Awaited<ReturnType<typeof next>>;
+      for (let attempt = 1; ; attempt++) {
+        await limiter.acquire(request.abortSignal);
+        response = await next(request);
+        if (response.status !== 429) {
+          limiter.onSuccess();
+          break;
+        }
         limiter.onThrottled(retryAfterSeconds(response.headers));
         hooks.onThrottled?.();
-      } else {
-        limiter.onSuccess();
+        if (attempt >= MaxThrottledAttempts) {
+          for (const h of ["retry-after", "retry-after-ms", "x-ms-retry-after-ms"])
+            response.headers.delete(h);
+          break;
+        }
       }
       if (response.status >= 400 && response.bodyAsText) {
         try {

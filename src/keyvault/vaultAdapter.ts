@@ -2,10 +2,11 @@ import type { TokenCredential } from "@azure/core-auth";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { KeyClient } from "@azure/keyvault-keys";
 import { SecretClient } from "@azure/keyvault-secrets";
-import { type AzureFailure, toAzureFailure } from "../azureFailure.js";
+import { type AzureFailure, isAbort, toAzureFailure } from "../azureFailure.js";
 import type { SignalLike } from "../backup/delay.js";
 import type { VaultLimiter } from "../backup/limiter.js";
 import type { Kind, VaultRef } from "../config.js";
+import { KvBackupError } from "../errors.js";
 import { keyVaultClientOptions } from "./clientOptions.js";
 import { innerCodes, type VaultPolicyHooks, vaultPolicy } from "./policy.js";
 
@@ -70,6 +71,7 @@ export class VaultAdapter {
     try {
       return await fn();
     } catch (e) {
+      if (isAbort(e)) throw new KvBackupError("Aborted", "aborted", { cause: e });
       const request = (e as { request?: object }).request;
       const inner = request ? innerCodes.get(request as never) : undefined;
       throw new KeyVaultCallError(toAzureFailure(e, "keyvault", inner));

@@ -1,4 +1,5 @@
-import { type AzureFailure, toAzureFailure } from "../azureFailure.js";
+import { type AzureFailure, isAbort, toAzureFailure } from "../azureFailure.js";
+import { KvBackupError } from "../errors.js";
 
 /** A failed storage call, read into what classification needs. */
 export class StorageCallError extends Error {
@@ -12,7 +13,8 @@ export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof StorageCallError) throw e;
+    if (e instanceof StorageCallError || e instanceof KvBackupError) throw e;
+    if (isAbort(e)) throw new KvBackupError("Aborted", "aborted", { cause: e });
     throw new StorageCallError(toAzureFailure(e, "storage"));
   }
 }
