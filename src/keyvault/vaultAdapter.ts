@@ -130,6 +130,28 @@ export class VaultAdapter {
     return bytes;
   }
 
+  /**
+   * Proves list and backup rights without side effects: one list page of one item, and a backup of
+   * a name that does not exist (Key Vault authorizes before it looks: 404 means allowed, 403 not).
+   */
+  async probe(kind: Kind, signal?: SignalLike): Promise<void> {
+    const options = { ...(signal ? { abortSignal: signal } : {}) };
+    const pages: AsyncIterable<unknown> =
+      kind === "secrets"
+        ? this.secrets.listPropertiesOfSecrets(options).byPage({ maxPageSize: 1 })
+        : kind === "keys"
+          ? this.keys.listPropertiesOfKeys(options).byPage({ maxPageSize: 1 })
+          : this.certificates.listPropertiesOfCertificates(options).byPage({ maxPageSize: 1 });
+    await this.call(async () => {
+      for await (const _ of pages) break;
+    });
+    try {
+      await this.backup(kind, "kvbackup-probe-does-not-exist", signal);
+    } catch (e) {
+      if (!(e instanceof KeyVaultCallError && e.failure.status === 404)) throw e;
+    }
+  }
+
   /** How many versions an object has (to name the 500-version limit when a backup is refused). */
   async countVersions(kind: Kind, name: string, signal?: SignalLike): Promise<number> {
     const options = signal ? { abortSignal: signal } : {};

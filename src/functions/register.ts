@@ -1,0 +1,38 @@
+import { app } from "@azure/functions";
+import { Queues } from "../config.js";
+import { getBackup, listBackups, postBackups } from "./backupsApi.js";
+import { backupWorker } from "./backupWorker.js";
+import { getHealth } from "./healthApi.js";
+import { scheduledBackup } from "./scheduledBackup.js";
+
+/** The triggers: thin adapters from bindings to the engine. */
+export function registerFunctions(): void {
+  app.timer("scheduledBackup", {
+    schedule: "%BACKUP_SCHEDULE%",
+    handler: (timer, context) => scheduledBackup(timer, context).then(() => undefined),
+  });
+  app.storageQueue("backupWorker", {
+    queueName: Queues.backup,
+    connection: "BACKUP_STORAGE",
+    handler: (message, context) => backupWorker(message, context).then(() => undefined),
+  });
+  app.http("postBackups", {
+    methods: ["POST"],
+    route: "backups",
+    authLevel: "function",
+    handler: postBackups,
+  });
+  app.http("listBackups", {
+    methods: ["GET"],
+    route: "backups",
+    authLevel: "function",
+    handler: listBackups,
+  });
+  app.http("getBackup", {
+    methods: ["GET"],
+    route: "backups/{runId}",
+    authLevel: "function",
+    handler: getBackup,
+  });
+  app.http("getHealth", { methods: ["GET"], route: "health", authLevel: "function", handler: getHealth });
+}
