@@ -1,0 +1,127 @@
+import { context, metrics, trace } from "@opentelemetry/api";
+import { logs } from "@opentelemetry/api-logs";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../../src/app.js";
+import { newRunId } from "../../../src/backup/runId.js";
+import { runVault } from "../../../src/backup/runVault.js";
+import { loadConfig } from "../../../src/config.js";
+import { instrumentAzureSdk } from "../../../src/telemetry/azureSdk.js";
+import { MetricNames, RunCompletedEvent } from "../../../src/telemetry/telemetry.js";
+import type { Stack } from "../../stack/stack.js";
+import { startTestStack } from "../helpers.js";
+
+const spans = new InMemorySpanExporter();
+const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const reader = new PeriodicExportingMetricReader({
+  exporter: metricExporter,
+  exportIntervalMillis: 3_600_000,
+});
+const logRecords = new InMemoryLogRecordExporter();
+let stack: Stack;
+
+beforeAll(async () => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }),
+  );
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  logs.setGlobalLoggerProvider(
+    new LoggerProvider({ processors: [new SimpleLogRecordProcessor(logRecords)] }),
+  );
+  instrumentAzureSdk();
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("telemetry of a run, through in-memory exporters", () => {
+  it("emits the run span with a child per kind and SDK spans beneath, the metrics, and the completed event", async () => {
+    stack.emulator.setLimits("demo-vault", { perTenSeconds: 25 });
+    const runId = newRunId();
+    const r = await runVault(createApp(loadConfig(process.env)).engine, {
+      runId,
+      vault: "demo-vault",
+      tier: "daily",
+      trigger: "timer",
+    });
+    stack.emulator.setLimits("demo-vault", { perTenSeconds: 4000 });
+    expect(r.status).toBe("succeeded");
+
+    const finished = spans.getFinishedSpans();
+    const run = finished.find((s) => s.name === "kvbackup.run");
+    expect(run?.attributes).toMatchObject({
+      "kvbackup.run_id": runId,
+      "kvbackup.vault": "demo-vault",
+      "kvbackup.tier": "daily",
+      "kvbackup.status": "succeeded",
+    });
+    const kinds = finished.filter((s) => s.name === "kvbackup.kind");
+    expect(kinds.map((s) => s.attributes["kvbackup.kind"]).sort()).toEqual([
+      "certificates",
+      "keys",
+      "secrets",
+    ]);
+    for (const k of kinds) expect(k.parentSpanContext?.spanId).toBe(run?.spanContext().spanId);
+    const kindIds = new Set(kinds.map((k) => k.spanContext().spanId));
+    const sdk = finished.filter(
+      (s) => s.parentSpanContext && kindIds.has(s.parentSpanContext.spanId) && s.name !== "kvbackup.kind",
+    );
+    expect(sdk.length).toBeGreaterThan(0);
+
+    await reader.forceFlush();
+    const all = metricExporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
+    const metric = (name: string) => all.filter((m) => m.descriptor.name === name).at(-1);
+    const objects = metric(MetricNames.objects);
+    const points = objects?.dataPoints ?? [];
+    const backedUp = points
+      .filter((p) => p.attributes.outcome === "backedUp")
+      .reduce((n, p) => n + Number(p.value), 0);
+    expect(backedUp).toBe(33);
+    expect(
+      points.find((p) => p.attributes.kind === "secrets" && p.attributes.outcome === "skipped")?.value,
+    ).toBe(3);
+    for (const p of points)
+      expect(Object.keys(p.attributes).sort()).toEqual(["kind", "outcome", "tier", "vault"]);
+    expect(Number(metric(MetricNames.bytes)?.dataPoints.reduce((n, p) => n + Number(p.value), 0))).toBe(
+      r.bytes,
+    );
+    expect(metric(MetricNames.runDuration)?.dataPoints[0]?.attributes).toMatchObject({
+      vault: "demo-vault",
+      status: "succeeded",
+    });
+    expect(Number(metric(MetricNames.throttled)?.dataPoints[0]?.value)).toBeGreaterThan(0);
+    const last = metric(MetricNames.lastSuccess)?.dataPoints[0];
+    expect(last?.attributes).toEqual({ vault: "demo-vault" });
+    expect(Number(last?.value)).toBeGreaterThan(Date.now() / 1000 - 120);
+
+    const event = logRecords
+      .getFinishedLogRecords()
+      .find((l) => l.attributes["microsoft.custom_event.name"] === RunCompletedEvent);
+    expect(event?.attributes).toMatchObject({
+      runId,
+      vault: "demo-vault",
+      tier: "daily",
+      status: "succeeded",
+      durationMs: expect.any(Number),
+    });
+    expect(JSON.parse(String(event?.attributes.counts)).certificates).toEqual({
+      backedUp: 3,
+      skipped: 0,
+      failed: 0,
+    });
+  }, 120_000);
+});
