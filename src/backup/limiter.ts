@@ -41,8 +41,9 @@ export class VaultLimiter {
 
   constructor(options: LimiterOptions) {
     this.rate = options.ratePer10s / 10_000; // tokens per ms
-    // One second of burst: enough to keep workers busy, small enough not to trip the vault's own bucket.
-    this.capacity = Math.max(1, options.ratePer10s / 10);
+    // A tenth of a second of burst: smooths the workers' arrivals, while no 10 s window can
+    // spend more than the budget plus 1 %.
+    this.capacity = Math.max(1, options.ratePer10s / 100);
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? delay;
     this.random = options.random ?? Math.random;
