@@ -3,11 +3,14 @@ import type { Output } from "./output.js";
 
 /** objects done / listed, rate, throttled: a bar on a TTY, a line per kind otherwise. */
 export function progressReporter(output: Output, vault: string): (p: Progress) => void {
-  const started = Date.now();
+  let started = Date.now();
   let lastKind = "";
   let last: Progress | undefined;
   return (p) => {
-    if (last && p.kind !== lastKind && !output.tty) output.err(line(vault, last, started));
+    if (p.kind !== lastKind) {
+      if (last && !output.tty) output.err(line(vault, last, started));
+      started = Date.now();
+    }
     lastKind = p.kind;
     last = p;
     if (output.tty) {

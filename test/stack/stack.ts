@@ -129,7 +129,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       STACK_STORAGE_CONNECTION_STRING: connectionString,
     };
     if (options.writeEnv !== false) {
-      const lines = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+      // Single-quoted: connection strings hold ';', and the file is meant for `set -a; . stack.env`.
+      const lines = Object.entries(env).map(([k, v]) => `${k}='${v}'`);
       writeFileSync(
         join(dir, "stack.env"),
         `# written by npm run stack; valid while it runs\n${lines.join("\n")}\n`,

@@ -22,7 +22,7 @@ const parseEnv = (text: string): Record<string, string> =>
     text
       .split("\n")
       .filter((l) => l && !l.startsWith("#"))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).replace(/^'(.*)'$/, "$1")]),
   );
 
 describe("npm run stack, used from another process", () => {
