@@ -49,7 +49,9 @@ export async function backupCommand(
       ...(kinds ? { kinds } : {}),
     };
     out.err(`backing up ${vault.name} (${vault.url}) as run ${job.runId}`);
-    const r = await runVault({ ...app.engine, onProgress: progressReporter(out, vault.name) }, job);
+    const progress = progressReporter(out, vault.name);
+    const r = await runVault({ ...app.engine, onProgress: progress.update }, job);
+    progress.finish();
     results.push(r);
     if (r.preflight)
       out.err(

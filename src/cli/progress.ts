@@ -2,11 +2,14 @@ import type { Progress } from "../backup/runVault.js";
 import type { Output } from "./output.js";
 
 /** objects done / listed, rate, throttled: a bar on a TTY, a line per kind otherwise. */
-export function progressReporter(output: Output, vault: string): (p: Progress) => void {
+export function progressReporter(
+  output: Output,
+  vault: string,
+): { update: (p: Progress) => void; finish: () => void } {
   let started = Date.now();
   let lastKind = "";
   let last: Progress | undefined;
-  return (p) => {
+  const update = (p: Progress): void => {
     if (p.kind !== lastKind) {
       if (last && !output.tty) output.err(line(vault, last, started));
       started = Date.now();
