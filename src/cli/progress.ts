@@ -24,6 +24,10 @@ export function progressReporter(
       );
     }
   };
+  const finish = (): void => {
+    if (last && !output.tty) output.err(line(vault, last, started));
+  };
+  return { update, finish };
 }
 
 function line(vault: string, p: Progress, started: number, short = false): string {
