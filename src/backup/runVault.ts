@@ -262,6 +262,9 @@ export async function runVault(deps: EngineDeps, job: BackupJob, signal?: Signal
     );
     telemetry.end({ status, counts, bytes, durationMs, ...(firstFailureCode ? { firstFailureCode } : {}) });
     return { runId: job.runId, vault: vault.name, status, manifestPath, counts, bytes, durationMs, failed };
+  } catch (e) {
+    telemetry.abandon(e);
+    throw e;
   } finally {
     await lock.release();
   }

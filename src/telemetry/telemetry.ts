@@ -84,6 +84,7 @@ export interface RunSummary {
 export class RunTelemetry {
   private readonly span;
   private readonly base: Attributes;
+  private ended = false;
 
   constructor(readonly run: RunInfo) {
     this.base = { vault: run.vault, tier: run.tier };
@@ -124,7 +125,17 @@ export class RunTelemetry {
     meters().throttled.add(1, { vault: this.run.vault });
   }
 
+  /** The run stopped without a result (aborted, or storage vanished mid-run): close the span as an error. */
+  abandon(e: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.span.recordException(e instanceof Error ? e : new Error(String(e)));
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
+    this.span.end();
+  }
+
   end(summary: RunSummary): void {
+    this.ended = true;
     const m = meters();
     m.duration.record(summary.durationMs / 1000, { ...this.base, status: summary.status });
     if (summary.status === "succeeded") lastSuccess.set(this.run.vault, Math.floor(Date.now() / 1000));
