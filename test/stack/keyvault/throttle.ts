@@ -17,6 +17,8 @@ export class TokenBucket {
   }
 
   private refill(now: number): void {
+    // Time never runs backwards for the bucket (callers may pass a clock read a moment earlier).
+    if (now <= this.last) return;
     this.tokens = Math.min(this.limit, this.tokens + ((now - this.last) * this.limit) / this.windowMs);
     this.last = now;
   }

@@ -4,8 +4,8 @@ import { TokenBucket } from "../../stack/keyvault/throttle.js";
 
 describe("token bucket", () => {
   it("allows the limit per window, then refills continuously", () => {
-    const t0 = Date.now();
     const b = new TokenBucket(10, 10_000);
+    const t0 = Date.now();
     let ok = 0;
     for (let i = 0; i < 15; i++) if (b.take(t0)) ok++;
     expect(ok).toBe(10);
