@@ -25,6 +25,12 @@ export type DiagnosisCode =
   | "ManagedByCertificate"
   | "TooManyVersions"
   | "ObjectNotFound"
+  | "RestoreRejected"
+  | "RestoreConflict"
+  | "DeletedButRecoverable"
+  | "BeingDeleted"
+  | "CorruptBlob"
+  | "BlobMissing"
   | "Unknown";
 
 export interface DiagnosisContext {
@@ -137,6 +143,37 @@ function keyVault(f: AzureFailure, ctx: DiagnosisContext): Diagnosis | undefined
         return undefined;
     }
   }
+  if (f.status === 409) {
+    const name = ctx.object ?? "The object";
+    switch (f.innerCode) {
+      case "ObjectIsDeletedButRecoverable":
+        return {
+          code: "DeletedButRecoverable",
+          cause: `${name}'s name is held by a soft-deleted object in Key Vault '${vault}'.`,
+          fix: `Recover the deleted object (az keyvault secret|key|certificate recover --vault-name ${vault} --name <name>) if it is the one you want, or purge it (az keyvault secret|key|certificate purge --vault-name ${vault} --name <name>) and restore again.`,
+        };
+      case "ObjectIsBeingDeleted":
+      case "ObjectIsBeingRecovered":
+        return {
+          code: "BeingDeleted",
+          cause: `${name}'s name is still being deleted, purged or recovered in Key Vault '${vault}'.`,
+          fix: "Wait a minute and restore again: purges and recoveries finish asynchronously.",
+        };
+      default:
+        return {
+          code: "RestoreConflict",
+          cause: `${name} already exists in Key Vault '${vault}' (or a purge of that name is still running).`,
+          fix: "Restore into another vault (--to / targetVault), or delete and purge the existing object first if the backup should replace it.",
+        };
+    }
+  }
+  if (f.status === 400 && f.code === "BadParameter") {
+    return {
+      code: "RestoreRejected",
+      cause: `Key Vault '${vault}' refused the backup blob. A backup restores only into a vault of the same subscription and the same geography as its source (Key Vault's "security world"); a blob from elsewhere, or a damaged one, cannot be decrypted.`,
+      fix: "Restore into a vault in the source's subscription and geography (cross-geography copies need the objects re-created from their values), and run kvbackup verify on the run to rule out a damaged blob.",
+    };
+  }
   if (f.status === 401) {
     return {
       code: "KeyVaultAuthentication",
@@ -178,6 +215,23 @@ export function diagnose(f: AzureFailure, ctx: DiagnosisContext = {}): Diagnosis
       fix: "See docs/troubleshooting.md; if this keeps happening, open an issue with this code.",
     }
   );
+}
+
+/** A blob whose bytes do not match the SHA-256 the manifest recorded: never sent to Key Vault. */
+export function corruptBlob(blob: string, expected: string, actual: string): Diagnosis {
+  return {
+    code: "CorruptBlob",
+    cause: `${blob} does not match its manifest: SHA-256 ${actual.slice(0, 16)}… instead of ${expected.slice(0, 16)}….`,
+    fix: "Do not restore this blob; restore the object from another run (kvbackup list --vault <vault>), and check who can write to the container (immutability policy, RBAC).",
+  };
+}
+
+export function blobMissing(blob: string): Diagnosis {
+  return {
+    code: "BlobMissing",
+    cause: `${blob} is listed in the manifest but is not in the container.`,
+    fix: "Restore the object from another run; check the container's lifecycle rules and who can delete blobs (soft delete can bring it back: az storage blob undelete).",
+  };
 }
 
 /** The diagnosis for an object whose backup Key Vault refuses because it has too many versions. */

@@ -130,6 +130,47 @@ export class VaultAdapter {
     return bytes;
   }
 
+  /** Restores a backup blob (the exact bytes the backup API returned). */
+  async restore(kind: Kind, bytes: Uint8Array, signal?: SignalLike): Promise<void> {
+    const options = signal ? { abortSignal: signal } : {};
+    await this.call<unknown>(() => {
+      switch (kind) {
+        case "secrets":
+          return this.secrets.restoreSecretBackup(bytes, options);
+        case "keys":
+          return this.keys.restoreKeyBackup(bytes, options);
+        case "certificates":
+          return this.certificates.restoreCertificateBackup(bytes, options);
+      }
+    });
+  }
+
+  /** Lower-cased names of the active objects of a kind (names are case-insensitive in Key Vault). */
+  async names(kind: Kind, signal?: SignalLike): Promise<Set<string>> {
+    const names = new Set<string>();
+    for await (const page of this.list(kind, signal)) for (const o of page) names.add(o.name.toLowerCase());
+    return names;
+  }
+
+  /** Lower-cased names held by soft-deleted objects of a kind. */
+  async deletedNames(kind: Kind, signal?: SignalLike): Promise<Set<string>> {
+    const options = signal ? { abortSignal: signal } : {};
+    const iterable: AsyncIterable<{ name?: string; properties?: { name?: string } }> =
+      kind === "secrets"
+        ? this.secrets.listDeletedSecrets(options)
+        : kind === "keys"
+          ? this.keys.listDeletedKeys(options)
+          : this.certificates.listDeletedCertificates(options);
+    const names = new Set<string>();
+    await this.call(async () => {
+      for await (const d of iterable) {
+        const name = d.name ?? d.properties?.name;
+        if (name) names.add(name.toLowerCase());
+      }
+    });
+    return names;
+  }
+
   /**
    * Proves list and backup rights without side effects: one list page of one item, and a backup of
    * a name that does not exist (Key Vault authorizes before it looks: 404 means allowed, 403 not).

@@ -109,6 +109,27 @@ export class BackupStore {
     }
   }
 
+  /** A small JSON document that may be rewritten (restore state). */
+  async putJson(name: string, value: unknown): Promise<void> {
+    const bytes = Buffer.from(JSON.stringify(value, null, 2));
+    await storageCall(() =>
+      this.container
+        .getBlockBlobClient(name)
+        .uploadData(bytes, { blobHTTPHeaders: { blobContentType: "application/json" } }),
+    );
+  }
+
+  async getJson<T>(name: string): Promise<T | undefined> {
+    try {
+      return JSON.parse((await this.read(name)).toString("utf8")) as T;
+    } catch (e) {
+      if (isStorageStatus(e, 404)) return undefined;
+      if (e instanceof SyntaxError)
+        throw new KvBackupError("CorruptBlob", `${name} is not valid JSON`, { cause: e });
+      throw e;
+    }
+  }
+
   /** Names of the blobs directly under a prefix that end with a suffix (e.g. every manifest of a vault). */
   async *names(prefix: string): AsyncGenerator<string> {
     const iterator = this.container.listBlobsFlat({ prefix })[Symbol.asyncIterator]();
