@@ -13,6 +13,7 @@ export interface App {
   store: BackupStore;
   inventory: Inventory;
   backupJobs: JobQueue<BackupJob>;
+  restoreJobs: JobQueue<{ restoreId: string }>;
   engine: EngineDeps;
 }
 
@@ -29,6 +30,7 @@ export function createApp(
     store,
     inventory,
     backupJobs: new JobQueue<BackupJob>(clients.queue.getQueueClient(Queues.backup)),
+    restoreJobs: new JobQueue<{ restoreId: string }>(clients.queue.getQueueClient(Queues.restore)),
     engine: {
       config,
       store,

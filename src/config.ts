@@ -39,6 +39,8 @@ export interface Config {
   weeklyDay: WeekDay;
   kinds: readonly Kind[];
   ratePer10s: number;
+  /** POST /api/restores requires the Backup.Restore app role (from App Service authentication). */
+  restoreRequireRole: boolean;
   clientId?: string;
   appInsightsConnectionString?: string;
 }
@@ -186,6 +188,12 @@ const Schema = z.object({
       (n) => Number.isInteger(n) && n >= 10 && n <= 4000,
       "a whole number from 10 to 4000 (the vault's own limit is 4000 per 10 s)",
     ),
+  RESTORE_REQUIRE_ROLE: z
+    .string()
+    .default("true")
+    .transform((s) => s.trim().toLowerCase())
+    .refine((s) => s === "true" || s === "false", "true or false (false only for local development)")
+    .transform((s) => s === "true"),
   AZURE_CLIENT_ID: optionalText,
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
 });
@@ -275,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     weeklyDay: s.BACKUP_WEEKLY_DAY as WeekDay,
     kinds: s.BACKUP_KINDS as Kind[],
     ratePer10s: s.BACKUP_RATE_PER_10S,
+    restoreRequireRole: s.RESTORE_REQUIRE_ROLE,
     ...(s.AZURE_CLIENT_ID ? { clientId: s.AZURE_CLIENT_ID } : {}),
     ...(s.APPLICATIONINSIGHTS_CONNECTION_STRING
       ? { appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING }

@@ -3,6 +3,7 @@ import { Queues } from "../config.js";
 import { getBackup, listBackups, postBackups } from "./backupsApi.js";
 import { backupWorker } from "./backupWorker.js";
 import { getHealth } from "./healthApi.js";
+import { getRestore, postRestores, restoreWorker } from "./restoresApi.js";
 import { scheduledBackup } from "./scheduledBackup.js";
 
 /** The triggers: thin adapters from bindings to the engine. */
@@ -33,6 +34,23 @@ export function registerFunctions(): void {
     route: "backups/{runId}",
     authLevel: "function",
     handler: getBackup,
+  });
+  app.storageQueue("restoreWorker", {
+    queueName: Queues.restore,
+    connection: "BACKUP_STORAGE",
+    handler: (message, context) => restoreWorker(message, context).then(() => undefined),
+  });
+  app.http("postRestores", {
+    methods: ["POST"],
+    route: "restores",
+    authLevel: "function",
+    handler: postRestores,
+  });
+  app.http("getRestore", {
+    methods: ["GET"],
+    route: "restores/{id}",
+    authLevel: "function",
+    handler: getRestore,
   });
   app.http("getHealth", { methods: ["GET"], route: "health", authLevel: "function", handler: getHealth });
 }

@@ -118,6 +118,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       BACKUP_WEEKLY_DAY: "Sunday",
       BACKUP_KINDS: "secrets,keys,certificates",
       BACKUP_RATE_PER_10S: "2000",
+      // No App Service authentication in front of the local stack: the restore role check is off here only.
+      RESTORE_REQUIRE_ROLE: "false",
       AzureWebJobsStorage: connectionString,
       IDENTITY_ENDPOINT: identity.endpoint,
       IDENTITY_HEADER: identity.header,

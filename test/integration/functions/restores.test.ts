@@ -1,0 +1,155 @@
+import { HttpRequest, InvocationContext } from "@azure/functions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../../src/app.js";
+import { newRunId } from "../../../src/backup/runId.js";
+import { runVault } from "../../../src/backup/runVault.js";
+import { loadConfig } from "../../../src/config.js";
+import { getRestore, postRestores, restoreWorker } from "../../../src/functions/restoresApi.js";
+import { resetAppForTests } from "../../../src/functions/runtime.js";
+import type { Stack } from "../../stack/stack.js";
+import { startTestStack } from "../helpers.js";
+
+let stack: Stack;
+let runId: string;
+const ctx = () => new InvocationContext({ functionName: "test", logHandler: () => undefined });
+const body = (r: { body?: unknown }) => JSON.parse(String(r.body));
+const principal = (roles: string[]) =>
+  Buffer.from(
+    JSON.stringify({
+      auth_typ: "aad",
+      name_typ: "name",
+      role_typ: "roles",
+      claims: [{ typ: "name", val: "oncall@contoso.com" }, ...roles.map((val) => ({ typ: "roles", val }))],
+    }),
+  ).toString("base64");
+const post = (json: unknown, headers: Record<string, string> = {}) =>
+  postRestores(
+    new HttpRequest({
+      method: "POST",
+      url: "https://func.example/api/restores",
+      body: { string: typeof json === "string" ? json : JSON.stringify(json) },
+      headers,
+    }),
+    ctx(),
+  );
+const withRole = { "x-ms-client-principal": principal(["Backup.Restore"]) };
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  const app = createApp(loadConfig({ ...process.env, RESTORE_REQUIRE_ROLE: "true" }));
+  resetAppForTests(app);
+  runId = (
+    await runVault(app.engine, { runId: newRunId(), vault: "demo-vault", tier: "manual", trigger: "cli" })
+  ).runId;
+});
+afterAll(async () => {
+  resetAppForTests();
+  await stack?.stop();
+});
+
+const queued = async () => createApp(loadConfig(process.env)).restoreJobs.take(32);
+
+describe("POST /api/restores security", () => {
+  it("without the Backup.Restore role: 403 problem+json, nothing queued, no Key Vault call", async () => {
+    stack.emulator.resetStats("restore-vault");
+    for (const headers of [
+      {},
+      { "x-ms-client-principal": principal(["Backup.Reader"]) },
+      { "x-ms-client-principal": "not base64 json" },
+    ]) {
+      const r = await post({ runId, vault: "demo-vault", targetVault: "restore-vault" }, headers);
+      expect(r.status).toBe(403);
+      expect((r.headers as Record<string, string>)["content-type"]).toBe("application/problem+json");
+      expect(body(r).detail).toContain("Backup.Restore");
+    }
+    expect(await queued()).toEqual([]);
+    expect(stack.emulator.stats("restore-vault").total).toBe(0);
+  });
+
+  it("a target off the allow-list: 400 and no Key Vault call; unknown runId: 404; bad input: 400", async () => {
+    stack.emulator.resetStats("demo-vault");
+    const off = await post({ runId, vault: "demo-vault", targetVault: "attacker-vault" }, withRole);
+    expect(off.status).toBe(400);
+    expect(body(off).detail).toContain("RESTORE_TARGET_VAULTS");
+    expect(stack.emulator.stats("demo-vault").total).toBe(0);
+    expect((await post({ runId: "20200101T000000Z-aaaaaa", vault: "demo-vault" }, withRole)).status).toBe(
+      404,
+    );
+    expect((await post("{not json", withRole)).status).toBe(400);
+    expect((await post({ runId, vault: "demo-vault", names: ["../etc/passwd"] }, withRole)).status).toBe(400);
+    expect((await post({ runId, vault: "demo-vault", onConflict: "overwrite" }, withRole)).status).toBe(400);
+    expect((await post({ runId, vault: "demo-vault", extra: 1 }, withRole)).status).toBe(400);
+    expect(await queued()).toEqual([]);
+  });
+});
+
+describe("restores through the functions", () => {
+  it("a dry run answers 200 with the plan and changes nothing", async () => {
+    const r = await post(
+      { runId: "latest", vault: "demo-vault", targetVault: "restore-vault", dryRun: true, kinds: ["keys"] },
+      withRole,
+    );
+    expect(r.status).toBe(200);
+    const plan = body(r);
+    expect(plan.status).toBe("planned");
+    expect(plan.plan).toHaveLength(5);
+    expect(plan.plan.every((p: { action: string }) => p.action === "restore")).toBe(true);
+    expect(await queued()).toEqual([]);
+  });
+
+  it("202 + restore id; the worker restores; GET shows per-object results", async () => {
+    const r = await post(
+      {
+        runId,
+        vault: "demo-vault",
+        targetVault: "restore-vault",
+        names: ["feature-flags", "www-contoso-com", "nope"],
+      },
+      withRole,
+    );
+    expect(r.status).toBe(202);
+    const { restoreId } = body(r);
+    expect((r.headers as Record<string, string>).location).toBe(`/api/restores/${restoreId}`);
+    const before = body(
+      await getRestore(
+        new HttpRequest({ method: "GET", url: "https://f/api/restores/x", params: { id: restoreId } }),
+        ctx(),
+      ),
+    );
+    expect(before).toMatchObject({ status: "queued", requestedBy: "oncall@contoso.com" });
+    const [job] = await queued();
+    const state = await restoreWorker(job, ctx());
+    expect(state.status).toBe("succeeded");
+    const after = body(
+      await getRestore(
+        new HttpRequest({ method: "GET", url: "https://f/api/restores/x", params: { id: restoreId } }),
+        ctx(),
+      ),
+    );
+    expect(
+      Object.fromEntries(
+        after.report.results.map((x: { name: string; outcome: string }) => [x.name, x.outcome]),
+      ),
+    ).toEqual({
+      "feature-flags": "restored",
+      "www-contoso-com": "restored",
+      nope: "not-in-backup",
+    });
+    expect(
+      (
+        await getRestore(
+          new HttpRequest({ method: "GET", url: "https://f", params: { id: "r20990101T000000Z-aaaaaa" } }),
+          ctx(),
+        )
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await getRestore(
+          new HttpRequest({ method: "GET", url: "https://f", params: { id: "x'; drop" } }),
+          ctx(),
+        )
+      ).status,
+    ).toBe(400);
+  });
+});
