@@ -4,6 +4,7 @@ import { loadConfig } from "../config.js";
 import { isKvBackupError } from "../errors.js";
 import { backupCommand, doctorCommand, ExitCode, listCommand, showCommand } from "./commands.js";
 import { consoleOutput } from "./output.js";
+import { restoreCommand, verifyCommand } from "./restoreCommands.js";
 
 export const Usage = `kvbackup — back up Azure Key Vault secrets, keys and certificates
 
@@ -11,6 +12,8 @@ usage:
   kvbackup backup [--vault V]... [--kinds secrets,keys,certificates] [--tier manual|daily|weekly]
   kvbackup list [--vault V] [--status S] [--top N]
   kvbackup show RUNID
+  kvbackup verify RUNID|latest [--vault V]
+  kvbackup restore RUNID|latest --vault V [--to T] [--only kind/name]... [--dry-run] [--on-conflict skip|fail]
   kvbackup doctor
 options: --json (one JSON document on stdout), --help
 settings: the app's environment variables (BACKUP_VAULTS, BACKUP_STORAGE__blobServiceUri, ...); see README.md
@@ -32,6 +35,10 @@ export async function main(
         tier: { type: "string" },
         status: { type: "string" },
         top: { type: "string" },
+        to: { type: "string" },
+        only: { type: "string", multiple: true },
+        "dry-run": { type: "boolean" },
+        "on-conflict": { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -67,6 +74,17 @@ export async function main(
         return await showCommand(app, out, rest[0]);
       case "doctor":
         return await doctorCommand(app, out);
+      case "verify":
+        return await verifyCommand(app, out, rest[0], vaults[0]);
+      case "restore":
+        return await restoreCommand(app, out, {
+          ...(rest[0] ? { ref: rest[0] } : {}),
+          ...(vaults[0] ? { vault: vaults[0] } : {}),
+          ...(typeof values.to === "string" ? { to: values.to } : {}),
+          only: (values.only as string[] | undefined) ?? [],
+          dryRun: values["dry-run"] === true,
+          ...(typeof values["on-conflict"] === "string" ? { onConflict: values["on-conflict"] } : {}),
+        });
       default:
         out.err(`unknown command '${command}'\n\n${Usage}`);
         return ExitCode.usage;

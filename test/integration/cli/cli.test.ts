@@ -89,6 +89,79 @@ describe("the kvbackup CLI", () => {
     }
   }, 60_000);
 
+  // "latest" here is the secrets-only partial run of the test before.
+  it("restore: dry run plans, the real one restores, a second one with --on-conflict fail exits 1", async () => {
+    const plan = await kvbackup([
+      "restore",
+      "latest",
+      "--vault",
+      "demo-vault",
+      "--to",
+      "restore-vault",
+      "--only",
+      "secrets/expiring-token",
+      "--only",
+      "feature-flags",
+      "--dry-run",
+    ]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/secrets\s+expiring-token\s+restore/);
+    expect(plan.stdout).toContain("dry run: nothing written");
+    const real = await kvbackup([
+      "restore",
+      "latest",
+      "--vault",
+      "demo-vault",
+      "--to",
+      "restore-vault",
+      "--only",
+      "secrets/expiring-token",
+      "--only",
+      "feature-flags",
+      "--json",
+    ]);
+    expect(real.code).toBe(0);
+    expect(JSON.parse(real.stdout).results.map((r: { outcome: string }) => r.outcome)).toEqual([
+      "restored",
+      "restored",
+    ]);
+    const again = await kvbackup([
+      "restore",
+      "latest",
+      "--vault",
+      "demo-vault",
+      "--to",
+      "restore-vault",
+      "--only",
+      "feature-flags",
+      "--on-conflict",
+      "fail",
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain("RestoreConflict");
+    expect((await kvbackup(["restore", "latest", "--vault", "demo-vault", "--to", "evil-vault"])).code).toBe(
+      2,
+    );
+  }, 60_000);
+
+  it("verify: ok after a backup, exit 1 once a blob is tampered with", async () => {
+    const ok = await kvbackup(["verify", "latest", "--vault", "demo-vault"]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("ok: every blob matches its SHA-256");
+    const { BlobServiceClient } = await import("@azure/storage-blob");
+    const { appCredential } = await import("../helpers.js");
+    const doc = JSON.parse((await kvbackup(["verify", "latest", "--vault", "demo-vault", "--json"])).stdout);
+    const list = JSON.parse((await kvbackup(["show", doc.runId, "--json"])).stdout);
+    const blob = list.manifest.items[0].blob as string;
+    await new BlobServiceClient(stack.env.BACKUP_STORAGE__blobServiceUri as string, appCredential())
+      .getContainerClient("keyvault-backups")
+      .getBlockBlobClient(blob)
+      .uploadData(Buffer.from("evil"));
+    const bad = await kvbackup(["verify", doc.runId, "--vault", "demo-vault"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/corrupt\s+/);
+  }, 60_000);
+
   it("bad usage and bad settings exit 2 with a clear message", async () => {
     expect((await kvbackup(["frobnicate"])).code).toBe(2);
     expect((await kvbackup(["backup", "--vault", "not-listed"])).stderr).toContain("not in BACKUP_VAULTS");
