@@ -47,3 +47,61 @@ ${manifest.items
 inventory row: ${JSON.stringify({ vault: row?.vault, runId: row?.runId, tier: row?.tier, trigger: row?.trigger, status: row?.status, durationMs: row?.durationMs, bytes: row?.bytes })}`);
   }
 }
+
+// List, verify, restore into restore-vault through the restore functions, then compare the vaults.
+const { listBackups } = await import("../../src/functions/backupsApi.js");
+const { postRestores, restoreWorker } = await import("../../src/functions/restoresApi.js");
+const { findRun } = await import("../../src/backup/findRun.js");
+const { verifyRun } = await import("../../src/backup/verify.js");
+const { compareVaults } = await import("./compareVaults.js");
+const { HttpRequest } = createRequire(import.meta.url)(
+  "@azure/functions",
+) as typeof import("@azure/functions");
+
+const listed = JSON.parse(
+  String(
+    (
+      await listBackups(
+        new HttpRequest({ method: "GET", url: "https://local/api/backups", query: { vault: "demo-vault" } }),
+        context(),
+      )
+    ).body,
+  ),
+);
+console.log(
+  `\nGET /api/backups?vault=demo-vault: ${listed.runs.length} run(s), newest ${listed.runs[0]?.runId} (${listed.runs[0]?.status})`,
+);
+const { manifest } = await findRun(app, "latest", "demo-vault");
+const verified = await verifyRun(app.store, manifest);
+console.log(
+  `verify latest: ${verified.ok ? "ok" : "PROBLEMS"} — ${verified.checked} blobs re-read, SHA-256 checked, ${verified.problems.length} problem(s)`,
+);
+const accepted = await postRestores(
+  new HttpRequest({
+    method: "POST",
+    url: "https://local/api/restores",
+    body: { string: JSON.stringify({ runId: "latest", vault: "demo-vault", targetVault: "restore-vault" }) },
+  }),
+  context(),
+);
+const { restoreId } = JSON.parse(String(accepted.body));
+console.log(`POST /api/restores -> ${accepted.status} ${restoreId}`);
+for (let jobs = await app.restoreJobs.take(); jobs.length > 0; jobs = await app.restoreJobs.take()) {
+  for (const job of jobs) {
+    const state = await restoreWorker(job, context());
+    const results = state.report?.results ?? [];
+    const by = (o: string) => results.filter((r) => r.outcome === o).length;
+    console.log(
+      `restore worker: ${state.status} — ${by("restored")} restored, ${by("skipped-exists") + by("skipped-deleted")} skipped, ${by("failed")} failed`,
+    );
+  }
+}
+const comparison = await compareVaults(
+  app.config.vaults[0]?.url as string,
+  app.config.restoreTargets[0]?.url as string,
+);
+console.log(
+  `compare demo-vault and restore-vault (names, versions, enabled, content types, tags): ${comparison.same} of ${comparison.total} objects identical`,
+);
+for (const d of comparison.differences) console.log(`  DIFFERENT ${d}`);
+if (!verified.ok || comparison.differences.length > 0) process.exitCode = 1;
