@@ -36,16 +36,15 @@ const expected: Record<string, string> = {
   "403-key-operation-not-allowed": "KeyVaultAccessPolicy",
   "404-deleted-not-found": "ObjectNotFound",
   "429-throttled": "KeyVaultThrottled",
+  "409-restore-name-in-use": "RestoreConflict",
+  "409-create-while-soft-deleted": "DeletedButRecoverable",
+  "409-create-while-being-deleted": "BeingDeleted",
+  "409-set-while-being-recovered": "BeingDeleted",
 };
 
 describe("diagnosis of every Key Vault reference body", () => {
   it.each(kv.filter((e) => e.body || e.body_template).map((e) => [e.id, e] as const))("%s", (id, e) => {
     const d = diagnose(kvFailure(e), { vault: "contoso-kv" });
-    if (id.startsWith("409")) {
-      // Restore conflicts are the restore engine's to explain; backup never sees them.
-      expect(d.code).toBe("Unknown");
-      return;
-    }
     expect(d.code).toBe(expected[id]);
     expect(d.cause.length).toBeGreaterThan(20);
     expect(d.fix.length).toBeGreaterThan(20);
@@ -77,6 +76,24 @@ describe("diagnosis of every Key Vault reference body", () => {
     const firewall = kv.find((x) => x.id === "403-firewall") as RefError;
     const f = kvFailure(firewall);
     expect(diagnose({ ...f, innerCode: "ForbiddenByRbac" }).code).toBe("KeyVaultRbac");
+  });
+});
+
+describe("restore diagnoses", () => {
+  it("a 400 BadParameter on restore says why Key Vault refuses blobs from another security world", () => {
+    const d = diagnose(
+      { service: "keyvault", status: 400, code: "BadParameter", message: "Cannot decrypt backup blob." },
+      { vault: "far-kv" },
+    );
+    expect(d.code).toBe("RestoreRejected");
+    expect(d.cause).toContain("same subscription and the same geography");
+  });
+
+  it("a soft-deleted name says how to recover or purge", () => {
+    const e = kv.find((x) => x.id === "409-create-while-soft-deleted") as RefError;
+    const d = diagnose(kvFailure(e), { vault: "contoso-kv" });
+    expect(d.fix).toContain("recover");
+    expect(d.fix).toContain("purge");
   });
 });
 
