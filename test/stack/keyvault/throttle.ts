@@ -11,9 +11,11 @@ export class TokenBucket {
     this.last = Date.now();
   }
 
+  /** New limits start with a full bucket (tests change limits between scenarios). */
   setLimit(limit: number): void {
     this.limit = limit;
-    this.tokens = Math.min(this.tokens, limit);
+    this.tokens = limit;
+    this.last = Date.now();
   }
 
   private refill(now: number): void {
