@@ -140,6 +140,8 @@ export async function restoreWorker(message: unknown, context: InvocationContext
   const path = restoreStatePath(id);
   const state = await app.store.getJson<RestoreState>(path);
   if (!state) throw new KvBackupError("NotFound", `no restore ${id}`);
+  // Done restores are not redone; a "running" one was cut off (a crash, a timeout) and runs again:
+  // what it restored already now exists and is skipped.
   if (state.status !== "queued" && state.status !== "running") return state;
   await app.store.putJson(path, { ...state, status: "running", updatedAt: new Date().toISOString() });
   try {
