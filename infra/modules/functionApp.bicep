@@ -1,0 +1,135 @@
+param name string
+param location string
+param tags object
+param functionSubnetId string
+param hostStorageName string
+param deploymentContainerUrl string
+
+@description('Application settings beyond the host\'s own (the BACKUP_* settings).')
+param settings object
+
+param insightsConnectionString string
+param insightsId string
+
+@description('Resource id of a user-assigned identity to use instead of the system-assigned one (optional).')
+param userAssignedIdentityId string
+
+@description('Client id of the user-assigned identity, when one is used.')
+param userAssignedClientId string
+
+@description('Principal id of the user-assigned identity, when one is used.')
+param userAssignedPrincipalId string
+
+@description('Client id of the Entra app registration that App Service authentication validates tokens for (restore role). Empty: no authentication is configured and restores cannot be authorized.')
+param restoreAppClientId string
+
+param maximumInstanceCount int
+param instanceMemoryMB int
+
+var useUserAssigned = !empty(userAssignedIdentityId)
+// The identity that calls Key Vault, storage and Azure Monitor.
+var dataPrincipalId = useUserAssigned ? userAssignedPrincipalId : site.identity.principalId
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${name}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { tier: 'FlexConsumption', name: 'FC1' }
+  properties: { reserved: true }
+}
+
+var baseSettings = {
+  AzureWebJobsStorage__accountName: hostStorageName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  APPLICATIONINSIGHTS_CONNECTION_STRING: insightsConnectionString
+  // Local auth is off on Application Insights: the host authenticates with the identity.
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: useUserAssigned ? 'Authorization=AAD;ClientId=${userAssignedClientId}' : 'Authorization=AAD'
+}
+
+var identitySettings = useUserAssigned
+  ? {
+      AzureWebJobsStorage__clientId: userAssignedClientId
+      AZURE_CLIENT_ID: userAssignedClientId
+      BACKUP_STORAGE__clientId: userAssignedClientId
+    }
+  : {}
+
+var allSettings = union(baseSettings, identitySettings, settings)
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: useUserAssigned
+    ? { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: { '${userAssignedIdentityId}': {} } }
+    : { type: 'SystemAssigned' }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    // All outbound traffic through the VNet: that is the path the storage and vault firewalls allow.
+    virtualNetworkSubnetId: functionSubnetId
+    vnetRouteAllEnabled: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: [for s in items(allSettings): { name: s.key, value: string(s.value) }]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: useUserAssigned
+            ? { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: userAssignedIdentityId }
+            : { type: 'SystemAssignedIdentity' }
+        }
+      }
+      scaleAndConcurrency: { maximumInstanceCount: maximumInstanceCount, instanceMemoryMB: instanceMemoryMB }
+      runtime: { name: 'node', version: '20' }
+    }
+  }
+}
+
+// App Service authentication: validates Entra ID tokens and passes the caller (with its app roles)
+// as x-ms-client-principal, a header App Service strips from incoming requests and sets itself.
+// Anonymous callers still reach the function-key routes; only the restore route requires the role.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(restoreAppClientId)) {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: { enabled: true }
+    globalValidation: { requireAuthentication: false, unauthenticatedClientAction: 'AllowAnonymous' }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: restoreAppClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: { allowedAudiences: ['api://${restoreAppClientId}', restoreAppClientId] }
+      }
+    }
+    login: { tokenStore: { enabled: false } }
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: last(split(insightsId, '/'))
+}
+
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(insightsId, name, 'metrics-publisher')
+  scope: insights
+  properties: {
+    principalId: dataPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '3913510d-42f4-4e42-8a64-420c390055eb')
+  }
+}
+
+output name string = site.name
+output principalId string = dataPrincipalId
+output hostPrincipalId string = site.identity.principalId
+output defaultHostName string = site.properties.defaultHostName
