@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RunCompletedEvent } from "../../src/telemetry/telemetry.js";
@@ -28,9 +28,19 @@ const resolve = (template: Json, value: unknown): unknown => {
 const defaultOf = (template: Json, param: string): unknown =>
   ((template.parameters as Json)[param] as Json).defaultValue;
 
+/** Newest change under infra/, so a stale build is rebuilt. */
+const newestInfraChange = (dir = join(root, "infra")): number =>
+  Math.max(
+    ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+      e.isDirectory() ? newestInfraChange(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
+    ),
+  );
+
 beforeAll(() => {
   const built = join(root, ".local", "infra", "main.json");
-  if (!existsSync(built)) execFileSync("bash", [join(root, "infra", "check.sh")], { stdio: "inherit" });
+  if (!existsSync(built) || statSync(built).mtimeMs < newestInfraChange()) {
+    execFileSync("bash", [join(root, "infra", "check.sh")], { stdio: "inherit" });
+  }
   main = JSON.parse(readFileSync(built, "utf8")) as Json;
 }, 300_000);
 
