@@ -41,15 +41,25 @@ interface Properties {
   managed?: boolean;
 }
 
+type Options = { abortSignal?: SignalLike };
+type Paged<T> = AsyncIterable<T> & { byPage(settings?: { maxPageSize?: number }): AsyncIterable<T[]> };
+
+/** What the adapter needs of each kind's SDK client: one entry per kind, not a switch per method. */
+interface KindClient {
+  list(options: Options): Paged<Properties>;
+  versions(name: string, options: Options): AsyncIterable<unknown>;
+  deleted(options: Options): AsyncIterable<{ name?: string; properties?: { name?: string } }>;
+  backup(name: string, options: Options): Promise<Uint8Array | undefined>;
+  restore(bytes: Uint8Array, options: Options): Promise<unknown>;
+}
+
 /**
- * The Key Vault adapter: lists and backs up secrets, keys and certificates of one vault through
- * the real SDK clients, every HTTP attempt paced by the vault's limiter. Errors leave as
+ * The Key Vault adapter: lists, backs up and restores secrets, keys and certificates of one vault
+ * through the real SDK clients, every HTTP attempt paced by the vault's limiter. Errors leave as
  * KeyVaultCallError carrying status, code and inner code.
  */
 export class VaultAdapter {
-  private readonly secrets: SecretClient;
-  private readonly keys: KeyClient;
-  private readonly certificates: CertificateClient;
+  private readonly kinds: Record<Kind, KindClient>;
 
   constructor(
     readonly vault: VaultRef,
@@ -62,9 +72,32 @@ export class VaultAdapter {
       additionalPolicies: [{ policy: vaultPolicy(limiter, hooks), position: "perRetry" as const }],
       retryOptions: { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8000 },
     };
-    this.secrets = new SecretClient(vault.url, credential, options);
-    this.keys = new KeyClient(vault.url, credential, options);
-    this.certificates = new CertificateClient(vault.url, credential, options);
+    const secrets = new SecretClient(vault.url, credential, options);
+    const keys = new KeyClient(vault.url, credential, options);
+    const certificates = new CertificateClient(vault.url, credential, options);
+    this.kinds = {
+      secrets: {
+        list: (o) => secrets.listPropertiesOfSecrets(o),
+        versions: (n, o) => secrets.listPropertiesOfSecretVersions(n, o),
+        deleted: (o) => secrets.listDeletedSecrets(o),
+        backup: (n, o) => secrets.backupSecret(n, o),
+        restore: (b, o) => secrets.restoreSecretBackup(b, o),
+      },
+      keys: {
+        list: (o) => keys.listPropertiesOfKeys(o),
+        versions: (n, o) => keys.listPropertiesOfKeyVersions(n, o),
+        deleted: (o) => keys.listDeletedKeys(o),
+        backup: (n, o) => keys.backupKey(n, o),
+        restore: (b, o) => keys.restoreKeyBackup(b, o),
+      },
+      certificates: {
+        list: (o) => certificates.listPropertiesOfCertificates(o),
+        versions: (n, o) => certificates.listPropertiesOfCertificateVersions(n, o),
+        deleted: (o) => certificates.listDeletedCertificates(o),
+        backup: (n, o) => certificates.backupCertificate(n, o),
+        restore: (b, o) => certificates.restoreCertificateBackup(b, o),
+      },
+    };
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
@@ -78,21 +111,16 @@ export class VaultAdapter {
     }
   }
 
-  private pages(kind: Kind, signal?: SignalLike): AsyncIterable<Properties[]> {
-    const options = signal ? { abortSignal: signal } : {};
-    switch (kind) {
-      case "secrets":
-        return this.secrets.listPropertiesOfSecrets(options).byPage();
-      case "keys":
-        return this.keys.listPropertiesOfKeys(options).byPage();
-      case "certificates":
-        return this.certificates.listPropertiesOfCertificates(options).byPage();
-    }
+  /** Walks an SDK iterable inside call(), so its errors are classified too. */
+  private async each<T>(iterable: AsyncIterable<T>, visit: (item: T) => boolean | undefined): Promise<void> {
+    await this.call(async () => {
+      for await (const item of iterable) if (visit(item) === false) break;
+    });
   }
 
   /** Every object of a kind, a page at a time (pages come from nextLink, whatever their size). */
   async *list(kind: Kind, signal?: SignalLike): AsyncGenerator<ObjectInfo[]> {
-    const iterator = this.pages(kind, signal)[Symbol.asyncIterator]();
+    const iterator = this.kinds[kind].list(opts(signal)).byPage()[Symbol.asyncIterator]();
     for (;;) {
       const page = await this.call(() => iterator.next());
       if (page.done) return;
@@ -113,17 +141,7 @@ export class VaultAdapter {
 
   /** The bytes Key Vault's backup API returns (base64url-decoded by the SDK). */
   async backup(kind: Kind, name: string, signal?: SignalLike): Promise<Uint8Array> {
-    const options = signal ? { abortSignal: signal } : {};
-    const bytes = await this.call(() => {
-      switch (kind) {
-        case "secrets":
-          return this.secrets.backupSecret(name, options);
-        case "keys":
-          return this.keys.backupKey(name, options);
-        case "certificates":
-          return this.certificates.backupCertificate(name, options);
-      }
-    });
+    const bytes = await this.call(() => this.kinds[kind].backup(name, opts(signal)));
     if (!bytes || bytes.length === 0) {
       throw new KeyVaultCallError({ service: "keyvault", message: `empty backup for ${kind}/${name}` });
     }
@@ -132,17 +150,7 @@ export class VaultAdapter {
 
   /** Restores a backup blob (the exact bytes the backup API returned). */
   async restore(kind: Kind, bytes: Uint8Array, signal?: SignalLike): Promise<void> {
-    const options = signal ? { abortSignal: signal } : {};
-    await this.call<unknown>(() => {
-      switch (kind) {
-        case "secrets":
-          return this.secrets.restoreSecretBackup(bytes, options);
-        case "keys":
-          return this.keys.restoreKeyBackup(bytes, options);
-        case "certificates":
-          return this.certificates.restoreCertificateBackup(bytes, options);
-      }
-    });
+    await this.call(() => this.kinds[kind].restore(bytes, opts(signal)));
   }
 
   /** Lower-cased names of the active objects of a kind (names are case-insensitive in Key Vault). */
@@ -154,19 +162,11 @@ export class VaultAdapter {
 
   /** Lower-cased names held by soft-deleted objects of a kind. */
   async deletedNames(kind: Kind, signal?: SignalLike): Promise<Set<string>> {
-    const options = signal ? { abortSignal: signal } : {};
-    const iterable: AsyncIterable<{ name?: string; properties?: { name?: string } }> =
-      kind === "secrets"
-        ? this.secrets.listDeletedSecrets(options)
-        : kind === "keys"
-          ? this.keys.listDeletedKeys(options)
-          : this.certificates.listDeletedCertificates(options);
     const names = new Set<string>();
-    await this.call(async () => {
-      for await (const d of iterable) {
-        const name = d.name ?? d.properties?.name;
-        if (name) names.add(name.toLowerCase());
-      }
+    await this.each(this.kinds[kind].deleted(opts(signal)), (d) => {
+      const name = d.name ?? d.properties?.name;
+      if (name) names.add(name.toLowerCase());
+      return true;
     });
     return names;
   }
@@ -176,16 +176,7 @@ export class VaultAdapter {
    * a name that does not exist (Key Vault authorizes before it looks: 404 means allowed, 403 not).
    */
   async probe(kind: Kind, signal?: SignalLike): Promise<void> {
-    const options = { ...(signal ? { abortSignal: signal } : {}) };
-    const pages: AsyncIterable<unknown> =
-      kind === "secrets"
-        ? this.secrets.listPropertiesOfSecrets(options).byPage({ maxPageSize: 1 })
-        : kind === "keys"
-          ? this.keys.listPropertiesOfKeys(options).byPage({ maxPageSize: 1 })
-          : this.certificates.listPropertiesOfCertificates(options).byPage({ maxPageSize: 1 });
-    await this.call(async () => {
-      for await (const _ of pages) break;
-    });
+    await this.each(this.kinds[kind].list(opts(signal)).byPage({ maxPageSize: 1 }), () => false);
     try {
       await this.backup(kind, "kvbackup-probe-does-not-exist", signal);
     } catch (e) {
@@ -195,17 +186,13 @@ export class VaultAdapter {
 
   /** How many versions an object has (to name the 500-version limit when a backup is refused). */
   async countVersions(kind: Kind, name: string, signal?: SignalLike): Promise<number> {
-    const options = signal ? { abortSignal: signal } : {};
-    const iterable: AsyncIterable<unknown> =
-      kind === "secrets"
-        ? this.secrets.listPropertiesOfSecretVersions(name, options)
-        : kind === "keys"
-          ? this.keys.listPropertiesOfKeyVersions(name, options)
-          : this.certificates.listPropertiesOfCertificateVersions(name, options);
     let n = 0;
-    await this.call(async () => {
-      for await (const _ of iterable) n++;
+    await this.each(this.kinds[kind].versions(name, opts(signal)), () => {
+      n++;
+      return true;
     });
     return n;
   }
 }
+
+const opts = (signal?: SignalLike): Options => (signal ? { abortSignal: signal } : {});
