@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RunCompletedEvent } from "../../src/telemetry/telemetry.js";
+import { BackupOperatorRole, RestoreOperatorRole } from "../stack/keyvault/roles.js";
 
 /** The ARM JSON the official Bicep compiler makes of infra/ (npm run infra:check), asserted on. */
 type Json = Record<string, unknown>;

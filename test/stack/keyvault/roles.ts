@@ -1,6 +1,6 @@
 /**
- * The least-privilege custom roles kvbackup's infra defines (issue "Infrastructure as code"):
- * backup can list and back up, never read a secret value.
+ * The least-privilege custom roles infra/modules/roles.bicep defines (test/unit/infra.test.ts
+ * checks they are the same): backup can list and back up, never read a secret value.
  */
 export const BackupOperatorRole = {
   name: "Key Vault Backup Operator",
