@@ -82,40 +82,28 @@ export class BackupStore {
     );
   }
 
-  async exists(name: string): Promise<boolean> {
-    return storageCall(() => this.container.getBlockBlobClient(name).exists());
-  }
-
   /** The manifest is the commit: written once, last. */
   async writeManifest(name: string, manifest: Manifest): Promise<void> {
-    const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-    const md5 = createHash("md5").update(bytes).digest();
-    await storageCall(() =>
-      this.container.getBlockBlobClient(name).uploadData(bytes, {
-        blobHTTPHeaders: { blobContentMD5: md5, blobContentType: "application/json" },
-        conditions: { ifNoneMatch: "*" },
-      }),
-    );
+    await this.uploadJson(name, manifest, true);
   }
 
   async readManifest(name: string): Promise<Manifest | undefined> {
-    try {
-      return JSON.parse((await this.read(name)).toString("utf8")) as Manifest;
-    } catch (e) {
-      if (isStorageStatus(e, 404)) return undefined;
-      if (e instanceof SyntaxError)
-        throw new KvBackupError("CorruptBlob", `${name} is not valid JSON`, { cause: e });
-      throw e;
-    }
+    return this.getJson<Manifest>(name);
   }
 
   /** A small JSON document that may be rewritten (restore state). */
   async putJson(name: string, value: unknown): Promise<void> {
-    const bytes = Buffer.from(JSON.stringify(value, null, 2));
+    await this.uploadJson(name, value, false);
+  }
+
+  private async uploadJson(name: string, value: unknown, once: boolean): Promise<void> {
+    const bytes = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+    const md5 = createHash("md5").update(bytes).digest();
     await storageCall(() =>
-      this.container
-        .getBlockBlobClient(name)
-        .uploadData(bytes, { blobHTTPHeaders: { blobContentType: "application/json" } }),
+      this.container.getBlockBlobClient(name).uploadData(bytes, {
+        blobHTTPHeaders: { blobContentMD5: md5, blobContentType: "application/json" },
+        ...(once ? { conditions: { ifNoneMatch: "*" } } : {}),
+      }),
     );
   }
 
@@ -127,16 +115,6 @@ export class BackupStore {
       if (e instanceof SyntaxError)
         throw new KvBackupError("CorruptBlob", `${name} is not valid JSON`, { cause: e });
       throw e;
-    }
-  }
-
-  /** Names of the blobs directly under a prefix that end with a suffix (e.g. every manifest of a vault). */
-  async *names(prefix: string): AsyncGenerator<string> {
-    const iterator = this.container.listBlobsFlat({ prefix })[Symbol.asyncIterator]();
-    for (;;) {
-      const next = await storageCall(() => iterator.next());
-      if (next.done) return;
-      yield next.value.name;
     }
   }
 

@@ -78,7 +78,12 @@ describe("the compiled infra", () => {
       "Microsoft.KeyVault/vaults/certificates/backup/action",
     ]);
     expect(permissions.actions).toEqual([]);
+    // The very roles the emulator grants the app identity in every integration test.
+    expect([...BackupOperatorRole.dataActions]).toEqual(resolve(t, permissions.dataActions));
     const restore = defs.find((d) => props(d).roleName === "Key Vault Restore Operator");
+    expect([...RestoreOperatorRole.dataActions]).toEqual(
+      resolve(t, ((props(restore).permissions as Json[])[0] as Json).dataActions),
+    );
     expect(
       JSON.stringify(resolve(t, ((props(restore).permissions as Json[])[0] as Json).dataActions)),
     ).not.toContain("getSecret");
