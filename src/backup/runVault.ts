@@ -90,12 +90,9 @@ export async function runVault(deps: EngineDeps, job: BackupJob, signal?: Signal
   const prefix = runPrefix(job.tier, vault.name, job.runId);
   const manifestPath = manifestBlob(prefix);
   const startedAt = new Date();
-  const telemetry = new RunTelemetry({
-    runId: job.runId,
-    vault: vault.name,
-    tier: job.tier,
-    trigger: job.trigger,
-  });
+  // Made when the run's outcome is decided to be new: a committed run emits no second event.
+  const newTelemetry = (): RunTelemetry =>
+    new RunTelemetry({ runId: job.runId, vault: vault.name, tier: job.tier, trigger: job.trigger });
   const counts = emptyCounts();
   const row = (status: InventoryRow["status"], extra: Partial<InventoryRow> = {}): InventoryRow => ({
     vault: vault.name,
@@ -122,7 +119,7 @@ export async function runVault(deps: EngineDeps, job: BackupJob, signal?: Signal
         row("failed", { finishedAt: new Date().toISOString(), durationMs, firstFailureCode: diagnosis.code }),
       )
       .catch(() => undefined);
-    telemetry.end({ status: "failed", counts, bytes: 0, durationMs, firstFailureCode: diagnosis.code });
+    newTelemetry().end({ status: "failed", counts, bytes: 0, durationMs, firstFailureCode: diagnosis.code });
     return {
       runId: job.runId,
       vault: vault.name,
@@ -139,6 +136,9 @@ export async function runVault(deps: EngineDeps, job: BackupJob, signal?: Signal
   const committed = await store.readManifest(manifestPath);
   if (committed) {
     const bytes = committed.items.reduce((n, i) => n + i.bytes, 0);
+    for (const i of committed.items) counts[i.kind].backedUp++;
+    for (const i of committed.skipped) counts[i.kind].skipped++;
+    for (const i of committed.failed) counts[i.kind].failed++;
     return {
       runId: job.runId,
       vault: vault.name,
@@ -153,6 +153,7 @@ export async function runVault(deps: EngineDeps, job: BackupJob, signal?: Signal
   }
 
   const lock = await store.lock(vault.name);
+  const telemetry = newTelemetry();
   try {
     await inventory.put(row("running"));
     const existing = await store.list(prefix, signal);
@@ -167,7 +168,6 @@ export async function runVault(deps: EngineDeps, job: BackupJob, signal?: Signal
       store,
       vault: vault.name,
       versionLimit: deps.versionLimit ?? 500,
-      maxThrottledAttempts: 8,
     };
 
     for (const kind of kinds) {
