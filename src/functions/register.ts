@@ -8,7 +8,15 @@ import { scheduledBackup } from "./scheduledBackup.js";
 
 /** The triggers: thin adapters from bindings to the engine. */
 export function registerFunctions(): void {
+  // A timer that fails to enqueue (storage briefly unreachable) tries again a few times; queue
+  // messages retry by dequeue count (host.json: 5, then the poison queue).
   app.timer("scheduledBackup", {
+    retry: {
+      strategy: "exponentialBackoff",
+      maxRetryCount: 4,
+      minimumInterval: { seconds: 10 },
+      maximumInterval: { minutes: 5 },
+    },
     schedule: "%BACKUP_SCHEDULE%",
     handler: (timer, context) => scheduledBackup(timer, context).then(() => undefined),
   });
