@@ -19,11 +19,14 @@ export interface App {
 
 export function createApp(
   config: Config,
-  overrides: Partial<Pick<EngineDeps, "concurrency" | "versionLimit" | "onProgress">> = {},
+  overrides: Partial<Pick<EngineDeps, "concurrency" | "versionLimit" | "onProgress">> & {
+    leaseSeconds?: number;
+  } = {},
 ): App {
   const creds = credentials(config);
   const clients = storageClients(config.storage, creds.storage);
-  const store = new BackupStore(clients.blob.getContainerClient(config.container));
+  const { leaseSeconds, ...engineOverrides } = overrides;
+  const store = new BackupStore(clients.blob.getContainerClient(config.container), leaseSeconds);
   const inventory = new Inventory(clients.table(config.inventoryTable));
   return {
     config,
@@ -36,7 +39,7 @@ export function createApp(
       store,
       inventory,
       adapter: (vault, limiter, hooks) => new VaultAdapter(vault, creds.keyVault, limiter, hooks),
-      ...overrides,
+      ...engineOverrides,
     },
   };
 }

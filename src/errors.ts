@@ -5,6 +5,7 @@ export type KvBackupErrorCode =
   | "NotFound"
   | "VaultNotAllowed"
   | "AlreadyRunning"
+  | "LeaseLost"
   | "StorageUnavailable"
   | "RunFailed"
   | "CorruptBlob"

@@ -152,11 +152,24 @@ export async function runVault(deps: EngineDeps, job: BackupJob, signal?: Signal
     };
   }
 
-  const lock = await store.lock(vault.name);
+  // The run's own signal: the caller's abort, or the vault's lease taken away mid-run.
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort((signal as { reason?: unknown } | undefined)?.reason);
+  signal?.addEventListener("abort", onAbort);
+  const lock = await store.lock(vault.name, () =>
+    stop.abort(
+      new KvBackupError(
+        "LeaseLost",
+        `the lease on vault '${vault.name}' was lost mid-run; another run may own it now`,
+        { retryable: true },
+      ),
+    ),
+  );
+  const run = stop.signal;
   const telemetry = newTelemetry();
   try {
     await inventory.put(row("running"));
-    const existing = await store.list(prefix, signal);
+    const existing = await store.list(prefix, run);
     const limiter = new VaultLimiter({ ratePer10s: config.ratePer10s });
     const adapter = deps.adapter(vault, limiter, { onThrottled: () => telemetry.throttled() });
     const items: ManifestItem[] = [];
@@ -179,7 +192,7 @@ export async function runVault(deps: EngineDeps, job: BackupJob, signal?: Signal
       await telemetry.kind(kind, async () => {
         const pool = new Pool(deps.concurrency ?? 16);
         try {
-          for await (const page of adapter.list(kind, signal)) {
+          for await (const page of adapter.list(kind, run)) {
             for (const o of page) {
               progress.listed++;
               if (o.managed) {
@@ -191,7 +204,7 @@ export async function runVault(deps: EngineDeps, job: BackupJob, signal?: Signal
               }
               const blob = objectBlob(prefix, kind, o.name);
               await pool.submit(async () => {
-                const r = await backupObject(objectDeps, o, blob, existing.get(blob), signal);
+                const r = await backupObject(objectDeps, o, blob, existing.get(blob), run);
                 if (r.outcome === "backedUp") {
                   items.push(r.item);
                   bytes += r.item.bytes;
@@ -263,9 +276,12 @@ export async function runVault(deps: EngineDeps, job: BackupJob, signal?: Signal
     telemetry.end({ status, counts, bytes, durationMs, ...(firstFailureCode ? { firstFailureCode } : {}) });
     return { runId: job.runId, vault: vault.name, status, manifestPath, counts, bytes, durationMs, failed };
   } catch (e) {
-    telemetry.abandon(e);
-    throw e;
+    const reason = run.aborted ? (run as { reason?: unknown }).reason : undefined;
+    const cause = reason instanceof KvBackupError && reason.code === "LeaseLost" ? reason : e;
+    telemetry.abandon(cause);
+    throw cause;
   } finally {
+    signal?.removeEventListener("abort", onAbort);
     await lock.release();
   }
 }

@@ -11,14 +11,16 @@ export interface StoredBlob {
   sha256?: string;
 }
 
-const LeaseSeconds = 60;
-
 /**
  * The backup container: the preflight, one blob per object (Content-MD5, SHA-256 in metadata,
  * written once), the manifest, and a lease per vault so two runs of one vault never overlap.
  */
 export class BackupStore {
-  constructor(private readonly container: ContainerClient) {}
+  /** leaseSeconds: 15-60, Azure's range for a finite lease. */
+  constructor(
+    private readonly container: ContainerClient,
+    private readonly leaseSeconds = 60,
+  ) {}
 
   get containerName(): string {
     return this.container.containerName;
@@ -122,7 +124,7 @@ export class BackupStore {
    * Takes the vault's lease (locks/{vault}.lock) for the length of a run, renewing it while held.
    * A second run of the same vault gets AlreadyRunning and touches nothing.
    */
-  async lock(vault: string): Promise<{ release(): Promise<void> }> {
+  async lock(vault: string, onLost: () => void = () => undefined): Promise<{ release(): Promise<void> }> {
     const blob = this.container.getBlockBlobClient(`locks/${vault}.lock`);
     try {
       await storageCall(() => blob.uploadData(Buffer.from(vault), { conditions: { ifNoneMatch: "*" } }));
@@ -131,7 +133,7 @@ export class BackupStore {
     }
     const lease: BlobLeaseClient = blob.getBlobLeaseClient();
     try {
-      await storageCall(() => lease.acquireLease(LeaseSeconds));
+      await storageCall(() => lease.acquireLease(this.leaseSeconds));
     } catch (e) {
       if (isStorageStatus(e, 409)) {
         throw new KvBackupError(
@@ -145,19 +147,32 @@ export class BackupStore {
       }
       throw e;
     }
+    // Renewed three times per lease period. A lease taken away (409/412) or not renewed for a whole
+    // period means another run may own the vault now: the caller is told and stops.
+    let renewedAt = Date.now();
+    let lost = false;
     const renew = setInterval(
       () => {
-        lease.renewLease().catch(() => undefined);
+        storageCall(() => lease.renewLease())
+          .then(() => {
+            renewedAt = Date.now();
+          })
+          .catch((e: unknown) => {
+            const taken = isStorageStatus(e, 409) || isStorageStatus(e, 412);
+            if (!lost && (taken || Date.now() - renewedAt >= this.leaseSeconds * 1000)) {
+              lost = true;
+              clearInterval(renew);
+              onLost();
+            }
+          });
       },
-      (LeaseSeconds * 1000) / 3,
+      (this.leaseSeconds * 1000) / 3,
     );
     renew.unref();
     return {
       release: async () => {
         clearInterval(renew);
-        await lease.releaseLease().catch((e: unknown) => {
-          if (!(e instanceof StorageCallError)) return;
-        });
+        if (!lost) await lease.releaseLease().catch(() => undefined);
       },
     };
   }

@@ -184,6 +184,26 @@ describe("runs that stop midway and runs that overlap", () => {
     expect(new Set(m.items.map((i) => i.blob)).size).toBe(objectsInDemo);
   }, 120_000);
 
+  it("a run whose lease is taken away stops (LeaseLost) and commits nothing", async () => {
+    const { BlobServiceClient } = await import("@azure/storage-blob");
+    const { appCredential } = await import("../helpers.js");
+    stack.emulator.setLatency("demo-vault", { fixedMs: 300 });
+    const a = app({ leaseSeconds: 15, concurrency: 1 });
+    const j = job();
+    const running = runVault(a.engine, j);
+    await new Promise((r) => setTimeout(r, 1000));
+    const lock = new BlobServiceClient(process.env.BACKUP_STORAGE__blobServiceUri as string, appCredential())
+      .getContainerClient("keyvault-backups")
+      .getBlockBlobClient("locks/demo-vault.lock");
+    await lock.getBlobLeaseClient().breakLease(0);
+    await expect(running).rejects.toSatisfy((e: unknown) => isKvBackupError(e, "LeaseLost"));
+    expect(
+      await a.store.readManifest(
+        `manual/demo-vault/${j.runId.slice(0, 4)}/${j.runId.slice(4, 6)}/${j.runId.slice(6, 8)}/${j.runId}/manifest.json`,
+      ),
+    ).toBeUndefined();
+  }, 60_000);
+
   it("a second concurrent run of the same vault is refused and touches nothing", async () => {
     stack.emulator.setLatency("demo-vault", { fixedMs: 30 });
     const a = app();
