@@ -129,6 +129,8 @@ export interface RestoreDeps {
   /** How long a 409 that may be transient (a purge still running) is retried. */
   conflictRetryMs?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Each object's outcome as soon as it is known (the restore worker saves progress with it). */
+  onEntry?: (entry: RestoreEntry) => void;
 }
 
 /** Carries out a plan. Every blob is checked against its SHA-256 before it is sent; a mismatch is never restored. */
@@ -199,7 +201,9 @@ export async function executeRestore(
   const pool = new Pool(8);
   for (const p of todo) {
     await pool.submit(async () => {
-      results.push(await restoreOne(deps, manifest, p, conflict, signal));
+      const entry = await restoreOne(deps, manifest, p, conflict, signal);
+      results.push(entry);
+      deps.onEntry?.(entry);
       deps.onProgress?.(++done, todo.length);
     });
   }

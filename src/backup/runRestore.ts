@@ -69,6 +69,7 @@ export async function runRestore(
     resolved?: Resolved;
     conflictRetryMs?: number;
     onProgress?: (done: number, total: number) => void;
+    onEntry?: (entry: RestoreEntry) => void;
   } = {},
   signal?: SignalLike,
 ): Promise<RestoreReport> {
@@ -92,6 +93,7 @@ export async function runRestore(
       target,
       ...(options.conflictRetryMs !== undefined ? { conflictRetryMs: options.conflictRetryMs } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.onEntry ? { onEntry: options.onEntry } : {}),
     },
     run.manifest,
     plan,

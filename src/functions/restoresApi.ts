@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { z } from "zod";
+import { type RestoreEntry, restoreStatus } from "../backup/restore.js";
 import { newRunId, RunIdPattern } from "../backup/runId.js";
 import { type RestoreReport, type RestoreRequest, resolveRestore, runRestore } from "../backup/runRestore.js";
 import { Kinds } from "../config.js";
@@ -48,6 +49,8 @@ export interface RestoreState {
   queuedAt: string;
   updatedAt: string;
   report?: RestoreReport;
+  /** Outcomes so far while running (kept if the worker is cut off and the message comes back). */
+  progress?: RestoreEntry[];
   error?: string;
 }
 
@@ -140,14 +143,36 @@ export async function restoreWorker(message: unknown, context: InvocationContext
   const path = restoreStatePath(id);
   const state = await app.store.getJson<RestoreState>(path);
   if (!state) throw new KvBackupError("NotFound", `no restore ${id}`);
-  // Done restores are not redone; a "running" one was cut off (a crash, a timeout) and runs again:
-  // what it restored already now exists and is skipped.
+  // Done restores are not redone. A "running" one was cut off (a crash, a timeout) and runs again:
+  // what the earlier attempt restored now exists, and is reported as restored, not as skipped.
   if (state.status !== "queued" && state.status !== "running") return state;
-  await app.store.putJson(path, { ...state, status: "running", updatedAt: new Date().toISOString() });
+  const earlier = new Map((state.progress ?? []).map((r) => [`${r.kind}/${r.name}`, r]));
+  const progress: RestoreEntry[] = [...(state.progress ?? [])];
+  let saved = Date.now();
+  const save = (status: RestoreState["status"]): Promise<void> =>
+    app.store.putJson(path, { ...state, status, progress, updatedAt: new Date().toISOString() });
+  await save("running");
   try {
-    const report = await runRestore(app, state.request, { restoreId: id });
+    const report = await runRestore(app, state.request, {
+      restoreId: id,
+      onEntry: (entry) => {
+        progress.push(entry);
+        if (Date.now() - saved > 2000) {
+          saved = Date.now();
+          void save("running").catch(() => undefined);
+        }
+      },
+    });
+    if (report.results) {
+      report.results = report.results.map((r) => {
+        const before = earlier.get(`${r.kind}/${r.name}`);
+        return r.outcome === "skipped-exists" && before?.outcome === "restored" ? before : r;
+      });
+      report.status = restoreStatus(report.results);
+    }
+    const { progress: _dropped, ...rest } = state;
     const done: RestoreState = {
-      ...state,
+      ...rest,
       status: report.status,
       report,
       updatedAt: new Date().toISOString(),

@@ -3,7 +3,7 @@ import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
 import type { SignalLike } from "../backup/delay.js";
 import type { Manifest } from "../backup/manifest.js";
 import { KvBackupError } from "../errors.js";
-import { isStorageStatus, StorageCallError, storageCall } from "./storageError.js";
+import { isStorageStatus, storageCall } from "./storageError.js";
 
 export interface StoredBlob {
   name: string;

@@ -2,6 +2,7 @@ import { HttpRequest, InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app.js";
 import { newRunId } from "../../../src/backup/runId.js";
+import { runRestore } from "../../../src/backup/runRestore.js";
 import { runVault } from "../../../src/backup/runVault.js";
 import { loadConfig } from "../../../src/config.js";
 import { getRestore, postRestores, restoreWorker } from "../../../src/functions/restoresApi.js";
@@ -151,5 +152,41 @@ describe("restores through the functions", () => {
         )
       ).status,
     ).toBe(400);
+  });
+
+  it("a restore cut off mid-way and delivered again keeps what it had restored", async () => {
+    const r = await post(
+      {
+        runId,
+        vault: "demo-vault",
+        targetVault: "restore-vault",
+        names: ["old-smtp-relay", "expiring-token"],
+      },
+      withRole,
+    );
+    const { restoreId } = body(r);
+    const [job] = await queued();
+    // The first attempt restored one object, saved its progress, and died.
+    const app = createApp(loadConfig(process.env));
+    await runRestore(app, {
+      runId,
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+      names: ["old-smtp-relay"],
+    });
+    const path = `restores/${restoreId}.json`;
+    const state = await app.store.getJson<Record<string, unknown>>(path);
+    await app.store.putJson(path, {
+      ...state,
+      status: "running",
+      progress: [{ kind: "secrets", name: "old-smtp-relay", outcome: "restored" }],
+    });
+    const done = await restoreWorker(job, ctx());
+    expect(done.status).toBe("succeeded");
+    expect(Object.fromEntries((done.report?.results ?? []).map((x) => [x.name, x.outcome]))).toEqual({
+      "old-smtp-relay": "restored",
+      "expiring-token": "restored",
+    });
+    expect(done.progress).toBeUndefined();
   });
 });
