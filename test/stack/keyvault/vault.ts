@@ -1,6 +1,8 @@
 import type { AuthorizationMode } from "./authz.js";
+import { openBackup, sealBackup } from "./backupBlob.js";
+import { errors, type ObjectKind } from "./errors.js";
 import type { KeyMaterial } from "./keyMaterial.js";
-import type { CertificateVersion, KeyVersion, SecretVersion, StoredObject } from "./model.js";
+import type { CertificateVersion, KeyVersion, SecretVersion, StoredObject, VersionBase } from "./model.js";
 import { ObjectStore, type StoreTiming } from "./objectStore.js";
 import type { SecurityWorld } from "./securityWorld.js";
 import { TokenBucket } from "./throttle.js";
@@ -120,6 +122,21 @@ export class Vault {
         this.issuing.delete(cert);
       }
     }
+  }
+
+  /**
+   * A backup of one object, as the API returns it (base64url), sealed for this vault's security
+   * world; refused when the object has more versions than the service backs up.
+   */
+  backup(kind: ObjectKind, tag: string, object: StoredObject<VersionBase>, payload: object): string {
+    const limit = this.config.maxBackupVersions;
+    if (object.versions.length > limit) throw errors.tooManyVersions(kind, object.name, limit);
+    return sealBackup(tag, payload, this.config.world).toString("base64url");
+  }
+
+  /** Opens a backup sent to this vault: only its own security world's blobs decrypt. */
+  openBackup<T>(tag: string, blob: Buffer): T {
+    return openBackup<T>(blob, tag, (kid) => (kid === this.config.world.kid ? this.config.world : undefined));
   }
 
   resetStats(): void {

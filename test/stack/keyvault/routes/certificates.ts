@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { BackupTags, openBackup, sealBackup } from "../backupBlob.js";
+import { BackupTags } from "../backupBlob.js";
 import { parsePolicy } from "../certificatePolicy.js";
 import { errors, KvError } from "../errors.js";
 import { generateKeyMaterial } from "../keyMaterial.js";
@@ -136,24 +136,18 @@ function requireOperation(vault: Vault, name: string) {
 function backup(ctx: RequestContext) {
   const { vault } = ctx;
   const cert = vault.certificates.require(validName(ctx.params.name));
-  const limit = vault.config.maxBackupVersions;
-  if (cert.versions.length > limit) throw errors.tooManyVersions("certificate", cert.name, limit);
   const key = vault.keys.require(cert.name);
   const secret = vault.secrets.require(cert.name);
   const { operation: _op, ...certificate } = cert;
   const payload: CertificateBackup = { kind: "certificate", certificate, key, secret };
-  return {
-    status: 200,
-    body: { value: sealBackup(BackupTags.certificate, payload, vault.config.world).toString("base64url") },
-  };
+  return { status: 200, body: { value: vault.backup("certificate", BackupTags.certificate, cert, payload) } };
 }
 
 function restore(ctx: RequestContext) {
   const { vault } = ctx;
-  const payload = openBackup<CertificateBackup | { kind: string }>(
-    backupValue(ctx.body),
+  const payload = vault.openBackup<CertificateBackup | { kind: string }>(
     BackupTags.certificate,
-    (kid) => (kid === vault.config.world.kid ? vault.config.world : undefined),
+    backupValue(ctx.body),
   );
   if (payload.kind !== "certificate") throw errors.invalidBackup();
   const { certificate, key, secret } = payload as CertificateBackup;

@@ -1,4 +1,4 @@
-import { BackupTags, openBackup, sealBackup } from "../backupBlob.js";
+import { BackupTags } from "../backupBlob.js";
 import { errors } from "../errors.js";
 import { defaultKeyOps, generateKeyMaterial } from "../keyMaterial.js";
 import { type KeyVersion, newVersionId, type StoredObject } from "../model.js";
@@ -55,18 +55,14 @@ function backup(ctx: RequestContext) {
   const { vault } = ctx;
   const o = vault.keys.require(validName(ctx.params.name));
   if (o.managed) throw errors.managedByCertificate("key", "backup");
-  if (o.versions.length > vault.config.maxBackupVersions)
-    throw errors.tooManyVersions("key", o.name, vault.config.maxBackupVersions);
-  const blob = sealBackup(BackupTags.key, { kind: "key", object: o }, vault.config.world);
-  return { status: 200, body: { value: blob.toString("base64url") } };
+  return { status: 200, body: { value: vault.backup("key", BackupTags.key, o, { kind: "key", object: o }) } };
 }
 
 function restore(ctx: RequestContext) {
   const { vault } = ctx;
-  const payload = openBackup<{ kind: string; object: StoredObject<KeyVersion> }>(
-    backupValue(ctx.body),
+  const payload = vault.openBackup<{ kind: string; object: StoredObject<KeyVersion> }>(
     BackupTags.key,
-    (kid) => (kid === vault.config.world.kid ? vault.config.world : undefined),
+    backupValue(ctx.body),
   );
   // Keys and certificates share a tag: a certificate blob sent to /keys/restore is invalid data.
   if (payload.kind !== "key") throw errors.invalidBackup();

@@ -1,4 +1,4 @@
-import { BackupTags, openBackup, sealBackup } from "../backupBlob.js";
+import { BackupTags } from "../backupBlob.js";
 import { errors } from "../errors.js";
 import { newVersionId, type SecretVersion, type StoredObject } from "../model.js";
 import { Operations as Op } from "../operations.js";
@@ -40,18 +40,17 @@ function backup(ctx: RequestContext) {
   const { vault } = ctx;
   const o = vault.secrets.require(validName(ctx.params.name));
   if (o.managed) throw errors.managedByCertificate("secret", "backup");
-  if (o.versions.length > vault.config.maxBackupVersions)
-    throw errors.tooManyVersions("secret", o.name, vault.config.maxBackupVersions);
-  const blob = sealBackup(BackupTags.secret, { kind: "secret", object: o }, vault.config.world);
-  return { status: 200, body: { value: blob.toString("base64url") } };
+  return {
+    status: 200,
+    body: { value: vault.backup("secret", BackupTags.secret, o, { kind: "secret", object: o }) },
+  };
 }
 
 function restore(ctx: RequestContext) {
   const { vault } = ctx;
-  const payload = openBackup<{ kind: string; object: StoredObject<SecretVersion> }>(
-    backupValue(ctx.body),
+  const payload = vault.openBackup<{ kind: string; object: StoredObject<SecretVersion> }>(
     BackupTags.secret,
-    (kid) => (kid === vault.config.world.kid ? vault.config.world : undefined),
+    backupValue(ctx.body),
   );
   if (payload.kind !== "secret") throw errors.invalidBackup();
   const o = payload.object;
