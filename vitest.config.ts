@@ -17,6 +17,12 @@ if (!process.env.KVBACKUP_TEST_TLS_DIR) {
   process.env.NODE_EXTRA_CA_CERTS = join(dir, "ca.pem");
 }
 
+// Projects: unit (no servers), infra (the compiled ARM JSON; npm run infra:check builds it), emulator
+// (the local Azure's own tests) and integration (the app through the real SDKs against it). The last
+// two share one local stack per worker: isolate is off, so a worker's test files run one after
+// another in one process and startTestStack() gives each file its own vaults and container.
+const shared = { isolate: false, maxWorkers: 2 } as const;
+
 export default defineConfig({
   test: {
     pool: "forks",
@@ -28,14 +34,32 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"], sequence: { groupOrder: 0 } },
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          isolate: false,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: "infra", include: ["test/infra/**/*.test.ts"], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: "emulator",
+          include: ["test/integration/emulator/**/*.test.ts"],
+          ...shared,
+          sequence: { groupOrder: 1 },
+        },
       },
       {
         extends: true,
         test: {
           name: "integration",
-          include: ["test/integration/**/*.test.ts"],
-          maxWorkers: 2,
+          include: ["test/integration/{backup,functions,cli}/**/*.test.ts"],
+          ...shared,
           sequence: { groupOrder: 1 },
         },
       },

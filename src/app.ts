@@ -1,45 +1,55 @@
-import type { BackupJob, EngineDeps } from "./backup/runVault.js";
-import { type Config, Queues } from "./config.js";
+import {
+  type BackupJob,
+  DefaultTuning,
+  type EngineDeps,
+  type RestoreJob,
+  type Tuning,
+} from "./backup/deps.js";
+import { type Config, Queues } from "./domain/config.js";
 import { credentials } from "./identity.js";
 import { VaultAdapter } from "./keyvault/vaultAdapter.js";
-import { BackupStore } from "./storage/backupStore.js";
+import { BlobStore } from "./storage/blobStore.js";
 import { storageClients } from "./storage/clients.js";
-import { Inventory } from "./storage/inventory.js";
+import { DocumentStore } from "./storage/documentStore.js";
+import { InventoryTable } from "./storage/inventoryTable.js";
 import { JobQueue } from "./storage/jobQueue.js";
+import { VaultLeases } from "./storage/leases.js";
+import { otelTelemetry } from "./telemetry/otelTelemetry.js";
 
-/** Everything the triggers and the CLI need, made once from the validated settings. */
-export interface App {
-  config: Config;
-  store: BackupStore;
-  inventory: Inventory;
+/** The engine's dependencies, made of the real adapters; the queues keep their adapter type (the demo drains them). */
+export interface App extends EngineDeps {
   backupJobs: JobQueue<BackupJob>;
-  restoreJobs: JobQueue<{ restoreId: string }>;
-  engine: EngineDeps;
+  restoreJobs: JobQueue<RestoreJob>;
 }
 
-export function createApp(
-  config: Config,
-  overrides: Partial<Pick<EngineDeps, "concurrency" | "versionLimit" | "onProgress">> & {
-    leaseSeconds?: number;
-  } = {},
-): App {
+export interface AppOverrides {
+  tuning?: Partial<Tuning>;
+  /** 15-60 s, and how often it is renewed; tests renew often to see a lost lease quickly. */
+  leaseSeconds?: number;
+  leaseRenewMs?: number;
+  telemetry?: EngineDeps["telemetry"];
+  now?: () => Date;
+}
+
+/**
+ * The composition root: validated settings in, every port wired to its Azure adapter out. Making
+ * the clients opens no connection; the first call does.
+ */
+export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const creds = credentials(config);
   const clients = storageClients(config.storage, creds.storage);
-  const { leaseSeconds, ...engineOverrides } = overrides;
-  const store = new BackupStore(clients.blob.getContainerClient(config.container), leaseSeconds);
-  const inventory = new Inventory(clients.table(config.inventoryTable));
+  const container = clients.blob.getContainerClient(config.container);
   return {
     config,
-    store,
-    inventory,
+    vaults: (vault, budget, hooks) => new VaultAdapter(vault, creds.keyVault, budget, hooks),
+    blobs: new BlobStore(container),
+    documents: new DocumentStore(container),
+    leases: new VaultLeases(container, overrides.leaseSeconds, overrides.leaseRenewMs),
+    inventory: new InventoryTable(clients.table(config.inventoryTable)),
     backupJobs: new JobQueue<BackupJob>(clients.queue.getQueueClient(Queues.backup)),
-    restoreJobs: new JobQueue<{ restoreId: string }>(clients.queue.getQueueClient(Queues.restore)),
-    engine: {
-      config,
-      store,
-      inventory,
-      adapter: (vault, limiter, hooks) => new VaultAdapter(vault, creds.keyVault, limiter, hooks),
-      ...engineOverrides,
-    },
+    restoreJobs: new JobQueue<RestoreJob>(clients.queue.getQueueClient(Queues.restore)),
+    telemetry: overrides.telemetry ?? otelTelemetry,
+    now: overrides.now ?? (() => new Date()),
+    tuning: { ...DefaultTuning, ...overrides.tuning },
   };
 }

@@ -1,6 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
-import type { Config } from "./config.js";
+import type { Config } from "./domain/config.js";
 
 /**
  * The app's identity: DefaultAzureCredential (in Azure Functions: the managed identity, the

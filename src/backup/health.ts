@@ -1,9 +1,9 @@
-import type { App } from "../app.js";
-import { type Kind, Kinds } from "../config.js";
-import { type Diagnosis, diagnose } from "../diagnosis.js";
-import { KeyVaultCallError } from "../keyvault/vaultAdapter.js";
-import { StorageCallError } from "../storage/storageError.js";
-import type { SignalLike } from "./delay.js";
+import type { VaultRef } from "../domain/config.js";
+import type { Caller, Diagnosis } from "../domain/diagnosis.js";
+import type { SignalLike } from "../domain/signal.js";
+import { type Kind, Kinds } from "../domain/vocabulary.js";
+import type { EngineDeps } from "./deps.js";
+import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "./failures.js";
 import { VaultLimiter } from "./limiter.js";
 
 export interface Check {
@@ -11,49 +11,93 @@ export interface Check {
   diagnosis?: Diagnosis;
 }
 
+export interface VaultHealth {
+  name: string;
+  url: string;
+  ok: boolean;
+  /** Per kind: list + backup (backup vaults), list + restore (every vault a restore may target). */
+  kinds: Partial<Record<Kind, Check>>;
+  restore: Partial<Record<Kind, Check>>;
+}
+
 export interface HealthReport {
   ok: boolean;
-  storage: Check & { container: string };
-  vaults: { name: string; url: string; ok: boolean; kinds: Partial<Record<Kind, Check>> }[];
+  caller: Caller;
+  storage: Check & {
+    container: string;
+    /** blob: write + delete a probe blob; queues: send, delete, peek; table: write + delete a row. */
+    checks: { blob: Check; backupQueue: Check; restoreQueue: Check; table: Check };
+  };
+  vaults: VaultHealth[];
+  restoreTargets: VaultHealth[];
+}
+
+async function check(
+  fn: () => Promise<void>,
+  ctx: Parameters<typeof diagnosisOf>[1],
+  isOurs: (e: unknown) => boolean,
+): Promise<Check> {
+  try {
+    await fn();
+    return { ok: true };
+  } catch (e) {
+    if (!isOurs(e)) throw e;
+    return { ok: false, ...(diagnosisOf(e, ctx) ? { diagnosis: diagnosisOf(e, ctx) as Diagnosis } : {}) };
+  }
+}
+
+async function vaultHealth(
+  deps: EngineDeps,
+  vault: VaultRef,
+  backup: boolean,
+  signal?: SignalLike,
+): Promise<VaultHealth> {
+  const port = deps.vaults(
+    vault,
+    new VaultLimiter({ ratePer10s: Math.min(deps.config.ratePer10s, 400) }),
+    {},
+  );
+  const ctx = { vault: vault.name, caller: deps.config.caller };
+  const kinds: VaultHealth["kinds"] = {};
+  const restore: VaultHealth["restore"] = {};
+  for (const kind of Kinds.filter((k) => deps.config.kinds.includes(k))) {
+    if (backup) kinds[kind] = await check(() => port.probeBackup(kind, signal), ctx, isKeyVaultFailure);
+    restore[kind] = await check(() => port.probeRestore(kind, signal), ctx, isKeyVaultFailure);
+  }
+  const ok = [...Object.values(kinds), ...Object.values(restore)].every((c) => c?.ok);
+  return { name: vault.name, url: vault.url, ok, kinds, restore };
 }
 
 /**
- * The preflight of everything a run needs: storage (write + delete a probe blob, the inventory
- * table, the job queue), then for each vault and kind the right to list and to back up.
+ * Proves every path the app uses, uncached: the container (write + delete), both job queues (send,
+ * delete, peek), the inventory table (write + delete); for each backup vault and kind the right to
+ * list and back up; for every vault a restore may target the right to list and restore. Each
+ * refusal comes with its diagnosis, naming the caller the path belongs to.
  */
-export async function checkHealth(app: App, signal?: SignalLike): Promise<HealthReport> {
-  const { config, store, inventory } = app;
-  let storage: HealthReport["storage"] = { ok: true, container: config.container };
-  try {
-    await store.preflight(signal);
-    await inventory.ensure();
-  } catch (e) {
-    if (!(e instanceof StorageCallError)) throw e;
-    storage = {
-      ok: false,
-      container: config.container,
-      diagnosis: diagnose(e.failure, { container: config.container }),
-    };
-  }
-  const vaults = await Promise.all(
-    config.vaults.map(async (vault) => {
-      const adapter = app.engine.adapter(
-        vault,
-        new VaultLimiter({ ratePer10s: Math.min(config.ratePer10s, 100) }),
-        {},
-      );
-      const kinds: Partial<Record<Kind, Check>> = {};
-      for (const kind of Kinds.filter((k) => config.kinds.includes(k))) {
-        try {
-          await adapter.probe(kind, signal);
-          kinds[kind] = { ok: true };
-        } catch (e) {
-          if (!(e instanceof KeyVaultCallError)) throw e;
-          kinds[kind] = { ok: false, diagnosis: diagnose(e.failure, { vault: vault.name }) };
-        }
-      }
-      return { name: vault.name, url: vault.url, ok: Object.values(kinds).every((c) => c?.ok), kinds };
-    }),
+export async function checkHealth(deps: EngineDeps, signal?: SignalLike): Promise<HealthReport> {
+  const ctx = { container: deps.blobs.container, caller: deps.config.caller };
+  const checks = {
+    blob: await check(() => deps.blobs.probe(signal), ctx, isStorageFailure),
+    backupQueue: await check(() => deps.backupJobs.probe(signal), ctx, isStorageFailure),
+    restoreQueue: await check(() => deps.restoreJobs.probe(signal), ctx, isStorageFailure),
+    table: await check(() => deps.inventory.probe(signal), ctx, isStorageFailure),
+  };
+  const failing = Object.values(checks).find((c) => !c.ok);
+  const storage = {
+    ok: !failing,
+    container: deps.blobs.container,
+    ...(failing?.diagnosis ? { diagnosis: failing.diagnosis } : {}),
+    checks,
+  };
+  const vaults = await Promise.all(deps.config.vaults.map((v) => vaultHealth(deps, v, true, signal)));
+  const restoreTargets = await Promise.all(
+    deps.config.restoreTargets.map((v) => vaultHealth(deps, v, false, signal)),
   );
-  return { ok: storage.ok && vaults.every((v) => v.ok), storage, vaults };
+  return {
+    ok: storage.ok && [...vaults, ...restoreTargets].every((v) => v.ok),
+    caller: deps.config.caller,
+    storage,
+    vaults,
+    restoreTargets,
+  };
 }

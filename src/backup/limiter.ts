@@ -1,5 +1,5 @@
-import { KvBackupError } from "../errors.js";
-import { delay, type SignalLike } from "./delay.js";
+import type { RateBudget } from "../domain/budget.js";
+import { abortError, delay, type SignalLike } from "../domain/signal.js";
 
 export interface LimiterOptions {
   /** Transactions this app may spend per 10 s on the vault (BACKUP_RATE_PER_10S). */
@@ -23,7 +23,7 @@ export interface LimiterStats {
  * Retry-After when the service sent one, else for an exponential backoff with full jitter; clean
  * seconds then bring the pace back (additive increase) up to the budget.
  */
-export class VaultLimiter {
+export class VaultLimiter implements RateBudget {
   private readonly rate: number;
   private readonly capacity: number;
   private tokens: number;
@@ -72,8 +72,7 @@ export class VaultLimiter {
 
   private async take(signal?: SignalLike): Promise<void> {
     for (;;) {
-      if (signal?.aborted)
-        throw new KvBackupError("Aborted", "aborted", { cause: (signal as { reason?: unknown }).reason });
+      if (signal?.aborted) throw abortError(signal);
       const now = this.now();
       if (now < this.pausedUntil) {
         await this.sleep(this.pausedUntil - now, signal);

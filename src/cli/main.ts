@@ -1,107 +1,131 @@
 import { parseArgs } from "node:util";
 import { createApp } from "../app.js";
+import type { EngineDeps } from "../backup/deps.js";
+import { diagnosisOf } from "../backup/failures.js";
 import { loadConfig } from "../config.js";
-import { isKvBackupError } from "../errors.js";
-import { backupCommand, doctorCommand, ExitCode, listCommand, showCommand } from "./commands.js";
-import { consoleOutput } from "./output.js";
-import { restoreCommand, verifyCommand } from "./restoreCommands.js";
+import type { Diagnosis } from "../domain/diagnosis.js";
+import { KvBackupError, UsageCodes } from "../domain/errors.js";
+import { backupCommand } from "./backupCommand.js";
+import { type Command, ExitCode, type OptionSpec } from "./command.js";
+import { doctorCommand } from "./doctorCommand.js";
+import { diagnosisLines, type Io, type Output, output, processIo } from "./output.js";
+import { restoreCommand, verifyCommand } from "./restoreCommand.js";
+import { listCommand, showCommand } from "./runsCommands.js";
+
+const Commands: readonly Command[] = [
+  backupCommand,
+  listCommand,
+  showCommand,
+  verifyCommand,
+  restoreCommand,
+  doctorCommand,
+];
+
+const Global: Record<string, OptionSpec> = {
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
 
 export const Usage = `kvbackup — back up Azure Key Vault secrets, keys and certificates
 
 usage:
-  kvbackup backup [--vault V]... [--kinds secrets,keys,certificates] [--tier manual|daily|weekly]
-  kvbackup list [--vault V] [--status S] [--top N]
-  kvbackup show RUNID
-  kvbackup verify RUNID|latest [--vault V]
-  kvbackup restore RUNID|latest --vault V [--to T] [--only kind/name]... [--dry-run] [--on-conflict skip|fail]
-  kvbackup doctor
-options: --json (one JSON document on stdout), --help
+${Commands.map((c) => `  ${c.usage.split("\n")[0]}`).join("\n")}
+options: --json (exactly one JSON document on stdout), --help (kvbackup COMMAND --help for one command)
 settings: the app's environment variables (BACKUP_VAULTS, BACKUP_STORAGE__blobServiceUri, ...); see README.md
 exit codes: 0 ok, 1 partial or failed, 2 bad usage or settings`;
 
-/** Runs the CLI and returns its exit code (the bin calls process.exit with it). */
-export async function main(
-  argv: string[],
-  env: Record<string, string | undefined> = process.env,
-): Promise<number> {
+/** What an error means to the operator: its exit code and the words (and diagnosis) to show. */
+function failure(e: unknown): {
+  code: number;
+  error: { code: string; message: string; diagnosis?: Diagnosis };
+} {
+  if (e instanceof KvBackupError) {
+    const diagnosis = diagnosisOf(e, { caller: "operator" });
+    const message = diagnosis && e.failure ? `${diagnosis.code}: ${diagnosis.cause}` : e.message;
+    return {
+      code: UsageCodes.has(e.code) ? ExitCode.usage : ExitCode.failed,
+      error: { code: e.code, message, ...(diagnosis ? { diagnosis } : {}) },
+    };
+  }
+  const message = e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e);
+  return { code: ExitCode.failed, error: { code: "Unexpected", message: `unexpected error: ${message}` } };
+}
+
+function report(out: Output, e: unknown): number {
+  const { code, error } = failure(e);
+  out.err(`kvbackup: ${error.message}`);
+  if (error.diagnosis && error.message !== `${error.diagnosis.code}: ${error.diagnosis.cause}`)
+    out.err(diagnosisLines(error.diagnosis));
+  else if (error.diagnosis) out.err(`  fix: ${error.diagnosis.fix}`);
+  if (out.json) out.document({ error });
+  return code;
+}
+
+function parse(command: Command | undefined, args: string[]) {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: argv,
+      args,
       allowPositionals: true,
-      options: {
-        vault: { type: "string", multiple: true },
-        kinds: { type: "string" },
-        tier: { type: "string" },
-        status: { type: "string" },
-        top: { type: "string" },
-        to: { type: "string" },
-        only: { type: "string", multiple: true },
-        "dry-run": { type: "boolean" },
-        "on-conflict": { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
+      strict: true,
+      options: { ...Global, ...(command?.options ?? {}) },
     });
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${Usage}\n`);
-    return ExitCode.usage;
+    // node:util's own words ("Unknown option '--x'"), as a usage error.
+    throw new KvBackupError(
+      "BadRequest",
+      (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "bad usage",
+    );
   }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  const out = consoleOutput(values.json === true);
-  if (values.help || !command) {
-    (command ? out.out : out.err)(Usage);
-    return values.help ? ExitCode.ok : ExitCode.usage;
+  const positionals = parsed.positionals.slice(command ? 1 : 0);
+  if (command) {
+    const { min, max, name } = command.positionals;
+    if (!parsed.values.help && positionals.length < min)
+      throw new KvBackupError("BadRequest", `${command.name} takes ${name ?? "an argument"}`);
+    if (positionals.length > max)
+      throw new KvBackupError(
+        "BadRequest",
+        `${command.name} does not take '${positionals[max]}'${max ? ` (only ${name})` : ""}`,
+      );
   }
+  return { values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals };
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The operator's app: the settings read as the CLI's caller, wired to the Azure adapters. */
+const operatorApp = (env: Env): EngineDeps => createApp(loadConfig(env, "operator"));
+
+/**
+ * Runs the CLI and returns its exit code (the bin sets process.exitCode to it). Tests pass their
+ * own streams and, for the engine's unit tests, their own dependencies.
+ */
+export async function main(
+  argv: string[],
+  env: Env = process.env,
+  io: Io = processIo(),
+  makeApp = operatorApp,
+): Promise<number> {
+  const out = output(io, argv.includes("--json"));
+  const name = argv.find((a) => !a.startsWith("-"));
+  const command = Commands.find((c) => c.name === name);
   try {
-    const app = createApp(loadConfig(env));
-    const vaults = (values.vault as string[] | undefined) ?? [];
-    switch (command) {
-      case "backup":
-        return await backupCommand(app, out, {
-          vaults,
-          ...(typeof values.kinds === "string" ? { kinds: values.kinds } : {}),
-          ...(typeof values.tier === "string" ? { tier: values.tier } : {}),
-        });
-      case "list":
-        return await listCommand(app, out, {
-          ...(vaults[0] ? { vault: vaults[0] } : {}),
-          ...(typeof values.status === "string" ? { status: values.status } : {}),
-          ...(typeof values.top === "string" ? { top: values.top } : {}),
-        });
-      case "show":
-        return await showCommand(app, out, rest[0]);
-      case "doctor":
-        return await doctorCommand(app, out);
-      case "verify":
-        return await verifyCommand(app, out, rest[0], vaults[0]);
-      case "restore":
-        return await restoreCommand(app, out, {
-          ...(rest[0] ? { ref: rest[0] } : {}),
-          ...(vaults[0] ? { vault: vaults[0] } : {}),
-          ...(typeof values.to === "string" ? { to: values.to } : {}),
-          only: (values.only as string[] | undefined) ?? [],
-          dryRun: values["dry-run"] === true,
-          ...(typeof values["on-conflict"] === "string" ? { onConflict: values["on-conflict"] } : {}),
-        });
-      default:
-        out.err(`unknown command '${command}'\n\n${Usage}`);
-        return ExitCode.usage;
+    if (name !== undefined && !command)
+      throw new KvBackupError("BadRequest", `unknown command '${name.slice(0, 40)}'`);
+    const { values, positionals } = parse(command, argv);
+    if (values.help) {
+      const text = command ? command.usage : Usage;
+      if (out.json) out.document({ usage: text });
+      else out.out(text);
+      return ExitCode.ok;
     }
+    if (!command) throw new KvBackupError("BadRequest", "which command? (kvbackup --help lists them)");
+    let app: EngineDeps | undefined;
+    return await command.run({ out, values, positionals, app: () => (app ??= makeApp(env)) });
   } catch (e) {
-    if (
-      isKvBackupError(e, "BadSettings") ||
-      isKvBackupError(e, "BadRequest") ||
-      isKvBackupError(e, "VaultNotAllowed")
-    ) {
-      out.err(`kvbackup: ${e.message}`);
-      if (out.json) out.document({ error: { code: e.code, message: e.message } });
-      return ExitCode.usage;
-    }
-    const message = e instanceof Error ? e.message : String(e);
-    out.err(`kvbackup: ${message}`);
-    if (out.json) out.document({ error: { code: isKvBackupError(e) ? e.code : "Error", message } });
-    return ExitCode.failed;
+    const code = report(out, e);
+    if (code === ExitCode.usage && !(e instanceof KvBackupError && e.code === "BadSettings"))
+      out.err(`\n${command?.usage ?? Usage}`);
+    return code;
   }
 }

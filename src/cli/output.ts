@@ -1,4 +1,18 @@
-/** Where the CLI writes: one JSON document on stdout with --json, people's text otherwise; progress on stderr. */
+/** Where the CLI writes: the process's streams, or a test's buffers. */
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** stderr is a terminal: progress may redraw a line. */
+  tty: boolean;
+}
+
+export const processIo = (): Io => ({
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  tty: process.stderr.isTTY === true,
+});
+
+/** One JSON document on stdout with --json, people's text otherwise; progress and messages on stderr. */
 export interface Output {
   json: boolean;
   tty: boolean;
@@ -9,14 +23,12 @@ export interface Output {
   document(value: unknown): void;
 }
 
-export function consoleOutput(json: boolean): Output {
-  const tty = process.stderr.isTTY === true && !json;
+export function output(io: Io, json: boolean): Output {
+  const tty = io.tty && !json;
   let statusShown = false;
   const clear = (): void => {
-    if (statusShown) {
-      process.stderr.write("\r\x1b[2K");
-      statusShown = false;
-    }
+    if (statusShown) io.stderr("\r\x1b[2K");
+    statusShown = false;
   };
   return {
     json,
@@ -24,20 +36,20 @@ export function consoleOutput(json: boolean): Output {
     out: (line) => {
       if (json) return;
       clear();
-      process.stdout.write(`${line}\n`);
+      io.stdout(`${line}\n`);
     },
     err: (line) => {
       clear();
-      process.stderr.write(`${line}\n`);
+      io.stderr(`${line}\n`);
     },
     status: (line) => {
       if (!tty) return;
-      process.stderr.write(`\r\x1b[2K${line}`);
+      io.stderr(`\r\x1b[2K${line}`);
       statusShown = true;
     },
     document: (value) => {
       clear();
-      process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      io.stdout(`${JSON.stringify(value, null, 2)}\n`);
     },
   };
 }
@@ -57,3 +69,6 @@ export function table(rows: string[][]): string {
 
 export const formatBytes = (n: number): string =>
   n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`;
+
+export const diagnosisLines = (d: { code: string; cause: string; fix: string }, indent = "  "): string =>
+  `${indent}${d.code}: ${d.cause}\n${indent}fix: ${d.fix}`;

@@ -1,17 +1,16 @@
-import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
+import type { HttpHandler } from "@azure/functions";
+import type { EngineDeps } from "../backup/deps.js";
 import { checkHealth } from "../backup/health.js";
-import { errorResponse, json } from "./problem.js";
-import { getApp } from "./runtime.js";
+import { errorResponse, json } from "./http.js";
 
-/** GET /api/health: the storage preflight and each vault's list and backup rights, with diagnoses. */
-export async function getHealth(
-  _request: HttpRequest,
-  _context: InvocationContext,
-): Promise<HttpResponseInit> {
-  try {
-    const report = await checkHealth(getApp());
-    return json(report.ok ? 200 : 503, report);
-  } catch (e) {
-    return errorResponse(e);
-  }
-}
+/** GET /api/health: every path the app uses, proven now, with diagnoses; 200 or 503. */
+export const getHealth =
+  (deps: EngineDeps): HttpHandler =>
+  async (_request, context) => {
+    try {
+      const report = await checkHealth(deps);
+      return json(report.ok ? 200 : 503, report);
+    } catch (e) {
+      return errorResponse(e, context, deps.config.caller);
+    }
+  };

@@ -1,43 +1,52 @@
+import type { Config } from "../domain/config.js";
+
 /**
- * App Service authentication (Easy Auth) passes the signed-in caller as x-ms-client-principal:
- * base64 JSON {auth_typ, name_typ, role_typ, claims: [{typ, val}]}. Roles are the claims whose type
- * is role_typ ("roles" for Entra ID app roles).
+ * App Service authentication passes the signed-in caller as x-ms-client-principal: base64 JSON
+ * {auth_typ, name_typ, role_typ, claims: [{typ, val}]}. Only Entra ID app roles count: claims of
+ * type "roles", whatever role_typ says. The header is anyone's to send unless App Service
+ * authentication is on (it strips the header from incoming requests and sets its own).
  */
 export const RestoreRole = "Backup.Restore";
 
-interface ClientPrincipal {
-  role_typ?: unknown;
-  claims?: unknown;
+interface Claim {
+  typ: string;
+  val: string;
 }
 
-export function principalRoles(header: string | null | undefined): string[] {
-  if (!header || header.length > 16_384) return [];
-  let principal: ClientPrincipal;
-  try {
-    principal = JSON.parse(Buffer.from(header, "base64").toString("utf8")) as ClientPrincipal;
-  } catch {
-    return [];
-  }
-  if (!principal || typeof principal !== "object" || !Array.isArray(principal.claims)) return [];
-  const roleTypes = new Set(["roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"]);
-  if (typeof principal.role_typ === "string") roleTypes.add(principal.role_typ);
-  return principal.claims
-    .filter(
-      (c): c is { typ: string; val: string } =>
-        typeof c?.typ === "string" && typeof c?.val === "string" && roleTypes.has(c.typ),
-    )
-    .map((c) => c.val);
-}
-
-export const principalName = (header: string | null | undefined): string | undefined => {
-  if (!header) return undefined;
+function claimsOf(header: string | null | undefined): { claims: Claim[]; nameTyp?: string } {
+  if (!header || header.length > 16_384) return { claims: [] };
   try {
     const p = JSON.parse(Buffer.from(header, "base64").toString("utf8")) as {
-      claims?: { typ?: string; val?: string }[];
-      name_typ?: string;
+      claims?: unknown;
+      name_typ?: unknown;
     };
-    return p.claims?.find((c) => c.typ === (p.name_typ ?? "name") || c.typ === "preferred_username")?.val;
+    const claims = Array.isArray(p?.claims)
+      ? p.claims.filter((c): c is Claim => typeof c?.typ === "string" && typeof c?.val === "string")
+      : [];
+    return { claims, ...(typeof p?.name_typ === "string" ? { nameTyp: p.name_typ } : {}) };
   } catch {
-    return undefined;
+    return { claims: [] };
   }
-};
+}
+
+export const principalRoles = (header: string | null | undefined): string[] =>
+  claimsOf(header)
+    .claims.filter((c) => c.typ === "roles")
+    .map((c) => c.val);
+
+export function principalName(header: string | null | undefined): string | undefined {
+  const { claims, nameTyp } = claimsOf(header);
+  return claims.find((c) => c.typ === (nameTyp ?? "name") || c.typ === "preferred_username")?.val;
+}
+
+export type RoleVerdict = "allowed" | "missing-role" | "authentication-off";
+
+/** May this caller restore? Only with the role, and only when the role can be believed. */
+export function restoreVerdict(
+  config: Pick<Config, "restoreRequireRole" | "appServiceAuth">,
+  header: string | null,
+): RoleVerdict {
+  if (!config.restoreRequireRole) return "allowed";
+  if (!config.appServiceAuth) return "authentication-off";
+  return principalRoles(header).includes(RestoreRole) ? "allowed" : "missing-role";
+}

@@ -1,15 +1,17 @@
 import { app } from "@azure/functions";
-import { Queues } from "../config.js";
+import type { EngineDeps } from "../backup/deps.js";
+import { Queues } from "../domain/config.js";
 import { getBackup, listBackups, postBackups } from "./backupsApi.js";
-import { backupWorker } from "./backupWorker.js";
 import { getHealth } from "./healthApi.js";
-import { getRestore, postRestores, restoreWorker } from "./restoresApi.js";
+import { getRestore, postRestores } from "./restoresApi.js";
 import { scheduledBackup } from "./scheduledBackup.js";
+import { backupWorker, restoreWorker } from "./workers.js";
 
-/** The triggers: thin adapters from bindings to the engine. */
-export function registerFunctions(): void {
+/** The triggers: thin adapters from bindings to the engine, all sharing one set of dependencies. */
+export function registerFunctions(deps: EngineDeps): void {
   // A timer that fails to enqueue (storage briefly unreachable) tries again a few times; queue
   // messages retry by dequeue count (host.json: 5, then the poison queue).
+  const timer = scheduledBackup(deps);
   app.timer("scheduledBackup", {
     retry: {
       strategy: "exponentialBackoff",
@@ -18,47 +20,31 @@ export function registerFunctions(): void {
       maximumInterval: { minutes: 5 },
     },
     schedule: "%BACKUP_SCHEDULE%",
-    handler: (timer, context) => scheduledBackup(timer, context).then(() => undefined),
+    handler: async (t, context) => {
+      await timer(t, context);
+    },
   });
+  const backup = backupWorker(deps);
   app.storageQueue("backupWorker", {
     queueName: Queues.backup,
     connection: "BACKUP_STORAGE",
-    handler: (message, context) => backupWorker(message, context).then(() => undefined),
+    handler: async (message, context) => {
+      await backup(message, context);
+    },
   });
-  app.http("postBackups", {
-    methods: ["POST"],
-    route: "backups",
-    authLevel: "function",
-    handler: postBackups,
-  });
-  app.http("listBackups", {
-    methods: ["GET"],
-    route: "backups",
-    authLevel: "function",
-    handler: listBackups,
-  });
-  app.http("getBackup", {
-    methods: ["GET"],
-    route: "backups/{runId}",
-    authLevel: "function",
-    handler: getBackup,
-  });
+  const restore = restoreWorker(deps);
   app.storageQueue("restoreWorker", {
     queueName: Queues.restore,
     connection: "BACKUP_STORAGE",
-    handler: (message, context) => restoreWorker(message, context).then(() => undefined),
+    handler: async (message, context) => {
+      await restore(message, context);
+    },
   });
-  app.http("postRestores", {
-    methods: ["POST"],
-    route: "restores",
-    authLevel: "function",
-    handler: postRestores,
-  });
-  app.http("getRestore", {
-    methods: ["GET"],
-    route: "restores/{id}",
-    authLevel: "function",
-    handler: getRestore,
-  });
-  app.http("getHealth", { methods: ["GET"], route: "health", authLevel: "function", handler: getHealth });
+  const http = { authLevel: "function" } as const;
+  app.http("postBackups", { ...http, methods: ["POST"], route: "backups", handler: postBackups(deps) });
+  app.http("listBackups", { ...http, methods: ["GET"], route: "backups", handler: listBackups(deps) });
+  app.http("getBackup", { ...http, methods: ["GET"], route: "backups/{runId}", handler: getBackup(deps) });
+  app.http("postRestores", { ...http, methods: ["POST"], route: "restores", handler: postRestores(deps) });
+  app.http("getRestore", { ...http, methods: ["GET"], route: "restores/{id}", handler: getRestore(deps) });
+  app.http("getHealth", { ...http, methods: ["GET"], route: "health", handler: getHealth(deps) });
 }

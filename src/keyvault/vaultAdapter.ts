@@ -2,38 +2,18 @@ import type { TokenCredential } from "@azure/core-auth";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { KeyClient } from "@azure/keyvault-keys";
 import { SecretClient } from "@azure/keyvault-secrets";
-import { type AzureFailure, isAbort, toAzureFailure } from "../azureFailure.js";
-import type { SignalLike } from "../backup/delay.js";
-import type { VaultLimiter } from "../backup/limiter.js";
-import type { Kind, VaultRef } from "../config.js";
-import { KvBackupError } from "../errors.js";
+import { isAbort, toAzureFailure } from "../domain/azureFailure.js";
+import type { RateBudget } from "../domain/budget.js";
+import type { VaultRef } from "../domain/config.js";
+import { azureCallError, KvBackupError } from "../domain/errors.js";
+import type { ObjectInfo } from "../domain/objects.js";
+import type { SignalLike } from "../domain/signal.js";
+import type { Kind } from "../domain/vocabulary.js";
 import { keyVaultClientOptions } from "./clientOptions.js";
 import { innerCodes, type VaultPolicyHooks, vaultPolicy } from "./policy.js";
 
-/** One object as listed: the metadata users search by, never a value. */
-export interface ObjectInfo {
-  kind: Kind;
-  name: string;
-  version: string;
-  enabled: boolean;
-  updatedOn?: string;
-  contentType?: string;
-  tags?: Record<string, string>;
-  /** A certificate's key or secret: its certificate's backup covers it. */
-  managed: boolean;
-}
-
-/** A failed Key Vault call, already read into what classification needs. */
-export class KeyVaultCallError extends Error {
-  constructor(readonly failure: AzureFailure) {
-    super(failure.message);
-    this.name = "KeyVaultCallError";
-  }
-}
-
 interface Properties {
   name?: string;
-  version?: string;
   enabled?: boolean;
   updatedOn?: Date;
   contentType?: string;
@@ -53,10 +33,27 @@ interface KindClient {
   restore(bytes: Uint8Array, options: Options): Promise<unknown>;
 }
 
+const opts = (signal?: SignalLike): Options => (signal ? { abortSignal: signal } : {});
+
+const infoOf = (kind: Kind, p: Properties & { name: string }): ObjectInfo => ({
+  kind,
+  name: p.name,
+  enabled: p.enabled !== false,
+  ...(p.updatedOn ? { updatedOn: p.updatedOn.toISOString() } : {}),
+  ...(p.contentType ? { contentType: p.contentType } : {}),
+  ...(p.tags && Object.keys(p.tags).length > 0 ? { tags: p.tags } : {}),
+  managed: p.managed === true,
+});
+
+/** A name no vault holds: backing it up proves the right without touching an object. */
+const ProbeName = "kvbackup-probe-does-not-exist";
+/** Not a backup: restoring it proves the right (Key Vault authorizes before it reads the blob) and changes nothing. */
+const ProbeBlob = new TextEncoder().encode("kvbackup-probe-not-a-backup");
+
 /**
  * The Key Vault adapter: lists, backs up and restores secrets, keys and certificates of one vault
- * through the real SDK clients, every HTTP attempt paced by the vault's limiter. Errors leave as
- * KeyVaultCallError carrying status, code and inner code.
+ * through the real SDK clients, every HTTP attempt paced by the vault's budget. Failures leave as
+ * KvBackupError carrying the status, code and inner code they came with.
  */
 export class VaultAdapter {
   private readonly kinds: Record<Kind, KindClient>;
@@ -64,12 +61,12 @@ export class VaultAdapter {
   constructor(
     readonly vault: VaultRef,
     credential: TokenCredential,
-    limiter: VaultLimiter,
+    budget: RateBudget,
     hooks: VaultPolicyHooks = {},
   ) {
     const options = {
       ...keyVaultClientOptions(vault.url),
-      additionalPolicies: [{ policy: vaultPolicy(limiter, hooks), position: "perRetry" as const }],
+      additionalPolicies: [{ policy: vaultPolicy(budget, hooks), position: "perRetry" as const }],
       retryOptions: { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8000 },
     };
     const secrets = new SecretClient(vault.url, credential, options);
@@ -107,14 +104,14 @@ export class VaultAdapter {
       if (isAbort(e)) throw new KvBackupError("Aborted", "aborted", { cause: e });
       const request = (e as { request?: object }).request;
       const inner = request ? innerCodes.get(request as never) : undefined;
-      throw new KeyVaultCallError(toAzureFailure(e, "keyvault", inner));
+      throw azureCallError(toAzureFailure(e, "keyvault", inner));
     }
   }
 
-  /** Walks an SDK iterable inside call(), so its errors are classified too. */
-  private async each<T>(iterable: AsyncIterable<T>, visit: (item: T) => boolean | undefined): Promise<void> {
+  /** Walks an SDK iterable inside call(), so its errors are classified too; visit returns false to stop. */
+  private async each<T>(iterable: AsyncIterable<T>, visit: (item: T) => boolean): Promise<void> {
     await this.call(async () => {
-      for await (const item of iterable) if (visit(item) === false) break;
+      for await (const item of iterable) if (!visit(item)) break;
     });
   }
 
@@ -126,25 +123,15 @@ export class VaultAdapter {
       if (page.done) return;
       yield page.value
         .filter((p): p is Properties & { name: string } => typeof p.name === "string")
-        .map((p) => ({
-          kind,
-          name: p.name,
-          version: p.version ?? "",
-          enabled: p.enabled !== false,
-          ...(p.updatedOn ? { updatedOn: p.updatedOn.toISOString() } : {}),
-          ...(p.contentType ? { contentType: p.contentType } : {}),
-          ...(p.tags && Object.keys(p.tags).length > 0 ? { tags: p.tags } : {}),
-          managed: p.managed === true,
-        }));
+        .map((p) => infoOf(kind, p));
     }
   }
 
   /** The bytes Key Vault's backup API returns (base64url-decoded by the SDK). */
   async backup(kind: Kind, name: string, signal?: SignalLike): Promise<Uint8Array> {
     const bytes = await this.call(() => this.kinds[kind].backup(name, opts(signal)));
-    if (!bytes || bytes.length === 0) {
-      throw new KeyVaultCallError({ service: "keyvault", message: `empty backup for ${kind}/${name}` });
-    }
+    if (!bytes || bytes.length === 0)
+      throw azureCallError({ service: "keyvault", message: `empty backup for ${kind}/${name}` });
     return bytes;
   }
 
@@ -153,14 +140,12 @@ export class VaultAdapter {
     await this.call(() => this.kinds[kind].restore(bytes, opts(signal)));
   }
 
-  /** Lower-cased names of the active objects of a kind (names are case-insensitive in Key Vault). */
   async names(kind: Kind, signal?: SignalLike): Promise<Set<string>> {
     const names = new Set<string>();
     for await (const page of this.list(kind, signal)) for (const o of page) names.add(o.name.toLowerCase());
     return names;
   }
 
-  /** Lower-cased names held by soft-deleted objects of a kind. */
   async deletedNames(kind: Kind, signal?: SignalLike): Promise<Set<string>> {
     const names = new Set<string>();
     await this.each(this.kinds[kind].deleted(opts(signal)), (d) => {
@@ -171,20 +156,27 @@ export class VaultAdapter {
     return names;
   }
 
-  /**
-   * Proves list and backup rights without side effects: one list page of one item, and a backup of
-   * a name that does not exist (Key Vault authorizes before it looks: 404 means allowed, 403 not).
-   */
-  async probe(kind: Kind, signal?: SignalLike): Promise<void> {
+  /** One list page of one item, and a backup of a name that does not exist (Key Vault authorizes before it looks: 404 means allowed). */
+  async probeBackup(kind: Kind, signal?: SignalLike): Promise<void> {
     await this.each(this.kinds[kind].list(opts(signal)).byPage({ maxPageSize: 1 }), () => false);
+    await this.refusedOnlyBy([404], () => this.backup(kind, ProbeName, signal));
+  }
+
+  /** One list page of one item, and a restore of a blob that is not a backup (400 means allowed). */
+  async probeRestore(kind: Kind, signal?: SignalLike): Promise<void> {
+    await this.each(this.kinds[kind].list(opts(signal)).byPage({ maxPageSize: 1 }), () => false);
+    await this.refusedOnlyBy([400], () => this.restore(kind, ProbeBlob, signal));
+  }
+
+  private async refusedOnlyBy(statuses: number[], fn: () => Promise<unknown>): Promise<void> {
     try {
-      await this.backup(kind, "kvbackup-probe-does-not-exist", signal);
+      await fn();
     } catch (e) {
-      if (!(e instanceof KeyVaultCallError && e.failure.status === 404)) throw e;
+      const status = e instanceof KvBackupError ? e.failure?.status : undefined;
+      if (status === undefined || !statuses.includes(status)) throw e;
     }
   }
 
-  /** How many versions an object has (to name the 500-version limit when a backup is refused). */
   async countVersions(kind: Kind, name: string, signal?: SignalLike): Promise<number> {
     let n = 0;
     await this.each(this.kinds[kind].versions(name, opts(signal)), () => {
@@ -194,5 +186,3 @@ export class VaultAdapter {
     return n;
   }
 }
-
-const opts = (signal?: SignalLike): Options => (signal ? { abortSignal: signal } : {});

@@ -2,7 +2,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { TableClient } from "@azure/data-tables";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { QueueServiceClient } from "@azure/storage-queue";
-import type { StorageConfig } from "../config.js";
+import type { StorageConfig } from "../domain/config.js";
 
 export interface StorageClients {
   blob: BlobServiceClient;

@@ -1,10 +1,8 @@
 import type { QueueClient } from "@azure/storage-queue";
-import { storageCall } from "./storageError.js";
+import type { SignalLike } from "../domain/signal.js";
+import { signalOption, storageCall } from "./storageCall.js";
 
-/**
- * A storage queue the Functions host reads: messages are base64 JSON, the queue trigger's default
- * encoding.
- */
+/** A storage queue the Functions host reads: messages are base64 JSON, the queue trigger's default encoding. */
 export class JobQueue<T> {
   private ready = false;
 
@@ -14,19 +12,37 @@ export class JobQueue<T> {
     return this.queue.name;
   }
 
+  private async ensure(): Promise<void> {
+    if (this.ready) return;
+    await storageCall(() => this.queue.createIfNotExists());
+    this.ready = true;
+  }
+
   async send(job: T): Promise<void> {
-    if (!this.ready) {
-      await storageCall(() => this.queue.createIfNotExists());
-      this.ready = true;
-    }
+    await this.ensure();
     await storageCall(() => this.queue.sendMessage(Buffer.from(JSON.stringify(job)).toString("base64")));
   }
 
-  /** Receives and deletes up to `max` messages (the local demo drains the queue this way, like the host would). */
+  /** An invisible message, deleted at once (no worker ever sees it), then a peek: proves send, delete and read. */
+  async probe(signal?: SignalLike): Promise<void> {
+    this.ready = false;
+    await this.ensure();
+    const sent = await storageCall(() =>
+      this.queue.sendMessage("kvbackup-probe", {
+        visibilityTimeout: 300,
+        messageTimeToLive: 600,
+        ...signalOption(signal),
+      }),
+    );
+    await storageCall(() => this.queue.deleteMessage(sent.messageId, sent.popReceipt, signalOption(signal)));
+    await storageCall(() => this.queue.peekMessages({ numberOfMessages: 1, ...signalOption(signal) }));
+  }
+
+  /** Receives and deletes up to `max` messages (the local demo drains the queue this way, as the host would). */
   async take(max = 32): Promise<T[]> {
+    await this.ensure();
     const out: T[] = [];
     await storageCall(async () => {
-      await this.queue.createIfNotExists();
       const { receivedMessageItems } = await this.queue.receiveMessages({
         numberOfMessages: Math.min(32, max),
       });

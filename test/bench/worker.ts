@@ -3,9 +3,10 @@ import { DefaultAzureCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { createApp } from "../../src/app.js";
-import { newRunId } from "../../src/backup/runId.js";
-import { runVault } from "../../src/backup/runVault.js";
+import { runVault } from "../../src/backup/run/runVault.js";
 import { loadConfig } from "../../src/config.js";
+import { totalOf } from "../../src/domain/inventory.js";
+import { newRunId } from "../../src/domain/runId.js";
 import { keyVaultClientOptions } from "../../src/keyvault/clientOptions.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
 
@@ -16,7 +17,7 @@ import { installNetworkGuard } from "../setup/networkGuard.js";
  */
 installNetworkGuard();
 const baselineSample = Number(process.env.BENCH_BASELINE_SAMPLE ?? "300");
-const config = loadConfig(process.env);
+const config = loadConfig(process.env, "operator");
 const vault = config.vaults[0];
 if (!vault) throw new Error("no vault");
 
@@ -27,7 +28,7 @@ const sampler = setInterval(() => {
 
 const t0 = performance.now();
 const result = await runVault(
-  createApp(config, { concurrency: Number(process.env.BENCH_CONCURRENCY ?? "16") }).engine,
+  createApp(config, { tuning: { concurrency: Number(process.env.BENCH_CONCURRENCY ?? "16") } }),
   {
     runId: newRunId(),
     vault: vault.name,
@@ -59,12 +60,12 @@ for (const name of names) {
 }
 const baselineSeconds = (performance.now() - b0) / 1000;
 
-const objects = Object.values(result.counts).reduce((n, c) => n + c.backedUp, 0);
+const objects = totalOf(result.counts, "backedUp");
 console.log(
   JSON.stringify({
     status: result.status,
     objects,
-    skipped: Object.values(result.counts).reduce((n, c) => n + c.skipped, 0),
+    skipped: totalOf(result.counts, "skipped"),
     failed: result.failed.length,
     seconds,
     peakRssMb: peakRss / 1024 / 1024,

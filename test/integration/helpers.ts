@@ -1,7 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
-import { type Stack, startStack } from "../stack/stack.js";
+import { type App, type AppOverrides, createApp } from "../../src/app.js";
+import type { BackupJob } from "../../src/backup/deps.js";
+import { loadConfig } from "../../src/config.js";
+import { newRunId } from "../../src/domain/runId.js";
+import type { Kind } from "../../src/domain/vocabulary.js";
+import { addDemoVaults, type Stack, type StackBase, stackEnv, startBase } from "../stack/stack.js";
 import type { StackTls } from "../stack/tls.js";
 
 /** TLS made by vitest.config.ts for this run (its CA is in NODE_EXTRA_CA_CERTS). */
@@ -15,21 +20,45 @@ export function testTls(): StackTls {
   };
 }
 
+/** One base stack per vitest worker: its files run one after another and share it (vitest's isolate is off). */
+const Shared = Symbol.for("kvbackup.test.stack");
+type Holder = { [Shared]?: Promise<StackBase> };
+
+function sharedBase(): Promise<StackBase> {
+  const holder = globalThis as Holder;
+  holder[Shared] ??= startBase({
+    dir: join(process.env.KVBACKUP_TEST_TLS_DIR as string, `stack-${process.pid}`),
+    tls: testTls(),
+  });
+  return holder[Shared];
+}
+
+const token = (): string => Math.random().toString(36).slice(2, 8).padEnd(6, "0");
+
 /**
- * Starts a private stack for one test file and points this process's environment at it, as
- * sourcing .local/stack.env would (IDENTITY_ENDPOINT + IDENTITY_HEADER make DefaultAzureCredential
- * use the local managed identity and never probe IMDS).
+ * The local stack for one test file: the worker's shared base with this file's own demo-vault and
+ * restore-vault (made fresh; the last file's vaults are gone), its own container and inventory
+ * table, and this process's environment pointed at them as sourcing stack.env would
+ * (IDENTITY_ENDPOINT + IDENTITY_HEADER make DefaultAzureCredential use the local managed identity
+ * and never probe IMDS). stop() clears what the file changed on the shared parts.
  */
 export async function startTestStack(options: { seed?: boolean } = {}): Promise<Stack> {
-  const dir = join(
-    process.env.KVBACKUP_TEST_TLS_DIR as string,
-    `stack-${process.pid}-${Math.random().toString(36).slice(2)}`,
-  );
-  const stack = await startStack({ dir, tls: testTls(), writeEnv: false, ...options });
-  for (const [k, v] of Object.entries(stack.env)) {
-    if (k !== "NODE_EXTRA_CA_CERTS") process.env[k] = v;
-  }
-  return stack;
+  const base = await sharedBase();
+  await base.emulator.removeAll();
+  for (const p of Object.values(base.proxies)) p.clearRules();
+  const added = await addDemoVaults(base, options.seed !== false, true);
+  const id = token();
+  const env = stackEnv(base, added.vaults, { container: `kvb-${id}`, table: `inventory${id}` });
+  for (const [k, v] of Object.entries(env)) if (k !== "NODE_EXTRA_CA_CERTS") process.env[k] = v;
+  return {
+    ...base,
+    ...added,
+    env,
+    stop: async () => {
+      for (const p of Object.values(base.proxies)) p.clearRules();
+      await base.emulator.removeAll();
+    },
+  };
 }
 
 /** The production credential, unchanged. */
@@ -64,3 +93,16 @@ export async function rawCall(
   }
   return { status: res.status, headers: res.headers, json, text };
 }
+
+/** The app as the Function runs it, from this process's environment (the stack's settings) plus overrides. */
+export const appFor = (env: Record<string, string> = {}, overrides: AppOverrides = {}): App =>
+  createApp(loadConfig({ ...process.env, ...env }, "function"), overrides);
+
+/** A manual run of demo-vault (or another vault), as the CLI would start it. */
+export const cliJob = (vault = "demo-vault", kinds?: Kind[]): BackupJob => ({
+  runId: newRunId(),
+  vault,
+  tier: "manual",
+  trigger: "cli",
+  ...(kinds ? { kinds } : {}),
+});

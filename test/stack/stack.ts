@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { AdminServer } from "./admin.js";
 import { IdentityEndpoint, type StackIdentity } from "./identity/server.js";
 import { KeyVaultEmulator } from "./keyvault/emulator.js";
+import type { KeyMaterial } from "./keyvault/keyMaterial.js";
 import { BackupOperatorRole, RestoreOperatorRole } from "./keyvault/roles.js";
 import { type SeedSummary, seedDemoVault } from "./seed.js";
 import { type AzuriteProcess, DevAccount, startAzurite } from "./storage/azurite.js";
@@ -20,7 +21,8 @@ export interface StackOptions {
   writeEnv?: boolean;
 }
 
-export interface Stack {
+/** The long-lived part of the local Azure: identity endpoint, Key Vault emulator, Azurite behind fault proxies, admin API. */
+export interface StackBase {
   tls: StackTls;
   caFile: string;
   identity: IdentityEndpoint;
@@ -29,20 +31,24 @@ export interface Stack {
   /** Azurite's own endpoints, bypassing the fault proxy. */
   azurite: AzuriteProcess["endpoints"];
   admin: AdminServer;
-  vaults: { demo: { name: string; url: string }; restore: { name: string; url: string } };
   /** app = the Function's system-assigned identity (backup + restore roles); admin = Key Vault Administrator; none = no roles. */
   identities: { app: StackIdentity; admin: StackIdentity; none: StackIdentity };
+  /** Key material shared by every vault seeded on this base (RSA generation is the slow part of seeding). */
+  keyPool: Map<string, KeyMaterial>;
+  stop(): Promise<void>;
+}
+
+export interface Stack extends StackBase {
+  vaults: { demo: { name: string; url: string }; restore: { name: string; url: string } };
   seeded: SeedSummary | undefined;
   env: Record<string, string>;
-  stop(): Promise<void>;
 }
 
 export const StackVaults = { demo: "demo-vault", restore: "restore-vault" } as const;
 
-/** Starts the whole local Azure: identity endpoint, Key Vault emulator, Azurite behind fault proxies, admin API. */
-export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  // Absolute: Azurite runs in its own working directory and NODE_EXTRA_CA_CERTS is read by other processes.
-  const dir = resolve(options.dir ?? ".local");
+/** Starts identity, emulator (no vaults yet), Azurite, the fault proxies and the admin API. */
+export async function startBase(options: { dir: string; tls?: StackTls }): Promise<StackBase> {
+  const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true });
   const tls = options.tls ?? createStackTls();
   const files = {
@@ -51,7 +57,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     key: join(dir, "stack-key.pem"),
   };
   writeTlsFiles(tls, files);
-
   const stoppers: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const s of stoppers.reverse()) await s().catch(() => undefined);
@@ -62,28 +67,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stoppers.push(() => identity.stop());
     const admin = identity.addUserAssigned("kvbackup-test-admin");
     const none = identity.addUserAssigned("kvbackup-no-roles");
-
     const emulator = new KeyVaultEmulator({
       tls: { cert: tls.certPem, key: tls.keyPem },
       tenantId: identity.tenantId,
       tokenKeys: () => [identity.signer.publicKey],
     });
     stoppers.push(() => emulator.stop());
-    const demo = await emulator.createVault(StackVaults.demo);
-    const restore = await emulator.createVault(StackVaults.restore);
-    for (const vault of [demo.name, restore.name]) {
-      emulator.assignRole(vault, {
-        principalId: identity.systemAssigned.principalId,
-        role: BackupOperatorRole,
-      });
-      emulator.assignRole(vault, {
-        principalId: identity.systemAssigned.principalId,
-        role: RestoreOperatorRole,
-      });
-      emulator.assignRole(vault, { principalId: admin.principalId, role: "Key Vault Administrator" });
-    }
-    const seeded = options.seed === false ? undefined : seedDemoVault(emulator, demo.name);
-
     const azurite = await startAzurite(files);
     stoppers.push(() => azurite.stop());
     const proxyTls = { cert: tls.certPem, key: tls.keyPem, ca: tls.caPem };
@@ -99,37 +88,101 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const adminServer = new AdminServer({ emulator, identity, proxies });
     await adminServer.start();
     stoppers.push(() => adminServer.stop());
-
-    const account = DevAccount.name;
-    const blob = `${proxies.blob.url}/${account}`;
-    const queue = `${proxies.queue.url}/${account}`;
-    const table = `${proxies.table.url}/${account}`;
-    const connectionString = `DefaultEndpointsProtocol=https;AccountName=${account};AccountKey=${DevAccount.key};BlobEndpoint=${blob};QueueEndpoint=${queue};TableEndpoint=${table};`;
-    const env: Record<string, string> = {
-      BACKUP_VAULTS: `${demo.name}=${demo.url}`,
-      RESTORE_TARGET_VAULTS: `${restore.name}=${restore.url}`,
-      BACKUP_STORAGE__blobServiceUri: blob,
-      BACKUP_STORAGE__queueServiceUri: queue,
-      BACKUP_STORAGE__tableServiceUri: table,
-      BACKUP_STORAGE__credential: "managedidentity",
-      BACKUP_CONTAINER: "keyvault-backups",
-      BACKUP_INVENTORY_TABLE: "backupinventory",
-      BACKUP_SCHEDULE: "0 0 2 * * *",
-      BACKUP_WEEKLY_DAY: "Sunday",
-      BACKUP_KINDS: "secrets,keys,certificates",
-      BACKUP_RATE_PER_10S: "2000",
-      // No App Service authentication in front of the local stack: the restore role check is off here only.
-      RESTORE_REQUIRE_ROLE: "false",
-      AzureWebJobsStorage: connectionString,
-      IDENTITY_ENDPOINT: identity.endpoint,
-      IDENTITY_HEADER: identity.header,
-      NODE_EXTRA_CA_CERTS: files.ca,
-      STACK_ADMIN_URL: adminServer.url,
-      STACK_ADMIN_TOKEN: adminServer.token,
-      STACK_ADMIN_CLIENT_ID: admin.clientId,
-      STACK_NO_ROLES_CLIENT_ID: none.clientId,
-      STACK_STORAGE_CONNECTION_STRING: connectionString,
+    return {
+      tls,
+      caFile: files.ca,
+      identity,
+      emulator,
+      proxies,
+      azurite: azurite.endpoints,
+      admin: adminServer,
+      identities: { app: identity.systemAssigned, admin, none },
+      keyPool: new Map(),
+      stop,
     };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/**
+ * demo-vault (seeded unless told not to) and an empty restore-vault in the same world, with the
+ * app's least-privilege roles. `sharedKeys`: seed from the base's key pool (tests make many vaults;
+ * keys of one spec then share their material).
+ */
+export async function addDemoVaults(
+  base: StackBase,
+  seed = true,
+  sharedKeys = false,
+): Promise<Pick<Stack, "vaults" | "seeded">> {
+  const demo = await base.emulator.createVault(StackVaults.demo);
+  const restore = await base.emulator.createVault(StackVaults.restore);
+  for (const vault of [demo.name, restore.name]) {
+    if (sharedKeys) base.emulator.vault(vault).keyPool = base.keyPool;
+    base.emulator.assignRole(vault, {
+      principalId: base.identities.app.principalId,
+      role: BackupOperatorRole,
+    });
+    base.emulator.assignRole(vault, {
+      principalId: base.identities.app.principalId,
+      role: RestoreOperatorRole,
+    });
+    base.emulator.assignRole(vault, {
+      principalId: base.identities.admin.principalId,
+      role: "Key Vault Administrator",
+    });
+  }
+  const seeded = seed ? seedDemoVault(base.emulator, demo.name) : undefined;
+  for (const vault of [demo.name, restore.name]) base.emulator.vault(vault).keyPool = undefined;
+  return { vaults: { demo, restore }, seeded };
+}
+
+/** Every setting the app reads, pointed at this stack (what stack.env holds). */
+export function stackEnv(
+  base: StackBase,
+  vaults: Stack["vaults"],
+  names: { container?: string; table?: string } = {},
+): Record<string, string> {
+  const account = DevAccount.name;
+  const blob = `${base.proxies.blob.url}/${account}`;
+  const queue = `${base.proxies.queue.url}/${account}`;
+  const table = `${base.proxies.table.url}/${account}`;
+  const connectionString = `DefaultEndpointsProtocol=https;AccountName=${account};AccountKey=${DevAccount.key};BlobEndpoint=${blob};QueueEndpoint=${queue};TableEndpoint=${table};`;
+  return {
+    BACKUP_VAULTS: `${vaults.demo.name}=${vaults.demo.url}`,
+    RESTORE_TARGET_VAULTS: `${vaults.restore.name}=${vaults.restore.url}`,
+    BACKUP_STORAGE__blobServiceUri: blob,
+    BACKUP_STORAGE__queueServiceUri: queue,
+    BACKUP_STORAGE__tableServiceUri: table,
+    BACKUP_STORAGE__credential: "managedidentity",
+    BACKUP_CONTAINER: names.container ?? "keyvault-backups",
+    BACKUP_INVENTORY_TABLE: names.table ?? "backupinventory",
+    BACKUP_SCHEDULE: "0 0 2 * * *",
+    BACKUP_WEEKLY_DAY: "Sunday",
+    BACKUP_KINDS: "secrets,keys,certificates",
+    BACKUP_RATE_PER_10S: "2000",
+    // No App Service authentication in front of the local stack: the restore role check is off here only.
+    RESTORE_REQUIRE_ROLE: "false",
+    AzureWebJobsStorage: connectionString,
+    IDENTITY_ENDPOINT: base.identity.endpoint,
+    IDENTITY_HEADER: base.identity.header,
+    NODE_EXTRA_CA_CERTS: base.caFile,
+    STACK_ADMIN_URL: base.admin.url,
+    STACK_ADMIN_TOKEN: base.admin.token,
+    STACK_ADMIN_CLIENT_ID: base.identities.admin.clientId,
+    STACK_NO_ROLES_CLIENT_ID: base.identities.none.clientId,
+    STACK_STORAGE_CONNECTION_STRING: connectionString,
+  };
+}
+
+/** Starts the whole local Azure with demo-vault and restore-vault, and (unless told not to) writes stack.env. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dir = resolve(options.dir ?? ".local");
+  const base = await startBase({ dir, ...(options.tls ? { tls: options.tls } : {}) });
+  try {
+    const added = await addDemoVaults(base, options.seed !== false);
+    const env = stackEnv(base, added.vaults);
     if (options.writeEnv !== false) {
       // Single-quoted: connection strings hold ';', and the file is meant for `set -a; . stack.env`.
       const lines = Object.entries(env).map(([k, v]) => `${k}='${v}'`);
@@ -139,22 +192,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         { mode: 0o600 },
       );
     }
-    return {
-      tls,
-      caFile: files.ca,
-      identity,
-      emulator,
-      proxies,
-      azurite: azurite.endpoints,
-      admin: adminServer,
-      vaults: { demo, restore },
-      identities: { app: identity.systemAssigned, admin, none },
-      seeded,
-      env,
-      stop,
-    };
+    return { ...base, ...added, env };
   } catch (e) {
-    await stop();
+    await base.stop();
     throw e;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { toAzureFailure } from "../../src/azureFailure.js";
-import { diagnose } from "../../src/diagnosis.js";
+import { diagnose } from "../../src/diagnosis/diagnose.js";
+import { toAzureFailure } from "../../src/domain/azureFailure.js";
 import { readReference, readReferenceJson } from "../reference.js";
 
 interface RefError {

@@ -1,23 +1,16 @@
+import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../../src/app.js";
-import type { Manifest } from "../../../src/backup/manifest.js";
-import { newRunId } from "../../../src/backup/runId.js";
-import { runVault } from "../../../src/backup/runVault.js";
-import { loadConfig } from "../../../src/config.js";
-import { isKvBackupError } from "../../../src/errors.js";
+import { findRun } from "../../../src/backup/catalog/findRun.js";
+import { runVault } from "../../../src/backup/run/runVault.js";
+import { isKvBackupError } from "../../../src/domain/errors.js";
+import { runPrefix } from "../../../src/domain/manifest.js";
 import { BackupOperatorRole } from "../../stack/keyvault/roles.js";
 import type { Stack } from "../../stack/stack.js";
-import { startTestStack } from "../helpers.js";
+import { appCredential, appFor, cliJob, startTestStack } from "../helpers.js";
 
 let stack: Stack;
-const app = (overrides = {}) => createApp(loadConfig(process.env), overrides);
-const job = () => ({
-  runId: newRunId(),
-  vault: "demo-vault",
-  tier: "manual" as const,
-  trigger: "cli" as const,
-});
 const objectsInDemo = 25 + 5 + 3;
+const container = () => process.env.BACKUP_CONTAINER as string;
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -32,25 +25,74 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const blobsUnder = async (a: ReturnType<typeof app>, prefix: string) => [
-  ...(await a.store.list(prefix)).keys(),
-];
+const blobsUnder = async (prefix: string) => [...(await appFor().blobs.list(prefix)).keys()];
 
 describe("storage firewall", () => {
   it("fails the run at the preflight with one diagnosis, before any Key Vault call, writing nothing", async () => {
     stack.proxies.blob.addRule({ fault: "AuthorizationFailure" });
     stack.emulator.resetStats("demo-vault");
-    const a = app();
-    const j = job();
-    const r = await runVault(a.engine, j);
-    expect(r.status).toBe("failed");
-    expect(r.preflight?.code).toBe("StorageFirewall");
-    expect(r.preflight?.fix).toContain("Allow trusted Microsoft services");
+    const j = cliJob();
+    const r = await runVault(appFor(), j);
+    expect(r).toMatchObject({
+      status: "failed",
+      stoppedAt: "preflight",
+      diagnosis: { code: "StorageFirewall" },
+    });
+    expect(r.diagnosis?.fix).toContain("Allow trusted Microsoft services");
     expect(stack.emulator.stats("demo-vault").total).toBe(0);
     stack.proxies.blob.clearRules();
-    await a.store.preflight();
-    expect(await blobsUnder(a, "manual/")).toEqual([]);
-    expect((await a.inventory.get(j.runId))?.status).toBe("failed");
+    await appFor().blobs.probe();
+    expect(await blobsUnder("manual/")).toEqual([]);
+    expect((await appFor().inventory.get(j.runId))?.status).toBe("failed");
+  });
+
+  it("a PutBlob AuthorizationFailure that starts mid-run ends the run with that one diagnosis and a final row", async () => {
+    const a = appFor({}, { tuning: { concurrency: 2 } });
+    const j = cliJob();
+    let armed = false;
+    const r = await runVault(a, j, {
+      onProgress: (p) => {
+        if (!armed && p.done >= 5) {
+          armed = true;
+          stack.proxies.blob.addRule({
+            operation: "PutBlob",
+            pathPrefix: `/${container()}/manual/`,
+            fault: "AuthorizationFailure",
+          });
+        }
+      },
+    });
+    expect(r).toMatchObject({
+      status: "failed",
+      stoppedAt: "mid-run",
+      diagnosis: { code: "StorageFirewall" },
+    });
+    stack.proxies.blob.clearRules();
+    expect(await a.inventory.get(j.runId)).toMatchObject({
+      status: "failed",
+      firstFailureCode: "StorageFirewall",
+    });
+    expect(await blobsUnder(`${runPrefix("manual", "demo-vault", j.runId)}manifest.json`)).toEqual([]);
+  });
+
+  it("a table 403 after the manifest committed: succeeded, 'latest' finds it, the next run repairs the row", async () => {
+    const a = appFor();
+    const j = cliJob();
+    const r = await runVault(a, j, {
+      onProgress: (p) => {
+        if (p.kind === "certificates" && p.listingDone && p.done === p.listed)
+          stack.proxies.table.addRule({ fault: "AuthorizationPermissionMismatch" });
+      },
+    });
+    expect(r).toMatchObject({ status: "succeeded", inventoryStale: true });
+    stack.proxies.table.clearRules();
+    expect((await a.inventory.get(j.runId))?.status).toBe("running");
+    expect((await findRun(a, "latest", "demo-vault")).manifest.runId).toBe(j.runId);
+    await runVault(a, cliJob(undefined, ["keys"]));
+    expect(await a.inventory.get(j.runId)).toMatchObject({
+      status: "succeeded",
+      manifestSha256: expect.any(String),
+    });
   });
 });
 
@@ -62,12 +104,10 @@ describe("Key Vault authorization", () => {
       principalId: stack.identities.app.principalId,
       role: { dataActions: ["Microsoft.KeyVault/vaults/secrets/readMetadata/action"] },
     });
-    const config = loadConfig({
-      ...process.env,
-      BACKUP_VAULTS: `list-only-vault=${url}`,
-      BACKUP_KINDS: "secrets",
-    });
-    const r = await runVault(createApp(config).engine, { ...job(), vault: "list-only-vault" });
+    const r = await runVault(
+      appFor({ BACKUP_VAULTS: `list-only-vault=${url}`, RESTORE_TARGET_VAULTS: "", BACKUP_KINDS: "secrets" }),
+      cliJob("list-only-vault"),
+    );
     expect(r.status).toBe("failed");
     expect(r.failed[0]).toMatchObject({ kind: "secrets", name: "one", code: "KeyVaultRbac" });
     expect(r.failed[0]?.diagnosis.cause).toContain("Microsoft.KeyVault/vaults/secrets/backup/action");
@@ -79,15 +119,13 @@ describe("Key Vault authorization", () => {
     stack.emulator.call("half-vault", "POST", "/keys/k/create", { kty: "EC" });
     stack.emulator.assignRole("half-vault", {
       principalId: stack.identities.app.principalId,
-      role: { dataActions: BackupOperatorRole.dataActions.filter((a) => !a.includes("/keys/")) },
+      role: { dataActions: BackupOperatorRole.dataActions.filter((x) => !x.includes("/keys/")) },
     });
-    const config = loadConfig({ ...process.env, BACKUP_VAULTS: `half-vault=${url}` });
-    const a = createApp(config);
-    const r = await runVault(a.engine, { ...job(), vault: "half-vault" });
+    const a = appFor({ BACKUP_VAULTS: `half-vault=${url}`, RESTORE_TARGET_VAULTS: "" });
+    const r = await runVault(a, cliJob("half-vault"));
     expect(r.status).toBe("partial");
     expect(r.failed).toEqual([expect.objectContaining({ kind: "keys", name: "*", code: "KeyVaultRbac" })]);
-    const m = (await a.store.readManifest(r.manifestPath)) as Manifest;
-    expect(m.items.map((i) => i.name)).toEqual(["s"]);
+    expect((await findRun(a, r.runId, "half-vault")).manifest.items.map((i) => i.name)).toEqual(["s"]);
     expect((await a.inventory.get(r.runId))?.firstFailureCode).toBe("KeyVaultRbac");
   });
 });
@@ -98,7 +136,7 @@ describe("objects Key Vault cannot back up", () => {
     try {
       for (let i = 0; i < 6; i++)
         stack.emulator.call("demo-vault", "PUT", "/secrets/too-many-versions", { value: `v${i}` });
-      const r = await runVault(app({ versionLimit: 5 }).engine, job());
+      const r = await runVault(appFor({}, { tuning: { versionLimit: 5 } }), cliJob(undefined, ["secrets"]));
       expect(r.status).toBe("partial");
       expect(r.failed).toEqual([
         expect.objectContaining({ kind: "secrets", name: "too-many-versions", code: "TooManyVersions" }),
@@ -114,106 +152,98 @@ describe("objects Key Vault cannot back up", () => {
 });
 
 describe("throttling and transient faults", () => {
-  it("a 429 storm (vault limit far below the budget) still backs up everything", async () => {
-    // About 40 requests against 20 per 10 s: half of them meet an empty bucket.
+  it("a 429 storm (the vault's limit far below the budget) still backs up everything", async () => {
+    // About 28 requests against 20 per 10 s: the last ones meet an empty bucket.
     stack.emulator.setLimits("demo-vault", { perTenSeconds: 20 });
     stack.emulator.resetStats("demo-vault");
-    const r = await runVault(app().engine, job());
-    const stats = stack.emulator.stats("demo-vault");
-    expect(stats.throttled).toBeGreaterThan(0);
+    const r = await runVault(appFor(), cliJob(undefined, ["secrets"]));
+    expect(stack.emulator.stats("demo-vault").throttled).toBeGreaterThan(0);
     expect(r.status).toBe("succeeded");
-    expect(r.counts.secrets.backedUp + r.counts.keys.backedUp + r.counts.certificates.backedUp).toBe(
-      objectsInDemo,
-    );
-  }, 120_000);
+    expect(r.counts.secrets.backedUp).toBe(25);
+  }, 60_000);
 
   it("honours Retry-After when the vault sends it", async () => {
     stack.emulator.setLimits("demo-vault", { perTenSeconds: 20, retryAfter: true });
     stack.emulator.resetStats("demo-vault");
-    const r = await runVault(app().engine, job());
+    const r = await runVault(appFor(), cliJob(undefined, ["secrets"]));
     expect(stack.emulator.stats("demo-vault").throttled).toBeGreaterThan(0);
     expect(r.status).toBe("succeeded");
-  }, 120_000);
+  }, 60_000);
 
   it("503s and dropped connections are retried", async () => {
     stack.emulator.setFaults("demo-vault", { errorRate: 0.15, errorStatus: 503, dropRate: 0.05 });
     stack.emulator.resetStats("demo-vault");
-    const r = await runVault(app().engine, job());
+    const r = await runVault(appFor(), cliJob());
     expect(stack.emulator.stats("demo-vault").byStatus["503"] ?? 0).toBeGreaterThan(0);
     expect(r.status).toBe("succeeded");
-  }, 120_000);
+  }, 60_000);
 });
 
 describe("runs that stop midway and runs that overlap", () => {
-  it("a run killed midway and rerun with its runId completes without duplicates or second backups", async () => {
-    const a = app({ concurrency: 2 });
-    const j = job();
+  it("a run killed midway and rerun with its runId completes: one row, no duplicates, no second backups", async () => {
+    const a = appFor({}, { tuning: { concurrency: 2 } });
+    const j = cliJob();
     const ac = new AbortController();
-    stack.emulator.setLatency("demo-vault", { fixedMs: 20 });
     let done = 0;
-    const first = runVault(
-      {
-        ...a.engine,
-        onProgress: (p) => {
-          done = p.done;
-          if (p.kind === "secrets" && p.done >= 10) ac.abort();
-        },
+    const first = runVault(a, j, {
+      signal: ac.signal,
+      onProgress: (p) => {
+        done = p.runDone;
+        if (p.kind === "secrets" && p.done >= 10) ac.abort();
       },
-      j,
-      ac.signal,
-    );
+    });
     await expect(first).rejects.toSatisfy((e: unknown) => isKvBackupError(e, "Aborted"));
     expect(done).toBeGreaterThanOrEqual(10);
-    const prefix = `manual/demo-vault/${j.runId.slice(0, 4)}/${j.runId.slice(4, 6)}/${j.runId.slice(6, 8)}/${j.runId}/`;
-    const before = await blobsUnder(a, prefix);
+    const prefix = runPrefix("manual", "demo-vault", j.runId);
+    const before = await blobsUnder(prefix);
     expect(before.length).toBeGreaterThanOrEqual(8);
     expect(before).not.toContain(`${prefix}manifest.json`);
     expect((await a.inventory.get(j.runId))?.status).toBe("running");
-
     stack.emulator.resetStats("demo-vault");
-    const r = await runVault(a.engine, j);
+    const r = await runVault(a, j);
     expect(r.status).toBe("succeeded");
     const backups = Object.entries(stack.emulator.stats("demo-vault").byOperation)
       .filter(([op]) => op.startsWith("Backup"))
       .reduce((n, [, c]) => n + c, 0);
     expect(backups).toBe(objectsInDemo - before.length);
-    const after = await blobsUnder(a, prefix);
-    expect(after).toHaveLength(objectsInDemo + 1);
-    const m = (await a.store.readManifest(r.manifestPath)) as Manifest;
-    expect(m.items).toHaveLength(objectsInDemo);
+    expect(await blobsUnder(prefix)).toHaveLength(objectsInDemo + 1);
+    const m = (await findRun(a, j.runId, "demo-vault")).manifest;
     expect(new Set(m.items.map((i) => i.blob)).size).toBe(objectsInDemo);
-  }, 120_000);
+    expect(
+      (await a.inventory.list({ vault: "demo-vault" })).filter((row) => row.runId === j.runId),
+    ).toHaveLength(1);
+  }, 60_000);
 
   it("a run whose lease is taken away stops (LeaseLost) and commits nothing", async () => {
-    const { BlobServiceClient } = await import("@azure/storage-blob");
-    const { appCredential } = await import("../helpers.js");
-    stack.emulator.setLatency("demo-vault", { fixedMs: 300 });
-    const a = app({ leaseSeconds: 15, concurrency: 1 });
-    const j = job();
-    const running = runVault(a.engine, j);
-    await new Promise((r) => setTimeout(r, 1000));
+    stack.emulator.setLatency("demo-vault", { fixedMs: 100 });
+    const a = appFor({}, { leaseSeconds: 15, leaseRenewMs: 100, tuning: { concurrency: 1 } });
+    const j = cliJob();
     const lock = new BlobServiceClient(process.env.BACKUP_STORAGE__blobServiceUri as string, appCredential())
-      .getContainerClient("keyvault-backups")
+      .getContainerClient(container())
       .getBlockBlobClient("locks/demo-vault.lock");
-    await lock.getBlobLeaseClient().breakLease(0);
+    let broken: Promise<unknown> | undefined;
+    const running = runVault(a, j, {
+      onProgress: () => {
+        broken ??= lock.getBlobLeaseClient().breakLease(0);
+      },
+    });
     await expect(running).rejects.toSatisfy((e: unknown) => isKvBackupError(e, "LeaseLost"));
-    expect(
-      await a.store.readManifest(
-        `manual/demo-vault/${j.runId.slice(0, 4)}/${j.runId.slice(4, 6)}/${j.runId.slice(6, 8)}/${j.runId}/manifest.json`,
-      ),
-    ).toBeUndefined();
+    await broken;
+    expect(await blobsUnder(`${runPrefix("manual", "demo-vault", j.runId)}manifest.json`)).toEqual([]);
   }, 60_000);
 
   it("a second concurrent run of the same vault is refused and touches nothing", async () => {
     stack.emulator.setLatency("demo-vault", { fixedMs: 30 });
-    const a = app();
-    const first = runVault(a.engine, job());
-    await new Promise((r) => setTimeout(r, 300));
-    const second = job();
-    await expect(runVault(a.engine, second)).rejects.toSatisfy((e: unknown) =>
-      isKvBackupError(e, "AlreadyRunning"),
-    );
+    const a = appFor();
+    let started!: () => void;
+    const leaseHeld = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const first = runVault(a, cliJob(), { onProgress: () => started() });
+    await leaseHeld;
+    const second = cliJob();
+    await expect(runVault(a, second)).rejects.toSatisfy((e: unknown) => isKvBackupError(e, "AlreadyRunning"));
     expect((await first).status).toBe("succeeded");
     expect(await a.inventory.get(second.runId)).toBeUndefined();
-  }, 120_000);
+  }, 60_000);
 });

@@ -3,22 +3,13 @@ import { CertificateClient } from "@azure/keyvault-certificates";
 import { KeyClient } from "@azure/keyvault-keys";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../../src/app.js";
-import type { Manifest } from "../../../src/backup/manifest.js";
-import { newRunId } from "../../../src/backup/runId.js";
-import { runVault } from "../../../src/backup/runVault.js";
-import { loadConfig } from "../../../src/config.js";
+import { findRun } from "../../../src/backup/catalog/findRun.js";
+import { runVault } from "../../../src/backup/run/runVault.js";
+import type { Manifest } from "../../../src/domain/manifest.js";
 import type { Stack } from "../../stack/stack.js";
-import { identityCredential, kvOptions, startTestStack } from "../helpers.js";
+import { appFor, cliJob, identityCredential, kvOptions, startTestStack } from "../helpers.js";
 
 let stack: Stack;
-const app = () => createApp(loadConfig(process.env));
-const job = (vault = "demo-vault") => ({
-  runId: newRunId(),
-  vault,
-  tier: "manual" as const,
-  trigger: "cli" as const,
-});
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -27,18 +18,18 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-describe("a full backup of demo-vault", () => {
+describe("a full backup of demo-vault through the real SDKs", () => {
   let manifest: Manifest;
 
   it("backs up every object with the least-privilege identity, skips managed ones, writes the manifest last", async () => {
     // Pages shorter than asked for, as the service may send: the engine must follow nextLink, not count.
     stack.emulator.setShortPages("demo-vault", true);
-    const a = app();
-    const r = await runVault(a.engine, job());
+    const a = appFor();
+    const r = await runVault(a, cliJob());
     expect(r.status).toBe("succeeded");
     expect(r.failed).toEqual([]);
-    manifest = (await a.store.readManifest(r.manifestPath)) as Manifest;
-    expect(manifest.schemaVersion).toBe(1);
+    manifest = (await findRun(a, r.runId, "demo-vault")).manifest;
+    expect(manifest.schemaVersion).toBe(2);
     expect(manifest.status).toBe("succeeded");
     const names = (kind: string) => manifest.items.filter((i) => i.kind === kind).map((i) => i.name);
     expect(names("secrets")).toHaveLength(25);
@@ -51,20 +42,21 @@ describe("a full backup of demo-vault", () => {
       tags: { status: "retired" },
     });
     expect(manifest.items.find((i) => i.name === "feature-flags")?.contentType).toBe("application/json");
+    for (const i of manifest.items) expect(i).not.toHaveProperty("version");
     expect(JSON.stringify(manifest)).not.toContain("pw-billing");
     expect(r.counts.secrets).toEqual({ backedUp: 25, skipped: 3, failed: 0 });
     stack.emulator.setShortPages("demo-vault", false);
-    const row = await a.inventory.get(r.runId, "demo-vault");
-    expect(row).toMatchObject({
+    expect(await a.inventory.get(r.runId, "demo-vault")).toMatchObject({
       status: "succeeded",
       runId: r.runId,
       bytes: r.bytes,
       manifest: r.manifestPath,
+      manifestSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
   });
 
   it("every blob's SHA-256 and Content-MD5 match; every blob restores with the raw SDK into an empty vault", async () => {
-    const a = app();
+    const a = appFor();
     const { url } = await stack.emulator.createVault("empty-vault");
     stack.emulator.assignRole("empty-vault", {
       principalId: stack.identities.admin.principalId,
@@ -76,10 +68,16 @@ describe("a full backup of demo-vault", () => {
       keys: new KeyClient(url, cred, kvOptions),
       certificates: new CertificateClient(url, cred, kvOptions),
     };
+    const listed = await a.blobs.list(manifest.items[0]?.blob.replace(/[^/]+\/[^/]+$/, "") as string);
     for (const item of manifest.items) {
-      const bytes = await a.store.read(item.blob);
+      const bytes = await a.blobs.read(item.blob);
       expect(createHash("sha256").update(bytes).digest("hex")).toBe(item.sha256);
       expect(bytes.length).toBe(item.bytes);
+      expect(listed.get(item.blob)?.object).toMatchObject({
+        kind: item.kind,
+        name: item.name,
+        enabled: item.enabled,
+      });
       if (item.kind === "secrets") await clients.secrets.restoreSecretBackup(bytes);
       else if (item.kind === "keys") await clients.keys.restoreKeyBackup(bytes);
       else await clients.certificates.restoreCertificateBackup(bytes);
@@ -89,9 +87,8 @@ describe("a full backup of demo-vault", () => {
   });
 
   it("a rerun of a committed runId does nothing again", async () => {
-    const a = app();
     stack.emulator.resetStats("demo-vault");
-    const r = await runVault(a.engine, { ...job(), runId: manifest.runId });
+    const r = await runVault(appFor(), { ...cliJob(), runId: manifest.runId });
     expect(r.alreadyCommitted).toBe(true);
     expect(stack.emulator.stats("demo-vault").total).toBe(0);
   });

@@ -14,14 +14,16 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../../src/app.js";
-import { newRunId } from "../../../src/backup/runId.js";
-import { runVault } from "../../../src/backup/runVault.js";
-import { loadConfig } from "../../../src/config.js";
+import { runVault } from "../../../src/backup/run/runVault.js";
+import { newRunId } from "../../../src/domain/runId.js";
 import { instrumentAzureSdk } from "../../../src/telemetry/azureSdk.js";
-import { MetricNames, RunCompletedEvent } from "../../../src/telemetry/telemetry.js";
+import {
+  MetricNames,
+  RunCompletedEvent,
+  resetInstrumentsForTests,
+} from "../../../src/telemetry/instruments.js";
 import type { Stack } from "../../stack/stack.js";
-import { startTestStack } from "../helpers.js";
+import { appFor, startTestStack } from "../helpers.js";
 
 const spans = new InMemorySpanExporter();
 const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -42,6 +44,8 @@ beforeAll(async () => {
     new LoggerProvider({ processors: [new SimpleLogRecordProcessor(logRecords)] }),
   );
   instrumentAzureSdk();
+  // Other files in this worker may have made the instruments before this meter provider existed.
+  resetInstrumentsForTests();
   stack = await startTestStack();
 });
 afterAll(async () => {
@@ -50,9 +54,9 @@ afterAll(async () => {
 
 describe("telemetry of a run, through in-memory exporters", () => {
   it("emits the run span with a child per kind and SDK spans beneath, the metrics, and the completed event", async () => {
-    stack.emulator.setLimits("demo-vault", { perTenSeconds: 25 });
+    stack.emulator.setLimits("demo-vault", { perTenSeconds: 30 });
     const runId = newRunId();
-    const r = await runVault(createApp(loadConfig(process.env)).engine, {
+    const r = await runVault(appFor(), {
       runId,
       vault: "demo-vault",
       tier: "daily",

@@ -1,14 +1,27 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../../src/cli/main.js";
 import type { Stack } from "../../stack/stack.js";
-import { startTestStack } from "../helpers.js";
+import { captureIo } from "../../unit/fakes/io.js";
+import { appCredential, startTestStack } from "../helpers.js";
 
 const exec = promisify(execFile);
 let stack: Stack;
 
-/** Runs the real bin in its own process, with nothing but the stack's settings. */
+/** The CLI in this process, with nothing but the stack's settings, against the real SDKs. */
 async function kvbackup(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { io, stdout, stderr } = captureIo();
+  const code = await main(args, { ...stack.env, ...env }, io);
+  return { code, stdout: stdout(), stderr: stderr() };
+}
+
+/** The real bin, in its own process (what an operator runs). */
+async function bin(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -21,7 +34,7 @@ async function kvbackup(
         ...stack.env,
         ...env,
       },
-      timeout: 120_000,
+      timeout: 60_000,
     });
     return { code: 0, stdout, stderr };
   } catch (e) {
@@ -41,8 +54,18 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-describe("the kvbackup CLI", () => {
-  it("doctor passes against the stack, and names the storage firewall with its fix when it is on", async () => {
+describe("the kvbackup CLI against the local Azure", () => {
+  it("the real bin: backup --json prints one JSON document on stdout; bad usage with --json too", async () => {
+    const b = await bin(["backup", "--vault", "demo-vault", "--kinds", "keys", "--json"]);
+    expect(b.code).toBe(0);
+    const doc = JSON.parse(b.stdout);
+    expect(doc.runs).toEqual([expect.objectContaining({ vault: "demo-vault", status: "succeeded" })]);
+    const bad = await bin(["frobnicate", "--json"]);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout).error.message).toContain("unknown command");
+  }, 60_000);
+
+  it("doctor passes against the stack, and names the storage firewall, blaming this machine, when it is on", async () => {
     const ok = await kvbackup(["doctor"]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain("all checks passed");
@@ -52,27 +75,37 @@ describe("the kvbackup CLI", () => {
       expect(bad.code).toBe(1);
       const report = JSON.parse(bad.stdout);
       expect(report.storage.diagnosis.code).toBe("StorageFirewall");
+      expect(report.storage.diagnosis.cause).toContain("this machine");
     } finally {
       stack.proxies.blob.clearRules();
     }
-  }, 60_000);
+  });
 
-  it("backup --json prints one JSON document on stdout; list and show find the run", async () => {
+  it("doctor fails (exit 1) when only the queue is firewalled", async () => {
+    stack.proxies.queue.addRule({ fault: "AuthorizationFailure" });
+    try {
+      const r = await kvbackup(["doctor"]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/FAIL queue backup-jobs/);
+      expect(r.stdout).not.toContain("all checks passed");
+    } finally {
+      stack.proxies.queue.clearRules();
+    }
+  });
+
+  it("backup --json; list and show find the run", async () => {
     const b = await kvbackup(["backup", "--vault", "demo-vault", "--json"]);
     expect(b.code).toBe(0);
-    const doc = JSON.parse(b.stdout);
-    expect(doc.runs).toHaveLength(1);
-    expect(doc.runs[0]).toMatchObject({ vault: "demo-vault", status: "succeeded" });
-    const runId = doc.runs[0].runId as string;
-    const list = await kvbackup(["list", "--json"]);
-    expect(JSON.parse(list.stdout).runs.map((r: { runId: string }) => r.runId)).toContain(runId);
-    const people = await kvbackup(["list"]);
-    expect(people.stdout).toMatch(/RUN\s+VAULT\s+TIER\s+STATUS/);
+    const runId = JSON.parse(b.stdout).runs[0].runId as string;
+    expect(
+      JSON.parse((await kvbackup(["list", "--json"])).stdout).runs.map((r: { runId: string }) => r.runId),
+    ).toContain(runId);
+    expect((await kvbackup(["list"])).stdout).toMatch(/RUN\s+VAULT\s+TIER\s+STATUS/);
     const show = await kvbackup(["show", runId]);
     expect(show.code).toBe(0);
     expect(show.stdout).toContain("manifest:");
     expect(show.stdout).toMatch(/secrets\s+25\s+3\s+0/);
-  }, 60_000);
+  });
 
   it("a partial run exits 1 and prints each failure with its fix", async () => {
     stack.emulator.vault("demo-vault").config.maxBackupVersions = 3;
@@ -87,17 +120,13 @@ describe("the kvbackup CLI", () => {
     } finally {
       stack.emulator.vault("demo-vault").config.maxBackupVersions = 500;
     }
-  }, 60_000);
+  });
 
   // "latest" here is the secrets-only partial run of the test before.
-  it("restore: dry run plans, the real one restores, a second one with --on-conflict fail exits 1", async () => {
+  it("restore: dry run plans, the real one restores, --on-conflict fail exits 1, a name not in the run exits 1", async () => {
+    const base = ["restore", "latest", "--vault", "demo-vault", "--to", "restore-vault"];
     const plan = await kvbackup([
-      "restore",
-      "latest",
-      "--vault",
-      "demo-vault",
-      "--to",
-      "restore-vault",
+      ...base,
       "--only",
       "secrets/expiring-token",
       "--only",
@@ -108,12 +137,7 @@ describe("the kvbackup CLI", () => {
     expect(plan.stdout).toMatch(/secrets\s+expiring-token\s+restore/);
     expect(plan.stdout).toContain("dry run: nothing written");
     const real = await kvbackup([
-      "restore",
-      "latest",
-      "--vault",
-      "demo-vault",
-      "--to",
-      "restore-vault",
+      ...base,
       "--only",
       "secrets/expiring-token",
       "--only",
@@ -125,51 +149,49 @@ describe("the kvbackup CLI", () => {
       "restored",
       "restored",
     ]);
-    const again = await kvbackup([
-      "restore",
-      "latest",
-      "--vault",
-      "demo-vault",
-      "--to",
-      "restore-vault",
-      "--only",
-      "feature-flags",
-      "--on-conflict",
-      "fail",
-    ]);
+    const again = await kvbackup([...base, "--only", "feature-flags", "--on-conflict", "fail"]);
     expect(again.code).toBe(1);
     expect(again.stdout).toContain("RestoreConflict");
+    const missing = await kvbackup([...base, "--only", "secrets/no-such-secret"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain("not in this backup");
+    const keys = await kvbackup([...base, "--only", "keys/data-encryption-key"]);
+    expect(keys.code).toBe(1);
+    expect(keys.stdout).toContain("did not back up keys");
     expect((await kvbackup(["restore", "latest", "--vault", "demo-vault", "--to", "evil-vault"])).code).toBe(
       2,
     );
-  }, 60_000);
+  });
 
   it("verify: ok after a backup, exit 1 once a blob is tampered with", async () => {
     const ok = await kvbackup(["verify", "latest", "--vault", "demo-vault"]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain("ok: every blob matches its SHA-256");
-    const { BlobServiceClient } = await import("@azure/storage-blob");
-    const { appCredential } = await import("../helpers.js");
     const doc = JSON.parse((await kvbackup(["verify", "latest", "--vault", "demo-vault", "--json"])).stdout);
-    const list = JSON.parse((await kvbackup(["show", doc.runId, "--json"])).stdout);
-    const blob = list.manifest.items[0].blob as string;
+    const shown = JSON.parse((await kvbackup(["show", doc.runId, "--json"])).stdout);
     await new BlobServiceClient(stack.env.BACKUP_STORAGE__blobServiceUri as string, appCredential())
-      .getContainerClient("keyvault-backups")
-      .getBlockBlobClient(blob)
+      .getContainerClient(stack.env.BACKUP_CONTAINER as string)
+      .getBlockBlobClient(shown.manifest.items[0].blob as string)
       .uploadData(Buffer.from("evil"));
     const bad = await kvbackup(["verify", doc.runId, "--vault", "demo-vault"]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/corrupt\s+/);
-  }, 60_000);
+  });
 
   it("bad usage and bad settings exit 2 with a clear message", async () => {
     expect((await kvbackup(["frobnicate"])).code).toBe(2);
-    expect((await kvbackup(["backup", "--vault", "not-listed"])).stderr).toContain("not in BACKUP_VAULTS");
-    expect((await kvbackup(["backup", "--vault", "not-listed"])).code).toBe(2);
+    const notListed = await kvbackup(["backup", "--vault", "not-listed"]);
+    expect(notListed.code).toBe(2);
+    expect(notListed.stderr).toContain("not in BACKUP_VAULTS");
     expect((await kvbackup(["show", "nope"])).code).toBe(2);
     const settings = await kvbackup(["list"], { BACKUP_VAULTS: "", BACKUP_RATE_PER_10S: "lots" });
     expect(settings.code).toBe(2);
     expect(settings.stderr).toContain("BACKUP_VAULTS");
     expect(settings.stderr).toContain("BACKUP_RATE_PER_10S");
-  }, 60_000);
+    const twins = await kvbackup(["doctor", "--json"], {
+      BACKUP_VAULTS: `demo-vault=${stack.vaults.demo.url},Demo-Vault=${stack.vaults.restore.url}`,
+    });
+    expect(twins.code).toBe(2);
+    expect(JSON.parse(twins.stdout).error.message).toContain("listed twice");
+  });
 });

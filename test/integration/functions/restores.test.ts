@@ -1,30 +1,29 @@
-import { HttpRequest, InvocationContext } from "@azure/functions";
+import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../../src/app.js";
-import { newRunId } from "../../../src/backup/runId.js";
-import { runRestore } from "../../../src/backup/runRestore.js";
-import { runVault } from "../../../src/backup/runVault.js";
-import { loadConfig } from "../../../src/config.js";
-import { getRestore, postRestores, restoreWorker } from "../../../src/functions/restoresApi.js";
-import { resetAppForTests } from "../../../src/functions/runtime.js";
+import { runRestore } from "../../../src/backup/restore/runRestore.js";
+import { runVault } from "../../../src/backup/run/runVault.js";
+import { getRestore, postRestores } from "../../../src/functions/restoresApi.js";
+import { restoreWorker } from "../../../src/functions/workers.js";
 import type { Stack } from "../../stack/stack.js";
-import { startTestStack } from "../helpers.js";
+import { appFor, cliJob, startTestStack } from "../helpers.js";
 
 let stack: Stack;
 let runId: string;
 const ctx = () => new InvocationContext({ functionName: "test", logHandler: () => undefined });
-const body = (r: { body?: unknown }) => JSON.parse(String(r.body));
+const body = (r: HttpResponseInit) => JSON.parse(String(r.body));
 const principal = (roles: string[]) =>
   Buffer.from(
     JSON.stringify({
       auth_typ: "aad",
       name_typ: "name",
-      role_typ: "roles",
+      role_typ: "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
       claims: [{ typ: "name", val: "oncall@contoso.com" }, ...roles.map((val) => ({ typ: "roles", val }))],
     }),
   ).toString("base64");
+/** The app behind App Service authentication, with the restore role required. */
+const guarded = () => appFor({ RESTORE_REQUIRE_ROLE: "true", WEBSITE_AUTH_ENABLED: "true" });
 const post = (json: unknown, headers: Record<string, string> = {}) =>
-  postRestores(
+  postRestores(guarded())(
     new HttpRequest({
       method: "POST",
       url: "https://func.example/api/restores",
@@ -33,22 +32,22 @@ const post = (json: unknown, headers: Record<string, string> = {}) =>
     }),
     ctx(),
   );
+const get = (id: string) =>
+  getRestore(guarded())(
+    new HttpRequest({ method: "GET", url: "https://f/api/restores/x", params: { id } }),
+    ctx(),
+  );
 const withRole = { "x-ms-client-principal": principal(["Backup.Restore"]) };
+const queued = async () => appFor().restoreJobs.take(32);
 
 beforeAll(async () => {
   stack = await startTestStack();
-  const app = createApp(loadConfig({ ...process.env, RESTORE_REQUIRE_ROLE: "true" }));
-  resetAppForTests(app);
-  runId = (
-    await runVault(app.engine, { runId: newRunId(), vault: "demo-vault", tier: "manual", trigger: "cli" })
-  ).runId;
+  await queued();
+  runId = (await runVault(appFor(), cliJob())).runId;
 });
 afterAll(async () => {
-  resetAppForTests();
   await stack?.stop();
 });
-
-const queued = async () => createApp(loadConfig(process.env)).restoreJobs.take(32);
 
 describe("POST /api/restores security", () => {
   it("without the Backup.Restore role: 403 problem+json, nothing queued, no Key Vault call", async () => {
@@ -65,6 +64,21 @@ describe("POST /api/restores security", () => {
     }
     expect(await queued()).toEqual([]);
     expect(stack.emulator.stats("restore-vault").total).toBe(0);
+  });
+
+  it("with the role required but App Service authentication off, even a principal with the role is refused", async () => {
+    const r = await postRestores(appFor({ RESTORE_REQUIRE_ROLE: "true" }))(
+      new HttpRequest({
+        method: "POST",
+        url: "https://f/api/restores",
+        body: { string: JSON.stringify({ runId, vault: "demo-vault" }) },
+        headers: withRole,
+      }),
+      ctx(),
+    );
+    expect(r.status).toBe(403);
+    expect(body(r).diagnosis.code).toBe("AuthenticationNotEnabled");
+    expect(await queued()).toEqual([]);
   });
 
   it("a target off the allow-list: 400 and no Key Vault call; unknown runId: 404; bad input: 400", async () => {
@@ -92,13 +106,13 @@ describe("restores through the functions", () => {
     );
     expect(r.status).toBe(200);
     const plan = body(r);
-    expect(plan.status).toBe("planned");
+    expect(plan).toMatchObject({ status: "planned", expected: "succeeded" });
     expect(plan.plan).toHaveLength(5);
     expect(plan.plan.every((p: { action: string }) => p.action === "restore")).toBe(true);
     expect(await queued()).toEqual([]);
   });
 
-  it("202 + restore id; the worker restores; GET shows per-object results", async () => {
+  it("202 + restore id; the worker restores; GET shows per-object results, and partial when a name is not in the backup", async () => {
     const r = await post(
       {
         runId,
@@ -111,22 +125,11 @@ describe("restores through the functions", () => {
     expect(r.status).toBe(202);
     const { restoreId } = body(r);
     expect((r.headers as Record<string, string>).location).toBe(`/api/restores/${restoreId}`);
-    const before = body(
-      await getRestore(
-        new HttpRequest({ method: "GET", url: "https://f/api/restores/x", params: { id: restoreId } }),
-        ctx(),
-      ),
-    );
-    expect(before).toMatchObject({ status: "queued", requestedBy: "oncall@contoso.com" });
+    expect(body(await get(restoreId))).toMatchObject({ status: "queued", requestedBy: "oncall@contoso.com" });
     const [job] = await queued();
-    const state = await restoreWorker(job, ctx());
-    expect(state.status).toBe("succeeded");
-    const after = body(
-      await getRestore(
-        new HttpRequest({ method: "GET", url: "https://f/api/restores/x", params: { id: restoreId } }),
-        ctx(),
-      ),
-    );
+    const state = await restoreWorker(guarded())(job, ctx());
+    expect(state.status).toBe("partial");
+    const after = body(await get(restoreId));
     expect(
       Object.fromEntries(
         after.report.results.map((x: { name: string; outcome: string }) => [x.name, x.outcome]),
@@ -136,22 +139,8 @@ describe("restores through the functions", () => {
       "www-contoso-com": "restored",
       nope: "not-in-backup",
     });
-    expect(
-      (
-        await getRestore(
-          new HttpRequest({ method: "GET", url: "https://f", params: { id: "r20990101T000000Z-aaaaaa" } }),
-          ctx(),
-        )
-      ).status,
-    ).toBe(404);
-    expect(
-      (
-        await getRestore(
-          new HttpRequest({ method: "GET", url: "https://f", params: { id: "x'; drop" } }),
-          ctx(),
-        )
-      ).status,
-    ).toBe(400);
+    expect((await get("r20990101T000000Z-aaaaaa")).status).toBe(404);
+    expect((await get("x'; drop")).status).toBe(400);
   });
 
   it("a restore cut off mid-way and delivered again keeps what it had restored", async () => {
@@ -167,7 +156,7 @@ describe("restores through the functions", () => {
     const { restoreId } = body(r);
     const [job] = await queued();
     // The first attempt restored one object, saved its progress, and died.
-    const app = createApp(loadConfig(process.env));
+    const app = appFor();
     await runRestore(app, {
       runId,
       vault: "demo-vault",
@@ -175,13 +164,19 @@ describe("restores through the functions", () => {
       names: ["old-smtp-relay"],
     });
     const path = `restores/${restoreId}.json`;
-    const state = await app.store.getJson<Record<string, unknown>>(path);
-    await app.store.putJson(path, {
-      ...state,
-      status: "running",
-      progress: [{ kind: "secrets", name: "old-smtp-relay", outcome: "restored" }],
-    });
-    const done = await restoreWorker(job, ctx());
+    const saved = await app.documents.read(path);
+    const state = JSON.parse(Buffer.from(saved?.bytes ?? []).toString("utf8"));
+    await app.documents.replace(
+      path,
+      Buffer.from(
+        JSON.stringify({
+          ...state,
+          status: "running",
+          progress: [{ kind: "secrets", name: "old-smtp-relay", outcome: "restored" }],
+        }),
+      ),
+    );
+    const done = await restoreWorker(guarded())(job, ctx());
     expect(done.status).toBe("succeeded");
     expect(Object.fromEntries((done.report?.results ?? []).map((x) => [x.name, x.outcome]))).toEqual({
       "old-smtp-relay": "restored",

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export interface AzuriteEndpoints {
   blob: string;
@@ -44,7 +45,13 @@ export async function startAzurite(
     "--disableTelemetry",
     "--silent",
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const watchdog = fileURLToPath(new URL("./azuriteWatchdog.mjs", import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, [watchdog, ...args], {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  // The IPC channel must not keep this process alive; it only tells Azurite when this process is gone.
+  child.channel?.unref();
   const killOnExit = (): void => {
     child.kill("SIGKILL");
   };

@@ -143,7 +143,7 @@ export class StorageFaultProxy {
         this.faulted++;
         req.resume();
         const clientId = req.headers["x-ms-client-request-id"];
-        const e = storageError(rule.fault, typeof clientId === "string" ? clientId : undefined);
+        const e = storageError(rule.fault, typeof clientId === "string" ? clientId : undefined, this.service);
         res.writeHead(e.status, e.statusText, e.headers);
         res.end(e.body);
         return;

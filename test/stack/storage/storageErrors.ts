@@ -46,11 +46,35 @@ export interface StorageErrorResponse {
   body: Buffer;
 }
 
-export function storageError(fault: StorageFault, clientRequestId?: string): StorageErrorResponse {
+/**
+ * The Table service answers in JSON, as a user's capture of a table firewall rejection shows
+ * (microsoft/AzureStorageExplorer#8869: {"odata.error":{"code":"AuthorizationFailure","message":
+ * {"lang":"en-US","value":"...\nRequestId:...\nTime:..."}}}); blob and queue answer in XML.
+ */
+function errorBody(
+  fault: StorageFault,
+  message: string,
+  id: string,
+  service: "blob" | "queue" | "table",
+): Buffer {
+  const text = `${message}\nRequestId:${id}\nTime:${serviceTime()}`;
+  if (service === "table")
+    return Buffer.from(
+      JSON.stringify({ "odata.error": { code: fault, message: { lang: "en-US", value: text } } }),
+      "utf8",
+    );
+  const xml = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${fault}</Code><Message>${text}</Message></Error>`;
+  return Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(xml, "utf8")]);
+}
+
+export function storageError(
+  fault: StorageFault,
+  clientRequestId?: string,
+  service: "blob" | "queue" | "table" = "blob",
+): StorageErrorResponse {
   const { status, statusText, message } = Messages[fault];
   const id = requestId();
-  const xml = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${fault}</Code><Message>${message}\nRequestId:${id}\nTime:${serviceTime()}</Message></Error>`;
-  const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(xml, "utf8")]);
+  const body = errorBody(fault, message, id, service);
   // The firewall answers from the front end: only HTTPAPI, no x-ms-version (see the reference's headers).
   const server =
     fault === "AuthorizationFailure"
@@ -60,7 +84,10 @@ export function storageError(fault: StorageFault, clientRequestId?: string): Sto
     server,
     "x-ms-request-id": id,
     "x-ms-error-code": fault,
-    "content-type": "application/xml",
+    "content-type":
+      service === "table"
+        ? "application/json;odata=minimalmetadata;streaming=true;charset=utf-8"
+        : "application/xml",
     "content-length": String(body.length),
     date: new Date().toUTCString(),
   };

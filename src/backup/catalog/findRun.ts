@@ -1,0 +1,87 @@
+import { type Config, findVault } from "../../domain/config.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import { KvBackupError } from "../../domain/errors.js";
+import type { InventoryRow } from "../../domain/inventory.js";
+import { type Manifest, manifestBlob, runPrefix } from "../../domain/manifest.js";
+import { isRunId, RuleText } from "../../domain/rules.js";
+import type { SignalLike } from "../../domain/signal.js";
+import { Tiers } from "../../domain/vocabulary.js";
+import type { EngineDeps } from "../deps.js";
+import { readManifest } from "./readManifest.js";
+
+export interface FoundRun {
+  /** Its inventory row, when the inventory has one. */
+  row?: InventoryRow;
+  manifest: Manifest;
+  manifestPath: string;
+  manifestSha256: string;
+}
+
+/** Rows whose run may have committed: a row left "running" is one whose final write may have failed. */
+const MayHaveCommitted = new Set<InventoryRow["status"]>(["succeeded", "partial", "running", "abandoned"]);
+
+export function allowedSource(config: Config, vault: string): string {
+  const v = findVault(config, vault);
+  if (!v) throw new KvBackupError("VaultNotAllowed", `vault '${vault.slice(0, 64)}' is not in BACKUP_VAULTS`);
+  return v.name;
+}
+
+/** Where a run's manifest would be, when the inventory has no row for it: one place per tier. */
+const layoutPaths = (vaults: readonly string[], runId: string): { path: string }[] =>
+  vaults.flatMap((v) => Tiers.map((t) => ({ path: manifestBlob(runPrefix(t, v, runId)) })));
+
+/**
+ * A committed run: by runId, or "latest" = the newest run of a vault whose manifest is sound.
+ * The manifest decides, not the row: a run whose final row was never written is still found, and a
+ * manifest that is damaged or edited (not its recorded SHA-256) is passed over by 'latest' and
+ * refused by runId with a CorruptManifest diagnosis.
+ */
+export async function findRun(
+  deps: EngineDeps,
+  ref: string,
+  vault?: string,
+  signal?: SignalLike,
+): Promise<FoundRun> {
+  const source = vault === undefined ? undefined : allowedSource(deps.config, vault);
+  let candidates: { path: string; row?: InventoryRow }[];
+  if (ref === "latest") {
+    if (!source) throw new KvBackupError("BadRequest", "'latest' needs the vault whose latest run to use");
+    const rows = await deps.inventory.list({ vault: source, top: 500 });
+    candidates = rows
+      .filter((r) => MayHaveCommitted.has(r.status))
+      .map((row) => ({ path: row.manifest, row }));
+  } else {
+    if (!isRunId(ref))
+      throw new KvBackupError("BadRequest", `'${ref.slice(0, 64)}' is not ${RuleText.runId} or 'latest'`);
+    const row = await deps.inventory.get(ref, source);
+    candidates = row
+      ? [{ path: row.manifest, row }]
+      : layoutPaths(source ? [source] : deps.config.vaults.map((v) => v.name), ref);
+  }
+  let corrupt: Diagnosis | undefined;
+  for (const c of candidates) {
+    const sealed = c.row && c.row.status !== "running" && c.row.status !== "abandoned";
+    const found = await readManifest(
+      deps.documents,
+      c.path,
+      sealed ? c.row?.manifestSha256 : undefined,
+      signal,
+    );
+    if (found.state === "sound")
+      return {
+        ...(c.row ? { row: c.row } : {}),
+        manifest: found.manifest,
+        manifestPath: c.path,
+        manifestSha256: found.sha256,
+      };
+    if (found.state === "corrupt") corrupt ??= found.diagnosis;
+  }
+  if (corrupt && ref !== "latest")
+    throw new KvBackupError("CorruptManifest", corrupt.cause, { diagnosis: corrupt });
+  throw new KvBackupError(
+    "NotFound",
+    ref === "latest"
+      ? `no committed run of vault '${source}' with a sound manifest${corrupt ? ` (passed over a damaged one: ${corrupt.cause})` : ""}`
+      : `no committed run ${ref}${source ? ` of vault '${source}'` : ""}`,
+  );
+}

@@ -1,0 +1,86 @@
+import { blobMissing, corruptBlob } from "../../diagnosis/local.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import { type Manifest, runPrefix } from "../../domain/manifest.js";
+import { sha256Hex } from "../../domain/manifestCheck.js";
+import type { SignalLike } from "../../domain/signal.js";
+import type { EngineDeps } from "../deps.js";
+import { Pool } from "../pool.js";
+import { findRun } from "./findRun.js";
+
+export interface VerifyProblem {
+  blob: string;
+  problem: "missing" | "corrupt" | "extra";
+  diagnosis?: Diagnosis;
+}
+
+export interface VerifyResult {
+  runId: string;
+  vault: string;
+  ok: boolean;
+  /** Blobs the manifest names. */
+  expected: number;
+  /** Blobs read back and hashed. */
+  checked: number;
+  bytes: number;
+  problems: VerifyProblem[];
+}
+
+/** kvbackup verify: find the run, then check every blob of it. */
+export async function verifyRef(
+  deps: EngineDeps,
+  ref: string,
+  vault?: string,
+  signal?: SignalLike,
+): Promise<VerifyResult> {
+  const { manifest } = await findRun(deps, ref, vault, signal);
+  return verifyRun(deps, manifest, signal);
+}
+
+/** Re-reads every blob of a run: each must exist and match its SHA-256; no blob may be there that the manifest does not name. */
+export async function verifyRun(
+  deps: Pick<EngineDeps, "blobs">,
+  manifest: Manifest,
+  signal?: SignalLike,
+): Promise<VerifyResult> {
+  const present = await deps.blobs.list(
+    runPrefix(manifest.tier, manifest.vault.name, manifest.runId),
+    signal,
+  );
+  const problems: VerifyProblem[] = [];
+  let checked = 0;
+  let bytes = 0;
+  const pool = new Pool(8);
+  for (const item of manifest.items) {
+    await pool.submit(async () => {
+      if (!present.has(item.blob)) {
+        problems.push({ blob: item.blob, problem: "missing", diagnosis: blobMissing(item.blob) });
+        return;
+      }
+      const content = await deps.blobs.read(item.blob, signal);
+      checked++;
+      bytes += content.length;
+      const actual = sha256Hex(content);
+      if (actual !== item.sha256)
+        problems.push({
+          blob: item.blob,
+          problem: "corrupt",
+          diagnosis: corruptBlob(item.blob, item.sha256, actual),
+        });
+    });
+  }
+  await pool.drain();
+  const named = new Set(manifest.items.map((i) => i.blob));
+  for (const name of present.keys()) {
+    if (!named.has(name) && !name.endsWith("/manifest.json")) problems.push({ blob: name, problem: "extra" });
+  }
+  problems.sort((a, b) => (a.blob < b.blob ? -1 : 1));
+  return {
+    runId: manifest.runId,
+    vault: manifest.vault.name,
+    ok: problems.length === 0,
+    expected: manifest.items.length,
+    checked,
+    bytes,
+    problems,
+  };
+}

@@ -1,0 +1,58 @@
+import type { Config } from "../domain/config.js";
+import type { Kind, Tier, Trigger } from "../domain/vocabulary.js";
+import type {
+  BlobStore,
+  DocumentStore,
+  InventoryStore,
+  JobQueue,
+  Telemetry,
+  VaultFactory,
+  VaultLeases,
+} from "./ports.js";
+
+/** A queue message / CLI request: one vault, one run. */
+export interface BackupJob {
+  runId: string;
+  vault: string;
+  tier: Tier;
+  trigger: Trigger;
+  kinds?: Kind[] | undefined;
+}
+
+export interface RestoreJob {
+  restoreId: string;
+}
+
+/** Knobs with production defaults; tests turn them to make slow things quick. */
+export interface Tuning {
+  /** Objects in flight at once per backup (each waits for the vault's budget anyway). */
+  concurrency: number;
+  /** Objects in flight at once per restore. */
+  restoreConcurrency: number;
+  /** Key Vault's version limit for backups; 500 in Azure. */
+  versionLimit: number;
+  /** How long a 409 that may be transient (a purge still running) is retried on restore. */
+  conflictRetryMs: number;
+}
+
+export const DefaultTuning: Tuning = {
+  concurrency: 16,
+  restoreConcurrency: 8,
+  versionLimit: 500,
+  conflictRetryMs: 60_000,
+};
+
+/** Everything the engine needs, passed to every entry point as one object. */
+export interface EngineDeps {
+  config: Config;
+  vaults: VaultFactory;
+  blobs: BlobStore;
+  documents: DocumentStore;
+  leases: VaultLeases;
+  inventory: InventoryStore;
+  backupJobs: JobQueue<BackupJob>;
+  restoreJobs: JobQueue<RestoreJob>;
+  telemetry: Telemetry;
+  now: () => Date;
+  tuning: Tuning;
+}

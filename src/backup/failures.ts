@@ -1,0 +1,23 @@
+import { diagnose } from "../diagnosis/diagnose.js";
+import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
+import { KvBackupError } from "../domain/errors.js";
+
+/**
+ * The diagnosis of an error an adapter raised (an Azure failure) or the engine raised with one;
+ * undefined for anything else (an abort, a bug), which the caller lets through.
+ */
+export function diagnosisOf(e: unknown, ctx: DiagnosisContext): Diagnosis | undefined {
+  if (!(e instanceof KvBackupError)) return undefined;
+  if (e.diagnosis) return e.diagnosis;
+  return e.failure ? diagnose(e.failure, ctx) : undefined;
+}
+
+export const isStorageFailure = (e: unknown): e is KvBackupError =>
+  e instanceof KvBackupError && e.code === "StorageFailed";
+
+export const isKeyVaultFailure = (e: unknown): e is KvBackupError =>
+  e instanceof KvBackupError && e.code === "KeyVaultFailed";
+
+/** The first line of an error's message, for a manifest or a log (never a stack). */
+export const firstLine = (e: unknown): string =>
+  (e instanceof Error ? e.message : String(e)).split("\n")[0]?.slice(0, 500) ?? "";

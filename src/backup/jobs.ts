@@ -1,0 +1,73 @@
+import { findVault } from "../domain/config.js";
+import { KvBackupError } from "../domain/errors.js";
+import { normalVaultName } from "../domain/rules.js";
+import { newRunId } from "../domain/runId.js";
+import {
+  type Kind,
+  Kinds,
+  type Tier,
+  type Trigger,
+  unique,
+  type WeekDay,
+  WeekDays,
+} from "../domain/vocabulary.js";
+import type { BackupJob, EngineDeps } from "./deps.js";
+
+export interface QueuedRun {
+  runId: string;
+  vault: string;
+  status: "queued";
+}
+
+export interface BackupRequest {
+  /** Default: every vault in BACKUP_VAULTS. */
+  vaults?: readonly string[] | undefined;
+  kinds?: readonly Kind[] | undefined;
+  tier: Tier;
+  trigger: Trigger;
+}
+
+/** The day's tier: weekly on BACKUP_WEEKLY_DAY (UTC, the Functions timer's clock), else daily. */
+export function tierFor(at: Date, weeklyDay: WeekDay): Tier {
+  return WeekDays[at.getUTCDay()] === weeklyDay ? "weekly" : "daily";
+}
+
+/**
+ * One job per vault on backup-jobs (the Functions host spreads them over instances). Vaults and
+ * kinds asked for twice run once; a vault off the allow-list refuses the whole request, nothing queued.
+ */
+export async function enqueueBackups(deps: EngineDeps, req: BackupRequest): Promise<QueuedRun[]> {
+  const names = unique((req.vaults ?? deps.config.vaults.map((v) => v.name)).map(normalVaultName));
+  const unknown = names.filter((n) => !findVault(deps.config, n));
+  if (unknown.length > 0)
+    throw new KvBackupError(
+      "VaultNotAllowed",
+      `not in BACKUP_VAULTS: ${unknown.map((n) => n.slice(0, 64)).join(", ")}`,
+    );
+  const kinds = req.kinds?.length ? Kinds.filter((k) => req.kinds?.includes(k)) : undefined;
+  const at = deps.now();
+  const runs: QueuedRun[] = [];
+  const ids = new Set<string>();
+  for (const vault of names) {
+    // A batch shares its millisecond: four random characters keep its runIds apart, checked anyway.
+    let runId = newRunId(at);
+    while (ids.has(runId)) runId = newRunId(at);
+    ids.add(runId);
+    const job: BackupJob = {
+      runId,
+      vault,
+      tier: req.tier,
+      trigger: req.trigger,
+      ...(kinds ? { kinds } : {}),
+    };
+    await deps.backupJobs.send(job);
+    runs.push({ runId: job.runId, vault, status: "queued" });
+  }
+  return runs;
+}
+
+/** The timer: every vault, tier by the day. */
+export async function scheduleBackups(deps: EngineDeps): Promise<{ tier: Tier; runs: QueuedRun[] }> {
+  const tier = tierFor(deps.now(), deps.config.weeklyDay);
+  return { tier, runs: await enqueueBackups(deps, { tier, trigger: "timer" }) };
+}

@@ -1,0 +1,118 @@
+import type { RateBudget } from "../domain/budget.js";
+import type { VaultRef } from "../domain/config.js";
+import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
+import type { BlobFacts, ObjectInfo, StoredBlob } from "../domain/objects.js";
+import type { SignalLike } from "../domain/signal.js";
+import type { Kind, RunStatus, Tier, Trigger } from "../domain/vocabulary.js";
+
+/**
+ * The engine's ports: what it needs of the world, as interfaces. Adapters (keyvault/, storage/,
+ * telemetry/) implement them with the Azure SDKs; unit tests pass in-memory ones. Every failure
+ * an adapter raises is a KvBackupError carrying the Azure failure it read.
+ */
+
+/** One vault, through the vault's budget. */
+export interface VaultPort {
+  /** Every object of a kind, a page at a time. */
+  list(kind: Kind, signal?: SignalLike): AsyncIterable<ObjectInfo[]>;
+  /** The bytes the backup API returned, exactly. */
+  backup(kind: Kind, name: string, signal?: SignalLike): Promise<Uint8Array>;
+  restore(kind: Kind, bytes: Uint8Array, signal?: SignalLike): Promise<void>;
+  /** Lower-cased names of active objects (names are case-insensitive in Key Vault). */
+  names(kind: Kind, signal?: SignalLike): Promise<Set<string>>;
+  /** Lower-cased names held by soft-deleted objects. */
+  deletedNames(kind: Kind, signal?: SignalLike): Promise<Set<string>>;
+  countVersions(kind: Kind, name: string, signal?: SignalLike): Promise<number>;
+  /** Proves the right to list and to back up, without side effects. */
+  probeBackup(kind: Kind, signal?: SignalLike): Promise<void>;
+  /** Proves the right to list and to restore, without side effects. */
+  probeRestore(kind: Kind, signal?: SignalLike): Promise<void>;
+}
+
+export type VaultFactory = (
+  vault: VaultRef,
+  budget: RateBudget,
+  hooks: { onThrottled?: () => void },
+) => VaultPort;
+
+/** The backup container: object blobs, written once, with what they hold in their metadata. */
+export interface BlobStore {
+  readonly container: string;
+  /** Creates the container if missing, writes and deletes a probe blob. */
+  probe(signal?: SignalLike): Promise<void>;
+  /** Writes a blob once (false when it exists already), or over an existing one when `replace`. */
+  putOnce(
+    path: string,
+    bytes: Uint8Array,
+    facts: BlobFacts,
+    signal?: SignalLike,
+    replace?: boolean,
+  ): Promise<boolean>;
+  list(prefix: string, signal?: SignalLike): Promise<Map<string, StoredBlob>>;
+  read(path: string, signal?: SignalLike): Promise<Uint8Array>;
+}
+
+/** Small JSON documents in the container: manifests (written once) and restore states (rewritten). */
+export interface DocumentStore {
+  /** The bytes, or undefined when there is no such document. */
+  read(path: string, signal?: SignalLike): Promise<{ bytes: Uint8Array; etag: string } | undefined>;
+  /** Writes once; false when the document exists already. */
+  create(path: string, bytes: Uint8Array, signal?: SignalLike): Promise<boolean>;
+  /** Replaces the document; with `etag`, only if it is still that version. The new etag, or undefined when it was not. */
+  replace(path: string, bytes: Uint8Array, etag?: string, signal?: SignalLike): Promise<string | undefined>;
+}
+
+export interface Lease {
+  release(): Promise<void>;
+}
+
+/** One run per vault at a time, across instances; a lease lost mid-run calls onLost. */
+export interface VaultLeases {
+  /** Throws AlreadyRunning when another run holds the vault. */
+  acquire(vault: string, onLost: () => void): Promise<Lease>;
+}
+
+export interface InventoryStore {
+  /** Writes and deletes a probe row: proves the table path and the right to write. */
+  probe(signal?: SignalLike): Promise<void>;
+  put(row: InventoryRow): Promise<void>;
+  list(query: InventoryQuery): Promise<InventoryRow[]>;
+  get(runId: string, vault?: string): Promise<InventoryRow | undefined>;
+}
+
+export interface JobQueue<T> {
+  readonly name: string;
+  send(job: T): Promise<void>;
+  /** Sends an invisible probe message, deletes it, peeks: proves send, delete and read. */
+  probe(signal?: SignalLike): Promise<void>;
+}
+
+export interface RunInfo {
+  runId: string;
+  vault: string;
+  tier: Tier;
+  trigger: Trigger;
+}
+
+export interface RunSummary {
+  status: RunStatus | "abandoned";
+  counts: Counts;
+  bytes: number;
+  durationMs: number;
+  firstFailureCode?: string;
+}
+
+/** One run's telemetry: a span with a child per kind, the metrics, and the closing event. */
+export interface RunTelemetry {
+  kind<T>(kind: Kind, fn: () => Promise<T>): Promise<T>;
+  object(kind: Kind, outcome: Outcome, bytes?: number): void;
+  throttled(): void;
+  /** The run ended (any status): the event the alerts read. */
+  end(summary: RunSummary): void;
+  /** The run stopped without ending (aborted, lease lost): it will resume; no event. */
+  interrupt(e: unknown): void;
+}
+
+export interface Telemetry {
+  run(info: RunInfo): RunTelemetry;
+}

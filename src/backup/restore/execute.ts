@@ -1,0 +1,144 @@
+import { diagnose } from "../../diagnosis/diagnose.js";
+import { blobMissing, corruptBlob, notInBackup } from "../../diagnosis/local.js";
+import type { VaultRef } from "../../domain/config.js";
+import type { Caller, Diagnosis } from "../../domain/diagnosis.js";
+import { byKindAndName, type Manifest } from "../../domain/manifest.js";
+import { sha256Hex } from "../../domain/manifestCheck.js";
+import { delay, type SignalLike } from "../../domain/signal.js";
+import { type OnConflict, objectLabel } from "../../domain/vocabulary.js";
+import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "../failures.js";
+import { Pool } from "../pool.js";
+import type { BlobStore, VaultPort } from "../ports.js";
+import type { PlanEntry, RestoreEntry } from "./types.js";
+
+export interface ExecuteDeps {
+  blobs: BlobStore;
+  vault: VaultPort;
+  target: VaultRef;
+  /** Who calls (the Function or an operator), for storage diagnoses. */
+  caller: Caller;
+  concurrency: number;
+  /** How long a 409 that may be transient (a purge still running) is retried. */
+  conflictRetryMs: number;
+  onProgress?: (done: number, total: number) => void;
+  /** Each object's outcome as soon as it is known (the restore worker saves progress with it). */
+  onEntry?: (entry: RestoreEntry) => void;
+}
+
+type Conflict = (p: PlanEntry, outcome: "skipped-exists" | "skipped-deleted", d: Diagnosis) => RestoreEntry;
+
+const withDetail = (p: PlanEntry): { detail?: string } => (p.detail ? { detail: p.detail } : {});
+
+/** What a plan entry that is not a restore becomes, without any call. */
+function settled(p: PlanEntry, target: string, conflict: Conflict): RestoreEntry | undefined {
+  const object = objectLabel(p.kind, p.name);
+  if (p.action === "not-in-backup")
+    return {
+      kind: p.kind,
+      name: p.name,
+      outcome: "not-in-backup",
+      ...withDetail(p),
+      diagnosis: notInBackup(
+        p.name === "*" ? `every ${p.kind.slice(0, -1)}` : object,
+        p.detail ?? "not in this run",
+      ),
+    };
+  const conflictOf = (innerCode?: string): Diagnosis =>
+    diagnose(
+      {
+        service: "keyvault",
+        status: 409,
+        code: "Conflict",
+        ...(innerCode ? { innerCode } : {}),
+        message: "",
+      },
+      { vault: target, object },
+    );
+  if (p.action === "skip-exists") return conflict(p, "skipped-exists", conflictOf());
+  if (p.action === "skip-deleted")
+    return conflict(p, "skipped-deleted", conflictOf("ObjectIsDeletedButRecoverable"));
+  return undefined;
+}
+
+/** Carries out a plan. Every blob is checked against its SHA-256 before it is sent; a mismatch is never restored. */
+export async function executeRestore(
+  deps: ExecuteDeps,
+  manifest: Manifest,
+  plan: readonly PlanEntry[],
+  onConflict: OnConflict,
+  signal?: SignalLike,
+): Promise<RestoreEntry[]> {
+  const conflict: Conflict = (p, outcome, d) => ({
+    kind: p.kind,
+    name: p.name,
+    outcome: onConflict === "skip" ? outcome : "failed",
+    diagnosis: d,
+    ...withDetail(p),
+  });
+  const results: RestoreEntry[] = [];
+  for (const p of plan) {
+    const entry = settled(p, deps.target.name, conflict);
+    if (entry) results.push(entry);
+  }
+  const todo = plan.filter((p) => p.action === "restore");
+  let done = 0;
+  const pool = new Pool(deps.concurrency);
+  for (const p of todo) {
+    await pool.submit(async () => {
+      const entry = await restoreOne(deps, manifest, p, conflict, signal);
+      results.push(entry);
+      deps.onEntry?.(entry);
+      deps.onProgress?.(++done, todo.length);
+    });
+  }
+  await pool.drain();
+  return results.sort(byKindAndName);
+}
+
+async function restoreOne(
+  deps: ExecuteDeps,
+  manifest: Manifest,
+  p: PlanEntry,
+  conflict: Conflict,
+  signal?: SignalLike,
+): Promise<RestoreEntry> {
+  const item = manifest.items.find((i) => i.kind === p.kind && i.name === p.name);
+  const object = objectLabel(p.kind, p.name);
+  const failed = (diagnosis: Diagnosis): RestoreEntry => ({
+    kind: p.kind,
+    name: p.name,
+    outcome: "failed",
+    diagnosis,
+  });
+  if (!item) return failed(notInBackup(object, "the manifest has no item for it"));
+  let bytes: Uint8Array;
+  try {
+    bytes = await deps.blobs.read(item.blob, signal);
+  } catch (e) {
+    if (!isStorageFailure(e)) throw e;
+    if (e.failure?.status === 404) return failed(blobMissing(item.blob));
+    return failed(
+      diagnosisOf(e, { object, container: deps.blobs.container, caller: deps.caller }) as Diagnosis,
+    );
+  }
+  const actual = sha256Hex(bytes);
+  if (actual !== item.sha256) return failed(corruptBlob(item.blob, item.sha256, actual));
+  const deadline = Date.now() + deps.conflictRetryMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await deps.vault.restore(p.kind, bytes, signal);
+      return { kind: p.kind, name: p.name, outcome: "restored" };
+    } catch (e) {
+      if (!isKeyVaultFailure(e)) throw e;
+      const d = diagnosisOf(e, { vault: deps.target.name, object }) as Diagnosis;
+      // A purge or deletion still running holds the name for a while: wait it out, up to a bound.
+      if ((d.code === "BeingDeleted" || d.code === "RestoreConflict") && Date.now() < deadline) {
+        await delay(Math.min(8000, 250 * 2 ** attempt), signal);
+        continue;
+      }
+      if (d.code === "RestoreConflict") return conflict(p, "skipped-exists", d);
+      if (d.code === "DeletedButRecoverable") return conflict(p, "skipped-deleted", d);
+      return failed(d);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import { findVault, type VaultRef } from "../../domain/config.js";
+import { KvBackupError } from "../../domain/errors.js";
+import type { SignalLike } from "../../domain/signal.js";
+import { unique } from "../../domain/vocabulary.js";
+import { type FoundRun, findRun } from "../catalog/findRun.js";
+import type { EngineDeps } from "../deps.js";
+import { VaultLimiter } from "../limiter.js";
+import { executeRestore } from "./execute.js";
+import { planRestore } from "./plan.js";
+import { expectedStatus, restoreStatus } from "./status.js";
+import type { RestoreEntry, RestoreReport, RestoreRequest } from "./types.js";
+
+export interface Resolved {
+  run: FoundRun;
+  target: VaultRef;
+}
+
+export interface RestoreOptions {
+  restoreId?: string;
+  resolved?: Resolved;
+  onProgress?: (done: number, total: number) => void;
+  onEntry?: (entry: RestoreEntry) => void;
+  signal?: SignalLike;
+}
+
+/** The request with repeats removed: the same kind or name asked twice is restored once. */
+export function normalRequest(req: RestoreRequest): RestoreRequest {
+  return {
+    ...req,
+    ...(req.kinds ? { kinds: unique(req.kinds) } : {}),
+    ...(req.names ? { names: unique(req.names, (n) => n.toLowerCase()) } : {}),
+  };
+}
+
+/**
+ * Checks a request before anything touches Key Vault: the target must be on the allow-list (a
+ * restore never sends a token to a host the operator did not list) and the run must be committed.
+ */
+export async function resolveRestore(
+  deps: EngineDeps,
+  req: RestoreRequest,
+  signal?: SignalLike,
+): Promise<Resolved> {
+  const targetName = req.targetVault ?? req.vault;
+  const target = findVault(deps.config, targetName, { includeRestoreTargets: true });
+  if (!target)
+    throw new KvBackupError(
+      "VaultNotAllowed",
+      `target vault '${targetName.slice(0, 64)}' is not in BACKUP_VAULTS or RESTORE_TARGET_VAULTS`,
+    );
+  return { run: await findRun(deps, req.runId, req.vault, signal), target };
+}
+
+/** Plans, and unless dryRun, restores: the same budget and 429 handling as backup, on the target vault. */
+export async function runRestore(
+  deps: EngineDeps,
+  request: RestoreRequest,
+  options: RestoreOptions = {},
+): Promise<RestoreReport> {
+  const req = normalRequest(request);
+  const { signal } = options;
+  const startedAt = deps.now().toISOString();
+  const { run, target } = options.resolved ?? (await resolveRestore(deps, req, signal));
+  const vault = deps.vaults(target, new VaultLimiter({ ratePer10s: deps.config.ratePer10s }), {});
+  const filters = { ...(req.kinds ? { kinds: req.kinds } : {}), ...(req.names ? { names: req.names } : {}) };
+  const plan = await planRestore(vault, run.manifest, filters, signal);
+  const onConflict = req.onConflict ?? "skip";
+  const base = {
+    ...(options.restoreId ? { restoreId: options.restoreId } : {}),
+    source: { runId: run.manifest.runId, vault: run.manifest.vault.name, status: run.manifest.status },
+    target,
+    onConflict,
+    plan,
+    startedAt,
+  };
+  if (req.dryRun)
+    return {
+      ...base,
+      dryRun: true,
+      status: "planned",
+      expected: expectedStatus(plan, onConflict),
+      finishedAt: deps.now().toISOString(),
+    };
+  const results = await executeRestore(
+    {
+      blobs: deps.blobs,
+      vault,
+      target,
+      caller: deps.config.caller,
+      concurrency: deps.tuning.restoreConcurrency,
+      conflictRetryMs: deps.tuning.conflictRetryMs,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+    },
+    run.manifest,
+    plan,
+    onConflict,
+    signal,
+  );
+  return {
+    ...base,
+    dryRun: false,
+    status: restoreStatus(results, onConflict),
+    results,
+    finishedAt: deps.now().toISOString(),
+  };
+}

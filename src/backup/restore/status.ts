@@ -1,0 +1,37 @@
+import type { OnConflict, RunStatus } from "../../domain/vocabulary.js";
+import type { PlanEntry, RestoreEntry, RestoreOutcome } from "./types.js";
+
+const skippedByPolicy = (outcome: RestoreOutcome, onConflict: OnConflict): boolean =>
+  onConflict === "skip" && (outcome === "skipped-exists" || outcome === "skipped-deleted");
+
+/** An object whose restore went as asked: restored, or skipped because the conflict policy says skip. */
+export const restoredAsAsked = (outcome: RestoreOutcome, onConflict: OnConflict): boolean =>
+  outcome === "restored" || skippedByPolicy(outcome, onConflict);
+
+/**
+ * The truth about a restore: succeeded only when every object (and kind) asked for is restored or
+ * deliberately skipped by the conflict policy; anything not in the backup, failed, or in conflict
+ * under "fail" makes it partial (some went as asked) or failed (none did).
+ */
+export function restoreStatus(
+  results: readonly Pick<RestoreEntry, "outcome">[],
+  onConflict: OnConflict,
+): RunStatus {
+  const ok = results.filter((r) => restoredAsAsked(r.outcome, onConflict)).length;
+  if (ok === results.length) return "succeeded";
+  return ok > 0 ? "partial" : "failed";
+}
+
+const planned: Record<PlanEntry["action"], RestoreOutcome> = {
+  restore: "restored",
+  "skip-exists": "skipped-exists",
+  "skip-deleted": "skipped-deleted",
+  "not-in-backup": "not-in-backup",
+};
+
+/** What a plan would end as if every restore it plans went through. */
+export const expectedStatus = (plan: readonly PlanEntry[], onConflict: OnConflict): RunStatus =>
+  restoreStatus(
+    plan.map((p) => ({ outcome: planned[p.action] })),
+    onConflict,
+  );

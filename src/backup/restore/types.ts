@@ -1,0 +1,59 @@
+import type { VaultRef } from "../../domain/config.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import type { Kind, OnConflict, RunStatus } from "../../domain/vocabulary.js";
+
+export type PlanAction = "restore" | "skip-exists" | "skip-deleted" | "not-in-backup";
+export type RestoreOutcome = "restored" | "skipped-exists" | "skipped-deleted" | "not-in-backup" | "failed";
+
+export interface PlanEntry {
+  kind: Kind;
+  /** "*" for a whole kind the run does not hold. */
+  name: string;
+  action: PlanAction;
+  detail?: string;
+}
+
+export interface RestoreEntry {
+  kind: Kind;
+  name: string;
+  outcome: RestoreOutcome;
+  detail?: string;
+  diagnosis?: Diagnosis;
+}
+
+export interface RestoreFilters {
+  kinds?: readonly Kind[];
+  /** "kind/name" or a bare name (any kind). */
+  names?: readonly string[];
+}
+
+export interface RestoreRequest {
+  /** A runId or "latest" (the newest committed run of `vault`). */
+  runId: string;
+  /** The source vault. */
+  vault: string;
+  /** Default: the source vault. Must be in BACKUP_VAULTS or RESTORE_TARGET_VAULTS. */
+  targetVault?: string | undefined;
+  kinds?: Kind[] | undefined;
+  names?: string[] | undefined;
+  dryRun?: boolean | undefined;
+  onConflict?: OnConflict | undefined;
+}
+
+export interface RestoreReport {
+  restoreId?: string;
+  source: { runId: string; vault: string; status: RunStatus };
+  target: VaultRef;
+  dryRun: boolean;
+  onConflict: OnConflict;
+  /**
+   * succeeded: everything asked for is restored or deliberately skipped by the conflict policy;
+   * partial / failed otherwise. A dry run is "planned" and says in `expected` what it would be.
+   */
+  status: "planned" | RunStatus;
+  expected?: RunStatus;
+  plan: PlanEntry[];
+  results?: RestoreEntry[];
+  startedAt: string;
+  finishedAt: string;
+}

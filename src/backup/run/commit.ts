@@ -1,0 +1,45 @@
+import { byKindAndName, type Manifest, type ManifestFailure } from "../../domain/manifest.js";
+import { sha256Hex } from "../../domain/manifestCheck.js";
+import type { SignalLike } from "../../domain/signal.js";
+import type { RunStatus } from "../../domain/vocabulary.js";
+import type { EngineDeps } from "../deps.js";
+import type { BackedUp } from "./backupKinds.js";
+import type { RunRecord, RunResult } from "./record.js";
+
+export function statusOf(items: number, failed: readonly ManifestFailure[]): RunStatus {
+  if (failed.length === 0) return "succeeded";
+  return items > 0 ? "partial" : "failed";
+}
+
+/**
+ * Writes manifest.json, once and last: its presence is the commit. A run with nothing backed up
+ * and failures writes none. The inventory row then records the manifest's own SHA-256.
+ */
+export async function commit(
+  deps: EngineDeps,
+  record: RunRecord,
+  out: BackedUp,
+  signal?: SignalLike,
+): Promise<RunResult> {
+  const failed = [...out.failed].sort(byKindAndName);
+  const status = statusOf(out.items.length, failed);
+  if (status === "failed") return record.end("failed", { bytes: out.bytes, failed });
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    runId: record.job.runId,
+    vault: { name: record.vault.name, url: record.vault.url },
+    tier: record.job.tier,
+    trigger: record.job.trigger,
+    mode: "full",
+    kinds: record.kinds,
+    startedAt: record.startedAt.toISOString(),
+    finishedAt: deps.now().toISOString(),
+    status,
+    items: [...out.items].sort(byKindAndName),
+    skipped: [...out.skipped].sort(byKindAndName),
+    failed,
+  };
+  const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+  await deps.documents.create(record.manifestPath, bytes, signal);
+  return record.end(status, { bytes: out.bytes, failed, manifestSha256: sha256Hex(bytes) });
+}

@@ -1,0 +1,177 @@
+import type { VaultRef } from "../../domain/config.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import { type Counts, countsOf, emptyCounts, type InventoryRow } from "../../domain/inventory.js";
+import { type Manifest, type ManifestFailure, manifestBlob, runPrefix } from "../../domain/manifest.js";
+import type { Kind, RunStatus } from "../../domain/vocabulary.js";
+import type { BackupJob, EngineDeps } from "../deps.js";
+import type { RunTelemetry } from "../ports.js";
+
+/** What a run tells its caller (the queue worker, the CLI). */
+export interface RunResult {
+  runId: string;
+  vault: string;
+  status: RunStatus;
+  manifestPath: string;
+  counts: Counts;
+  bytes: number;
+  durationMs: number;
+  failed: ManifestFailure[];
+  /** The one diagnosis of a run that stopped early: at the storage preflight, or storage lost mid-run. */
+  diagnosis?: Diagnosis;
+  stoppedAt?: "preflight" | "mid-run";
+  /** The run had committed before (a redelivered message): nothing was done again. */
+  alreadyCommitted?: boolean;
+  /** The run committed but its inventory row could not be written; the next run of the vault repairs it. */
+  inventoryStale?: boolean;
+}
+
+/**
+ * One run's record keeping: its folder, its inventory row (one per runId, however often the run
+ * resumes), its telemetry, and the result it ends with. Every way a run ends goes through end().
+ */
+export class RunRecord {
+  readonly prefix: string;
+  readonly manifestPath: string;
+  readonly counts = emptyCounts();
+  startedAt: Date;
+  private telemetryOf: RunTelemetry | undefined;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    readonly job: BackupJob,
+    readonly vault: VaultRef,
+    readonly kinds: Kind[],
+  ) {
+    this.prefix = runPrefix(job.tier, vault.name, job.runId);
+    this.manifestPath = manifestBlob(this.prefix);
+    this.startedAt = deps.now();
+  }
+
+  get telemetry(): RunTelemetry {
+    this.telemetryOf ??= this.deps.telemetry.run({
+      runId: this.job.runId,
+      vault: this.vault.name,
+      tier: this.job.tier,
+      trigger: this.job.trigger,
+    });
+    return this.telemetryOf;
+  }
+
+  row(status: InventoryRow["status"], extra: Partial<InventoryRow> = {}): InventoryRow {
+    return {
+      vault: this.vault.name,
+      runId: this.job.runId,
+      tier: this.job.tier,
+      trigger: this.job.trigger,
+      mode: "full",
+      status,
+      startedAt: this.startedAt.toISOString(),
+      counts: this.counts,
+      bytes: 0,
+      manifest: this.manifestPath,
+      ...extra,
+    };
+  }
+
+  /**
+   * The run had committed before (a redelivered message, or a commit whose row could not be
+   * written): the manifest's counts, no second event, and the row repaired if it is not final.
+   */
+  async committed(manifest: Manifest, manifestSha256: string): Promise<RunResult> {
+    const counts = countsOf(manifest);
+    const bytes = manifest.items.reduce((n, i) => n + i.bytes, 0);
+    const row = await this.deps.inventory.get(this.job.runId, this.vault.name).catch(() => undefined);
+    if (row && row.status !== manifest.status) {
+      await this.deps.inventory.put(finalRow(row, manifest, manifestSha256)).catch(() => undefined);
+    }
+    return {
+      runId: this.job.runId,
+      vault: this.vault.name,
+      status: manifest.status,
+      manifestPath: this.manifestPath,
+      counts,
+      bytes,
+      durationMs: 0,
+      failed: manifest.failed,
+      alreadyCommitted: true,
+    };
+  }
+
+  /** Row "running"; a resumed run keeps the first attempt's start time (and its one row). */
+  async start(): Promise<void> {
+    const earlier = await this.deps.inventory.get(this.job.runId, this.vault.name);
+    const first = earlier ? new Date(earlier.startedAt) : undefined;
+    if (first && !Number.isNaN(first.getTime())) this.startedAt = first;
+    await this.deps.inventory.put(this.row("running"));
+  }
+
+  /**
+   * The run ends: the row goes final (best effort: the inventory may sit behind the path that
+   * failed), the event is emitted whatever happened to the row, and the caller gets the result.
+   */
+  async end(
+    status: RunStatus,
+    outcome: {
+      bytes: number;
+      failed: ManifestFailure[];
+      manifestSha256?: string;
+      diagnosis?: Diagnosis;
+      stoppedAt?: RunResult["stoppedAt"];
+    },
+  ): Promise<RunResult> {
+    const finishedAt = this.deps.now();
+    const durationMs = Math.max(0, finishedAt.getTime() - this.startedAt.getTime());
+    const firstFailureCode = outcome.diagnosis?.code ?? outcome.failed[0]?.code;
+    let inventoryStale = false;
+    try {
+      await this.deps.inventory.put(
+        this.row(status, {
+          finishedAt: finishedAt.toISOString(),
+          durationMs,
+          bytes: outcome.bytes,
+          ...(outcome.manifestSha256 ? { manifestSha256: outcome.manifestSha256 } : {}),
+          ...(firstFailureCode ? { firstFailureCode } : {}),
+        }),
+      );
+    } catch {
+      inventoryStale = true;
+    }
+    this.telemetry.end({
+      status,
+      counts: this.counts,
+      bytes: outcome.bytes,
+      durationMs,
+      ...(firstFailureCode ? { firstFailureCode } : {}),
+    });
+    return {
+      runId: this.job.runId,
+      vault: this.vault.name,
+      status,
+      manifestPath: this.manifestPath,
+      counts: this.counts,
+      bytes: outcome.bytes,
+      durationMs,
+      failed: outcome.failed,
+      ...(outcome.diagnosis ? { diagnosis: outcome.diagnosis } : {}),
+      ...(outcome.stoppedAt ? { stoppedAt: outcome.stoppedAt } : {}),
+      ...(inventoryStale && status !== "failed" ? { inventoryStale } : {}),
+    };
+  }
+}
+
+/** The final row of a committed run, from its manifest (repairs a row left "running" or "abandoned"). */
+export function finalRow(row: InventoryRow, manifest: Manifest, manifestSha256: string): InventoryRow {
+  const counts = countsOf(manifest);
+  const first = manifest.failed[0]?.code;
+  return {
+    ...row,
+    status: manifest.status,
+    mode: manifest.mode,
+    finishedAt: manifest.finishedAt,
+    durationMs: Math.max(0, Date.parse(manifest.finishedAt) - Date.parse(row.startedAt)) || 0,
+    counts,
+    bytes: manifest.items.reduce((n, i) => n + i.bytes, 0),
+    manifestSha256,
+    ...(first ? { firstFailureCode: first } : {}),
+  };
+}

@@ -1,0 +1,132 @@
+import { findVault, type VaultRef } from "../../domain/config.js";
+import { KvBackupError } from "../../domain/errors.js";
+import { abortError, type SignalLike } from "../../domain/signal.js";
+import { Kinds } from "../../domain/vocabulary.js";
+import { readManifest } from "../catalog/readManifest.js";
+import type { BackupJob, EngineDeps } from "../deps.js";
+import { diagnosisOf, isStorageFailure } from "../failures.js";
+import { VaultLimiter } from "../limiter.js";
+import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
+import { commit } from "./commit.js";
+import { preflight } from "./preflight.js";
+import { RunRecord, type RunResult } from "./record.js";
+import { tidyEarlierRuns } from "./tidy.js";
+
+export interface RunOptions {
+  onProgress?: (p: Progress) => void;
+  signal?: SignalLike;
+}
+
+/**
+ * One vault, one run: storage preflight, resume or commit check, the vault's lease, tidy the
+ * vault's dead runs, inventory row, back up every object under the vault's budget, manifest last,
+ * row again. Every way it ends gives a result with a final row and the event; only a run stopped
+ * from outside (an abort, the lease lost) or refused (not allowed, already running) throws, and a
+ * rerun of the same runId resumes where it stopped.
+ */
+export async function runVault(
+  deps: EngineDeps,
+  job: BackupJob,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const vault = findVault(deps.config, job.vault);
+  if (!vault) throw new KvBackupError("VaultNotAllowed", `vault '${job.vault}' is not in BACKUP_VAULTS`);
+  const asked = job.kinds?.length ? job.kinds : deps.config.kinds;
+  const record = new RunRecord(
+    deps,
+    job,
+    vault,
+    Kinds.filter((k) => asked.includes(k)),
+  );
+  const blocked = await preflight(deps, options.signal);
+  if (blocked)
+    return record.end("failed", { bytes: 0, failed: [], diagnosis: blocked, stoppedAt: "preflight" });
+  const before = await readManifest(deps.documents, record.manifestPath, undefined, options.signal);
+  if (before.state === "sound") return record.committed(before.manifest, before.sha256);
+  if (before.state === "corrupt")
+    return record.end("failed", {
+      bytes: 0,
+      failed: [],
+      diagnosis: before.diagnosis,
+      stoppedAt: "preflight",
+    });
+  return underLease(deps, vault, options.signal, (signal) =>
+    backUp(deps, record, signal, options.onProgress),
+  );
+}
+
+async function backUp(
+  deps: EngineDeps,
+  record: RunRecord,
+  signal: SignalLike,
+  onProgress?: (p: Progress) => void,
+): Promise<RunResult> {
+  const out: BackedUp = { items: [], skipped: [], failed: [], bytes: 0 };
+  try {
+    await tidyEarlierRuns(deps, record, signal);
+    await record.start();
+    const existing = await deps.blobs.list(record.prefix, signal);
+    const limiter = new VaultLimiter({ ratePer10s: deps.config.ratePer10s });
+    const vault = deps.vaults(record.vault, limiter, { onThrottled: () => record.telemetry.throttled() });
+    const { concurrency, versionLimit } = deps.tuning;
+    await backupKinds(
+      { vault, blobs: deps.blobs, limiter, concurrency, versionLimit, ...(onProgress ? { onProgress } : {}) },
+      record,
+      existing,
+      signal,
+      out,
+    );
+    return await commit(deps, record, out, signal);
+  } catch (e) {
+    if (signal.aborted) {
+      const stopped = abortError(signal);
+      record.telemetry.interrupt(stopped);
+      throw stopped;
+    }
+    if (!isStorageFailure(e)) {
+      record.telemetry.interrupt(e);
+      throw e;
+    }
+    // The container (or the table) went away mid-run: the run ends here, once, with that diagnosis.
+    const diagnosis = diagnosisOf(e, { container: deps.blobs.container, caller: deps.config.caller });
+    return record.end("failed", {
+      bytes: out.bytes,
+      failed: [],
+      ...(diagnosis ? { diagnosis } : {}),
+      stoppedAt: "mid-run",
+    });
+  }
+}
+
+/** Runs fn holding the vault's lease, with a signal that also fires when the lease is lost. */
+async function underLease<T>(
+  deps: EngineDeps,
+  vault: VaultRef,
+  outer: SignalLike | undefined,
+  fn: (signal: SignalLike) => Promise<T>,
+): Promise<T> {
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort((outer as { reason?: unknown } | undefined)?.reason);
+  outer?.addEventListener("abort", onAbort, { once: true });
+  try {
+    if (outer?.aborted) throw abortError(outer);
+    const lease = await deps.leases.acquire(vault.name, () =>
+      stop.abort(
+        new KvBackupError(
+          "LeaseLost",
+          `the lease on vault '${vault.name}' was lost mid-run; another run may own it now`,
+          {
+            retryable: true,
+          },
+        ),
+      ),
+    );
+    try {
+      return await fn(stop.signal);
+    } finally {
+      await lease.release();
+    }
+  } finally {
+    outer?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,43 @@
+import { emptyCounts } from "../../domain/inventory.js";
+import type { SignalLike } from "../../domain/signal.js";
+import { readManifest } from "../catalog/readManifest.js";
+import type { EngineDeps } from "../deps.js";
+import { finalRow, type RunRecord } from "./record.js";
+
+/**
+ * Called with the vault's lease held, so no other run of the vault is alive: every other row of
+ * the vault still "running" belongs to a run that died. One that had committed (its manifest is
+ * sound) gets its final row from the manifest; the others are marked abandoned, with the event the
+ * alerts read. A resumed run later writes its own row again.
+ */
+export async function tidyEarlierRuns(
+  deps: EngineDeps,
+  record: RunRecord,
+  signal?: SignalLike,
+): Promise<void> {
+  const rows = await deps.inventory.list({ vault: record.vault.name, status: "running", top: 100 });
+  for (const row of rows) {
+    if (row.runId === record.job.runId) continue;
+    const found = await readManifest(deps.documents, row.manifest, undefined, signal);
+    if (found.state === "sound") {
+      await deps.inventory.put(finalRow(row, found.manifest, found.sha256));
+      continue;
+    }
+    const finishedAt = deps.now();
+    const durationMs = Math.max(0, finishedAt.getTime() - Date.parse(row.startedAt)) || 0;
+    await deps.inventory.put({
+      ...row,
+      status: "abandoned",
+      finishedAt: finishedAt.toISOString(),
+      durationMs,
+      firstFailureCode: "Abandoned",
+    });
+    deps.telemetry.run({ runId: row.runId, vault: row.vault, tier: row.tier, trigger: row.trigger }).end({
+      status: "abandoned",
+      counts: emptyCounts(),
+      bytes: 0,
+      durationMs,
+      firstFailureCode: "Abandoned",
+    });
+  }
+}

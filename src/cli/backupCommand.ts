@@ -1,0 +1,83 @@
+import type { RunResult } from "../backup/run/record.js";
+import { runVault } from "../backup/run/runVault.js";
+import { findVault } from "../domain/config.js";
+import { newRunId } from "../domain/runId.js";
+import { isKind, Kinds, type Tier, Tiers, unique } from "../domain/vocabulary.js";
+import { type Command, type CommandContext, ExitCode, text, texts, usageError } from "./command.js";
+import { diagnosisLines, formatBytes } from "./output.js";
+import { backupProgress } from "./progress.js";
+
+function kindsOf(raw: string | undefined) {
+  if (raw === undefined) return undefined;
+  const kinds = unique(
+    raw
+      .split(",")
+      .map((k) => k.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  if (kinds.length === 0 || !kinds.every(isKind))
+    throw usageError(`--kinds takes a subset of ${Kinds.join(",")}`);
+  return Kinds.filter((k) => kinds.includes(k));
+}
+
+function summary(r: RunResult): string {
+  const c = r.counts;
+  const skipped = c.secrets.skipped + c.keys.skipped + c.certificates.skipped;
+  return (
+    `${r.vault} ${r.runId}: ${r.status}  secrets ${c.secrets.backedUp}, keys ${c.keys.backedUp}, certificates ${c.certificates.backedUp}; ` +
+    `skipped ${skipped}; failed ${r.failed.length}; ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s`
+  );
+}
+
+async function run(ctx: CommandContext): Promise<number> {
+  const tier = (text(ctx, "tier") ?? "manual") as Tier;
+  if (!Tiers.includes(tier)) throw usageError(`--tier takes ${Tiers.join(", ")}`);
+  const kinds = kindsOf(text(ctx, "kinds"));
+  const app = ctx.app();
+  const names = unique(texts(ctx, "vault").map((n) => n.toLowerCase()));
+  const vaults = names.length === 0 ? [...app.config.vaults] : names.map((n) => findVault(app.config, n));
+  const missing = names.filter((_, i) => !vaults[i]);
+  if (missing.length > 0)
+    throw usageError(
+      `vault '${missing.join("', '")}' is not in BACKUP_VAULTS (${app.config.vaults.map((x) => x.name).join(", ")})`,
+    );
+  const { out } = ctx;
+  const results: RunResult[] = [];
+  for (const vault of vaults) {
+    if (!vault) continue;
+    const job = {
+      runId: newRunId(),
+      vault: vault.name,
+      tier,
+      trigger: "cli" as const,
+      ...(kinds ? { kinds } : {}),
+    };
+    out.err(`backing up ${vault.name} (${vault.url}) as run ${job.runId}`);
+    const progress = backupProgress(out, vault.name);
+    const r = await runVault(app, job, { onProgress: progress.update });
+    progress.finish();
+    results.push(r);
+    out.out(summary(r));
+    if (r.diagnosis)
+      out.out(
+        `  the run stopped ${r.stoppedAt === "preflight" ? "at the storage preflight" : "mid-run"}:\n${diagnosisLines(r.diagnosis, "    ")}`,
+      );
+    for (const f of r.failed) out.out(`  ${f.kind}/${f.name}:\n${diagnosisLines(f.diagnosis, "    ")}`);
+    if (r.inventoryStale)
+      out.out(
+        "  committed, but the inventory row could not be written; the next run of this vault repairs it",
+      );
+  }
+  if (out.json) out.document({ runs: results });
+  return results.every((r) => r.status === "succeeded") ? ExitCode.ok : ExitCode.failed;
+}
+
+export const backupCommand: Command = {
+  name: "backup",
+  usage: `kvbackup backup [--vault V]... [--kinds secrets,keys,certificates] [--tier manual|daily|weekly]
+  Backs up each vault (default: every vault in BACKUP_VAULTS) in this process, with the engine the
+  queue worker runs. Exit 0 when every run succeeded, 1 when any is partial or failed.`,
+  options: { vault: { type: "string", multiple: true }, kinds: { type: "string" }, tier: { type: "string" } },
+  positionals: { min: 0, max: 0 },
+  run,
+};

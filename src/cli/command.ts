@@ -1,0 +1,33 @@
+import type { EngineDeps } from "../backup/deps.js";
+import { KvBackupError } from "../domain/errors.js";
+import type { Output } from "./output.js";
+
+export const ExitCode = { ok: 0, failed: 1, usage: 2 } as const;
+
+export type OptionSpec = { type: "string" | "boolean"; multiple?: boolean; short?: string };
+
+/** What a command gets: its parsed words, where to write, and the app (made from the settings on first use). */
+export interface CommandContext {
+  out: Output;
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  app(): EngineDeps;
+}
+
+export interface Command {
+  name: string;
+  /** One line of synopsis, then what it does. */
+  usage: string;
+  options: Record<string, OptionSpec>;
+  /** Positional arguments it takes: at least min, at most max. */
+  positionals: { min: number; max: number; name?: string };
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export const usageError = (message: string): KvBackupError => new KvBackupError("BadRequest", message);
+
+export const text = (ctx: CommandContext, name: string): string | undefined =>
+  typeof ctx.values[name] === "string" ? (ctx.values[name] as string) : undefined;
+
+export const texts = (ctx: CommandContext, name: string): string[] =>
+  Array.isArray(ctx.values[name]) ? (ctx.values[name] as string[]) : [];

@@ -1,0 +1,47 @@
+import { type Check, checkHealth, type VaultHealth } from "../backup/health.js";
+import { type Command, ExitCode } from "./command.js";
+import type { Output } from "./output.js";
+import { diagnosisLines } from "./output.js";
+
+const mark = (ok: boolean): string => (ok ? "ok  " : "FAIL");
+
+function line(out: Output, check: Check, what: string): void {
+  out.out(`${mark(check.ok)} ${what}`);
+  if (check.diagnosis) out.out(diagnosisLines(check.diagnosis, "     "));
+}
+
+function vault(out: Output, v: VaultHealth): void {
+  for (const [kind, check] of Object.entries(v.kinds)) line(out, check, `${v.name} ${kind}: list + backup`);
+  for (const [kind, check] of Object.entries(v.restore))
+    line(out, check, `${v.name} ${kind}: list + restore`);
+}
+
+export const doctorCommand: Command = {
+  name: "doctor",
+  usage: `kvbackup doctor
+  Proves, from this machine, every path the app uses: the container (write + delete a probe blob),
+  both job queues (send, delete, peek), the inventory table (write + delete a row); for each backup
+  vault and kind the right to list and back up, for every vault a restore may target the right to
+  list and restore. Each failure comes with its diagnosis and fix. Exit 0 only when all pass.`,
+  options: {},
+  positionals: { min: 0, max: 0 },
+  async run(ctx) {
+    const report = await checkHealth(ctx.app());
+    const { out } = ctx;
+    if (out.json) {
+      out.document(report);
+      return report.ok ? ExitCode.ok : ExitCode.failed;
+    }
+    const s = report.storage;
+    line(out, s.checks.blob, `storage container '${s.container}': write + delete a probe blob`);
+    line(out, s.checks.backupQueue, "queue backup-jobs: send + delete + peek");
+    line(out, s.checks.restoreQueue, "queue restore-jobs: send + delete + peek");
+    line(out, s.checks.table, "inventory table: write + delete a row");
+    for (const v of report.vaults) vault(out, v);
+    for (const v of report.restoreTargets) vault(out, v);
+    out.out(
+      report.ok ? "all checks passed" : "some checks failed: see the fixes above and docs/troubleshooting.md",
+    );
+    return report.ok ? ExitCode.ok : ExitCode.failed;
+  },
+};

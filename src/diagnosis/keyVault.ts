@@ -1,0 +1,72 @@
+import type { AzureFailure } from "../domain/azureFailure.js";
+import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
+import { diagnoseKeyVaultAuth } from "./keyVaultAuth.js";
+
+/** Key Vault 409s: the name a restore needs is taken, deleted but recoverable, or still going away. */
+function conflict(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagnosis {
+  const name = ctx.object ?? "The object";
+  switch (f.innerCode) {
+    case "ObjectIsDeletedButRecoverable":
+      return {
+        code: "DeletedButRecoverable",
+        cause: `${name}'s name is held by a soft-deleted object in Key Vault '${vault}'.`,
+        fix: `Recover the deleted object (az keyvault secret|key|certificate recover --vault-name ${vault} --name <name>) if it is the one you want, or purge it (az keyvault secret|key|certificate purge --vault-name ${vault} --name <name>) and restore again.`,
+      };
+    case "ObjectIsBeingDeleted":
+    case "ObjectIsBeingRecovered":
+      return {
+        code: "BeingDeleted",
+        cause: `${name}'s name is still being deleted, purged or recovered in Key Vault '${vault}'.`,
+        fix: "Wait a minute and restore again: purges and recoveries finish asynchronously.",
+      };
+    default:
+      return {
+        code: "RestoreConflict",
+        cause: `${name} already exists in Key Vault '${vault}' (or a purge of that name is still running).`,
+        fix: "Restore into another vault (--to / targetVault), or delete and purge the existing object first if the backup should replace it.",
+      };
+  }
+}
+
+/** Key Vault errors, by status, error code and inner error code. */
+export function diagnoseKeyVault(f: AzureFailure, ctx: DiagnosisContext): Diagnosis | undefined {
+  const vault = ctx.vault ?? "<vault>";
+  if (f.networkCode) {
+    return {
+      code: "KeyVaultUnreachable",
+      cause: `Key Vault '${vault}' did not answer (${f.networkCode}).`,
+      fix: "With a private endpoint, link the caller's VNet to the privatelink.vaultcore.azure.net DNS zone and route all outbound traffic through the VNet.",
+    };
+  }
+  if (f.status === 401 || f.status === 403) return diagnoseKeyVaultAuth(f, vault, ctx);
+  if (f.status === 409) return conflict(f, vault, ctx);
+  if (f.status === 400 && f.code === "BadParameter") {
+    return {
+      code: "RestoreRejected",
+      cause: `Key Vault '${vault}' refused the backup blob. A backup restores only into a vault of the same subscription and the same geography as its source (Key Vault's "security world"); a blob from elsewhere, or a damaged one, cannot be decrypted.`,
+      fix: "Restore into a vault in the source's subscription and geography (cross-geography copies need the objects re-created from their values), and run kvbackup verify on the run to rule out a damaged blob.",
+    };
+  }
+  if (f.status === 429) {
+    return {
+      code: "KeyVaultThrottled",
+      cause: `Key Vault '${vault}' kept throttling after every retry.`,
+      fix: "Lower BACKUP_RATE_PER_10S, or move the schedule away from the vault's busy hours.",
+    };
+  }
+  if (f.status === 404) {
+    return {
+      code: "ObjectNotFound",
+      cause: `${ctx.object ?? "The object"} was not found: it was deleted after it was listed.`,
+      fix: "Nothing to do unless the deletion was unexpected.",
+    };
+  }
+  if (f.status !== undefined && f.status >= 500) {
+    return {
+      code: "KeyVaultUnavailable",
+      cause: `Key Vault '${vault}' answered ${f.status}: the service had a transient problem.`,
+      fix: "Retried automatically; the next scheduled run will pick the object up.",
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,63 @@
+import type { AzureFailure } from "../domain/azureFailure.js";
+import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
+
+const firewall = (ctx: DiagnosisContext): Diagnosis =>
+  ctx.caller === "operator"
+    ? {
+        code: "StorageFirewall",
+        cause:
+          "The storage account's firewall or private link rejected this machine: the kvbackup CLI runs outside the network path the account admits (the Function's subnet or a private endpoint). This is the network layer, not a missing role.",
+        fix: "Run the CLI from a host inside the VNet (a jump host or Bastion, with the privatelink DNS zones linked), or add this machine's public IP for the time of the operation and remove it after: az storage account network-rule add -g <rg> --account-name <account> --ip-address <your-ip>; az storage account network-rule remove -g <rg> --account-name <account> --ip-address <your-ip>. See docs/deploy.md (operator access).",
+      }
+    : {
+        code: "StorageFirewall",
+        cause:
+          "The storage account's firewall or private link rejected the request: the Function's network path is not allowed (\"Enabled from selected networks\"). This is the network layer, not a missing role.",
+        fix: 'Integrate the Function App with a VNet and add its subnet as a virtual network rule on the storage account (service endpoint Microsoft.Storage on the subnet), or use a private endpoint. "Allow trusted Microsoft services" does NOT help: the Function, not Key Vault, writes the blobs. E.g. az storage account network-rule add -g <rg> --account-name <account> --vnet-name <vnet> --subnet <function-subnet>',
+      };
+
+const unreachable = (f: AzureFailure, ctx: DiagnosisContext): Diagnosis => ({
+  code: "StorageUnreachable",
+  cause: `The storage endpoint did not answer (${f.networkCode}): DNS or routing from ${ctx.caller === "operator" ? "this machine" : "the Function's network"} does not reach it.`,
+  fix: "With private endpoints, check that the caller's VNet is linked to the privatelink.blob/queue/table.core.windows.net DNS zones and that outbound traffic routes through the VNet (vnetRouteAllEnabled on the Function App).",
+});
+
+/** Storage errors, by status and error code (the XML body's Code, which the SDK reads). */
+export function diagnoseStorage(f: AzureFailure, ctx: DiagnosisContext): Diagnosis | undefined {
+  const container = ctx.container ?? "<container>";
+  if (f.networkCode) return unreachable(f, ctx);
+  switch (f.code) {
+    case "AuthorizationFailure":
+      return firewall(ctx);
+    case "AuthorizationPermissionMismatch":
+      return {
+        code: "StorageRbac",
+        cause: `The identity reached the storage account but lacks a data role on container '${container}' (or on the queue or table).`,
+        fix: `Assign "Storage Blob Data Contributor" to the identity scoped to the container (and "Storage Queue Data Contributor" on each queue, "Storage Table Data Contributor" on the table); propagation takes up to 10 minutes. E.g. az role assignment create --assignee <principalId> --role "Storage Blob Data Contributor" --scope <account-id>/blobServices/default/containers/${container}`,
+      };
+    case "KeyBasedAuthenticationNotPermitted":
+      return {
+        code: "StorageSharedKeyDisabled",
+        cause: "A key-based connection string was used against an account with shared key access disabled.",
+        fix: "Use the identity form: unset BACKUP_STORAGE and set BACKUP_STORAGE__blobServiceUri, __queueServiceUri, __tableServiceUri (and __clientId for a user-assigned identity).",
+      };
+    case "AuthenticationFailed":
+    case "InvalidAuthenticationInfo":
+    case "NoAuthenticationInformation":
+      return {
+        code: "StorageAuthentication",
+        cause: `Storage did not accept the credentials (${f.code}): a token for another tenant or audience, or a wrong key.`,
+        fix: "Check the managed identity (AZURE_CLIENT_ID / BACKUP_STORAGE__clientId) and that the account is in the identity's tenant.",
+      };
+    case "ServerBusy":
+    case "InternalError":
+    case "OperationTimedOut":
+      return {
+        code: "StorageBusy",
+        cause: `Storage answered ${f.status ?? ""} ${f.code}: a transient condition that outlasted the retries.`,
+        fix: "The run is retried from the queue and resumes where it stopped; if it persists, check the account's health and its request rate limits.",
+      };
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * What kvbackup knows of a failed Azure call: the service, the HTTP status, the error code and
+ * (Key Vault) the inner error code. Classification branches on these, never on message text; the
+ * message is kept to show to people and to read the documented identifiers some bodies carry.
+ */
+export interface AzureFailure {
+  service: "keyvault" | "storage" | "arm";
+  status?: number;
+  code?: string;
+  innerCode?: string;
+  message: string;
+  /** Seconds the service asked us to wait (Retry-After / x-ms-retry-after-ms). */
+  retryAfterSeconds?: number;
+  /** Node's network error code (ECONNREFUSED, ENOTFOUND, ...), when no answer came. */
+  networkCode?: string;
+  /** The WWW-Authenticate header of a 401 (its error and error_description tell expired from wrong audience). */
+  authenticate?: string;
+}
+
+interface Headers {
+  get(name: string): string | undefined | null;
+}
+
+interface RestErrorLike {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+  response?: { headers?: Headers };
+  cause?: { code?: string };
+}
+
+const NetworkCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "REQUEST_SEND_ERROR",
+]);
+
+/** Retry-After in seconds, from x-ms-retry-after-ms, retry-after-ms or Retry-After (seconds or a date), in that order. */
+export function retryAfterSeconds(headers: Headers | undefined): number | undefined {
+  const ms = headers?.get("x-ms-retry-after-ms") ?? headers?.get("retry-after-ms");
+  if (ms !== undefined && ms !== null && Number.isFinite(Number(ms))) return Number(ms) / 1000;
+  const ra = headers?.get("retry-after");
+  if (ra === undefined || ra === null) return undefined;
+  if (Number.isFinite(Number(ra))) return Number(ra);
+  const date = Date.parse(ra);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+/** Reads an SDK error (a RestError or a Node network error) into an AzureFailure. */
+export function toAzureFailure(
+  e: unknown,
+  service: AzureFailure["service"],
+  innerCode?: string,
+): AzureFailure {
+  const err = (e ?? {}) as RestErrorLike;
+  const message = typeof err.message === "string" ? err.message : String(e);
+  const f: AzureFailure = { service, message };
+  if (typeof err.statusCode === "number") f.status = err.statusCode;
+  const code = typeof err.code === "string" ? err.code : undefined;
+  if (code && NetworkCodes.has(code)) f.networkCode = code;
+  else if (code) f.code = code;
+  const causeCode = err.cause?.code;
+  if (
+    !f.networkCode &&
+    f.status === undefined &&
+    typeof causeCode === "string" &&
+    NetworkCodes.has(causeCode)
+  )
+    f.networkCode = causeCode;
+  if (innerCode) f.innerCode = innerCode;
+  const ra = retryAfterSeconds(err.response?.headers);
+  if (ra !== undefined) f.retryAfterSeconds = ra;
+  const authenticate = err.response?.headers?.get("www-authenticate");
+  if (typeof authenticate === "string" && authenticate) f.authenticate = authenticate;
+  return f;
+}
+
+/** An abort (ours or the SDK's AbortError) stops the work; it is not an Azure failure. */
+export const isAbort = (e: unknown): boolean =>
+  typeof e === "object" &&
+  e !== null &&
+  ((e as { name?: unknown }).name === "AbortError" || (e as { code?: unknown }).code === "Aborted");

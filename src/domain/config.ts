@@ -1,0 +1,54 @@
+import type { Caller } from "./diagnosis.js";
+import { normalVaultName } from "./rules.js";
+import type { Kind, WeekDay } from "./vocabulary.js";
+
+export interface VaultRef {
+  name: string;
+  url: string;
+}
+
+export type StorageConfig =
+  | { kind: "connectionString"; connectionString: string }
+  | {
+      kind: "identity";
+      blobServiceUri: string;
+      queueServiceUri: string;
+      tableServiceUri: string;
+      clientId?: string;
+    };
+
+/** The validated settings (src/config.ts makes them from the environment, once). */
+export interface Config {
+  vaults: readonly VaultRef[];
+  restoreTargets: readonly VaultRef[];
+  storage: StorageConfig;
+  container: string;
+  inventoryTable: string;
+  schedule: string;
+  weeklyDay: WeekDay;
+  kinds: readonly Kind[];
+  ratePer10s: number;
+  /** POST /api/restores requires the Backup.Restore app role (from App Service authentication). */
+  restoreRequireRole: boolean;
+  /** App Service authentication is on for this app (WEBSITE_AUTH_ENABLED): only then is x-ms-client-principal trustworthy. */
+  appServiceAuth: boolean;
+  /** Who makes the calls: the Function in Azure, or an operator's machine (the CLI). */
+  caller: Caller;
+  clientId?: string;
+  appInsightsConnectionString?: string;
+}
+
+export const Queues = { backup: "backup-jobs", restore: "restore-jobs" } as const;
+
+/** A vault this app may send a token to: BACKUP_VAULTS, plus RESTORE_TARGET_VAULTS when asked. */
+export function findVault(
+  config: Pick<Config, "vaults" | "restoreTargets">,
+  name: string,
+  opts: { includeRestoreTargets?: boolean } = {},
+): VaultRef | undefined {
+  const n = normalVaultName(name);
+  return (
+    config.vaults.find((v) => v.name === n) ??
+    (opts.includeRestoreTargets ? config.restoreTargets.find((v) => v.name === n) : undefined)
+  );
+}

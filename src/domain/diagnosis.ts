@@ -1,0 +1,65 @@
+/**
+ * What went wrong and what to do, in words an on-call engineer can act on. Every code has a
+ * section in docs/troubleshooting.md (a test holds the two together).
+ */
+export const DiagnosisCodes = [
+  "StorageFirewall",
+  "StorageRbac",
+  "StorageSharedKeyDisabled",
+  "StorageAuthentication",
+  "StorageSasExpired",
+  "StorageSasSourceIp",
+  "StorageSasPermission",
+  "StorageSignatureMismatch",
+  "StorageClockSkew",
+  "StorageBusy",
+  "StorageUnreachable",
+  "KeyVaultFirewall",
+  "KeyVaultPublicAccessDisabled",
+  "KeyVaultRbac",
+  "KeyVaultAccessPolicy",
+  "KeyVaultForbidden",
+  "KeyOperationNotPermitted",
+  "KeyVaultAuthentication",
+  "KeyVaultWrongAudience",
+  "KeyVaultWrongTenant",
+  "KeyVaultTokenExpired",
+  "KeyVaultSigningKeys",
+  "KeyVaultThrottled",
+  "KeyVaultUnavailable",
+  "KeyVaultUnreachable",
+  "ManagedByCertificate",
+  "TooManyVersions",
+  "ObjectNotFound",
+  "RestoreRejected",
+  "RestoreConflict",
+  "DeletedButRecoverable",
+  "BeingDeleted",
+  "CorruptBlob",
+  "BlobMissing",
+  "CorruptManifest",
+  "NotInBackup",
+  "AuthenticationNotEnabled",
+  "Unknown",
+] as const;
+export type DiagnosisCode = (typeof DiagnosisCodes)[number];
+
+export interface Diagnosis {
+  code: DiagnosisCode;
+  cause: string;
+  fix: string;
+}
+
+/**
+ * Who made the call that failed: a firewall verdict is about a network path, and the path is the
+ * Function's (its integration subnet) in Azure, the operator's machine when the CLI runs elsewhere.
+ */
+export type Caller = "function" | "operator";
+
+export interface DiagnosisContext {
+  vault?: string;
+  container?: string;
+  /** The kind and name of the object, when one call for one object failed. */
+  object?: string;
+  caller?: Caller;
+}

@@ -1,0 +1,68 @@
+import type { Diagnosis } from "./diagnosis.js";
+import type { Kind, Mode, RunStatus, Tier, Trigger } from "./vocabulary.js";
+
+export interface ManifestItem {
+  kind: Kind;
+  name: string;
+  /** Always the layout path of this kind and name in this run (objectBlob); readers refuse others. */
+  blob: string;
+  bytes: number;
+  sha256: string;
+  /** Absent when the run did not see it (listings do not carry versions). */
+  version?: string;
+  updatedOn?: string;
+  enabled: boolean;
+  contentType?: string;
+  tags?: Record<string, string>;
+  /** Incremental runs: the run whose blob was copied server-side into this run's folder. */
+  copiedFrom?: string;
+}
+
+export interface ManifestSkip {
+  kind: Kind;
+  name: string;
+  reason: "managed-by-certificate" | "deleted-during-run";
+}
+
+export interface ManifestFailure {
+  kind: Kind;
+  /** "*" when listing the kind failed. */
+  name: string;
+  code: string;
+  message: string;
+  diagnosis: Diagnosis;
+}
+
+/** manifest.json: written last, its presence means the run committed. Never a secret value. */
+export interface Manifest {
+  schemaVersion: 2;
+  runId: string;
+  vault: { name: string; url: string };
+  tier: Tier;
+  trigger: Trigger;
+  mode: Mode;
+  /** The kinds this run was asked to back up (a restore of the run names any other kind as not in it). */
+  kinds: Kind[];
+  startedAt: string;
+  finishedAt: string;
+  status: RunStatus;
+  items: ManifestItem[];
+  skipped: ManifestSkip[];
+  failed: ManifestFailure[];
+}
+
+/** Blob paths: {tier}/{vault}/{yyyy}/{mm}/{dd}/{runId}/... (lifecycle rules match on the tier). */
+export function runPrefix(tier: Tier, vault: string, runId: string): string {
+  return `${tier}/${vault}/${runId.slice(0, 4)}/${runId.slice(4, 6)}/${runId.slice(6, 8)}/${runId}/`;
+}
+
+export const objectBlob = (prefix: string, kind: Kind, name: string): string =>
+  `${prefix}${kind}/${name}.kvbak`;
+export const manifestBlob = (prefix: string): string => `${prefix}manifest.json`;
+
+/** Objects first by kind, then by name: manifests and reports list in one order. */
+export const byKindAndName = (
+  a: { kind: string; name: string },
+  b: { kind: string; name: string },
+): number =>
+  a.kind === b.kind ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.kind < b.kind ? -1 : 1;

@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { type Manifest, manifestBlob, objectBlob, runPrefix } from "./manifest.js";
+import { ObjectNamePattern, RunIdPattern, VaultNamePattern } from "./rules.js";
+import { Kinds, Modes, RunStatuses, Tiers, Triggers } from "./vocabulary.js";
+
+const kind = z.enum(Kinds);
+const name = z.string().regex(ObjectNamePattern);
+const diagnosis = z.object({ code: z.string(), cause: z.string(), fix: z.string() });
+const Schema = z.object({
+  schemaVersion: z.union([z.literal(1), z.literal(2)]),
+  runId: z.string().regex(RunIdPattern),
+  vault: z.object({ name: z.string().regex(VaultNamePattern), url: z.string().url() }),
+  tier: z.enum(Tiers),
+  trigger: z.enum(Triggers),
+  mode: z.enum(Modes).optional(),
+  kinds: z.array(kind).optional(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  status: z.enum(RunStatuses),
+  items: z.array(
+    z.object({
+      kind,
+      name,
+      blob: z.string(),
+      bytes: z.number().int().nonnegative(),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      version: z.string().optional(),
+      updatedOn: z.string().optional(),
+      enabled: z.boolean(),
+      contentType: z.string().optional(),
+      tags: z.record(z.string(), z.string()).optional(),
+      copiedFrom: z.string().regex(RunIdPattern).optional(),
+    }),
+  ),
+  skipped: z.array(
+    z.object({ kind, name, reason: z.enum(["managed-by-certificate", "deleted-during-run"]) }),
+  ),
+  failed: z.array(
+    z.object({
+      kind,
+      name: z.union([name, z.literal("*")]),
+      code: z.string(),
+      message: z.string(),
+      diagnosis,
+    }),
+  ),
+});
+
+export type ManifestRead = { ok: true; manifest: Manifest; sha256: string } | { ok: false; problem: string };
+
+export const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+/**
+ * Reads manifest.json as found at `path`, refusing anything that does not describe that run
+ * truthfully: not JSON, not the schema, another run's folder, an item whose blob is not the layout
+ * path of its own kind and name (two swapped items), a name listed twice, or bytes whose SHA-256
+ * differs from the one the inventory recorded. Version 1 manifests are read as version 2.
+ */
+export function readManifestBytes(path: string, bytes: Uint8Array, expectedSha256?: string): ManifestRead {
+  const sha256 = sha256Hex(bytes);
+  if (expectedSha256 && expectedSha256 !== sha256)
+    return {
+      ok: false,
+      problem: `its SHA-256 is not the one recorded when the run committed (edited or damaged)`,
+    };
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch {
+    return { ok: false, problem: "it is not valid JSON" };
+  }
+  const parsed = Schema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    return {
+      ok: false,
+      problem: `it does not match the manifest schema (${first?.path.join(".") || "root"}: ${first?.message})`,
+    };
+  }
+  const m = parsed.data;
+  const prefix = runPrefix(m.tier, m.vault.name.toLowerCase(), m.runId);
+  if (path !== manifestBlob(prefix))
+    return { ok: false, problem: `it describes run ${m.runId} of ${m.vault.name}, not the folder it is in` };
+  const seen = new Set<string>();
+  for (const i of m.items) {
+    if (i.blob !== objectBlob(prefix, i.kind, i.name))
+      return { ok: false, problem: `item ${i.kind}/${i.name} points at ${i.blob}, not its own blob` };
+    const key = `${i.kind}/${i.name.toLowerCase()}`;
+    if (seen.has(key)) return { ok: false, problem: `item ${key} is listed twice` };
+    seen.add(key);
+  }
+  const manifest = {
+    ...m,
+    schemaVersion: 2,
+    mode: m.mode ?? "full",
+    kinds: m.kinds ?? [...Kinds],
+    items: m.items.map(({ version, ...rest }) => (version ? { ...rest, version } : rest)),
+  } as Manifest;
+  return { ok: true, manifest, sha256 };
+}

@@ -1,0 +1,53 @@
+/**
+ * The words every layer shares, declared once: the object kinds, run tiers, triggers, modes and
+ * statuses. The zod schemas, the HTTP handlers, the CLI and the storage mapping all read these.
+ */
+export const Kinds = ["secrets", "keys", "certificates"] as const;
+export type Kind = (typeof Kinds)[number];
+
+export const Tiers = ["daily", "weekly", "manual"] as const;
+export type Tier = (typeof Tiers)[number];
+
+export const Triggers = ["timer", "http", "cli"] as const;
+export type Trigger = (typeof Triggers)[number];
+
+export const Modes = ["full", "incremental"] as const;
+export type Mode = (typeof Modes)[number];
+
+/** How a committed run ended. */
+export const RunStatuses = ["succeeded", "partial", "failed"] as const;
+export type RunStatus = (typeof RunStatuses)[number];
+
+/** What an inventory row can say: a run still going, ended, or found dead by the next run. */
+export const RowStatuses = ["running", ...RunStatuses, "abandoned"] as const;
+export type RowStatus = (typeof RowStatuses)[number];
+
+export const OnConflicts = ["skip", "fail"] as const;
+export type OnConflict = (typeof OnConflicts)[number];
+
+export const WeekDays = [
+  "Sunday",
+  "Monday",
+  "Tuesday",
+  "Wednesday",
+  "Thursday",
+  "Friday",
+  "Saturday",
+] as const;
+export type WeekDay = (typeof WeekDays)[number];
+
+export const isKind = (s: string): s is Kind => (Kinds as readonly string[]).includes(s);
+
+/** "secret 'x'", for messages. */
+export const objectLabel = (kind: Kind, name: string): string => `${kind.slice(0, -1)} '${name}'`;
+
+/** The same list without repeats, first occurrence kept (vaults and kinds asked for twice run once). */
+export function unique<T>(items: readonly T[], key: (t: T) => string = String): T[] {
+  const seen = new Set<string>();
+  return items.filter((t) => {
+    const k = key(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -1,0 +1,58 @@
+import { z } from "zod";
+import {
+  ObjectRefPattern,
+  RestoreIdPattern,
+  RuleText,
+  RunIdPattern,
+  VaultNamePattern,
+} from "../domain/rules.js";
+import { Kinds, OnConflicts, RowStatuses, Tiers, Triggers } from "../domain/vocabulary.js";
+
+/** The shapes of what reaches the triggers, built from the one vocabulary. */
+const vault = z.string().regex(VaultNamePattern, RuleText.vaultName);
+const kinds = z.array(z.enum(Kinds)).min(1).max(10);
+
+export const PostBackupsBody = z
+  .object({ vaults: z.array(vault).min(1).max(100).optional(), kinds: kinds.optional() })
+  .strict();
+
+export const ListBackupsQuery = z.object({
+  vault: vault.optional(),
+  status: z.enum(RowStatuses).optional(),
+  since: z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), "an ISO date or date-time")
+    .transform((s) => new Date(s).toISOString())
+    .optional(),
+  top: z
+    .string()
+    .regex(/^\d{1,3}$/, "a whole number from 1 to 500")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 500, "a whole number from 1 to 500")
+    .optional(),
+});
+
+export const PostRestoresBody = z
+  .object({
+    runId: z.string().refine((s) => s === "latest" || RunIdPattern.test(s), `${RuleText.runId} or 'latest'`),
+    vault,
+    targetVault: vault.optional(),
+    kinds: kinds.optional(),
+    names: z.array(z.string().regex(ObjectRefPattern, RuleText.objectRef)).min(1).max(1000).optional(),
+    dryRun: z.boolean().optional(),
+    onConflict: z.enum(OnConflicts).optional(),
+  })
+  .strict();
+
+/** A backup-jobs message: a malformed one fails (and ends in the poison queue), it never runs. */
+export const BackupJobMessage = z
+  .object({
+    runId: z.string().regex(RunIdPattern),
+    vault,
+    tier: z.enum(Tiers),
+    trigger: z.enum(Triggers),
+    kinds: kinds.optional(),
+  })
+  .strict();
+
+export const RestoreJobMessage = z.object({ restoreId: z.string().regex(RestoreIdPattern) }).strict();

@@ -1,0 +1,64 @@
+import type { InvocationContext } from "@azure/functions";
+import type { BackupJob, EngineDeps } from "../backup/deps.js";
+import { type RestoreState, runRestoreJob } from "../backup/restore/restoreJobs.js";
+import type { RunResult } from "../backup/run/record.js";
+import { runVault } from "../backup/run/runVault.js";
+import { KvBackupError } from "../domain/errors.js";
+import { check } from "./http.js";
+import { BackupJobMessage, RestoreJobMessage } from "./schemas.js";
+
+/** A queue message as the host hands it over: already parsed JSON, or its text. */
+function messageOf<T>(message: unknown, schema: Parameters<typeof check<T>>[0], what: string): T {
+  let raw = message;
+  if (typeof message === "string") {
+    try {
+      raw = JSON.parse(message);
+    } catch {
+      raw = message;
+    }
+  }
+  const r = check(schema, raw);
+  if (!r.ok) throw new KvBackupError("BadRequest", `not a ${what}: ${r.detail}`);
+  return r.value;
+}
+
+/**
+ * Queue trigger on backup-jobs: runs one vault. A failed run throws, so the host delivers the
+ * message again (the same runId resumes) and, in the end, moves it to backup-jobs-poison; a
+ * partial run completes and reports. Its row and event are written either way.
+ */
+export const backupWorker =
+  (deps: EngineDeps) =>
+  async (message: unknown, context: InvocationContext): Promise<RunResult> => {
+    const job = messageOf<BackupJob>(message, BackupJobMessage, "backup job");
+    const r = await runVault(deps, job);
+    const summary = `${r.vault} ${r.runId}: ${r.status}, ${r.bytes} bytes in ${r.durationMs} ms`;
+    const d = r.diagnosis ?? r.failed[0]?.diagnosis;
+    if (r.status === "failed") {
+      context.error(`backup failed: ${summary}${d ? ` — ${d.code}: ${d.cause} Fix: ${d.fix}` : ""}`);
+      throw new KvBackupError("RunFailed", `backup of ${r.vault} failed (${d?.code ?? "no objects"})`, {
+        retryable: true,
+        ...(d ? { diagnosis: d } : {}),
+      });
+    }
+    if (r.status === "partial")
+      context.warn(
+        `backup partial: ${summary}; failed: ${r.failed.map((f) => `${f.kind}/${f.name} ${f.code}`).join(", ")}`,
+      );
+    else context.log(`backup ${r.alreadyCommitted ? "already committed" : "succeeded"}: ${summary}`);
+    if (r.inventoryStale)
+      context.warn(
+        `backup ${r.runId} committed, but its inventory row could not be written; the next run repairs it`,
+      );
+    return r;
+  };
+
+/** Queue trigger on restore-jobs. Objects that fail are results, not retries; only storage trouble throws. */
+export const restoreWorker =
+  (deps: EngineDeps) =>
+  async (message: unknown, context: InvocationContext): Promise<RestoreState> => {
+    const { restoreId } = messageOf<{ restoreId: string }>(message, RestoreJobMessage, "restore job");
+    const state = await runRestoreJob(deps, restoreId);
+    context.log(`restore ${restoreId}: ${state.status}`);
+    return state;
+  };

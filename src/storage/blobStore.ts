@@ -1,0 +1,94 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { ContainerClient } from "@azure/storage-blob";
+import type { BlobFacts, StoredBlob } from "../domain/objects.js";
+import type { SignalLike } from "../domain/signal.js";
+import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
+
+/** Blob metadata holds at most 8 KiB; an object's facts beyond this are not stored (its blob is then not resumable). */
+const MaxFactsChars = 6000;
+
+function metadataOf(facts: BlobFacts): Record<string, string> {
+  const object = facts.object ? Buffer.from(JSON.stringify(facts.object)).toString("base64") : undefined;
+  return { sha256: facts.sha256, ...(object && object.length <= MaxFactsChars ? { kvobject: object } : {}) };
+}
+
+function factsOf(metadata: Record<string, string> | undefined): Partial<BlobFacts> {
+  if (!metadata?.sha256) return {};
+  try {
+    const object = metadata.kvobject
+      ? (JSON.parse(Buffer.from(metadata.kvobject, "base64").toString("utf8")) as BlobFacts["object"])
+      : undefined;
+    return { sha256: metadata.sha256, ...(object ? { object } : {}) };
+  } catch {
+    return { sha256: metadata.sha256 };
+  }
+}
+
+/**
+ * The backup container's object blobs: written once, with Content-MD5, the SHA-256 of the bytes and
+ * the object's metadata at backup time in the blob's metadata (what a resumed run records).
+ */
+export class BlobStore {
+  constructor(private readonly client: ContainerClient) {}
+
+  get container(): string {
+    return this.client.containerName;
+  }
+
+  /** Creates the container if missing, writes and deletes a probe blob: proves the network path and the role. */
+  async probe(signal?: SignalLike): Promise<void> {
+    await storageCall(() => this.client.createIfNotExists(signalOption(signal)));
+    const probe = this.client.getBlockBlobClient(`_preflight/${randomUUID()}`);
+    await storageCall(() =>
+      probe.uploadData(Buffer.from("kvbackup preflight"), {
+        ...signalOption(signal),
+        conditions: { ifNoneMatch: "*" },
+      }),
+    );
+    await storageCall(() => probe.delete(signalOption(signal)));
+  }
+
+  async putOnce(
+    path: string,
+    bytes: Uint8Array,
+    facts: BlobFacts,
+    signal?: SignalLike,
+    replace = false,
+  ): Promise<boolean> {
+    const md5 = createHash("md5").update(bytes).digest();
+    try {
+      await storageCall(() =>
+        this.client.getBlockBlobClient(path).uploadData(bytes, {
+          blobHTTPHeaders: { blobContentMD5: md5, blobContentType: "application/octet-stream" },
+          metadata: metadataOf(facts),
+          ...(replace ? {} : { conditions: { ifNoneMatch: "*" } }),
+          ...signalOption(signal),
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isStorageStatus(e, 409)) return false;
+      throw e;
+    }
+  }
+
+  async list(prefix: string, signal?: SignalLike): Promise<Map<string, StoredBlob>> {
+    const found = new Map<string, StoredBlob>();
+    await storageCall(async () => {
+      for await (const b of this.client.listBlobsFlat({
+        prefix,
+        includeMetadata: true,
+        ...signalOption(signal),
+      })) {
+        found.set(b.name, { name: b.name, bytes: b.properties.contentLength ?? 0, ...factsOf(b.metadata) });
+      }
+    });
+    return found;
+  }
+
+  async read(path: string, signal?: SignalLike): Promise<Uint8Array> {
+    return storageCall(() =>
+      this.client.getBlockBlobClient(path).downloadToBuffer(0, undefined, signalOption(signal)),
+    );
+  }
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from "node:crypto";
+import { odata, type TableClient } from "@azure/data-tables";
+import type { InventoryQuery, InventoryRow } from "../domain/inventory.js";
+import type { SignalLike } from "../domain/signal.js";
+import { fromEntity, toEntity } from "./inventoryEntity.js";
+import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
+
+/** The inventory table: one entity per run, written when it starts and again when it ends. */
+export class InventoryTable {
+  private created = false;
+
+  constructor(private readonly table: TableClient) {}
+
+  private async ensure(): Promise<void> {
+    if (this.created) return;
+    try {
+      await storageCall(() => this.table.createTable());
+    } catch (e) {
+      if (!isStorageStatus(e, 409)) throw e;
+    }
+    this.created = true;
+  }
+
+  /** Writes and deletes a probe row, every time (a check that is cached proves nothing about now). */
+  async probe(signal?: SignalLike): Promise<void> {
+    this.created = false;
+    await this.ensure();
+    const entity = { partitionKey: "_probe", rowKey: randomUUID() };
+    await storageCall(() => this.table.createEntity(entity, signalOption(signal)));
+    await storageCall(() =>
+      this.table.deleteEntity(entity.partitionKey, entity.rowKey, signalOption(signal)),
+    );
+  }
+
+  async put(row: InventoryRow): Promise<void> {
+    await this.ensure();
+    await storageCall(() => this.table.upsertEntity(toEntity(row), "Replace"));
+  }
+
+  async list(q: InventoryQuery): Promise<InventoryRow[]> {
+    await this.ensure();
+    const filters = [odata`type eq 'run'`];
+    if (q.vault) filters.push(odata`PartitionKey eq ${q.vault}`);
+    if (q.status) filters.push(odata`status eq ${q.status}`);
+    if (q.since) filters.push(odata`startedAt ge ${q.since}`);
+    const top = q.top ?? 50;
+    const rows: InventoryRow[] = [];
+    await storageCall(async () => {
+      for await (const e of this.table.listEntities({ queryOptions: { filter: filters.join(" and ") } })) {
+        rows.push(fromEntity(e));
+        // Within one vault (one partition) rows come newest first: no need to read further.
+        if (q.vault && rows.length >= top) break;
+      }
+    });
+    return rows.sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0)).slice(0, top);
+  }
+
+  async get(runId: string, vault?: string): Promise<InventoryRow | undefined> {
+    await this.ensure();
+    const filter = vault
+      ? odata`PartitionKey eq ${vault} and runId eq ${runId} and type eq 'run'`
+      : odata`runId eq ${runId} and type eq 'run'`;
+    let found: InventoryRow | undefined;
+    await storageCall(async () => {
+      for await (const e of this.table.listEntities({ queryOptions: { filter } })) {
+        found = fromEntity(e);
+        break;
+      }
+    });
+    return found;
+  }
+}

@@ -1,0 +1,61 @@
+import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
+import { KvBackupError } from "../domain/errors.js";
+import { isStorageStatus, storageCall } from "./storageCall.js";
+
+/**
+ * One run per vault at a time, across instances: a blob lease on locks/{vault}.lock, held for the
+ * length of the run and renewed three times per lease period. A lease taken away (409/412) or not
+ * renewed for a whole period means another run may own the vault now: onLost is called.
+ */
+export class VaultLeases {
+  /** leaseSeconds: 15-60, Azure's range for a finite lease; renewed every renewMs (a third of it by default). */
+  constructor(
+    private readonly client: ContainerClient,
+    private readonly leaseSeconds = 60,
+    private readonly renewMs = (leaseSeconds * 1000) / 3,
+  ) {}
+
+  async acquire(vault: string, onLost: () => void): Promise<{ release(): Promise<void> }> {
+    const blob = this.client.getBlockBlobClient(`locks/${vault}.lock`);
+    try {
+      await storageCall(() => blob.uploadData(Buffer.from(vault), { conditions: { ifNoneMatch: "*" } }));
+    } catch (e) {
+      if (!isStorageStatus(e, 409)) throw e;
+    }
+    const lease: BlobLeaseClient = blob.getBlobLeaseClient();
+    try {
+      await storageCall(() => lease.acquireLease(this.leaseSeconds));
+    } catch (e) {
+      if (isStorageStatus(e, 409))
+        throw new KvBackupError(
+          "AlreadyRunning",
+          `a backup of vault '${vault}' is already running (its lease is held); it runs again when that one ends`,
+          { cause: e, retryable: true },
+        );
+      throw e;
+    }
+    let renewedAt = Date.now();
+    let lost = false;
+    const renew = setInterval(() => {
+      storageCall(() => lease.renewLease())
+        .then(() => {
+          renewedAt = Date.now();
+        })
+        .catch((e: unknown) => {
+          const taken = isStorageStatus(e, 409) || isStorageStatus(e, 412);
+          if (!lost && (taken || Date.now() - renewedAt >= this.leaseSeconds * 1000)) {
+            lost = true;
+            clearInterval(renew);
+            onLost();
+          }
+        });
+    }, this.renewMs);
+    renew.unref();
+    return {
+      release: async () => {
+        clearInterval(renew);
+        if (!lost) await lease.releaseLease().catch(() => undefined);
+      },
+    };
+  }
+}

@@ -1,0 +1,48 @@
+import { isAbort, toAzureFailure } from "../domain/azureFailure.js";
+import { azureCallError, KvBackupError } from "../domain/errors.js";
+
+interface StorageErrorLike {
+  response?: { headers?: { get(name: string): string | undefined | null }; bodyAsText?: string | null };
+}
+
+/**
+ * The error code Storage answered with: the SDK's, else the x-ms-error-code header every Storage
+ * service sends, else the Table service's JSON body ({"odata.error":{"code":...}}), which the
+ * tables SDK leaves unparsed in the message.
+ */
+function errorCode(e: unknown): string | undefined {
+  const response = (e as StorageErrorLike).response;
+  const header = response?.headers?.get("x-ms-error-code");
+  if (header) return header;
+  try {
+    const code = (JSON.parse(response?.bodyAsText ?? "") as { "odata.error"?: { code?: unknown } })[
+      "odata.error"
+    ]?.code;
+    return typeof code === "string" ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs one storage SDK call; whatever it throws leaves as a KvBackupError carrying what Storage answered. */
+export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof KvBackupError) throw e;
+    if (isAbort(e)) throw new KvBackupError("Aborted", "aborted", { cause: e });
+    const failure = toAzureFailure(e, "storage");
+    const code = errorCode(e);
+    if (code && !failure.networkCode) failure.code = code;
+    throw azureCallError(failure);
+  }
+}
+
+export const isStorageStatus = (e: unknown, status: number, code?: string): boolean =>
+  e instanceof KvBackupError &&
+  e.failure?.service === "storage" &&
+  e.failure.status === status &&
+  (code === undefined || e.failure.code === code);
+
+export const signalOption = <S>(signal: S | undefined): { abortSignal?: S } =>
+  signal ? { abortSignal: signal } : {};

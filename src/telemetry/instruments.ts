@@ -1,0 +1,56 @@
+import { type Counter, type Histogram, metrics } from "@opentelemetry/api";
+
+/** The event the infra's alerts query ("no successful backup in 26 h", failed, partial or abandoned runs). */
+export const RunCompletedEvent = "KeyVaultBackupRunCompleted";
+
+export const MetricNames = {
+  objects: "kvbackup.objects",
+  bytes: "kvbackup.bytes",
+  runDuration: "kvbackup.run.duration",
+  throttled: "kvbackup.throttled",
+  lastSuccess: "kvbackup.last_success",
+} as const;
+
+export interface Instruments {
+  objects: Counter;
+  bytes: Counter;
+  duration: Histogram;
+  throttled: Counter;
+  /** Unix time of each vault's last successful run, observed by the gauge. */
+  lastSuccess: Map<string, number>;
+}
+
+let made: Instruments | undefined;
+
+/**
+ * Instruments are made at first use, after the entry point (or a test) has installed a meter
+ * provider: the OpenTelemetry API hands out no-op meters before that.
+ */
+export function instruments(): Instruments {
+  if (made) return made;
+  const meter = metrics.getMeter("kvbackup");
+  const lastSuccess = new Map<string, number>();
+  meter
+    .createObservableGauge(MetricNames.lastSuccess, {
+      description: "Unix time of the vault's last successful run",
+      unit: "s",
+    })
+    .addCallback((result) => {
+      for (const [vault, at] of lastSuccess) result.observe(at, { vault });
+    });
+  made = {
+    objects: meter.createCounter(MetricNames.objects, {
+      description: "Objects handled, by kind and outcome",
+    }),
+    bytes: meter.createCounter(MetricNames.bytes, { description: "Backup bytes written", unit: "By" }),
+    duration: meter.createHistogram(MetricNames.runDuration, { description: "Run duration", unit: "s" }),
+    throttled: meter.createCounter(MetricNames.throttled, { description: "429 answers seen from Key Vault" }),
+    lastSuccess,
+  };
+  return made;
+}
+
+/** Only for tests that install a fresh meter provider. */
+export function resetInstrumentsForTests(): void {
+  made = undefined;
+}

@@ -1,0 +1,111 @@
+import { type Attributes, context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+import { logs, SeverityNumber } from "@opentelemetry/api-logs";
+import type { Outcome } from "../domain/inventory.js";
+import type { Kind, RunStatus, Tier, Trigger } from "../domain/vocabulary.js";
+import { instruments, RunCompletedEvent } from "./instruments.js";
+
+interface RunInfo {
+  runId: string;
+  vault: string;
+  tier: Tier;
+  trigger: Trigger;
+}
+
+interface RunSummary {
+  status: RunStatus | "abandoned";
+  counts: unknown;
+  bytes: number;
+  durationMs: number;
+  firstFailureCode?: string;
+}
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "";
+
+/** One run's telemetry through the OpenTelemetry API: the kvbackup.run span with a child per kind, the metrics and the closing event. */
+class OtelRun {
+  private readonly span: Span;
+  private readonly base: Attributes;
+  private ended = false;
+
+  constructor(private readonly run: RunInfo) {
+    this.base = { vault: run.vault, tier: run.tier };
+    this.span = trace.getTracer("kvbackup").startSpan("kvbackup.run", {
+      attributes: {
+        "kvbackup.run_id": run.runId,
+        "kvbackup.vault": run.vault,
+        "kvbackup.tier": run.tier,
+        "kvbackup.trigger": run.trigger,
+      },
+    });
+  }
+
+  /** Runs fn inside a child span for one kind; the Azure SDK's spans land beneath it. */
+  async kind<T>(kind: Kind, fn: () => Promise<T>): Promise<T> {
+    const parent = trace.setSpan(context.active(), this.span);
+    const span = trace
+      .getTracer("kvbackup")
+      .startSpan("kvbackup.kind", { attributes: { "kvbackup.kind": kind } }, parent);
+    try {
+      return await context.with(trace.setSpan(parent, span), fn);
+    } catch (e) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(e) });
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Object names never go into metric attributes: cardinality stays low. */
+  object(kind: Kind, outcome: Outcome, bytes = 0): void {
+    const m = instruments();
+    m.objects.add(1, { ...this.base, kind, outcome });
+    if (bytes > 0) m.bytes.add(bytes, { ...this.base, kind });
+  }
+
+  throttled(): void {
+    instruments().throttled.add(1, { vault: this.run.vault });
+  }
+
+  interrupt(e: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.span.recordException(e instanceof Error ? e : new Error(String(e)));
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(e) });
+    this.span.end();
+  }
+
+  end(summary: RunSummary): void {
+    if (this.ended) return;
+    this.ended = true;
+    const m = instruments();
+    m.duration.record(summary.durationMs / 1000, { ...this.base, status: summary.status });
+    if (summary.status === "succeeded") m.lastSuccess.set(this.run.vault, Math.floor(Date.now() / 1000));
+    this.span.setAttribute("kvbackup.status", summary.status);
+    this.span.setStatus(
+      summary.status === "succeeded" || summary.status === "partial"
+        ? { code: SpanStatusCode.OK }
+        : { code: SpanStatusCode.ERROR, message: summary.firstFailureCode ?? summary.status },
+    );
+    this.span.end();
+    // Azure Monitor turns a log record with microsoft.custom_event.name into a customEvents row.
+    logs.getLogger("kvbackup").emit({
+      severityNumber: summary.status === "succeeded" ? SeverityNumber.INFO : SeverityNumber.WARN,
+      body: RunCompletedEvent,
+      attributes: {
+        "microsoft.custom_event.name": RunCompletedEvent,
+        runId: this.run.runId,
+        vault: this.run.vault,
+        tier: this.run.tier,
+        trigger: this.run.trigger,
+        status: summary.status,
+        counts: JSON.stringify(summary.counts),
+        bytes: summary.bytes,
+        durationMs: summary.durationMs,
+        ...(summary.firstFailureCode ? { firstFailureCode: summary.firstFailureCode } : {}),
+      },
+    });
+  }
+}
+
+/** The engine's Telemetry port, on the OpenTelemetry API (exported to Azure Monitor when bootstrap set that up). */
+export const otelTelemetry = { run: (info: RunInfo): OtelRun => new OtelRun(info) };

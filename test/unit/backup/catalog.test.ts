@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import { findRun } from "../../../src/backup/catalog/findRun.js";
+import { showRun } from "../../../src/backup/catalog/showRun.js";
+import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
+import { checkHealth } from "../../../src/backup/health.js";
+import { enqueueBackups, scheduleBackups } from "../../../src/backup/jobs.js";
+import { runRestore } from "../../../src/backup/restore/runRestore.js";
+import { runVault } from "../../../src/backup/run/runVault.js";
+import { isKvBackupError } from "../../../src/domain/errors.js";
+import { newRunId } from "../../../src/domain/runId.js";
+import { seed, world } from "../fakes/deps.js";
+import { storageError } from "../fakes/memoryStorage.js";
+import { kvError } from "../fakes/memoryVault.js";
+
+async function twoRuns() {
+  const w = world();
+  seed(w.vault());
+  const older = await runVault(w.deps, {
+    runId: newRunId(new Date("2026-11-24T02:00:00Z")),
+    vault: "demo-vault",
+    tier: "daily",
+    trigger: "timer",
+  });
+  const newer = await runVault(w.deps, {
+    runId: newRunId(new Date("2026-11-25T02:00:00Z")),
+    vault: "demo-vault",
+    tier: "daily",
+    trigger: "timer",
+  });
+  const edit = (f: (m: Record<string, unknown>) => unknown) => {
+    const doc = w.storage.documents.get(newer.manifestPath) as { bytes: Uint8Array };
+    const m = JSON.parse(Buffer.from(doc.bytes).toString("utf8"));
+    const next = f(m);
+    doc.bytes = Buffer.from(typeof next === "string" ? next : JSON.stringify(next));
+  };
+  return { w, older, newer, edit };
+}
+
+describe("manifests that cannot be trusted", () => {
+  it.each([
+    ["not JSON", () => "{ this is not json"],
+    ["an empty object", () => ({})],
+    [
+      "two items swapped (blob, sha256, bytes)",
+      (m: { items: { blob: string; sha256: string; bytes: number }[] }) => {
+        const [a, b] = m.items;
+        if (!a || !b) throw new Error("need two items");
+        [a.blob, b.blob] = [b.blob, a.blob];
+        [a.sha256, b.sha256] = [b.sha256, a.sha256];
+        [a.bytes, b.bytes] = [b.bytes, a.bytes];
+        return m;
+      },
+    ],
+    [
+      "a valid manifest edited after the commit",
+      (m: { status: string }) => ({ ...m, status: "succeeded", finishedAt: "2030-01-01T00:00:00Z" }),
+    ],
+  ])(
+    "%s: 'latest' passes over it; by runId it is a CorruptManifest diagnosis, never a crash",
+    async (_label, edit) => {
+      const { w, older, newer, edit: apply } = await twoRuns();
+      apply(edit as (m: Record<string, unknown>) => unknown);
+      expect((await findRun(w.deps, "latest", "demo-vault")).manifest.runId).toBe(older.runId);
+      const e = await findRun(w.deps, newer.runId, "demo-vault").catch((x: unknown) => x);
+      expect(isKvBackupError(e, "CorruptManifest")).toBe(true);
+      expect((e as { diagnosis?: { code: string } }).diagnosis?.code).toBe("CorruptManifest");
+      const shown = await showRun(w.deps, newer.runId);
+      expect(shown.manifest).toBeUndefined();
+      expect(shown.manifestProblem?.code).toBe("CorruptManifest");
+      await expect(
+        runRestore(w.deps, { runId: newer.runId, vault: "demo-vault", names: ["alpha"] }),
+      ).rejects.toSatisfy((x) => isKvBackupError(x, "CorruptManifest"));
+    },
+  );
+
+  it("verify reports corrupt, missing and extra blobs", async () => {
+    const { w, newer } = await twoRuns();
+    const paths = [...w.storage.blobs.keys()].filter((k) => k.includes(newer.runId));
+    (w.storage.blobs.get(paths[0] as string) as { bytes: Uint8Array }).bytes = new Uint8Array([1]);
+    w.storage.blobs.delete(paths[1] as string);
+    w.storage.blobs.set(newer.manifestPath.replace("manifest.json", "secrets/smuggled.kvbak"), {
+      bytes: new Uint8Array([2]),
+      facts: { sha256: "x" },
+    });
+    const v = await verifyRef(w.deps, newer.runId, "demo-vault");
+    expect(v.ok).toBe(false);
+    expect(v.problems.map((p) => p.problem).sort()).toEqual(["corrupt", "extra", "missing"]);
+  });
+
+  it("showRun of an unknown run is NotFound; of a bad id BadRequest", async () => {
+    const { w } = await twoRuns();
+    await expect(showRun(w.deps, "20990101T000000Z-aaaaaa")).rejects.toSatisfy((e) =>
+      isKvBackupError(e, "NotFound"),
+    );
+    await expect(showRun(w.deps, "../etc")).rejects.toSatisfy((e) => isKvBackupError(e, "BadRequest"));
+  });
+});
+
+describe("enqueueing", () => {
+  it("vaults and kinds asked for twice queue once; a vault off the allow-list queues nothing", async () => {
+    const w = world();
+    const runs = await enqueueBackups(w.deps, {
+      vaults: Array(100).fill("Demo-Vault"),
+      kinds: ["secrets", "secrets"],
+      tier: "manual",
+      trigger: "http",
+    });
+    expect(runs).toHaveLength(1);
+    expect(w.storage.queues.backup).toEqual([
+      expect.objectContaining({ vault: "demo-vault", kinds: ["secrets"] }),
+    ]);
+    await expect(
+      enqueueBackups(w.deps, { vaults: ["demo-vault", "evil-vault"], tier: "manual", trigger: "http" }),
+    ).rejects.toSatisfy((e) => isKvBackupError(e, "VaultNotAllowed"));
+    expect(w.storage.queues.backup).toHaveLength(1);
+  });
+
+  it("the timer queues every vault, weekly on BACKUP_WEEKLY_DAY", async () => {
+    const w = world({ weeklyDay: "Thursday" });
+    expect((await scheduleBackups(w.deps)).tier).toBe("weekly");
+    const d = world({ weeklyDay: "Monday" });
+    expect((await scheduleBackups(d.deps)).tier).toBe("daily");
+  });
+});
+
+describe("health", () => {
+  it("passes only when every path passes; a firewalled queue is a failing check with its diagnosis", async () => {
+    const w = world();
+    expect((await checkHealth(w.deps)).ok).toBe(true);
+    w.storage.fault = (op, path) =>
+      op === "queueProbe" && path === "restore" ? storageError(403, "AuthorizationFailure") : undefined;
+    const bad = await checkHealth(w.deps);
+    expect(bad.ok).toBe(false);
+    expect(bad.storage.checks.restoreQueue.diagnosis?.code).toBe("StorageFirewall");
+    expect(bad.storage.checks.blob.ok).toBe(true);
+  });
+
+  it("checks the restore right on every restore target", async () => {
+    const w = world();
+    w.vault("restore-vault").fault = (op) =>
+      op === "restore" ? kvError(403, "Forbidden", "ForbiddenByRbac") : undefined;
+    const r = await checkHealth(w.deps);
+    expect(r.ok).toBe(false);
+    expect(r.restoreTargets[0]?.restore.secrets?.diagnosis?.code).toBe("KeyVaultRbac");
+  });
+
+  it("names the operator's machine, not the Function's subnet, when the CLI is the caller", async () => {
+    const w = world({ caller: "operator" });
+    w.storage.fault = (op) => (op === "probe" ? storageError(403, "AuthorizationFailure") : undefined);
+    const d = (await checkHealth(w.deps)).storage.diagnosis;
+    expect(d?.cause).toContain("this machine");
+    expect(d?.fix).toContain("--ip-address");
+  });
+});

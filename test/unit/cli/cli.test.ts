@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { main } from "../../../src/cli/main.js";
+import { seed, world } from "../fakes/deps.js";
+import { captureIo } from "../fakes/io.js";
+import { storageError } from "../fakes/memoryStorage.js";
+import { kvError } from "../fakes/memoryVault.js";
+
+/** The CLI in this process: its streams captured, the engine on in-memory ports. */
+async function cli(w: ReturnType<typeof world>, ...argv: string[]) {
+  const { io, stdout, stderr } = captureIo();
+  const code = await main(argv, {}, io, () => w.deps);
+  return { code, stdout: stdout(), stderr: stderr() };
+}
+
+describe("kvbackup, in process", () => {
+  it("backup --json prints exactly one JSON document; show and list find the run", async () => {
+    const w = world();
+    seed(w.vault());
+    const b = await cli(w, "backup", "--json");
+    expect(b.code).toBe(0);
+    const doc = JSON.parse(b.stdout);
+    expect(doc.runs).toEqual([expect.objectContaining({ vault: "demo-vault", status: "succeeded" })]);
+    const show = await cli(w, "show", doc.runs[0].runId);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/secrets\s+6\s+1\s+0/);
+    expect((await cli(w, "list")).stdout).toMatch(/RUN\s+VAULT\s+TIER\s+STATUS/);
+  });
+
+  it("a partial run exits 1 and prints each failure with its fix", async () => {
+    const w = world();
+    seed(w.vault()).fault = (op, kind) =>
+      op === "list" && kind === "keys" ? kvError(403, "Forbidden", "ForbiddenByRbac") : undefined;
+    const r = await cli(w, "backup");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("partial");
+    expect(r.stdout).toContain("keys/*:");
+    expect(r.stdout).toContain("fix:");
+  });
+
+  it("--vault and --kinds given twice run once", async () => {
+    const w = world();
+    seed(w.vault());
+    const r = await cli(
+      w,
+      "backup",
+      "--vault",
+      "demo-vault",
+      "--vault",
+      "DEMO-VAULT",
+      "--kinds",
+      "secrets,secrets",
+      "--json",
+    );
+    const doc = JSON.parse(r.stdout);
+    expect(doc.runs).toHaveLength(1);
+    expect(doc.runs[0].counts.secrets.backedUp).toBe(6);
+    expect(w.vault().calls.backup).toBe(6);
+  });
+
+  it("restore of a name the run does not hold exits 1 and says so", async () => {
+    const w = world();
+    seed(w.vault());
+    await cli(w, "backup");
+    const r = await cli(
+      w,
+      "restore",
+      "latest",
+      "--vault",
+      "demo-vault",
+      "--to",
+      "restore-vault",
+      "--only",
+      "secrets/no-such-secret",
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/failed: 0 restored, 0 skipped, 1 not in this backup/);
+  });
+
+  it("storage firewalled from this machine: doctor exits 1 and blames this machine, not the Function", async () => {
+    const w = world({ caller: "operator" });
+    w.storage.fault = (op) => (op === "queueProbe" ? storageError(403, "AuthorizationFailure") : undefined);
+    const r = await cli(w, "doctor");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL queue backup-jobs/);
+    expect(r.stdout).toContain("this machine");
+    expect(r.stdout).not.toContain("all checks passed");
+  });
+
+  it.each([
+    [["frobnicate"], "unknown command"],
+    [["backup", "--vault", "not-listed"], "not in BACKUP_VAULTS"],
+    [["show", "nope"], "is not a runId"],
+    [["show"], "show takes RUNID"],
+    [["show", "20260101T000000Z-aaaaaa", "extra"], "does not take 'extra'"],
+    [["list", "stray"], "does not take 'stray'"],
+    [["backup", "--frob"], "Unknown option"],
+    [["backup", "--tier", "hourly"], "--tier takes"],
+    [["restore", "latest"], "needs --vault"],
+    [[], "which command"],
+  ])("bad usage %j exits 2, and with --json prints one JSON document naming it", async (argv, words) => {
+    const w = world();
+    const plain = await cli(w, ...argv);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain(words);
+    const json = await cli(w, ...argv, "--json");
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error.message).toContain(words);
+  });
+
+  it("kvbackup COMMAND --help prints that command's usage, exit 0", async () => {
+    const w = world();
+    const r = await cli(w, "restore", "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^kvbackup restore RUNID\|latest --vault V/);
+    expect(r.stdout).not.toContain("kvbackup backup");
+  });
+
+  it("an unknown run is exit 1 with a message, never a stack", async () => {
+    const w = world();
+    const r = await cli(w, "show", "20990101T000000Z-aaaaaa", "--json");
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).error.code).toBe("NotFound");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});

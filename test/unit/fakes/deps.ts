@@ -1,0 +1,75 @@
+import { type BackupJob, DefaultTuning, type EngineDeps, type RestoreJob } from "../../../src/backup/deps.js";
+import type { Config } from "../../../src/domain/config.js";
+import { MemoryStorage } from "./memoryStorage.js";
+import { MemoryTelemetry } from "./memoryTelemetry.js";
+import { MemoryVault } from "./memoryVault.js";
+
+export const testConfig = (over: Partial<Config> = {}): Config => ({
+  vaults: [{ name: "demo-vault", url: "https://demo-vault.vault.azure.net" }],
+  restoreTargets: [{ name: "restore-vault", url: "https://restore-vault.vault.azure.net" }],
+  storage: { kind: "connectionString", connectionString: "UseDevelopmentStorage=true" },
+  container: "keyvault-backups",
+  inventoryTable: "backupinventory",
+  schedule: "0 0 2 * * *",
+  weeklyDay: "Sunday",
+  kinds: ["secrets", "keys", "certificates"],
+  ratePer10s: 4000,
+  restoreRequireRole: false,
+  appServiceAuth: false,
+  caller: "function",
+  ...over,
+});
+
+export interface World {
+  deps: EngineDeps;
+  storage: MemoryStorage;
+  telemetry: MemoryTelemetry;
+  vaults: Map<string, MemoryVault>;
+  vault(name?: string): MemoryVault;
+}
+
+/** The engine wired to in-memory ports: a demo vault, an empty restore target, a clock that moves. */
+export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["tuning"]> = {}): World {
+  const storage = new MemoryStorage();
+  const telemetry = new MemoryTelemetry();
+  const vaults = new Map<string, MemoryVault>();
+  const cfg = testConfig(config);
+  for (const v of [...cfg.vaults, ...cfg.restoreTargets]) vaults.set(v.name, new MemoryVault());
+  let t = Date.parse("2026-11-26T02:00:00Z");
+  const deps: EngineDeps = {
+    config: cfg,
+    vaults: (vault, budget) => {
+      const v = vaults.get(vault.name);
+      if (!v) throw new Error(`no memory vault ${vault.name}`);
+      return v.port(budget);
+    },
+    blobs: storage.blobStore,
+    documents: storage.documentStore,
+    leases: storage.leases,
+    inventory: storage.inventory,
+    backupJobs: storage.queue<BackupJob>("backup"),
+    restoreJobs: storage.queue<RestoreJob>("restore"),
+    telemetry,
+    now: () => {
+      t += 1000;
+      return new Date(t);
+    },
+    tuning: { ...DefaultTuning, conflictRetryMs: 0, ...tuning },
+  };
+  return {
+    deps,
+    storage,
+    telemetry,
+    vaults,
+    vault: (name = "demo-vault") => vaults.get(name) as MemoryVault,
+  };
+}
+
+/** demo-vault with a few of each kind, a disabled one, tags, and a certificate's managed key and secret. */
+export function seed(v: MemoryVault): MemoryVault {
+  for (const n of ["alpha", "bravo", "charlie", "delta", "echo"])
+    v.put("secrets", n, { contentType: "text/plain" });
+  v.put("secrets", "retired", { enabled: false, tags: { status: "retired" } });
+  v.put("keys", "signing", {}, 3).put("keys", "dek");
+  return v.certificate("www");
+}

@@ -1,0 +1,154 @@
+import type { BackupJob, RestoreJob } from "../../../src/backup/deps.js";
+import type {
+  BlobStore,
+  DocumentStore,
+  InventoryStore,
+  JobQueue,
+  Lease,
+  VaultLeases,
+} from "../../../src/backup/ports.js";
+import { azureCallError, KvBackupError } from "../../../src/domain/errors.js";
+import type { InventoryQuery, InventoryRow } from "../../../src/domain/inventory.js";
+import type { BlobFacts, StoredBlob } from "../../../src/domain/objects.js";
+
+export const storageError = (status: number, code: string): KvBackupError =>
+  azureCallError({ service: "storage", status, code, message: `${code} (test)` });
+
+/** Where a storage fault may strike; a test sets `fault` to pick calls and answer with an error. */
+export type StorageOp =
+  | "probe"
+  | "put"
+  | "list"
+  | "read"
+  | "docRead"
+  | "docWrite"
+  | "lease"
+  | "rowWrite"
+  | "rowRead"
+  | "tableProbe"
+  | "send"
+  | "queueProbe";
+
+/** The container, the documents, the leases, the inventory and the queues, in memory, with one fault hook. */
+export class MemoryStorage {
+  readonly blobs = new Map<string, { bytes: Uint8Array; facts: BlobFacts }>();
+  readonly documents = new Map<string, { bytes: Uint8Array; etag: string }>();
+  readonly rows = new Map<string, InventoryRow>();
+  readonly held = new Map<string, () => void>();
+  readonly queues: { backup: BackupJob[]; restore: RestoreJob[] } = { backup: [], restore: [] };
+  /** Every row write, in order (a test asserts one row per runId and how it moved). */
+  readonly rowWrites: InventoryRow[] = [];
+  fault: (op: StorageOp, path?: string) => KvBackupError | undefined = () => undefined;
+  private etags = 0;
+
+  private check(op: StorageOp, path?: string): void {
+    const e = this.fault(op, path);
+    if (e) throw e;
+  }
+
+  readonly blobStore: BlobStore = {
+    container: "keyvault-backups",
+    probe: async () => this.check("probe"),
+    putOnce: async (path, bytes, facts, _signal, replace) => {
+      this.check("put", path);
+      if (this.blobs.has(path) && !replace) return false;
+      this.blobs.set(path, { bytes: Uint8Array.from(bytes), facts: structuredClone(facts) });
+      return true;
+    },
+    list: async (prefix) => {
+      this.check("list", prefix);
+      const out = new Map<string, StoredBlob>();
+      for (const [name, b] of this.blobs)
+        if (name.startsWith(prefix))
+          out.set(name, { name, bytes: b.bytes.length, ...structuredClone(b.facts) });
+      for (const [name, d] of this.documents)
+        if (name.startsWith(prefix)) out.set(name, { name, bytes: d.bytes.length });
+      return out;
+    },
+    read: async (path) => {
+      this.check("read", path);
+      const b = this.blobs.get(path);
+      if (!b) throw storageError(404, "BlobNotFound");
+      return Uint8Array.from(b.bytes);
+    },
+  };
+
+  readonly documentStore: DocumentStore = {
+    read: async (path) => {
+      this.check("docRead", path);
+      const d = this.documents.get(path);
+      return d ? { bytes: Uint8Array.from(d.bytes), etag: d.etag } : undefined;
+    },
+    create: async (path, bytes) => {
+      this.check("docWrite", path);
+      if (this.documents.has(path)) return false;
+      this.documents.set(path, { bytes: Uint8Array.from(bytes), etag: `e${++this.etags}` });
+      return true;
+    },
+    replace: async (path, bytes, etag) => {
+      this.check("docWrite", path);
+      if (etag && this.documents.get(path)?.etag !== etag) return undefined;
+      const next = `e${++this.etags}`;
+      this.documents.set(path, { bytes: Uint8Array.from(bytes), etag: next });
+      return next;
+    },
+  };
+
+  readonly leases: VaultLeases = {
+    acquire: async (vault, onLost): Promise<Lease> => {
+      this.check("lease", vault);
+      if (this.held.has(vault))
+        throw new KvBackupError("AlreadyRunning", `a backup of vault '${vault}' is already running`, {
+          retryable: true,
+        });
+      this.held.set(vault, onLost);
+      return { release: async () => void this.held.delete(vault) };
+    },
+  };
+
+  /** What a lease taken away looks like to the run holding it. */
+  loseLease(vault: string): void {
+    const onLost = this.held.get(vault);
+    this.held.delete(vault);
+    onLost?.();
+  }
+
+  readonly inventory: InventoryStore = {
+    probe: async () => this.check("tableProbe"),
+    put: async (row) => {
+      this.check("rowWrite", row.runId);
+      this.rows.set(row.runId, structuredClone(row));
+      this.rowWrites.push(structuredClone(row));
+    },
+    list: async (q: InventoryQuery) => {
+      this.check("rowRead");
+      return [...this.rows.values()]
+        .filter(
+          (r) =>
+            (!q.vault || r.vault === q.vault) &&
+            (!q.status || r.status === q.status) &&
+            (!q.since || r.startedAt >= q.since),
+        )
+        .sort((a, b) => (a.runId < b.runId ? 1 : -1))
+        .slice(0, q.top ?? 50)
+        .map((r) => structuredClone(r));
+    },
+    get: async (runId, vault) => {
+      this.check("rowRead", runId);
+      const r = this.rows.get(runId);
+      return r && (!vault || r.vault === vault) ? structuredClone(r) : undefined;
+    },
+  };
+
+  queue<T extends BackupJob | RestoreJob>(name: "backup" | "restore"): JobQueue<T> {
+    const list = this.queues[name] as T[];
+    return {
+      name: `${name}-jobs`,
+      send: async (job) => {
+        this.check("send", name);
+        list.push(structuredClone(job));
+      },
+      probe: async () => this.check("queueProbe", name),
+    };
+  }
+}
