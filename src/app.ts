@@ -28,6 +28,8 @@ export interface AppOverrides {
   leaseSeconds?: number;
   leaseRenewMs?: number;
   telemetry?: EngineDeps["telemetry"];
+  /** Waits before re-sending a Key Vault 401 AKV10046 (transient); tests shorten them. */
+  signingKeyRetryMs?: readonly number[];
   now?: () => Date;
 }
 
@@ -41,7 +43,11 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const container = clients.blob.getContainerClient(config.container);
   return {
     config,
-    vaults: (vault, budget, hooks) => new VaultAdapter(vault, creds.keyVault, budget, hooks),
+    vaults: (vault, budget, hooks) =>
+      new VaultAdapter(vault, creds.keyVault, budget, {
+        ...hooks,
+        ...(overrides.signingKeyRetryMs ? { signingKeyRetryMs: overrides.signingKeyRetryMs } : {}),
+      }),
     blobs: new BlobStore(container),
     documents: new DocumentStore(container),
     leases: new VaultLeases(container, overrides.leaseSeconds, overrides.leaseRenewMs),

@@ -1,6 +1,8 @@
 import { diagnose } from "../diagnosis/diagnose.js";
-import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
+import type { StorageConfig } from "../domain/config.js";
+import type { Diagnosis, DiagnosisContext, StorageAuth } from "../domain/diagnosis.js";
 import { KvBackupError } from "../domain/errors.js";
+import type { EngineDeps } from "./deps.js";
 
 /**
  * The diagnosis of an error an adapter raised (an Azure failure) or the engine raised with one;
@@ -21,3 +23,17 @@ export const isKeyVaultFailure = (e: unknown): e is KvBackupError =>
 /** The first line of an error's message, for a manifest or a log (never a stack). */
 export const firstLine = (e: unknown): string =>
   (e instanceof Error ? e.message : String(e)).split("\n")[0]?.slice(0, 500) ?? "";
+
+const storageAuthOf = (storage: StorageConfig): StorageAuth =>
+  storage.kind === "identity"
+    ? "identity"
+    : /SharedAccessSignature=/i.test(storage.connectionString)
+      ? "sas"
+      : "sharedKey";
+
+/** What a storage diagnosis needs to know: the container, who calls, and with what credential. */
+export const storageContext = (deps: Pick<EngineDeps, "blobs" | "config">): DiagnosisContext => ({
+  container: deps.blobs.container,
+  caller: deps.config.caller,
+  storageAuth: storageAuthOf(deps.config.storage),
+});

@@ -3,7 +3,7 @@ import type { Caller, Diagnosis } from "../domain/diagnosis.js";
 import type { SignalLike } from "../domain/signal.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import type { EngineDeps } from "./deps.js";
-import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "./failures.js";
+import { diagnosisOf, isKeyVaultFailure, isStorageFailure, storageContext } from "./failures.js";
 import { VaultLimiter } from "./limiter.js";
 
 export interface Check {
@@ -75,7 +75,7 @@ async function vaultHealth(
  * refusal comes with its diagnosis, naming the caller the path belongs to.
  */
 export async function checkHealth(deps: EngineDeps, signal?: SignalLike): Promise<HealthReport> {
-  const ctx = { container: deps.blobs.container, caller: deps.config.caller };
+  const ctx = storageContext(deps);
   const checks = {
     blob: await check(() => deps.blobs.probe(signal), ctx, isStorageFailure),
     backupQueue: await check(() => deps.backupJobs.probe(signal), ctx, isStorageFailure),

@@ -1,4 +1,4 @@
-import type { AzureFailure } from "../domain/azureFailure.js";
+import { type AzureFailure, TlsCodes } from "../domain/azureFailure.js";
 import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
 import { diagnoseKeyVaultAuth } from "./keyVaultAuth.js";
 
@@ -32,10 +32,15 @@ function conflict(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagno
 export function diagnoseKeyVault(f: AzureFailure, ctx: DiagnosisContext): Diagnosis | undefined {
   const vault = ctx.vault ?? "<vault>";
   if (f.networkCode) {
+    const tls = (TlsCodes as readonly string[]).includes(f.networkCode);
     return {
       code: "KeyVaultUnreachable",
-      cause: `Key Vault '${vault}' did not answer (${f.networkCode}).`,
-      fix: "With a private endpoint, link the caller's VNet to the privatelink.vaultcore.azure.net DNS zone and route all outbound traffic through the VNet.",
+      cause: tls
+        ? `Key Vault '${vault}''s TLS certificate was not trusted (${f.networkCode}): a TLS-inspecting proxy is in the path, or the name resolves to another host.`
+        : `Key Vault '${vault}' did not answer (${f.networkCode}).`,
+      fix: tls
+        ? "Exempt *.vault.azure.net from TLS inspection, or trust the proxy's CA (NODE_EXTRA_CA_CERTS)."
+        : "With a private endpoint, link the caller's VNet to the privatelink.vaultcore.azure.net DNS zone and route all outbound traffic through the VNet.",
     };
   }
   if (f.status === 401 || f.status === 403) return diagnoseKeyVaultAuth(f, vault, ctx);

@@ -1,8 +1,62 @@
 import type { AzureFailure } from "../domain/azureFailure.js";
-import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
+import type { Diagnosis, DiagnosisCode, DiagnosisContext } from "../domain/diagnosis.js";
 
 const rbacAction = (message: string): string | undefined => message.match(/Action: '([^']+)'/)?.[1];
 const callerOid = (message: string): string | undefined => message.match(/oid=([0-9a-f-]{36})/i)?.[1];
+
+/**
+ * Key Vault puts why it refused a token only in the message, behind stable identifiers: the AKV
+ * error numbers, and the bracketed reason with its S2S code. Nothing else of the text is read.
+ */
+const TokenMarkers: [RegExp, DiagnosisCode][] = [
+  [/^AKV10022\b/, "KeyVaultWrongAudience"],
+  [/^AKV10032\b/, "KeyVaultWrongTenant"],
+  [/^AKV10046\b/, "KeyVaultSigningKeys"],
+  [/^\[TokenExpired\]|\bS2S12086\b|^Token not yet valid\b/, "KeyVaultTokenExpired"],
+];
+
+/** A 403 without an inner code: the documented first sentence of each refusal (Key Vault's REST error-code docs). */
+const ForbiddenMarkers: [RegExp, string][] = [
+  [
+    /^(Client address is not authorized and caller is not a trusted service|Request was not allowed by NSP rules)/,
+    "ForbiddenByFirewall",
+  ],
+  [/^Public network access is disabled/, "ForbiddenByConnection"],
+  [/^Caller is not authorized to perform action on resource/, "ForbiddenByRbac"],
+  [/^Operation \S+ is not permitted on this key/, "KeyOperationForbidden"],
+  [
+    /^(The user, group or application .* does not have .* permission|Access denied|Operation is not allowed\.|The policy requires the caller)/,
+    "AccessDenied",
+  ],
+];
+
+function token(f: AzureFailure, vault: string): Diagnosis {
+  const code = TokenMarkers.find(([re]) => re.test(f.message))?.[1] ?? "KeyVaultAuthentication";
+  const said = f.message.split("\n")[0]?.slice(0, 200);
+  const byCode: Record<string, Omit<Diagnosis, "code">> = {
+    KeyVaultWrongAudience: {
+      cause: `Key Vault '${vault}' refused a token issued for another audience (${said}).`,
+      fix: "The token must be for https://vault.azure.net (or the cloud's vault resource): check that nothing overrides the scope, and that the vault URL is the vault's own DNS name (not an alias or a private-endpoint IP used as the host).",
+    },
+    KeyVaultWrongTenant: {
+      cause: `Key Vault '${vault}' belongs to another tenant than the identity's token (${said}).`,
+      fix: "Use an identity of the vault's tenant, or move the vault (az keyvault update --set properties.tenantId=<tenant>, then re-grant access); a managed identity can only get tokens from its own tenant.",
+    },
+    KeyVaultTokenExpired: {
+      cause: `Key Vault '${vault}' refused the token as expired or not yet valid (${said}): the caller's clock is off, or a token was held too long.`,
+      fix: "Sync the caller's clock (NTP); tokens are re-acquired automatically, so a persistent error means the clock is wrong by minutes.",
+    },
+    KeyVaultSigningKeys: {
+      cause: `Key Vault '${vault}' could not yet resolve the key that signed the token (${said}): a transient condition after Entra ID rolls its signing keys.`,
+      fix: "Nothing to change: kvbackup retries these; if it lasts over an hour, open a support case with the time and the vault.",
+    },
+    KeyVaultAuthentication: {
+      cause: `Key Vault '${vault}' rejected the request's credentials (${said}).`,
+      fix: "Check that the managed identity is enabled on the Function App (or that the operator is signed in for the CLI), and that AZURE_CLIENT_ID names an identity assigned to it.",
+    },
+  };
+  return { code, ...(byCode[code] as Omit<Diagnosis, "code">) };
+}
 
 function firewall(vault: string, ctx: DiagnosisContext): Diagnosis {
   return ctx.caller === "operator"
@@ -28,20 +82,9 @@ function rbac(f: AzureFailure, vault: string): Diagnosis {
   };
 }
 
-/** Key Vault 401s and 403s: who is refused and why, from the inner code (or the body's documented identifiers). */
-export function diagnoseKeyVaultAuth(
-  f: AzureFailure,
-  vault: string,
-  ctx: DiagnosisContext,
-): Diagnosis | undefined {
-  if (f.status === 401) {
-    return {
-      code: "KeyVaultAuthentication",
-      cause: `Key Vault '${vault}' rejected the token (${f.message.split("\n")[0]}).`,
-      fix: "Check that the vault's tenant is the identity's tenant and that the managed identity is enabled on the Function App.",
-    };
-  }
-  switch (f.innerCode) {
+function forbidden(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagnosis {
+  const inner = f.innerCode ?? ForbiddenMarkers.find(([re]) => re.test(f.message))?.[1];
+  switch (inner) {
     case "ForbiddenByFirewall":
       return firewall(vault, ctx);
     case "ForbiddenByConnection":
@@ -56,8 +99,14 @@ export function diagnoseKeyVaultAuth(
     case "ForbiddenByPolicy":
       return {
         code: "KeyVaultAccessPolicy",
-        cause: `Key Vault '${vault}' uses access policies and the identity lacks list/backup permissions.`,
-        fix: `az keyvault set-policy --name ${vault} --object-id <principalId> --secret-permissions list backup --key-permissions list backup --certificate-permissions list backup`,
+        cause: `Key Vault '${vault}' uses access policies and the identity lacks the permission for this operation (list, backup or restore).`,
+        fix: `az keyvault set-policy --name ${vault} --object-id <principalId> --secret-permissions list backup restore --key-permissions list backup restore --certificate-permissions list backup restore (an entry without an application id: compound identities need the on-behalf-of flow)`,
+      };
+    case "KeyOperationForbidden":
+      return {
+        code: "KeyOperationNotPermitted",
+        cause: `${ctx.object ?? "The key"}'s own permitted operations (key_ops) do not include this operation; no role or policy can allow it.`,
+        fix: "Nothing to fix for backup (backups do not use key operations); for the operation itself, update the key's permitted operations: az keyvault key set-attributes --vault-name <vault> --name <key> --ops ...",
       };
     case "KeyManagedByKeyVault":
     case "SecretManagedByKeyVault":
@@ -67,6 +116,15 @@ export function diagnoseKeyVaultAuth(
         fix: "Nothing to do: the certificate's backup contains it.",
       };
     default:
-      return undefined;
+      return {
+        code: "KeyVaultForbidden",
+        cause: `Key Vault '${vault}' refused the operation (403${f.innerCode ? ` ${f.innerCode}` : ""}): ${f.message.split("\n")[0]?.slice(0, 200)}`,
+        fix: "Check the vault's access configuration (RBAC or access policies) and network rules for this identity; kvbackup doctor shows which right is missing.",
+      };
   }
+}
+
+/** Key Vault 401s and 403s: who is refused and why. */
+export function diagnoseKeyVaultAuth(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagnosis {
+  return f.status === 401 ? token(f, vault) : forbidden(f, vault, ctx);
 }

@@ -1,5 +1,6 @@
-import type { AzureFailure } from "../domain/azureFailure.js";
+import { type AzureFailure, TlsCodes } from "../domain/azureFailure.js";
 import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
+import { diagnoseStorageAuth } from "./storageAuth.js";
 
 const firewall = (ctx: DiagnosisContext): Diagnosis =>
   ctx.caller === "operator"
@@ -16,24 +17,53 @@ const firewall = (ctx: DiagnosisContext): Diagnosis =>
         fix: 'Integrate the Function App with a VNet and add its subnet as a virtual network rule on the storage account (service endpoint Microsoft.Storage on the subnet), or use a private endpoint. "Allow trusted Microsoft services" does NOT help: the Function, not Key Vault, writes the blobs. E.g. az storage account network-rule add -g <rg> --account-name <account> --vnet-name <vnet> --subnet <function-subnet>',
       };
 
-const unreachable = (f: AzureFailure, ctx: DiagnosisContext): Diagnosis => ({
-  code: "StorageUnreachable",
-  cause: `The storage endpoint did not answer (${f.networkCode}): DNS or routing from ${ctx.caller === "operator" ? "this machine" : "the Function's network"} does not reach it.`,
-  fix: "With private endpoints, check that the caller's VNet is linked to the privatelink.blob/queue/table.core.windows.net DNS zones and that outbound traffic routes through the VNet (vnetRouteAllEnabled on the Function App).",
-});
+function unreachable(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
+  const from = ctx.caller === "operator" ? "this machine" : "the Function's network";
+  if ((TlsCodes as readonly string[]).includes(f.networkCode ?? ""))
+    return {
+      code: "StorageUnreachable",
+      cause: `The storage endpoint's TLS certificate was not trusted from ${from} (${f.networkCode}): a TLS-inspecting proxy or firewall is in the path, or the name resolves to another host.`,
+      fix: "Exempt *.blob/queue/table.core.windows.net from TLS inspection, or trust the proxy's CA (NODE_EXTRA_CA_CERTS); check that the name resolves to the account (or its private endpoint).",
+    };
+  return {
+    code: "StorageUnreachable",
+    cause: `The storage endpoint did not answer (${f.networkCode}): DNS or routing from ${from} does not reach it.`,
+    fix: "With private endpoints, check that the caller's VNet is linked to the privatelink.blob/queue/table.core.windows.net DNS zones and that outbound traffic routes through the VNet (vnetRouteAllEnabled on the Function App).",
+  };
+}
 
-/** Storage errors, by status and error code (the XML body's Code, which the SDK reads). */
-export function diagnoseStorage(f: AzureFailure, ctx: DiagnosisContext): Diagnosis | undefined {
+function permission(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
   const container = ctx.container ?? "<container>";
+  if (ctx.storageAuth === "sas" || f.code !== "AuthorizationPermissionMismatch")
+    return {
+      code: "StorageSasPermission",
+      cause: `The SAS in the storage connection string does not allow this (${f.code}): it lacks a permission (read, write, delete, list, add, process), a resource type (service, container, object) or a service (blob, queue, table) the app uses.`,
+      fix: "Issue a SAS with services bqt, resource types sco and permissions rwdlacup, or use the identity form (BACKUP_STORAGE__blobServiceUri and the managed identity).",
+    };
+  return {
+    code: "StorageRbac",
+    cause: `The identity reached the storage account but lacks a data role on container '${container}' (or on the queue or table).`,
+    fix: `Assign "Storage Blob Data Contributor" to the identity scoped to the container (and "Storage Queue Data Contributor" on each queue, "Storage Table Data Contributor" on the table); propagation takes up to 10 minutes. E.g. az role assignment create --assignee <principalId> --role "Storage Blob Data Contributor" --scope <account-id>/blobServices/default/containers/${container}`,
+  };
+}
+
+/** Storage errors, by status and error code (x-ms-error-code, the body's Code). */
+export function diagnoseStorage(f: AzureFailure, ctx: DiagnosisContext): Diagnosis | undefined {
   if (f.networkCode) return unreachable(f, ctx);
   switch (f.code) {
     case "AuthorizationFailure":
       return firewall(ctx);
     case "AuthorizationPermissionMismatch":
+    case "AuthorizationResourceTypeMismatch":
+    case "AuthorizationServiceMismatch":
+    case "AuthorizationProtocolMismatch":
+      return permission(f, ctx);
+    case "AuthorizationSourceIPMismatch":
       return {
-        code: "StorageRbac",
-        cause: `The identity reached the storage account but lacks a data role on container '${container}' (or on the queue or table).`,
-        fix: `Assign "Storage Blob Data Contributor" to the identity scoped to the container (and "Storage Queue Data Contributor" on each queue, "Storage Table Data Contributor" on the table); propagation takes up to 10 minutes. E.g. az role assignment create --assignee <principalId> --role "Storage Blob Data Contributor" --scope <account-id>/blobServices/default/containers/${container}`,
+        code: "StorageSasSourceIp",
+        cause:
+          "The SAS in the storage connection string only admits other source IP addresses than this caller's.",
+        fix: "Issue a SAS without an IP range (or with the caller's outbound addresses), or use the identity form.",
       };
     case "KeyBasedAuthenticationNotPermitted":
       return {
@@ -44,11 +74,7 @@ export function diagnoseStorage(f: AzureFailure, ctx: DiagnosisContext): Diagnos
     case "AuthenticationFailed":
     case "InvalidAuthenticationInfo":
     case "NoAuthenticationInformation":
-      return {
-        code: "StorageAuthentication",
-        cause: `Storage did not accept the credentials (${f.code}): a token for another tenant or audience, or a wrong key.`,
-        fix: "Check the managed identity (AZURE_CLIENT_ID / BACKUP_STORAGE__clientId) and that the account is in the identity's tenant.",
-      };
+      return diagnoseStorageAuth(f, ctx);
     case "ServerBusy":
     case "InternalError":
     case "OperationTimedOut":

@@ -13,8 +13,10 @@ export interface AzureFailure {
   retryAfterSeconds?: number;
   /** Node's network error code (ECONNREFUSED, ENOTFOUND, ...), when no answer came. */
   networkCode?: string;
-  /** The WWW-Authenticate header of a 401 (its error and error_description tell expired from wrong audience). */
+  /** The WWW-Authenticate header of a 401. */
   authenticate?: string;
+  /** Storage's AuthenticationErrorDetail: which check of a SAS, a shared key or a token failed. */
+  detail?: string;
 }
 
 interface Headers {
@@ -29,7 +31,17 @@ interface RestErrorLike {
   cause?: { code?: string };
 }
 
-const NetworkCodes = new Set([
+/** Node's codes for a TLS handshake whose certificate could not be trusted (a TLS-inspecting proxy, a wrong host). */
+export const TlsCodes = [
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+] as const;
+
+const NetworkCodes = new Set<string>([
   "ECONNREFUSED",
   "ECONNRESET",
   "ENOTFOUND",
@@ -39,6 +51,7 @@ const NetworkCodes = new Set([
   "ENETUNREACH",
   "EPIPE",
   "REQUEST_SEND_ERROR",
+  ...TlsCodes,
 ]);
 
 /** Retry-After in seconds, from x-ms-retry-after-ms, retry-after-ms or Retry-After (seconds or a date), in that order. */

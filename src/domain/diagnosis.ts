@@ -62,4 +62,8 @@ export interface DiagnosisContext {
   /** The kind and name of the object, when one call for one object failed. */
   object?: string;
   caller?: Caller;
+  /** How the app authenticates to storage: the same refusal means a missing role for an identity, a too-narrow SAS for a SAS. */
+  storageAuth?: StorageAuth;
 }
+
+export type StorageAuth = "identity" | "sharedKey" | "sas";

@@ -10,7 +10,7 @@ import type { ObjectInfo } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
 import type { Kind } from "../domain/vocabulary.js";
 import { keyVaultClientOptions } from "./clientOptions.js";
-import { innerCodes, type VaultPolicyHooks, vaultPolicy } from "./policy.js";
+import { errorBodies, type VaultPolicyHooks, vaultPolicy } from "./policy.js";
 
 interface Properties {
   name?: string;
@@ -103,8 +103,11 @@ export class VaultAdapter {
     } catch (e) {
       if (isAbort(e)) throw new KvBackupError("Aborted", "aborted", { cause: e });
       const request = (e as { request?: object }).request;
-      const inner = request ? innerCodes.get(request as never) : undefined;
-      throw azureCallError(toAzureFailure(e, "keyvault", inner));
+      const body = request ? errorBodies.get(request as never) : undefined;
+      const failure = toAzureFailure(e, "keyvault", body?.innerCode);
+      if (body?.code) failure.code = body.code;
+      if (body?.message) failure.message = body.message;
+      throw azureCallError(failure);
     }
   }
 

@@ -2,7 +2,19 @@ import { isAbort, toAzureFailure } from "../domain/azureFailure.js";
 import { azureCallError, KvBackupError } from "../domain/errors.js";
 
 interface StorageErrorLike {
-  response?: { headers?: { get(name: string): string | undefined | null }; bodyAsText?: string | null };
+  response?: {
+    headers?: { get(name: string): string | undefined | null };
+    bodyAsText?: string | null;
+    parsedBody?: { authenticationErrorDetail?: unknown };
+  };
+}
+
+/** AuthenticationErrorDetail, as the SDK parsed it or from the raw XML (streamed downloads are not parsed). */
+function authenticationDetail(e: unknown): string | undefined {
+  const response = (e as StorageErrorLike).response;
+  const parsed = response?.parsedBody?.authenticationErrorDetail;
+  if (typeof parsed === "string") return parsed;
+  return response?.bodyAsText?.match(/<AuthenticationErrorDetail>([^<]*)<\/AuthenticationErrorDetail>/)?.[1];
 }
 
 /**
@@ -34,6 +46,8 @@ export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
     const failure = toAzureFailure(e, "storage");
     const code = errorCode(e);
     if (code && !failure.networkCode) failure.code = code;
+    const detail = authenticationDetail(e);
+    if (detail) failure.detail = detail;
     throw azureCallError(failure);
   }
 }

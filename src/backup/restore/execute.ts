@@ -1,7 +1,7 @@
 import { diagnose } from "../../diagnosis/diagnose.js";
 import { blobMissing, corruptBlob, notInBackup } from "../../diagnosis/local.js";
 import type { VaultRef } from "../../domain/config.js";
-import type { Caller, Diagnosis } from "../../domain/diagnosis.js";
+import type { Diagnosis, DiagnosisContext } from "../../domain/diagnosis.js";
 import { byKindAndName, type Manifest } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import { delay, type SignalLike } from "../../domain/signal.js";
@@ -9,14 +9,15 @@ import { type OnConflict, objectLabel } from "../../domain/vocabulary.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "../failures.js";
 import { Pool } from "../pool.js";
 import type { BlobStore, VaultPort } from "../ports.js";
+import { SignalFanout } from "../signals.js";
 import type { PlanEntry, RestoreEntry } from "./types.js";
 
 export interface ExecuteDeps {
   blobs: BlobStore;
   vault: VaultPort;
   target: VaultRef;
-  /** Who calls (the Function or an operator), for storage diagnoses. */
-  caller: Caller;
+  /** What storage diagnoses need: the container, the caller, the credential. */
+  storageContext: DiagnosisContext;
   concurrency: number;
   /** How long a 409 that may be transient (a purge still running) is retried. */
   conflictRetryMs: number;
@@ -83,15 +84,22 @@ export async function executeRestore(
   const todo = plan.filter((p) => p.action === "restore");
   let done = 0;
   const pool = new Pool(deps.concurrency);
-  for (const p of todo) {
-    await pool.submit(async () => {
-      const entry = await restoreOne(deps, manifest, p, conflict, signal);
-      results.push(entry);
-      deps.onEntry?.(entry);
-      deps.onProgress?.(++done, todo.length);
-    });
+  const signals = signal ? new SignalFanout(signal) : undefined;
+  const run = (p: PlanEntry, s?: SignalLike): Promise<RestoreEntry> =>
+    restoreOne(deps, manifest, p, conflict, s);
+  try {
+    for (const p of todo) {
+      await pool.submit(async () => {
+        const entry = signals ? await signals.with((s) => run(p, s)) : await run(p);
+        results.push(entry);
+        deps.onEntry?.(entry);
+        deps.onProgress?.(++done, todo.length);
+      });
+    }
+    await pool.drain();
+  } finally {
+    signals?.close();
   }
-  await pool.drain();
   return results.sort(byKindAndName);
 }
 
@@ -117,9 +125,7 @@ async function restoreOne(
   } catch (e) {
     if (!isStorageFailure(e)) throw e;
     if (e.failure?.status === 404) return failed(blobMissing(item.blob));
-    return failed(
-      diagnosisOf(e, { object, container: deps.blobs.container, caller: deps.caller }) as Diagnosis,
-    );
+    return failed(diagnosisOf(e, { ...deps.storageContext, object }) as Diagnosis);
   }
   const actual = sha256Hex(bytes);
   if (actual !== item.sha256) return failed(corruptBlob(item.blob, item.sha256, actual));

@@ -4,6 +4,7 @@ import type { SignalLike } from "../../domain/signal.js";
 import { unique } from "../../domain/vocabulary.js";
 import { type FoundRun, findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
+import { storageContext } from "../failures.js";
 import { VaultLimiter } from "../limiter.js";
 import { executeRestore } from "./execute.js";
 import { planRestore } from "./plan.js";
@@ -86,7 +87,7 @@ export async function runRestore(
       blobs: deps.blobs,
       vault,
       target,
-      caller: deps.config.caller,
+      storageContext: storageContext(deps),
       concurrency: deps.tuning.restoreConcurrency,
       conflictRetryMs: deps.tuning.conflictRetryMs,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -1,14 +1,15 @@
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import type { ManifestFailure, ManifestItem, ManifestSkip } from "../../domain/manifest.js";
 import { objectBlob } from "../../domain/manifest.js";
-import type { StoredBlob } from "../../domain/objects.js";
+import type { ObjectInfo, StoredBlob } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { Kind } from "../../domain/vocabulary.js";
 import { diagnosisOf, firstLine, isKeyVaultFailure } from "../failures.js";
 import type { VaultLimiter } from "../limiter.js";
 import { Pool } from "../pool.js";
 import type { BlobStore, VaultPort } from "../ports.js";
-import { backupObject } from "./objectBackup.js";
+import { SignalFanout } from "../signals.js";
+import { backupObject, type ObjectOutcome } from "./objectBackup.js";
 import type { RunRecord } from "./record.js";
 
 /** How far a run is, for progress bars: per kind, and for the run as a whole. */
@@ -40,6 +41,62 @@ export interface KindsDeps {
   onProgress?: (p: Progress) => void;
 }
 
+/** One kind's pass: its progress, and where each object's outcome goes. */
+class KindPass {
+  readonly progress: Progress;
+
+  constructor(
+    private readonly deps: KindsDeps,
+    private readonly record: RunRecord,
+    private readonly out: BackedUp,
+    readonly kind: Kind,
+    runDone: number,
+  ) {
+    this.progress = { kind, listed: 0, listingDone: false, done: 0, throttled: 0, bytes: 0, runDone };
+  }
+
+  report(): void {
+    this.progress.throttled = this.deps.limiter.stats.throttled;
+    this.deps.onProgress?.({ ...this.progress });
+  }
+
+  private tally(outcome: "backedUp" | "skipped" | "failed", bytes = 0): void {
+    this.record.counts[this.kind][outcome]++;
+    this.record.telemetry.object(this.kind, outcome, bytes);
+    this.progress.done++;
+    this.progress.runDone++;
+  }
+
+  skipManaged(o: ObjectInfo): void {
+    this.out.skipped.push({ kind: this.kind, name: o.name, reason: "managed-by-certificate" });
+    this.tally("skipped");
+  }
+
+  add(r: ObjectOutcome): void {
+    if (r.outcome === "backedUp") {
+      const written = r.resumed ? 0 : r.item.bytes;
+      this.out.items.push(r.item);
+      this.out.bytes += r.item.bytes;
+      this.progress.bytes += written;
+      this.tally("backedUp", written);
+    } else if (r.outcome === "skipped") {
+      this.out.skipped.push(r.skip);
+      this.tally("skipped");
+    } else {
+      this.out.failed.push(r.failure);
+      this.tally("failed");
+    }
+    this.report();
+  }
+
+  /** Listing the kind failed (RBAC, firewall...): one failure for the kind, named "*". */
+  listingFailed(e: unknown): void {
+    const d = diagnosisOf(e, { vault: this.record.vault.name }) as Diagnosis;
+    this.out.failed.push({ kind: this.kind, name: "*", code: d.code, message: firstLine(e), diagnosis: d });
+    this.record.counts[this.kind].failed++;
+  }
+}
+
 /**
  * Enumerates each kind page by page and backs its objects up, `concurrency` at a time (the listing
  * waits while the pool is full, so memory stays bounded). A kind whose listing fails is one failure
@@ -52,76 +109,58 @@ export async function backupKinds(
   signal: SignalLike,
   out: BackedUp,
 ): Promise<void> {
+  const signals = new SignalFanout(signal);
+  let runDone = 0;
+  try {
+    for (const kind of record.kinds) {
+      const pass = new KindPass(deps, record, out, kind, runDone);
+      await record.telemetry.kind(kind, () => backupKind(deps, record, existing, signals, pass));
+      pass.report();
+      runDone = pass.progress.runDone;
+    }
+  } finally {
+    signals.close();
+  }
+}
+
+async function backupKind(
+  deps: KindsDeps,
+  record: RunRecord,
+  existing: Map<string, StoredBlob>,
+  signals: SignalFanout,
+  pass: KindPass,
+): Promise<void> {
   const objectDeps = {
     vault: deps.vault,
     blobs: deps.blobs,
     vaultName: record.vault.name,
     versionLimit: deps.versionLimit,
   };
-  let runDone = 0;
-  for (const kind of record.kinds) {
-    const progress: Progress = {
-      kind,
-      listed: 0,
-      listingDone: false,
-      done: 0,
-      throttled: 0,
-      bytes: 0,
-      runDone,
-    };
-    const report = (): void => {
-      progress.throttled = deps.limiter.stats.throttled;
-      progress.runDone = runDone;
-      deps.onProgress?.({ ...progress });
-    };
-    const counts = record.counts[kind];
-    const tally = (outcome: "backedUp" | "skipped" | "failed", bytes = 0): void => {
-      counts[outcome]++;
-      record.telemetry.object(kind, outcome, bytes);
-      progress.done++;
-      runDone++;
-    };
-    await record.telemetry.kind(kind, async () => {
-      const pool = new Pool(deps.concurrency);
-      try {
-        for await (const page of deps.vault.list(kind, signal)) {
-          for (const o of page) {
-            progress.listed++;
-            if (o.managed) {
-              out.skipped.push({ kind, name: o.name, reason: "managed-by-certificate" });
-              tally("skipped");
-              continue;
-            }
-            const blob = objectBlob(record.prefix, kind, o.name);
-            await pool.submit(async () => {
-              const r = await backupObject(objectDeps, o, blob, existing.get(blob), signal);
-              if (r.outcome === "backedUp") {
-                out.items.push(r.item);
-                out.bytes += r.item.bytes;
-                progress.bytes += r.resumed ? 0 : r.item.bytes;
-                tally("backedUp", r.resumed ? 0 : r.item.bytes);
-              } else if (r.outcome === "skipped") {
-                out.skipped.push(r.skip);
-                tally("skipped");
-              } else {
-                out.failed.push(r.failure);
-                tally("failed");
-              }
-              report();
-            });
+  const pool = new Pool(deps.concurrency);
+  try {
+    await signals.with(async (listing) => {
+      for await (const page of deps.vault.list(pass.kind, listing)) {
+        for (const o of page) {
+          pass.progress.listed++;
+          if (o.managed) {
+            pass.skipManaged(o);
+            continue;
           }
-          report();
+          const blob = objectBlob(record.prefix, pass.kind, o.name);
+          await pool.submit(() =>
+            signals.with(async (s) =>
+              pass.add(await backupObject(objectDeps, o, blob, existing.get(blob), s)),
+            ),
+          );
         }
-        progress.listingDone = true;
-      } catch (e) {
-        if (!isKeyVaultFailure(e)) throw e;
-        const d = diagnosisOf(e, { vault: record.vault.name }) as Diagnosis;
-        out.failed.push({ kind, name: "*", code: d.code, message: firstLine(e), diagnosis: d });
-        counts.failed++;
-      } finally {
-        await pool.drain();
+        pass.report();
       }
     });
-    report();
+    pass.progress.listingDone = true;
+  } catch (e) {
+    if (!isKeyVaultFailure(e)) throw e;
+    pass.listingFailed(e);
+  } finally {
+    await pool.drain();
   }
 }

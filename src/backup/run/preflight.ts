@@ -1,7 +1,7 @@
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
-import { diagnosisOf, isStorageFailure } from "../failures.js";
+import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 
 /**
  * Proves the storage paths a run writes to before any Key Vault call: the container (write and
@@ -15,6 +15,6 @@ export async function preflight(deps: EngineDeps, signal?: SignalLike): Promise<
     return undefined;
   } catch (e) {
     if (!isStorageFailure(e)) throw e;
-    return diagnosisOf(e, { container: deps.blobs.container, caller: deps.config.caller });
+    return diagnosisOf(e, storageContext(deps));
   }
 }

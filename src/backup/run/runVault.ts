@@ -4,7 +4,7 @@ import { abortError, type SignalLike } from "../../domain/signal.js";
 import { Kinds } from "../../domain/vocabulary.js";
 import { readManifest } from "../catalog/readManifest.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
-import { diagnosisOf, isStorageFailure } from "../failures.js";
+import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { VaultLimiter } from "../limiter.js";
 import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
 import { commit } from "./commit.js";
@@ -88,7 +88,7 @@ async function backUp(
       throw e;
     }
     // The container (or the table) went away mid-run: the run ends here, once, with that diagnosis.
-    const diagnosis = diagnosisOf(e, { container: deps.blobs.container, caller: deps.config.caller });
+    const diagnosis = diagnosisOf(e, storageContext(deps));
     return record.end("failed", {
       bytes: out.bytes,
       failed: [],

@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
@@ -245,5 +246,25 @@ describe("runs that stop midway and runs that overlap", () => {
     await expect(runVault(a, second)).rejects.toSatisfy((e: unknown) => isKvBackupError(e, "AlreadyRunning"));
     expect((await first).status).toBe("succeeded");
     expect(await a.inventory.get(second.runId)).toBeUndefined();
+  }, 60_000);
+});
+
+describe("noise", () => {
+  it("a run adds no abort listener per request: no MaxListenersExceededWarning, none left on the caller's signal", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w.name);
+    };
+    process.on("warning", onWarning);
+    try {
+      const ac = new AbortController();
+      stack.emulator.setLatency("demo-vault", { fixedMs: 20 });
+      const r = await runVault(appFor(), cliJob(), { signal: ac.signal });
+      expect(r.status).toBe("succeeded");
+      expect(EventEmitter.getEventListeners(ac.signal, "abort")).toHaveLength(0);
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((w) => w === "MaxListenersExceededWarning")).toEqual([]);
   }, 60_000);
 });

@@ -61,7 +61,12 @@ export class TokenSigner {
 
 export type VerifyResult =
   | { ok: true; claims: TokenClaims }
-  | { ok: false; reason: "malformed" | "signature" | "audience" | "issuer" | "expired" | "notYetValid" };
+  | {
+      ok: false;
+      reason: "malformed" | "signature" | "audience" | "issuer" | "expired" | "notYetValid";
+      /** The token's claims, once it could be read (the service's message names the audience or issuer it found). */
+      claims?: TokenClaims;
+    };
 
 /** Verifies signature, audience and lifetime the way a resource server must. */
 export function verifyJwt(
@@ -93,9 +98,9 @@ export function verifyJwt(
     return verifier.verify(key, signature);
   });
   if (!valid) return { ok: false, reason: "signature" };
-  if (!expect.audiences.includes(claims.aud)) return { ok: false, reason: "audience" };
+  if (!expect.audiences.includes(claims.aud)) return { ok: false, reason: "audience", claims };
   if (typeof claims.iss !== "string" || !claims.iss.startsWith(expect.issuerPrefix)) {
-    return { ok: false, reason: "issuer" };
+    return { ok: false, reason: "issuer", claims };
   }
   const now = expect.nowSeconds ?? Math.floor(Date.now() / 1000);
   const skew = expect.clockSkewSeconds ?? 300;

@@ -11,6 +11,7 @@ import { secretRoutes } from "./routes/secrets.js";
 import { SecurityWorld } from "./securityWorld.js";
 import { LatestApiVersion, type ResponseEvent, startVaultServer } from "./server.js";
 import {
+  type CannedResponse,
   type NetworkRules,
   Vault,
   type VaultConfig,
@@ -167,6 +168,11 @@ export class KeyVaultEmulator {
 
   setShortPages(vaultName: string, on: boolean): void {
     this.vault(vaultName).config.shortPages = on;
+  }
+
+  /** Every request to the vault gets this answer (a real error body from the fixtures), until cleared with undefined. */
+  respondWith(vaultName: string, response: CannedResponse | undefined): void {
+    this.vault(vaultName).canned = response;
   }
 
   /** Reuse key material across seeded keys and certificates (benchmarks seed thousands). */

@@ -92,6 +92,11 @@ async function handle(
     const { latency, faults } = config;
     if (latency.fixedMs > 0 || latency.jitterMs > 0)
       await sleep(latency.fixedMs + Math.random() * latency.jitterMs);
+    if (vault.canned) {
+      status = vault.canned.status;
+      send(res, status, vault.canned.body, { ...headers, ...vault.canned.headers });
+      return;
+    }
     if (faults.dropRate > 0 && Math.random() < faults.dropRate) {
       stats.dropped++;
       status = 0;
@@ -117,13 +122,16 @@ async function handle(
       issuerPrefix: "https://sts.windows.net/",
     });
     if (!verified.ok) {
+      // Real texts (test/fixtures/errors/keyvault-real-bodies.json) where one was captured; the
+      // not-yet-valid text is Managed HSM's, the closest real one (inferred for vaults).
       const reasons: Record<typeof verified.reason, string> = {
-        malformed: "AKV10021: Invalid token format.",
-        signature: "AKV10032: Invalid issuer or signature.",
-        audience: "AKV10022: Invalid audience. Expected https://vault.azure.net.",
-        issuer: "AKV10032: Invalid issuer.",
-        expired: "AKV10017: The token has expired.",
-        notYetValid: "AKV10016: The token is not yet valid.",
+        malformed: "[BearerReadAccessTokenFailed] Error validating token: 'S2S12005'.",
+        signature:
+          "AKV10046: Unable to resolve the key used for signature validation. EncodedJwtHeader: '***'.",
+        audience: `AKV10022: Invalid audience. Expected https://vault.azure.net, found: ${verified.claims?.aud ?? "?"}.`,
+        issuer: `AKV10032: Invalid issuer. Expected one of https://sts.windows.net/${deps.tenantId}/, found ${verified.claims?.iss ?? "?"}.`,
+        expired: "[TokenExpired] Error validating token: 'S2S12086'.",
+        notYetValid: `Token not yet valid (Activity ID: ${randomUUID()})`,
       };
       throw errors.invalidToken(deps.tenantId, reasons[verified.reason]);
     }

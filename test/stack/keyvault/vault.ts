@@ -59,6 +59,12 @@ export const emptyStats = (): VaultStats => ({
   peakInflight: 0,
 });
 
+export interface CannedResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: unknown;
+}
+
 export interface VaultConfig {
   name: string;
   location: string;
@@ -88,6 +94,8 @@ export class Vault {
   baseUrl = "";
   /** Reused key material for bulk seeding (see keyMaterial.ts). */
   keyPool: Map<string, KeyMaterial> | undefined;
+  /** A recorded answer given to every request instead of the service's own (tests replay real error bodies). */
+  canned: CannedResponse | undefined;
   /** Certificates whose issuance is in progress; settle() looks only at these. */
   readonly issuing = new Set<StoredObject<CertificateVersion>>();
 

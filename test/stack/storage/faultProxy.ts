@@ -64,6 +64,8 @@ export interface FaultRule {
   auth?: "sharedKey" | "bearer" | "sas";
   /** Answer with this fault instead of forwarding (omit to only add latency). */
   fault?: StorageFault;
+  /** Answer with exactly this (a real error body from the fixtures) instead of forwarding. */
+  response?: { status: number; headers?: Record<string, string>; body: string | Buffer };
   latencyMs?: number;
   /** Apply this many times, then the rule retires (default: forever). */
   times?: number;
@@ -139,6 +141,19 @@ export class StorageFaultProxy {
     if (rule) {
       rule.hits++;
       if (rule.latencyMs) await sleep(rule.latencyMs);
+      if (rule.response) {
+        this.faulted++;
+        req.resume();
+        const body = Buffer.isBuffer(rule.response.body)
+          ? rule.response.body
+          : Buffer.from(rule.response.body, "utf8");
+        res.writeHead(rule.response.status, {
+          "content-length": String(body.length),
+          ...rule.response.headers,
+        });
+        res.end(body);
+        return;
+      }
       if (rule.fault) {
         this.faulted++;
         req.resume();

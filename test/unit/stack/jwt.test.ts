@@ -32,7 +32,7 @@ describe("tokens", () => {
     });
     expect(
       verifyJwt(signer.sign({ ...claims, aud: "https://storage.azure.com" }), [signer.publicKey], expect_),
-    ).toEqual({ ok: false, reason: "audience" });
+    ).toMatchObject({ ok: false, reason: "audience", claims: { aud: "https://storage.azure.com" } });
     expect(verifyJwt(signer.sign({ ...claims, exp: now - 3600 }), [signer.publicKey], expect_)).toEqual({
       ok: false,
       reason: "expired",
@@ -47,7 +47,11 @@ describe("tokens", () => {
         [signer.publicKey],
         expect_,
       ),
-    ).toEqual({ ok: false, reason: "issuer" });
+    ).toMatchObject({
+      ok: false,
+      reason: "issuer",
+      claims: { iss: "https://login.microsoftonline.com/t/v2.0" },
+    });
     expect(verifyJwt("a.b", [signer.publicKey], expect_)).toEqual({ ok: false, reason: "malformed" });
   });
 });
