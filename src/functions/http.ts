@@ -1,5 +1,6 @@
-import type { HttpResponseInit, InvocationContext } from "@azure/functions";
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import type { z } from "zod";
+import type { EngineDeps } from "../backup/deps.js";
 import { diagnosisOf } from "../backup/failures.js";
 import type { Caller, Diagnosis } from "../domain/diagnosis.js";
 import { KvBackupError } from "../domain/errors.js";
@@ -101,3 +102,17 @@ export function check<T>(schema: z.ZodType<T>, raw: unknown): Parsed<T> {
   const detail = r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
   return { ok: false, detail, response: problem(400, "Bad request", detail) };
 }
+
+/** An HTTP trigger over the engine: whatever fn throws becomes the problem+json errorResponse makes of it. */
+export const httpHandler =
+  (
+    deps: EngineDeps,
+    fn: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>,
+  ): HttpHandler =>
+  async (request, context) => {
+    try {
+      return await fn(request, context);
+    } catch (e) {
+      return errorResponse(e, context, deps.config.caller);
+    }
+  };

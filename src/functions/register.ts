@@ -24,22 +24,20 @@ export function registerFunctions(deps: EngineDeps): void {
       await timer(t, context);
     },
   });
-  const backup = backupWorker(deps);
-  app.storageQueue("backupWorker", {
-    queueName: Queues.backup,
-    connection: "BACKUP_STORAGE",
-    handler: async (message, context) => {
-      await backup(message, context);
-    },
-  });
-  const restore = restoreWorker(deps);
-  app.storageQueue("restoreWorker", {
-    queueName: Queues.restore,
-    connection: "BACKUP_STORAGE",
-    handler: async (message, context) => {
-      await restore(message, context);
-    },
-  });
+  // Both queues use the storage connection of the identity form (BACKUP_STORAGE__*), the Functions convention.
+  const queues = [
+    ["backupWorker", Queues.backup, backupWorker(deps)],
+    ["restoreWorker", Queues.restore, restoreWorker(deps)],
+  ] as const;
+  for (const [name, queueName, worker] of queues) {
+    app.storageQueue(name, {
+      queueName,
+      connection: "BACKUP_STORAGE",
+      handler: async (message, context) => {
+        await worker(message, context);
+      },
+    });
+  }
   const http = { authLevel: "function" } as const;
   app.http("postBackups", { ...http, methods: ["POST"], route: "backups", handler: postBackups(deps) });
   app.http("listBackups", { ...http, methods: ["GET"], route: "backups", handler: listBackups(deps) });

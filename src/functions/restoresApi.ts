@@ -2,7 +2,7 @@ import type { HttpHandler } from "@azure/functions";
 import type { EngineDeps } from "../backup/deps.js";
 import { getRestore as readRestore, submitRestore } from "../backup/restore/restoreJobs.js";
 import { authenticationNotEnabled } from "../diagnosis/local.js";
-import { errorResponse, json, problem, readBody } from "./http.js";
+import { httpHandler, json, problem, readBody } from "./http.js";
 import { principalName, RestoreRole, restoreVerdict } from "./principal.js";
 import { PostRestoresBody } from "./schemas.js";
 
@@ -11,40 +11,28 @@ import { PostRestoresBody } from "./schemas.js";
  * the plan; otherwise 202 and a restore id, the work done by restoreWorker. Nothing is queued from
  * a request that fails a check.
  */
-export const postRestores =
-  (deps: EngineDeps): HttpHandler =>
-  async (request, context) => {
-    try {
-      const header = request.headers.get("x-ms-client-principal");
-      const verdict = restoreVerdict(deps.config, header);
-      if (verdict === "authentication-off") {
-        const d = authenticationNotEnabled();
-        return problem(403, "Forbidden", `${d.code}: ${d.cause}`, { diagnosis: d });
-      }
-      if (verdict === "missing-role")
-        return problem(
-          403,
-          "Forbidden",
-          `restores need the app role '${RestoreRole}' (assign it to the caller in the Entra app registration)`,
-        );
-      const body = await readBody(request, PostRestoresBody);
-      if (!body.ok) return body.response;
-      const submitted = await submitRestore(deps, body.value, principalName(header));
-      if (submitted.dryRun) return json(200, submitted.report);
-      const href = `/api/restores/${submitted.restoreId}`;
-      return json(202, { restoreId: submitted.restoreId, status: "queued", href }, { location: href });
-    } catch (e) {
-      return errorResponse(e, context, deps.config.caller);
+export const postRestores = (deps: EngineDeps): HttpHandler =>
+  httpHandler(deps, async (request) => {
+    const header = request.headers.get("x-ms-client-principal");
+    const verdict = restoreVerdict(deps.config, header);
+    if (verdict === "authentication-off") {
+      const d = authenticationNotEnabled();
+      return problem(403, "Forbidden", `${d.code}: ${d.cause}`, { diagnosis: d });
     }
-  };
+    if (verdict === "missing-role")
+      return problem(
+        403,
+        "Forbidden",
+        `restores need the app role '${RestoreRole}' (assign it to the caller in the Entra app registration)`,
+      );
+    const body = await readBody(request, PostRestoresBody);
+    if (!body.ok) return body.response;
+    const submitted = await submitRestore(deps, body.value, principalName(header));
+    if (submitted.dryRun) return json(200, submitted.report);
+    const href = `/api/restores/${submitted.restoreId}`;
+    return json(202, { restoreId: submitted.restoreId, status: "queued", href }, { location: href });
+  });
 
 /** GET /api/restores/{id}: per-object results (restored / skipped-exists / skipped-deleted / not-in-backup / failed + diagnosis). */
-export const getRestore =
-  (deps: EngineDeps): HttpHandler =>
-  async (request, context) => {
-    try {
-      return json(200, await readRestore(deps, request.params.id ?? ""));
-    } catch (e) {
-      return errorResponse(e, context, deps.config.caller);
-    }
-  };
+export const getRestore = (deps: EngineDeps): HttpHandler =>
+  httpHandler(deps, async (request) => json(200, await readRestore(deps, request.params.id ?? "")));

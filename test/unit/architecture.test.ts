@@ -81,6 +81,18 @@ describe("the layers of src/", () => {
     expect(broken).toEqual([]);
   });
 
+  it("nothing imports a trigger: only the entry point reaches functions/, nothing reaches cli/", () => {
+    const offenders = all
+      .filter((f) => room(f) !== "index")
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((spec) => spec.startsWith("."))
+          .map((spec) => [room(f), room(resolve(dirname(f), spec.replace(/\.js$/, ".ts")))] as const)
+          .filter(([from, to]) => from !== to && (to === "functions" || to === "cli")),
+      );
+    expect(offenders).toEqual([]);
+  });
+
   it("no file is over 300 lines", () => {
     const long = all
       .map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const)
