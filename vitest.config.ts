@@ -17,7 +17,8 @@ if (!process.env.KVBACKUP_TEST_TLS_DIR) {
   process.env.NODE_EXTRA_CA_CERTS = join(dir, "ca.pem");
 }
 
-// Projects: unit (no servers), infra (the compiled ARM JSON; npm run infra:check builds it), emulator
+// Projects: unit (no servers), infra (the compiled ARM JSON; npm run infra:check builds it), package
+// (the deployed package loaded as the worker loads it; npm run package builds it), emulator
 // (the local Azure's own tests) and integration (the app through the real SDKs against it). The last
 // two share one local stack per worker: isolate is off, so a worker's test files run one after
 // another in one process and startTestStack() gives each file its own vaults and container.
@@ -44,6 +45,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: "infra", include: ["test/infra/**/*.test.ts"], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: "package", include: ["test/package/**/*.test.ts"], sequence: { groupOrder: 0 } },
       },
       {
         extends: true,

@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # npm run infra:check: restore the official Bicep CLI from NuGet, then build and lint every .bicep
-# file and the parameter file, with warnings treated as errors. Output goes to .local/infra/.
+# file and the parameter files, with warnings treated as errors (infra/bicepconfig.json turns on
+# use-recent-api-versions too). Output goes to .local/infra/:
+#   main.json, main.parameters.json     the compiled template and infra/main.bicepparam
+#   main.snapshot.json                  infra/main.bicepparam evaluated (bicep snapshot) with a fixed env
+#   <name>.snapshot.json                each test/infra/params/<name>.bicepparam evaluated: every
+#                                       resource the deployment would create, parameters applied
+#   <name>.error.txt                    each test/infra/params/<name>.fails.bicepparam, which must
+#                                       fail to evaluate (fail() in main.bicep): its error message
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=0.49.2
@@ -13,6 +20,7 @@ fi
 "$bicep" --version
 out=.local/infra
 mkdir -p "$out"
+rm -f "$out"/*.snapshot.json "$out"/*.error.txt
 status=0
 for f in $(find infra -name '*.bicep' | sort); do
   log=$("$bicep" lint "$f" 2>&1 || true)
@@ -22,5 +30,49 @@ log=$("$bicep" build infra/main.bicep --outfile "$out/main.json" 2>&1) || { echo
 if [ -n "$log" ]; then echo "$log"; status=1; fi
 log=$("$bicep" build-params infra/main.bicepparam --outfile "$out/main.parameters.json" 2>&1) || { echo "$log"; exit 1; }
 if [ -n "$log" ]; then echo "$log"; status=1; fi
+
+# bicep snapshot evaluates a parameter file the way ARM would (nested deployments expanded), with a
+# fake tenant and subscription; it writes <file>.snapshot.json next to the parameter file, which is
+# moved to .local/infra/ at once.
+snapshot() { # <param file> <name>
+  local dir base
+  dir=$(dirname "$1")
+  base=$(basename "$1" .bicepparam)
+  rm -f "$dir/$base.snapshot.json"
+  local rc=0
+  log=$("$bicep" snapshot "$1" --mode overwrite \
+    --tenant-id 00000000-0000-0000-0000-0000000000ff \
+    --subscription-id 00000000-0000-0000-0000-00000000000a \
+    --location westeurope --deployment-name "kvbackup-$2" 2>&1) || rc=$?
+  if [ -f "$dir/$base.snapshot.json" ]; then mv "$dir/$base.snapshot.json" "$out/$2.snapshot.json"; fi
+  return $rc
+}
+trap 'rm -f infra/*.snapshot.json test/infra/params/*.snapshot.json' EXIT
+
+# infra/main.bicepparam as azd would evaluate it (its readEnvironmentVariable inputs pinned).
+if ! AZURE_ENV_NAME=kvbackup AZURE_LOCATION=westeurope \
+  KVBACKUP_RESTORE_APP_CLIENT_ID=00000000-0000-0000-0000-000000000c1d KVBACKUP_RESTORE_API=appServiceAuth \
+  KVBACKUP_OPERATOR_GROUP_ID= snapshot infra/main.bicepparam main; then
+  echo "$log"; status=1
+fi
+for f in $(find test/infra/params -name '*.bicepparam' | sort); do
+  name=$(basename "$f" .bicepparam)
+  log=$("$bicep" build-params "$f" --outfile "$out/$name.parameters.json" 2>&1) || { echo "$log"; status=1; continue; }
+  if [ -n "$log" ]; then echo "$log"; status=1; fi
+  rm -f "$out/$name.parameters.json"
+  case "$name" in
+    *.fails)
+      name=${name%.fails}
+      if snapshot "$f" "$name"; then
+        echo "$f: expected the deployment to fail, but it evaluates"; status=1
+      else
+        printf '%s\n' "$log" >"$out/$name.error.txt"
+      fi
+      ;;
+    *)
+      if ! snapshot "$f" "$name"; then echo "$f: $log"; status=1; fi
+      ;;
+  esac
+done
 if [ "$status" -ne 0 ]; then echo "infra:check: warnings or errors above (treated as errors)"; exit 1; fi
-echo "infra:check: every .bicep file builds and lints clean -> $out/main.json"
+echo "infra:check: every .bicep file builds and lints clean -> $out/main.json (+ snapshots of the parameter sets)"

@@ -1,5 +1,7 @@
 targetScope = 'subscription'
 
+import { privateDnsZoneIds, vaultGrant, vaultRef, vaultKey, vaultSubscription } from 'modules/types.bicep'
+
 @description('azd environment name: names the resource group and the resources.')
 @minLength(1)
 @maxLength(20)
@@ -7,18 +9,51 @@ param environmentName string
 
 param location string
 
-@description('Vaults to back up: [{ name, resourceGroup }] (vaults may sit in other resource groups of this subscription).')
-param vaults array
+@description('Vaults to back up: [{ name, resourceGroup, subscriptionId? }]. They may sit in any resource group of any subscription of the tenant; subscriptionId defaults to this deployment\'s.')
+param vaults vaultRef[]
 
-@description('Extra vaults a restore may write to: [{ name, resourceGroup }].')
-param restoreTargets array = []
+@description('Extra vaults a restore may write to: [{ name, resourceGroup, subscriptionId? }].')
+param restoreTargets vaultRef[] = []
 
 @description('Deploy the restore role, its assignments and the restore API\'s authorization.')
 param enableRestore bool = true
 
+@description('How HTTP restores (POST /api/restores) are authorized. appServiceAuth: App Service authentication validates Entra ID tokens and the Backup.Restore app role is checked (restoreAppClientId is then required). off: no authentication is configured and the app refuses every HTTP restore (AuthenticationNotEnabled); restores go through the kvbackup CLI.')
+@allowed(['appServiceAuth', 'off'])
+param restoreApi string = 'appServiceAuth'
+
+@description('Client id of the Entra app registration for App Service authentication (the Backup.Restore app role lives there). Required when restoreApi is appServiceAuth and enableRestore is true.')
+param restoreAppClientId string = ''
+
+@description('Appended to the custom role names, "Key Vault Backup Operator (<suffix>)": role names are unique per tenant, so every deployment in a tenant needs its own. Set it when the same environment name is deployed to two subscriptions of one tenant.')
+@minLength(1)
+@maxLength(60)
+param roleNameSuffix string = environmentName
+
+@description('Subscription ids whose Key Vaults the app discovers (BACKUP_SUBSCRIPTIONS): the app gets a custom role with only Microsoft.KeyVault/vaults/read on each.')
+param discoverySubscriptions string[] = []
+
+@description('The restore drill\'s empty scratch vault (BACKUP_DRILL_VAULT): { name, resourceGroup, subscriptionId? }. The app gets the drill role on this vault only.')
+param drillVault vaultRef?
+
+@description('Object id of the operators (an Entra group, usually) who run the kvbackup CLI from their machines; empty = none. They get the data roles on the backup container, job queues and inventory table, and the backup and restore roles on the vaults.')
+param operatorPrincipalId string = ''
+
+@allowed(['Group', 'User'])
+param operatorPrincipalType string = 'Group'
+
 @description('serviceEndpoint: the Function subnet is a virtual network rule on the storage firewall. privateEndpoint: blob/queue/table private endpoints with private DNS zones.')
 @allowed(['serviceEndpoint', 'privateEndpoint'])
 param networkMode string = 'serviceEndpoint'
+
+@description('Existing privatelink DNS zones (hub-and-spoke): { blob?, queue?, table?, vault? } resource ids. A zone given is used by the private endpoints and not created; a zone left out is created and linked to the VNet.')
+param privateDnsZones privateDnsZoneIds = {}
+
+@description('A private endpoint for every vault (backup vaults, restore targets, drill vault) in the private-endpoints subnet, with the privatelink.vaultcore zone (privateDnsZones.vault, or one created here).')
+param vaultPrivateEndpoints bool = false
+
+@description('Custom DNS servers for the VNet (hub-and-spoke: the hub resolver that answers for the hub\'s privatelink zones). Empty: Azure-provided DNS.')
+param vnetDnsServers string[] = []
 
 @description('Operator IPs/CIDRs allowed through the backup storage firewall.')
 param storageIpRules array = []
@@ -33,15 +68,21 @@ param managedHsmResourceId string = ''
 @allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS', 'Standard_RAGRS', 'Standard_RAGZRS'])
 param storageSku string = 'Standard_GZRS'
 
+@description('A CanNotDelete lock on the backup storage account.')
+param backupStorageDeleteLock bool = true
+
 param dailyRetentionDays int = 30
 param weeklyRetentionDays int = 90
 param manualRetentionDays int = 90
 param previousVersionRetentionDays int = 30
 param softDeleteDays int = 14
 
-@description('Version-level immutability (WORM) in days, 0 = off; below the shortest retention.')
+@description('Version-level immutability (WORM) in days, 0 = off; below the shortest retention. Account-level: only takes effect on a new backup storage account.')
 @maxValue(29)
 param immutabilityDays int = 0
+
+@description('Lock the version-level immutability policy. Irreversible: a locked policy can be extended but never shortened or removed. Azure creates the policy unlocked: deploy with immutabilityDays first, then set this in a later deployment.')
+param immutabilityLocked bool = false
 
 param backupSchedule string = '0 0 2 * * *'
 param weeklyDay string = 'Sunday'
@@ -51,11 +92,8 @@ param weeklyDay string = 'Sunday'
 @maxValue(4000)
 param ratePer10s int = 2000
 
-@description('Use a user-assigned identity (created here) instead of the system-assigned one.')
+@description('Use a user-assigned identity (created here) instead of the system-assigned one. Either way the app has exactly one identity and every role goes to it.')
 param useUserAssignedIdentity bool = false
-
-@description('Client id of the Entra app registration for App Service authentication (the Backup.Restore app role lives there).')
-param restoreAppClientId string = ''
 
 param alertEmails array = []
 
@@ -75,18 +113,93 @@ var token = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName, app: 'kvbackup' }
 var containerName = 'keyvault-backups'
 var inventoryTableName = 'backupinventory'
+var subscriptionId = toLower(subscription().subscriptionId)
 
-resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+// Checked before anything is deployed (ARM evaluates the template's variables first): role
+// required + no authentication must not happen silently.
+var authClientId = enableRestore && restoreApi == 'appServiceAuth'
+  ? (empty(restoreAppClientId)
+      ? fail('restoreApi is appServiceAuth but restoreAppClientId is empty: set restoreAppClientId (azd env set KVBACKUP_RESTORE_APP_CLIENT_ID <client-id>) to the restore app registration, or set restoreApi to off (HTTP restores refused; restores through the kvbackup CLI)')
+      : restoreAppClientId)
+  : ''
+var lockImmutability = immutabilityLocked && immutabilityDays == 0
+  ? fail('immutabilityLocked needs a policy to lock: set immutabilityDays (1-29) and deploy once unlocked first')
+  : immutabilityLocked
+
+// One custom role of each kind per deployment: GUIDs and names carry the environment, so a second
+// deployment in the tenant gets its own roles instead of colliding with (or rewriting) these.
+var roleGuids = {
+  backup: guid(subscription().id, environmentName, 'kvbackup', 'Key Vault Backup Operator')
+  restore: guid(subscription().id, environmentName, 'kvbackup', 'Key Vault Restore Operator')
+  drill: guid(subscription().id, environmentName, 'kvbackup', 'Key Vault Restore Drill Operator')
+  discovery: guid(subscription().id, environmentName, 'kvbackup', 'Key Vault Discovery Reader')
+}
+var hasDrill = drillVault != null
+var hasDiscovery = !empty(discoverySubscriptions)
+var hasOperator = !empty(operatorPrincipalId)
+
+// Every subscription that holds a vault, restore target or the drill vault, and every discovery
+// subscription: the custom roles must be assignable there (and here, where they are defined).
+var assignableScopes = union(
+  ['/subscriptions/${subscriptionId}'],
+  map(vaults, v => '/subscriptions/${vaultSubscription(v, subscriptionId)}'),
+  map(restoreTargets, v => '/subscriptions/${vaultSubscription(v, subscriptionId)}'),
+  hasDrill ? ['/subscriptions/${vaultSubscription(drillVault!, subscriptionId)}'] : [],
+  map(discoverySubscriptions, s => '/subscriptions/${toLower(s)}')
+)
+
+// Who gets which role on which vault. The restore role only when restore is enabled; a restore
+// target that is also a backup vault is granted once.
+var vaultRoles = enableRestore ? [roleGuids.backup, roleGuids.restore] : [roleGuids.backup]
+var backupKeys = map(vaults, v => vaultKey(v, subscriptionId))
+var restoreOnlyTargets = filter(restoreTargets, t => !contains(backupKeys, vaultKey(t, subscriptionId)))
+var vaultGrants vaultGrant[] = concat(
+  map(vaults, v => {
+    name: v.name
+    resourceGroup: v.resourceGroup
+    subscriptionId: vaultSubscription(v, subscriptionId)
+    appRoles: vaultRoles
+    operatorRoles: hasOperator ? vaultRoles : []
+  }),
+  enableRestore
+    ? map(restoreOnlyTargets, v => {
+        name: v.name
+        resourceGroup: v.resourceGroup
+        subscriptionId: vaultSubscription(v, subscriptionId)
+        appRoles: [roleGuids.restore]
+        operatorRoles: hasOperator ? [roleGuids.restore] : []
+      })
+    : [],
+  hasDrill
+    ? [
+        {
+          name: drillVault!.name
+          resourceGroup: drillVault!.resourceGroup
+          subscriptionId: vaultSubscription(drillVault!, subscriptionId)
+          appRoles: [roleGuids.drill]
+          operatorRoles: []
+        }
+      ]
+    : []
+)
+
+func vaultUrl(name string) string => 'https://${name}${environment().suffixes.keyvaultDns}'
+
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: 'rg-${environmentName}'
   location: location
   tags: tags
 }
 
 module roles 'modules/roles.bicep' = {
-  name: 'kvbackup-roles'
+  name: 'kvbackup-roles-${environmentName}'
   params: {
-    assignableScopes: [subscription().id]
+    assignableScopes: assignableScopes
+    roleNameSuffix: roleNameSuffix
+    roleGuids: roleGuids
     enableRestore: enableRestore
+    enableDrill: hasDrill
+    enableDiscovery: hasDiscovery
   }
 }
 
@@ -101,6 +214,7 @@ module network 'modules/network.bicep' = {
     functionSubnetPrefix: functionSubnetPrefix
     privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
     networkMode: networkMode
+    dnsServers: vnetDnsServers
   }
 }
 
@@ -145,25 +259,31 @@ module app 'modules/functionApp.bicep' = {
     userAssignedIdentityId: useUserAssignedIdentity ? identity!.outputs.id : ''
     userAssignedClientId: useUserAssignedIdentity ? identity!.outputs.clientId : ''
     userAssignedPrincipalId: useUserAssignedIdentity ? identity!.outputs.principalId : ''
-    restoreAppClientId: enableRestore ? restoreAppClientId : ''
+    restoreAppClientId: authClientId
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
-    settings: {
-      // name=URL: the cloud's own Key Vault DNS suffix (sovereign clouds included).
-      BACKUP_VAULTS: join(map(vaults, v => '${v.name}=https://${v.name}${environment().suffixes.keyvaultDns}'), ',')
-      RESTORE_TARGET_VAULTS: join(map(restoreTargets, v => '${v.name}=https://${v.name}${environment().suffixes.keyvaultDns}'), ',')
-      BACKUP_STORAGE__blobServiceUri: 'https://${backupStorageName}.blob.${environment().suffixes.storage}'
-      BACKUP_STORAGE__queueServiceUri: 'https://${backupStorageName}.queue.${environment().suffixes.storage}'
-      BACKUP_STORAGE__tableServiceUri: 'https://${backupStorageName}.table.${environment().suffixes.storage}'
-      BACKUP_STORAGE__credential: 'managedidentity'
-      BACKUP_CONTAINER: containerName
-      BACKUP_INVENTORY_TABLE: inventoryTableName
-      BACKUP_SCHEDULE: backupSchedule
-      BACKUP_WEEKLY_DAY: weeklyDay
-      BACKUP_KINDS: 'secrets,keys,certificates'
-      BACKUP_RATE_PER_10S: ratePer10s
-      RESTORE_REQUIRE_ROLE: 'true'
-    }
+    settings: union(
+      {
+        // name=URL: the cloud's own Key Vault DNS suffix (sovereign clouds included).
+        BACKUP_VAULTS: join(map(vaults, v => '${v.name}=${vaultUrl(v.name)}'), ',')
+        RESTORE_TARGET_VAULTS: join(map(restoreTargets, v => '${v.name}=${vaultUrl(v.name)}'), ',')
+        BACKUP_STORAGE__blobServiceUri: 'https://${backupStorageName}.blob.${environment().suffixes.storage}'
+        BACKUP_STORAGE__queueServiceUri: 'https://${backupStorageName}.queue.${environment().suffixes.storage}'
+        BACKUP_STORAGE__tableServiceUri: 'https://${backupStorageName}.table.${environment().suffixes.storage}'
+        BACKUP_STORAGE__credential: 'managedidentity'
+        BACKUP_CONTAINER: containerName
+        BACKUP_INVENTORY_TABLE: inventoryTableName
+        BACKUP_SCHEDULE: backupSchedule
+        BACKUP_WEEKLY_DAY: weeklyDay
+        BACKUP_KINDS: 'secrets,keys,certificates'
+        BACKUP_RATE_PER_10S: ratePer10s
+        // Always on: with restoreApi off (or restore disabled) there is no App Service
+        // authentication, and the app then refuses every HTTP restore (AuthenticationNotEnabled).
+        RESTORE_REQUIRE_ROLE: 'true'
+      },
+      hasDiscovery ? { BACKUP_SUBSCRIPTIONS: join(discoverySubscriptions, ',') } : {},
+      hasDrill ? { BACKUP_DRILL_VAULT: '${drillVault!.name}=${vaultUrl(drillVault!.name)}' } : {}
+    )
   }
 }
 
@@ -174,7 +294,7 @@ module hostStorage 'modules/hostStorage.bicep' = {
     name: 'sthost${token}'
     location: location
     tags: tags
-    principalId: app.outputs.hostPrincipalId
+    principalId: app.outputs.principalId
   }
 }
 
@@ -190,6 +310,11 @@ module backupStorage 'modules/backupStorage.bicep' = {
     functionSubnetId: network.outputs.functionSubnetId
     privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
     vnetId: network.outputs.vnetId
+    existingDnsZoneIds: {
+      blob: privateDnsZones.?blob ?? ''
+      queue: privateDnsZones.?queue ?? ''
+      table: privateDnsZones.?table ?? ''
+    }
     ipRules: storageIpRules
     bypass: storageBypass
     managedHsmResourceId: managedHsmResourceId
@@ -201,36 +326,58 @@ module backupStorage 'modules/backupStorage.bicep' = {
     previousVersionRetentionDays: previousVersionRetentionDays
     softDeleteDays: softDeleteDays
     immutabilityDays: immutabilityDays
+    immutabilityLocked: lockImmutability
+    deleteLock: backupStorageDeleteLock
     principalId: app.outputs.principalId
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
   }
 }
 
-module backupAccess 'modules/vaultAccess.bicep' = [
-  for v in vaults: {
-    name: 'kvbackup-access-${v.name}'
-    scope: resourceGroup(v.resourceGroup)
+module vaultEndpoints 'modules/vaultEndpoints.bicep' = if (vaultPrivateEndpoints) {
+  name: 'kvbackup-vault-endpoints'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    // Each vault once (a drill vault also listed as a backup vault would otherwise get two endpoints).
+    vaults: union(
+      map(vaultGrants, g => { name: toLower(g.name), resourceGroup: toLower(g.resourceGroup), subscriptionId: g.subscriptionId }),
+      []
+    )
+    privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
+    vnetId: network.outputs.vnetId
+    existingDnsZoneId: privateDnsZones.?vault ?? ''
+  }
+}
+
+// Each vault in its own subscription and resource group.
+module vaultAccess 'modules/vaultAccess.bicep' = [
+  for (g, i) in vaultGrants: {
+    name: 'kvbackup-${environmentName}-${i}-${g.name}'
+    scope: resourceGroup(g.subscriptionId, g.resourceGroup)
     params: {
-      vaultName: v.name
-      principalId: app.outputs.principalId
-      backup: true
-      backupRoleId: roles.outputs.backupOperatorRoleId
-      restoreRoleId: roles.outputs.restoreOperatorRoleId
+      vaultName: g.name
+      appPrincipalId: app.outputs.principalId
+      appRoles: g.appRoles
+      operatorPrincipalId: operatorPrincipalId
+      operatorPrincipalType: operatorPrincipalType
+      operatorRoles: g.operatorRoles
     }
+    dependsOn: [roles]
   }
 ]
 
-module restoreAccess 'modules/vaultAccess.bicep' = [
-  for v in restoreTargets: if (enableRestore) {
-    name: 'kvbackup-restore-${v.name}'
-    scope: resourceGroup(v.resourceGroup)
+module discoveryAccess 'modules/subscriptionAccess.bicep' = [
+  for (s, i) in discoverySubscriptions: {
+    name: 'kvbackup-${environmentName}-discovery-${i}'
+    scope: subscription(s)
     params: {
-      vaultName: v.name
       principalId: app.outputs.principalId
-      backup: false
-      backupRoleId: roles.outputs.backupOperatorRoleId
-      restoreRoleId: roles.outputs.restoreOperatorRoleId
+      roleGuid: roleGuids.discovery
     }
+    dependsOn: [roles]
   }
 ]
 
@@ -240,3 +387,8 @@ output FUNCTION_APP_HOST string = app.outputs.defaultHostName
 output FUNCTION_PRINCIPAL_ID string = app.outputs.principalId
 output BACKUP_STORAGE_ACCOUNT string = backupStorage.outputs.name
 output FUNCTION_SUBNET_ID string = network.outputs.functionSubnetId
+// The custom roles this deployment created ('' when not created): assign them by these names.
+output BACKUP_ROLE_NAME string = roles.outputs.backupRoleName
+output RESTORE_ROLE_NAME string = roles.outputs.restoreRoleName
+output DRILL_ROLE_NAME string = roles.outputs.drillRoleName
+output DISCOVERY_ROLE_NAME string = roles.outputs.discoveryRoleName

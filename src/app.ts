@@ -6,6 +6,7 @@ import {
   type Tuning,
 } from "./backup/deps.js";
 import { type Config, Queues } from "./domain/config.js";
+import { KvBackupError } from "./domain/errors.js";
 import { credentials } from "./identity.js";
 import { VaultAdapter } from "./keyvault/vaultAdapter.js";
 import { BlobStore } from "./storage/blobStore.js";
@@ -39,7 +40,7 @@ export interface AppOverrides {
  */
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const creds = credentials(config);
-  const clients = storageClients(config.storage, creds.storage);
+  const clients = storageClientsOrBadSettings(config, creds.storage);
   const container = clients.blob.getContainerClient(config.container);
   return {
     config,
@@ -58,4 +59,17 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     now: overrides.now ?? (() => new Date()),
     tuning: { ...DefaultTuning, ...overrides.tuning },
   };
+}
+
+/** The SDKs check a connection string only when the clients are made: a refusal there is a bad setting, named. */
+function storageClientsOrBadSettings(config: Config, credential: Parameters<typeof storageClients>[1]) {
+  try {
+    return storageClients(config.storage, credential);
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    throw new KvBackupError(
+      "BadSettings",
+      `Bad settings:\n  - BACKUP_STORAGE: not a usable connection string (${why})`,
+    );
+  }
 }

@@ -1,11 +1,18 @@
+import { app } from "@azure/functions";
 import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
 import { registerFunctions } from "./functions/register.js";
 import { startTelemetry } from "./telemetry/bootstrap.js";
+import { inInvocationTrace } from "./telemetry/invocations.js";
 
 // Entry point of the Functions app: the settings, read once (bad ones stop the app with one
-// message naming each); telemetry next, so the SDK clients made after it are instrumented; then
-// the functions, all sharing one set of dependencies.
+// message naming each); telemetry next, so the SDK clients made after it are instrumented and each
+// invocation's spans join the host's trace; then the functions, all sharing one set of
+// dependencies. Nothing here opens a connection: the first invocation does.
 const config = loadConfig(process.env, "function");
-await startTelemetry(config.appInsightsConnectionString);
+if (await startTelemetry(config.appInsightsConnectionString, config.clientId)) {
+  app.hook.preInvocation((ctx) => {
+    ctx.functionHandler = inInvocationTrace(ctx.invocationContext.traceContext, ctx.functionHandler);
+  });
+}
 registerFunctions(createApp(config));

@@ -34,24 +34,42 @@ param previousVersionRetentionDays int
 @description('Blob and container soft delete, days.')
 param softDeleteDays int
 
-@description('Version-level immutability (WORM) in days; 0 = off. Must stay below the shortest lifecycle age, or lifecycle deletes fail.')
+@description('Version-level immutability (WORM) in days; 0 = off. Must stay below the shortest lifecycle age, or lifecycle deletes fail. Account-level: it can only be switched on when the account is created.')
 @maxValue(29)
 param immutabilityDays int
 
-@description('Principal id of the Function App: gets data roles on the container, the queues and the table, nothing on the account.')
+@description('Lock the account\'s default version-level immutability policy (state Locked). Irreversible: a locked policy can be extended, never shortened or removed. Azure creates the policy Unlocked, so lock it in a later deployment.')
+param immutabilityLocked bool
+
+@description('A CanNotDelete management lock on the account.')
+param deleteLock bool
+
+@description('Existing privatelink zones to use instead of creating them (privateEndpoint mode): { blob, queue, table }, each a resource id or \'\'.')
+param existingDnsZoneIds { blob: string, queue: string, table: string }
+
+@description('Principal id of the Function App\'s one identity: gets data roles on the container, the queues and the table, nothing on the account.')
 param principalId string
+
+@description('Principal (object) id of the operator who runs the kvbackup CLI; empty = none.')
+param operatorPrincipalId string
+
+@allowed(['Group', 'User'])
+param operatorPrincipalType string
 
 param logAnalyticsWorkspaceId string
 
 var services = ['blob', 'queue', 'table']
 var queueNames = ['backup-jobs', 'backup-jobs-poison', 'restore-jobs', 'restore-jobs-poison']
+// The queues an operator's CLI touches (kvbackup doctor probes both); not the poison queues.
+var jobQueueNames = ['backup-jobs', 'restore-jobs']
+var hasOperator = !empty(operatorPrincipalId)
 var roles = {
   blobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   tableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 }
 
-resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
+resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: name
   location: location
   tags: tags
@@ -73,10 +91,35 @@ resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
       ipRules: [for ip in ipRules: { value: ip, action: 'Allow' }]
       resourceAccessRules: empty(managedHsmResourceId) ? [] : [{ tenantId: tenant().tenantId, resourceId: managedHsmResourceId }]
     }
+    // Account-level version-level immutability (WORM) with a default time-based retention policy
+    // that every new blob version inherits. Only this account-level policy has a state a template
+    // can set (Unlocked -> Locked); a container-level policy is locked only by a separate
+    // POST .../immutabilityPolicies/default/lock call.
+    immutableStorageWithVersioning: immutabilityDays > 0
+      ? {
+          enabled: true
+          immutabilityPolicy: {
+            immutabilityPeriodSinceCreationInDays: immutabilityDays
+            state: immutabilityLocked ? 'Locked' : 'Unlocked'
+            allowProtectedAppendWrites: false
+          }
+        }
+      : null
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01' = {
+// Nobody deletes the backups by deleting the account (or its resource group): a management lock,
+// removed on purpose first (docs/deploy.md). Data-plane deletes (lifecycle) are unaffected.
+resource lock 'Microsoft.Authorization/locks@2020-05-01' = if (deleteLock) {
+  name: 'kvbackup-backups-do-not-delete'
+  scope: account
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'kvbackup: the Key Vault backups live here. Remove this lock on purpose before deleting the account.'
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-06-01' = {
   parent: account
   name: 'default'
   properties: {
@@ -86,25 +129,15 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01'
   }
 }
 
-resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' = {
   parent: blobService
   name: containerName
   properties: {
     publicAccess: 'None'
-    immutableStorageWithVersioning: { enabled: immutabilityDays > 0 }
   }
 }
 
-resource immutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2024-01-01' = if (immutabilityDays > 0) {
-  parent: container
-  name: 'default'
-  properties: {
-    immutabilityPeriodSinceCreationInDays: immutabilityDays
-    allowProtectedAppendWrites: false
-  }
-}
-
-resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2024-01-01' = {
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-06-01' = {
   parent: account
   name: 'default'
   properties: {
@@ -131,24 +164,24 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2024-01
   }
 }
 
-resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2025-06-01' = {
   parent: account
   name: 'default'
 }
 
-resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-06-01' = [
   for q in queueNames: {
     parent: queueService
     name: q
   }
 ]
 
-resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-01' = {
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2025-06-01' = {
   parent: account
   name: 'default'
 }
 
-resource table 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' = {
+resource table 'Microsoft.Storage/storageAccounts/tableServices/tables@2025-06-01' = {
   parent: tableService
   name: inventoryTableName
 }
@@ -186,8 +219,44 @@ resource tableRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// The operator's CLI (kvbackup backup/restore/list/doctor from an operator's machine): the same data
+// roles, on the container, the job queues and the table.
+resource operatorContainerRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasOperator) {
+  name: guid(container.id, operatorPrincipalId, roles.blobDataContributor)
+  scope: container
+  properties: {
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.blobDataContributor)
+  }
+}
+
+resource operatorQueueRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (q, i) in queueNames: if (hasOperator && contains(jobQueueNames, q)) {
+    name: guid(queues[i].id, operatorPrincipalId, roles.queueDataContributor)
+    scope: queues[i]
+    properties: {
+      principalId: operatorPrincipalId
+      principalType: operatorPrincipalType
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.queueDataContributor)
+    }
+  }
+]
+
+resource operatorTableRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasOperator) {
+  name: guid(table.id, operatorPrincipalId, roles.tableDataContributor)
+  scope: table
+  properties: {
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.tableDataContributor)
+  }
+}
+
+// privateEndpoint mode: a zone per service, unless an existing one (hub-and-spoke) is given. The
+// template then creates neither the zone nor a VNet link to it.
 resource dnsZones 'Microsoft.Network/privateDnsZones@2024-06-01' = [
-  for s in services: if (networkMode == 'privateEndpoint') {
+  for s in services: if (networkMode == 'privateEndpoint' && empty(existingDnsZoneIds[s])) {
     name: 'privatelink.${s}.${environment().suffixes.storage}'
     location: 'global'
     tags: tags
@@ -195,7 +264,7 @@ resource dnsZones 'Microsoft.Network/privateDnsZones@2024-06-01' = [
 ]
 
 resource dnsLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = [
-  for (s, i) in services: if (networkMode == 'privateEndpoint') {
+  for (s, i) in services: if (networkMode == 'privateEndpoint' && empty(existingDnsZoneIds[s])) {
     parent: dnsZones[i]
     name: 'link-${s}'
     location: 'global'
@@ -206,7 +275,7 @@ resource dnsLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06
   }
 ]
 
-resource endpoints 'Microsoft.Network/privateEndpoints@2024-05-01' = [
+resource endpoints 'Microsoft.Network/privateEndpoints@2025-05-01' = [
   for (s, i) in services: if (networkMode == 'privateEndpoint') {
     name: 'pe-${name}-${s}'
     location: location
@@ -223,16 +292,25 @@ resource endpoints 'Microsoft.Network/privateEndpoints@2024-05-01' = [
   }
 ]
 
-resource endpointDns 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024-05-01' = [
+resource endpointDns 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-05-01' = [
   for (s, i) in services: if (networkMode == 'privateEndpoint') {
     parent: endpoints[i]
     name: 'default'
     properties: {
-      privateDnsZoneConfigs: [{ name: s, properties: { privateDnsZoneId: dnsZones[i].id } }]
+      privateDnsZoneConfigs: [
+        {
+          name: s
+          properties: { privateDnsZoneId: empty(existingDnsZoneIds[s]) ? dnsZones[i].id : existingDnsZoneIds[s] }
+        }
+      ]
     }
   }
 ]
 
+// 2021-05-01-preview is the newest API version of diagnostic settings; the rule would have the
+// only non-preview one, 2016-09-01, which is older and has the old shape (no metric categories).
+// So use-recent-api-versions is silenced for this one line only.
+#disable-next-line use-recent-api-versions
 resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'kvbackup'
   scope: blobService

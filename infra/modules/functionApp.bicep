@@ -11,7 +11,7 @@ param settings object
 param insightsConnectionString string
 param insightsId string
 
-@description('Resource id of a user-assigned identity to use instead of the system-assigned one (optional).')
+@description('Resource id of a user-assigned identity to use instead of the system-assigned one (optional). Given: the site has only this identity, and it is the one every role goes to.')
 param userAssignedIdentityId string
 
 @description('Client id of the user-assigned identity, when one is used.')
@@ -20,17 +20,18 @@ param userAssignedClientId string
 @description('Principal id of the user-assigned identity, when one is used.')
 param userAssignedPrincipalId string
 
-@description('Client id of the Entra app registration that App Service authentication validates tokens for (restore role). Empty: no authentication is configured and restores cannot be authorized.')
+@description('Client id of the Entra app registration that App Service authentication validates tokens for (restore role). Empty: no authentication is configured, and the app refuses every HTTP restore (AuthenticationNotEnabled); main.bicep only passes empty when restoreApi is off or restore is disabled.')
 param restoreAppClientId string
 
 param maximumInstanceCount int
 param instanceMemoryMB int
 
 var useUserAssigned = !empty(userAssignedIdentityId)
-// The identity that calls Key Vault, storage and Azure Monitor.
+// The one identity of the app: it calls Key Vault, both storage accounts (host and backup, the
+// deployment container included) and Azure Monitor. Never a mix of the two kinds.
 var dataPrincipalId = useUserAssigned ? userAssignedPrincipalId : site.identity.principalId
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: 'plan-${name}'
   location: location
   tags: tags
@@ -57,20 +58,21 @@ var identitySettings = useUserAssigned
 
 var allSettings = union(baseSettings, identitySettings, settings)
 
-resource site 'Microsoft.Web/sites@2024-04-01' = {
+resource site 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   tags: tags
   kind: 'functionapp,linux'
   identity: useUserAssigned
-    ? { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: { '${userAssignedIdentityId}': {} } }
+    ? { type: 'UserAssigned', userAssignedIdentities: { '${userAssignedIdentityId}': {} } }
     : { type: 'SystemAssigned' }
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
     // All outbound traffic through the VNet: that is the path the storage and vault firewalls allow.
+    // (applicationTraffic is what API versions before 2024-11-01 called vnetRouteAllEnabled.)
     virtualNetworkSubnetId: functionSubnetId
-    vnetRouteAllEnabled: true
+    outboundVnetRouting: { applicationTraffic: true }
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -87,7 +89,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         }
       }
       scaleAndConcurrency: { maximumInstanceCount: maximumInstanceCount, instanceMemoryMB: instanceMemoryMB }
-      runtime: { name: 'node', version: '20' }
+      // Node 22 LTS (Node 20 is end-of-life); package.json engines asks for >=22 too.
+      runtime: { name: 'node', version: '22' }
     }
   }
 }
@@ -95,7 +98,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 // App Service authentication: validates Entra ID tokens and passes the caller (with its app roles)
 // as x-ms-client-principal, a header App Service strips from incoming requests and sets itself.
 // Anonymous callers still reach the function-key routes; only the restore route requires the role.
-resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(restoreAppClientId)) {
+resource auth 'Microsoft.Web/sites/config@2025-03-01' = if (!empty(restoreAppClientId)) {
   parent: site
   name: 'authsettingsV2'
   properties: {
@@ -120,7 +123,9 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 }
 
 resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(insightsId, name, 'metrics-publisher')
+  // Named per identity: switching identity modes makes a new assignment instead of trying to
+  // change the principal of the old one (which Azure refuses).
+  name: guid(insightsId, name, useUserAssigned ? userAssignedIdentityId : 'system-assigned', 'metrics-publisher')
   scope: insights
   properties: {
     principalId: dataPrincipalId
@@ -130,6 +135,6 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 }
 
 output name string = site.name
+@description('The app\'s one identity (user-assigned when configured, else system-assigned): every role goes to it.')
 output principalId string = dataPrincipalId
-output hostPrincipalId string = site.identity.principalId
 output defaultHostName string = site.properties.defaultHostName

@@ -2,7 +2,7 @@ param name string
 param location string
 param tags object
 
-@description('Principal id of the Function App: the host keeps its leases, timers and queues here.')
+@description('Principal id of the Function App\'s one identity (user- or system-assigned): the host keeps its leases, timers and queues here, and Flex Consumption reads the app package from the deployment container with it.')
 param principalId string
 
 var roles = {
@@ -13,7 +13,7 @@ var roles = {
 
 // The Functions host's own storage (AzureWebJobsStorage, identity-based) and the deployment
 // package container of Flex Consumption. Separate from the backup account.
-resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
+resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: name
   location: location
   tags: tags
@@ -28,12 +28,12 @@ resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01' = {
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-06-01' = {
   parent: account
   name: 'default'
 }
 
-resource deployment 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+resource deployment 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' = {
   parent: blobService
   name: 'app-package'
   properties: { publicAccess: 'None' }

@@ -14,7 +14,7 @@ param vaultNames array
 @description('Hours without a successful run of a vault before the dead man\'s switch fires.')
 param deadManHours int
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource workspace 'Microsoft.OperationalInsights/workspaces@2025-07-01' = {
   name: 'log-${name}'
   location: location
   tags: tags
@@ -58,7 +58,7 @@ var failedRunsQuery = 'customEvents | where name == "${runCompletedEvent}" | ext
 
 var deadManQuery = 'let vaults = dynamic(${string(vaultNames)}); let ok = customEvents | where timestamp > ago(${deadManHours}h) | where name == "${runCompletedEvent}" | where tostring(customDimensions.status) == "succeeded" | distinct vault = tostring(customDimensions.vault); print vault = vaults | mv-expand vault to typeof(string) | join kind=leftanti ok on vault'
 
-resource failedRuns 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+resource failedRuns 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: 'alert-${name}-failed-runs'
   location: location
   tags: tags
@@ -84,7 +84,7 @@ resource failedRuns 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   }
 }
 
-resource deadMan 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+resource deadMan 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: 'alert-${name}-no-success'
   location: location
   tags: tags

@@ -14,12 +14,16 @@ param privateEndpointSubnetPrefix string
 @allowed(['serviceEndpoint', 'privateEndpoint'])
 param networkMode string
 
-resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
+@description('Custom DNS servers for the VNet (hub-and-spoke: the hub\'s DNS resolver, which resolves the hub\'s privatelink zones). Empty: Azure-provided DNS.')
+param dnsServers string[]
+
+resource vnet 'Microsoft.Network/virtualNetworks@2025-05-01' = {
   name: name
   location: location
   tags: tags
   properties: {
     addressSpace: { addressPrefixes: [addressPrefix] }
+    dhcpOptions: empty(dnsServers) ? null : { dnsServers: dnsServers }
     subnets: [
       {
         name: 'function'

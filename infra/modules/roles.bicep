@@ -1,10 +1,22 @@
 targetScope = 'subscription'
 
-@description('Scopes (subscription or resource group ids) where the custom roles may be assigned: every vault\'s resource group.')
-param assignableScopes array
+@description('Scopes where the custom roles may be assigned: every subscription that holds a vault, a restore target, the drill vault or a discovery subscription (and this one).')
+param assignableScopes string[]
+
+@description('Appended to every role name in parentheses: custom role names are unique per tenant, so each deployment needs its own (the environment name by default).')
+param roleNameSuffix string
+
+@description('Role definition GUIDs (the roleDefinitions\' names), chosen by main.bicep so that the assignments need not wait on this module\'s outputs: { backup, restore, drill, discovery }.')
+param roleGuids { backup: string, restore: string, drill: string, discovery: string }
 
 @description('Create the restore role too.')
 param enableRestore bool
+
+@description('Create the restore drill role (a drill vault is configured).')
+param enableDrill bool
+
+@description('Create the discovery role (discovery subscriptions are configured).')
+param enableDiscovery bool
 
 // Exactly what a backup needs: list metadata and back up. Never getSecret: the backup identity
 // cannot read a secret value.
@@ -27,10 +39,42 @@ var restoreDataActions = [
   'Microsoft.KeyVault/vaults/certificates/restore/action'
 ]
 
+// The restore drill restores the latest run into an empty scratch vault, compares what it can see
+// (metadata; keys/read also returns a key's public material), then deletes and purges what it
+// restored. Still never getSecret: a drill compares secrets by metadata, not by value.
+var drillDataActions = [
+  'Microsoft.KeyVault/vaults/secrets/readMetadata/action'
+  'Microsoft.KeyVault/vaults/secrets/restore/action'
+  'Microsoft.KeyVault/vaults/secrets/delete'
+  'Microsoft.KeyVault/vaults/secrets/purge/action'
+  'Microsoft.KeyVault/vaults/keys/read'
+  'Microsoft.KeyVault/vaults/keys/restore/action'
+  'Microsoft.KeyVault/vaults/keys/delete'
+  'Microsoft.KeyVault/vaults/keys/purge/action'
+  'Microsoft.KeyVault/vaults/certificates/read'
+  'Microsoft.KeyVault/vaults/certificates/restore/action'
+  'Microsoft.KeyVault/vaults/certificates/delete'
+  'Microsoft.KeyVault/vaults/certificates/purge/action'
+]
+
+// Discovery lists the vaults (with their tags) of a subscription through Azure Resource Manager.
+// Only that: the built-in Reader would also let the app read every other resource's
+// configuration in the subscription.
+var discoveryActions = [
+  'Microsoft.KeyVault/vaults/read'
+]
+
+var names = {
+  backup: 'Key Vault Backup Operator (${roleNameSuffix})'
+  restore: 'Key Vault Restore Operator (${roleNameSuffix})'
+  drill: 'Key Vault Restore Drill Operator (${roleNameSuffix})'
+  discovery: 'Key Vault Discovery Reader (${roleNameSuffix})'
+}
+
 resource backupOperator 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(subscription().id, 'kvbackup', 'Key Vault Backup Operator')
+  name: roleGuids.backup
   properties: {
-    roleName: 'Key Vault Backup Operator'
+    roleName: names.backup
     description: 'kvbackup: list and back up secrets, keys and certificates. Cannot read secret values.'
     type: 'CustomRole'
     assignableScopes: assignableScopes
@@ -46,9 +90,9 @@ resource backupOperator 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
 }
 
 resource restoreOperator 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (enableRestore) {
-  name: guid(subscription().id, 'kvbackup', 'Key Vault Restore Operator')
+  name: roleGuids.restore
   properties: {
-    roleName: 'Key Vault Restore Operator'
+    roleName: names.restore
     description: 'kvbackup: restore secrets, keys and certificates from backups, and list what a vault holds to plan it.'
     type: 'CustomRole'
     assignableScopes: assignableScopes
@@ -63,5 +107,44 @@ resource restoreOperator 'Microsoft.Authorization/roleDefinitions@2022-04-01' = 
   }
 }
 
-output backupOperatorRoleId string = backupOperator.id
-output restoreOperatorRoleId string = enableRestore ? restoreOperator.id : ''
+resource drillOperator 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (enableDrill) {
+  name: roleGuids.drill
+  properties: {
+    roleName: names.drill
+    description: 'kvbackup restore drill: restore into the scratch vault, list and compare metadata and public key material, then delete and purge. Cannot read secret values.'
+    type: 'CustomRole'
+    assignableScopes: assignableScopes
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: drillDataActions
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource discoveryReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (enableDiscovery) {
+  name: roleGuids.discovery
+  properties: {
+    roleName: names.discovery
+    description: 'kvbackup discovery: list the Key Vaults (and their tags) of a subscription. Nothing else.'
+    type: 'CustomRole'
+    assignableScopes: assignableScopes
+    permissions: [
+      {
+        actions: discoveryActions
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+// The names, as deployed: what `az role assignment create --role` and the portal show.
+output backupRoleName string = names.backup
+output restoreRoleName string = enableRestore ? names.restore : ''
+output drillRoleName string = enableDrill ? names.drill : ''
+output discoveryRoleName string = enableDiscovery ? names.discovery : ''

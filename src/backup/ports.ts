@@ -68,8 +68,11 @@ export interface Lease {
 
 /** One run per vault at a time, across instances; a lease lost mid-run calls onLost. */
 export interface VaultLeases {
-  /** Throws AlreadyRunning when another run holds the vault. */
-  acquire(vault: string, onLost: () => void): Promise<Lease>;
+  /**
+   * Throws AlreadyRunning when another run holds the vault. onLost is called when the lease is
+   * taken away (no reason) or cannot be renewed because storage refuses (that refusal).
+   */
+  acquire(vault: string, onLost: (reason?: unknown) => void): Promise<Lease>;
 }
 
 export interface InventoryStore {

@@ -11,6 +11,7 @@ import { doctorCommand } from "./doctorCommand.js";
 import { diagnosisLines, type Io, type Output, output, processIo } from "./output.js";
 import { restoreCommand, verifyCommand } from "./restoreCommand.js";
 import { listCommand, showCommand } from "./runsCommands.js";
+import { withSettingsFile } from "./settingsFile.js";
 
 const Commands: readonly Command[] = [
   backupCommand,
@@ -24,13 +25,15 @@ const Commands: readonly Command[] = [
 const Global: Record<string, OptionSpec> = {
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  settings: { type: "string" },
 };
 
 export const Usage = `kvbackup — back up Azure Key Vault secrets, keys and certificates
 
 usage:
 ${Commands.map((c) => `  ${c.usage.split("\n")[0]}`).join("\n")}
-options: --json (exactly one JSON document on stdout), --help (kvbackup COMMAND --help for one command)
+options: --json (exactly one JSON document on stdout), --help (kvbackup COMMAND --help for one command),
+  --settings FILE (the deployed app's settings: az functionapp config appsettings list output, JSON or dotenv)
 settings: the app's environment variables (BACKUP_VAULTS, BACKUP_STORAGE__blobServiceUri, ...); see README.md
 exit codes: 0 ok, 1 partial or failed, 2 bad usage or settings`;
 
@@ -106,7 +109,10 @@ export async function main(
   io: Io = processIo(),
   makeApp = operatorApp,
 ): Promise<number> {
-  const out = output(io, argv.includes("--json"));
+  const out = output(
+    io,
+    argv.some((a) => a === "--json" || a.startsWith("--json=")),
+  );
   const name = argv.find((a) => !a.startsWith("-"));
   const command = Commands.find((c) => c.name === name);
   try {
@@ -121,7 +127,13 @@ export async function main(
     }
     if (!command) throw new KvBackupError("BadRequest", "which command? (kvbackup --help lists them)");
     let app: EngineDeps | undefined;
-    return await command.run({ out, values, positionals, app: () => (app ??= makeApp(env)) });
+    const settings = typeof values.settings === "string" ? values.settings : undefined;
+    return await command.run({
+      out,
+      values,
+      positionals,
+      app: () => (app ??= makeApp(withSettingsFile(env, settings))),
+    });
   } catch (e) {
     const code = report(out, e);
     if (code === ExitCode.usage && !(e instanceof KvBackupError && e.code === "BadSettings"))

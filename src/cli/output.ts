@@ -6,11 +6,23 @@ export interface Io {
   tty: boolean;
 }
 
-export const processIo = (): Io => ({
-  stdout: (s) => void process.stdout.write(s),
-  stderr: (s) => void process.stderr.write(s),
-  tty: process.stderr.isTTY === true,
-});
+/**
+ * The process's streams. A reader that goes away early (`kvbackup list | head -1`) closes the pipe:
+ * that is not an error of kvbackup's, so the rest of the output is dropped quietly instead of
+ * surfacing as an unhandled EPIPE.
+ */
+export function processIo(): Io {
+  let closed = false;
+  for (const stream of [process.stdout, process.stderr])
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+      closed = true;
+    });
+  const write = (stream: NodeJS.WriteStream) => (s: string) => {
+    if (!closed) stream.write(s);
+  };
+  return { stdout: write(process.stdout), stderr: write(process.stderr), tty: process.stderr.isTTY === true };
+}
 
 /** One JSON document on stdout with --json, people's text otherwise; progress and messages on stderr. */
 export interface Output {

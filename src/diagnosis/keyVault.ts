@@ -30,7 +30,7 @@ function conflict(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagno
 
 /** Key Vault errors, by status, error code and inner error code. */
 export function diagnoseKeyVault(f: AzureFailure, ctx: DiagnosisContext): Diagnosis | undefined {
-  const vault = ctx.vault ?? "<vault>";
+  const vault = ctx.vault ?? f.resource ?? "the vault";
   if (f.networkCode) {
     const tls = (TlsCodes as readonly string[]).includes(f.networkCode);
     return {
@@ -45,7 +45,7 @@ export function diagnoseKeyVault(f: AzureFailure, ctx: DiagnosisContext): Diagno
   }
   if (f.status === 401 || f.status === 403) return diagnoseKeyVaultAuth(f, vault, ctx);
   if (f.status === 409) return conflict(f, vault, ctx);
-  if (f.status === 400 && f.code === "BadParameter") {
+  if (f.status === 400 && f.code === "BadParameter" && f.operation === "restore") {
     return {
       code: "RestoreRejected",
       cause: `Key Vault '${vault}' refused the backup blob. A backup restores only into a vault of the same subscription and the same geography as its source (Key Vault's "security world"); a blob from elsewhere, or a damaged one, cannot be decrypted.`,
@@ -57,6 +57,20 @@ export function diagnoseKeyVault(f: AzureFailure, ctx: DiagnosisContext): Diagno
       code: "KeyVaultThrottled",
       cause: `Key Vault '${vault}' kept throttling after every retry.`,
       fix: "Lower BACKUP_RATE_PER_10S, or move the schedule away from the vault's busy hours.",
+    };
+  }
+  if (f.status === 400) {
+    return {
+      code: "KeyVaultBadRequest",
+      cause: `Key Vault '${vault}' refused the request as invalid (400${f.code ? ` ${f.code}` : ""}): ${f.message.split("\n")[0]?.slice(0, 200)}`,
+      fix: "Check that the URL in BACKUP_VAULTS is the vault's (https://NAME.vault.azure.net or its private endpoint name) and that nothing between rewrites the request; kvbackup speaks the 2025-07-01 data-plane API.",
+    };
+  }
+  if (f.status === 404 && f.operation === "list") {
+    return {
+      code: "KeyVaultNotFound",
+      cause: `The listing of Key Vault '${vault}' answered 404: the URL does not lead to a Key Vault (a wrong name, a deleted vault, or a proxy answering in its place).`,
+      fix: "Check the vault's name and URL in BACKUP_VAULTS (az keyvault show --name <vault> --query properties.vaultUri); a deleted vault can be recovered with az keyvault recover.",
     };
   }
   if (f.status === 404) {

@@ -73,12 +73,16 @@ function firewall(vault: string, ctx: DiagnosisContext): Diagnosis {
 }
 
 function rbac(f: AzureFailure, vault: string): Diagnosis {
-  const action = rbacAction(f.message) ?? "the needed data action";
+  const action = rbacAction(f.message);
   const oid = callerOid(f.message) ?? "<principalId>";
+  // The role that grants the missing action: restores need the restore role, everything else the backup role.
+  const [role, grants] = /\/restore\/action$/.test(action ?? "")
+    ? ["Key Vault Restore Operator", "list + restore"]
+    : ["Key Vault Backup Operator", "list + backup, never getSecret"];
   return {
     code: "KeyVaultRbac",
-    cause: `The identity (oid ${oid}) is missing ${action} on Key Vault '${vault}'.`,
-    fix: `Assign the "Key Vault Backup Operator" custom role (list + backup, never getSecret) to the identity on the vault (or "Key Vault Restore Operator" on a restore target); role assignments take up to 10 minutes to apply. E.g. az role assignment create --assignee ${oid} --role "Key Vault Backup Operator" --scope <vault-id>`,
+    cause: `The identity (oid ${oid}) is missing ${action ?? "the needed data action"} on Key Vault '${vault}'.`,
+    fix: `Assign the "${role} (<deployment>)" custom role (${grants}) the infra created to the identity on the vault; role assignments take up to 10 minutes to apply. E.g. az role assignment create --assignee ${oid} --role "${role} (<deployment>)" --scope <vault-id>`,
   };
 }
 

@@ -52,6 +52,6 @@ export function authenticationNotEnabled(): Diagnosis {
     code: "AuthenticationNotEnabled",
     cause:
       "Restores require the Backup.Restore app role, but App Service authentication is not enabled on this Function App, so the caller's identity (x-ms-client-principal) cannot be trusted.",
-    fix: "Deploy with the restore app registration (infra parameter restoreAuthClientId) so App Service authentication is on, or run restores with the kvbackup CLI under an operator identity.",
+    fix: "Deploy with the restore app registration (infra parameter restoreAppClientId) so App Service authentication is on, or run restores with the kvbackup CLI under an operator identity.",
   };
 }

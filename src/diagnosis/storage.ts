@@ -33,7 +33,8 @@ function unreachable(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
 }
 
 function permission(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
-  const container = ctx.container ?? "<container>";
+  const container = ctx.container ?? "keyvault-backups";
+  const where = f.resource ?? `container '${container}'`;
   if (ctx.storageAuth === "sas" || f.code !== "AuthorizationPermissionMismatch")
     return {
       code: "StorageSasPermission",
@@ -42,7 +43,7 @@ function permission(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
     };
   return {
     code: "StorageRbac",
-    cause: `The identity reached the storage account but lacks a data role on container '${container}' (or on the queue or table).`,
+    cause: `The identity reached the storage account but lacks a data role on ${where}.`,
     fix: `Assign "Storage Blob Data Contributor" to the identity scoped to the container (and "Storage Queue Data Contributor" on each queue, "Storage Table Data Contributor" on the table); propagation takes up to 10 minutes. E.g. az role assignment create --assignee <principalId> --role "Storage Blob Data Contributor" --scope <account-id>/blobServices/default/containers/${container}`,
   };
 }

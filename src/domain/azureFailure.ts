@@ -17,6 +17,10 @@ export interface AzureFailure {
   authenticate?: string;
   /** Storage's AuthenticationErrorDetail: which check of a SAS, a shared key or a token failed. */
   detail?: string;
+  /** What was called, as the adapter knows it: the vault's name, or "container 'x'", "table 'y'", "queue 'z'". */
+  resource?: string;
+  /** The kind of call: a listing, a backup, a restore (a 400 or 404 means another thing for each). */
+  operation?: "list" | "backup" | "restore";
 }
 
 interface Headers {

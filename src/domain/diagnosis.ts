@@ -25,6 +25,8 @@ export const DiagnosisCodes = [
   "KeyVaultWrongTenant",
   "KeyVaultTokenExpired",
   "KeyVaultSigningKeys",
+  "KeyVaultBadRequest",
+  "KeyVaultNotFound",
   "KeyVaultThrottled",
   "KeyVaultUnavailable",
   "KeyVaultUnreachable",

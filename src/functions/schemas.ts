@@ -9,7 +9,11 @@ import {
 import { Kinds, OnConflicts, RowStatuses, Tiers, Triggers } from "../domain/vocabulary.js";
 
 /** The shapes of what reaches the triggers, built from the one vocabulary. */
-const vault = z.string().regex(VaultNamePattern, RuleText.vaultName);
+/** Vault names are DNS names: any case names the same vault. */
+const vault = z
+  .string()
+  .regex(VaultNamePattern, RuleText.vaultName)
+  .transform((s) => s.toLowerCase());
 const kinds = z.array(z.enum(Kinds)).min(1).max(10);
 
 export const PostBackupsBody = z

@@ -2,7 +2,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { KeyClient } from "@azure/keyvault-keys";
 import { SecretClient } from "@azure/keyvault-secrets";
-import { isAbort, toAzureFailure } from "../domain/azureFailure.js";
+import { type AzureFailure, isAbort, toAzureFailure } from "../domain/azureFailure.js";
 import type { RateBudget } from "../domain/budget.js";
 import type { VaultRef } from "../domain/config.js";
 import { azureCallError, KvBackupError } from "../domain/errors.js";
@@ -97,7 +97,7 @@ export class VaultAdapter {
     };
   }
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  private async call<T>(fn: () => Promise<T>, operation?: AzureFailure["operation"]): Promise<T> {
     try {
       return await fn();
     } catch (e) {
@@ -107,6 +107,8 @@ export class VaultAdapter {
       const failure = toAzureFailure(e, "keyvault", body?.innerCode);
       if (body?.code) failure.code = body.code;
       if (body?.message) failure.message = body.message;
+      failure.resource = this.vault.name;
+      if (operation) failure.operation = operation;
       throw azureCallError(failure);
     }
   }
@@ -115,14 +117,14 @@ export class VaultAdapter {
   private async each<T>(iterable: AsyncIterable<T>, visit: (item: T) => boolean): Promise<void> {
     await this.call(async () => {
       for await (const item of iterable) if (!visit(item)) break;
-    });
+    }, "list");
   }
 
   /** Every object of a kind, a page at a time (pages come from nextLink, whatever their size). */
   async *list(kind: Kind, signal?: SignalLike): AsyncGenerator<ObjectInfo[]> {
     const iterator = this.kinds[kind].list(opts(signal)).byPage()[Symbol.asyncIterator]();
     for (;;) {
-      const page = await this.call(() => iterator.next());
+      const page = await this.call(() => iterator.next(), "list");
       if (page.done) return;
       yield page.value
         .filter((p): p is Properties & { name: string } => typeof p.name === "string")
@@ -132,7 +134,7 @@ export class VaultAdapter {
 
   /** The bytes Key Vault's backup API returns (base64url-decoded by the SDK). */
   async backup(kind: Kind, name: string, signal?: SignalLike): Promise<Uint8Array> {
-    const bytes = await this.call(() => this.kinds[kind].backup(name, opts(signal)));
+    const bytes = await this.call(() => this.kinds[kind].backup(name, opts(signal)), "backup");
     if (!bytes || bytes.length === 0)
       throw azureCallError({ service: "keyvault", message: `empty backup for ${kind}/${name}` });
     return bytes;
@@ -140,7 +142,7 @@ export class VaultAdapter {
 
   /** Restores a backup blob (the exact bytes the backup API returned). */
   async restore(kind: Kind, bytes: Uint8Array, signal?: SignalLike): Promise<void> {
-    await this.call(() => this.kinds[kind].restore(bytes, opts(signal)));
+    await this.call(() => this.kinds[kind].restore(bytes, opts(signal)), "restore");
   }
 
   async names(kind: Kind, signal?: SignalLike): Promise<Set<string>> {

@@ -42,7 +42,26 @@ function checkField(field: Field, text: string): string | undefined {
   return undefined;
 }
 
-/** Undefined when `expr` is a valid six-field NCRONTAB expression, else what is wrong with it. */
+/** The values a valid field selects. */
+function values(field: Field, text: string): Set<number> {
+  const out = new Set<number>();
+  for (const part of text.split(",")) {
+    const [range = "*", stepText] = part.split("/");
+    const step = stepText ? Number(stepText) : 1;
+    const [from, to] =
+      range === "*"
+        ? [field.min, field.max]
+        : range.includes("-")
+          ? (range.split("-").map((t) => value(field, t)) as [number, number])
+          : [value(field, range) as number, stepText ? field.max : (value(field, range) as number)];
+    for (let v = from; v <= to; v += step) out.add(v);
+  }
+  return out;
+}
+
+const DaysInMonth = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Undefined when `expr` is a valid six-field NCRONTAB expression that fires at least once a year, else what is wrong with it. */
 export function ncrontabProblem(expr: string): string | undefined {
   const parts = expr.trim().split(/\s+/);
   if (parts.length !== Fields.length)
@@ -50,6 +69,13 @@ export function ncrontabProblem(expr: string): string | undefined {
   for (const [i, field] of Fields.entries()) {
     const problem = checkField(field, parts[i] as string);
     if (problem) return problem;
+  }
+  // With day-of-week unrestricted, some chosen day must exist in some chosen month (not 30 February).
+  if (parts[5] === "*") {
+    const days = values(Fields[3], parts[3] as string);
+    const months = values(Fields[4], parts[4] as string);
+    if (![...months].some((m) => [...days].some((d) => d <= (DaysInMonth[m - 1] ?? 31))))
+      return `day '${parts[3]}' never occurs in month '${parts[4]}': the timer would never fire`;
   }
   return undefined;
 }

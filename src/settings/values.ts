@@ -65,6 +65,8 @@ export function appInsightsProblem(cs: string): string | undefined {
       (p) => [p.slice(0, p.indexOf("=")).trim().toLowerCase(), p.slice(p.indexOf("=") + 1).trim()] as const,
     );
   if (pairs.some(([k]) => !k)) return "not a connection string (Key=Value pairs separated by ';')";
+  const repeated = pairs.map(([k]) => k).find((k, i, all) => all.indexOf(k) !== i);
+  if (repeated) return `${repeated} is given twice`;
   const map = new Map(pairs);
   if (!Guid.test(map.get("instrumentationkey") ?? ""))
     return "InstrumentationKey=<GUID> is missing or not a GUID";

@@ -14,8 +14,21 @@ function vaultUrl(raw: string): { url: string } | { problem: string } {
   const url = new URL(raw);
   if (url.pathname !== "/")
     return { problem: `'${url.origin}${url.pathname}' must be the vault's root URL, without a path` };
+  // A fully qualified name's trailing dot names the same host.
+  url.hostname = url.hostname.replace(/\.$/, "");
   return { url: url.origin };
 }
+
+/** One spelling per endpoint, to find the same vault listed twice: loopback written as localhost, 127.x or ::1 is one host. */
+const sameEndpoint = (a: string, b: string): boolean => {
+  const key = (u: string): string => {
+    const url = new URL(u);
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const loopback = host === "localhost" || host === "::1" || /^127\./.test(host);
+    return `${loopback ? "loopback" : host}:${url.port || "443"}`;
+  };
+  return key(a) === key(b);
+};
 
 /** "name", "https://name.vault.azure.net" or "name=https://host:port" (hosts that do not carry the name). */
 function parseEntry(entry: string): VaultRef | string {
@@ -56,25 +69,32 @@ export function parseVaultList(raw: string | undefined): { vaults: VaultRef[]; p
     if (typeof v === "string") problems.push(v);
     else if (vaults.some((o) => o.name === v.name))
       problems.push(`vault '${v.name}' is listed twice (names are case-insensitive)`);
-    else if (vaults.some((o) => o.url.toLowerCase() === v.url.toLowerCase()))
+    else if (vaults.some((o) => sameEndpoint(o.url, v.url)))
       problems.push(
-        `${v.url} is listed under two names ('${vaults.find((o) => o.url.toLowerCase() === v.url.toLowerCase())?.name}' and '${v.name}')`,
+        `${v.url} is listed under two names ('${vaults.find((o) => sameEndpoint(o.url, v.url))?.name}' and '${v.name}')`,
       );
     else vaults.push(v);
   }
   return { vaults, problems };
 }
 
-/** A restore target must not be a backup vault under another URL, nor a backup vault's URL under another name. */
+/**
+ * A restore target is a vault besides the backup vaults (restores may target a backup vault without
+ * listing it here): one listed in both lists, under any name or URL, is refused.
+ */
 export function clashes(backup: readonly VaultRef[], targets: readonly VaultRef[]): string[] {
   const problems: string[] = [];
   for (const t of targets) {
     const sameName = backup.find((b) => b.name === t.name);
-    const sameUrl = backup.find((b) => b.url.toLowerCase() === t.url.toLowerCase());
-    if (sameName && sameName.url.toLowerCase() !== t.url.toLowerCase())
+    const sameUrl = backup.find((b) => sameEndpoint(b.url, t.url));
+    if (sameName && !sameEndpoint(sameName.url, t.url))
       problems.push(`'${t.name}' is also in BACKUP_VAULTS with another URL (${sameName.url})`);
     else if (sameUrl && sameUrl.name !== t.name)
       problems.push(`${t.url} is in BACKUP_VAULTS as '${sameUrl.name}', here as '${t.name}'`);
+    else if (sameName)
+      problems.push(
+        `'${t.name}' is already in BACKUP_VAULTS (a restore may target a backup vault without listing it here)`,
+      );
   }
   return problems;
 }

@@ -31,21 +31,27 @@ function factsOf(metadata: Record<string, string> | undefined): Partial<BlobFact
 export class BlobStore {
   constructor(private readonly client: ContainerClient) {}
 
+  private get label(): string {
+    return `container '${this.client.containerName}'`;
+  }
+
   get container(): string {
     return this.client.containerName;
   }
 
   /** Creates the container if missing, writes and deletes a probe blob: proves the network path and the role. */
   async probe(signal?: SignalLike): Promise<void> {
-    await storageCall(() => this.client.createIfNotExists(signalOption(signal)));
+    await storageCall(() => this.client.createIfNotExists(signalOption(signal)), this.label);
     const probe = this.client.getBlockBlobClient(`_preflight/${randomUUID()}`);
-    await storageCall(() =>
-      probe.uploadData(Buffer.from("kvbackup preflight"), {
-        ...signalOption(signal),
-        conditions: { ifNoneMatch: "*" },
-      }),
+    await storageCall(
+      () =>
+        probe.uploadData(Buffer.from("kvbackup preflight"), {
+          ...signalOption(signal),
+          conditions: { ifNoneMatch: "*" },
+        }),
+      this.label,
     );
-    await storageCall(() => probe.delete(signalOption(signal)));
+    await storageCall(() => probe.delete(signalOption(signal)), this.label);
   }
 
   async putOnce(
@@ -57,13 +63,15 @@ export class BlobStore {
   ): Promise<boolean> {
     const md5 = createHash("md5").update(bytes).digest();
     try {
-      await storageCall(() =>
-        this.client.getBlockBlobClient(path).uploadData(bytes, {
-          blobHTTPHeaders: { blobContentMD5: md5, blobContentType: "application/octet-stream" },
-          metadata: metadataOf(facts),
-          ...(replace ? {} : { conditions: { ifNoneMatch: "*" } }),
-          ...signalOption(signal),
-        }),
+      await storageCall(
+        () =>
+          this.client.getBlockBlobClient(path).uploadData(bytes, {
+            blobHTTPHeaders: { blobContentMD5: md5, blobContentType: "application/octet-stream" },
+            metadata: metadataOf(facts),
+            ...(replace ? {} : { conditions: { ifNoneMatch: "*" } }),
+            ...signalOption(signal),
+          }),
+        this.label,
       );
       return true;
     } catch (e) {
@@ -82,13 +90,14 @@ export class BlobStore {
       })) {
         found.set(b.name, { name: b.name, bytes: b.properties.contentLength ?? 0, ...factsOf(b.metadata) });
       }
-    });
+    }, this.label);
     return found;
   }
 
   async read(path: string, signal?: SignalLike): Promise<Uint8Array> {
-    return storageCall(() =>
-      this.client.getBlockBlobClient(path).downloadToBuffer(0, undefined, signalOption(signal)),
+    return storageCall(
+      () => this.client.getBlockBlobClient(path).downloadToBuffer(0, undefined, signalOption(signal)),
+      this.label,
     );
   }
 }

@@ -7,10 +7,14 @@ import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
 export class DocumentStore {
   constructor(private readonly client: ContainerClient) {}
 
+  private get label(): string {
+    return `container '${this.client.containerName}'`;
+  }
+
   async read(path: string, signal?: SignalLike): Promise<{ bytes: Uint8Array; etag: string } | undefined> {
     try {
       const blob = this.client.getBlockBlobClient(path);
-      const res = await storageCall(() => blob.download(0, undefined, signalOption(signal)));
+      const res = await storageCall(() => blob.download(0, undefined, signalOption(signal)), this.label);
       const chunks: Buffer[] = [];
       for await (const c of res.readableStreamBody ?? []) chunks.push(Buffer.from(c as Buffer));
       return { bytes: Buffer.concat(chunks), etag: res.etag ?? "" };
@@ -40,15 +44,17 @@ export class DocumentStore {
     signal?: SignalLike,
   ): Promise<string | undefined> {
     try {
-      const res = await storageCall(() =>
-        this.client.getBlockBlobClient(path).uploadData(bytes, {
-          blobHTTPHeaders: {
-            blobContentMD5: createHash("md5").update(bytes).digest(),
-            blobContentType: "application/json",
-          },
-          conditions,
-          ...signalOption(signal),
-        }),
+      const res = await storageCall(
+        () =>
+          this.client.getBlockBlobClient(path).uploadData(bytes, {
+            blobHTTPHeaders: {
+              blobContentMD5: createHash("md5").update(bytes).digest(),
+              blobContentType: "application/json",
+            },
+            conditions,
+            ...signalOption(signal),
+          }),
+        this.label,
       );
       return res.etag ?? "";
     } catch (e) {

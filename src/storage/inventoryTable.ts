@@ -11,10 +11,14 @@ export class InventoryTable {
 
   constructor(private readonly table: TableClient) {}
 
+  private get label(): string {
+    return `table '${this.table.tableName}'`;
+  }
+
   private async ensure(): Promise<void> {
     if (this.created) return;
     try {
-      await storageCall(() => this.table.createTable());
+      await storageCall(() => this.table.createTable(), this.label);
     } catch (e) {
       if (!isStorageStatus(e, 409)) throw e;
     }
@@ -26,15 +30,16 @@ export class InventoryTable {
     this.created = false;
     await this.ensure();
     const entity = { partitionKey: "_probe", rowKey: randomUUID() };
-    await storageCall(() => this.table.createEntity(entity, signalOption(signal)));
-    await storageCall(() =>
-      this.table.deleteEntity(entity.partitionKey, entity.rowKey, signalOption(signal)),
+    await storageCall(() => this.table.createEntity(entity, signalOption(signal)), this.label);
+    await storageCall(
+      () => this.table.deleteEntity(entity.partitionKey, entity.rowKey, signalOption(signal)),
+      this.label,
     );
   }
 
   async put(row: InventoryRow): Promise<void> {
     await this.ensure();
-    await storageCall(() => this.table.upsertEntity(toEntity(row), "Replace"));
+    await storageCall(() => this.table.upsertEntity(toEntity(row), "Replace"), this.label);
   }
 
   async list(q: InventoryQuery): Promise<InventoryRow[]> {
@@ -51,7 +56,7 @@ export class InventoryTable {
         // Within one vault (one partition) rows come newest first: no need to read further.
         if (q.vault && rows.length >= top) break;
       }
-    });
+    }, this.label);
     return rows.sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0)).slice(0, top);
   }
 
@@ -66,7 +71,7 @@ export class InventoryTable {
         found = fromEntity(e);
         break;
       }
-    });
+    }, this.label);
     return found;
   }
 }

@@ -8,34 +8,49 @@ export class JobQueue<T> {
 
   constructor(private readonly queue: QueueClient) {}
 
+  private get label(): string {
+    return `queue '${this.queue.name}'`;
+  }
+
   get name(): string {
     return this.queue.name;
   }
 
   private async ensure(): Promise<void> {
     if (this.ready) return;
-    await storageCall(() => this.queue.createIfNotExists());
+    await storageCall(() => this.queue.createIfNotExists(), this.label);
     this.ready = true;
   }
 
   async send(job: T): Promise<void> {
     await this.ensure();
-    await storageCall(() => this.queue.sendMessage(Buffer.from(JSON.stringify(job)).toString("base64")));
+    await storageCall(
+      () => this.queue.sendMessage(Buffer.from(JSON.stringify(job)).toString("base64")),
+      this.label,
+    );
   }
 
   /** An invisible message, deleted at once (no worker ever sees it), then a peek: proves send, delete and read. */
   async probe(signal?: SignalLike): Promise<void> {
     this.ready = false;
     await this.ensure();
-    const sent = await storageCall(() =>
-      this.queue.sendMessage("kvbackup-probe", {
-        visibilityTimeout: 300,
-        messageTimeToLive: 600,
-        ...signalOption(signal),
-      }),
+    const sent = await storageCall(
+      () =>
+        this.queue.sendMessage("kvbackup-probe", {
+          visibilityTimeout: 300,
+          messageTimeToLive: 600,
+          ...signalOption(signal),
+        }),
+      this.label,
     );
-    await storageCall(() => this.queue.deleteMessage(sent.messageId, sent.popReceipt, signalOption(signal)));
-    await storageCall(() => this.queue.peekMessages({ numberOfMessages: 1, ...signalOption(signal) }));
+    await storageCall(
+      () => this.queue.deleteMessage(sent.messageId, sent.popReceipt, signalOption(signal)),
+      this.label,
+    );
+    await storageCall(
+      () => this.queue.peekMessages({ numberOfMessages: 1, ...signalOption(signal) }),
+      this.label,
+    );
   }
 
   /** Receives and deletes up to `max` messages (the local demo drains the queue this way, as the host would). */
@@ -50,7 +65,7 @@ export class JobQueue<T> {
         out.push(JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")) as T);
         await this.queue.deleteMessage(m.messageId, m.popReceipt);
       }
-    });
+    }, this.label);
     return out;
   }
 }

@@ -15,21 +15,28 @@ export class VaultLeases {
     private readonly renewMs = (leaseSeconds * 1000) / 3,
   ) {}
 
-  async acquire(vault: string, onLost: () => void): Promise<{ release(): Promise<void> }> {
+  private get label(): string {
+    return `container '${this.client.containerName}'`;
+  }
+
+  async acquire(vault: string, onLost: (reason?: unknown) => void): Promise<{ release(): Promise<void> }> {
     const blob = this.client.getBlockBlobClient(`locks/${vault}.lock`);
     try {
-      await storageCall(() => blob.uploadData(Buffer.from(vault), { conditions: { ifNoneMatch: "*" } }));
+      await storageCall(
+        () => blob.uploadData(Buffer.from(vault), { conditions: { ifNoneMatch: "*" } }),
+        this.label,
+      );
     } catch (e) {
       if (!isStorageStatus(e, 409)) throw e;
     }
     const lease: BlobLeaseClient = blob.getBlobLeaseClient();
     try {
-      await storageCall(() => lease.acquireLease(this.leaseSeconds));
+      await storageCall(() => lease.acquireLease(this.leaseSeconds), this.label);
     } catch (e) {
       if (isStorageStatus(e, 409))
         throw new KvBackupError(
           "AlreadyRunning",
-          `a backup of vault '${vault}' is already running (its lease is held); it runs again when that one ends`,
+          `a backup of vault '${vault}' is already running (its lease is held); try again when it ends (a queued job is delivered again by the host)`,
           { cause: e, retryable: true },
         );
       throw e;
@@ -37,7 +44,7 @@ export class VaultLeases {
     let renewedAt = Date.now();
     let lost = false;
     const renew = setInterval(() => {
-      storageCall(() => lease.renewLease())
+      storageCall(() => lease.renewLease(), this.label)
         .then(() => {
           renewedAt = Date.now();
         })

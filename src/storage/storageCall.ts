@@ -36,8 +36,11 @@ function errorCode(e: unknown): string | undefined {
   }
 }
 
-/** Runs one storage SDK call; whatever it throws leaves as a KvBackupError carrying what Storage answered. */
-export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs one storage SDK call; whatever it throws leaves as a KvBackupError carrying what Storage
+ * answered, and on what (`resource`: "container 'x'", "table 'y'", "queue 'z'").
+ */
+export async function storageCall<T>(fn: () => Promise<T>, resource?: string): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -48,6 +51,7 @@ export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
     if (code && !failure.networkCode) failure.code = code;
     const detail = authenticationDetail(e);
     if (detail) failure.detail = detail;
+    if (resource) failure.resource = resource;
     throw azureCallError(failure);
   }
 }

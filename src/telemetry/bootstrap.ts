@@ -1,9 +1,15 @@
+import { instrumentAzureSdk } from "./azureSdk.js";
+
 /**
  * Starts the Azure Monitor exporter only when a connection string is configured: with none,
- * useAzureMonitor() would still probe the instance metadata service and Azure hosts.
- * The exporter authenticates with the app's identity because the infra disables local auth.
+ * useAzureMonitor() would still probe the instance metadata service and Azure hosts. The exporter
+ * authenticates with the app's identity because the infra disables local auth. The Azure SDK
+ * clients made after this create spans beneath kvbackup's own.
  */
-export async function startTelemetry(connectionString: string | undefined): Promise<boolean> {
+export async function startTelemetry(
+  connectionString: string | undefined,
+  clientId?: string,
+): Promise<boolean> {
   const cs = connectionString?.trim();
   if (!cs) return false;
   const [{ useAzureMonitor }, { DefaultAzureCredential }] = await Promise.all([
@@ -11,7 +17,12 @@ export async function startTelemetry(connectionString: string | undefined): Prom
     import("@azure/identity"),
   ]);
   useAzureMonitor({
-    azureMonitorExporterOptions: { connectionString: cs, credential: new DefaultAzureCredential() },
+    azureMonitorExporterOptions: {
+      connectionString: cs,
+      credential: new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}),
+    },
+    enableLiveMetrics: true,
   });
+  instrumentAzureSdk();
   return true;
 }

@@ -36,7 +36,7 @@ export function instruments(): Instruments {
       unit: "s",
     })
     .addCallback((result) => {
-      for (const [vault, at] of lastSuccess) result.observe(at, { vault });
+      for (const [vault, at] of lastSuccess) result.observe(at, { "kvbackup.vault": vault });
     });
   made = {
     objects: meter.createCounter(MetricNames.objects, {

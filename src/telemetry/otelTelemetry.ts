@@ -28,7 +28,8 @@ class OtelRun {
   private ended = false;
 
   constructor(private readonly run: RunInfo) {
-    this.base = { vault: run.vault, tier: run.tier };
+    // Metric attributes are namespaced (OpenTelemetry naming: attributes of our own domain carry its prefix).
+    this.base = { "kvbackup.vault": run.vault, "kvbackup.tier": run.tier };
     this.span = trace.getTracer("kvbackup").startSpan("kvbackup.run", {
       attributes: {
         "kvbackup.run_id": run.runId,
@@ -58,12 +59,12 @@ class OtelRun {
   /** Object names never go into metric attributes: cardinality stays low. */
   object(kind: Kind, outcome: Outcome, bytes = 0): void {
     const m = instruments();
-    m.objects.add(1, { ...this.base, kind, outcome });
-    if (bytes > 0) m.bytes.add(bytes, { ...this.base, kind });
+    m.objects.add(1, { ...this.base, "kvbackup.kind": kind, "kvbackup.outcome": outcome });
+    if (bytes > 0) m.bytes.add(bytes, { ...this.base, "kvbackup.kind": kind });
   }
 
   throttled(): void {
-    instruments().throttled.add(1, { vault: this.run.vault });
+    instruments().throttled.add(1, { "kvbackup.vault": this.run.vault });
   }
 
   interrupt(e: unknown): void {
@@ -78,7 +79,7 @@ class OtelRun {
     if (this.ended) return;
     this.ended = true;
     const m = instruments();
-    m.duration.record(summary.durationMs / 1000, { ...this.base, status: summary.status });
+    m.duration.record(summary.durationMs / 1000, { ...this.base, "kvbackup.status": summary.status });
     if (summary.status === "succeeded") m.lastSuccess.set(this.run.vault, Math.floor(Date.now() / 1000));
     this.span.setAttribute("kvbackup.status", summary.status);
     this.span.setStatus(

@@ -68,7 +68,10 @@ export const identityCredential = (clientId: string): TokenCredential =>
   new ManagedIdentityCredential({ clientId });
 
 /** Loopback vault hosts are not *.vault.azure.net, so the challenge's resource check is off (as the app does for loopback only). */
-export const kvOptions = { disableChallengeResourceVerification: true } as const;
+export const kvOptions = {
+  disableChallengeResourceVerification: true,
+  serviceVersion: "2025-07-01",
+} as const;
 
 /** A raw HTTPS call, for asserting exact statuses, headers and bodies. */
 export async function rawCall(

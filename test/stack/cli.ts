@@ -1,4 +1,5 @@
 import { installNetworkGuard } from "../setup/networkGuard.js";
+import { writeLocalSettings } from "./localSettings.js";
 import { startStack } from "./stack.js";
 
 /** `npm run stack`: start everything on loopback, write .local/stack.env, run until Ctrl-C or SIGTERM. */
@@ -23,6 +24,13 @@ if (stack.seeded) {
   );
 }
 line("settings", `${dir}/stack.env  (set -a; . ${dir}/stack.env; set +a)`);
+if (!process.env.KVBACKUP_STACK_DIR) {
+  const did = writeLocalSettings("local.settings.json", stack.env);
+  line(
+    "local.settings.json",
+    did === "written" ? "written for func start (this stack's ports)" : "kept (not written by the stack)",
+  );
+}
 console.log("Press Ctrl-C to stop.");
 
 let stopping = false;

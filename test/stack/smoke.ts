@@ -22,7 +22,7 @@ const demo = vaultUrl("BACKUP_VAULTS");
 const target = vaultUrl("RESTORE_TARGET_VAULTS");
 const credential = new DefaultAzureCredential();
 // Loopback vaults are not *.vault.azure.net: only there is the challenge's resource check turned off.
-const options = { disableChallengeResourceVerification: true };
+const options = { disableChallengeResourceVerification: true, serviceVersion: "2025-07-01" } as const;
 
 const secrets = new SecretClient(demo, credential, options);
 const names: string[] = [];

@@ -38,7 +38,7 @@ const Rules: Record<string, { rooms: string[]; packages: RegExp }> = {
   app: { rooms: ["domain", "backup", "keyvault", "storage", "telemetry", "identity"], packages: /^$/ },
   functions: { rooms: ["domain", "diagnosis", "backup"], packages: /^(@azure\/functions|zod)$/ },
   cli: { rooms: ["domain", "diagnosis", "backup", "app", "config"], packages: /^$/ },
-  index: { rooms: ["app", "config", "functions", "telemetry"], packages: /^$/ },
+  index: { rooms: ["app", "config", "functions", "telemetry"], packages: /^@azure\/functions$/ },
 };
 
 function importsOf(file: string): string[] {

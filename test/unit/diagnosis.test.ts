@@ -82,11 +82,40 @@ describe("diagnosis of every Key Vault reference body", () => {
 describe("restore diagnoses", () => {
   it("a 400 BadParameter on restore says why Key Vault refuses blobs from another security world", () => {
     const d = diagnose(
-      { service: "keyvault", status: 400, code: "BadParameter", message: "Cannot decrypt backup blob." },
+      {
+        service: "keyvault",
+        status: 400,
+        code: "BadParameter",
+        message: "Cannot decrypt backup blob.",
+        operation: "restore",
+      },
       { vault: "far-kv" },
     );
     expect(d.code).toBe("RestoreRejected");
     expect(d.cause).toContain("same subscription and the same geography");
+  });
+
+  it("a 400 outside a restore is a bad request, not a security-world refusal", () => {
+    const d = diagnose(
+      {
+        service: "keyvault",
+        status: 400,
+        code: "BadParameter",
+        message: "Invalid skiptoken",
+        operation: "list",
+      },
+      { vault: "contoso-kv" },
+    );
+    expect(d.code).toBe("KeyVaultBadRequest");
+    expect(d.cause).toContain("Invalid skiptoken");
+  });
+
+  it("a 404 on a listing means the URL does not lead to a vault; on an object it is a deletion", () => {
+    const base = { service: "keyvault" as const, status: 404, code: "NotFound", message: "Not found" };
+    expect(diagnose({ ...base, operation: "list" }, { vault: "contoso-kv" }).code).toBe("KeyVaultNotFound");
+    expect(diagnose({ ...base, operation: "backup" }, { vault: "contoso-kv", object: "secret/a" }).code).toBe(
+      "ObjectNotFound",
+    );
   });
 
   it("a soft-deleted name says how to recover or purge", () => {

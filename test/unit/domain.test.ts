@@ -13,3 +13,21 @@ describe("runIds", () => {
     expect(new Set(Array.from({ length: 2000 }, () => newRunId(new Date(base)))).size).toBeGreaterThan(1990);
   });
 });
+
+describe("invocation traces", () => {
+  it("a handler runs inside the trace the host passed; without one it is left alone", async () => {
+    const { context, propagation, trace } = await import("@opentelemetry/api");
+    const { W3CTraceContextPropagator } = await import("@opentelemetry/core");
+    const { AsyncLocalStorageContextManager } = await import("@opentelemetry/context-async-hooks");
+    const { inInvocationTrace } = await import("../../src/telemetry/invocations.js");
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    const handler = () => trace.getSpanContext(context.active())?.traceId;
+    const wrapped = inInvocationTrace({ traceParent: `00-${traceId}-b7ad6b7169203331-01` }, handler);
+    expect(wrapped()).toBe(traceId);
+    expect(inInvocationTrace(undefined, handler)).toBe(handler);
+    propagation.disable();
+    context.disable();
+  });
+});

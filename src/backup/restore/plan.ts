@@ -50,8 +50,12 @@ function missing(m: Manifest, f: RestoreFilters, plan: readonly PlanEntry[]): Pl
       });
   const certificates = new Set(plan.filter((p) => p.kind === "certificates").map((p) => lower(p.name)));
   for (const s of m.skipped) {
-    // A certificate's key and secret come back with it: only say so when the certificate is not restored.
-    if (!f.names?.length || !wanted(f, s.kind, s.name) || certificates.has(lower(s.name))) continue;
+    // A certificate's key and secret come back with it: only say so when the certificate is not
+    // restored and the key or secret was asked for by name, or by its kind.
+    const asked = f.names?.length
+      ? wanted(f, s.kind, s.name)
+      : s.reason === "managed-by-certificate" && !!f.kinds?.includes(s.kind);
+    if (!asked || certificates.has(lower(s.name))) continue;
     const detail =
       s.reason === "managed-by-certificate"
         ? "belongs to a certificate: restore the certificate"

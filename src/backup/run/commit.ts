@@ -1,9 +1,11 @@
+import { KvBackupError } from "../../domain/errors.js";
 import { byKindAndName, type Manifest, type ManifestFailure } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { RunStatus } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
 import type { BackedUp } from "./backupKinds.js";
+import { priorCommit } from "./priorCommit.js";
 import type { RunRecord, RunResult } from "./record.js";
 
 export function statusOf(items: number, failed: readonly ManifestFailure[]): RunStatus {
@@ -40,6 +42,18 @@ export async function commit(
     failed,
   };
   const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-  await deps.documents.create(record.manifestPath, bytes, signal);
+  if (!(await deps.documents.create(record.manifestPath, bytes, signal))) {
+    // Another delivery of this runId committed first: its manifest is the run's; this one adds nothing.
+    record.telemetry.interrupt(new Error(`run ${record.job.runId} was committed by another delivery`));
+    const theirs = await priorCommit(deps, record, signal);
+    if (theirs) return theirs;
+    throw new KvBackupError(
+      "RunFailed",
+      `run ${record.job.runId}: its manifest was written by another delivery and is gone`,
+      {
+        retryable: true,
+      },
+    );
+  }
   return record.end(status, { bytes: out.bytes, failed, manifestSha256: sha256Hex(bytes) });
 }

@@ -73,30 +73,6 @@ export class RunRecord {
     };
   }
 
-  /**
-   * The run had committed before (a redelivered message, or a commit whose row could not be
-   * written): the manifest's counts, no second event, and the row repaired if it is not final.
-   */
-  async committed(manifest: Manifest, manifestSha256: string): Promise<RunResult> {
-    const counts = countsOf(manifest);
-    const bytes = manifest.items.reduce((n, i) => n + i.bytes, 0);
-    const row = await this.deps.inventory.get(this.job.runId, this.vault.name).catch(() => undefined);
-    if (row && row.status !== manifest.status) {
-      await this.deps.inventory.put(finalRow(row, manifest, manifestSha256)).catch(() => undefined);
-    }
-    return {
-      runId: this.job.runId,
-      vault: this.vault.name,
-      status: manifest.status,
-      manifestPath: this.manifestPath,
-      counts,
-      bytes,
-      durationMs: 0,
-      failed: manifest.failed,
-      alreadyCommitted: true,
-    };
-  }
-
   /** Row "running"; a resumed run keeps the first attempt's start time (and its one row). */
   async start(): Promise<void> {
     const earlier = await this.deps.inventory.get(this.job.runId, this.vault.name);

@@ -2,13 +2,13 @@ import { findVault, type VaultRef } from "../../domain/config.js";
 import { KvBackupError } from "../../domain/errors.js";
 import { abortError, type SignalLike } from "../../domain/signal.js";
 import { Kinds } from "../../domain/vocabulary.js";
-import { readManifest } from "../catalog/readManifest.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { VaultLimiter } from "../limiter.js";
 import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
 import { commit } from "./commit.js";
 import { preflight } from "./preflight.js";
+import { priorCommit } from "./priorCommit.js";
 import { RunRecord, type RunResult } from "./record.js";
 import { tidyEarlierRuns } from "./tidy.js";
 
@@ -41,18 +41,25 @@ export async function runVault(
   const blocked = await preflight(deps, options.signal);
   if (blocked)
     return record.end("failed", { bytes: 0, failed: [], diagnosis: blocked, stoppedAt: "preflight" });
-  const before = await readManifest(deps.documents, record.manifestPath, undefined, options.signal);
-  if (before.state === "sound") return record.committed(before.manifest, before.sha256);
-  if (before.state === "corrupt")
+  try {
+    const before = await priorCommit(deps, record, options.signal);
+    if (before) return before;
+    return await underLease(deps, vault, options.signal, async (signal) => {
+      // Another delivery of this runId may have committed while this one waited for the lease.
+      const meanwhile = await priorCommit(deps, record, signal);
+      return meanwhile ?? backUp(deps, record, signal, options.onProgress);
+    });
+  } catch (e) {
+    // Storage refused the commit check or the lease itself: the run ends here, recorded.
+    if (!isStorageFailure(e)) throw e;
+    const diagnosis = diagnosisOf(e, storageContext(deps));
     return record.end("failed", {
       bytes: 0,
       failed: [],
-      diagnosis: before.diagnosis,
+      ...(diagnosis ? { diagnosis } : {}),
       stoppedAt: "preflight",
     });
-  return underLease(deps, vault, options.signal, (signal) =>
-    backUp(deps, record, signal, options.onProgress),
-  );
+  }
 }
 
 async function backUp(
@@ -78,17 +85,17 @@ async function backUp(
     );
     return await commit(deps, record, out, signal);
   } catch (e) {
-    if (signal.aborted) {
-      const stopped = abortError(signal);
+    const stopped = signal.aborted ? abortError(signal) : e;
+    if (signal.aborted && !isStorageFailure(stopped)) {
       record.telemetry.interrupt(stopped);
       throw stopped;
     }
-    if (!isStorageFailure(e)) {
+    if (!isStorageFailure(stopped)) {
       record.telemetry.interrupt(e);
       throw e;
     }
-    // The container (or the table) went away mid-run: the run ends here, once, with that diagnosis.
-    const diagnosis = diagnosisOf(e, storageContext(deps));
+    // The container, the table or the lease blob went away mid-run: the run ends here, once, with that diagnosis.
+    const diagnosis = diagnosisOf(stopped, storageContext(deps));
     return record.end("failed", {
       bytes: out.bytes,
       failed: [],
@@ -110,15 +117,17 @@ async function underLease<T>(
   outer?.addEventListener("abort", onAbort, { once: true });
   try {
     if (outer?.aborted) throw abortError(outer);
-    const lease = await deps.leases.acquire(vault.name, () =>
+    const lease = await deps.leases.acquire(vault.name, (reason) =>
       stop.abort(
-        new KvBackupError(
-          "LeaseLost",
-          `the lease on vault '${vault.name}' was lost mid-run; another run may own it now`,
-          {
-            retryable: true,
-          },
-        ),
+        isStorageFailure(reason)
+          ? reason
+          : new KvBackupError(
+              "LeaseLost",
+              `the lease on vault '${vault.name}' was lost mid-run; another run may own it now`,
+              {
+                retryable: true,
+              },
+            ),
       ),
     );
     try {

@@ -41,7 +41,7 @@ beforeAll(async () => {
   );
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
   logs.setGlobalLoggerProvider(
-    new LoggerProvider({ processors: [new SimpleLogRecordProcessor(logRecords)] }),
+    new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logRecords })] }),
   );
   instrumentAzureSdk();
   // Other files in this worker may have made the instruments before this meter provider existed.
@@ -92,24 +92,31 @@ describe("telemetry of a run, through in-memory exporters", () => {
     const objects = metric(MetricNames.objects);
     const points = objects?.dataPoints ?? [];
     const backedUp = points
-      .filter((p) => p.attributes.outcome === "backedUp")
+      .filter((p) => p.attributes["kvbackup.outcome"] === "backedUp")
       .reduce((n, p) => n + Number(p.value), 0);
     expect(backedUp).toBe(33);
     expect(
-      points.find((p) => p.attributes.kind === "secrets" && p.attributes.outcome === "skipped")?.value,
+      points.find(
+        (p) => p.attributes["kvbackup.kind"] === "secrets" && p.attributes["kvbackup.outcome"] === "skipped",
+      )?.value,
     ).toBe(3);
     for (const p of points)
-      expect(Object.keys(p.attributes).sort()).toEqual(["kind", "outcome", "tier", "vault"]);
+      expect(Object.keys(p.attributes).sort()).toEqual([
+        "kvbackup.kind",
+        "kvbackup.outcome",
+        "kvbackup.tier",
+        "kvbackup.vault",
+      ]);
     expect(Number(metric(MetricNames.bytes)?.dataPoints.reduce((n, p) => n + Number(p.value), 0))).toBe(
       r.bytes,
     );
     expect(metric(MetricNames.runDuration)?.dataPoints[0]?.attributes).toMatchObject({
-      vault: "demo-vault",
-      status: "succeeded",
+      "kvbackup.vault": "demo-vault",
+      "kvbackup.status": "succeeded",
     });
     expect(Number(metric(MetricNames.throttled)?.dataPoints[0]?.value)).toBeGreaterThan(0);
     const last = metric(MetricNames.lastSuccess)?.dataPoints[0];
-    expect(last?.attributes).toEqual({ vault: "demo-vault" });
+    expect(last?.attributes).toEqual({ "kvbackup.vault": "demo-vault" });
     expect(Number(last?.value)).toBeGreaterThan(Date.now() / 1000 - 120);
 
     const event = logRecords

@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../../src/cli/main.js";
+import { readSettingsFile, withSettingsFile } from "../../../src/cli/settingsFile.js";
 import { seed, world } from "../fakes/deps.js";
 import { captureIo } from "../fakes/io.js";
 import { storageError } from "../fakes/memoryStorage.js";
@@ -121,5 +125,55 @@ describe("kvbackup, in process", () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).error.code).toBe("NotFound");
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("--settings: the deployed app's settings from a file", () => {
+  const write = (name: string, text: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), "kvbackup-settings-"));
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it.each([
+    [
+      "az functionapp config appsettings list output",
+      "app.json",
+      JSON.stringify([{ name: "BACKUP_VAULTS", value: "from-file", slotSetting: false }]),
+    ],
+    ["a JSON object", "app.json", JSON.stringify({ BACKUP_VAULTS: "from-file" })],
+    [
+      "local.settings.json",
+      "local.settings.json",
+      JSON.stringify({ IsEncrypted: false, Values: { BACKUP_VAULTS: "from-file" } }),
+    ],
+    ["dotenv lines", "stack.env", "# comment\nBACKUP_VAULTS='from-file'\n"],
+  ])("reads %s; the environment wins over the file", (_label, name, text) => {
+    const path = write(name, text);
+    expect(readSettingsFile(path).BACKUP_VAULTS).toBe("from-file");
+    expect(withSettingsFile({ BACKUP_VAULTS: "from-env" }, path).BACKUP_VAULTS).toBe("from-env");
+  });
+
+  it("a missing or broken file is a bad-settings error (exit 2), with --json one document", async () => {
+    const w = world();
+    const { io, stdout } = captureIo();
+    const code = await main(["doctor", "--json", "--settings", "/nonexistent/app.json"], {}, io);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout()).error.code).toBe("BadSettings");
+    expect(w.storage.rowWrites).toEqual([]);
+    expect(() => readSettingsFile(write("bad.json", "[{"))).toThrow(/not valid JSON/);
+  });
+
+  it("passes the file's settings to the app it makes", async () => {
+    const path = write("app.json", JSON.stringify([{ name: "BACKUP_VAULTS", value: "file-vault" }]));
+    let seen: Record<string, string | undefined> = {};
+    const { io } = captureIo();
+    const w = world();
+    await main(["list", "--settings", path], {}, io, (env) => {
+      seen = env;
+      return w.deps;
+    });
+    expect(seen.BACKUP_VAULTS).toBe("file-vault");
   });
 });

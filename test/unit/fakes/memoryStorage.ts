@@ -34,7 +34,7 @@ export class MemoryStorage {
   readonly blobs = new Map<string, { bytes: Uint8Array; facts: BlobFacts }>();
   readonly documents = new Map<string, { bytes: Uint8Array; etag: string }>();
   readonly rows = new Map<string, InventoryRow>();
-  readonly held = new Map<string, () => void>();
+  readonly held = new Map<string, (reason?: unknown) => void>();
   readonly queues: { backup: BackupJob[]; restore: RestoreJob[] } = { backup: [], restore: [] };
   /** Every row write, in order (a test asserts one row per runId and how it moved). */
   readonly rowWrites: InventoryRow[] = [];
@@ -106,11 +106,11 @@ export class MemoryStorage {
     },
   };
 
-  /** What a lease taken away looks like to the run holding it. */
-  loseLease(vault: string): void {
+  /** What a lease taken away (or, with a reason, one storage refuses to renew) looks like to the run holding it. */
+  loseLease(vault: string, reason?: unknown): void {
     const onLost = this.held.get(vault);
     this.held.delete(vault);
-    onLost?.();
+    onLost?.(reason);
   }
 
   readonly inventory: InventoryStore = {

@@ -6,7 +6,10 @@ describe("keyVaultClientOptions", () => {
     "turns the challenge resource check off for loopback %s",
     (url) => {
       expect(isLoopbackVaultUrl(url)).toBe(true);
-      expect(keyVaultClientOptions(url)).toEqual({ disableChallengeResourceVerification: true });
+      expect(keyVaultClientOptions(url)).toEqual({
+        serviceVersion: "2025-07-01",
+        disableChallengeResourceVerification: true,
+      });
     },
   );
 
@@ -17,6 +20,6 @@ describe("keyVaultClientOptions", () => {
     "not a url",
   ])("keeps it for %s", (url) => {
     expect(isLoopbackVaultUrl(url)).toBe(false);
-    expect(keyVaultClientOptions(url)).toEqual({});
+    expect(keyVaultClientOptions(url)).toEqual({ serviceVersion: "2025-07-01" });
   });
 });

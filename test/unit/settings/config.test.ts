@@ -116,6 +116,16 @@ describe("a vault can never go unbacked behind a green check", () => {
       /listed under two names/,
     ],
     ["a bare name and its URL", "a-kv,https://A-KV.vault.azure.net", /listed twice/],
+    [
+      "a URL and the same with a trailing dot, under another name",
+      "https://contoso-kv.vault.azure.net,x-kv=https://CONTOSO-KV.vault.azure.net.",
+      /listed under two names/,
+    ],
+    [
+      "one loopback host written two ways",
+      "a-kv=https://127.0.0.1:4443,b-kv=https://localhost:4443",
+      /listed under two names/,
+    ],
   ])("BACKUP_VAULTS with %s is refused", (_l, vaults, message) => {
     expect(problems({ ...base, BACKUP_VAULTS: vaults })).toMatch(message);
   });
@@ -130,7 +140,7 @@ describe("a vault can never go unbacked behind a green check", () => {
     expect(problems({ ...base, RESTORE_TARGET_VAULTS: "other=https://contoso-kv.vault.azure.net" })).toMatch(
       /in BACKUP_VAULTS as 'contoso-kv'/,
     );
-    expect(load({ ...base, RESTORE_TARGET_VAULTS: "contoso-kv" }).restoreTargets).toHaveLength(1);
+    expect(problems({ ...base, RESTORE_TARGET_VAULTS: "CONTOSO-KV" })).toMatch(/already in BACKUP_VAULTS/);
   });
 });
 
@@ -148,6 +158,11 @@ describe("values that look almost right", () => {
     ["BACKUP_SCHEDULE", "garbage garbage garbage garbage garbage garbage"],
     ["BACKUP_SCHEDULE", "0 0 25 * * *"],
     ["BACKUP_SCHEDULE", "0 0 2 * *"],
+    ["BACKUP_SCHEDULE", "0 0 2 30 2 *"],
+    [
+      "APPLICATIONINSIGHTS_CONNECTION_STRING",
+      "InstrumentationKey=nope;InstrumentationKey=00000000-0000-0000-0000-000000000000",
+    ],
     ["APPLICATIONINSIGHTS_CONNECTION_STRING", "garbage"],
     ["APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=not-a-guid"],
     ["RESTORE_REQUIRE_ROLE", "yes"],

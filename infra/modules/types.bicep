@@ -1,0 +1,50 @@
+// Shared parameter types (compile-time imports: `import { vaultRef } from 'modules/types.bicep'`).
+
+@export()
+@description('A Key Vault the app reaches. Vaults may live in any resource group and any subscription of the tenant.')
+type vaultRef = {
+  @description('The vault name (the DNS label of https://<name>.vault.azure.net).')
+  @minLength(3)
+  @maxLength(24)
+  name: string
+
+  @description('The vault\'s resource group.')
+  resourceGroup: string
+
+  @description('The vault\'s subscription id; omitted = the subscription this template is deployed to.')
+  subscriptionId: string?
+}
+
+@export()
+@description('Existing privatelink DNS zones (resource ids), e.g. in a hub subscription. A zone given here is used as is; a zone left out is created (and linked to the VNet) by the template.')
+type privateDnsZoneIds = {
+  @description('privatelink.blob.<storage suffix>')
+  blob: string?
+  @description('privatelink.queue.<storage suffix>')
+  queue: string?
+  @description('privatelink.table.<storage suffix>')
+  table: string?
+  @description('privatelink.vaultcore.<suffix> (used by the vault private endpoints, vaultPrivateEndpoints)')
+  vault: string?
+}
+
+@export()
+@description('A vault normalized for the assignment modules: subscription always set, plus the role definition GUIDs each principal gets on it.')
+type vaultGrant = {
+  name: string
+  resourceGroup: string
+  subscriptionId: string
+  @description('Role definition GUIDs (names) for the Function App\'s identity.')
+  appRoles: string[]
+  @description('Role definition GUIDs (names) for the operator principal.')
+  operatorRoles: string[]
+}
+
+@export()
+@description('The vault\'s subscription id, lower-case: its own, or the fallback (the deployment\'s subscription).')
+func vaultSubscription(v vaultRef, fallback string) string => toLower(v.?subscriptionId ?? fallback)
+
+@export()
+@description('A case-insensitive identity for a vault: subscription/resource group/name.')
+func vaultKey(v vaultRef, fallback string) string =>
+  '${vaultSubscription(v, fallback)}/${toLower(v.resourceGroup)}/${toLower(v.name)}'

@@ -1,0 +1,60 @@
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import { countsOf } from "../../domain/inventory.js";
+import type { Manifest } from "../../domain/manifest.js";
+import type { SignalLike } from "../../domain/signal.js";
+import { readManifest } from "../catalog/readManifest.js";
+import type { EngineDeps } from "../deps.js";
+import { finalRow, type RunRecord, type RunResult } from "./record.js";
+
+const result = (record: RunRecord, extra: Partial<RunResult> & Pick<RunResult, "status">): RunResult => ({
+  runId: record.job.runId,
+  vault: record.vault.name,
+  manifestPath: record.manifestPath,
+  counts: countsOf({ items: [], skipped: [], failed: [] }),
+  bytes: 0,
+  durationMs: 0,
+  failed: [],
+  ...extra,
+});
+
+function committed(record: RunRecord, manifest: Manifest): RunResult {
+  return result(record, {
+    status: manifest.status,
+    counts: countsOf(manifest),
+    bytes: manifest.items.reduce((n, i) => n + i.bytes, 0),
+    failed: manifest.failed,
+    alreadyCommitted: true,
+  });
+}
+
+/** A runId whose manifest is damaged: refused, its row left as evidence (no second row, no event). */
+const damaged = (record: RunRecord, diagnosis: Diagnosis): RunResult =>
+  result(record, { status: "failed", diagnosis, stoppedAt: "preflight" });
+
+/**
+ * Did this runId commit before (a redelivered message, or a delivery that ran while this one
+ * waited)? A sound manifest — checked against the SHA-256 its final row recorded — answers with its
+ * counts and no second event, and repairs a row that never went final. A damaged one is refused,
+ * and never gets a fresh SHA-256 in its row.
+ */
+export async function priorCommit(
+  deps: EngineDeps,
+  record: RunRecord,
+  signal?: SignalLike,
+): Promise<RunResult | undefined> {
+  const row = await deps.inventory.get(record.job.runId, record.vault.name);
+  const sealed = row?.status === "succeeded" || row?.status === "partial";
+  const found = await readManifest(
+    deps.documents,
+    record.manifestPath,
+    sealed ? row?.manifestSha256 : undefined,
+    signal,
+  );
+  if (found.state === "absent") return undefined;
+  if (found.state === "corrupt") return damaged(record, found.diagnosis);
+  if (!sealed)
+    await deps.inventory
+      .put(finalRow(row ?? record.row("running"), found.manifest, found.sha256))
+      .catch(() => undefined);
+  return committed(record, found.manifest);
+}

@@ -1,0 +1,81 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * The operator's CLI as it is published: npm pack, then an install of the tarball with production
+ * dependencies only, then `kvbackup` run with plain node (no tsx, no dev dependencies).
+ */
+const root = join(import.meta.dirname, "..", "..");
+let dir: string;
+let bin: string;
+
+beforeAll(() => {
+  // Outside the checkout: an operator's machine has no kvbackup sources around the install.
+  dir = mkdtempSync(join(tmpdir(), "kvbackup-cli-pack-"));
+  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], {
+    cwd: root,
+    encoding: "utf8",
+  })
+    .trim()
+    .split("\n")
+    .at(-1) as string;
+  const install = join(dir, "operator");
+  execFileSync("mkdir", ["-p", install]);
+  writeFileSync(join(install, "package.json"), JSON.stringify({ name: "operator-machine", private: true }));
+  execFileSync(
+    "npm",
+    [
+      "install",
+      "--omit=dev",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      join(dir, packed),
+    ],
+    { cwd: install, stdio: "pipe", timeout: 240_000 },
+  );
+  bin = join(install, "node_modules", ".bin", "kvbackup");
+}, 300_000);
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const run = (args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+  });
+
+describe("the packed CLI, installed with production dependencies only", () => {
+  it("installs without a dev dependency (no tsx, no vitest) and ships the built JS", () => {
+    const modules = join(dir, "operator", "node_modules");
+    expect(existsSync(join(modules, "tsx"))).toBe(false);
+    expect(existsSync(join(modules, "vitest"))).toBe(false);
+    expect(readdirSync(join(modules, "kvbackup")).sort()).toEqual([
+      "README.md",
+      "bin",
+      "dist",
+      "host.json",
+      "package.json",
+    ]);
+    expect(existsSync(join(modules, "kvbackup", "dist", "src", "cli", "main.js"))).toBe(true);
+  });
+
+  it("kvbackup --help runs with plain node and exits 0", () => {
+    const r = run(["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("kvbackup restore RUNID|latest --vault V");
+  });
+
+  it("without settings: exit 2, one JSON document naming the missing settings", () => {
+    const r = run(["doctor", "--json"]);
+    expect(r.status).toBe(2);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.error.code).toBe("BadSettings");
+    expect(doc.error.message).toContain("BACKUP_VAULTS");
+  });
+});

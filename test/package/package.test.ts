@@ -1,0 +1,138 @@
+import { execFileSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/** The package Azure runs (npm run package), unpacked and loaded as the Node worker loads it. */
+const root = join(import.meta.dirname, "..", "..");
+const built = join(root, ".local", "package", "app");
+let dir: string;
+let loaded: {
+  main: string;
+  registrations: {
+    name: string;
+    bindings: Record<string, Record<string, unknown>>;
+    retryOptions?: Record<string, unknown>;
+  }[];
+  hooks: string[];
+  programmingModel: { name: string; version: string };
+  connections: string[];
+};
+
+/** Newest change among what goes into the package, so a stale package is rebuilt. */
+const newest = (p: string): number =>
+  statSync(p).isDirectory()
+    ? Math.max(0, ...readdirSync(p).map((e) => newest(join(p, e))))
+    : statSync(p).mtimeMs;
+
+beforeAll(() => {
+  const stamp = join(built, "package.json");
+  const inputs = ["src", "package.json", "package-lock.json", "host.json"].map((p) => newest(join(root, p)));
+  if (!existsSync(stamp) || statSync(stamp).mtimeMs < Math.max(...inputs))
+    execFileSync("bash", [join(root, "scripts", "package.sh")], { stdio: "inherit" });
+  dir = mkdtempSync(join(process.env.KVBACKUP_TEST_TLS_DIR ?? root, "package-"));
+  cpSync(built, dir, { recursive: true });
+  const core = join(dir, "node_modules", "@azure", "functions-core");
+  mkdirSync(core, { recursive: true });
+  writeFileSync(
+    join(core, "package.json"),
+    JSON.stringify({ name: "@azure/functions-core", main: "index.js" }),
+  );
+  cpSync(join(import.meta.dirname, "functionsCoreStub.cjs"), join(core, "index.js"));
+  const env = {
+    PATH: process.env.PATH ?? "",
+    BACKUP_VAULTS: "contoso-kv",
+    RESTORE_TARGET_VAULTS: "contoso-restore-kv",
+    BACKUP_STORAGE__blobServiceUri: "https://kvbackupdata.blob.core.windows.net",
+    BACKUP_STORAGE__credential: "managedidentity",
+    WEBSITE_AUTH_ENABLED: "True",
+  };
+  const out = execFileSync(process.execPath, [join(import.meta.dirname, "loadAsWorker.mjs"), dir], {
+    env,
+    encoding: "utf8",
+  });
+  loaded = JSON.parse(out);
+}, 300_000);
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const fn = (name: string) => {
+  const f = loaded.registrations.find((r) => r.name === name);
+  if (!f) throw new Error(`function ${name} not registered`);
+  return f;
+};
+const trigger = (name: string) =>
+  Object.values(fn(name).bindings).find((b) => b.direction === "in") as Record<string, unknown>;
+
+describe("the deployed package, loaded as the Functions Node worker loads it", () => {
+  it("holds only what runs: built JS, production dependencies, host.json, package.json", () => {
+    expect(readdirSync(dir).sort()).toEqual(["dist", "host.json", "node_modules", "package.json"]);
+    expect(existsSync(join(dir, "node_modules", "vitest"))).toBe(false);
+    expect(existsSync(join(dir, "node_modules", "tsx"))).toBe(false);
+    expect(existsSync(join(dir, "dist", "src", "index.js"))).toBe(true);
+    expect(loaded.main).toBe("dist/src/index.js");
+  });
+
+  it("registers the v4 programming model and exactly the nine functions", () => {
+    expect(loaded.programmingModel.name).toBe("@azure/functions");
+    expect(loaded.registrations.map((r) => r.name).sort()).toEqual(
+      [
+        "getBackup",
+        "getHealth",
+        "getRestore",
+        "listBackups",
+        "postBackups",
+        "postRestores",
+        "restoreWorker",
+        "backupWorker",
+        "scheduledBackup",
+      ].sort(),
+    );
+  });
+
+  it("the timer: schedule from the BACKUP_SCHEDULE setting, with retries", () => {
+    expect(trigger("scheduledBackup")).toMatchObject({ type: "timerTrigger", schedule: "%BACKUP_SCHEDULE%" });
+    expect(fn("scheduledBackup").retryOptions).toMatchObject({
+      retryStrategy: "exponentialBackoff",
+      maxRetryCount: 4,
+    });
+  });
+
+  it("the queue workers: their queues, on the BACKUP_STORAGE connection", () => {
+    expect(trigger("backupWorker")).toMatchObject({
+      type: "queueTrigger",
+      queueName: "backup-jobs",
+      connection: "BACKUP_STORAGE",
+    });
+    expect(trigger("restoreWorker")).toMatchObject({
+      type: "queueTrigger",
+      queueName: "restore-jobs",
+      connection: "BACKUP_STORAGE",
+    });
+  });
+
+  it.each([
+    ["postBackups", "backups", ["POST"]],
+    ["listBackups", "backups", ["GET"]],
+    ["getBackup", "backups/{runId}", ["GET"]],
+    ["postRestores", "restores", ["POST"]],
+    ["getRestore", "restores/{id}", ["GET"]],
+    ["getHealth", "health", ["GET"]],
+  ])("HTTP %s: route %s, %j, function key", (name, route, methods) => {
+    expect(trigger(name)).toMatchObject({ type: "httpTrigger", route, methods, authLevel: "function" });
+  });
+
+  it("loading it opens no connection (no DNS lookup, no socket)", () => {
+    expect(loaded.connections).toEqual([]);
+  });
+});
