@@ -26,5 +26,9 @@ before=$(du -sm "$out/app/node_modules" | cut -f1)
 find "$out/app/node_modules" -type f \( -name "*.map" -o -name "*.d.ts" -o -name "*.d.mts" -o -name "*.d.cts" \) -delete
 find "$out/app/node_modules" -type d \( -name browser -o -name react-native \) -path "*/dist/*" -prune -exec rm -rf {} +
 echo "production node_modules: ${before} MB installed, $(du -sm "$out/app/node_modules" | cut -f1) MB shipped"
-(cd "$out/app" && zip -qr ../kvbackup.zip .)
-ls -l "$out/kvbackup.zip" | awk '{printf "package: %.1f MB\n", $5/1048576}'
+if command -v zip >/dev/null; then
+  (cd "$out/app" && zip -qr ../kvbackup.zip .)
+  ls -l "$out/kvbackup.zip" | awk '{printf "package: %.1f MB\n", $5/1048576}'
+else
+  echo "zip is not installed: .local/package/app is ready, no kvbackup.zip (azd deploys the folder)"
+fi

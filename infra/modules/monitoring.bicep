@@ -54,7 +54,7 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   }
 }
 
-var failedRunsQuery = 'customEvents | where name == "${runCompletedEvent}" | extend status = tostring(customDimensions.status), vault = tostring(customDimensions.vault), runId = tostring(customDimensions.runId), firstFailureCode = tostring(customDimensions.firstFailureCode) | where status in ("failed", "partial") | project timestamp, vault, runId, status, firstFailureCode'
+var failedRunsQuery = 'customEvents | where name == "${runCompletedEvent}" | extend status = tostring(customDimensions.status), vault = tostring(customDimensions.vault), runId = tostring(customDimensions.runId), firstFailureCode = tostring(customDimensions.firstFailureCode) | where status in ("failed", "partial", "abandoned") | project timestamp, vault, runId, status, firstFailureCode'
 
 var deadManQuery = 'let vaults = dynamic(${string(vaultNames)}); let ok = customEvents | where timestamp > ago(${deadManHours}h) | where name == "${runCompletedEvent}" | where tostring(customDimensions.status) == "succeeded" | distinct vault = tostring(customDimensions.vault); print vault = vaults | mv-expand vault to typeof(string) | join kind=leftanti ok on vault'
 
@@ -63,7 +63,7 @@ resource failedRuns 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   location: location
   tags: tags
   properties: {
-    displayName: 'kvbackup: a backup run failed or was partial'
+    displayName: 'kvbackup: a backup run failed, was partial or was abandoned'
     severity: 2
     enabled: true
     scopes: [insights.id]

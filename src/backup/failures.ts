@@ -31,9 +31,25 @@ const storageAuthOf = (storage: StorageConfig): StorageAuth =>
       ? "sas"
       : "sharedKey";
 
+/** The account's name: the first label of its blob endpoint, or AccountName= of a connection string. */
+function accountOf(storage: StorageConfig): string | undefined {
+  if (storage.kind === "connectionString")
+    return /(?:^|;)\s*AccountName=([^;]+)/i.exec(storage.connectionString)?.[1]?.trim() || undefined;
+  try {
+    const host = new URL(storage.blobServiceUri).hostname;
+    return /\.blob\./.test(host) ? host.split(".")[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a storage diagnosis needs to know: the container, who calls, and with what credential. */
-export const storageContext = (deps: Pick<EngineDeps, "blobs" | "config">): DiagnosisContext => ({
-  container: deps.blobs.container,
-  caller: deps.config.caller,
-  storageAuth: storageAuthOf(deps.config.storage),
-});
+export const storageContext = (deps: Pick<EngineDeps, "blobs" | "config">): DiagnosisContext => {
+  const account = accountOf(deps.config.storage);
+  return {
+    container: deps.blobs.container,
+    caller: deps.config.caller,
+    storageAuth: storageAuthOf(deps.config.storage),
+    ...(account ? { account } : {}),
+  };
+};

@@ -50,6 +50,8 @@ export interface BlobStore {
   ): Promise<boolean>;
   list(prefix: string, signal?: SignalLike): Promise<Map<string, StoredBlob>>;
   read(path: string, signal?: SignalLike): Promise<Uint8Array>;
+  /** Deletes a blob (true, also when it was gone); false when storage refuses (immutability, no delete right). */
+  delete(path: string, signal?: SignalLike): Promise<boolean>;
 }
 
 /** Small JSON documents in the container: manifests (written once) and restore states (rewritten). */

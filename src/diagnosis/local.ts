@@ -19,6 +19,15 @@ export function blobMissing(blob: string): Diagnosis {
   };
 }
 
+/** A blob of an earlier attempt of the run holds the object's path and storage refuses to replace it. */
+export function blobInTheWay(blob: string): Diagnosis {
+  return {
+    code: "BlobInTheWay",
+    cause: `${blob} was written by an earlier attempt of this run, does not say what it holds, and storage refused to replace it (an immutability policy or legal hold on the container, or no right to overwrite).`,
+    fix: "Nothing is lost: the next scheduled run backs the object up into a new folder. If every attempt meets this, check the container's immutability policy and the app's role (Storage Blob Data Contributor).",
+  };
+}
+
 /** The diagnosis for an object whose backup Key Vault refuses because it has too many versions. */
 export function tooManyVersions(object: string, versions: number): Diagnosis {
   return {

@@ -2,20 +2,22 @@ import { type AzureFailure, TlsCodes } from "../domain/azureFailure.js";
 import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
 import { diagnoseStorageAuth } from "./storageAuth.js";
 
-const firewall = (ctx: DiagnosisContext): Diagnosis =>
-  ctx.caller === "operator"
+const firewall = (ctx: DiagnosisContext): Diagnosis => {
+  const account = ctx.account ?? "<account>";
+  return ctx.caller === "operator"
     ? {
         code: "StorageFirewall",
         cause:
           "The storage account's firewall or private link rejected this machine: the kvbackup CLI runs outside the network path the account admits (the Function's subnet or a private endpoint). This is the network layer, not a missing role.",
-        fix: "Run the CLI from a host inside the VNet (a jump host or Bastion, with the privatelink DNS zones linked), or add this machine's public IP for the time of the operation and remove it after: az storage account network-rule add -g <rg> --account-name <account> --ip-address <your-ip>; az storage account network-rule remove -g <rg> --account-name <account> --ip-address <your-ip>. See docs/deploy.md (operator access).",
+        fix: `Run the CLI from a host inside the VNet (a jump host or Bastion, with the privatelink DNS zones linked), or add this machine's public IP for the time of the operation and remove it after: az storage account network-rule add -g <rg> --account-name ${account} --ip-address <your-ip>; az storage account network-rule remove -g <rg> --account-name ${account} --ip-address <your-ip>. See docs/deploy.md (operator access).`,
       }
     : {
         code: "StorageFirewall",
         cause:
           "The storage account's firewall or private link rejected the request: the Function's network path is not allowed (\"Enabled from selected networks\"). This is the network layer, not a missing role.",
-        fix: 'Integrate the Function App with a VNet and add its subnet as a virtual network rule on the storage account (service endpoint Microsoft.Storage on the subnet), or use a private endpoint. "Allow trusted Microsoft services" does NOT help: the Function, not Key Vault, writes the blobs. E.g. az storage account network-rule add -g <rg> --account-name <account> --vnet-name <vnet> --subnet <function-subnet>',
+        fix: `Integrate the Function App with a VNet and add its subnet as a virtual network rule on the storage account (service endpoint Microsoft.Storage on the subnet), or use a private endpoint. "Allow trusted Microsoft services" does NOT help: the Function, not Key Vault, writes the blobs. E.g. az storage account network-rule add -g <rg> --account-name ${account} --vnet-name <vnet> --subnet <function-subnet>`,
       };
+};
 
 function unreachable(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
   const from = ctx.caller === "operator" ? "this machine" : "the Function's network";

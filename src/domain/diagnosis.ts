@@ -39,6 +39,7 @@ export const DiagnosisCodes = [
   "BeingDeleted",
   "CorruptBlob",
   "BlobMissing",
+  "BlobInTheWay",
   "CorruptManifest",
   "NotInBackup",
   "AuthenticationNotEnabled",
@@ -61,6 +62,8 @@ export type Caller = "function" | "operator";
 export interface DiagnosisContext {
   vault?: string;
   container?: string;
+  /** The storage account's name, when the settings tell it (a fix then names it instead of <account>). */
+  account?: string;
   /** The kind and name of the object, when one call for one object failed. */
   object?: string;
   caller?: Caller;

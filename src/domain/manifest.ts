@@ -49,6 +49,12 @@ export interface Manifest {
   items: ManifestItem[];
   skipped: ManifestSkip[];
   failed: ManifestFailure[];
+  /**
+   * Blobs in the run's folder that hold none of its objects — written by an earlier attempt of the
+   * same run for an object that then failed, was skipped or was gone — and that storage refused to
+   * delete (immutability). Verify counts them as known, never as part of the backup.
+   */
+  leftovers?: string[];
 }
 
 /** Blob paths: {tier}/{vault}/{yyyy}/{mm}/{dd}/{runId}/... (lifecycle rules match on the tier). */

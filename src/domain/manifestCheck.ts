@@ -45,6 +45,7 @@ const Schema = z.object({
       diagnosis,
     }),
   ),
+  leftovers: z.array(z.string()).optional(),
 });
 
 export type ManifestRead = { ok: true; manifest: Manifest; sha256: string } | { ok: false; problem: string };
@@ -90,6 +91,10 @@ export function readManifestBytes(path: string, bytes: Uint8Array, expectedSha25
     if (seen.has(key)) return { ok: false, problem: `item ${key} is listed twice` };
     seen.add(key);
   }
+  const items = new Set(m.items.map((i) => i.blob));
+  for (const left of m.leftovers ?? [])
+    if (!left.startsWith(prefix) || items.has(left))
+      return { ok: false, problem: `leftover ${left} is not a stray blob of this run's folder` };
   const manifest = {
     ...m,
     schemaVersion: 2,

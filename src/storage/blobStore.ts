@@ -94,6 +94,20 @@ export class BlobStore {
     return found;
   }
 
+  async delete(path: string, signal?: SignalLike): Promise<boolean> {
+    try {
+      await storageCall(
+        () => this.client.getBlobClient(path).deleteIfExists(signalOption(signal)),
+        this.label,
+      );
+      return true;
+    } catch (e) {
+      // 409 BlobImmutableDueToPolicy / ...LegalHold, 403 without the right to delete: kept, and said so.
+      if (isStorageStatus(e, 409) || isStorageStatus(e, 403)) return false;
+      throw e;
+    }
+  }
+
   async read(path: string, signal?: SignalLike): Promise<Uint8Array> {
     return storageCall(
       () => this.client.getBlockBlobClient(path).downloadToBuffer(0, undefined, signalOption(signal)),

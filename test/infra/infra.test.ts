@@ -257,7 +257,7 @@ describe("the compiled infra", () => {
     expect(((t.parameters as Json).immutabilityDays as Json).maxValue).toBe(29);
   });
 
-  it("the alerts query the event the code emits: failed/partial runs and no success in 26 h", () => {
+  it("the alerts query the event the code emits: failed/partial/abandoned runs and no success in 26 h", () => {
     expect((main.variables as Json).runCompletedEvent).toBe(RunCompletedEvent);
     expect(defaultOf(main, "deadManHours")).toBe(26);
     const t = moduleTemplate("kvbackup-monitoring");
@@ -266,7 +266,7 @@ describe("the compiled infra", () => {
     const queries = JSON.stringify((t.variables as Json) ?? {});
     expect(queries).toContain("customEvents | where name == ");
     expect(queries).toContain("runCompletedEvent");
-    expect(queries).toMatch(/status in \(\\"failed\\", \\"partial\\"\)/);
+    expect(queries).toMatch(/status in \(\\"failed\\", \\"partial\\", \\"abandoned\\"\)/);
     expect(props(ofType(t, "Microsoft.Insights/components")[0]).DisableLocalAuth).toBe(true);
   });
 

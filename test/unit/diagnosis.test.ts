@@ -80,6 +80,19 @@ describe("diagnosis of every Key Vault reference body", () => {
 });
 
 describe("restore diagnoses", () => {
+  it("a missing restore action names the restore role (with the deployment's suffix), not the backup role", () => {
+    const e = kv.find((x) => x.id === "403-rbac") as RefError;
+    const f = kvFailure(e);
+    const message = f.message.replace(
+      /Action: '[^']+'/,
+      "Action: 'Microsoft.KeyVault/vaults/secrets/restore/action'",
+    );
+    const d = diagnose({ ...f, message, operation: "restore" }, { vault: "restore-kv" });
+    expect(d.code).toBe("KeyVaultRbac");
+    expect(d.fix).toContain('"Key Vault Restore Operator (<deployment>)"');
+    expect(diagnose(f, { vault: "contoso-kv" }).fix).toContain("Key Vault Backup Operator (<deployment>)");
+  });
+
   it("a 400 BadParameter on restore says why Key Vault refuses blobs from another security world", () => {
     const d = diagnose(
       {
@@ -163,5 +176,45 @@ describe("diagnosis of every storage reference body", () => {
       toAzureFailure(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), "storage"),
     );
     expect(d.code).toBe("StorageUnreachable");
+  });
+});
+
+describe("storage fixes name the account the settings point at", () => {
+  it("from the blob endpoint of an identity setting, or AccountName of a connection string", async () => {
+    const { storageContext } = await import("../../src/backup/failures.js");
+    const { testConfig } = await import("./fakes/deps.js");
+    const firewall = { service: "storage" as const, status: 403, code: "AuthorizationFailure", message: "x" };
+    const blobs = { container: "keyvault-backups" } as never;
+    const identity = testConfig({
+      storage: {
+        kind: "identity",
+        blobServiceUri: "https://stkvbprod.blob.core.windows.net",
+        queueServiceUri: "https://stkvbprod.queue.core.windows.net",
+        tableServiceUri: "https://stkvbprod.table.core.windows.net",
+      },
+    });
+    expect(diagnose(firewall, storageContext({ blobs, config: identity })).fix).toContain(
+      "--account-name stkvbprod ",
+    );
+    const keyed = testConfig({
+      storage: {
+        kind: "connectionString",
+        connectionString: "DefaultEndpointsProtocol=https;AccountName=stother;AccountKey=eA==",
+      },
+    });
+    expect(diagnose(firewall, storageContext({ blobs, config: keyed })).fix).toContain(
+      "--account-name stother ",
+    );
+    const local = testConfig({
+      storage: {
+        kind: "identity",
+        blobServiceUri: "https://127.0.0.1:10000/devstoreaccount1",
+        queueServiceUri: "https://127.0.0.1:10001/devstoreaccount1",
+        tableServiceUri: "https://127.0.0.1:10002/devstoreaccount1",
+      },
+    });
+    expect(diagnose(firewall, storageContext({ blobs, config: local })).fix).toContain(
+      "--account-name <account>",
+    );
   });
 });

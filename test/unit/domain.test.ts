@@ -31,3 +31,19 @@ describe("invocation traces", () => {
     context.disable();
   });
 });
+
+describe("the process's streams", () => {
+  it("a reader that goes away (EPIPE) drops the rest of the output quietly; other stream errors still surface", async () => {
+    const { processIo } = await import("../../src/cli/output.js");
+    const before = [process.stdout, process.stderr].map((s) => s.listenerCount("error"));
+    const io = processIo();
+    const epipe = Object.assign(new Error("write EPIPE"), { code: "EPIPE" });
+    expect(() => process.stdout.emit("error", epipe)).not.toThrow();
+    io.stdout("dropped\n");
+    const other = Object.assign(new Error("write EIO"), { code: "EIO" });
+    expect(() => process.stdout.emit("error", other)).toThrow("EIO");
+    [process.stdout, process.stderr].forEach((s, i) => {
+      for (const l of s.listeners("error").slice(before[i])) s.removeListener("error", l as () => void);
+    });
+  });
+});

@@ -1,6 +1,12 @@
 import { KvBackupError } from "../../domain/errors.js";
-import { byKindAndName, type Manifest, type ManifestFailure } from "../../domain/manifest.js";
+import {
+  byKindAndName,
+  type Manifest,
+  type ManifestFailure,
+  type ManifestItem,
+} from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
+import type { StoredBlob } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { RunStatus } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
@@ -14,6 +20,26 @@ export function statusOf(items: number, failed: readonly ManifestFailure[]): Run
 }
 
 /**
+ * Blobs an earlier attempt of this run left for objects this attempt did not back up (they failed,
+ * were skipped or are gone) are deleted; the ones storage keeps (immutability) are returned, so the
+ * manifest names them.
+ */
+async function clearLeftovers(
+  deps: EngineDeps,
+  existing: ReadonlyMap<string, StoredBlob>,
+  items: readonly ManifestItem[],
+  signal?: SignalLike,
+): Promise<string[]> {
+  const kept = new Set(items.map((i) => i.blob));
+  const left: string[] = [];
+  for (const name of existing.keys()) {
+    if (!name.endsWith(".kvbak") || kept.has(name)) continue;
+    if (!(await deps.blobs.delete(name, signal))) left.push(name);
+  }
+  return left.sort();
+}
+
+/**
  * Writes manifest.json, once and last: its presence is the commit. A run with nothing backed up
  * and failures writes none. The inventory row then records the manifest's own SHA-256.
  */
@@ -21,11 +47,13 @@ export async function commit(
   deps: EngineDeps,
   record: RunRecord,
   out: BackedUp,
+  existing: ReadonlyMap<string, StoredBlob>,
   signal?: SignalLike,
 ): Promise<RunResult> {
   const failed = [...out.failed].sort(byKindAndName);
   const status = statusOf(out.items.length, failed);
   if (status === "failed") return record.end("failed", { bytes: out.bytes, failed });
+  const leftovers = await clearLeftovers(deps, existing, out.items, signal);
   const manifest: Manifest = {
     schemaVersion: 2,
     runId: record.job.runId,
@@ -40,6 +68,7 @@ export async function commit(
     items: [...out.items].sort(byKindAndName),
     skipped: [...out.skipped].sort(byKindAndName),
     failed,
+    ...(leftovers.length ? { leftovers } : {}),
   };
   const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
   if (!(await deps.documents.create(record.manifestPath, bytes, signal))) {

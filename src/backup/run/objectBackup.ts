@@ -1,4 +1,4 @@
-import { tooManyVersions } from "../../diagnosis/local.js";
+import { blobInTheWay, tooManyVersions } from "../../diagnosis/local.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import type { ManifestFailure, ManifestItem, ManifestSkip } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
@@ -49,6 +49,22 @@ const failed = (o: ObjectInfo, diagnosis: Diagnosis, message: string): ObjectOut
 const resumable = (prior: StoredBlob | undefined): prior is StoredBlob & Required<BlobFacts> =>
   prior?.sha256 !== undefined && prior.object !== undefined;
 
+const tagsOf = (tags: Record<string, string> | undefined): string =>
+  JSON.stringify(Object.entries(tags ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/**
+ * A blob of an earlier attempt is kept only while the object lists as it did then (its last change,
+ * enabled, content type, tags); a changed object is backed up again. Key Vault's timestamps have
+ * one-second resolution, so a value changed in the same second as the object's previous change,
+ * with nothing else changed, cannot be told apart.
+ */
+const current = (prior: StoredBlob | undefined, o: ObjectInfo): prior is StoredBlob & Required<BlobFacts> =>
+  resumable(prior) &&
+  prior.object.updatedOn === o.updatedOn &&
+  prior.object.enabled === o.enabled &&
+  prior.object.contentType === o.contentType &&
+  tagsOf(prior.object.tags) === tagsOf(o.tags);
+
 /**
  * Backs up one object: Key Vault backup -> SHA-256 -> one blob, written once, carrying the object's
  * metadata. A blob already in the run (a resumed run) is kept and recorded from what it says of
@@ -62,7 +78,8 @@ export async function backupObject(
   prior: StoredBlob | undefined,
   signal?: SignalLike,
 ): Promise<ObjectOutcome> {
-  if (resumable(prior)) return { outcome: "backedUp", item: itemOf(blob, prior.bytes, prior), resumed: true };
+  if (current(prior, o))
+    return { outcome: "backedUp", item: itemOf(blob, prior.bytes, prior), resumed: true };
   const label = objectLabel(o.kind, o.name);
   let bytes: Uint8Array;
   try {
@@ -83,12 +100,13 @@ export async function backupObject(
   }
   const { managed: _managed, ...object } = o;
   const facts = { sha256: sha256Hex(bytes), object };
-  // A blob of an earlier attempt that does not say what it holds is replaced, never trusted.
+  // A blob of an earlier attempt that does not say what it holds, or holds an older state, is replaced.
   const written = await deps.blobs.putOnce(blob, bytes, facts, signal, prior !== undefined);
-  if (!written) {
-    const stored = (await deps.blobs.list(blob, signal)).get(blob);
-    if (resumable(stored))
-      return { outcome: "backedUp", item: itemOf(blob, stored.bytes, stored), resumed: true };
-  }
-  return { outcome: "backedUp", item: itemOf(blob, bytes.length, facts), resumed: false };
+  if (written) return { outcome: "backedUp", item: itemOf(blob, bytes.length, facts), resumed: false };
+  // Storage kept the blob in the way (immutability): the manifest records what that blob holds, or nothing.
+  const stored = (await deps.blobs.list(blob, signal)).get(blob);
+  if (resumable(stored))
+    return { outcome: "backedUp", item: itemOf(blob, stored.bytes, stored), resumed: true };
+  const d = blobInTheWay(blob);
+  return failed(o, d, d.cause);
 }

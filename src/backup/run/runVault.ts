@@ -83,7 +83,7 @@ async function backUp(
       signal,
       out,
     );
-    return await commit(deps, record, out, signal);
+    return await commit(deps, record, out, existing, signal);
   } catch (e) {
     const stopped = signal.aborted ? abortError(signal) : e;
     if (signal.aborted && !isStorageFailure(stopped)) {

@@ -2,6 +2,8 @@ import { EventEmitter } from "node:events";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
+import { verifyRun } from "../../../src/backup/catalog/verifyRun.js";
+import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { runVault } from "../../../src/backup/run/runVault.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { runPrefix } from "../../../src/domain/manifest.js";
@@ -246,6 +248,50 @@ describe("runs that stop midway and runs that overlap", () => {
     await expect(runVault(a, second)).rejects.toSatisfy((e: unknown) => isKvBackupError(e, "AlreadyRunning"));
     expect((await first).status).toBe("succeeded");
     expect(await a.inventory.get(second.runId)).toBeUndefined();
+  }, 60_000);
+});
+
+describe("a run resumed after the vault changed", () => {
+  it("re-backs up a changed object, deletes the blob of one gone since, verifies, and restores the new value", async () => {
+    const { url } = await stack.emulator.createVault("resume-vault");
+    const { url: target } = await stack.emulator.createVault("resume-target");
+    for (const v of ["resume-vault", "resume-target"])
+      stack.emulator.assignRole(v, {
+        principalId: stack.identities.app.principalId,
+        role: "Key Vault Administrator",
+      });
+    for (let i = 0; i < 6; i++)
+      stack.emulator.call("resume-vault", "PUT", `/secrets/s${i}`, { value: `v${i}-first` });
+    const env = { BACKUP_VAULTS: `resume-vault=${url}`, RESTORE_TARGET_VAULTS: `resume-target=${target}` };
+    const a = appFor(env, { tuning: { concurrency: 1 } });
+    const j = cliJob("resume-vault", ["secrets"]);
+    const ac = new AbortController();
+    await expect(
+      runVault(a, j, { signal: ac.signal, onProgress: (p) => p.done >= 3 && ac.abort() }),
+    ).rejects.toSatisfy((e: unknown) => isKvBackupError(e, "Aborted"));
+    const prefix = runPrefix("manual", "resume-vault", j.runId);
+    expect(await blobsUnder(prefix)).toEqual(expect.arrayContaining([`${prefix}secrets/s0.kvbak`]));
+    // Between the attempts: s0 gets a new value (and content type: Key Vault's timestamps are in
+    // seconds, so within one second only the metadata tells), s1 is deleted and purged.
+    stack.emulator.call("resume-vault", "PUT", "/secrets/s0", { value: "v0-second", contentType: "rotated" });
+    stack.emulator.call("resume-vault", "DELETE", "/secrets/s1");
+    stack.emulator.call("resume-vault", "DELETE", "/deletedsecrets/s1");
+    const r = await runVault(a, j);
+    expect(r.status).toBe("succeeded");
+    const { manifest } = await findRun(a, j.runId, "resume-vault");
+    expect(manifest.items.map((i) => i.name)).toEqual(["s0", "s2", "s3", "s4", "s5"]);
+    expect(await blobsUnder(`${prefix}secrets/s1.kvbak`)).toEqual([]);
+    expect(manifest.leftovers).toBeUndefined();
+    expect(await verifyRun(a, manifest)).toMatchObject({ ok: true, problems: [] });
+    const restored = await runRestore(a, {
+      runId: j.runId,
+      vault: "resume-vault",
+      targetVault: "resume-target",
+      names: ["secrets/s0"],
+    });
+    expect(restored.status).toBe("succeeded");
+    const got = stack.emulator.call("resume-target", "GET", "/secrets/s0") as { value: string };
+    expect(got.value).toBe("v0-second");
   }, 60_000);
 });
 

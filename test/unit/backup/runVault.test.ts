@@ -191,25 +191,6 @@ describe("runs that stop and come back", () => {
     expect(new Set(w.storage.rowWrites.map((x) => x.runId))).toEqual(new Set([j.runId]));
   });
 
-  it("an object changed between the attempts: the manifest says what its blob holds, not what the vault says now", async () => {
-    const w = world({}, { concurrency: 1 });
-    const v = seed(w.vault());
-    const ac = new AbortController();
-    v.onBackup = (_k, name) => {
-      if (name === "charlie") ac.abort();
-    };
-    const j = job({ kinds: ["secrets"] });
-    await expect(runVault(w.deps, j, { signal: ac.signal })).rejects.toThrow();
-    const blobOfAlpha = [...w.storage.blobs.keys()].find((k) => k.endsWith("/alpha.kvbak"));
-    expect(blobOfAlpha).toBeDefined();
-    v.put("secrets", "alpha", { contentType: "application/rotated", tags: { rotated: "yes" } });
-    v.onBackup = () => undefined;
-    const r = await runVault(w.deps, j);
-    const alpha = manifestOf(w, r.manifestPath).items.find((i: { name: string }) => i.name === "alpha");
-    expect(alpha.contentType).toBe("text/plain");
-    expect(alpha.tags).toBeUndefined();
-  });
-
   it("a committed runId delivered again does nothing again and emits no second event", async () => {
     const w = world();
     const v = seed(w.vault());

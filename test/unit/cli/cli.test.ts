@@ -177,3 +177,27 @@ describe("--settings: the deployed app's settings from a file", () => {
     expect(seen.BACKUP_VAULTS).toBe("file-vault");
   });
 });
+
+describe("kvbackup at its edges", () => {
+  it("--json=1 still answers with one JSON document (the error), exit 2", async () => {
+    const w = world();
+    const r = await cli(w, "list", "--json=1");
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toHaveProperty("error");
+  });
+
+  it("a connection string the SDK refuses is a bad setting, named, without a stack trace", async () => {
+    const { io, stdout, stderr } = captureIo();
+    const code = await main(
+      ["list"],
+      {
+        BACKUP_VAULTS: "demo-vault=https://demo-vault.vault.azure.net",
+        BACKUP_STORAGE: "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=not base64!",
+      },
+      io,
+    );
+    expect(code).toBe(2);
+    expect(stderr() + stdout()).toContain("BACKUP_STORAGE");
+    expect(stderr() + stdout()).not.toMatch(/\n\s+at /);
+  });
+});

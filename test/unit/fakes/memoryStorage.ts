@@ -20,6 +20,7 @@ export type StorageOp =
   | "put"
   | "list"
   | "read"
+  | "delete"
   | "docRead"
   | "docWrite"
   | "lease"
@@ -39,6 +40,8 @@ export class MemoryStorage {
   /** Every row write, in order (a test asserts one row per runId and how it moved). */
   readonly rowWrites: InventoryRow[] = [];
   fault: (op: StorageOp, path?: string) => KvBackupError | undefined = () => undefined;
+  /** A container under an immutability policy: blobs are neither replaced nor deleted. */
+  immutable = false;
   private etags = 0;
 
   private check(op: StorageOp, path?: string): void {
@@ -51,7 +54,7 @@ export class MemoryStorage {
     probe: async () => this.check("probe"),
     putOnce: async (path, bytes, facts, _signal, replace) => {
       this.check("put", path);
-      if (this.blobs.has(path) && !replace) return false;
+      if (this.blobs.has(path) && (!replace || this.immutable)) return false;
       this.blobs.set(path, { bytes: Uint8Array.from(bytes), facts: structuredClone(facts) });
       return true;
     },
@@ -70,6 +73,12 @@ export class MemoryStorage {
       const b = this.blobs.get(path);
       if (!b) throw storageError(404, "BlobNotFound");
       return Uint8Array.from(b.bytes);
+    },
+    delete: async (path) => {
+      if (this.immutable) return false;
+      this.check("delete", path);
+      this.blobs.delete(path);
+      return true;
     },
   };
 
