@@ -15,7 +15,8 @@ let bin: string;
 beforeAll(() => {
   // Outside the checkout: an operator's machine has no kvbackup sources around the install.
   dir = mkdtempSync(join(tmpdir(), "kvbackup-cli-pack-"));
-  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], {
+  // dist/ is built by globalSetup.ts (npm run package); prepack would only build it again.
+  const packed = execFileSync("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", dir], {
     cwd: root,
     encoding: "utf8",
   })
@@ -25,6 +26,15 @@ beforeAll(() => {
   const install = join(dir, "operator");
   execFileSync("mkdir", ["-p", install]);
   writeFileSync(join(install, "package.json"), JSON.stringify({ name: "operator-machine", private: true }));
+  // Seeded with the locked production tree of npm run package (hard links; a copy across devices),
+  // so the test measures the package, not the registry: npm still resolves the tarball's declared
+  // dependencies against it, and removes as extraneous anything the tarball does not declare.
+  const seed = join(root, ".local", "package", "app", "node_modules");
+  try {
+    execFileSync("cp", ["-al", seed, join(install, "node_modules")]);
+  } catch {
+    execFileSync("cp", ["-a", seed, join(install, "node_modules")]);
+  }
   execFileSync(
     "npm",
     [
