@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../../src/backup/catalog/verifyRun.js";
 import { VaultLimiter } from "../../../src/backup/limiter.js";
 import { planRestore } from "../../../src/backup/restore/plan.js";
@@ -9,6 +10,7 @@ import { readManifestBytes } from "../../../src/domain/manifestCheck.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { seed, world } from "../fakes/deps.js";
 import { storageError } from "../fakes/memoryStorage.js";
+import { kvError } from "../fakes/memoryVault.js";
 
 /**
  * Regressions for what an adversary broke in the engine: each attack, then what must hold — and,
@@ -262,5 +264,61 @@ describe("restore filters", () => {
       { kinds: ["keys", "certificates"] },
     );
     expect(withCertificates.every((p) => p.action === "restore")).toBe(true);
+  });
+});
+
+describe("faults the matrix had no test for", () => {
+  it("an object deleted between its listing and its backup is a skip (deleted-during-run), not a failure", async () => {
+    const w = world();
+    const v = seed(w.vault());
+    // Listed, then deleted: its backup call is the first to find it gone.
+    v.fault = (op, kind, name) => {
+      if (op === "backup" && kind === "secrets" && name === "bravo") v.remove("secrets", "bravo");
+      return undefined;
+    };
+    const r = await runVault(w.deps, job());
+    expect(r.status).toBe("succeeded");
+    const m = manifestOf(w, r.manifestPath);
+    expect(m.skipped).toContainEqual({ kind: "secrets", name: "bravo", reason: "deleted-during-run" });
+    expect(m.items.map((i) => i.name)).not.toContain("bravo");
+  });
+
+  it("storage busy (503 ServerBusy after the SDK's retries) mid-run: failed, StorageBusy, no manifest", async () => {
+    const w = world({}, { concurrency: 1 });
+    seed(w.vault());
+    let puts = 0;
+    w.storage.fault = (op) => (op === "put" && ++puts > 2 ? storageError(503, "ServerBusy") : undefined);
+    const r = await runVault(w.deps, job());
+    expect(r).toMatchObject({ status: "failed", stoppedAt: "mid-run", diagnosis: { code: "StorageBusy" } });
+    expect(w.storage.documents.has(r.manifestPath)).toBe(false);
+    expect(w.telemetry.events).toEqual([
+      expect.objectContaining({ status: "failed", firstFailureCode: "StorageBusy" }),
+    ]);
+  });
+
+  it("Key Vault answering 503 for one object after every retry: that object fails KeyVaultUnavailable, the run is partial", async () => {
+    const w = world();
+    seed(w.vault()).fault = (op, _k, name) =>
+      op === "backup" && name === "charlie" ? kvError(503, "ServiceUnavailable") : undefined;
+    const r = await runVault(w.deps, job());
+    expect(r.status).toBe("partial");
+    expect(r.failed).toEqual([expect.objectContaining({ name: "charlie", code: "KeyVaultUnavailable" })]);
+  });
+
+  it("'latest' of a vault with no committed run, and a committed run whose manifest was deleted: NotFound, said plainly", async () => {
+    const w = world();
+    seed(w.vault());
+    await expect(findRun(w.deps, "latest", "demo-vault")).rejects.toSatisfy(
+      (e) =>
+        isKvBackupError(e, "NotFound") && /no committed run of vault 'demo-vault'/.test(String(e.message)),
+    );
+    const r = await runVault(w.deps, job());
+    w.storage.documents.delete(r.manifestPath);
+    await expect(findRun(w.deps, r.runId, "demo-vault")).rejects.toSatisfy((e) =>
+      isKvBackupError(e, "NotFound"),
+    );
+    await expect(findRun(w.deps, "latest", "demo-vault")).rejects.toSatisfy((e) =>
+      isKvBackupError(e, "NotFound"),
+    );
   });
 });
