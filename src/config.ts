@@ -65,6 +65,10 @@ const Schema = z.object({
     .string()
     .default("2000")
     .pipe(decimal(10, 4000, " (the vault's own limit is 4000 per 10 s)")),
+  BACKUP_INCREMENTAL: z
+    .string()
+    .default("true")
+    .pipe(boolText(" (false: every daily run backs up everything)")),
   RESTORE_REQUIRE_ROLE: z.string().default("true").pipe(boolText(" (false only for local development)")),
   WEBSITE_AUTH_ENABLED: z.string().default("false").pipe(boolText(" (set by App Service)")),
   AZURE_CLIENT_ID: optionalText,
@@ -110,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
     weeklyDay: s.BACKUP_WEEKLY_DAY as Config["weeklyDay"],
     kinds: s.BACKUP_KINDS as Kind[],
     ratePer10s: s.BACKUP_RATE_PER_10S,
+    incremental: s.BACKUP_INCREMENTAL,
     restoreRequireRole: s.RESTORE_REQUIRE_ROLE,
     appServiceAuth: s.WEBSITE_AUTH_ENABLED,
     caller,

@@ -1,5 +1,5 @@
 import type { Config } from "../domain/config.js";
-import type { Kind, Tier, Trigger } from "../domain/vocabulary.js";
+import type { Kind, Mode, Tier, Trigger } from "../domain/vocabulary.js";
 import type {
   BlobStore,
   DocumentStore,
@@ -17,6 +17,8 @@ export interface BackupJob {
   tier: Tier;
   trigger: Trigger;
   kinds?: Kind[] | undefined;
+  /** Asked for: "full" backs up everything; "incremental" only what changed. Unset: daily runs follow BACKUP_INCREMENTAL, others are full. */
+  mode?: Mode | undefined;
 }
 
 export interface RestoreJob {

@@ -5,6 +5,7 @@ import { newRunId } from "../domain/runId.js";
 import {
   type Kind,
   Kinds,
+  type Mode,
   type Tier,
   type Trigger,
   unique,
@@ -23,6 +24,8 @@ export interface BackupRequest {
   /** Default: every vault in BACKUP_VAULTS. */
   vaults?: readonly string[] | undefined;
   kinds?: readonly Kind[] | undefined;
+  /** Asked for explicitly (HTTP {"mode"}, CLI --full); unset follows the tier and BACKUP_INCREMENTAL. */
+  mode?: Mode | undefined;
   tier: Tier;
   trigger: Trigger;
 }
@@ -59,6 +62,7 @@ export async function enqueueBackups(deps: EngineDeps, req: BackupRequest): Prom
       tier: req.tier,
       trigger: req.trigger,
       ...(kinds ? { kinds } : {}),
+      ...(req.mode ? { mode: req.mode } : {}),
     };
     await deps.backupJobs.send(job);
     runs.push({ runId: job.runId, vault, status: "queued" });

@@ -50,6 +50,11 @@ export interface BlobStore {
   ): Promise<boolean>;
   list(prefix: string, signal?: SignalLike): Promise<Map<string, StoredBlob>>;
   read(path: string, signal?: SignalLike): Promise<Uint8Array>;
+  /**
+   * Copies a blob inside the container, server-side, to a path that must not exist yet, with the
+   * given facts as its metadata. False when the source is gone or the target exists.
+   */
+  copy(from: string, to: string, facts: BlobFacts, signal?: SignalLike): Promise<boolean>;
   /** Deletes a blob (true, also when it was gone); false when storage refuses (immutability, no delete right). */
   delete(path: string, signal?: SignalLike): Promise<boolean>;
 }

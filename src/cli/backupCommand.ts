@@ -2,7 +2,7 @@ import type { RunResult } from "../backup/run/record.js";
 import { runVault } from "../backup/run/runVault.js";
 import { findVault } from "../domain/config.js";
 import { newRunId } from "../domain/runId.js";
-import { isKind, Kinds, type Tier, Tiers, unique } from "../domain/vocabulary.js";
+import { isKind, Kinds, type Mode, type Tier, Tiers, unique } from "../domain/vocabulary.js";
 import { type Command, type CommandContext, ExitCode, text, texts, usageError } from "./command.js";
 import { diagnosisLines, formatBytes } from "./output.js";
 import { backupProgress } from "./progress.js";
@@ -24,7 +24,7 @@ function summary(r: RunResult): string {
   const c = r.counts;
   const skipped = c.secrets.skipped + c.keys.skipped + c.certificates.skipped;
   return (
-    `${r.vault} ${r.runId}: ${r.status}  secrets ${c.secrets.backedUp}, keys ${c.keys.backedUp}, certificates ${c.certificates.backedUp}; ` +
+    `${r.vault} ${r.runId}: ${r.status} (${r.mode}${r.copied ? `, ${r.copied} unchanged copied` : ""})  secrets ${c.secrets.backedUp}, keys ${c.keys.backedUp}, certificates ${c.certificates.backedUp}; ` +
     `skipped ${skipped}; failed ${r.failed.length}; ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s`
   );
 }
@@ -33,6 +33,13 @@ async function run(ctx: CommandContext): Promise<number> {
   const tier = (text(ctx, "tier") ?? "manual") as Tier;
   if (!Tiers.includes(tier)) throw usageError(`--tier takes ${Tiers.join(", ")}`);
   const kinds = kindsOf(text(ctx, "kinds"));
+  if (ctx.values.full && ctx.values.incremental)
+    throw usageError("--full and --incremental exclude each other");
+  const mode: Mode | undefined = ctx.values.full
+    ? "full"
+    : ctx.values.incremental
+      ? "incremental"
+      : undefined;
   const app = ctx.app();
   const names = unique(texts(ctx, "vault").map((n) => n.toLowerCase()));
   const vaults = names.length === 0 ? [...app.config.vaults] : names.map((n) => findVault(app.config, n));
@@ -51,6 +58,7 @@ async function run(ctx: CommandContext): Promise<number> {
       tier,
       trigger: "cli" as const,
       ...(kinds ? { kinds } : {}),
+      ...(mode ? { mode } : {}),
     };
     out.err(`backing up ${vault.name} (${vault.url}) as run ${job.runId}`);
     const progress = backupProgress(out, vault.name);
@@ -74,10 +82,18 @@ async function run(ctx: CommandContext): Promise<number> {
 
 export const backupCommand: Command = {
   name: "backup",
-  usage: `kvbackup backup [--vault V]... [--kinds secrets,keys,certificates] [--tier manual|daily|weekly]
+  usage: `kvbackup backup [--vault V]... [--kinds secrets,keys,certificates] [--tier manual|daily|weekly] [--full|--incremental]
   Backs up each vault (default: every vault in BACKUP_VAULTS) in this process, with the engine the
-  queue worker runs. Exit 0 when every run succeeded, 1 when any is partial or failed.`,
-  options: { vault: { type: "string", multiple: true }, kinds: { type: "string" }, tier: { type: "string" } },
+  queue worker runs. Daily runs are incremental when BACKUP_INCREMENTAL is on (objects unchanged since
+  the vault's newest committed run are copied from it, server-side), others full; --full and
+  --incremental ask for one. Exit 0 when every run succeeded, 1 when any is partial or failed.`,
+  options: {
+    vault: { type: "string", multiple: true },
+    kinds: { type: "string" },
+    tier: { type: "string" },
+    full: { type: "boolean" },
+    incremental: { type: "boolean" },
+  },
   positionals: { min: 0, max: 0 },
   run,
 };

@@ -28,6 +28,8 @@ export interface Config {
   weeklyDay: WeekDay;
   kinds: readonly Kind[];
   ratePer10s: number;
+  /** Daily runs back up only what changed since the vault's newest committed run and copy the rest. */
+  incremental: boolean;
   /** POST /api/restores requires the Backup.Restore app role (from App Service authentication). */
   restoreRequireRole: boolean;
   /** App Service authentication is on for this app (WEBSITE_AUTH_ENABLED): only then is x-ms-client-principal trustworthy. */

@@ -17,7 +17,27 @@ export interface BlobFacts {
   sha256: string;
   /** The object's listed metadata at the time of its backup (absent on blobs of older versions). */
   object?: Omit<ObjectInfo, "managed">;
+  /** The run whose blob this one was copied from (an incremental run's unchanged object). */
+  copiedFrom?: string;
 }
+
+/** What a listing says of an object that tells one state of it from another. */
+export type ListedState = Pick<ObjectInfo, "updatedOn" | "enabled" | "contentType" | "tags">;
+
+const tagsText = (tags: Record<string, string> | undefined): string =>
+  JSON.stringify(Object.entries(tags ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/**
+ * Whether two listings describe the same state of an object: its last change, enabled, content
+ * type and tags. Key Vault's timestamps have one-second resolution, and a listing shows only the
+ * current version: a value changed within the second of the previous change, or an attribute
+ * changed on an older version, look the same (a full run covers both).
+ */
+export const sameListedState = (a: ListedState, b: ListedState): boolean =>
+  a.updatedOn === b.updatedOn &&
+  a.enabled === b.enabled &&
+  a.contentType === b.contentType &&
+  tagsText(a.tags) === tagsText(b.tags);
 
 /** A blob as listed in the container. */
 export interface StoredBlob extends Partial<BlobFacts> {

@@ -6,7 +6,7 @@ import {
   RunIdPattern,
   VaultNamePattern,
 } from "../domain/rules.js";
-import { Kinds, OnConflicts, RowStatuses, Tiers, Triggers } from "../domain/vocabulary.js";
+import { Kinds, Modes, OnConflicts, RowStatuses, Tiers, Triggers } from "../domain/vocabulary.js";
 
 /** The shapes of what reaches the triggers, built from the one vocabulary. */
 /** Vault names are DNS names: any case names the same vault. */
@@ -17,7 +17,11 @@ const vault = z
 const kinds = z.array(z.enum(Kinds)).min(1).max(10);
 
 export const PostBackupsBody = z
-  .object({ vaults: z.array(vault).min(1).max(100).optional(), kinds: kinds.optional() })
+  .object({
+    vaults: z.array(vault).min(1).max(100).optional(),
+    kinds: kinds.optional(),
+    mode: z.enum(Modes).optional(),
+  })
   .strict();
 
 export const ListBackupsQuery = z.object({
@@ -56,6 +60,7 @@ export const BackupJobMessage = z
     tier: z.enum(Tiers),
     trigger: z.enum(Triggers),
     kinds: kinds.optional(),
+    mode: z.enum(Modes).optional(),
   })
   .strict();
 

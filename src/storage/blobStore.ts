@@ -9,7 +9,11 @@ const MaxFactsChars = 6000;
 
 function metadataOf(facts: BlobFacts): Record<string, string> {
   const object = facts.object ? Buffer.from(JSON.stringify(facts.object)).toString("base64") : undefined;
-  return { sha256: facts.sha256, ...(object && object.length <= MaxFactsChars ? { kvobject: object } : {}) };
+  return {
+    sha256: facts.sha256,
+    ...(object && object.length <= MaxFactsChars ? { kvobject: object } : {}),
+    ...(facts.copiedFrom ? { copiedfrom: facts.copiedFrom } : {}),
+  };
 }
 
 function factsOf(metadata: Record<string, string> | undefined): Partial<BlobFacts> {
@@ -18,7 +22,11 @@ function factsOf(metadata: Record<string, string> | undefined): Partial<BlobFact
     const object = metadata.kvobject
       ? (JSON.parse(Buffer.from(metadata.kvobject, "base64").toString("utf8")) as BlobFacts["object"])
       : undefined;
-    return { sha256: metadata.sha256, ...(object ? { object } : {}) };
+    return {
+      sha256: metadata.sha256,
+      ...(object ? { object } : {}),
+      ...(metadata.copiedfrom ? { copiedFrom: metadata.copiedfrom } : {}),
+    };
   } catch {
     return { sha256: metadata.sha256 };
   }
@@ -92,6 +100,29 @@ export class BlobStore {
       }
     }, this.label);
     return found;
+  }
+
+  async copy(from: string, to: string, facts: BlobFacts, signal?: SignalLike): Promise<boolean> {
+    const source = this.client.getBlobClient(from).url;
+    try {
+      // Same account: the copy is authorized by this request's own identity, and runs server-side.
+      const poller = await storageCall(
+        () =>
+          this.client.getBlobClient(to).beginCopyFromURL(source, {
+            metadata: metadataOf(facts),
+            conditions: { ifNoneMatch: "*" },
+            intervalInMs: 200,
+            ...signalOption(signal),
+          }),
+        this.label,
+      );
+      const done = await storageCall(() => poller.pollUntilDone(), this.label);
+      return done.copyStatus === "success";
+    } catch (e) {
+      // 404: the source aged out or was deleted; 409: the target exists (an earlier attempt).
+      if (isStorageStatus(e, 404) || isStorageStatus(e, 409)) return false;
+      throw e;
+    }
   }
 
   async delete(path: string, signal?: SignalLike): Promise<boolean> {

@@ -32,6 +32,14 @@ export interface BackedUp {
   bytes: number;
 }
 
+/** An incremental run's base: the vault's newest committed run, its items by kind and lower-cased name. */
+export interface Base {
+  runId: string;
+  items: ReadonlyMap<string, ManifestItem>;
+}
+
+export const baseKey = (kind: Kind, name: string): string => `${kind}/${name.toLowerCase()}`;
+
 export interface KindsDeps {
   vault: VaultPort;
   blobs: BlobStore;
@@ -39,6 +47,8 @@ export interface KindsDeps {
   concurrency: number;
   versionLimit: number;
   onProgress?: (p: Progress) => void;
+  /** Set for an incremental run: unchanged objects are copied from it. */
+  base?: Base | undefined;
 }
 
 /** One kind's pass: its progress, and where each object's outcome goes. */
@@ -74,7 +84,8 @@ class KindPass {
 
   add(r: ObjectOutcome): void {
     if (r.outcome === "backedUp") {
-      const written = r.resumed ? 0 : r.item.bytes;
+      const written = r.resumed || r.copied ? 0 : r.item.bytes;
+      if (r.copied) this.record.copied++;
       this.out.items.push(r.item);
       this.out.bytes += r.item.bytes;
       this.progress.bytes += written;
@@ -147,9 +158,11 @@ async function backupKind(
             continue;
           }
           const blob = objectBlob(record.prefix, pass.kind, o.name);
+          const inBase = deps.base?.items.get(baseKey(pass.kind, o.name));
+          const base = inBase && deps.base ? { runId: deps.base.runId, item: inBase } : undefined;
           await pool.submit(() =>
             signals.with(async (s) =>
-              pass.add(await backupObject(objectDeps, o, blob, existing.get(blob), s)),
+              pass.add(await backupObject(objectDeps, o, blob, existing.get(blob), s, base)),
             ),
           );
         }

@@ -60,7 +60,7 @@ export async function commit(
     vault: { name: record.vault.name, url: record.vault.url },
     tier: record.job.tier,
     trigger: record.job.trigger,
-    mode: "full",
+    mode: record.mode,
     kinds: record.kinds,
     startedAt: record.startedAt.toISOString(),
     finishedAt: deps.now().toISOString(),

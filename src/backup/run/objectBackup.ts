@@ -2,14 +2,14 @@ import { blobInTheWay, tooManyVersions } from "../../diagnosis/local.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import type { ManifestFailure, ManifestItem, ManifestSkip } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
-import type { BlobFacts, ObjectInfo, StoredBlob } from "../../domain/objects.js";
+import { type BlobFacts, type ObjectInfo, type StoredBlob, sameListedState } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { objectLabel } from "../../domain/vocabulary.js";
 import { diagnosisOf, firstLine, isKeyVaultFailure } from "../failures.js";
 import type { BlobStore, VaultPort } from "../ports.js";
 
 export type ObjectOutcome =
-  | { outcome: "backedUp"; item: ManifestItem; resumed: boolean }
+  | { outcome: "backedUp"; item: ManifestItem; resumed: boolean; copied?: boolean }
   | { outcome: "skipped"; skip: ManifestSkip }
   | { outcome: "failed"; failure: ManifestFailure };
 
@@ -20,6 +20,14 @@ export interface ObjectBackupDeps {
   /** Key Vault's version limit for backups (500). */
   versionLimit: number;
 }
+
+/** The object as the base run (an incremental run's previous run) holds it. */
+export interface BaseItem {
+  runId: string;
+  item: ManifestItem;
+}
+
+type Described = StoredBlob & Required<Pick<BlobFacts, "sha256" | "object">>;
 
 /** What the manifest says of an object: the facts stored with its blob, so a resumed run records what the blob holds. */
 function itemOf(
@@ -38,6 +46,7 @@ function itemOf(
     enabled: o.enabled,
     ...(o.contentType ? { contentType: o.contentType } : {}),
     ...(o.tags ? { tags: o.tags } : {}),
+    ...(facts.copiedFrom ? { copiedFrom: facts.copiedFrom } : {}),
   };
 }
 
@@ -46,30 +55,43 @@ const failed = (o: ObjectInfo, diagnosis: Diagnosis, message: string): ObjectOut
   failure: { kind: o.kind, name: o.name, code: diagnosis.code, message, diagnosis },
 });
 
-const resumable = (prior: StoredBlob | undefined): prior is StoredBlob & Required<BlobFacts> =>
+const resumable = (prior: StoredBlob | undefined): prior is Described =>
   prior?.sha256 !== undefined && prior.object !== undefined;
 
-const tagsOf = (tags: Record<string, string> | undefined): string =>
-  JSON.stringify(Object.entries(tags ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
+/** A blob of an earlier attempt is kept only while the object lists as it did then; a changed object is backed up again. */
+const current = (prior: StoredBlob | undefined, o: ObjectInfo): prior is Described =>
+  resumable(prior) && sameListedState(prior.object, o);
 
 /**
- * A blob of an earlier attempt is kept only while the object lists as it did then (its last change,
- * enabled, content type, tags); a changed object is backed up again. Key Vault's timestamps have
- * one-second resolution, so a value changed in the same second as the object's previous change,
- * with nothing else changed, cannot be told apart.
+ * An unchanged object of an incremental run: its blob in the base run is copied server-side into
+ * this run's folder (no Key Vault transaction), carrying the base item's facts and where it came
+ * from. Undefined when it cannot be (the base blob aged out, or a blob is in the way): the object
+ * is then backed up from Key Vault.
  */
-const current = (prior: StoredBlob | undefined, o: ObjectInfo): prior is StoredBlob & Required<BlobFacts> =>
-  resumable(prior) &&
-  prior.object.updatedOn === o.updatedOn &&
-  prior.object.enabled === o.enabled &&
-  prior.object.contentType === o.contentType &&
-  tagsOf(prior.object.tags) === tagsOf(o.tags);
+async function copyFromBase(
+  deps: ObjectBackupDeps,
+  o: ObjectInfo,
+  blob: string,
+  base: BaseItem,
+  signal?: SignalLike,
+): Promise<ObjectOutcome | undefined> {
+  const { managed: _managed, ...object } = o;
+  const facts: BlobFacts = { sha256: base.item.sha256, object, copiedFrom: base.runId };
+  if (!(await deps.blobs.copy(base.item.blob, blob, facts, signal))) return undefined;
+  return {
+    outcome: "backedUp",
+    item: itemOf(blob, base.item.bytes, { ...facts, object }),
+    resumed: false,
+    copied: true,
+  };
+}
 
 /**
  * Backs up one object: Key Vault backup -> SHA-256 -> one blob, written once, carrying the object's
  * metadata. A blob already in the run (a resumed run) is kept and recorded from what it says of
- * itself. Key Vault failures come back as outcomes with their diagnosis; a storage failure or an
- * abort escapes: the run cannot go on without its container.
+ * itself; an object unchanged since the base run is copied from it. Key Vault failures come back as
+ * outcomes with their diagnosis; a storage failure or an abort escapes: the run cannot go on
+ * without its container.
  */
 export async function backupObject(
   deps: ObjectBackupDeps,
@@ -77,9 +99,14 @@ export async function backupObject(
   blob: string,
   prior: StoredBlob | undefined,
   signal?: SignalLike,
+  base?: BaseItem,
 ): Promise<ObjectOutcome> {
   if (current(prior, o))
     return { outcome: "backedUp", item: itemOf(blob, prior.bytes, prior), resumed: true };
+  if (base && prior === undefined && sameListedState(base.item, o)) {
+    const copied = await copyFromBase(deps, o, blob, base, signal);
+    if (copied) return copied;
+  }
   const label = objectLabel(o.kind, o.name);
   let bytes: Uint8Array;
   try {

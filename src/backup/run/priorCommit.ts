@@ -11,6 +11,8 @@ const result = (record: RunRecord, extra: Partial<RunResult> & Pick<RunResult, "
   vault: record.vault.name,
   manifestPath: record.manifestPath,
   counts: countsOf({ items: [], skipped: [], failed: [] }),
+  mode: "full",
+  copied: 0,
   bytes: 0,
   durationMs: 0,
   failed: [],
@@ -20,6 +22,8 @@ const result = (record: RunRecord, extra: Partial<RunResult> & Pick<RunResult, "
 function committed(record: RunRecord, manifest: Manifest): RunResult {
   return result(record, {
     status: manifest.status,
+    mode: manifest.mode,
+    copied: manifest.items.filter((i) => i.copiedFrom).length,
     counts: countsOf(manifest),
     bytes: manifest.items.reduce((n, i) => n + i.bytes, 0),
     failed: manifest.failed,

@@ -2,7 +2,7 @@ import type { VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { type Counts, countsOf, emptyCounts, type InventoryRow } from "../../domain/inventory.js";
 import { type Manifest, type ManifestFailure, manifestBlob, runPrefix } from "../../domain/manifest.js";
-import type { Kind, RunStatus } from "../../domain/vocabulary.js";
+import type { Kind, Mode, RunStatus } from "../../domain/vocabulary.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import type { RunTelemetry } from "../ports.js";
 
@@ -19,6 +19,10 @@ export interface RunResult {
   /** The one diagnosis of a run that stopped early: at the storage preflight, or storage lost mid-run. */
   diagnosis?: Diagnosis;
   stoppedAt?: "preflight" | "mid-run";
+  /** full, or incremental when a base run was found: unchanged objects were copied from it. */
+  mode: Mode;
+  /** Objects copied server-side from the base run (counted among backedUp too). */
+  copied: number;
   /** The run had committed before (a redelivered message): nothing was done again. */
   alreadyCommitted?: boolean;
   /** The run committed but its inventory row could not be written; the next run of the vault repairs it. */
@@ -33,6 +37,9 @@ export class RunRecord {
   readonly prefix: string;
   readonly manifestPath: string;
   readonly counts = emptyCounts();
+  /** Set once the base is known: incremental only when the run has one. */
+  mode: Mode = "full";
+  copied = 0;
   startedAt: Date;
   private telemetryOf: RunTelemetry | undefined;
 
@@ -63,7 +70,7 @@ export class RunRecord {
       runId: this.job.runId,
       tier: this.job.tier,
       trigger: this.job.trigger,
-      mode: "full",
+      mode: this.mode,
       status,
       startedAt: this.startedAt.toISOString(),
       counts: this.counts,
@@ -124,6 +131,8 @@ export class RunRecord {
       vault: this.vault.name,
       status,
       manifestPath: this.manifestPath,
+      mode: this.mode,
+      copied: this.copied,
       counts: this.counts,
       bytes: outcome.bytes,
       durationMs,

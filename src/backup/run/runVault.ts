@@ -6,6 +6,7 @@ import type { BackupJob, EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { VaultLimiter } from "../limiter.js";
 import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
+import { baseFor } from "./base.js";
 import { commit } from "./commit.js";
 import { preflight } from "./preflight.js";
 import { priorCommit } from "./priorCommit.js";
@@ -71,13 +72,23 @@ async function backUp(
   const out: BackedUp = { items: [], skipped: [], failed: [], bytes: 0 };
   try {
     await tidyEarlierRuns(deps, record, signal);
+    const base = await baseFor(deps, record, signal);
+    record.mode = base ? "incremental" : "full";
     await record.start();
     const existing = await deps.blobs.list(record.prefix, signal);
     const limiter = new VaultLimiter({ ratePer10s: deps.config.ratePer10s });
     const vault = deps.vaults(record.vault, limiter, { onThrottled: () => record.telemetry.throttled() });
     const { concurrency, versionLimit } = deps.tuning;
     await backupKinds(
-      { vault, blobs: deps.blobs, limiter, concurrency, versionLimit, ...(onProgress ? { onProgress } : {}) },
+      {
+        vault,
+        blobs: deps.blobs,
+        limiter,
+        concurrency,
+        versionLimit,
+        base,
+        ...(onProgress ? { onProgress } : {}),
+      },
       record,
       existing,
       signal,

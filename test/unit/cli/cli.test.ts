@@ -178,6 +178,21 @@ describe("--settings: the deployed app's settings from a file", () => {
   });
 });
 
+describe("kvbackup backup --full / --incremental", () => {
+  it("a daily run is incremental after a committed one; --full backs up everything; both flags are a usage error", async () => {
+    const w = world();
+    const v = seed(w.vault());
+    expect((await cli(w, "backup", "--tier", "daily")).stdout).toContain("(full)");
+    const incremental = await cli(w, "backup", "--tier", "daily", "--json");
+    expect(JSON.parse(incremental.stdout).runs[0]).toMatchObject({ mode: "incremental", copied: 9 });
+    const before = v.calls.backup;
+    const full = await cli(w, "backup", "--tier", "daily", "--full");
+    expect(full.stdout).toContain("(full)");
+    expect(v.calls.backup - before).toBe(9);
+    expect((await cli(w, "backup", "--full", "--incremental")).code).toBe(2);
+  });
+});
+
 describe("kvbackup at its edges", () => {
   it("--json=1 still answers with one JSON document (the error), exit 2", async () => {
     const w = world();

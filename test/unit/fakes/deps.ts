@@ -14,6 +14,7 @@ export const testConfig = (over: Partial<Config> = {}): Config => ({
   weeklyDay: "Sunday",
   kinds: ["secrets", "keys", "certificates"],
   ratePer10s: 4000,
+  incremental: true,
   restoreRequireRole: false,
   appServiceAuth: false,
   caller: "function",

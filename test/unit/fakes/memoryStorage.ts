@@ -21,6 +21,7 @@ export type StorageOp =
   | "list"
   | "read"
   | "delete"
+  | "copy"
   | "docRead"
   | "docWrite"
   | "lease"
@@ -42,6 +43,8 @@ export class MemoryStorage {
   fault: (op: StorageOp, path?: string) => KvBackupError | undefined = () => undefined;
   /** A container under an immutability policy: blobs are neither replaced nor deleted. */
   immutable = false;
+  /** Server-side copies made (incremental runs). */
+  copies = 0;
   private etags = 0;
 
   private check(op: StorageOp, path?: string): void {
@@ -73,6 +76,14 @@ export class MemoryStorage {
       const b = this.blobs.get(path);
       if (!b) throw storageError(404, "BlobNotFound");
       return Uint8Array.from(b.bytes);
+    },
+    copy: async (from, to, facts) => {
+      this.check("copy", to);
+      this.copies++;
+      const source = this.blobs.get(from);
+      if (!source || this.blobs.has(to)) return false;
+      this.blobs.set(to, { bytes: Uint8Array.from(source.bytes), facts: structuredClone(facts) });
+      return true;
     },
     delete: async (path) => {
       if (this.immutable) return false;

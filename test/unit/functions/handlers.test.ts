@@ -146,6 +146,7 @@ const bodies = fc.oneof(
         names: fc.array(fc.string(), { maxLength: 3 }),
         dryRun: fc.oneof(fc.boolean(), fc.string()),
         onConflict: fc.oneof(fc.string(), fc.constantFrom("skip", "fail")),
+        mode: fc.oneof(fc.string(), fc.constantFrom("full", "incremental")),
       },
       { requiredKeys: [] },
     )
@@ -159,6 +160,21 @@ function checked(r: HttpResponseInit, queuedBefore: number, queuedAfter: number)
   if ((r.status ?? 200) >= 400)
     expect((r.headers as Record<string, string>)["content-type"]).toBe("application/problem+json");
 }
+
+describe("POST /api/backups mode", () => {
+  it('{"mode":"full"} and {"mode":"incremental"} reach the job; another mode is 400 and queues nothing', async () => {
+    const w = world();
+    for (const mode of ["full", "incremental"]) {
+      const r = await postBackups(w.deps)(post(JSON.stringify({ mode })), ctx());
+      expect(r.status).toBe(202);
+      expect(w.storage.queues.backup.at(-1)).toMatchObject({ tier: "manual", mode });
+    }
+    const n = w.storage.queues.backup.length;
+    const bad = await postBackups(w.deps)(post(JSON.stringify({ mode: "differential" })), ctx());
+    expect(bad.status).toBe(400);
+    expect(w.storage.queues.backup).toHaveLength(n);
+  });
+});
 
 describe("every HTTP handler under arbitrary input: no 5xx, nothing queued from bad input", () => {
   it("POST /api/backups, GET /api/backups, GET /api/backups/{runId}", async () => {

@@ -1,0 +1,35 @@
+import { isKvBackupError } from "../../domain/errors.js";
+import type { SignalLike } from "../../domain/signal.js";
+import type { Mode } from "../../domain/vocabulary.js";
+import { findRun } from "../catalog/findRun.js";
+import type { BackupJob, EngineDeps } from "../deps.js";
+import { type Base, baseKey } from "./backupKinds.js";
+import type { RunRecord } from "./record.js";
+
+/** The mode a job asks for: its own, else incremental for daily runs when BACKUP_INCREMENTAL is on. */
+export const modeAsked = (deps: Pick<EngineDeps, "config">, job: BackupJob): Mode =>
+  job.mode ?? (job.tier === "daily" && deps.config.incremental ? "incremental" : "full");
+
+/**
+ * An incremental run's base: the vault's newest committed run whose manifest is sound (findRun
+ * passes over damaged ones). None — no committed run yet, every manifest damaged — makes the run
+ * full, and the run says so (its mode). Storage failures escape like any other.
+ */
+export async function baseFor(
+  deps: EngineDeps,
+  record: RunRecord,
+  signal?: SignalLike,
+): Promise<Base | undefined> {
+  if (modeAsked(deps, record.job) !== "incremental") return undefined;
+  try {
+    const { manifest } = await findRun(deps, "latest", record.vault.name, signal);
+    if (manifest.runId === record.job.runId) return undefined;
+    return {
+      runId: manifest.runId,
+      items: new Map(manifest.items.map((i) => [baseKey(i.kind, i.name), i])),
+    };
+  } catch (e) {
+    if (isKvBackupError(e, "NotFound") || isKvBackupError(e, "CorruptManifest")) return undefined;
+    throw e;
+  }
+}
