@@ -1,16 +1,25 @@
 #!/usr/bin/env node
-// The kvbackup CLI: the compiled build when there is one (npm run build), else the TypeScript
-// sources through tsx, so `npx kvbackup` works right after `npm ci`.
+// The kvbackup CLI. Installed from the package (no sources beside it): the compiled build. In a
+// clone: the TypeScript sources through tsx, so `npx kvbackup` runs what is checked out, never a
+// stale dist/.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const compiled = new URL("../dist/src/cli/main.js", import.meta.url);
+const sources = new URL("../src/cli/main.ts", import.meta.url);
 let main;
-if (existsSync(fileURLToPath(compiled))) {
-  ({ main } = await import(compiled.href));
+if (!existsSync(fileURLToPath(sources))) {
+  ({ main } = await import(new URL("../dist/src/cli/main.js", import.meta.url).href));
 } else {
   const { register } = await import("tsx/esm/api");
   register();
-  ({ main } = await import(new URL("../src/cli/main.ts", import.meta.url).href));
+  ({ main } = await import(sources.href));
 }
-process.exitCode = await main(process.argv.slice(2));
+// Ctrl-C (or SIGTERM) stops the work in hand: runs release their lease and the CLI says what
+// happened (exit 130, and with --json one document). A second Ctrl-C exits at once.
+const interrupt = new AbortController();
+for (const sig of ["SIGINT", "SIGTERM"])
+  process.on(sig, () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+  });
+process.exitCode = await main(process.argv.slice(2), process.env, undefined, undefined, interrupt.signal);

@@ -5,7 +5,7 @@ import { KvBackupError } from "./domain/errors.js";
 import { type Kind, Kinds, WeekDays } from "./domain/vocabulary.js";
 import { ncrontabProblem } from "./settings/ncrontab.js";
 import { StorageSchema } from "./settings/storage.js";
-import { appInsightsProblem, boolText, decimal, optionalText } from "./settings/values.js";
+import { appInsightsProblem, boolText, clientIdText, decimal, optionalText } from "./settings/values.js";
 import { clashes, parseVaultList } from "./settings/vaultList.js";
 
 const vaultList = (required: boolean) =>
@@ -33,7 +33,8 @@ const Schema = z.object({
   BACKUP_INVENTORY_TABLE: z
     .string()
     .default("backupinventory")
-    .refine((s) => /^[A-Za-z][A-Za-z0-9]{2,62}$/.test(s), "3-63 letters and digits, starting with a letter"),
+    .refine((s) => /^[A-Za-z][A-Za-z0-9]{2,62}$/.test(s), "3-63 letters and digits, starting with a letter")
+    .refine((s) => s.toLowerCase() !== "tables", "'tables' is reserved by Azure Table storage"),
   BACKUP_SCHEDULE: z
     .string()
     .default("0 0 2 * * *")
@@ -71,7 +72,7 @@ const Schema = z.object({
     .pipe(boolText(" (false: every daily run backs up everything)")),
   RESTORE_REQUIRE_ROLE: z.string().default("true").pipe(boolText(" (false only for local development)")),
   WEBSITE_AUTH_ENABLED: z.string().default("false").pipe(boolText(" (set by App Service)")),
-  AZURE_CLIENT_ID: optionalText,
+  AZURE_CLIENT_ID: clientIdText,
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText.superRefine((s, ctx) => {
     const problem = s === undefined ? undefined : appInsightsProblem(s);
     if (problem) ctx.addIssue({ code: "custom", message: problem });

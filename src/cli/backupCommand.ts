@@ -62,7 +62,10 @@ async function run(ctx: CommandContext): Promise<number> {
     };
     out.err(`backing up ${vault.name} (${vault.url}) as run ${job.runId}`);
     const progress = backupProgress(out, vault.name);
-    const r = await runVault(app, job, { onProgress: progress.update });
+    const r = await runVault(app, job, {
+      onProgress: progress.update,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
     progress.finish();
     results.push(r);
     out.out(summary(r));

@@ -2,7 +2,8 @@ import type { EngineDeps } from "../backup/deps.js";
 import { KvBackupError } from "../domain/errors.js";
 import type { Output } from "./output.js";
 
-export const ExitCode = { ok: 0, failed: 1, usage: 2 } as const;
+/** 130: stopped by Ctrl-C (SIGINT) or SIGTERM, as shells count a signal. */
+export const ExitCode = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 export type OptionSpec = { type: "string" | "boolean"; multiple?: boolean; short?: string };
 
@@ -12,6 +13,8 @@ export interface CommandContext {
   values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
   app(): EngineDeps;
+  /** Aborted when the operator interrupts (Ctrl-C): runs stop, release their lease and say so. */
+  signal?: AbortSignal;
 }
 
 export interface Command {

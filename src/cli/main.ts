@@ -35,7 +35,30 @@ ${Commands.map((c) => `  ${c.usage.split("\n")[0]}`).join("\n")}
 options: --json (exactly one JSON document on stdout), --help (kvbackup COMMAND --help for one command),
   --settings FILE (the deployed app's settings: az functionapp config appsettings list output, JSON or dotenv)
 settings: the app's environment variables (BACKUP_VAULTS, BACKUP_STORAGE__blobServiceUri, ...); see README.md
-exit codes: 0 ok, 1 partial or failed, 2 bad usage or settings`;
+exit codes: 0 ok, 1 partial or failed, 2 bad usage or settings, 130 interrupted (Ctrl-C)`;
+
+/** Options of any command that take a value: their values are never the command's name. */
+const ValueOptions = new Set(
+  [Global, ...Commands.map((c) => c.options)].flatMap((o) =>
+    Object.entries(o)
+      .filter(([, spec]) => spec.type === "string")
+      .map(([name]) => name),
+  ),
+);
+
+/** The command word: the first argument that is neither an option nor an option's value. */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--") return argv[i + 1];
+    if (a.startsWith("--")) {
+      if (!a.includes("=") && ValueOptions.has(a.slice(2))) i++;
+      continue;
+    }
+    if (!a.startsWith("-")) return a;
+  }
+  return undefined;
+}
 
 /** What an error means to the operator: its exit code and the words (and diagnosis) to show. */
 function failure(e: unknown): {
@@ -45,6 +68,15 @@ function failure(e: unknown): {
   if (e instanceof KvBackupError) {
     const diagnosis = diagnosisOf(e, { caller: "operator" });
     const message = diagnosis && e.failure ? `${diagnosis.code}: ${diagnosis.cause}` : e.message;
+    if (e.code === "Aborted")
+      return {
+        code: ExitCode.interrupted,
+        error: {
+          code: e.code,
+          message:
+            "interrupted: nothing more was written and no run committed; a backup's row stays 'running' until the vault's next run marks it abandoned, and its lease expires within a minute",
+        },
+      };
     return {
       code: UsageCodes.has(e.code) ? ExitCode.usage : ExitCode.failed,
       error: { code: e.code, message, ...(diagnosis ? { diagnosis } : {}) },
@@ -108,12 +140,13 @@ export async function main(
   env: Env = process.env,
   io: Io = processIo(),
   makeApp = operatorApp,
+  signal?: AbortSignal,
 ): Promise<number> {
   const out = output(
     io,
     argv.some((a) => a === "--json" || a.startsWith("--json=")),
   );
-  const name = argv.find((a) => !a.startsWith("-"));
+  const name = commandWord(argv);
   const command = Commands.find((c) => c.name === name);
   try {
     if (name !== undefined && !command)
@@ -133,6 +166,7 @@ export async function main(
       values,
       positionals,
       app: () => (app ??= makeApp(withSettingsFile(env, settings))),
+      ...(signal ? { signal } : {}),
     });
   } catch (e) {
     const code = report(out, e);

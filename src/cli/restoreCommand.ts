@@ -79,6 +79,7 @@ export const restoreCommand: Command = {
       {
         onProgress: (done, total) =>
           drawBar(ctx.out, `restoring into ${to ?? vault}`, done, total, `${done}/${total}`),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
       },
     );
     if (ctx.out.json) ctx.out.document(report);

@@ -25,12 +25,28 @@ export function readSettingsFile(path: string): Env {
   for (const line of text.split(/\r?\n/)) {
     const m = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/);
     if (!m || line.trim().startsWith("#")) continue;
-    out[m[1] as string] = (m[2] as string)
-      .trim()
-      .replace(/^'(.*)'$/, "$1")
-      .replace(/^"(.*)"$/, "$1");
+    out[m[1] as string] = dotenvValue(m[2] as string);
   }
   return out;
+}
+
+/** A dotenv value: inside its quotes when quoted, else up to an inline " #" comment. */
+function dotenvValue(raw: string): string {
+  const v = raw.trim();
+  const quoted = v.match(/^(["'])(.*?)\1(\s+#.*)?$/);
+  if (quoted) return quoted[2] as string;
+  return v.replace(/\s+#.*$/, "");
+}
+
+/** A setting's value from JSON: text as it is; a number or true/false as text; anything else is refused. */
+function jsonValue(path: string, name: string, value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  throw new KvBackupError(
+    "BadSettings",
+    `--settings: ${path}: ${name.slice(0, 80)} is ${Array.isArray(value) ? "a list" : "an object"}; app settings are text (e.g. "secrets,keys")`,
+  );
 }
 
 function fromJson(path: string, text: string): Env {
@@ -40,24 +56,25 @@ function fromJson(path: string, text: string): Env {
   } catch {
     throw new KvBackupError("BadSettings", `--settings: ${path} is not valid JSON`);
   }
+  const out: Env = {};
   if (Array.isArray(json)) {
-    const out: Env = {};
-    for (const item of json as { name?: unknown; value?: unknown }[])
-      if (
-        typeof item?.name === "string" &&
-        (typeof item.value === "string" || typeof item.value === "number")
-      )
-        out[item.name] = String(item.value);
+    for (const item of json as { name?: unknown; value?: unknown }[]) {
+      if (typeof item?.name !== "string") continue;
+      const value = jsonValue(path, item.name, item.value);
+      if (value !== undefined) out[item.name] = value;
+    }
     return out;
   }
   if (json && typeof json === "object") {
     // local.settings.json keeps them under Values.
     const values = ((json as { Values?: unknown }).Values ?? json) as Record<string, unknown>;
-    return Object.fromEntries(
-      Object.entries(values)
-        .filter(([, v]) => typeof v === "string")
-        .map(([k, v]) => [k, v as string]),
-    );
+    if (!values || typeof values !== "object" || Array.isArray(values))
+      throw new KvBackupError("BadSettings", `--settings: ${path}: Values is not an object of settings`);
+    for (const [name, raw] of Object.entries(values)) {
+      const value = jsonValue(path, name, raw);
+      if (value !== undefined) out[name] = value;
+    }
+    return out;
   }
   throw new KvBackupError("BadSettings", `--settings: ${path} holds no settings`);
 }

@@ -30,7 +30,11 @@ export const postRestores = (deps: EngineDeps): HttpHandler =>
     const submitted = await submitRestore(deps, body.value, principalName(header));
     if (submitted.dryRun) return json(200, submitted.report);
     const href = `/api/restores/${submitted.restoreId}`;
-    return json(202, { restoreId: submitted.restoreId, status: "queued", href }, { location: href });
+    return json(
+      202,
+      { restoreId: submitted.restoreId, runId: submitted.runId, status: "queued", href },
+      { location: href },
+    );
   });
 
 /** GET /api/restores/{id}: per-object results (restored / skipped-exists / skipped-deleted / not-in-backup / failed + diagnosis). */

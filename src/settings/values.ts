@@ -76,3 +76,9 @@ export function appInsightsProblem(cs: string): string | undefined {
   }
   return undefined;
 }
+
+/** An Entra client id (a managed identity's): a GUID. */
+export const clientIdText = optionalText.refine(
+  (s) => s === undefined || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s),
+  "a client id (GUID) of a managed identity",
+);

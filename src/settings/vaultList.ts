@@ -4,6 +4,12 @@ import { serviceUrlProblem } from "./values.js";
 
 /** Key Vault DNS suffixes of the Azure clouds: a URL on one of these carries the vault's name. */
 const VaultHost = /^([a-z0-9-]+)\.vault\.(azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)$/i;
+/** A vault's private endpoint name (privatelink.vaultcore.*): it carries the vault's name too. */
+const PrivateLinkHost = /^([a-z0-9-]+)\.privatelink\.vaultcore\.(azure\.net|azure\.cn|usgovcloudapi\.net)$/i;
+
+/** The vault a host names, when it is a Key Vault or private-link host. */
+const vaultOfHost = (host: string): string | undefined =>
+  (host.match(VaultHost) ?? host.match(PrivateLinkHost))?.[1]?.toLowerCase();
 
 const badName = (name: string): string =>
   `'${name.slice(0, 64)}' is not a vault name (${RuleText.vaultName})`;
@@ -23,9 +29,11 @@ function vaultUrl(raw: string): { url: string } | { problem: string } {
 const sameEndpoint = (a: string, b: string): boolean => {
   const key = (u: string): string => {
     const url = new URL(u);
-    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
     const loopback = host === "localhost" || host === "::1" || /^127\./.test(host);
-    return `${loopback ? "loopback" : host}:${url.port || "443"}`;
+    // name.vault.azure.net and name.privatelink.vaultcore.azure.net are one vault.
+    const vault = vaultOfHost(host);
+    return `${loopback ? "loopback" : vault ? `vault:${vault}` : host}:${url.port || "443"}`;
   };
   return key(a) === key(b);
 };
@@ -37,7 +45,12 @@ function parseEntry(entry: string): VaultRef | string {
     const name = entry.slice(0, eq).trim();
     if (!isVaultName(name)) return badName(name);
     const u = vaultUrl(entry.slice(eq + 1).trim());
-    return "problem" in u ? u.problem : { name: normalVaultName(name), url: u.url };
+    if ("problem" in u) return u.problem;
+    // A Key Vault host carries its vault's name: another name would file its backups wrongly.
+    const hosted = vaultOfHost(new URL(u.url).hostname);
+    if (hosted && hosted !== normalVaultName(name))
+      return `'${name}=${u.url}': that URL is the vault '${hosted}', not '${normalVaultName(name)}'`;
+    return { name: normalVaultName(name), url: u.url };
   }
   if (entry.includes("://")) {
     const u = vaultUrl(entry);

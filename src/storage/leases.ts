@@ -36,7 +36,7 @@ export class VaultLeases {
       if (isStorageStatus(e, 409))
         throw new KvBackupError(
           "AlreadyRunning",
-          `a backup of vault '${vault}' is already running (its lease is held); try again when it ends (a queued job is delivered again by the host)`,
+          `a backup of vault '${vault}' is already running (its lease is held), or one stopped less than ${this.leaseSeconds} s ago and its lease has not expired yet; try again when it ends (a queued job is delivered again by the host by itself)`,
           { cause: e, retryable: true },
         );
       throw e;

@@ -1,3 +1,5 @@
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { installNetworkGuard } from "../setup/networkGuard.js";
 import { writeLocalSettings } from "./localSettings.js";
 import { startStack } from "./stack.js";
@@ -31,6 +33,9 @@ if (!process.env.KVBACKUP_STACK_DIR) {
     did === "written" ? "written for func start (this stack's ports)" : "kept (not written by the stack)",
   );
 }
+// npm does not always pass a signal on to this process: the pid to stop is this one, not npm's.
+writeFileSync(join(dir, "stack.pid"), `${process.pid}\n`);
+line("pid", `${process.pid} (${dir}/stack.pid): stop with Ctrl-C, or kill $(cat ${dir}/stack.pid)`);
 console.log("Press Ctrl-C to stop.");
 
 let stopping = false;
@@ -39,6 +44,7 @@ const shutdown = async (signal: string): Promise<void> => {
   stopping = true;
   console.log(`\n${signal}: stopping the stack...`);
   await stack.stop();
+  rmSync(join(dir, "stack.pid"), { force: true });
   console.log("stopped.");
   process.exit(0);
 };

@@ -1,6 +1,6 @@
 import { blobMissing, corruptBlob } from "../../diagnosis/local.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import { type Manifest, runPrefix } from "../../domain/manifest.js";
+import { type Manifest, manifestBlob, runPrefix } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
@@ -42,10 +42,8 @@ export async function verifyRun(
   manifest: Manifest,
   signal?: SignalLike,
 ): Promise<VerifyResult> {
-  const present = await deps.blobs.list(
-    runPrefix(manifest.tier, manifest.vault.name, manifest.runId),
-    signal,
-  );
+  const prefix = runPrefix(manifest.tier, manifest.vault.name, manifest.runId);
+  const present = await deps.blobs.list(prefix, signal);
   const problems: VerifyProblem[] = [];
   let checked = 0;
   let bytes = 0;
@@ -72,7 +70,7 @@ export async function verifyRun(
   // Leftovers of an earlier attempt that storage would not delete are known, not part of the backup.
   const named = new Set([...manifest.items.map((i) => i.blob), ...(manifest.leftovers ?? [])]);
   for (const name of present.keys()) {
-    if (!named.has(name) && !name.endsWith("/manifest.json")) problems.push({ blob: name, problem: "extra" });
+    if (!named.has(name) && name !== manifestBlob(prefix)) problems.push({ blob: name, problem: "extra" });
   }
   problems.sort((a, b) => (a.blob < b.blob ? -1 : 1));
   return {

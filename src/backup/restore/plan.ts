@@ -31,7 +31,9 @@ function missing(m: Manifest, f: RestoreFilters, plan: readonly PlanEntry[]): Pl
   const why = (kind: Kind): string | undefined => {
     const listing = m.failed.find((x) => x.kind === kind && x.name === "*");
     if (listing)
-      return `listing ${kind} failed in this run (${listing.code}), so it holds no ${singular(kind)}`;
+      return m.items.some((i) => i.kind === kind)
+        ? `listing ${kind} failed part-way in this run (${listing.code}), so it holds only the ${kind} listed before the failure`
+        : `listing ${kind} failed in this run (${listing.code}), so it holds no ${singular(kind)}`;
     if (!m.kinds.includes(kind)) return `this run did not back up ${kind} (it covered ${m.kinds.join(", ")})`;
     return undefined;
   };

@@ -34,11 +34,15 @@ function checkId(id: string): void {
 async function readState(deps: EngineDeps, id: string): Promise<{ state: RestoreState; etag: string }> {
   const found = await deps.documents.read(statePath(id));
   if (!found) throw new KvBackupError("NotFound", `no restore ${id}`);
+  let state: unknown;
   try {
-    return { state: JSON.parse(Buffer.from(found.bytes).toString("utf8")) as RestoreState, etag: found.etag };
+    state = JSON.parse(Buffer.from(found.bytes).toString("utf8"));
   } catch {
-    throw new KvBackupError("NotFound", `restore ${id} has a damaged state document (${statePath(id)})`);
+    state = undefined;
   }
+  if (!state || typeof state !== "object" || (state as RestoreState).restoreId !== id)
+    throw new KvBackupError("NotFound", `restore ${id} has a damaged state document (${statePath(id)})`);
+  return { state: state as RestoreState, etag: found.etag };
 }
 
 export async function getRestore(deps: EngineDeps, id: string): Promise<RestoreState> {
@@ -46,7 +50,9 @@ export async function getRestore(deps: EngineDeps, id: string): Promise<RestoreS
   return (await readState(deps, id)).state;
 }
 
-export type Submitted = { dryRun: true; report: RestoreReport } | { dryRun: false; restoreId: string };
+export type Submitted =
+  | { dryRun: true; report: RestoreReport }
+  | { dryRun: false; restoreId: string; runId: string };
 
 /**
  * A restore asked for over HTTP: checked before anything is queued (allow-list, committed run);
@@ -57,9 +63,12 @@ export async function submitRestore(
   request: RestoreRequest,
   requestedBy?: string,
 ): Promise<Submitted> {
-  const req = normalRequest(request);
-  const resolved = await resolveRestore(deps, req);
-  if (req.dryRun) return { dryRun: true, report: await runRestore(deps, req, { resolved }) };
+  const asked = normalRequest(request);
+  const resolved = await resolveRestore(deps, asked);
+  if (asked.dryRun) return { dryRun: true, report: await runRestore(deps, asked, { resolved }) };
+  // "latest" is the run the caller saw when asking: pinned now, so a run committed before the
+  // worker starts (perhaps of the very damage being undone) is never restored in its place.
+  const req = { ...asked, runId: resolved.run.manifest.runId };
   const restoreId = newRunId(deps.now(), "r");
   const now = deps.now().toISOString();
   const state: RestoreState = {
@@ -72,7 +81,7 @@ export async function submitRestore(
   };
   await deps.documents.create(statePath(restoreId), encode(state));
   await deps.restoreJobs.send({ restoreId });
-  return { dryRun: false, restoreId };
+  return { dryRun: false, restoreId, runId: req.runId };
 }
 
 /**
@@ -100,7 +109,10 @@ export async function runRestoreJob(deps: EngineDeps, id: string): Promise<Resto
   };
   await save({ ...state, status: "running" });
   let saving = Promise.resolve();
-  let savedAt = Date.now();
+  // Progress is written at most every 2 s while the restore goes (the first outcome at once); an
+  // object restored in the last moments before a cut-off is recognised on the next attempt by its
+  // conflict, and reported restored only if the earlier attempt had recorded it.
+  let savedAt = 0;
   try {
     const report = await runRestore(deps, state.request, {
       restoreId: id,
@@ -120,7 +132,12 @@ export async function runRestoreJob(deps: EngineDeps, id: string): Promise<Resto
     if (report.results) {
       report.results = report.results.map((r) => {
         const before = earlier.get(`${r.kind}/${r.name}`);
-        return r.outcome === "skipped-exists" && before?.outcome === "restored" ? before : r;
+        // Restored by the earlier attempt, so in the target now: under "skip" that reads as
+        // skipped-exists, under "fail" as a conflict. It is the restore's own work: restored.
+        const ownConflict =
+          r.outcome === "skipped-exists" ||
+          (r.outcome === "failed" && r.diagnosis?.code === "RestoreConflict");
+        return ownConflict && before?.outcome === "restored" ? before : r;
       });
       report.status = restoreStatus(report.results, report.onConflict);
     }

@@ -22,19 +22,22 @@ export function statusOf(items: number, failed: readonly ManifestFailure[]): Run
 /**
  * Blobs an earlier attempt of this run left for objects this attempt did not back up (they failed,
  * were skipped or are gone) are deleted; the ones storage keeps (immutability) are returned, so the
- * manifest names them.
+ * manifest names them. Blobs of a kind whose listing did not finish in this attempt are never
+ * deleted — an object not listed is not an object gone — and are named as leftovers too.
  */
 async function clearLeftovers(
   deps: EngineDeps,
+  record: RunRecord,
   existing: ReadonlyMap<string, StoredBlob>,
-  items: readonly ManifestItem[],
+  out: BackedUp,
   signal?: SignalLike,
 ): Promise<string[]> {
-  const kept = new Set(items.map((i) => i.blob));
+  const kept = new Set(out.items.map((i: ManifestItem) => i.blob));
+  const unlisted = out.failed.filter((f) => f.name === "*").map((f) => `${record.prefix}${f.kind}/`);
   const left: string[] = [];
   for (const name of existing.keys()) {
     if (!name.endsWith(".kvbak") || kept.has(name)) continue;
-    if (!(await deps.blobs.delete(name, signal))) left.push(name);
+    if (unlisted.some((p) => name.startsWith(p)) || !(await deps.blobs.delete(name, signal))) left.push(name);
   }
   return left.sort();
 }
@@ -53,7 +56,7 @@ export async function commit(
   const failed = [...out.failed].sort(byKindAndName);
   const status = statusOf(out.items.length, failed);
   if (status === "failed") return record.end("failed", { bytes: out.bytes, failed });
-  const leftovers = await clearLeftovers(deps, existing, out.items, signal);
+  const leftovers = await clearLeftovers(deps, record, existing, out, signal);
   const manifest: Manifest = {
     schemaVersion: 2,
     runId: record.job.runId,

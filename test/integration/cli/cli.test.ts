@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -63,6 +63,40 @@ describe("the kvbackup CLI against the local Azure", () => {
     const bad = await bin(["frobnicate", "--json"]);
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stdout).error.message).toContain("unknown command");
+  }, 60_000);
+
+  it("the real bin, Ctrl-C mid-backup: exit 130, one JSON document, and the vault's lease released at once", async () => {
+    stack.emulator.setLatency("demo-vault", { fixedMs: 150 });
+    try {
+      const child = spawn(
+        process.execPath,
+        ["bin/kvbackup.mjs", "backup", "--vault", "demo-vault", "--json"],
+        {
+          env: {
+            PATH: process.env.PATH ?? "",
+            HOME: process.env.HOME ?? "",
+            NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? "",
+            ...stack.env,
+          },
+        },
+      );
+      let stdout = "";
+      child.stdout.on("data", (d) => {
+        stdout += String(d);
+      });
+      // The run has started once it names its runId on stderr; then the operator presses Ctrl-C.
+      child.stderr.on("data", (d) => {
+        if (String(d).includes("as run ")) child.kill("SIGINT");
+      });
+      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      expect(code).toBe(130);
+      expect(JSON.parse(stdout).error.code).toBe("Aborted");
+      // Released, not left to expire: the next backup of the vault starts at once.
+      stack.emulator.setLatency("demo-vault", { fixedMs: 0 });
+      expect((await kvbackup(["backup", "--vault", "demo-vault", "--kinds", "keys"])).code).toBe(0);
+    } finally {
+      stack.emulator.setLatency("demo-vault", { fixedMs: 0 });
+    }
   }, 60_000);
 
   it("doctor passes against the stack, and names the storage firewall, blaming this machine, when it is on", async () => {

@@ -91,7 +91,14 @@ describe("real error bodies served by the local Azure: doctor names each, with i
       },
     });
     const sas = b.family === "st-403-sas-permission";
-    const { code, report } = await doctor(sas ? { BACKUP_STORAGE: sasConnectionString() } : {});
+    // A SAS connection string replaces the identity form (both at once is a bad setting).
+    const sasSettings = {
+      BACKUP_STORAGE: sasConnectionString(),
+      BACKUP_STORAGE__blobServiceUri: "",
+      BACKUP_STORAGE__queueServiceUri: "",
+      BACKUP_STORAGE__tableServiceUri: "",
+    };
+    const { code, report } = await doctor(sas ? sasSettings : {});
     expect(code).toBe(1);
     const d = report.storage.checks.blob.diagnosis;
     expect(d.code).toBe(expectedCode(b));

@@ -3,6 +3,7 @@ import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../../src/backup/catalog/verifyRun.js";
 import { VaultLimiter } from "../../../src/backup/limiter.js";
 import { planRestore } from "../../../src/backup/restore/plan.js";
+import { runRestoreJob, submitRestore } from "../../../src/backup/restore/restoreJobs.js";
 import { runVault } from "../../../src/backup/run/runVault.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import type { Manifest } from "../../../src/domain/manifest.js";
@@ -320,5 +321,108 @@ describe("faults the matrix had no test for", () => {
     await expect(findRun(w.deps, "latest", "demo-vault")).rejects.toSatisfy((e) =>
       isKvBackupError(e, "NotFound"),
     );
+  });
+});
+
+describe("a resumed run whose listing fails part-way", () => {
+  it("keeps the earlier attempt's blobs of that kind (named as leftovers), and the plan says what the run holds", async () => {
+    const w = world({}, { concurrency: 1 });
+    const v = w.vault();
+    for (let i = 0; i < 9; i++) v.put("secrets", `s${i}`, { updatedOn: "2026-11-26T01:00:00.000Z" });
+    v.put("keys", "k1", { updatedOn: "2026-11-26T01:00:00.000Z" });
+    const j = job();
+    const ac = new AbortController();
+    v.onBackup = (kind) => {
+      if (kind === "keys") ac.abort();
+    };
+    await expect(runVault(w.deps, j, { signal: ac.signal })).rejects.toThrow();
+    v.onBackup = () => undefined;
+    const secretBlobs = () => [...w.storage.blobs.keys()].filter((k) => k.includes("/secrets/"));
+    expect(secretBlobs()).toHaveLength(9);
+    let pages = 0;
+    v.fault = (op, kind) =>
+      op === "list" && kind === "secrets" && ++pages === 2 ? kvError(503, "ServiceUnavailable") : undefined;
+    const r = await runVault(w.deps, j);
+    expect(r.status).toBe("partial");
+    expect(secretBlobs()).toHaveLength(9);
+    const m = manifestOf(w, r.manifestPath);
+    const held = m.items.filter((i) => i.kind === "secrets").map((i) => i.blob);
+    expect([...held, ...(m.leftovers ?? [])].sort()).toEqual(secretBlobs().sort());
+    expect(await verifyRun(w.deps, m)).toMatchObject({ ok: true });
+    const plan = await planRestore(
+      w.vault("restore-vault").port(new VaultLimiter({ ratePer10s: 4000 })),
+      m,
+      {},
+    );
+    expect(plan.find((p) => p.name === "*")?.detail).toContain(
+      "holds only the secrets listed before the failure",
+    );
+  });
+});
+
+describe("queued restores", () => {
+  it("'latest' is pinned when the restore is accepted: a run committed before the worker starts is not restored instead", async () => {
+    const w = world();
+    const v = w.vault();
+    v.put("secrets", "db-password").put("secrets", "other");
+    const good = await runVault(w.deps, job({ tier: "manual" }));
+    v.remove("secrets", "db-password");
+    const asked = await submitRestore(w.deps, {
+      runId: "latest",
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+    });
+    if (asked.dryRun) throw new Error("not a dry run");
+    expect(asked.runId).toBe(good.runId);
+    // The damaged vault's own backup commits first.
+    await runVault(w.deps, job({ tier: "manual", runId: newRunId(new Date("2026-11-26T03:00:00Z")) }));
+    const done = await runRestoreJob(w.deps, asked.restoreId);
+    expect(done.status).toBe("succeeded");
+    expect(done.report?.source.runId).toBe(good.runId);
+    expect(w.vault("restore-vault").valueOf("secrets", "db-password")).toBeDefined();
+  });
+
+  it.each(["skip", "fail"] as const)(
+    "delivered again after a cut-off (onConflict %s): what the earlier attempt restored is reported restored",
+    async (onConflict) => {
+      const w = world();
+      w.vault().put("secrets", "a").put("secrets", "b");
+      const run = await runVault(w.deps, job({ tier: "manual" }));
+      const asked = await submitRestore(w.deps, {
+        runId: run.runId,
+        vault: "demo-vault",
+        targetVault: "restore-vault",
+        onConflict,
+      });
+      if (asked.dryRun) throw new Error("not a dry run");
+      // The earlier attempt restored "a", recorded it, and was cut off.
+      w.vault("restore-vault").put("secrets", "a");
+      const path = `restores/${asked.restoreId}.json`;
+      const doc = w.storage.documents.get(path);
+      if (!doc) throw new Error("no state");
+      const state = JSON.parse(Buffer.from(doc.bytes).toString("utf8"));
+      state.status = "running";
+      state.progress = [{ kind: "secrets", name: "a", outcome: "restored" }];
+      doc.bytes = Buffer.from(JSON.stringify(state));
+      const done = await runRestoreJob(w.deps, asked.restoreId);
+      expect(done.status).toBe("succeeded");
+      expect(done.report?.results?.map((r) => `${r.name}:${r.outcome}`).sort()).toEqual([
+        "a:restored",
+        "b:restored",
+      ]);
+    },
+  );
+});
+
+describe("verify", () => {
+  it("a blob named manifest.json planted inside a kind's folder is extra; only the run's own manifest is not", async () => {
+    const w = world();
+    seed(w.vault());
+    const r = await runVault(w.deps, job());
+    const planted = r.manifestPath.replace("manifest.json", "secrets/manifest.json");
+    w.storage.blobs.set(planted, { bytes: Buffer.from("x"), facts: { sha256: "0".repeat(64) } });
+    const v = await verifyRun(w.deps, manifestOf(w, r.manifestPath));
+    expect(v.ok).toBe(false);
+    expect(v.problems).toEqual([{ blob: planted, problem: "extra" }]);
   });
 });

@@ -165,6 +165,26 @@ describe("--settings: the deployed app's settings from a file", () => {
     expect(() => readSettingsFile(write("bad.json", "[{"))).toThrow(/not valid JSON/);
   });
 
+  it("JSON numbers and booleans are read as text; a list or an object is refused, naming the key", () => {
+    const read = readSettingsFile(
+      write("app.json", JSON.stringify({ BACKUP_RATE_PER_10S: 0, RESTORE_REQUIRE_ROLE: false })),
+    );
+    expect(read).toMatchObject({ BACKUP_RATE_PER_10S: "0", RESTORE_REQUIRE_ROLE: "false" });
+    expect(() => readSettingsFile(write("app.json", JSON.stringify({ BACKUP_KINDS: ["keys"] })))).toThrow(
+      /BACKUP_KINDS is a list/,
+    );
+    expect(() =>
+      readSettingsFile(write("app.json", JSON.stringify([{ name: "BACKUP_VAULTS", value: { a: 1 } }]))),
+    ).toThrow(/BACKUP_VAULTS is an object/);
+  });
+
+  it("dotenv: inline comments after unquoted values are dropped; quoted values are read inside their quotes", () => {
+    const read = readSettingsFile(
+      write("stack.env", 'BACKUP_KINDS=secrets # only secrets\nBACKUP_VAULTS="a # b" # the vault\nX=a#b\n'),
+    );
+    expect(read).toMatchObject({ BACKUP_KINDS: "secrets", BACKUP_VAULTS: "a # b", X: "a#b" });
+  });
+
   it("passes the file's settings to the app it makes", async () => {
     const path = write("app.json", JSON.stringify([{ name: "BACKUP_VAULTS", value: "file-vault" }]));
     let seen: Record<string, string | undefined> = {};
@@ -214,5 +234,41 @@ describe("kvbackup at its edges", () => {
     expect(code).toBe(2);
     expect(stderr() + stdout()).toContain("BACKUP_STORAGE");
     expect(stderr() + stdout()).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("the command word", () => {
+  it("an option's value before the command is not the command (kvbackup --settings FILE list)", async () => {
+    const w = world();
+    seed(w.vault());
+    const { io, stdout } = captureIo();
+    const dir = mkdtempSync(join(tmpdir(), "kvbackup-settings-"));
+    const file = join(dir, "backup");
+    writeFileSync(file, "BACKUP_VAULTS=demo-vault\n");
+    const code = await main(["--settings", file, "list", "--json"], {}, io, () => w.deps);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout())).toHaveProperty("runs");
+    expect(w.vault().calls.backup).toBe(0);
+  });
+});
+
+describe("Ctrl-C", () => {
+  it("stops the run, releases the vault's lease, exits 130 and still prints one JSON document", async () => {
+    const w = world({}, { concurrency: 1 });
+    const v = seed(w.vault());
+    const interrupt = new AbortController();
+    v.onBackup = () => {
+      if (v.calls.backup === 3) interrupt.abort();
+    };
+    const { io, stdout } = captureIo();
+    const code = await main(["backup", "--json"], {}, io, () => w.deps, interrupt.signal);
+    expect(code).toBe(130);
+    expect(JSON.parse(stdout()).error).toMatchObject({
+      code: "Aborted",
+      message: expect.stringContaining("interrupted"),
+    });
+    expect(w.storage.held.size).toBe(0);
+    v.onBackup = () => undefined;
+    expect((await cli(w, "backup")).code).toBe(0);
   });
 });

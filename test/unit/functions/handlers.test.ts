@@ -219,3 +219,24 @@ describe("every HTTP handler under arbitrary input: no 5xx, nothing queued from 
     );
   });
 });
+
+describe("queries and documents that read as something they are not", () => {
+  it("GET /api/backups?vault=<off the allow-list> is 400, not an empty list; since must be a real day", async () => {
+    const w = world();
+    const off = await listBackups(w.deps)(get({ query: { vault: "other-vault" } }), ctx());
+    expect(off.status).toBe(400);
+    const feb30 = await listBackups(w.deps)(get({ query: { since: "2026-02-30" } }), ctx());
+    expect(feb30.status).toBe(400);
+    expect((await listBackups(w.deps)(get({ query: { since: "2026-02-28" } }), ctx())).status).toBe(200);
+  });
+
+  it("a restore state document that is null or another restore's is 404 (damaged), never 200 null", async () => {
+    const w = world();
+    const id = "r20261126T020000Z-abcdef";
+    for (const text of ["null", JSON.stringify({ restoreId: "r20261126T020000Z-zzzzzz" })]) {
+      w.storage.documents.set(`restores/${id}.json`, { bytes: Buffer.from(text), etag: "e" });
+      const r = await getRestore(w.deps)(get({ params: { id } }), ctx());
+      expect(r.status).toBe(404);
+    }
+  });
+});

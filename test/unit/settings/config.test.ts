@@ -119,7 +119,22 @@ describe("a vault can never go unbacked behind a green check", () => {
     [
       "a URL and the same with a trailing dot, under another name",
       "https://contoso-kv.vault.azure.net,x-kv=https://CONTOSO-KV.vault.azure.net.",
-      /listed under two names/,
+      /that URL is the vault 'contoso-kv', not 'x-kv'/,
+    ],
+    [
+      "a name on another vault's URL",
+      "contoso-kv=https://other-kv.vault.azure.net",
+      /that URL is the vault 'other-kv', not 'contoso-kv'/,
+    ],
+    [
+      "a vault and its private endpoint name",
+      "contoso-kv,pe-kv=https://contoso-kv.privatelink.vaultcore.azure.net",
+      /that URL is the vault 'contoso-kv', not 'pe-kv'/,
+    ],
+    [
+      "the same vault by its name and its private endpoint name",
+      "contoso-kv,contoso-kv=https://contoso-kv.privatelink.vaultcore.azure.net",
+      /listed twice/,
     ],
     [
       "one loopback host written two ways",
@@ -138,9 +153,61 @@ describe("a vault can never go unbacked behind a green check", () => {
       /also in BACKUP_VAULTS with another URL/,
     );
     expect(problems({ ...base, RESTORE_TARGET_VAULTS: "other=https://contoso-kv.vault.azure.net" })).toMatch(
-      /in BACKUP_VAULTS as 'contoso-kv'/,
+      /that URL is the vault 'contoso-kv', not 'other'/,
     );
+    expect(
+      problems({ ...base, RESTORE_TARGET_VAULTS: "https://contoso-kv.privatelink.vaultcore.azure.net" }),
+    ).toMatch(/Key Vault URL|BACKUP_VAULTS/);
     expect(problems({ ...base, RESTORE_TARGET_VAULTS: "CONTOSO-KV" })).toMatch(/already in BACKUP_VAULTS/);
+  });
+});
+
+describe("storage and identity settings that would mislead", () => {
+  const storage = {
+    BACKUP_VAULTS: "contoso-kv",
+    BACKUP_STORAGE__blobServiceUri: undefined as string | undefined,
+  };
+  it.each([
+    ["DefaultEndpointsProtocol=http;AccountName=x;AccountKey=eA==", /must be https/],
+    [
+      "BlobEndpoint=http://x.example.com;AccountName=x;AccountKey=eA==",
+      /endpoint http:\/\/x.example.com must be https/,
+    ],
+    ["AccountName=x", /AccountKey= or SharedAccessSignature=/],
+    ["garbage", /not a storage connection string/],
+  ])("BACKUP_STORAGE=%s is refused", (conn, message) => {
+    expect(problems({ ...storage, BACKUP_STORAGE: conn })).toMatch(message);
+  });
+
+  it("a loopback emulator over http, and the development shortcut, are accepted", () => {
+    expect(() => load({ ...storage, BACKUP_STORAGE: "UseDevelopmentStorage=true" })).not.toThrow();
+    expect(() =>
+      load({
+        ...storage,
+        BACKUP_STORAGE:
+          "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=eA==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1",
+      }),
+    ).not.toThrow();
+  });
+
+  it("both storage forms at once, a reserved table name, and client ids that are not GUIDs are refused", () => {
+    expect(
+      problems({
+        ...storage,
+        BACKUP_STORAGE: "UseDevelopmentStorage=true",
+        BACKUP_STORAGE__blobServiceUri: "https://x.blob.core.windows.net",
+      }),
+    ).toMatch(/not both/);
+    expect(
+      problems({
+        ...storage,
+        BACKUP_STORAGE: "UseDevelopmentStorage=true",
+        BACKUP_INVENTORY_TABLE: "Tables",
+      }),
+    ).toMatch(/reserved/);
+    expect(
+      problems({ ...storage, BACKUP_STORAGE: "UseDevelopmentStorage=true", AZURE_CLIENT_ID: "my-identity" }),
+    ).toMatch(/AZURE_CLIENT_ID: a client id \(GUID\)/);
   });
 });
 
