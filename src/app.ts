@@ -1,3 +1,4 @@
+import { ArmVaultDirectory } from "./arm/vaultDirectory.js";
 import {
   type BackupJob,
   DefaultTuning,
@@ -49,6 +50,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         ...hooks,
         ...(overrides.signingKeyRetryMs ? { signingKeyRetryMs: overrides.signingKeyRetryMs } : {}),
       }),
+    ...(config.subscriptions.length
+      ? { directory: new ArmVaultDirectory(config.armEndpoint, creds.keyVault) }
+      : {}),
     blobs: new BlobStore(container),
     documents: new DocumentStore(container),
     leases: new VaultLeases(container, overrides.leaseSeconds, overrides.leaseRenewMs),

@@ -5,7 +5,14 @@ import { KvBackupError } from "./domain/errors.js";
 import { type Kind, Kinds, WeekDays } from "./domain/vocabulary.js";
 import { ncrontabProblem } from "./settings/ncrontab.js";
 import { StorageSchema } from "./settings/storage.js";
-import { appInsightsProblem, boolText, clientIdText, decimal, optionalText } from "./settings/values.js";
+import {
+  appInsightsProblem,
+  boolText,
+  clientIdText,
+  decimal,
+  optionalText,
+  serviceUrl,
+} from "./settings/values.js";
 import { clashes, parseVaultList } from "./settings/vaultList.js";
 
 const vaultList = (required: boolean) =>
@@ -20,8 +27,42 @@ const vaultList = (required: boolean) =>
       return vaults;
     });
 
+const Guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Subscription ids, comma separated: GUIDs, each once. */
+const subscriptionList = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const ids = (raw ?? "")
+      .split(",")
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
+    for (const id of ids)
+      if (!Guid.test(id))
+        ctx.addIssue({ code: "custom", message: `'${id.slice(0, 64)}' is not a subscription id (a GUID)` });
+    if (new Set(ids).size !== ids.length)
+      ctx.addIssue({ code: "custom", message: "a subscription is listed twice" });
+    return [...new Set(ids)];
+  });
+
+/** name=value: discovery keeps only vaults carrying that tag (tag names are case-insensitive in Azure, values are not). */
+const vaultTag = optionalText.transform((raw, ctx) => {
+  if (raw === undefined) return undefined;
+  const eq = raw.indexOf("=");
+  const name = raw.slice(0, eq).trim();
+  if (eq <= 0 || !name) {
+    ctx.addIssue({ code: "custom", message: "name=value, e.g. backup=true" });
+    return undefined;
+  }
+  return { name, value: raw.slice(eq + 1).trim() };
+});
+
 const Schema = z.object({
-  BACKUP_VAULTS: vaultList(true),
+  BACKUP_VAULTS: vaultList(false),
+  BACKUP_SUBSCRIPTIONS: subscriptionList,
+  BACKUP_VAULT_TAG: vaultTag,
+  BACKUP_ARM_ENDPOINT: z.string().default("https://management.azure.com").pipe(serviceUrl()),
   RESTORE_TARGET_VAULTS: vaultList(false),
   BACKUP_CONTAINER: z
     .string()
@@ -96,6 +137,16 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
   const problems = [...(parsed.error?.issues ?? []), ...(storage.error?.issues ?? [])].map(
     (i) => `${String(i.path[0])}: ${i.message}`,
   );
+  if (
+    parsed.success &&
+    parsed.data.BACKUP_VAULTS.length === 0 &&
+    parsed.data.BACKUP_SUBSCRIPTIONS.length === 0
+  )
+    problems.push(
+      "BACKUP_VAULTS: required: vaults to back up (e.g. contoso-kv or contoso-kv=https://10.0.0.4), or BACKUP_SUBSCRIPTIONS to discover them",
+    );
+  if (parsed.success && parsed.data.BACKUP_VAULT_TAG && parsed.data.BACKUP_SUBSCRIPTIONS.length === 0)
+    problems.push("BACKUP_VAULT_TAG: filters discovery; set BACKUP_SUBSCRIPTIONS too");
   if (parsed.success)
     problems.push(
       ...clashes(parsed.data.BACKUP_VAULTS, parsed.data.RESTORE_TARGET_VAULTS).map(
@@ -116,6 +167,9 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
     kinds: s.BACKUP_KINDS as Kind[],
     ratePer10s: s.BACKUP_RATE_PER_10S,
     incremental: s.BACKUP_INCREMENTAL,
+    subscriptions: s.BACKUP_SUBSCRIPTIONS,
+    ...(s.BACKUP_VAULT_TAG ? { vaultTag: s.BACKUP_VAULT_TAG } : {}),
+    armEndpoint: s.BACKUP_ARM_ENDPOINT,
     restoreRequireRole: s.RESTORE_REQUIRE_ROLE,
     appServiceAuth: s.WEBSITE_AUTH_ENABLED,
     caller,

@@ -6,6 +6,7 @@ import type {
   InventoryStore,
   JobQueue,
   Telemetry,
+  VaultDirectory,
   VaultFactory,
   VaultLeases,
 } from "./ports.js";
@@ -48,6 +49,8 @@ export const DefaultTuning: Tuning = {
 export interface EngineDeps {
   config: Config;
   vaults: VaultFactory;
+  /** Discovery's directory (Azure Resource Manager); present when BACKUP_SUBSCRIPTIONS is set. */
+  directory?: VaultDirectory;
   blobs: BlobStore;
   documents: DocumentStore;
   leases: VaultLeases;

@@ -4,6 +4,7 @@ import type { SignalLike } from "../domain/signal.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import type { EngineDeps } from "./deps.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure, storageContext } from "./failures.js";
+import { withFleet } from "./fleet.js";
 import { VaultLimiter } from "./limiter.js";
 
 export interface Check {
@@ -30,6 +31,8 @@ export interface HealthReport {
   };
   vaults: VaultHealth[];
   restoreTargets: VaultHealth[];
+  /** Discovery: the right to list the Key Vaults of each BACKUP_SUBSCRIPTIONS subscription. */
+  discovery: { subscription: string; ok: boolean; diagnosis?: Diagnosis }[];
 }
 
 async function check(
@@ -74,7 +77,14 @@ async function vaultHealth(
  * list and back up; for every vault a restore may target the right to list and restore. Each
  * refusal comes with its diagnosis, naming the caller the path belongs to.
  */
-export async function checkHealth(deps: EngineDeps, signal?: SignalLike): Promise<HealthReport> {
+export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promise<HealthReport> {
+  // Discovered vaults are checked like listed ones; a subscription discovery cannot read fails the check.
+  const deps = await withFleet(given, signal, { fresh: true });
+  const unread = new Map((deps.fleet?.unread ?? []).map((u) => [u.subscription, u.diagnosis]));
+  const discovery = (deps.directory ? deps.config.subscriptions : []).map((subscription) => {
+    const diagnosis = unread.get(subscription);
+    return { subscription, ok: !diagnosis, ...(diagnosis ? { diagnosis } : {}) };
+  });
   const ctx = storageContext(deps);
   const checks = {
     blob: await check(() => deps.blobs.probe(signal), ctx, isStorageFailure),
@@ -94,10 +104,11 @@ export async function checkHealth(deps: EngineDeps, signal?: SignalLike): Promis
     deps.config.restoreTargets.map((v) => vaultHealth(deps, v, false, signal)),
   );
   return {
-    ok: storage.ok && [...vaults, ...restoreTargets].every((v) => v.ok),
+    ok: storage.ok && [...vaults, ...restoreTargets, ...discovery].every((v) => v.ok),
     caller: deps.config.caller,
     storage,
     vaults,
     restoreTargets,
+    discovery,
   };
 }

@@ -13,6 +13,8 @@ import {
   WeekDays,
 } from "../domain/vocabulary.js";
 import type { BackupJob, EngineDeps } from "./deps.js";
+import { type Fleet, notInFleet, withFleet } from "./fleet.js";
+import { type MissingVault, reportMissing } from "./missing.js";
 
 export interface QueuedRun {
   runId: string;
@@ -39,14 +41,11 @@ export function tierFor(at: Date, weeklyDay: WeekDay): Tier {
  * One job per vault on backup-jobs (the Functions host spreads them over instances). Vaults and
  * kinds asked for twice run once; a vault off the allow-list refuses the whole request, nothing queued.
  */
-export async function enqueueBackups(deps: EngineDeps, req: BackupRequest): Promise<QueuedRun[]> {
+export async function enqueueBackups(given: EngineDeps, req: BackupRequest): Promise<QueuedRun[]> {
+  const deps = await withFleet(given);
   const names = unique((req.vaults ?? deps.config.vaults.map((v) => v.name)).map(normalVaultName));
   const unknown = names.filter((n) => !findVault(deps.config, n));
-  if (unknown.length > 0)
-    throw new KvBackupError(
-      "VaultNotAllowed",
-      `not in BACKUP_VAULTS: ${unknown.map((n) => n.slice(0, 64)).join(", ")}`,
-    );
+  if (unknown.length > 0) throw notInFleet(deps, unknown.map((n) => n.slice(0, 64)).join(", "));
   const kinds = req.kinds?.length ? Kinds.filter((k) => req.kinds?.includes(k)) : undefined;
   const at = deps.now();
   const runs: QueuedRun[] = [];
@@ -70,8 +69,28 @@ export async function enqueueBackups(deps: EngineDeps, req: BackupRequest): Prom
   return runs;
 }
 
-/** The timer: every vault, tier by the day. */
-export async function scheduleBackups(deps: EngineDeps): Promise<{ tier: Tier; runs: QueuedRun[] }> {
+export interface Scheduled {
+  tier: Tier;
+  runs: QueuedRun[];
+  /** Vaults backed up lately that are not in today's fleet: each got a failed run (row + event). */
+  missing: MissingVault[];
+  /** Subscriptions discovery could not read today. */
+  unread: Fleet["unread"];
+}
+
+/**
+ * The timer: the fleet discovered afresh (BACKUP_VAULTS plus BACKUP_SUBSCRIPTIONS), one job per
+ * vault, tier by the day; then every vault that dropped out of the fleet is reported.
+ */
+export async function scheduleBackups(given: EngineDeps): Promise<Scheduled> {
+  const deps = await withFleet(given, undefined, { fresh: true });
   const tier = tierFor(deps.now(), deps.config.weeklyDay);
-  return { tier, runs: await enqueueBackups(deps, { tier, trigger: "timer" }) };
+  const runs = await enqueueBackups(deps, { tier, trigger: "timer" });
+  const fleet = deps.fleet ?? {
+    vaults: deps.config.vaults.map((v) => ({ ...v, source: "listed" as const })),
+    excluded: [],
+    unread: [],
+    discoveredAt: deps.now().toISOString(),
+  };
+  return { tier, runs, missing: await reportMissing(deps, fleet, tier), unread: fleet.unread };
 }

@@ -1,7 +1,7 @@
 import type { RateBudget } from "../domain/budget.js";
 import type { VaultRef } from "../domain/config.js";
 import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
-import type { BlobFacts, ObjectInfo, StoredBlob } from "../domain/objects.js";
+import type { BlobFacts, DiscoveredVault, ObjectInfo, StoredBlob } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
 import type { Kind, RunStatus, Tier, Trigger } from "../domain/vocabulary.js";
 
@@ -34,6 +34,11 @@ export type VaultFactory = (
   budget: RateBudget,
   hooks: { onThrottled?: () => void },
 ) => VaultPort;
+
+/** Azure Resource Manager, for what discovery reads: the Key Vaults of a subscription. */
+export interface VaultDirectory {
+  list(subscription: string, signal?: SignalLike): Promise<DiscoveredVault[]>;
+}
 
 /** The backup container: object blobs, written once, with what they hold in their metadata. */
 export interface BlobStore {

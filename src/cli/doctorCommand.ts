@@ -21,8 +21,9 @@ export const doctorCommand: Command = {
   usage: `kvbackup doctor
   Proves, from this machine, every path the app uses: the container (write + delete a probe blob),
   both job queues (send, delete, peek), the inventory table (write + delete a row); for each backup
-  vault and kind the right to list and back up, for every vault a restore may target the right to
-  list and restore. Each failure comes with its diagnosis and fix. Exit 0 only when all pass.`,
+  vault and kind the right to list and back up (discovered vaults too), for every vault a restore may
+  target the right to list and restore, and for each BACKUP_SUBSCRIPTIONS subscription the right to
+  list its Key Vaults. Each failure comes with its diagnosis and fix. Exit 0 only when all pass.`,
   options: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
@@ -37,6 +38,8 @@ export const doctorCommand: Command = {
     line(out, s.checks.backupQueue, "queue backup-jobs: send + delete + peek");
     line(out, s.checks.restoreQueue, "queue restore-jobs: send + delete + peek");
     line(out, s.checks.table, "inventory table: write + delete a row");
+    for (const d of report.discovery)
+      line(out, d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
     for (const v of report.vaults) vault(out, v);
     for (const v of report.restoreTargets) vault(out, v);
     out.out(

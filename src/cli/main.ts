@@ -7,6 +7,7 @@ import type { Diagnosis } from "../domain/diagnosis.js";
 import { KvBackupError, UsageCodes } from "../domain/errors.js";
 import { backupCommand } from "./backupCommand.js";
 import { type Command, ExitCode, type OptionSpec } from "./command.js";
+import { discoverCommand } from "./discoverCommand.js";
 import { doctorCommand } from "./doctorCommand.js";
 import { diagnosisLines, type Io, type Output, output, processIo } from "./output.js";
 import { restoreCommand, verifyCommand } from "./restoreCommand.js";
@@ -19,6 +20,7 @@ const Commands: readonly Command[] = [
   showCommand,
   verifyCommand,
   restoreCommand,
+  discoverCommand,
   doctorCommand,
 ];
 

@@ -1,5 +1,6 @@
 import type { AzureFailure } from "../domain/azureFailure.js";
 import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
+import { diagnoseArm } from "./arm.js";
 import { diagnoseKeyVault } from "./keyVault.js";
 import { diagnoseStorage } from "./storage.js";
 
@@ -12,7 +13,7 @@ export function diagnose(f: AzureFailure, ctx: DiagnosisContext = {}): Diagnosis
       ? diagnoseStorage(f, ctx)
       : f.service === "keyvault"
         ? diagnoseKeyVault(f, ctx)
-        : undefined;
+        : diagnoseArm(f, ctx);
   return (
     known ?? {
       code: "Unknown",

@@ -28,6 +28,12 @@ export interface Config {
   weeklyDay: WeekDay;
   kinds: readonly Kind[];
   ratePer10s: number;
+  /** Subscriptions whose Key Vaults are discovered (through Azure Resource Manager) and backed up. */
+  subscriptions: readonly string[];
+  /** Discovery keeps only vaults with this tag (name case-insensitive, value exact). */
+  vaultTag?: { name: string; value: string };
+  /** Azure Resource Manager: https://management.azure.com, a sovereign cloud's, or the local stack's. */
+  armEndpoint: string;
   /** Daily runs back up only what changed since the vault's newest committed run and copy the rest. */
   incremental: boolean;
   /** POST /api/restores requires the Backup.Restore app role (from App Service authentication). */

@@ -43,6 +43,11 @@ export const DiagnosisCodes = [
   "CorruptManifest",
   "NotInBackup",
   "AuthenticationNotEnabled",
+  "ArmForbidden",
+  "SubscriptionNotFound",
+  "ArmAuthentication",
+  "ArmUnavailable",
+  "VaultNoLongerFound",
   "Unknown",
 ] as const;
 export type DiagnosisCode = (typeof DiagnosisCodes)[number];
@@ -62,6 +67,8 @@ export type Caller = "function" | "operator";
 export interface DiagnosisContext {
   vault?: string;
   container?: string;
+  /** The subscription discovery was reading. */
+  subscription?: string;
   /** The storage account's name, when the settings tell it (a fix then names it instead of <account>). */
   account?: string;
   /** The kind and name of the object, when one call for one object failed. */

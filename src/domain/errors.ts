@@ -16,6 +16,7 @@ export type KvBackupErrorCode =
   | "LeaseLost"
   | "StorageFailed"
   | "KeyVaultFailed"
+  | "ArmFailed"
   | "RunFailed"
   | "CorruptManifest"
   | "Aborted";
@@ -53,7 +54,11 @@ export const isKvBackupError = (e: unknown, ...codes: KvBackupErrorCode[]): e is
 /** A failed Azure call, as adapters raise it: the failure read at the boundary, nothing else. */
 export function azureCallError(failure: AzureFailure): KvBackupError {
   return new KvBackupError(
-    failure.service === "storage" ? "StorageFailed" : "KeyVaultFailed",
+    failure.service === "storage"
+      ? "StorageFailed"
+      : failure.service === "arm"
+        ? "ArmFailed"
+        : "KeyVaultFailed",
     (failure.message.split("\n")[0] ?? failure.message).slice(0, 500),
     { failure, retryable: failure.status === undefined || failure.status === 429 || failure.status >= 500 },
   );

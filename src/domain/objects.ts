@@ -44,3 +44,14 @@ export interface StoredBlob extends Partial<BlobFacts> {
   name: string;
   bytes: number;
 }
+
+/** A Key Vault as Azure Resource Manager lists it (discovery). */
+export interface DiscoveredVault {
+  name: string;
+  /** properties.vaultUri: the vault's own URL, in its cloud's DNS suffix. */
+  url: string;
+  subscription: string;
+  resourceGroup?: string;
+  location?: string;
+  tags: Record<string, string>;
+}

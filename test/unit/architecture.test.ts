@@ -26,6 +26,7 @@ const Rules: Record<string, { rooms: string[]; packages: RegExp }> = {
   diagnosis: { rooms: ["domain"], packages: /^$/ },
   backup: { rooms: ["domain", "diagnosis"], packages: /^$/ },
   keyvault: { rooms: ["domain"], packages: /^@azure\/(core-auth|core-rest-pipeline|keyvault-[a-z]+)$/ },
+  arm: { rooms: ["domain"], packages: /^@azure\/(core-auth|arm-keyvault)$/ },
   storage: { rooms: ["domain"], packages: /^@azure\/(core-auth|storage-blob|storage-queue|data-tables)$/ },
   telemetry: {
     rooms: ["domain"],
@@ -35,7 +36,7 @@ const Rules: Record<string, { rooms: string[]; packages: RegExp }> = {
   settings: { rooms: ["domain"], packages: /^zod$/ },
   config: { rooms: ["domain", "settings"], packages: /^zod$/ },
   identity: { rooms: ["domain"], packages: /^@azure\/(core-auth|identity)$/ },
-  app: { rooms: ["domain", "backup", "keyvault", "storage", "telemetry", "identity"], packages: /^$/ },
+  app: { rooms: ["domain", "backup", "keyvault", "storage", "arm", "telemetry", "identity"], packages: /^$/ },
   functions: { rooms: ["domain", "diagnosis", "backup"], packages: /^(@azure\/functions|zod)$/ },
   cli: { rooms: ["domain", "diagnosis", "backup", "app", "config"], packages: /^$/ },
   index: { rooms: ["app", "config", "functions", "telemetry"], packages: /^@azure\/functions$/ },

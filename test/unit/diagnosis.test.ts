@@ -218,3 +218,38 @@ describe("storage fixes name the account the settings point at", () => {
     );
   });
 });
+
+describe("Azure Resource Manager (discovery)", () => {
+  const sub = "00000000-0000-0000-0000-00000000000b";
+  const arm = (status: number | undefined, code?: string, message = "x", networkCode?: string) =>
+    diagnose(
+      {
+        service: "arm",
+        ...(status !== undefined ? { status } : {}),
+        ...(code ? { code } : {}),
+        ...(networkCode ? { networkCode } : {}),
+        message,
+      },
+      { subscription: sub },
+    );
+  it.each([
+    [403, "AuthorizationFailed", "ArmForbidden"],
+    [404, "SubscriptionNotFound", "SubscriptionNotFound"],
+    [400, "InvalidSubscriptionId", "SubscriptionNotFound"],
+    [401, "InvalidAuthenticationTokenAudience", "ArmAuthentication"],
+    [429, "TooManyRequests", "ArmUnavailable"],
+    [503, "ServiceUnavailable", "ArmUnavailable"],
+  ])("%s %s is %s, naming the subscription", (status, code, expected) => {
+    const d = arm(status, code);
+    expect(d.code).toBe(expected);
+    expect(`${d.cause} ${d.fix}`).toContain(
+      expected === "ArmAuthentication" ? "BACKUP_ARM_ENDPOINT" : sub.slice(0, 8),
+    );
+  });
+  it("no answer at all is ArmUnavailable with the network path in the fix", () => {
+    expect(arm(undefined, undefined, "connect ECONNREFUSED", "ECONNREFUSED")).toMatchObject({
+      code: "ArmUnavailable",
+      fix: expect.stringContaining("AzureResourceManager"),
+    });
+  });
+});

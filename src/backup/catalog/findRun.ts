@@ -7,6 +7,7 @@ import { isRunId, RuleText } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { Tiers } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
+import { type Fleet, notInFleet, withFleet } from "../fleet.js";
 import { readManifest } from "./readManifest.js";
 
 export interface FoundRun {
@@ -20,9 +21,9 @@ export interface FoundRun {
 /** Rows whose run may have committed: a row left "running" is one whose final write may have failed. */
 const MayHaveCommitted = new Set<InventoryRow["status"]>(["succeeded", "partial", "running", "abandoned"]);
 
-export function allowedSource(config: Config, vault: string): string {
-  const v = findVault(config, vault);
-  if (!v) throw new KvBackupError("VaultNotAllowed", `vault '${vault.slice(0, 64)}' is not in BACKUP_VAULTS`);
+function allowedSource(deps: EngineDeps & { fleet?: Fleet }, vault: string): string {
+  const v = findVault(deps.config, vault);
+  if (!v) throw notInFleet(deps, vault);
   return v.name;
 }
 
@@ -37,12 +38,13 @@ const layoutPaths = (vaults: readonly string[], runId: string): { path: string }
  * refused by runId with a CorruptManifest diagnosis.
  */
 export async function findRun(
-  deps: EngineDeps,
+  given: EngineDeps,
   ref: string,
   vault?: string,
   signal?: SignalLike,
 ): Promise<FoundRun> {
-  const source = vault === undefined ? undefined : allowedSource(deps.config, vault);
+  const deps = await withFleet(given, signal);
+  const source = vault === undefined ? undefined : allowedSource(deps, vault);
   let candidates: { path: string; row?: InventoryRow }[];
   if (ref === "latest") {
     if (!source) throw new KvBackupError("BadRequest", "'latest' needs the vault whose latest run to use");

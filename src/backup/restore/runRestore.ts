@@ -5,6 +5,7 @@ import { unique } from "../../domain/vocabulary.js";
 import { type FoundRun, findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { storageContext } from "../failures.js";
+import { withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
 import { executeRestore } from "./execute.js";
 import { planRestore } from "./plan.js";
@@ -38,10 +39,11 @@ export function normalRequest(req: RestoreRequest): RestoreRequest {
  * restore never sends a token to a host the operator did not list) and the run must be committed.
  */
 export async function resolveRestore(
-  deps: EngineDeps,
+  given: EngineDeps,
   req: RestoreRequest,
   signal?: SignalLike,
 ): Promise<Resolved> {
+  const deps = await withFleet(given, signal);
   const targetName = req.targetVault ?? req.vault;
   const target = findVault(deps.config, targetName, { includeRestoreTargets: true });
   if (!target)

@@ -4,6 +4,7 @@ import { abortError, type SignalLike } from "../../domain/signal.js";
 import { Kinds } from "../../domain/vocabulary.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
+import { notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
 import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
 import { baseFor } from "./base.js";
@@ -26,12 +27,13 @@ export interface RunOptions {
  * rerun of the same runId resumes where it stopped.
  */
 export async function runVault(
-  deps: EngineDeps,
+  given: EngineDeps,
   job: BackupJob,
   options: RunOptions = {},
 ): Promise<RunResult> {
+  const deps = await withFleet(given, options.signal);
   const vault = findVault(deps.config, job.vault);
-  if (!vault) throw new KvBackupError("VaultNotAllowed", `vault '${job.vault}' is not in BACKUP_VAULTS`);
+  if (!vault) throw notInFleet(deps, job.vault);
   const asked = job.kinds?.length ? job.kinds : deps.config.kinds;
   const record = new RunRecord(
     deps,

@@ -1,5 +1,6 @@
 import { type BackupJob, DefaultTuning, type EngineDeps, type RestoreJob } from "../../../src/backup/deps.js";
 import type { Config } from "../../../src/domain/config.js";
+import { MemoryDirectory } from "./memoryDirectory.js";
 import { MemoryStorage } from "./memoryStorage.js";
 import { MemoryTelemetry } from "./memoryTelemetry.js";
 import { MemoryVault } from "./memoryVault.js";
@@ -15,6 +16,8 @@ export const testConfig = (over: Partial<Config> = {}): Config => ({
   kinds: ["secrets", "keys", "certificates"],
   ratePer10s: 4000,
   incremental: true,
+  subscriptions: [],
+  armEndpoint: "https://management.azure.com",
   restoreRequireRole: false,
   appServiceAuth: false,
   caller: "function",
@@ -27,6 +30,8 @@ export interface World {
   telemetry: MemoryTelemetry;
   vaults: Map<string, MemoryVault>;
   vault(name?: string): MemoryVault;
+  /** Azure Resource Manager, when the config has subscriptions. */
+  directory: MemoryDirectory;
 }
 
 /** The engine wired to in-memory ports: a demo vault, an empty restore target, a clock that moves. */
@@ -34,16 +39,18 @@ export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["
   const storage = new MemoryStorage();
   const telemetry = new MemoryTelemetry();
   const vaults = new Map<string, MemoryVault>();
+  const directory = new MemoryDirectory();
   const cfg = testConfig(config);
   for (const v of [...cfg.vaults, ...cfg.restoreTargets]) vaults.set(v.name, new MemoryVault());
   let t = Date.parse("2026-11-26T02:00:00Z");
   const deps: EngineDeps = {
     config: cfg,
     vaults: (vault, budget) => {
-      const v = vaults.get(vault.name);
-      if (!v) throw new Error(`no memory vault ${vault.name}`);
-      return v.port(budget);
+      // A discovered vault gets its memory vault on first use.
+      if (!vaults.has(vault.name)) vaults.set(vault.name, new MemoryVault());
+      return (vaults.get(vault.name) as MemoryVault).port(budget);
     },
+    ...(cfg.subscriptions.length ? { directory } : {}),
     blobs: storage.blobStore,
     documents: storage.documentStore,
     leases: storage.leases,
@@ -62,7 +69,11 @@ export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["
     storage,
     telemetry,
     vaults,
-    vault: (name = "demo-vault") => vaults.get(name) as MemoryVault,
+    vault: (name = "demo-vault") => {
+      if (!vaults.has(name)) vaults.set(name, new MemoryVault());
+      return vaults.get(name) as MemoryVault;
+    },
+    directory,
   };
 }
 

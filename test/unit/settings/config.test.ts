@@ -85,7 +85,11 @@ describe("loadConfig", () => {
   });
 
   it("requires vaults and a storage connection", () => {
-    expect(problems({})).toMatch(/BACKUP_VAULTS: required[\s\S]*BACKUP_STORAGE__blobServiceUri: required/);
+    const p = problems({});
+    expect(p).toMatch(
+      /BACKUP_VAULTS: required: vaults to back up .*or BACKUP_SUBSCRIPTIONS to discover them/,
+    );
+    expect(p).toMatch(/BACKUP_STORAGE__blobServiceUri: required/);
   });
 
   it("needs explicit queue and table URIs for non-Azure hosts, and accepts a connection string", () => {

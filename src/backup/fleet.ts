@@ -1,0 +1,132 @@
+import type { VaultRef } from "../domain/config.js";
+import type { Diagnosis } from "../domain/diagnosis.js";
+import { KvBackupError } from "../domain/errors.js";
+import type { DiscoveredVault } from "../domain/objects.js";
+import { normalVaultName } from "../domain/rules.js";
+import type { SignalLike } from "../domain/signal.js";
+import type { EngineDeps } from "./deps.js";
+import { diagnosisOf, isArmFailure } from "./failures.js";
+
+/** A vault the app backs up, and why: listed in BACKUP_VAULTS, or discovered in a subscription. */
+export interface FleetVault extends VaultRef {
+  source: "listed" | "discovered";
+  subscription?: string;
+  tags?: Record<string, string>;
+}
+
+export interface ExcludedVault {
+  name: string;
+  subscription?: string;
+  reason: string;
+}
+
+/** What the app backs up right now: every listed vault, every discovered one that passes the tag filter. */
+export interface Fleet {
+  vaults: FleetVault[];
+  excluded: ExcludedVault[];
+  /** Subscriptions discovery could not read, each with its diagnosis: their vaults are not in the fleet. */
+  unread: { subscription: string; diagnosis: Diagnosis }[];
+  discoveredAt: string;
+}
+
+/** Tag names are case-insensitive in Azure; values are compared exactly. */
+function tagValue(tags: Record<string, string>, name: string): string | undefined {
+  const key = Object.keys(tags).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key === undefined ? undefined : tags[key];
+}
+
+/** Why a discovered vault is not backed up, or undefined when it is. */
+function exclusion(deps: EngineDeps, v: DiscoveredVault, listed: readonly VaultRef[]): string | undefined {
+  const tag = deps.config.vaultTag;
+  if (tag) {
+    const value = tagValue(v.tags, tag.name);
+    if (value === undefined) return `no tag '${tag.name}' (BACKUP_VAULT_TAG=${tag.name}=${tag.value})`;
+    if (value !== tag.value) return `tag ${tag.name}=${value}, not ${tag.value}`;
+  }
+  let url: URL;
+  try {
+    url = new URL(v.url);
+  } catch {
+    return `its vaultUri '${v.url.slice(0, 80)}' is not a URL`;
+  }
+  if (url.protocol !== "https:") return `its vaultUri ${url.origin} is not https`;
+  const twin = listed.find((l) => l.name === normalVaultName(v.name));
+  if (twin && new URL(twin.url).origin !== url.origin)
+    return `listed in BACKUP_VAULTS with another URL (${twin.url})`;
+  if (deps.config.restoreTargets.some((t) => t.name === normalVaultName(v.name)))
+    return "it is a restore target (RESTORE_TARGET_VAULTS)";
+  return undefined;
+}
+
+/**
+ * Resolves the fleet: BACKUP_VAULTS, then the Key Vaults of every BACKUP_SUBSCRIPTIONS subscription
+ * (through Azure Resource Manager) that carry BACKUP_VAULT_TAG. A listed vault also discovered stays
+ * listed (once). A subscription that cannot be read is named with its diagnosis, never skipped
+ * silently; Key Vault failures are not ARM's and are never caught here.
+ */
+export async function discoverFleet(deps: EngineDeps, signal?: SignalLike): Promise<Fleet> {
+  const listed = deps.config.vaults;
+  const vaults: FleetVault[] = listed.map((v) => ({ ...v, source: "listed" }));
+  const excluded: ExcludedVault[] = [];
+  const unread: Fleet["unread"] = [];
+  for (const subscription of deps.directory ? deps.config.subscriptions : []) {
+    let found: DiscoveredVault[];
+    try {
+      found = (await deps.directory?.list(subscription, signal)) ?? [];
+    } catch (e) {
+      if (!isArmFailure(e)) throw e;
+      unread.push({ subscription, diagnosis: diagnosisOf(e, { subscription }) as Diagnosis });
+      continue;
+    }
+    for (const v of found.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const name = normalVaultName(v.name);
+      const reason = exclusion(deps, v, listed);
+      if (reason) excluded.push({ name, subscription, reason });
+      else if (!vaults.some((o) => o.name === name))
+        vaults.push({ name, url: new URL(v.url).origin, source: "discovered", subscription, tags: v.tags });
+    }
+  }
+  return { vaults, excluded, unread, discoveredAt: deps.now().toISOString() };
+}
+
+const FleetTtlMs = 5 * 60_000;
+const cache = new WeakMap<EngineDeps, { at: number; fleet: Fleet }>();
+
+/**
+ * The engine's deps with the discovered vaults on the allow-list (BACKUP_VAULTS plus discovery),
+ * so every entry point that takes a vault name accepts a discovered one. Discovery is asked again
+ * after five minutes; without BACKUP_SUBSCRIPTIONS this is the deps as they are.
+ */
+export async function withFleet(
+  deps: EngineDeps,
+  signal?: SignalLike,
+  options: { fresh?: boolean } = {},
+): Promise<EngineDeps & { fleet?: Fleet }> {
+  if ("fleet" in deps) return deps as EngineDeps & { fleet?: Fleet };
+  if (!deps.directory || deps.config.subscriptions.length === 0) return deps;
+  const now = Date.now();
+  let entry = cache.get(deps);
+  if (options.fresh || !entry || now - entry.at > FleetTtlMs) {
+    entry = { at: now, fleet: await discoverFleet(deps, signal) };
+    cache.set(deps, entry);
+  }
+  const fleet = entry.fleet;
+  const extra = fleet.vaults.filter((v) => v.source === "discovered").map(({ name, url }) => ({ name, url }));
+  return { ...deps, config: { ...deps.config, vaults: [...deps.config.vaults, ...extra] }, fleet };
+}
+
+/**
+ * A vault that is neither listed nor discovered: refused. While a subscription cannot be read the
+ * vault may be one of its own, so the refusal is then retryable (the queue delivers it again).
+ */
+export function notInFleet(deps: EngineDeps & { fleet?: Fleet }, name: string): KvBackupError {
+  const unread = deps.fleet?.unread ?? [];
+  const where = deps.config.subscriptions.length
+    ? "BACKUP_VAULTS nor discovered in BACKUP_SUBSCRIPTIONS"
+    : "BACKUP_VAULTS";
+  return new KvBackupError(
+    "VaultNotAllowed",
+    `vault '${name.slice(0, 64)}' is not in ${where}${unread.length ? ` (discovery could not read ${unread.map((u) => `${u.subscription}: ${u.diagnosis.code}`).join(", ")})` : ""}`,
+    { retryable: unread.length > 0 },
+  );
+}
