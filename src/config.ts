@@ -137,11 +137,8 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
   const problems = [...(parsed.error?.issues ?? []), ...(storage.error?.issues ?? [])].map(
     (i) => `${String(i.path[0])}: ${i.message}`,
   );
-  if (
-    parsed.success &&
-    parsed.data.BACKUP_VAULTS.length === 0 &&
-    parsed.data.BACKUP_SUBSCRIPTIONS.length === 0
-  )
+  const given = (k: string): boolean => (known[k] ?? "").split(",").some((x) => x.trim());
+  if (!given("BACKUP_VAULTS") && !given("BACKUP_SUBSCRIPTIONS"))
     problems.push(
       "BACKUP_VAULTS: required: vaults to back up (e.g. contoso-kv or contoso-kv=https://10.0.0.4), or BACKUP_SUBSCRIPTIONS to discover them",
     );

@@ -45,6 +45,7 @@ const token = (): string => Math.random().toString(36).slice(2, 8).padEnd(6, "0"
 export async function startTestStack(options: { seed?: boolean } = {}): Promise<Stack> {
   const base = await sharedBase();
   await base.emulator.removeAll();
+  base.arm.reset();
   for (const p of Object.values(base.proxies)) p.clearRules();
   const added = await addDemoVaults(base, options.seed !== false, true);
   const id = token();

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { AdminServer } from "./admin.js";
+import { ArmEmulator } from "./arm/armEmulator.js";
 import { IdentityEndpoint, type StackIdentity } from "./identity/server.js";
 import { KeyVaultEmulator } from "./keyvault/emulator.js";
 import type { KeyMaterial } from "./keyvault/keyMaterial.js";
@@ -27,6 +28,8 @@ export interface StackBase {
   caFile: string;
   identity: IdentityEndpoint;
   emulator: KeyVaultEmulator;
+  /** Azure Resource Manager for discovery: subscriptions, vaults with tags, RBAC at subscription scope. */
+  arm: ArmEmulator;
   proxies: Record<StorageService, StorageFaultProxy>;
   /** Azurite's own endpoints, bypassing the fault proxy. */
   azurite: AzuriteProcess["endpoints"];
@@ -73,6 +76,12 @@ export async function startBase(options: { dir: string; tls?: StackTls }): Promi
       tokenKeys: () => [identity.signer.publicKey],
     });
     stoppers.push(() => emulator.stop());
+    const arm = new ArmEmulator({
+      tls: { cert: tls.certPem, key: tls.keyPem },
+      tokenKeys: () => [identity.signer.publicKey],
+    });
+    await arm.start();
+    stoppers.push(() => arm.stop());
     const azurite = await startAzurite(files);
     stoppers.push(() => azurite.stop());
     const proxyTls = { cert: tls.certPem, key: tls.keyPem, ca: tls.caPem };
@@ -93,6 +102,7 @@ export async function startBase(options: { dir: string; tls?: StackTls }): Promi
       caFile: files.ca,
       identity,
       emulator,
+      arm,
       proxies,
       azurite: azurite.endpoints,
       admin: adminServer,
@@ -138,6 +148,61 @@ export async function addDemoVaults(
   return { vaults: { demo, restore }, seeded };
 }
 
+/** The two subscriptions of the local stack's Azure Resource Manager. */
+export const StackSubscriptions = {
+  a: "11111111-1111-4111-8111-00000000000a",
+  b: "11111111-1111-4111-8111-00000000000b",
+} as const;
+
+/**
+ * Discovery's world: demo-vault and team-a-kv (tagged backup=true) and scratch-kv (untagged) in
+ * subscription A, team-b-kv (tagged) in B; the app reads A as Reader and B through a custom role
+ * with only Microsoft.KeyVault/vaults/read. Returns the settings that turn discovery on.
+ */
+export async function addFleet(
+  base: StackBase,
+  demo: { name: string; url: string },
+): Promise<Record<string, string>> {
+  const { a, b } = StackSubscriptions;
+  base.arm.addSubscription(a);
+  base.arm.addSubscription(b);
+  const add = (name: string, url: string, subscription: string, tags: Record<string, string>) =>
+    base.arm.addVault({
+      name,
+      subscription,
+      resourceGroup: "rg-kvbackup-local",
+      location: "westeurope",
+      tags,
+      vaultUri: url,
+    });
+  add(demo.name, demo.url, a, { backup: "true", owner: "platform" });
+  for (const [name, subscription, tags] of [
+    ["team-a-kv", a, { backup: "true", owner: "team-a" }],
+    ["scratch-kv", a, { owner: "team-a" }],
+    ["team-b-kv", b, { backup: "true", owner: "team-b" }],
+  ] as const) {
+    const v = await base.emulator.createVault(name);
+    base.emulator.assignRole(name, {
+      principalId: base.identities.app.principalId,
+      role: BackupOperatorRole,
+    });
+    base.emulator.assignRole(name, {
+      principalId: base.identities.admin.principalId,
+      role: "Key Vault Administrator",
+    });
+    for (let i = 1; i <= 3; i++)
+      base.emulator.call(name, "PUT", `/secrets/${name}-secret-${i}`, { value: `${name} value ${i}` });
+    add(name, v.url, subscription, { ...tags });
+  }
+  base.arm.assign({ principalId: base.identities.app.principalId, subscription: a, role: "Reader" });
+  base.arm.assign({
+    principalId: base.identities.app.principalId,
+    subscription: b,
+    role: { name: "Key Vault Discovery Reader", actions: ["Microsoft.KeyVault/vaults/read"] },
+  });
+  return { BACKUP_SUBSCRIPTIONS: `${a},${b}`, BACKUP_VAULT_TAG: "backup=true" };
+}
+
 /** Every setting the app reads, pointed at this stack (what stack.env holds). */
 export function stackEnv(
   base: StackBase,
@@ -162,6 +227,7 @@ export function stackEnv(
     BACKUP_WEEKLY_DAY: "Sunday",
     BACKUP_KINDS: "secrets,keys,certificates",
     BACKUP_RATE_PER_10S: "2000",
+    BACKUP_ARM_ENDPOINT: base.arm.url,
     // No App Service authentication in front of the local stack: the restore role check is off here only.
     RESTORE_REQUIRE_ROLE: "false",
     AzureWebJobsStorage: connectionString,
@@ -182,7 +248,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const base = await startBase({ dir, ...(options.tls ? { tls: options.tls } : {}) });
   try {
     const added = await addDemoVaults(base, options.seed !== false);
-    const env = stackEnv(base, added.vaults);
+    const env = { ...stackEnv(base, added.vaults), ...(await addFleet(base, added.vaults.demo)) };
     if (options.writeEnv !== false) {
       // Single-quoted: connection strings hold ';', and the file is meant for `set -a; . stack.env`.
       const lines = Object.entries(env).map(([k, v]) => `${k}='${v}'`);

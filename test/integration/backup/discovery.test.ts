@@ -1,0 +1,106 @@
+import { InvocationContext, type Timer } from "@azure/functions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../../src/cli/main.js";
+import { scheduledBackup } from "../../../src/functions/scheduledBackup.js";
+import { backupWorker } from "../../../src/functions/workers.js";
+import { addFleet, type Stack, StackSubscriptions } from "../../stack/stack.js";
+import { captureIo } from "../../unit/fakes/io.js";
+import { appFor, startTestStack } from "../helpers.js";
+
+let stack: Stack;
+let fleetEnv: Record<string, string>;
+const timer: Timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: { last: "", next: "", lastUpdated: "" },
+};
+const logs: string[] = [];
+const ctx = () =>
+  new InvocationContext({
+    functionName: "test",
+    logHandler: (_level, ...args) => void logs.push(args.join(" ")),
+  });
+
+/** The CLI in this process with the stack's settings and discovery on. */
+async function kvbackup(args: string[]) {
+  const { io, stdout } = captureIo();
+  const code = await main(args, { ...stack.env, ...fleetEnv }, io);
+  return { code, stdout: stdout() };
+}
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  fleetEnv = await addFleet(stack, stack.vaults.demo);
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("discovery through the local Azure Resource Manager and the real ARM SDK", () => {
+  it("kvbackup discover: listed and tagged vaults in two subscriptions (pages followed), the untagged one left out", async () => {
+    const r = await kvbackup(["discover", "--json"]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.vaults.map((v: { name: string; source: string }) => `${v.name}:${v.source}`)).toEqual([
+      "demo-vault:listed",
+      "team-a-kv:discovered",
+      "team-b-kv:discovered",
+    ]);
+    expect(doc.vaults[2]).toMatchObject({ subscription: StackSubscriptions.b, tags: { owner: "team-b" } });
+    expect(doc.excluded).toEqual([
+      {
+        name: "scratch-kv",
+        subscription: StackSubscriptions.a,
+        reason: "no tag 'backup' (BACKUP_VAULT_TAG=backup=true)",
+      },
+    ]);
+    // Subscription A holds 3 vaults at 2 a page: the SDK followed nextLink.
+    expect(stack.arm.stats.byStatus[200]).toBeGreaterThanOrEqual(3);
+  });
+
+  it("the timer queues every vault of the fleet; the queue worker backs up a discovered vault", async () => {
+    const app = appFor(fleetEnv);
+    await app.backupJobs.take(32);
+    const runs = await scheduledBackup(app)(timer, ctx());
+    expect(runs.map((r) => r.vault)).toEqual(["demo-vault", "team-a-kv", "team-b-kv"]);
+    const jobs = await app.backupJobs.take(32);
+    const teamB = jobs.find((j) => j.vault === "team-b-kv");
+    if (!teamB) throw new Error("no job for team-b-kv");
+    const r = await backupWorker(appFor(fleetEnv))(JSON.stringify(teamB), ctx());
+    expect(r).toMatchObject({ status: "succeeded", vault: "team-b-kv" });
+    expect(r.counts.secrets.backedUp).toBe(3);
+  }, 60_000);
+
+  it("without read on a subscription: discover and doctor fail naming ArmForbidden; the other vaults are still queued", async () => {
+    stack.arm.unassign(stack.identities.app.principalId, StackSubscriptions.b);
+    try {
+      const d = await kvbackup(["discover"]);
+      expect(d.code).toBe(1);
+      expect(d.stdout).toContain("ArmForbidden");
+      const doctor = await kvbackup(["doctor", "--json"]);
+      expect(doctor.code).toBe(1);
+      expect(JSON.parse(doctor.stdout).discovery).toEqual([
+        { subscription: StackSubscriptions.a, ok: true },
+        {
+          subscription: StackSubscriptions.b,
+          ok: false,
+          diagnosis: expect.objectContaining({ code: "ArmForbidden" }),
+        },
+      ]);
+      const app = appFor(fleetEnv);
+      await app.backupJobs.take(32);
+      logs.length = 0;
+      const runs = await scheduledBackup(app)(timer, ctx());
+      expect(runs.map((r) => r.vault)).toEqual(["demo-vault", "team-a-kv"]);
+      // team-b-kv was backed up by the previous test: its absence is reported, not silent.
+      expect(logs.join("\n")).toMatch(/vault team-b-kv is no longer backed up .*ArmForbidden/);
+      await app.backupJobs.take(32);
+    } finally {
+      stack.arm.assign({
+        principalId: stack.identities.app.principalId,
+        subscription: StackSubscriptions.b,
+        role: { name: "Key Vault Discovery Reader", actions: ["Microsoft.KeyVault/vaults/read"] },
+      });
+    }
+  }, 60_000);
+});
