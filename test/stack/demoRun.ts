@@ -42,8 +42,7 @@ for (let jobs = await app.backupJobs.take(); jobs.length > 0; jobs = await app.b
     console.log(`
 worker: ${r.vault}  run ${r.runId}  ${r.status}  ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(2)} s
 ${table([["KIND", "BACKED UP", "SKIPPED", "FAILED"], ...Object.entries(r.counts).map(([k, c]) => [k, String(c.backedUp), String(c.skipped), String(c.failed)])])}
-skipped (their certificate's backup covers them): ${manifest.skipped.map((s) => `${s.kind}/${s.name}`).join(", ")}
-blobs (${manifest.items.length} + manifest.json) under ${r.manifestPath.replace(/manifest\.json$/, "")}
+${manifest.skipped.length ? `skipped (their certificate's backup covers them): ${manifest.skipped.map((s) => `${s.kind}/${s.name}`).join(", ")}\n` : ""}blobs (${manifest.items.length} + manifest.json) under ${r.manifestPath.replace(/manifest\.json$/, "")}
 ${manifest.items
   .slice(0, 3)
   .map((i) => `  ${i.blob}  ${i.bytes} B  sha256 ${i.sha256.slice(0, 16)}…`)
