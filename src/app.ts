@@ -11,6 +11,7 @@ import { KvBackupError } from "./domain/errors.js";
 import { credentials } from "./identity.js";
 import { VaultAdapter } from "./keyvault/vaultAdapter.js";
 import { BlobStore } from "./storage/blobStore.js";
+import { BudgetSlots } from "./storage/budgetSlots.js";
 import { storageClients } from "./storage/clients.js";
 import { DocumentStore } from "./storage/documentStore.js";
 import { InventoryTable } from "./storage/inventoryTable.js";
@@ -32,6 +33,8 @@ export interface AppOverrides {
   telemetry?: EngineDeps["telemetry"];
   /** Waits before re-sending a Key Vault 401 AKV10046 (transient); tests shorten them. */
   signingKeyRetryMs?: readonly number[];
+  /** How often a run waiting for a budget slot tries again (2 s; tests shorten it). */
+  budgetPollMs?: number;
   now?: () => Date;
 }
 
@@ -56,6 +59,12 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     blobs: new BlobStore(container),
     documents: new DocumentStore(container),
     leases: new VaultLeases(container, overrides.leaseSeconds, overrides.leaseRenewMs),
+    budget: new BudgetSlots(
+      container,
+      overrides.leaseSeconds,
+      overrides.leaseRenewMs,
+      overrides.budgetPollMs,
+    ),
     inventory: new InventoryTable(clients.table(config.inventoryTable)),
     backupJobs: new JobQueue<BackupJob>(clients.queue.getQueueClient(Queues.backup)),
     restoreJobs: new JobQueue<RestoreJob>(clients.queue.getQueueClient(Queues.restore)),

@@ -107,6 +107,10 @@ const Schema = z.object({
     .string()
     .default("2000")
     .pipe(decimal(10, 4000, " (the vault's own limit is 4000 per 10 s)")),
+  BACKUP_SUBSCRIPTION_RATE_PER_10S: z
+    .string()
+    .default("10000")
+    .pipe(decimal(10, 20000, " (Key Vault caps a subscription at 5 × 4000 per 10 s)")),
   BACKUP_INCREMENTAL: z
     .string()
     .default("true")
@@ -163,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
     weeklyDay: s.BACKUP_WEEKLY_DAY as Config["weeklyDay"],
     kinds: s.BACKUP_KINDS as Kind[],
     ratePer10s: s.BACKUP_RATE_PER_10S,
+    subscriptionRatePer10s: s.BACKUP_SUBSCRIPTION_RATE_PER_10S,
     incremental: s.BACKUP_INCREMENTAL,
     subscriptions: s.BACKUP_SUBSCRIPTIONS,
     ...(s.BACKUP_VAULT_TAG ? { vaultTag: s.BACKUP_VAULT_TAG } : {}),

@@ -2,6 +2,7 @@ import type { Config } from "../domain/config.js";
 import type { Kind, Mode, Tier, Trigger } from "../domain/vocabulary.js";
 import type {
   BlobStore,
+  BudgetSlots,
   DocumentStore,
   InventoryStore,
   JobQueue,
@@ -36,6 +37,8 @@ export interface Tuning {
   versionLimit: number;
   /** How long a 409 that may be transient (a purge still running) is retried on restore. */
   conflictRetryMs: number;
+  /** How long a run waits for a slot of its subscription's budget before giving the job back (retried later). */
+  budgetWaitMs: number;
 }
 
 export const DefaultTuning: Tuning = {
@@ -43,6 +46,7 @@ export const DefaultTuning: Tuning = {
   restoreConcurrency: 8,
   versionLimit: 500,
   conflictRetryMs: 60_000,
+  budgetWaitMs: 10 * 60_000,
 };
 
 /** Everything the engine needs, passed to every entry point as one object. */
@@ -54,6 +58,8 @@ export interface EngineDeps {
   blobs: BlobStore;
   documents: DocumentStore;
   leases: VaultLeases;
+  /** The subscription budget's slots (BACKUP_SUBSCRIPTION_RATE_PER_10S), shared across instances. */
+  budget: BudgetSlots;
   inventory: InventoryStore;
   backupJobs: JobQueue<BackupJob>;
   restoreJobs: JobQueue<RestoreJob>;

@@ -81,8 +81,10 @@ export async function discoverFleet(deps: EngineDeps, signal?: SignalLike): Prom
     for (const v of found.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const name = normalVaultName(v.name);
       const reason = exclusion(deps, v, listed);
+      const twin = vaults.find((o) => o.name === name);
       if (reason) excluded.push({ name, subscription, reason });
-      else if (!vaults.some((o) => o.name === name))
+      else if (twin) twin.subscription = subscription;
+      else
         vaults.push({ name, url: new URL(v.url).origin, source: "discovered", subscription, tags: v.tags });
     }
   }
@@ -111,8 +113,13 @@ export async function withFleet(
     cache.set(deps, entry);
   }
   const fleet = entry.fleet;
-  const extra = fleet.vaults.filter((v) => v.source === "discovered").map(({ name, url }) => ({ name, url }));
-  return { ...deps, config: { ...deps.config, vaults: [...deps.config.vaults, ...extra] }, fleet };
+  // Listed and discovered, each with its subscription when discovery saw it (its budget's scope).
+  const vaults = fleet.vaults.map(({ name, url, subscription }) => ({
+    name,
+    url,
+    ...(subscription ? { subscription } : {}),
+  }));
+  return { ...deps, config: { ...deps.config, vaults }, fleet };
 }
 
 /**

@@ -1,5 +1,4 @@
 import { findVault } from "../domain/config.js";
-import { KvBackupError } from "../domain/errors.js";
 import { normalVaultName } from "../domain/rules.js";
 import { newRunId } from "../domain/runId.js";
 import {

@@ -78,6 +78,19 @@ export interface Lease {
   release(): Promise<void>;
 }
 
+/**
+ * A subscription's Key Vault budget as slots shared by every instance: acquire waits for a free
+ * one (up to waitMs, then BudgetBusy, retryable); onLost as for the vault lease.
+ */
+export interface BudgetSlots {
+  acquire(
+    scope: string,
+    slots: number,
+    onLost: (reason?: unknown) => void,
+    options: { signal?: SignalLike; waitMs: number },
+  ): Promise<Lease & { slot: number; waitedMs: number }>;
+}
+
 /** One run per vault at a time, across instances; a lease lost mid-run calls onLost. */
 export interface VaultLeases {
   /**

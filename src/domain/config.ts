@@ -5,6 +5,8 @@ import type { Kind, WeekDay } from "./vocabulary.js";
 export interface VaultRef {
   name: string;
   url: string;
+  /** The subscription the vault lives in, when discovery found it there (its Key Vault budget is that subscription's). */
+  subscription?: string;
 }
 
 export type StorageConfig =
@@ -28,6 +30,8 @@ export interface Config {
   weeklyDay: WeekDay;
   kinds: readonly Kind[];
   ratePer10s: number;
+  /** Key Vault transactions all runs together may spend per subscription per 10 s, across instances. */
+  subscriptionRatePer10s: number;
   /** Subscriptions whose Key Vaults are discovered (through Azure Resource Manager) and backed up. */
   subscriptions: readonly string[];
   /** Discovery keeps only vaults with this tag (name case-insensitive, value exact). */

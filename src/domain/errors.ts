@@ -14,6 +14,7 @@ export type KvBackupErrorCode =
   | "Forbidden"
   | "AlreadyRunning"
   | "LeaseLost"
+  | "BudgetBusy"
   | "StorageFailed"
   | "KeyVaultFailed"
   | "ArmFailed"

@@ -1,5 +1,6 @@
 import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
 import { KvBackupError } from "../domain/errors.js";
+import { holdLease } from "./heldLease.js";
 import { isStorageStatus, storageCall } from "./storageCall.js";
 
 /**
@@ -41,28 +42,10 @@ export class VaultLeases {
         );
       throw e;
     }
-    let renewedAt = Date.now();
-    let lost = false;
-    const renew = setInterval(() => {
-      storageCall(() => lease.renewLease(), this.label)
-        .then(() => {
-          renewedAt = Date.now();
-        })
-        .catch((e: unknown) => {
-          const taken = isStorageStatus(e, 409) || isStorageStatus(e, 412);
-          if (!lost && (taken || Date.now() - renewedAt >= this.leaseSeconds * 1000)) {
-            lost = true;
-            clearInterval(renew);
-            onLost();
-          }
-        });
-    }, this.renewMs);
-    renew.unref();
-    return {
-      release: async () => {
-        clearInterval(renew);
-        if (!lost) await lease.releaseLease().catch(() => undefined);
-      },
-    };
+    return holdLease(
+      lease,
+      { leaseSeconds: this.leaseSeconds, renewMs: this.renewMs, label: this.label },
+      onLost,
+    );
   }
 }

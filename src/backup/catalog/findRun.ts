@@ -1,4 +1,4 @@
-import { type Config, findVault } from "../../domain/config.js";
+import { findVault } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
 import type { InventoryRow } from "../../domain/inventory.js";

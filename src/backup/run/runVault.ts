@@ -1,10 +1,11 @@
 import { findVault, type VaultRef } from "../../domain/config.js";
-import { KvBackupError } from "../../domain/errors.js";
 import { abortError, type SignalLike } from "../../domain/signal.js";
 import { Kinds } from "../../domain/vocabulary.js";
+import { budgetOf, underBudget } from "../budget.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
+import { holding } from "../holding.js";
 import { VaultLimiter } from "../limiter.js";
 import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
 import { baseFor } from "./base.js";
@@ -50,7 +51,11 @@ export async function runVault(
     return await underLease(deps, vault, options.signal, async (signal) => {
       // Another delivery of this runId may have committed while this one waited for the lease.
       const meanwhile = await priorCommit(deps, record, signal);
-      return meanwhile ?? backUp(deps, record, signal, options.onProgress);
+      if (meanwhile) return meanwhile;
+      // One slot of the subscription's budget for the length of the run (waits for one if need be).
+      return underBudget(deps, vault, signal, (budgeted) =>
+        backUp(deps, record, budgeted, options.onProgress),
+      );
     });
   } catch (e) {
     // Storage refused the commit check or the lease itself: the run ends here, recorded.
@@ -78,7 +83,7 @@ async function backUp(
     record.mode = base ? "incremental" : "full";
     await record.start();
     const existing = await deps.blobs.list(record.prefix, signal);
-    const limiter = new VaultLimiter({ ratePer10s: deps.config.ratePer10s });
+    const limiter = new VaultLimiter({ ratePer10s: budgetOf(deps, record.vault).ratePer10s });
     const vault = deps.vaults(record.vault, limiter, { onThrottled: () => record.telemetry.throttled() });
     const { concurrency, versionLimit } = deps.tuning;
     await backupKinds(
@@ -119,36 +124,15 @@ async function backUp(
 }
 
 /** Runs fn holding the vault's lease, with a signal that also fires when the lease is lost. */
-async function underLease<T>(
+const underLease = <T>(
   deps: EngineDeps,
   vault: VaultRef,
   outer: SignalLike | undefined,
   fn: (signal: SignalLike) => Promise<T>,
-): Promise<T> {
-  const stop = new AbortController();
-  const onAbort = (): void => stop.abort((outer as { reason?: unknown } | undefined)?.reason);
-  outer?.addEventListener("abort", onAbort, { once: true });
-  try {
-    if (outer?.aborted) throw abortError(outer);
-    const lease = await deps.leases.acquire(vault.name, (reason) =>
-      stop.abort(
-        isStorageFailure(reason)
-          ? reason
-          : new KvBackupError(
-              "LeaseLost",
-              `the lease on vault '${vault.name}' was lost mid-run; another run may own it now`,
-              {
-                retryable: true,
-              },
-            ),
-      ),
-    );
-    try {
-      return await fn(stop.signal);
-    } finally {
-      await lease.release();
-    }
-  } finally {
-    outer?.removeEventListener("abort", onAbort);
-  }
-}
+): Promise<T> =>
+  holding(
+    outer,
+    (onLost) => deps.leases.acquire(vault.name, onLost),
+    `the lease on vault '${vault.name}' was lost mid-run; another run may own it now`,
+    (signal) => fn(signal),
+  );

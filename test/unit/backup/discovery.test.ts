@@ -32,7 +32,7 @@ describe("discovery", () => {
     const w = fleetWorld();
     const fleet = await discoverFleet(w.deps);
     expect(fleet.vaults.map((v) => [v.name, v.source, v.subscription])).toEqual([
-      ["demo-vault", "listed", undefined],
+      ["demo-vault", "listed", SubA],
       ["team-a-kv", "discovered", SubA],
       ["team-b-kv", "discovered", SubB],
     ]);

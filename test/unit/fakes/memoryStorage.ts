@@ -1,6 +1,7 @@
 import type { BackupJob, RestoreJob } from "../../../src/backup/deps.js";
 import type {
   BlobStore,
+  BudgetSlots,
   DocumentStore,
   InventoryStore,
   JobQueue,
@@ -123,6 +124,43 @@ export class MemoryStorage {
         });
       this.held.set(vault, onLost);
       return { release: async () => void this.held.delete(vault) };
+    },
+  };
+
+  /** Budget slots held, by scope: slot -> its holder's onLost. */
+  readonly slots = new Map<string, Map<number, (reason?: unknown) => void>>();
+  /** Every acquire that found all slots held, for tests to see that a run waited. */
+  budgetWaits = 0;
+  private slotWaiters: (() => void)[] = [];
+
+  /** Slots as the blob leases would be: one holder each; a run with every slot held waits for a release. */
+  readonly budget: BudgetSlots = {
+    acquire: async (scope, slots, onLost, options) => {
+      const started = Date.now();
+      let waited = false;
+      for (;;) {
+        this.check("lease", `budget/${scope}`);
+        const held = this.slots.get(scope) ?? new Map();
+        this.slots.set(scope, held);
+        const free = [...Array(slots).keys()].find((i) => !held.has(i));
+        if (free !== undefined) {
+          held.set(free, onLost);
+          return {
+            slot: free,
+            waitedMs: Date.now() - started,
+            release: async () => {
+              if (held.get(free) === onLost) held.delete(free);
+              const next = this.slotWaiters.shift();
+              next?.();
+            },
+          };
+        }
+        if (!waited) this.budgetWaits++;
+        waited = true;
+        if (options.waitMs <= 0)
+          throw new KvBackupError("BudgetBusy", `every budget slot of ${scope} is held`, { retryable: true });
+        await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      }
     },
   };
 

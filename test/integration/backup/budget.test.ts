@@ -1,0 +1,55 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isKvBackupError } from "../../../src/domain/errors.js";
+import { BudgetSlots } from "../../../src/storage/budgetSlots.js";
+import type { Stack } from "../../stack/stack.js";
+import { appCredential, appFor, startTestStack } from "../helpers.js";
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ seed: false });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("the subscription budget's slots in Azurite (blob leases)", () => {
+  it("a holder killed with SIGKILL gives its slot back when its lease expires: the waiting run gets it", async () => {
+    const app = appFor();
+    await app.blobs.probe();
+    const container = new BlobServiceClient(
+      stack.env.BACKUP_STORAGE__blobServiceUri as string,
+      appCredential(),
+    ).getContainerClient(stack.env.BACKUP_CONTAINER as string);
+    const scope = `sub-${Date.now()}`;
+    const holder = spawn(
+      process.execPath,
+      ["--import", "tsx", join("test", "stack", "holdBudgetSlot.ts"), scope, "15"],
+      {
+        env: { ...process.env },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.on("data", (d) => String(d).includes("held") && resolve());
+      holder.on("exit", (code) => reject(new Error(`holder exited ${code}`)));
+    });
+    const slots = new BudgetSlots(container, 15, 5000, 500);
+    // Held: a run that will not wait is refused, retryable.
+    const busy = await slots.acquire(scope, 1, () => undefined, { waitMs: 0 }).catch((e) => e);
+    expect(isKvBackupError(busy, "BudgetBusy") && busy.retryable).toBe(true);
+    holder.kill("SIGKILL");
+    await new Promise((resolve) => holder.on("close", resolve));
+    // The holder renews no more: its 15 s lease runs out and the waiting run takes the slot.
+    const held = await slots.acquire(scope, 1, () => undefined, { waitMs: 45_000 });
+    expect(held.slot).toBe(0);
+    expect(held.waitedMs).toBeGreaterThan(0);
+    await held.release();
+    // Released at once: the next run does not wait.
+    const next = await slots.acquire(scope, 1, () => undefined, { waitMs: 0 });
+    await next.release();
+  }, 60_000);
+});
