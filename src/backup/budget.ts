@@ -30,14 +30,17 @@ export function budgetOf(
 export const underBudget = <T>(
   deps: EngineDeps,
   vault: VaultRef,
-  outer: SignalLike,
+  outer: SignalLike | undefined,
   fn: (signal: SignalLike, waitedMs: number) => Promise<T>,
 ): Promise<T> => {
   const { scope, slots } = budgetOf(deps, vault);
   return holding(
     outer,
     (onLost) =>
-      deps.budget.acquire(scope, slots, onLost, { signal: outer, waitMs: deps.tuning.budgetWaitMs }),
+      deps.budget.acquire(scope, slots, onLost, {
+        ...(outer ? { signal: outer } : {}),
+        waitMs: deps.tuning.budgetWaitMs,
+      }),
     `the budget slot of ${scope} was lost mid-run; the job is tried again`,
     (signal, held) => fn(signal, held.waitedMs),
   );

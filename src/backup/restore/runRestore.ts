@@ -2,6 +2,7 @@ import { findVault, type VaultRef } from "../../domain/config.js";
 import { KvBackupError } from "../../domain/errors.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { unique } from "../../domain/vocabulary.js";
+import { budgetOf, underBudget } from "../budget.js";
 import { type FoundRun, findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { storageContext } from "../failures.js";
@@ -64,7 +65,7 @@ export async function runRestore(
   const { signal } = options;
   const startedAt = deps.now().toISOString();
   const { run, target } = options.resolved ?? (await resolveRestore(deps, req, signal));
-  const vault = deps.vaults(target, new VaultLimiter({ ratePer10s: deps.config.ratePer10s }), {});
+  const vault = deps.vaults(target, new VaultLimiter({ ratePer10s: budgetOf(deps, target).ratePer10s }), {});
   const filters = { ...(req.kinds ? { kinds: req.kinds } : {}), ...(req.names ? { names: req.names } : {}) };
   const plan = await planRestore(vault, run.manifest, filters, signal);
   const onConflict = req.onConflict ?? "skip";
@@ -84,21 +85,24 @@ export async function runRestore(
       expected: expectedStatus(plan, onConflict),
       finishedAt: deps.now().toISOString(),
     };
-  const results = await executeRestore(
-    {
-      blobs: deps.blobs,
-      vault,
-      target,
-      storageContext: storageContext(deps),
-      concurrency: deps.tuning.restoreConcurrency,
-      conflictRetryMs: deps.tuning.conflictRetryMs,
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(options.onEntry ? { onEntry: options.onEntry } : {}),
-    },
-    run.manifest,
-    plan,
-    onConflict,
-    signal,
+  // A restore spends the target's subscription budget like a backup: one slot while it writes.
+  const results = await underBudget(deps, target, signal, (budgeted) =>
+    executeRestore(
+      {
+        blobs: deps.blobs,
+        vault,
+        target,
+        storageContext: storageContext(deps),
+        concurrency: deps.tuning.restoreConcurrency,
+        conflictRetryMs: deps.tuning.conflictRetryMs,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+      },
+      run.manifest,
+      plan,
+      onConflict,
+      budgeted,
+    ),
   );
   return {
     ...base,
