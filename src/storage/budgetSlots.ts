@@ -1,8 +1,7 @@
-import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
+import type { ContainerClient } from "@azure/storage-blob";
 import { KvBackupError } from "../domain/errors.js";
 import { delay, type SignalLike } from "../domain/signal.js";
-import { holdLease } from "./heldLease.js";
-import { isStorageStatus, storageCall } from "./storageCall.js";
+import { holdLease, tryLease } from "./heldLease.js";
 
 /**
  * A subscription's Key Vault budget, shared by every instance of the app, as N slots: blob leases
@@ -26,27 +25,6 @@ export class BudgetSlots {
     return { leaseSeconds: this.leaseSeconds, renewMs: this.renewMs, label: this.label };
   }
 
-  /** One try at slot i: the lease, or undefined when another run holds it. */
-  private async tryOne(scope: string, i: number): Promise<BlobLeaseClient | undefined> {
-    const blob = this.client.getBlockBlobClient(`budget/${scope}/slot-${i}.lock`);
-    try {
-      await storageCall(
-        () => blob.uploadData(Buffer.from(scope), { conditions: { ifNoneMatch: "*" } }),
-        this.label,
-      );
-    } catch (e) {
-      if (!isStorageStatus(e, 409)) throw e;
-    }
-    const lease = blob.getBlobLeaseClient();
-    try {
-      await storageCall(() => lease.acquireLease(this.leaseSeconds), this.label);
-      return lease;
-    } catch (e) {
-      if (isStorageStatus(e, 409)) return undefined;
-      throw e;
-    }
-  }
-
   async acquire(
     scope: string,
     slots: number,
@@ -59,7 +37,8 @@ export class BudgetSlots {
       const first = Math.floor(Math.random() * slots);
       for (let k = 0; k < slots; k++) {
         const slot = (first + k) % slots;
-        const lease = await this.tryOne(scope, slot);
+        const blob = this.client.getBlockBlobClient(`budget/${scope}/slot-${slot}.lock`);
+        const lease = await tryLease(blob, this.timing);
         if (lease) return { slot, waitedMs: Date.now() - started, ...holdLease(lease, this.timing, onLost) };
       }
       if (Date.now() - started + this.pollMs > options.waitMs)

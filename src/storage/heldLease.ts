@@ -1,4 +1,4 @@
-import type { BlobLeaseClient } from "@azure/storage-blob";
+import type { BlobLeaseClient, BlockBlobClient } from "@azure/storage-blob";
 import { isStorageStatus, storageCall } from "./storageCall.js";
 
 /**
@@ -33,4 +33,30 @@ export function holdLease(
       if (!lost) await lease.releaseLease().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Takes a lease on a lock blob (made when missing): the lease, or undefined when another holder has
+ * it (409). Any other refusal is a storage failure.
+ */
+export async function tryLease(
+  blob: BlockBlobClient,
+  timing: { leaseSeconds: number; label: string },
+): Promise<BlobLeaseClient | undefined> {
+  try {
+    await storageCall(
+      () => blob.uploadData(Buffer.from("lock"), { conditions: { ifNoneMatch: "*" } }),
+      timing.label,
+    );
+  } catch (e) {
+    if (!isStorageStatus(e, 409)) throw e;
+  }
+  const lease = blob.getBlobLeaseClient();
+  try {
+    await storageCall(() => lease.acquireLease(timing.leaseSeconds), timing.label);
+    return lease;
+  } catch (e) {
+    if (isStorageStatus(e, 409)) return undefined;
+    throw e;
+  }
 }

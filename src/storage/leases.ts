@@ -1,7 +1,6 @@
-import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
+import type { ContainerClient } from "@azure/storage-blob";
 import { KvBackupError } from "../domain/errors.js";
-import { holdLease } from "./heldLease.js";
-import { isStorageStatus, storageCall } from "./storageCall.js";
+import { holdLease, tryLease } from "./heldLease.js";
 
 /**
  * One run per vault at a time, across instances: a blob lease on locks/{vault}.lock, held for the
@@ -22,30 +21,14 @@ export class VaultLeases {
 
   async acquire(vault: string, onLost: (reason?: unknown) => void): Promise<{ release(): Promise<void> }> {
     const blob = this.client.getBlockBlobClient(`locks/${vault}.lock`);
-    try {
-      await storageCall(
-        () => blob.uploadData(Buffer.from(vault), { conditions: { ifNoneMatch: "*" } }),
-        this.label,
+    const timing = { leaseSeconds: this.leaseSeconds, renewMs: this.renewMs, label: this.label };
+    const lease = await tryLease(blob, timing);
+    if (!lease)
+      throw new KvBackupError(
+        "AlreadyRunning",
+        `a backup of vault '${vault}' is already running (its lease is held), or one stopped less than ${this.leaseSeconds} s ago and its lease has not expired yet; try again when it ends (a queued job is delivered again by the host by itself)`,
+        { retryable: true },
       );
-    } catch (e) {
-      if (!isStorageStatus(e, 409)) throw e;
-    }
-    const lease: BlobLeaseClient = blob.getBlobLeaseClient();
-    try {
-      await storageCall(() => lease.acquireLease(this.leaseSeconds), this.label);
-    } catch (e) {
-      if (isStorageStatus(e, 409))
-        throw new KvBackupError(
-          "AlreadyRunning",
-          `a backup of vault '${vault}' is already running (its lease is held), or one stopped less than ${this.leaseSeconds} s ago and its lease has not expired yet; try again when it ends (a queued job is delivered again by the host by itself)`,
-          { cause: e, retryable: true },
-        );
-      throw e;
-    }
-    return holdLease(
-      lease,
-      { leaseSeconds: this.leaseSeconds, renewMs: this.renewMs, label: this.label },
-      onLost,
-    );
+    return holdLease(lease, timing, onLost);
   }
 }
