@@ -33,6 +33,12 @@ param roleNameSuffix string = environmentName
 @description('Subscription ids whose Key Vaults the app discovers (BACKUP_SUBSCRIPTIONS): the app gets a custom role with only Microsoft.KeyVault/vaults/read on each.')
 param discoverySubscriptions string[] = []
 
+@description('Discovery keeps only vaults with this tag, "name=value" (BACKUP_VAULT_TAG); empty = every vault found.')
+param discoveryVaultTag string = ''
+
+@description('Discovered vaults can only be backed up with the backup role on them: true assigns "Key Vault Backup Operator (<suffix>)" on each discovery subscription (list + backup on every RBAC vault in it; no secret values). False: assign it per vault yourself. Access-policy vaults need a policy either way.')
+param discoveryGrantsBackup bool = true
+
 @description('The restore drill\'s empty scratch vault (BACKUP_DRILL_VAULT): { name, resourceGroup, subscriptionId? }. The app gets the drill role on this vault only.')
 param drillVault vaultRef?
 
@@ -91,6 +97,14 @@ param weeklyDay string = 'Sunday'
 @minValue(10)
 @maxValue(4000)
 param ratePer10s int = 2000
+
+@description('Key Vault transactions all runs together may spend per subscription per 10 s (BACKUP_SUBSCRIPTION_RATE_PER_10S); Key Vault caps a subscription at 5 x 4000.')
+@minValue(10)
+@maxValue(20000)
+param subscriptionRatePer10s int = 10000
+
+@description('Daily runs back up only what changed since the vault\'s newest committed run and copy the rest server-side (BACKUP_INCREMENTAL); weekly runs are always full.')
+param incremental bool = true
 
 @description('Use a user-assigned identity (created here) instead of the system-assigned one. Either way the app has exactly one identity and every role goes to it.')
 param useUserAssignedIdentity bool = false
@@ -277,11 +291,16 @@ module app 'modules/functionApp.bicep' = {
         BACKUP_WEEKLY_DAY: weeklyDay
         BACKUP_KINDS: 'secrets,keys,certificates'
         BACKUP_RATE_PER_10S: ratePer10s
+        BACKUP_SUBSCRIPTION_RATE_PER_10S: subscriptionRatePer10s
+        BACKUP_INCREMENTAL: incremental ? 'true' : 'false'
+        // This cloud's Resource Manager (sovereign clouds included), for discovery.
+        BACKUP_ARM_ENDPOINT: environment().resourceManager
         // Always on: with restoreApi off (or restore disabled) there is no App Service
         // authentication, and the app then refuses every HTTP restore (AuthenticationNotEnabled).
         RESTORE_REQUIRE_ROLE: 'true'
       },
       hasDiscovery ? { BACKUP_SUBSCRIPTIONS: join(discoverySubscriptions, ',') } : {},
+      hasDiscovery && !empty(discoveryVaultTag) ? { BACKUP_VAULT_TAG: discoveryVaultTag } : {},
       hasDrill ? { BACKUP_DRILL_VAULT: '${drillVault!.name}=${vaultUrl(drillVault!.name)}' } : {}
     )
   }
@@ -375,7 +394,7 @@ module discoveryAccess 'modules/subscriptionAccess.bicep' = [
     scope: subscription(s)
     params: {
       principalId: app.outputs.principalId
-      roleGuid: roleGuids.discovery
+      roleGuids: discoveryGrantsBackup ? [roleGuids.discovery, roleGuids.backup] : [roleGuids.discovery]
     }
     dependsOn: [roles]
   }

@@ -1,18 +1,21 @@
 targetScope = 'subscription'
 
-// One role assignment on a whole subscription (discovery: list the vaults there).
+// Role assignments on a whole subscription (discovery: list the vaults there; and, when asked, the
+// backup role so the vaults found can be backed up).
 
 @description('Principal (object) id of the Function App\'s identity.')
 param principalId string
 
-@description('Role definition GUID (the custom discovery role).')
-param roleGuid string
+@description('Role definition GUIDs (the custom discovery role, and the backup role when discovered vaults are granted).')
+param roleGuids string[]
 
-resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(subscription().id, principalId, roleGuid)
-  properties: {
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleGuid)
+resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleGuid in roleGuids: {
+    name: guid(subscription().id, principalId, roleGuid)
+    properties: {
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleGuid)
+    }
   }
-}
+]

@@ -477,7 +477,10 @@ describe("4. custom roles per deployment, vaults in other resource groups and su
 
   it("each vault's assignments are made in its own subscription and resource group, naming the role there", () => {
     const backup = roleGuid("system", "Key Vault Backup Operator");
-    const app = assignments("system").filter((a) => a.principal === "system" && a.role === backup);
+    // Per vault (the subscription-wide grants for discovered vaults are section 11's).
+    const app = assignments("system").filter(
+      (a) => a.principal === "system" && a.role === backup && a.scope.includes("/vaults/"),
+    );
     expect(app.map((a) => a.scope).sort()).toEqual(
       [
         vaultScope(sub("a"), "rg-secrets", "kv-app-a"),
@@ -752,5 +755,23 @@ describe("11. docs and the subnet's service endpoints", () => {
     ]) {
       expect(doc).toContain(command);
     }
+  });
+});
+
+describe("11. fleet settings", () => {
+  it("discovered vaults get the backup role on each discovery subscription; the app knows its cloud's ARM, the budget and incremental", () => {
+    const backup = roleDefinitions("system").find((d) => d.roleName.startsWith("Key Vault Backup Operator"));
+    const onSubscriptions = assignments("system").filter(
+      (a) => a.role === backup?.guid && /^\/subscriptions\/[^/]+$/.test(a.scope),
+    );
+    expect(onSubscriptions.map((a) => a.scope).sort()).toEqual([
+      `/subscriptions/${sub("b")}`,
+      `/subscriptions/${sub("e")}`,
+    ]);
+    const settings = appSettings("system");
+    // The snapshot keeps ARM's environment() unevaluated: the setting is that cloud's endpoint.
+    expect(String(settings.BACKUP_ARM_ENDPOINT)).toContain("environment().resourceManager");
+    expect(String(settings.BACKUP_SUBSCRIPTION_RATE_PER_10S)).toBe("10000");
+    expect(settings.BACKUP_INCREMENTAL).toBe("true");
   });
 });
