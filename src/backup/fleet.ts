@@ -2,7 +2,7 @@ import type { VaultRef } from "../domain/config.js";
 import type { Diagnosis } from "../domain/diagnosis.js";
 import { KvBackupError } from "../domain/errors.js";
 import type { DiscoveredVault } from "../domain/objects.js";
-import { normalVaultName } from "../domain/rules.js";
+import { isVaultName, normalVaultName } from "../domain/rules.js";
 import type { SignalLike } from "../domain/signal.js";
 import type { EngineDeps } from "./deps.js";
 import { diagnosisOf, isArmFailure } from "./failures.js";
@@ -27,6 +27,8 @@ export interface Fleet {
   /** Subscriptions discovery could not read, each with its diagnosis: their vaults are not in the fleet. */
   unread: { subscription: string; diagnosis: Diagnosis }[];
   discoveredAt: string;
+  /** Restore targets discovery saw, with their subscription (the budget a restore into them spends). */
+  targets?: Map<string, string>;
 }
 
 /** Tag names are case-insensitive in Azure; values are compared exactly. */
@@ -35,14 +37,25 @@ function tagValue(tags: Record<string, string>, name: string): string | undefine
   return key === undefined ? undefined : tags[key];
 }
 
-/** Why a discovered vault is not backed up, or undefined when it is. */
-function exclusion(deps: EngineDeps, v: DiscoveredVault, listed: readonly VaultRef[]): string | undefined {
+const VaultHostSuffix =
+  /\.(vault\.(azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)|privatelink\.vaultcore\.(azure\.net|azure\.cn|usgovcloudapi\.net))$/i;
+const isLoopback = (host: string): boolean => host === "localhost" || host === "[::1]" || /^127\./.test(host);
+
+/**
+ * Why a discovered vault is not backed up, or undefined when it is. A discovered vault is held to
+ * the rules a listed one is: a Key Vault name, a https vaultUri whose host is that vault's own
+ * (<name>.vault.<cloud>, its private endpoint name, or loopback only when ARM itself is the local
+ * stack's), a URL no other vault of the fleet has, and not a restore target.
+ */
+function exclusion(deps: EngineDeps, v: DiscoveredVault, fleet: readonly FleetVault[]): string | undefined {
   const tag = deps.config.vaultTag;
   if (tag) {
     const value = tagValue(v.tags, tag.name);
     if (value === undefined) return `no tag '${tag.name}' (BACKUP_VAULT_TAG=${tag.name}=${tag.value})`;
     if (value !== tag.value) return `tag ${tag.name}=${value}, not ${tag.value}`;
   }
+  if (!isVaultName(v.name)) return `'${v.name.slice(0, 64)}' is not a Key Vault name`;
+  const name = normalVaultName(v.name);
   let url: URL;
   try {
     url = new URL(v.url);
@@ -50,10 +63,18 @@ function exclusion(deps: EngineDeps, v: DiscoveredVault, listed: readonly VaultR
     return `its vaultUri '${v.url.slice(0, 80)}' is not a URL`;
   }
   if (url.protocol !== "https:") return `its vaultUri ${url.origin} is not https`;
-  const twin = listed.find((l) => l.name === normalVaultName(v.name));
+  const host = url.hostname.toLowerCase();
+  const armIsLocal = isLoopback(new URL(deps.config.armEndpoint).hostname);
+  const own = VaultHostSuffix.test(host) ? host.split(".")[0] === name : isLoopback(host) && armIsLocal;
+  if (!own) return `its vaultUri ${url.origin} is not the vault's own host (${name}.vault.<cloud>)`;
+  const twin = fleet.find((o) => o.name === name);
+  if (twin?.source === "discovered")
+    return `also in subscription ${twin.subscription}; the first one found is kept`;
   if (twin && new URL(twin.url).origin !== url.origin)
     return `listed in BACKUP_VAULTS with another URL (${twin.url})`;
-  if (deps.config.restoreTargets.some((t) => t.name === normalVaultName(v.name)))
+  const sameUrl = fleet.find((o) => o.name !== name && new URL(o.url).origin === url.origin);
+  if (sameUrl) return `its vaultUri is also vault '${sameUrl.name}'s`;
+  if (deps.config.restoreTargets.some((t) => t.name === name || new URL(t.url).origin === url.origin))
     return "it is a restore target (RESTORE_TARGET_VAULTS)";
   return undefined;
 }
@@ -61,12 +82,13 @@ function exclusion(deps: EngineDeps, v: DiscoveredVault, listed: readonly VaultR
 /**
  * Resolves the fleet: BACKUP_VAULTS, then the Key Vaults of every BACKUP_SUBSCRIPTIONS subscription
  * (through Azure Resource Manager) that carry BACKUP_VAULT_TAG. A listed vault also discovered stays
- * listed (once). A subscription that cannot be read is named with its diagnosis, never skipped
- * silently; Key Vault failures are not ARM's and are never caught here.
+ * listed (once) and learns its subscription — whatever else discovery says of it — as does a restore
+ * target: that is the budget it spends. A subscription that cannot be read is named with its
+ * diagnosis, never skipped silently; Key Vault failures are not ARM's and are never caught here.
  */
 export async function discoverFleet(deps: EngineDeps, signal?: SignalLike): Promise<Fleet> {
-  const listed = deps.config.vaults;
-  const vaults: FleetVault[] = listed.map((v) => ({ ...v, source: "listed" }));
+  const vaults: FleetVault[] = deps.config.vaults.map((v) => ({ ...v, source: "listed" }));
+  const targets = new Map<string, string>();
   const excluded: ExcludedVault[] = [];
   const unread: Fleet["unread"] = [];
   for (const subscription of deps.directory ? deps.config.subscriptions : []) {
@@ -80,15 +102,16 @@ export async function discoverFleet(deps: EngineDeps, signal?: SignalLike): Prom
     }
     for (const v of found.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const name = normalVaultName(v.name);
-      const reason = exclusion(deps, v, listed);
-      const twin = vaults.find((o) => o.name === name);
+      const listedTwin = vaults.find((o) => o.name === name && o.source === "listed");
+      if (listedTwin) listedTwin.subscription ??= subscription;
+      if (deps.config.restoreTargets.some((t) => t.name === name)) targets.set(name, subscription);
+      const reason = exclusion(deps, v, vaults);
       if (reason) excluded.push({ name, subscription, reason });
-      else if (twin) twin.subscription = subscription;
-      else
+      else if (!listedTwin)
         vaults.push({ name, url: new URL(v.url).origin, source: "discovered", subscription, tags: v.tags });
     }
   }
-  return { vaults, excluded, unread, discoveredAt: deps.now().toISOString() };
+  return { vaults, excluded, unread, discoveredAt: deps.now().toISOString(), targets };
 }
 
 const FleetTtlMs = 5 * 60_000;
@@ -119,7 +142,11 @@ export async function withFleet(
     url,
     ...(subscription ? { subscription } : {}),
   }));
-  return { ...deps, config: { ...deps.config, vaults }, fleet };
+  const restoreTargets = deps.config.restoreTargets.map((t) => {
+    const subscription = fleet.targets?.get(t.name);
+    return subscription ? { ...t, subscription } : t;
+  });
+  return { ...deps, config: { ...deps.config, vaults, restoreTargets }, fleet };
 }
 
 /**

@@ -16,16 +16,12 @@ export interface MissingVault {
 }
 
 function vaultGone(vault: string, fleet: Fleet): Diagnosis {
-  const unread = fleet.unread[0];
-  if (unread)
-    return {
-      ...unread.diagnosis,
-      cause: `vault '${vault}' was backed up in the last ${RememberDays} days but is not in today's fleet, and discovery could not read subscription ${unread.subscription}: ${unread.diagnosis.cause}`,
-    };
+  // kvbackup does not know which subscription a vault was in: every unreadable one is a suspect.
+  const unread = fleet.unread.map((u) => `${u.subscription} (${u.diagnosis.code})`);
   return {
     code: "VaultNoLongerFound",
-    cause: `vault '${vault}' was backed up in the last ${RememberDays} days but is neither in BACKUP_VAULTS nor discovered now (deleted, moved to another subscription, its tag removed, or the app lost read on it).`,
-    fix: "If the vault was deleted on purpose, nothing to do: this is reported for 8 days, and its backups age out on their own. Otherwise run kvbackup discover to see why it is excluded, and restore the tag, the subscription in BACKUP_SUBSCRIPTIONS or the role.",
+    cause: `vault '${vault}' was backed up in the last ${RememberDays} days but is neither in BACKUP_VAULTS nor discovered now (deleted, moved to another subscription, its tag removed, or the app lost read on it)${unread.length ? `; discovery could not read subscription(s) ${unread.join(", ")} today, and the vault may be in one of them` : ""}.`,
+    fix: `If the vault was deleted on purpose, nothing to do: this is reported for 8 days, and its backups age out on their own. Otherwise run kvbackup discover to see why it is excluded, and restore the tag, the subscription in BACKUP_SUBSCRIPTIONS or the role.${fleet.unread[0] ? ` For the unreadable subscription: ${fleet.unread[0].diagnosis.fix}` : ""}`,
   };
 }
 

@@ -64,3 +64,18 @@ export function authenticationNotEnabled(): Diagnosis {
     fix: "Deploy with the restore app registration (infra parameter restoreAppClientId) so App Service authentication is on, or run restores with the kvbackup CLI under an operator identity.",
   };
 }
+
+/** A queued run refused for good on its last delivery: not in the fleet, or no budget slot in time. */
+export function refusalDiagnosis(e: { code: string; message: string }): Diagnosis {
+  if (e.code === "BudgetBusy")
+    return {
+      code: "SubscriptionBudgetBusy",
+      cause: `the run never got a slot of its subscription's Key Vault budget, on any of the queue's deliveries: ${e.message}`,
+      fix: "Too many vaults of one subscription for the time the schedule leaves: raise BACKUP_SUBSCRIPTION_RATE_PER_10S (up to 20000, Key Vault's cap, if nothing else uses the subscription's budget), lower BACKUP_RATE_PER_10S (more, slower slots), or spread the schedule. docs/sizing.md has the arithmetic.",
+    };
+  return {
+    code: "VaultNotInFleet",
+    cause: `the queued run's vault was refused on every delivery: ${e.message}`,
+    fix: "Run kvbackup discover: the vault must be in BACKUP_VAULTS or discovered (tagged, in a readable BACKUP_SUBSCRIPTIONS subscription).",
+  };
+}

@@ -48,6 +48,8 @@ export const DiagnosisCodes = [
   "ArmAuthentication",
   "ArmUnavailable",
   "VaultNoLongerFound",
+  "VaultNotInFleet",
+  "SubscriptionBudgetBusy",
   "Unknown",
 ] as const;
 export type DiagnosisCode = (typeof DiagnosisCodes)[number];

@@ -22,6 +22,11 @@ function messageOf<T>(message: unknown, schema: Parameters<typeof check<T>>[0], 
   return r.value;
 }
 
+/** host.json's extensions.queues.maxDequeueCount: after this delivery the message goes to the poison queue. */
+export const MaxDequeueCount = 5;
+const lastDelivery = (context: InvocationContext): boolean =>
+  Number(context.triggerMetadata?.dequeueCount ?? 0) >= MaxDequeueCount;
+
 /**
  * Queue trigger on backup-jobs: runs one vault. A failed run throws, so the host delivers the
  * message again (the same runId resumes) and, in the end, moves it to backup-jobs-poison; a
@@ -31,7 +36,7 @@ export const backupWorker =
   (deps: EngineDeps) =>
   async (message: unknown, context: InvocationContext): Promise<RunResult> => {
     const job = messageOf<BackupJob>(message, BackupJobMessage, "backup job");
-    const r = await runVault(deps, job);
+    const r = await runVault(deps, job, { lastDelivery: lastDelivery(context) });
     const summary = `${r.vault} ${r.runId}: ${r.status}, ${r.bytes} bytes in ${r.durationMs} ms`;
     const d = r.diagnosis ?? r.failed[0]?.diagnosis;
     if (r.status === "failed") {

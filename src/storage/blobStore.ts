@@ -96,7 +96,13 @@ export class BlobStore {
         includeMetadata: true,
         ...signalOption(signal),
       })) {
-        found.set(b.name, { name: b.name, bytes: b.properties.contentLength ?? 0, ...factsOf(b.metadata) });
+        // A copy that has not succeeded (pending, failed, aborted) says nothing it can be trusted for.
+        const copying = b.properties.copyStatus !== undefined && b.properties.copyStatus !== "success";
+        found.set(b.name, {
+          name: b.name,
+          bytes: b.properties.contentLength ?? 0,
+          ...(copying ? {} : factsOf(b.metadata)),
+        });
       }
     }, this.label);
     return found;
@@ -117,10 +123,14 @@ export class BlobStore {
         this.label,
       );
       const done = await storageCall(() => poller.pollUntilDone(), this.label);
-      return done.copyStatus === "success";
+      if (done.copyStatus === "success") return true;
+      // A failed or aborted copy leaves a blob with our metadata but not our bytes: never leave it.
+      await this.delete(to, signal).catch(() => undefined);
+      return false;
     } catch (e) {
       // 404: the source aged out or was deleted; 409: the target exists (an earlier attempt).
       if (isStorageStatus(e, 404) || isStorageStatus(e, 409)) return false;
+      await this.delete(to, signal).catch(() => undefined);
       throw e;
     }
   }

@@ -12,18 +12,26 @@ export function holdLease(
 ): { release(): Promise<void> } {
   let renewedAt = Date.now();
   let lost = false;
+  let lastError: unknown;
+  const lose = (reason: unknown): void => {
+    if (lost) return;
+    lost = true;
+    clearInterval(renew);
+    onLost(reason);
+  };
+  // Lost by a deadline, not by an answer: with no successful renewal for the lease period less one
+  // renewal interval, the lease may run out any moment (a renewal that hangs never answers at all).
+  const deadlineMs = timing.leaseSeconds * 1000 - timing.renewMs;
   const renew = setInterval(() => {
-    storageCall(() => lease.renewLease(), timing.label)
+    if (Date.now() - renewedAt >= deadlineMs) return lose(lastError);
+    storageCall(() => lease.renewLease({ abortSignal: AbortSignal.timeout(timing.renewMs) }), timing.label)
       .then(() => {
         renewedAt = Date.now();
       })
       .catch((e: unknown) => {
-        const taken = isStorageStatus(e, 409) || isStorageStatus(e, 412);
-        if (!lost && (taken || Date.now() - renewedAt >= timing.leaseSeconds * 1000)) {
-          lost = true;
-          clearInterval(renew);
-          onLost(taken ? undefined : e);
-        }
+        lastError = e;
+        if (isStorageStatus(e, 409) || isStorageStatus(e, 412)) lose(undefined);
+        else if (Date.now() - renewedAt >= deadlineMs) lose(e);
       });
   }, timing.renewMs);
   renew.unref();

@@ -36,6 +36,8 @@ export interface BackedUp {
 export interface Base {
   runId: string;
   items: ReadonlyMap<string, ManifestItem>;
+  /** The base run's blobs as the container lists them now: what each says of itself, and its size. */
+  blobs: ReadonlyMap<string, StoredBlob>;
 }
 
 export const baseKey = (kind: Kind, name: string): string => `${kind}/${name.toLowerCase()}`;
@@ -159,7 +161,10 @@ async function backupKind(
           }
           const blob = objectBlob(record.prefix, pass.kind, o.name);
           const inBase = deps.base?.items.get(baseKey(pass.kind, o.name));
-          const base = inBase && deps.base ? { runId: deps.base.runId, item: inBase } : undefined;
+          const base =
+            inBase && deps.base
+              ? { runId: deps.base.runId, item: inBase, stored: deps.base.blobs.get(inBase.blob) }
+              : undefined;
           await pool.submit(() =>
             signals.with(async (s) =>
               pass.add(await backupObject(objectDeps, o, blob, existing.get(blob), s, base)),

@@ -1,4 +1,5 @@
 import { isKvBackupError } from "../../domain/errors.js";
+import { runPrefix } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { Mode } from "../../domain/vocabulary.js";
 import { findRun } from "../catalog/findRun.js";
@@ -27,6 +28,7 @@ export async function baseFor(
     return {
       runId: manifest.runId,
       items: new Map(manifest.items.map((i) => [baseKey(i.kind, i.name), i])),
+      blobs: await deps.blobs.list(runPrefix(manifest.tier, manifest.vault.name, manifest.runId), signal),
     };
   } catch (e) {
     if (isKvBackupError(e, "NotFound") || isKvBackupError(e, "CorruptManifest")) return undefined;

@@ -57,6 +57,9 @@ export async function commit(
   const status = statusOf(out.items.length, failed);
   if (status === "failed") return record.end("failed", { bytes: out.bytes, failed });
   const leftovers = await clearLeftovers(deps, record, existing, out, signal);
+  // Whatever the mode was asked, an item copied from a base makes the run incremental (a resumed run
+  // may have copied in an attempt that had a base, and find none now).
+  if (out.items.some((i) => i.copiedFrom)) record.mode = "incremental";
   const manifest: Manifest = {
     schemaVersion: 2,
     runId: record.job.runId,

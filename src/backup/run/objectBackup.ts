@@ -25,6 +25,8 @@ export interface ObjectBackupDeps {
 export interface BaseItem {
   runId: string;
   item: ManifestItem;
+  /** The base blob as listed: copied only while it still says it holds what the base manifest recorded. */
+  stored?: StoredBlob | undefined;
 }
 
 type Described = StoredBlob & Required<Pick<BlobFacts, "sha256" | "object">>;
@@ -61,6 +63,15 @@ const resumable = (prior: StoredBlob | undefined): prior is Described =>
 /** A blob of an earlier attempt is kept only while the object lists as it did then; a changed object is backed up again. */
 const current = (prior: StoredBlob | undefined, o: ObjectInfo): prior is Described =>
   resumable(prior) && sameListedState(prior.object, o);
+
+/**
+ * The base blob still says it holds what the base manifest recorded (its SHA-256 in its metadata,
+ * its size): a blob damaged or replaced since is not copied forward; the object is backed up anew.
+ * (A blob rewritten with the same size and forged metadata is beyond this check: verify, and the
+ * weekly full run, catch it.)
+ */
+const intact = (base: BaseItem): boolean =>
+  base.stored?.sha256 === base.item.sha256 && base.stored.bytes === base.item.bytes;
 
 /**
  * An unchanged object of an incremental run: its blob in the base run is copied server-side into
@@ -103,7 +114,9 @@ export async function backupObject(
 ): Promise<ObjectOutcome> {
   if (current(prior, o))
     return { outcome: "backedUp", item: itemOf(blob, prior.bytes, prior), resumed: true };
-  if (base && prior === undefined && sameListedState(base.item, o)) {
+  let copyTried = false;
+  if (base && prior === undefined && sameListedState(base.item, o) && intact(base)) {
+    copyTried = true;
     const copied = await copyFromBase(deps, o, blob, base, signal);
     if (copied) return copied;
   }
@@ -128,7 +141,8 @@ export async function backupObject(
   const { managed: _managed, ...object } = o;
   const facts = { sha256: sha256Hex(bytes), object };
   // A blob of an earlier attempt that does not say what it holds, or holds an older state, is replaced.
-  const written = await deps.blobs.putOnce(blob, bytes, facts, signal, prior !== undefined);
+  // A failed copy may have left a blob behind: it is replaced too.
+  const written = await deps.blobs.putOnce(blob, bytes, facts, signal, prior !== undefined || copyTried);
   if (written) return { outcome: "backedUp", item: itemOf(blob, bytes.length, facts), resumed: false };
   // Storage kept the blob in the way (immutability): the manifest records what that blob holds, or nothing.
   const stored = (await deps.blobs.list(blob, signal)).get(blob);

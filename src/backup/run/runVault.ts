@@ -1,4 +1,6 @@
+import { refusalDiagnosis } from "../../diagnosis/local.js";
 import { findVault, type VaultRef } from "../../domain/config.js";
+import { isKvBackupError } from "../../domain/errors.js";
 import { abortError, type SignalLike } from "../../domain/signal.js";
 import { Kinds } from "../../domain/vocabulary.js";
 import { budgetOf, underBudget } from "../budget.js";
@@ -18,6 +20,8 @@ import { tidyEarlierRuns } from "./tidy.js";
 export interface RunOptions {
   onProgress?: (p: Progress) => void;
   signal?: SignalLike;
+  /** The queue will not deliver this job again (its dequeue count reached the limit). */
+  lastDelivery?: boolean;
 }
 
 /**
@@ -32,8 +36,36 @@ export async function runVault(
   job: BackupJob,
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const deps = await withFleet(given, options.signal);
-  const vault = findVault(deps.config, job.vault);
+  try {
+    return await runAllowed(given, job, options);
+  } catch (e) {
+    // The queue's last delivery of a job that was refused (not in the fleet, no budget) leaves a
+    // failed run behind — row and event — instead of vanishing into the poison queue unseen.
+    const refusal = isKvBackupError(e, "VaultNotAllowed") || isKvBackupError(e, "BudgetBusy");
+    if (!options.lastDelivery || !refusal) throw e;
+    const record = new RunRecord(
+      given,
+      job,
+      findVault(given.config, job.vault) ?? { name: job.vault, url: "" },
+      [],
+    );
+    return record.end("failed", {
+      bytes: 0,
+      failed: [],
+      diagnosis: refusalDiagnosis(e),
+      stoppedAt: "preflight",
+    });
+  }
+}
+
+async function runAllowed(given: EngineDeps, job: BackupJob, options: RunOptions): Promise<RunResult> {
+  let deps = await withFleet(given, options.signal);
+  let vault = findVault(deps.config, job.vault);
+  // Queued by another instance that discovered it a moment ago: look again before refusing.
+  if (!vault && deps.fleet) {
+    deps = await withFleet(given, options.signal, { fresh: true });
+    vault = findVault(deps.config, job.vault);
+  }
   if (!vault) throw notInFleet(deps, job.vault);
   const asked = job.kinds?.length ? job.kinds : deps.config.kinds;
   const record = new RunRecord(

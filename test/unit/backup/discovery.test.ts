@@ -135,7 +135,10 @@ describe("discovery", () => {
     // The subscription unreadable instead: the report names that cause.
     w.directory.fault = (sub) => (sub === SubB ? armError(403, "AuthorizationFailed") : undefined);
     s = await scheduleBackups(w.deps);
-    expect(s.missing[0]?.diagnosis.code).toBe("ArmForbidden");
+    expect(s.missing[0]?.diagnosis).toMatchObject({
+      code: "VaultNoLongerFound",
+      cause: expect.stringContaining(`could not read subscription(s) ${SubB} (ArmForbidden)`),
+    });
   });
 
   it("a vault off the list and not discovered is refused for good (not retryable) when discovery read everything", async () => {
@@ -197,5 +200,94 @@ describe("discovery settings", () => {
     expect(bad({ BACKUP_SUBSCRIPTIONS: SubA, BACKUP_ARM_ENDPOINT: "http://management.azure.com" })).toMatch(
       /must be https/,
     );
+  });
+});
+
+describe("discovery, attacked", () => {
+  it("a discovered vault must be a vault name on its own host, a URL no other vault has, and not a restore target", async () => {
+    const w = world({ subscriptions: [SubA] });
+    w.directory
+      .add(SubA, "evil-kv", {}, "https://attacker.example.com:8443/")
+      .add(SubA, "other-kv", {}, "https://demo-vault.vault.azure.net/")
+      .add(SubA, "copy-kv", {}, "https://restore-vault.vault.azure.net/")
+      .add(SubA, "../daily/demo-vault", {}, "https://x.vault.azure.net/")
+      .add(SubA, "pe-kv", {}, "https://pe-kv.privatelink.vaultcore.azure.net/");
+    const fleet = await discoverFleet(w.deps);
+    expect(fleet.vaults.map((v) => v.name)).toEqual(["demo-vault", "pe-kv"]);
+    const why = Object.fromEntries(fleet.excluded.map((x) => [x.name, x.reason]));
+    expect(why["evil-kv"]).toMatch(/not the vault's own host/);
+    expect(why["other-kv"]).toMatch(/not the vault's own host/);
+    expect(why["copy-kv"]).toMatch(/not the vault's own host/);
+    expect(why["../daily/demo-vault"]).toMatch(/not a Key Vault name/);
+  });
+
+  it("the same name in two subscriptions: the first is kept, the second named", async () => {
+    const w = world({ subscriptions: [SubA, SubB] });
+    w.directory.add(SubA, "twin-kv").add(SubB, "twin-kv");
+    const fleet = await discoverFleet(w.deps);
+    expect(fleet.vaults.filter((v) => v.name === "twin-kv")).toEqual([
+      expect.objectContaining({ subscription: SubA }),
+    ]);
+    expect(fleet.excluded).toEqual([
+      expect.objectContaining({ name: "twin-kv", subscription: SubB, reason: expect.stringContaining(SubA) }),
+    ]);
+  });
+
+  it("a listed vault learns its subscription even when discovery would leave it out (untagged): one budget per subscription", async () => {
+    const w = world({ subscriptions: [SubA], vaultTag: { name: "backup", value: "true" } });
+    w.directory.add(SubA, "demo-vault").add(SubA, "restore-vault");
+    const fleet = await discoverFleet(w.deps);
+    expect(fleet.vaults).toEqual([
+      expect.objectContaining({ name: "demo-vault", source: "listed", subscription: SubA }),
+    ]);
+    expect(fleet.targets?.get("restore-vault")).toBe(SubA);
+  });
+
+  it("a job the timer queued for a vault tagged a moment ago: the worker looks again before refusing", async () => {
+    const w = fleetWorld();
+    w.vault("late-kv").put("secrets", "x");
+    // The worker's fleet is cached before the vault is tagged.
+    await runVault(w.deps, { runId: newRunId(), vault: "demo-vault", tier: "manual", trigger: "cli" });
+    w.directory.add(SubA, "late-kv", { backup: "true" });
+    const r = await runVault(w.deps, {
+      runId: newRunId(),
+      vault: "late-kv",
+      tier: "daily",
+      trigger: "timer",
+    });
+    expect(r.status).toBe("succeeded");
+  });
+
+  it("refused on the queue's last delivery (not in the fleet, or no budget): a failed run with row and event, not silence", async () => {
+    const w = fleetWorld();
+    const gone = {
+      runId: newRunId(),
+      vault: "scratch-kv",
+      tier: "daily" as const,
+      trigger: "timer" as const,
+    };
+    const r = await runVault(w.deps, gone, { lastDelivery: true });
+    expect(r).toMatchObject({ status: "failed", diagnosis: { code: "VaultNotInFleet" } });
+    expect(w.storage.rows.get(gone.runId)).toMatchObject({
+      status: "failed",
+      firstFailureCode: "VaultNotInFleet",
+    });
+    const busy = world({ ratePer10s: 1000, subscriptionRatePer10s: 1000 }, { budgetWaitMs: 0 });
+    seed(busy.vault());
+    await busy.storage.budget.acquire("unknown-subscription", 1, () => undefined, { waitMs: 0 });
+    const j = { runId: newRunId(), vault: "demo-vault", tier: "daily" as const, trigger: "timer" as const };
+    const b = await runVault(busy.deps, j, { lastDelivery: true });
+    expect(b).toMatchObject({ status: "failed", diagnosis: { code: "SubscriptionBudgetBusy" } });
+    expect(busy.telemetry.events).toEqual([
+      expect.objectContaining({
+        runId: j.runId,
+        status: "failed",
+        firstFailureCode: "SubscriptionBudgetBusy",
+      }),
+    ]);
+    // Not the last delivery: thrown, retryable, nothing recorded.
+    const k = { ...j, runId: newRunId() };
+    await expect(runVault(busy.deps, k)).rejects.toSatisfy((e) => isKvBackupError(e, "BudgetBusy"));
+    expect(busy.storage.rows.has(k.runId)).toBe(false);
   });
 });

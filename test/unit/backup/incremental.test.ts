@@ -174,3 +174,70 @@ describe("incremental daily runs", () => {
     expect((await verifyRun(w.deps, m)).ok).toBe(true);
   });
 });
+
+describe("incremental runs, attacked", () => {
+  it("a base blob damaged since (its size or its own SHA-256 no longer the manifest's) is not copied forward: backed up anew", async () => {
+    const w = world();
+    const v = seed(w.vault());
+    const first = await run(w);
+    const m1 = manifestOf(w, first.manifestPath);
+    const [a, b] = [m1.items.find((i) => i.name === "alpha"), m1.items.find((i) => i.name === "bravo")];
+    const blobA = w.storage.blobs.get(a?.blob as string);
+    const blobB = w.storage.blobs.get(b?.blob as string);
+    if (!blobA || !blobB) throw new Error("no blobs");
+    blobA.bytes = blobA.bytes.slice(0, 10);
+    blobB.facts = { ...blobB.facts, sha256: "f".repeat(64) };
+    const before = v.calls.backup;
+    const second = await run(w);
+    expect(v.calls.backup - before).toBe(2);
+    const m2 = manifestOf(w, second.manifestPath);
+    expect(m2.items.filter((i) => i.copiedFrom)).toHaveLength(7);
+    expect((await verifyRun(w.deps, m2)).ok).toBe(true);
+  });
+
+  it("a copy that fails leaving a blob behind: the object is backed up over it, and the run verifies", async () => {
+    const w = world();
+    seed(w.vault());
+    await run(w);
+    const copy = w.storage.blobStore.copy;
+    w.storage.blobStore.copy = async (from, to, facts) => {
+      // What a failed Copy Blob leaves in Azure: our metadata, not our bytes.
+      w.storage.blobs.set(to, { bytes: new Uint8Array(0), facts: structuredClone(facts) });
+      return false;
+    };
+    const r = await run(w);
+    w.storage.blobStore.copy = copy;
+    expect(r.status).toBe("succeeded");
+    const m = manifestOf(w, r.manifestPath);
+    expect(m.items.some((i) => i.copiedFrom)).toBe(false);
+    expect((await verifyRun(w.deps, m)).ok).toBe(true);
+  });
+
+  it("an incremental run resumed after its base went: its copied items keep it incremental", async () => {
+    const w = world({}, { concurrency: 1 });
+    seed(w.vault());
+    const first = await run(w);
+    const ac = new AbortController();
+    let copies = 0;
+    const copy = w.storage.blobStore.copy;
+    w.storage.blobStore.copy = async (...args) => {
+      if (++copies === 3) ac.abort();
+      return copy(...args);
+    };
+    clock += 86_400_000;
+    const job = {
+      runId: newRunId(new Date(clock)),
+      vault: "demo-vault",
+      tier: "daily" as const,
+      trigger: "timer" as const,
+    };
+    await expect(runVault(w.deps, job, { signal: ac.signal })).rejects.toThrow();
+    w.storage.blobStore.copy = copy;
+    w.storage.documents.delete(first.manifestPath);
+    const r = await runVault(w.deps, job);
+    const m = manifestOf(w, r.manifestPath);
+    expect(m.items.some((i) => i.copiedFrom)).toBe(true);
+    expect(m.mode).toBe("incremental");
+    expect((await verifyRun(w.deps, m)).ok).toBe(true);
+  });
+});

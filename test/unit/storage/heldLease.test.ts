@@ -1,0 +1,61 @@
+import type { BlobLeaseClient } from "@azure/storage-blob";
+import { describe, expect, it } from "vitest";
+import { holdLease } from "../../../src/storage/heldLease.js";
+
+/** A lease client whose renewals behave as told: hang, fail, or succeed. */
+const leaseClient = (renew: () => Promise<unknown>): BlobLeaseClient =>
+  ({ renewLease: renew, releaseLease: async () => ({}) }) as unknown as BlobLeaseClient;
+
+describe("holding a blob lease", () => {
+  it("a renewal that never answers still loses the lease before it can expire (a deadline, not an answer)", async () => {
+    const started = Date.now();
+    const lost = await new Promise<unknown>((resolve) => {
+      holdLease(
+        leaseClient(() => new Promise(() => undefined)),
+        { leaseSeconds: 1, renewMs: 100, label: "test" },
+        (reason) => resolve({ reason, after: Date.now() - started }),
+      );
+    });
+    expect((lost as { after: number }).after).toBeLessThan(1000);
+  });
+
+  it("a lease taken away (409) is lost at the first failed renewal, with no reason", async () => {
+    const taken = Object.assign(new Error("LeaseIdMismatchWithLeaseOperation"), {
+      statusCode: 409,
+      code: "LeaseIdMismatchWithLeaseOperation",
+    });
+    const reason = await new Promise<unknown>((resolve) => {
+      holdLease(
+        leaseClient(async () => Promise.reject(taken)),
+        { leaseSeconds: 60, renewMs: 20, label: "test" },
+        resolve,
+      );
+    });
+    expect(reason).toBeUndefined();
+  });
+
+  it("renewals that succeed keep it: released on request, never lost", async () => {
+    let renewals = 0;
+    let lostCalled = false;
+    const held = holdLease(
+      leaseClient(async () => {
+        renewals++;
+        return {};
+      }),
+      { leaseSeconds: 1, renewMs: 50, label: "test" },
+      () => {
+        lostCalled = true;
+      },
+    );
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (renewals >= 25) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 20);
+    });
+    await held.release();
+    expect(lostCalled).toBe(false);
+  });
+});
