@@ -31,6 +31,11 @@ export interface RestoreJob {
 export interface Tuning {
   /** Objects in flight at once per backup (each waits for the vault's budget anyway). */
   concurrency: number;
+  /**
+   * Objects in flight at once in an incremental run: most are server-side copies, which spend no
+   * Key Vault budget and wait on Storage's latency, not on the vault's pace.
+   */
+  copyConcurrency: number;
   /** Objects in flight at once per restore. */
   restoreConcurrency: number;
   /** Key Vault's version limit for backups; 500 in Azure. */
@@ -43,6 +48,7 @@ export interface Tuning {
 
 export const DefaultTuning: Tuning = {
   concurrency: 16,
+  copyConcurrency: 64,
   restoreConcurrency: 8,
   versionLimit: 500,
   conflictRetryMs: 60_000,

@@ -40,10 +40,10 @@ export class VaultLimiter implements RateBudget {
   readonly stats: LimiterStats = { acquired: 0, throttled: 0, pace: 1 };
 
   constructor(options: LimiterOptions) {
-    this.rate = options.ratePer10s / 10_000; // tokens per ms
-    // A tenth of a second of burst: smooths the workers' arrivals, while no 10 s window can
-    // spend more than the budget plus 1 %.
+    // A tenth of a second of burst smooths the workers' arrivals; it comes out of the budget, so no
+    // 10 s window (sliding, not only aligned ones) spends more than ratePer10s: burst + 10 s of refill.
     this.capacity = Math.max(1, options.ratePer10s / 100);
+    this.rate = Math.max(0, options.ratePer10s - this.capacity) / 10_000; // tokens per ms
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? delay;
     this.random = options.random ?? Math.random;

@@ -117,7 +117,9 @@ export class BlobStore {
           this.client.getBlobClient(to).beginCopyFromURL(source, {
             metadata: metadataOf(facts),
             conditions: { ifNoneMatch: "*" },
-            intervalInMs: 200,
+            // Same-account copies of small blobs finish at once; the poller waits this long after every poll,
+            // the first included, so keep it short (a copy still pending is asked again soon).
+            intervalInMs: 20,
             ...signalOption(signal),
           }),
         this.label,

@@ -47,6 +47,8 @@ export interface KindsDeps {
   blobs: BlobStore;
   limiter: VaultLimiter;
   concurrency: number;
+  /** The pool's size when the run has a base (copies wait on Storage, not on the vault's budget). */
+  copyConcurrency?: number;
   versionLimit: number;
   onProgress?: (p: Progress) => void;
   /** Set for an incremental run: unchanged objects are copied from it. */
@@ -149,7 +151,7 @@ async function backupKind(
     vaultName: record.vault.name,
     versionLimit: deps.versionLimit,
   };
-  const pool = new Pool(deps.concurrency);
+  const pool = new Pool(deps.base ? (deps.copyConcurrency ?? deps.concurrency) : deps.concurrency);
   try {
     await signals.with(async (listing) => {
       for await (const page of deps.vault.list(pass.kind, listing)) {

@@ -117,13 +117,14 @@ async function backUp(
     const existing = await deps.blobs.list(record.prefix, signal);
     const limiter = new VaultLimiter({ ratePer10s: budgetOf(deps, record.vault).ratePer10s });
     const vault = deps.vaults(record.vault, limiter, { onThrottled: () => record.telemetry.throttled() });
-    const { concurrency, versionLimit } = deps.tuning;
+    const { concurrency, copyConcurrency, versionLimit } = deps.tuning;
     await backupKinds(
       {
         vault,
         blobs: deps.blobs,
         limiter,
         concurrency,
+        copyConcurrency,
         versionLimit,
         base,
         ...(onProgress ? { onProgress } : {}),
