@@ -36,6 +36,12 @@ export interface Tuning {
    * Key Vault budget and wait on Storage's latency, not on the vault's pace.
    */
   copyConcurrency: number;
+  /**
+   * Restores per 10 s per vault at most: Key Vault's create class (300 per 10 s for secrets,
+   * learn.microsoft.com/azure/key-vault/general/service-limits). Whether restores count there is
+   * not documented; pacing as if they do avoids a 429 storm against a limit the vault does have.
+   */
+  restoreRatePer10s: number;
   /** Objects in flight at once per restore. */
   restoreConcurrency: number;
   /** Key Vault's version limit for backups; 500 in Azure. */
@@ -50,6 +56,7 @@ export const DefaultTuning: Tuning = {
   concurrency: 16,
   copyConcurrency: 64,
   restoreConcurrency: 8,
+  restoreRatePer10s: 300,
   versionLimit: 500,
   conflictRetryMs: 60_000,
   budgetWaitMs: 10 * 60_000,

@@ -68,8 +68,8 @@ export interface BlobStore {
 export interface DocumentStore {
   /** The bytes, or undefined when there is no such document. */
   read(path: string, signal?: SignalLike): Promise<{ bytes: Uint8Array; etag: string } | undefined>;
-  /** Writes once; false when the document exists already. */
-  create(path: string, bytes: Uint8Array, signal?: SignalLike): Promise<boolean>;
+  /** Writes once (the bytes, or their chunks in order); false when the document exists already. */
+  create(path: string, bytes: Uint8Array | readonly Uint8Array[], signal?: SignalLike): Promise<boolean>;
   /** Replaces the document; with `etag`, only if it is still that version. The new etag, or undefined when it was not. */
   replace(path: string, bytes: Uint8Array, etag?: string, signal?: SignalLike): Promise<string | undefined>;
 }

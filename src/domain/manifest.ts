@@ -72,3 +72,19 @@ export const byKindAndName = (
   b: { kind: string; name: string },
 ): number =>
   a.kind === b.kind ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.kind < b.kind ? -1 : 1;
+
+/**
+ * manifest.json as chunks of compact JSON (exactly JSON.stringify(manifest) + "\n"), a few hundred
+ * items each: a 100,000-object manifest is never one string in memory, only its bytes, once.
+ */
+export function manifestChunks(manifest: Manifest, itemsPerChunk = 500): Buffer[] {
+  const shell = JSON.stringify({ ...manifest, items: [] });
+  const at = shell.indexOf('"items":[]');
+  const chunks = [Buffer.from(shell.slice(0, at + '"items":['.length))];
+  for (let i = 0; i < manifest.items.length; i += itemsPerChunk) {
+    const part = manifest.items.slice(i, i + itemsPerChunk).map((item) => JSON.stringify(item));
+    chunks.push(Buffer.from((i > 0 ? "," : "") + part.join(",")));
+  }
+  chunks.push(Buffer.from(`${shell.slice(at + '"items":['.length)}\n`));
+  return chunks;
+}

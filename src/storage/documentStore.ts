@@ -1,7 +1,11 @@
 import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { SignalLike } from "../domain/signal.js";
 import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
+
+/** Above this, a document is uploaded as a stream of blocks. */
+const LargeDocumentBytes = 8 * 1024 * 1024;
 
 /** Small JSON documents in the container: manifests (written once) and restore states (rewritten under an ETag). */
 export class DocumentStore {
@@ -24,8 +28,35 @@ export class DocumentStore {
     }
   }
 
-  async create(path: string, bytes: Uint8Array, signal?: SignalLike): Promise<boolean> {
-    return (await this.upload(path, bytes, { ifNoneMatch: "*" }, signal)) !== undefined;
+  async create(
+    path: string,
+    bytes: Uint8Array | readonly Uint8Array[],
+    signal?: SignalLike,
+  ): Promise<boolean> {
+    if (!Array.isArray(bytes))
+      return (await this.upload(path, bytes as Uint8Array, { ifNoneMatch: "*" }, signal)) !== undefined;
+    const chunks = bytes as readonly Uint8Array[];
+    const size = chunks.reduce((n, c) => n + c.length, 0);
+    // Small documents in one put; a large manifest streamed as blocks, never concatenated in memory.
+    if (size <= LargeDocumentBytes)
+      return (await this.upload(path, Buffer.concat(chunks), { ifNoneMatch: "*" }, signal)) !== undefined;
+    const md5 = createHash("md5");
+    for (const c of chunks) md5.update(c);
+    try {
+      await storageCall(
+        () =>
+          this.client.getBlockBlobClient(path).uploadStream(Readable.from(chunks), 4 * 1024 * 1024, 4, {
+            blobHTTPHeaders: { blobContentMD5: md5.digest(), blobContentType: "application/json" },
+            conditions: { ifNoneMatch: "*" },
+            ...signalOption(signal),
+          }),
+        this.label,
+      );
+      return true;
+    } catch (e) {
+      if (isStorageStatus(e, 409) || isStorageStatus(e, 412)) return false;
+      throw e;
+    }
   }
 
   async replace(

@@ -1,99 +1,478 @@
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { newRunId } from "../../src/domain/runId.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
-import { startStack } from "../stack/stack.js";
-import { seedBenchVault } from "./seed.js";
+import { type BenchStack, type StorageMode, startBenchStack } from "./benchStack.js";
+import { mariadbAvailable } from "./mariadb.js";
+import { killWorkers, machine, RequestLog, round, runWorker, withCpu } from "./measure.js";
+import { churnBenchVault, seedBenchVault } from "./seed.js";
 
 /**
- * `npm run bench -- --objects N`: seed a vault with N objects, give it the service's limit
- * (4,000 transactions / 10 s) and 10 ms latency, back it up with BACKUP_RATE_PER_10S=4000, then run
- * the one-at-a-time baseline. The last line printed is one JSON object; it is also written to
- * bench-results.json.
+ * `npm run bench -- --scenario single|incremental|fleet|restore [--objects N] [--vaults V --workers W]`
+ *
+ * Starts a private local Azure (Key Vault emulator with its token buckets on, identity endpoint,
+ * ARM emulator, Azurite with its blob metadata in a private MariaDB), seeds vaults, runs kvbackup
+ * in separate processes and measures from the emulator's own counters and request log. The last
+ * line printed is one JSON object; it is also written to .local/bench/<scenario>-<objects>.json.
+ * Everything started here listens on 127.0.0.1 and is stopped at the end, also on failure.
  */
 installNetworkGuard();
 const { values } = parseArgs({
   options: {
-    objects: { type: "string", default: "5000" },
-    out: { type: "string", default: "bench-results.json" },
+    scenario: { type: "string", default: "single" },
+    objects: { type: "string" },
+    vaults: { type: "string", default: "20" },
+    workers: { type: "string", default: "4" },
+    storage: { type: "string", default: mariadbAvailable() ? "sql" : "memory" },
     concurrency: { type: "string", default: "16" },
+    "latency-ms": { type: "string", default: "10" },
+    "jitter-ms": { type: "string", default: "5" },
+    "vault-limit": { type: "string", default: "4000" },
+    rate: { type: "string", default: "2000" },
+    "create-limit": { type: "string", default: "300" },
+    "vault-rate": { type: "string" },
+    "subscription-rate": { type: "string" },
+    churn: { type: "string", default: "0.01" },
+    "baseline-sample": { type: "string", default: "300" },
+    "storage-probe": { type: "string", default: "2000" },
+    out: { type: "string" },
   },
 });
-const objectsWanted = Number(values.objects);
-if (!Number.isInteger(objectsWanted) || objectsWanted < 10)
-  throw new Error("--objects takes a whole number >= 10");
-const require = createRequire(import.meta.url);
-const tsx = join(require.resolve("tsx/package.json"), "..", "dist", "cli.mjs");
 
-const stack = await startStack({ seed: false, writeEnv: false });
-try {
-  const vaultName = "bench-vault";
-  const { url } = await stack.emulator.createVault(vaultName);
-  const { BackupOperatorRole } = await import("../stack/keyvault/roles.js");
-  stack.emulator.assignRole(vaultName, {
-    principalId: stack.identities.app.principalId,
-    role: BackupOperatorRole,
-  });
-  const s0 = Date.now();
-  const seeded = seedBenchVault(stack.emulator, vaultName, objectsWanted);
-  console.log(
-    `seeded ${vaultName}: ${seeded.secrets} secrets, ${seeded.keys} keys, ${seeded.certificates} certificates in ${((Date.now() - s0) / 1000).toFixed(1)} s`,
-  );
-  const limit = 4000;
-  stack.emulator.setLimits(vaultName, { perTenSeconds: limit, createPerTenSeconds: 300 });
-  stack.emulator.setLatency(vaultName, { fixedMs: 10, jitterMs: 0 });
-  stack.emulator.resetStats(vaultName);
+const scenario = values.scenario as string;
+const Scenarios = ["single", "incremental", "fleet", "restore"] as const;
+type Scenario = (typeof Scenarios)[number];
+if (!(Scenarios as readonly string[]).includes(scenario))
+  throw new Error(`--scenario: one of ${Scenarios.join(", ")}`);
+const num = (name: string, raw: string | undefined, min: number): number => {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} takes a number >= ${min}`);
+  return n;
+};
+const defaultObjects: Record<Scenario, string> = {
+  single: "10000",
+  incremental: "10000",
+  fleet: "10000",
+  restore: "2000",
+};
+const objects = Math.round(num("objects", values.objects ?? defaultObjects[scenario as Scenario], 10));
+const storage = values.storage as StorageMode;
+if (storage !== "sql" && storage !== "memory") throw new Error("--storage: sql or memory");
+const concurrency = num("concurrency", values.concurrency, 1);
+const latency = {
+  fixedMs: num("latency-ms", values["latency-ms"], 0),
+  jitterMs: num("jitter-ms", values["jitter-ms"], 0),
+};
+const vaultLimit = num("vault-limit", values["vault-limit"], 10);
+const createLimit = num("create-limit", values["create-limit"], 1);
+/** BACKUP_RATE_PER_10S of single, incremental and restore runs: the app's default, half the vault's limit. */
+const rate = num("rate", values.rate, 10);
+const dir = resolve(".local/bench");
+const outFile = resolve(values.out ?? join(dir, `${scenario}-${objects}.json`));
+mkdirSync(dir, { recursive: true });
 
-  const env = {
-    ...stack.env,
-    BACKUP_VAULTS: `${vaultName}=${url}`,
-    BACKUP_RATE_PER_10S: String(limit),
-    BENCH_CONCURRENCY: values.concurrency as string,
-  };
-  const { stdout } = await promisify(execFile)(process.execPath, [tsx, "test/bench/worker.ts"], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    timeout: 3_600_000,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const w = JSON.parse(stdout.trim().split("\n").at(-1) as string);
-  const stats = stack.emulator.stats(vaultName);
-  // Requests the run made: the baseline's are counted apart (its backups and its listing).
-  const baselineTx = (stats.byOperation.BackupSecret ?? 0) - seeded.secrets;
-  const runTx = stats.total - Math.max(0, baselineTx) - Math.ceil(w.baselineObjects / 25) - 1;
-  const txPerSec = runTx / w.seconds;
-  const budgetPerSec = limit / 10;
-  const objectsPerSec = w.objects / w.seconds;
-  const baselineObjectsPerSec = w.baselineObjects / w.baselineSeconds;
-  const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
-  const result = {
-    objects: w.objects,
-    seconds: round(w.seconds),
-    objectsPerSec: round(objectsPerSec, 1),
-    txPerSec: round(txPerSec, 1),
-    budgetPerSec,
-    budgetUtilisation: round(txPerSec / budgetPerSec, 3),
-    throttled: stats.throttled,
-    throttledShare: round(stats.throttled / Math.max(1, runTx), 4),
-    failed: w.failed,
-    peakRssMb: round(w.peakRssMb, 1),
-    baselineObjectsPerSec: round(baselineObjectsPerSec, 1),
-    speedupVsBaseline: round(objectsPerSec / baselineObjectsPerSec, 2),
-    status: w.status,
-    skippedManaged: w.skipped,
-    peakConcurrencyAtVault: stats.peakInflight,
-    baselineSample: w.baselineObjects,
-    node: process.version,
-  };
-  console.log(
-    `kvbackup: ${result.objects} objects in ${result.seconds} s = ${result.objectsPerSec} obj/s, ${result.txPerSec} tx/s of a ${budgetPerSec} tx/s budget (${(result.budgetUtilisation * 100).toFixed(1)} %), ${result.throttled} throttled, ${result.failed} failed, peak RSS ${result.peakRssMb} MB`,
-  );
-  console.log(
-    `baseline (one at a time, ${result.baselineSample} secrets): ${result.baselineObjectsPerSec} obj/s -> speedup ${result.speedupVsBaseline}x`,
-  );
-  writeFileSync(values.out as string, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify(result));
-} finally {
-  await stack.stop();
+const log = (line: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+const secondsSince = (t0: number): number => round((performance.now() - t0) / 1000, 1);
+
+type Result = Record<string, unknown>;
+
+/** The settings of a backing-up process: the stack's, the vaults, the budget. */
+function appEnv(stack: BenchStack, extra: Record<string, string>): Record<string, string> {
+  return { ...stack.env, BENCH_CONCURRENCY: String(concurrency), ...extra };
 }
+
+async function seedOne(stack: BenchStack, name: string, n: number) {
+  const v = await stack.addVault(name);
+  const s0 = performance.now();
+  const seeded = seedBenchVault(stack.emulator, name, n);
+  log(
+    `seeded ${name}: ${seeded.secrets} secrets, ${seeded.keys} keys, ${seeded.certificates} certificates in ${secondsSince(s0)} s`,
+  );
+  stack.emulator.setLimits(name, { perTenSeconds: vaultLimit, createPerTenSeconds: createLimit });
+  stack.emulator.setLatency(name, latency);
+  return { ...v, seeded };
+}
+
+/** One runVault in its own process, measured from the emulator's counters and log. */
+async function backupRun(
+  stack: BenchStack,
+  requests: RequestLog,
+  vault: { name: string; url: string },
+  job: { tier: "manual" | "daily"; mode: "full" | "incremental" },
+  extra: Record<string, string> = {},
+) {
+  stack.emulator.resetStats(vault.name);
+  requests.clear();
+  const env = appEnv(stack, {
+    BACKUP_VAULTS: `${vault.name}=${vault.url}`,
+    BACKUP_RATE_PER_10S: String(rate),
+    BACKUP_SUBSCRIPTION_RATE_PER_10S: String(Math.min(20_000, rate * 5)),
+    BACKUP_INCREMENTAL: "true",
+    BENCH_MODE: "backup",
+    BENCH_JOB: JSON.stringify({ runId: newRunId(), vault: vault.name, trigger: "cli", ...job }),
+    ...extra,
+  });
+  const w = runWorker(env, "backup");
+  const measured = await withCpu(
+    { "kvbackup worker": w.pid, azurite: stack.storage.azuritePid, mariadb: stack.storage.mariadbPid },
+    () => w.done,
+  );
+  const r = measured.value;
+  const stats = stack.emulator.stats(vault.name);
+  const seconds = r.seconds as number;
+  const txPerSec = stats.total / seconds;
+  const run = {
+    runId: r.runId,
+    status: r.status,
+    mode: r.mode,
+    objects: r.objects as number,
+    fromKeyVault: r.fromKeyVault,
+    copied: r.copied,
+    skippedManagedByCertificate: r.skipped,
+    failed: r.failed as number,
+    failures: r.failures,
+    seconds: round(seconds),
+    objectsPerSec: round((r.objects as number) / seconds, 1),
+    kvTransactions: stats.total,
+    kvTransactionsByOperation: stats.byOperation,
+    kvTxPerSec: round(txPerSec, 1),
+    budgetPerSec: rate / 10,
+    budgetUtilisation: round(txPerSec / (rate / 10), 3),
+    throttled: stats.throttled,
+    throttledShare: round(stats.throttled / Math.max(1, stats.total), 4),
+    ...requests.windows(),
+    peakConcurrencyAtVault: stats.peakInflight,
+    peakRssMb: r.peakRssMb as number,
+    bytes: r.bytes,
+    averageBlobBytes: r.averageBlobBytes,
+    ...(r.verify ? { verify: r.verify } : {}),
+    ...(r.storageProbe ? { storageProbe: r.storageProbe } : {}),
+    cpuSecondsDuringRun: {
+      ...measured.cpuSeconds,
+      "kvbackup worker (whole process)": r.cpuSeconds as number,
+    },
+  };
+  log(
+    `${job.mode} run of ${vault.name}: ${run.objects} objects (${String(run.copied)} copied) in ${run.seconds} s, ${run.kvTransactions} Key Vault tx = ${run.kvTxPerSec} tx/s of ${run.budgetPerSec} (${round(run.budgetUtilisation * 100, 1)} %), ${run.throttled} throttled, ${run.failed} failed, peak RSS ${run.peakRssMb} MB`,
+  );
+  if (run.storageProbe) log(`storage alone: ${JSON.stringify(run.storageProbe)}`);
+  return run;
+}
+
+async function baseline(stack: BenchStack, vault: { name: string; url: string }) {
+  stack.emulator.resetStats(vault.name);
+  const b = await runWorker(
+    appEnv(stack, {
+      BACKUP_VAULTS: `${vault.name}=${vault.url}`,
+      BENCH_MODE: "baseline",
+      BENCH_BASELINE_SAMPLE: values["baseline-sample"] as string,
+    }),
+    "baseline",
+  ).done;
+  const objectsPerSec = (b.objects as number) / (b.seconds as number);
+  log(`baseline (one at a time, ${String(b.objects)} secrets): ${round(objectsPerSec, 1)} objects/s`);
+  return {
+    objects: b.objects,
+    seconds: round(b.seconds as number),
+    objectsPerSec: round(objectsPerSec, 1),
+    kvThrottled: stack.emulator.stats(vault.name).throttled,
+  };
+}
+
+async function single(stack: BenchStack, requests: RequestLog): Promise<Result> {
+  const vault = await seedOne(stack, "bench-vault", objects);
+  const run = await backupRun(
+    stack,
+    requests,
+    vault,
+    { tier: "manual", mode: "full" },
+    {
+      BENCH_STORAGE_PROBE: values["storage-probe"] as string,
+    },
+  );
+  const base = await baseline(stack, vault);
+  return {
+    objects,
+    seconds: run.seconds,
+    kvTransactions: run.kvTransactions,
+    budgetUtilisation: run.budgetUtilisation,
+    throttledShare: run.throttledShare,
+    failed: run.failed,
+    peakRssMb: run.peakRssMb,
+    speedupVsBaseline: round(run.objectsPerSec / base.objectsPerSec, 2),
+    run,
+    baseline: base,
+  };
+}
+
+async function incremental(stack: BenchStack, requests: RequestLog): Promise<Result> {
+  const vault = await seedOne(stack, "bench-vault", objects);
+  const full = await backupRun(stack, requests, vault, { tier: "daily", mode: "full" });
+  // Key Vault's timestamps are in seconds: the changes must land in a later second than the seed.
+  await sleep(1100);
+  const changed = churnBenchVault(
+    stack.emulator,
+    vault.name,
+    vault.seeded,
+    Math.round(objects * num("churn", values.churn, 0)),
+  );
+  log(
+    `changed ${changed.names.length} objects (${changed.secrets} secrets, ${changed.keys} keys, ${changed.certificates} certificates)`,
+  );
+  const daily = await backupRun(
+    stack,
+    requests,
+    vault,
+    { tier: "daily", mode: "incremental" },
+    { BENCH_VERIFY: "1", BENCH_STORAGE_PROBE: values["storage-probe"] as string },
+  );
+  return {
+    objects,
+    seconds: daily.seconds,
+    kvTransactions: daily.kvTransactions,
+    budgetUtilisation: daily.budgetUtilisation,
+    throttledShare: daily.throttledShare,
+    failed: daily.failed,
+    peakRssMb: Math.max(full.peakRssMb, daily.peakRssMb),
+    fullRunKvTransactions: full.kvTransactions,
+    fullRunSeconds: full.seconds,
+    transactionRatio: round(full.kvTransactions / Math.max(1, daily.kvTransactions), 1),
+    wallRatio: round(full.seconds / daily.seconds, 2),
+    changedObjects: changed.names.length,
+    backedUpFromKeyVault: daily.fromKeyVault,
+    copiedServerSide: daily.copied,
+    verify: daily.verify,
+    fullRun: full,
+    incrementalRun: daily,
+  };
+}
+
+async function fleet(stack: BenchStack, requests: RequestLog): Promise<Result> {
+  const vaults = Math.round(num("vaults", values.vaults, 1));
+  const workers = Math.round(num("workers", values.workers, 1));
+  const vaultRate = num("vault-rate", values["vault-rate"] ?? "250", 10);
+  const subscriptionRate = num("subscription-rate", values["subscription-rate"] ?? String(vaultRate * 4), 10);
+  const subscription = "22222222-2222-4222-8222-000000000b01";
+  const perVault = Math.max(10, Math.round(objects / vaults));
+  const names: string[] = [];
+  const s0 = performance.now();
+  for (let i = 0; i < vaults; i++) {
+    const name = `fleet-${String(i).padStart(2, "0")}`;
+    await stack.addVault(name, { subscription });
+    seedBenchVault(stack.emulator, name, perVault);
+    // The service's limits scaled down with the budget: each vault allows what one slot spends.
+    stack.emulator.setLimits(name, { perTenSeconds: vaultRate, createPerTenSeconds: createLimit });
+    stack.emulator.setLatency(name, latency);
+    names.push(name);
+  }
+  log(
+    `seeded ${vaults} vaults x ${perVault} objects in ${secondsSince(s0)} s (discovered through ARM, subscription ${subscription})`,
+  );
+  const env = appEnv(stack, {
+    BACKUP_SUBSCRIPTIONS: subscription,
+    BACKUP_VAULT_TAG: "backup=true",
+    BACKUP_RATE_PER_10S: String(vaultRate),
+    BACKUP_SUBSCRIPTION_RATE_PER_10S: String(subscriptionRate),
+    BACKUP_INCREMENTAL: "true",
+  });
+  const queued = await runWorker({ ...env, BENCH_MODE: "enqueue" }, "enqueue").done;
+  log(`queued ${String(queued.queued)} jobs on backup-jobs (${String(queued.discovered)} vaults discovered)`);
+  for (const n of names) stack.emulator.resetStats(n);
+  requests.clear();
+  const t0 = Date.now();
+  const started = Array.from({ length: workers }, (_, i) =>
+    runWorker({ ...env, BENCH_MODE: "drain", BENCH_WORKER: String(i) }, `drain ${i}`),
+  );
+  const measured = await withCpu(
+    {
+      ...Object.fromEntries(started.map((w, i) => [`worker ${i}`, w.pid])),
+      azurite: stack.storage.azuritePid,
+      mariadb: stack.storage.mariadbPid,
+    },
+    () => Promise.all(started.map((w) => w.done)),
+  );
+  const results = measured.value;
+  const runs = results.flatMap((r) => r.runs as Record<string, unknown>[]);
+  const ended = Math.max(...runs.map((r) => r.endedAt as number));
+  const seconds = (ended - t0) / 1000;
+  const stats = names.map((n) => stack.emulator.stats(n));
+  const kvTransactions = stats.reduce((a, s) => a + s.total, 0);
+  const throttled = stats.reduce((a, s) => a + s.throttled, 0);
+  const floorSeconds = kvTransactions / (subscriptionRate / 10);
+  const windows = requests.windows();
+  const activeSeconds = ((requests.last ?? 0) - (requests.first ?? 0)) / 1000;
+  const perWorker = results.map((r, i) => ({
+    worker: i,
+    runs: (r.runs as unknown[]).length,
+    peakRssMb: r.peakRssMb,
+  }));
+  log(
+    `fleet: ${runs.length} runs by ${workers} workers in ${round(seconds, 1)} s (floor ${round(floorSeconds, 1)} s), ${kvTransactions} tx, busiest 10 s window ${windows.maxWindowTx} of ${subscriptionRate}`,
+  );
+  return {
+    objects: perVault * vaults,
+    seconds: round(seconds),
+    kvTransactions,
+    budgetUtilisation: round(kvTransactions / seconds / (subscriptionRate / 10), 3),
+    throttledShare: round(throttled / Math.max(1, kvTransactions), 4),
+    failed: runs.reduce((a, r) => a + (r.failed as number), 0),
+    peakRssMb: Math.max(...results.map((r) => r.peakRssMb as number)),
+    vaults,
+    workers,
+    subscriptionBudgetPer10s: subscriptionRate,
+    vaultRatePer10s: vaultRate,
+    slots: Math.floor(subscriptionRate / vaultRate),
+    maxWindowTx: windows.maxWindowTx,
+    maxWindowAccepted: windows.maxWindowAccepted,
+    maxFixedWindowTx: windows.maxFixedWindowTx,
+    floorSeconds: round(floorSeconds),
+    overFloor: round(seconds / floorSeconds - 1, 3),
+    activeSeconds: round(activeSeconds),
+    secondsFromFirstRun: round((ended - Math.min(...runs.map((r) => r.startedAt as number))) / 1000),
+    budgetScope: `subscription ${subscription} (vaults discovered through the ARM emulator, BACKUP_SUBSCRIPTIONS)`,
+    objectsPerVault: perVault,
+    statuses: runs.reduce<Record<string, number>>((a, r) => {
+      a[r.status as string] = (a[r.status as string] ?? 0) + 1;
+      return a;
+    }, {}),
+    throttled,
+    requestLogEntries: requests.count,
+    perWorker,
+    runs: runs
+      .map((r) => ({
+        vault: r.vault,
+        status: r.status,
+        objects: r.objects,
+        failed: r.failed,
+        startS: round(((r.startedAt as number) - t0) / 1000, 1),
+        endS: round(((r.endedAt as number) - t0) / 1000, 1),
+      }))
+      .sort((a, b) => a.startS - b.startS),
+    cpuSecondsDuringRun: measured.cpuSeconds,
+  };
+}
+
+async function restore(stack: BenchStack, requests: RequestLog): Promise<Result> {
+  const source = await seedOne(stack, "bench-vault", objects);
+  const target = await stack.addVault("bench-restore");
+  stack.emulator.setLimits(target.name, { perTenSeconds: vaultLimit, createPerTenSeconds: createLimit });
+  stack.emulator.setLatency(target.name, latency);
+  const backup = await backupRun(stack, requests, source, { tier: "manual", mode: "full" });
+  stack.emulator.resetStats(target.name);
+  requests.clear();
+  const w = runWorker(
+    appEnv(stack, {
+      BACKUP_VAULTS: `${source.name}=${source.url}`,
+      RESTORE_TARGET_VAULTS: `${target.name}=${target.url}`,
+      BACKUP_RATE_PER_10S: String(rate),
+      BACKUP_SUBSCRIPTION_RATE_PER_10S: String(Math.min(20_000, rate * 5)),
+      BENCH_MODE: "restore",
+      BENCH_RUN_ID: backup.runId as string,
+      BENCH_SOURCE_VAULT: source.name,
+      BENCH_TARGET_VAULT: target.name,
+    }),
+    "restore",
+  );
+  const measured = await withCpu(
+    { "kvbackup worker": w.pid, azurite: stack.storage.azuritePid, mariadb: stack.storage.mariadbPid },
+    () => w.done,
+  );
+  const r = measured.value;
+  const stats = stack.emulator.stats(target.name);
+  const seconds = r.seconds as number;
+  const restoreOps = Object.entries(stats.byOperation)
+    .filter(([op]) => op.startsWith("Restore"))
+    .reduce((a, [, n]) => a + n, 0);
+  const restored = r.objects as number;
+  log(
+    `restore: ${restored} objects in ${round(seconds, 1)} s = ${round(restored / seconds, 1)} objects/s, ${stats.total} tx, ${stats.throttled} throttled`,
+  );
+  return {
+    objects,
+    seconds: round(seconds),
+    kvTransactions: stats.total,
+    budgetUtilisation: round(stats.total / seconds / (rate / 10), 3),
+    throttledShare: round(stats.throttled / Math.max(1, stats.total), 4),
+    failed: r.failed,
+    peakRssMb: r.peakRssMb,
+    restored,
+    objectsPerSec: round(restored / seconds, 1),
+    outcomes: r.outcomes,
+    status: r.status,
+    failures: r.failures,
+    createClassLimitPer10s: createLimit,
+    restoreRequests: restoreOps,
+    createClassUtilisation: round(restoreOps / seconds / (createLimit / 10), 3),
+    throttled: stats.throttled,
+    kvTransactionsByOperationStatus: stats.byOperationStatus,
+    ...requests.windows(),
+    backupRun: backup,
+    cpuSecondsDuringRun: measured.cpuSeconds,
+  };
+}
+
+const run: Record<Scenario, (s: BenchStack, r: RequestLog) => Promise<Result>> = {
+  single,
+  incremental,
+  fleet,
+  restore,
+};
+
+let stack: BenchStack | undefined;
+let stopping = false;
+const stopAll = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  killWorkers();
+  await stack?.stop();
+};
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.once(sig, () => {
+    log(`${sig}: stopping everything the bench started`);
+    void stopAll().finally(() => process.exit(130));
+  });
+
+let exitCode = 0;
+const startedAt = new Date().toISOString();
+const t0 = performance.now();
+try {
+  log(`starting the local Azure (storage: ${storage})`);
+  stack = await startBenchStack(join(dir, "stack"), storage);
+  const requests = new RequestLog(stack.emulator);
+  const result = await run[scenario as Scenario](stack, requests);
+  requests.close();
+  const out = {
+    scenario,
+    ...result,
+    settings: {
+      concurrency,
+      keyVaultLatencyMs: latency,
+      vaultLimitPer10s: vaultLimit,
+      backupRatePer10s: rate,
+      createLimitPer10s: createLimit,
+      storage:
+        storage === "sql"
+          ? `Azurite ${"3.37.0"} blob metadata in MariaDB ${stack.storage.mariadb} (private, 127.0.0.1, relaxed durability); blob content, queues and tables in Azurite's files`
+          : "Azurite, everything in memory",
+    },
+    environment: {
+      ...machine(),
+      date: startedAt,
+      benchSeconds: round((performance.now() - t0) / 1000, 1),
+      alsoRunning:
+        "everything on this one machine: the Key Vault emulator, the identity endpoint and the ARM emulator (in the bench process), Azurite, MariaDB, and the kvbackup worker process(es); cpuSecondsDuringRun says how much CPU each used",
+    },
+  };
+  const json = JSON.stringify(out);
+  writeFileSync(outFile, `${JSON.stringify(out, null, 2)}\n`);
+  log(`written to ${outFile}`);
+  await stopAll();
+  console.log(json);
+} catch (e) {
+  exitCode = 1;
+  console.error(e);
+  await stopAll();
+}
+process.exit(exitCode);

@@ -1,75 +1,227 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { DefaultAzureCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { createApp } from "../../src/app.js";
+import { type App, createApp } from "../../src/app.js";
+import { findRun } from "../../src/backup/catalog/findRun.js";
+import { verifyRun } from "../../src/backup/catalog/verifyRun.js";
+import type { BackupJob } from "../../src/backup/deps.js";
+import { withFleet } from "../../src/backup/fleet.js";
+import { enqueueBackups } from "../../src/backup/jobs.js";
+import { Pool } from "../../src/backup/pool.js";
+import { runRestore } from "../../src/backup/restore/runRestore.js";
+import type { RunResult } from "../../src/backup/run/record.js";
 import { runVault } from "../../src/backup/run/runVault.js";
 import { loadConfig } from "../../src/config.js";
 import { totalOf } from "../../src/domain/inventory.js";
-import { newRunId } from "../../src/domain/runId.js";
 import { keyVaultClientOptions } from "../../src/keyvault/clientOptions.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
 
 /**
- * The measured side of `npm run bench`, in its own process (so its memory is the backup's alone):
- * kvbackup's run, then the baseline scripts use today, one object at a time through the SDK.
- * Prints one JSON line.
+ * The measured side of `npm run bench`, one process per role so that its memory is its own:
+ * BENCH_MODE = backup (one runVault, optionally verify it and probe storage), baseline (what a
+ * runbook does, one secret at a time), drain (a Functions instance: takes jobs from backup-jobs and
+ * runs them until the queue stays empty), restore (runRestore of a run into another vault).
+ * Prints one JSON line last.
  */
 installNetworkGuard();
-const baselineSample = Number(process.env.BENCH_BASELINE_SAMPLE ?? "300");
+const mode = process.env.BENCH_MODE ?? "backup";
 const config = loadConfig(process.env, "operator");
-const vault = config.vaults[0];
-if (!vault) throw new Error("no vault");
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? "16");
+const app: App = createApp(config, { tuning: { concurrency } });
 
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 50);
+const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
+/** The process's high-water mark so far (the kernel's, not a sample). */
+const peakRssMb = (): number =>
+  mb(Math.max(peakRss, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024));
 
-const t0 = performance.now();
-const result = await runVault(
-  createApp(config, { tuning: { concurrency: Number(process.env.BENCH_CONCURRENCY ?? "16") } }),
-  {
-    runId: newRunId(),
-    vault: vault.name,
-    tier: "manual",
-    trigger: "cli",
-  },
-);
-const seconds = (performance.now() - t0) / 1000;
-clearInterval(sampler);
-peakRss = Math.max(peakRss, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
+const summary = (r: RunResult, seconds: number) => ({
+  runId: r.runId,
+  vault: r.vault,
+  status: r.status,
+  mode: r.mode,
+  objects: totalOf(r.counts, "backedUp"),
+  skipped: totalOf(r.counts, "skipped"),
+  failed: r.failed.length,
+  failures: r.failed.slice(0, 5).map((f) => `${f.kind}/${f.name} ${f.code}`),
+  bytes: r.bytes,
+  copied: r.copied,
+  seconds,
+});
 
-// Baseline: what a runbook does — list, then back up and upload each secret in turn.
-const credential = new DefaultAzureCredential();
-const secrets = new SecretClient(vault.url, credential, keyVaultClientOptions(vault.url));
-const container = new BlobServiceClient(
-  process.env.BACKUP_STORAGE__blobServiceUri as string,
-  credential,
-).getContainerClient(config.container);
-const names: string[] = [];
-for await (const s of secrets.listPropertiesOfSecrets()) {
-  if (!s.managed) names.push(s.name);
-  if (names.length >= baselineSample) break;
+async function backup(): Promise<Record<string, unknown>> {
+  const job = JSON.parse(process.env.BENCH_JOB as string) as BackupJob;
+  const t0 = performance.now();
+  const r = await runVault(app, job);
+  const seconds = (performance.now() - t0) / 1000;
+  const out: Record<string, unknown> = { ...summary(r, seconds), peakRssMb: peakRssMb() };
+  const { manifest } = await findRun(app, r.runId, r.vault);
+  out.copiedInManifest = manifest.items.filter((i) => i.copiedFrom).length;
+  out.fromKeyVault = manifest.items.length - (out.copiedInManifest as number);
+  out.averageBlobBytes = Math.round(r.bytes / Math.max(1, manifest.items.length));
+  if (process.env.BENCH_VERIFY === "1") {
+    const v0 = performance.now();
+    const v = await verifyRun(app, manifest);
+    out.verify = {
+      ok: v.ok,
+      expected: v.expected,
+      checked: v.checked,
+      bytes: v.bytes,
+      problems: v.problems.length,
+      seconds: (performance.now() - v0) / 1000,
+    };
+  }
+  const probe = Number(process.env.BENCH_STORAGE_PROBE ?? "0");
+  if (probe > 0) out.storageProbe = await storageProbe(probe, out.averageBlobBytes as number, manifest.items);
+  return out;
 }
-const b0 = performance.now();
-for (const name of names) {
-  const bytes = (await secrets.backupSecret(name)) as Uint8Array;
-  createHash("sha256").update(bytes).digest("hex");
-  await container.getBlockBlobClient(`baseline/${name}.kvbak`).uploadData(bytes);
-}
-const baselineSeconds = (performance.now() - b0) / 1000;
 
-const objects = totalOf(result.counts, "backedUp");
-console.log(
-  JSON.stringify({
-    status: result.status,
-    objects,
-    skipped: totalOf(result.counts, "skipped"),
-    failed: result.failed.length,
+/**
+ * Storage alone, with the container as the run left it: plain SDK uploads of blobs of the run's
+ * average size at the run's concurrency (what each backed-up object costs storage), and plain
+ * server-side copies of the run's own blobs (what each unchanged object of an incremental run costs).
+ */
+async function storageProbe(
+  n: number,
+  size: number,
+  items: readonly { blob: string }[],
+): Promise<Record<string, unknown>> {
+  const container = new BlobServiceClient(
+    process.env.BACKUP_STORAGE__blobServiceUri as string,
+    new DefaultAzureCredential(),
+  ).getContainerClient(config.container);
+  let count = 0;
+  for await (const _ of container.listBlobsFlat()) count++;
+  const body = randomBytes(Math.max(1, size));
+  const tag = Date.now().toString(36);
+  const timed = async (fn: (i: number) => Promise<unknown>): Promise<number> => {
+    const pool = new Pool(concurrency);
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++)
+      await pool.submit(async () => {
+        await fn(i);
+      });
+    await pool.drain();
+    return n / ((performance.now() - t0) / 1000);
+  };
+  const uploadsPerSec = await timed((i) =>
+    container.getBlockBlobClient(`probe/${tag}/u-${i}.kvbak`).uploadData(body, {
+      blobHTTPHeaders: { blobContentMD5: createHash("md5").update(body).digest() },
+      metadata: { sha256: createHash("sha256").update(body).digest("hex") },
+      conditions: { ifNoneMatch: "*" },
+    }),
+  );
+  const sources = items.slice(0, n);
+  const copiesPerSec =
+    sources.length === 0
+      ? undefined
+      : await timed(async (i) => {
+          const from = sources[i % sources.length] as { blob: string };
+          const poller = await container
+            .getBlobClient(`probe/${tag}/c-${i}.kvbak`)
+            .beginCopyFromURL(container.getBlobClient(from.blob).url, { conditions: { ifNoneMatch: "*" } });
+          await poller.pollUntilDone();
+        });
+  return {
+    blobsInContainerBefore: count,
+    blobs: n,
+    blobBytes: size,
+    concurrency,
+    uploadsPerSec: Math.round(uploadsPerSec),
+    ...(copiesPerSec ? { copiesPerSec: Math.round(copiesPerSec) } : {}),
+  };
+}
+
+/** What a runbook does today: list, then back up and upload each secret in turn. */
+async function baseline(): Promise<Record<string, unknown>> {
+  const sample = Number(process.env.BENCH_BASELINE_SAMPLE ?? "300");
+  const vault = config.vaults[0];
+  if (!vault) throw new Error("no vault");
+  const credential = new DefaultAzureCredential();
+  const secrets = new SecretClient(vault.url, credential, keyVaultClientOptions(vault.url));
+  const container = new BlobServiceClient(
+    process.env.BACKUP_STORAGE__blobServiceUri as string,
+    credential,
+  ).getContainerClient(config.container);
+  await container.createIfNotExists();
+  const names: string[] = [];
+  const t0 = performance.now();
+  for await (const s of secrets.listPropertiesOfSecrets()) {
+    if (!s.managed) names.push(s.name);
+    if (names.length >= sample) break;
+  }
+  const b0 = performance.now();
+  for (const name of names) {
+    const bytes = (await secrets.backupSecret(name)) as Uint8Array;
+    createHash("sha256").update(bytes).digest("hex");
+    await container.getBlockBlobClient(`baseline/${name}.kvbak`).uploadData(bytes);
+  }
+  const seconds = (performance.now() - b0) / 1000;
+  return { objects: names.length, seconds, listSeconds: (b0 - t0) / 1000, peakRssMb: peakRssMb() };
+}
+
+/** A Functions instance: takes one job at a time from backup-jobs until the queue stays empty. */
+async function drain(): Promise<Record<string, unknown>> {
+  const idleMs = Number(process.env.BENCH_IDLE_MS ?? "3000");
+  const runs: Record<string, unknown>[] = [];
+  let idleSince = Date.now();
+  for (;;) {
+    const [job] = await app.backupJobs.take(1);
+    if (!job) {
+      if (Date.now() - idleSince > idleMs) break;
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    const startedAt = Date.now();
+    const r = await runVault(app, job);
+    runs.push({ ...summary(r, (Date.now() - startedAt) / 1000), startedAt, endedAt: Date.now() });
+    idleSince = Date.now();
+  }
+  return { runs, peakRssMb: peakRssMb(), pid: process.pid };
+}
+
+async function restore(): Promise<Record<string, unknown>> {
+  const runId = process.env.BENCH_RUN_ID as string;
+  const source = process.env.BENCH_SOURCE_VAULT as string;
+  const target = process.env.BENCH_TARGET_VAULT as string;
+  const t0 = performance.now();
+  const report = await runRestore(app, { runId, vault: source, targetVault: target, onConflict: "skip" });
+  const seconds = (performance.now() - t0) / 1000;
+  const outcomes: Record<string, number> = {};
+  for (const e of report.results ?? []) outcomes[e.outcome] = (outcomes[e.outcome] ?? 0) + 1;
+  const failed = (report.results ?? []).filter((e) => e.outcome === "failed");
+  return {
+    status: report.status,
+    objects: outcomes.restored ?? 0,
+    outcomes,
+    failed: failed.length,
+    failures: failed.slice(0, 5).map((f) => `${f.kind}/${f.name} ${f.diagnosis?.code ?? ""}`),
     seconds,
-    peakRssMb: peakRss / 1024 / 1024,
-    baselineObjects: names.length,
-    baselineSeconds,
-  }),
-);
+    peakRssMb: peakRssMb(),
+  };
+}
+
+/** The timer's part: the fleet discovered, one job per vault on backup-jobs (full runs: no base yet). */
+async function enqueue(): Promise<Record<string, unknown>> {
+  const deps = await withFleet(app, undefined, { fresh: true });
+  const runs = await enqueueBackups(deps, { tier: "daily", trigger: "timer", mode: "full" });
+  return { queued: runs.length, discovered: deps.fleet?.vaults.length ?? 0 };
+}
+
+const modes: Record<string, () => Promise<Record<string, unknown>>> = {
+  backup,
+  baseline,
+  drain,
+  restore,
+  enqueue,
+};
+const fn = modes[mode];
+if (!fn) throw new Error(`BENCH_MODE: one of ${Object.keys(modes).join(", ")}`);
+const result = await fn();
+clearInterval(sampler);
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ mode, ...result, cpuSeconds: Math.round((cpu.user + cpu.system) / 1e5) / 10 }));

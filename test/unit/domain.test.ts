@@ -47,3 +47,36 @@ describe("the process's streams", () => {
     });
   });
 });
+
+describe("manifest.json in chunks", () => {
+  it("the chunks are exactly JSON.stringify(manifest) plus a newline, for 0, 1 and many items", async () => {
+    const { manifestChunks } = await import("../../src/domain/manifest.js");
+    const item = (i: number) => ({
+      kind: "secrets" as const,
+      name: `s${i}`,
+      blob: `daily/v/2026/11/26/r/secrets/s${i}.kvbak`,
+      bytes: i,
+      sha256: "a".repeat(64),
+      enabled: true,
+      tags: { note: '"items":[] inside a value' },
+    });
+    for (const n of [0, 1, 499, 500, 501, 1234]) {
+      const m = {
+        schemaVersion: 2 as const,
+        runId: "20261126T020000Z-abcdef",
+        vault: { name: "v", url: "https://v.vault.azure.net" },
+        tier: "daily" as const,
+        trigger: "timer" as const,
+        mode: "full" as const,
+        kinds: ["secrets" as const],
+        startedAt: "x",
+        finishedAt: "y",
+        status: "succeeded" as const,
+        items: Array.from({ length: n }, (_, i) => item(i)),
+        skipped: [],
+        failed: [],
+      };
+      expect(Buffer.concat(manifestChunks(m)).toString("utf8")).toBe(`${JSON.stringify(m)}\n`);
+    }
+  });
+});

@@ -65,7 +65,8 @@ export async function runRestore(
   const { signal } = options;
   const startedAt = deps.now().toISOString();
   const { run, target } = options.resolved ?? (await resolveRestore(deps, req, signal));
-  const vault = deps.vaults(target, new VaultLimiter({ ratePer10s: budgetOf(deps, target).ratePer10s }), {});
+  const ratePer10s = Math.min(budgetOf(deps, target).ratePer10s, deps.tuning.restoreRatePer10s);
+  const vault = deps.vaults(target, new VaultLimiter({ ratePer10s }), {});
   const filters = { ...(req.kinds ? { kinds: req.kinds } : {}), ...(req.names ? { names: req.names } : {}) };
   const plan = await planRestore(vault, run.manifest, filters, signal);
   const onConflict = req.onConflict ?? "skip";

@@ -1,11 +1,12 @@
+import { createHash } from "node:crypto";
 import { KvBackupError } from "../../domain/errors.js";
 import {
   byKindAndName,
   type Manifest,
   type ManifestFailure,
   type ManifestItem,
+  manifestChunks,
 } from "../../domain/manifest.js";
-import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { StoredBlob } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { RunStatus } from "../../domain/vocabulary.js";
@@ -71,13 +72,16 @@ export async function commit(
     startedAt: record.startedAt.toISOString(),
     finishedAt: deps.now().toISOString(),
     status,
-    items: [...out.items].sort(byKindAndName),
+    items: out.items.sort(byKindAndName),
     skipped: [...out.skipped].sort(byKindAndName),
     failed,
     ...(leftovers.length ? { leftovers } : {}),
   };
-  const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-  if (!(await deps.documents.create(record.manifestPath, bytes, signal))) {
+  const chunks = manifestChunks(manifest);
+  const hash = createHash("sha256");
+  for (const c of chunks) hash.update(c);
+  const manifestSha256 = hash.digest("hex");
+  if (!(await deps.documents.create(record.manifestPath, chunks, signal))) {
     // Another delivery of this runId committed first: its manifest is the run's; this one adds nothing.
     record.telemetry.interrupt(new Error(`run ${record.job.runId} was committed by another delivery`));
     const theirs = await priorCommit(deps, record, signal);
@@ -90,5 +94,5 @@ export async function commit(
       },
     );
   }
-  return record.end(status, { bytes: out.bytes, failed, manifestSha256: sha256Hex(bytes) });
+  return record.end(status, { bytes: out.bytes, failed, manifestSha256 });
 }

@@ -19,27 +19,45 @@ export const DevAccount = {
 
 export interface AzuriteProcess {
   endpoints: AzuriteEndpoints;
+  /** The watchdog's process id (Azurite runs inside it). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
+export interface AzuriteOptions {
+  /**
+   * Blob metadata in SQL instead of memory: Azurite's AZURITE_DB connection string
+   * (mysql://user:password@host:port/database). Blob content, queues and tables then live in
+   * files in Azurite's own temporary folder (Azurite refuses --inMemoryPersistence with SQL).
+   * Default: everything in memory.
+   */
+  sqlMetadata?: string;
+  /**
+   * Where Azurite's temporary folder is made (default: the OS's). With sqlMetadata, blob content
+   * is written there and Azurite fdatasyncs every upload: a tmpfs (/dev/shm) keeps that in memory.
+   */
+  tmpRoot?: string;
+}
+
 /**
- * Starts Azurite from npm on loopback, HTTPS with OAuth, in memory, ports chosen by the OS.
+ * Starts Azurite from npm on loopback, HTTPS with OAuth, in memory (or blob metadata in SQL, see
+ * AzuriteOptions), ports chosen by the OS.
  * --skipApiVersionCheck: the SDK sends a newer x-ms-version than Azurite knows;
  * --disableTelemetry: Azurite otherwise reports to Application Insights.
  */
 export async function startAzurite(
   tlsFiles: { cert: string; key: string },
   timeoutMs = 20_000,
+  options: AzuriteOptions = {},
 ): Promise<AzuriteProcess> {
   const require = createRequire(import.meta.url);
   const entry = join(require.resolve("azurite/package.json"), "..", "dist", "src", "azurite.js");
-  const cwd = mkdtempSync(join(tmpdir(), "kvbackup-azurite-"));
+  const cwd = mkdtempSync(join(options.tmpRoot ?? tmpdir(), "kvbackup-azurite-"));
   const args = [
     entry,
     ...["--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1"],
     ...["--blobPort", "0", "--queuePort", "0", "--tablePort", "0"],
-    "--inMemoryPersistence",
-    ...["--extentMemoryLimit", "1024"],
+    ...(options.sqlMetadata ? ["--location", cwd] : ["--inMemoryPersistence", "--extentMemoryLimit", "1024"]),
     ...["--oauth", "basic", "--cert", tlsFiles.cert, "--key", tlsFiles.key],
     "--skipApiVersionCheck",
     "--disableTelemetry",
@@ -49,6 +67,7 @@ export async function startAzurite(
   const child: ChildProcess = spawn(process.execPath, [watchdog, ...args], {
     cwd,
     stdio: ["ignore", "pipe", "pipe", "ipc"],
+    ...(options.sqlMetadata ? { env: { ...process.env, AZURITE_DB: options.sqlMetadata } } : {}),
   });
   // The IPC channel must not keep this process alive; it only tells Azurite when this process is gone.
   child.channel?.unref();
@@ -84,6 +103,7 @@ export async function startAzurite(
   });
   return {
     endpoints,
+    pid: child.pid,
     async stop(): Promise<void> {
       process.removeListener("exit", killOnExit);
       if (child.exitCode === null && child.signalCode === null) {

@@ -182,7 +182,10 @@ describe("a runId delivered twice", () => {
     w.storage.documentStore.create = async (path, bytes, signal) => {
       if (!stolen && path.endsWith("manifest.json")) {
         stolen = true;
-        const theirs = JSON.parse(Buffer.from(bytes).toString("utf8"));
+        const all = Array.isArray(bytes)
+          ? Buffer.concat(bytes as Uint8Array[])
+          : Buffer.from(bytes as Uint8Array);
+        const theirs = JSON.parse(all.toString("utf8"));
         theirs.finishedAt = "2026-11-26T02:00:59.000Z";
         await create(path, Buffer.from(JSON.stringify(theirs)), signal);
       }

@@ -200,7 +200,7 @@ describe("incremental runs, attacked", () => {
     seed(w.vault());
     await run(w);
     const copy = w.storage.blobStore.copy;
-    w.storage.blobStore.copy = async (from, to, facts) => {
+    w.storage.blobStore.copy = async (_from, to, facts) => {
       // What a failed Copy Blob leaves in Azure: our metadata, not our bytes.
       w.storage.blobs.set(to, { bytes: new Uint8Array(0), facts: structuredClone(facts) });
       return false;

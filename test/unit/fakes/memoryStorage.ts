@@ -100,9 +100,10 @@ export class MemoryStorage {
       const d = this.documents.get(path);
       return d ? { bytes: Uint8Array.from(d.bytes), etag: d.etag } : undefined;
     },
-    create: async (path, bytes) => {
+    create: async (path, given) => {
       this.check("docWrite", path);
       if (this.documents.has(path)) return false;
+      const bytes = Array.isArray(given) ? Buffer.concat(given as Uint8Array[]) : (given as Uint8Array);
       this.documents.set(path, { bytes: Uint8Array.from(bytes), etag: `e${++this.etags}` });
       return true;
     },
