@@ -10,35 +10,44 @@ export function holdLease(
   timing: { leaseSeconds: number; renewMs: number; label: string },
   onLost: (reason?: unknown) => void,
 ): { release(): Promise<void> } {
-  let renewedAt = Date.now();
-  let lost = false;
+  let done = false;
   let lastError: unknown;
   const lose = (reason: unknown): void => {
-    if (lost) return;
-    lost = true;
+    if (done) return;
+    done = true;
     clearInterval(renew);
+    clearTimeout(deadline);
     onLost(reason);
   };
-  // Lost by a deadline, not by an answer: with no successful renewal for the lease period less one
-  // renewal interval, the lease may run out any moment (a renewal that hangs never answers at all).
-  const deadlineMs = timing.leaseSeconds * 1000 - timing.renewMs;
+  // Lost by a deadline, not only by an answer: with no successful renewal until shortly before the
+  // lease runs out (a renewal that hangs never answers at all), the holder stops in time.
+  const leaseMs = timing.leaseSeconds * 1000;
+  const marginMs = Math.min(5000, leaseMs / 4);
+  let deadline = setTimeout(() => lose(lastError), leaseMs - marginMs);
+  deadline.unref();
   const renew = setInterval(() => {
-    if (Date.now() - renewedAt >= deadlineMs) return lose(lastError);
     storageCall(() => lease.renewLease({ abortSignal: AbortSignal.timeout(timing.renewMs) }), timing.label)
       .then(() => {
-        renewedAt = Date.now();
+        if (done) return;
+        clearTimeout(deadline);
+        deadline = setTimeout(() => lose(lastError), leaseMs - marginMs);
+        deadline.unref();
       })
       .catch((e: unknown) => {
+        // A renewal that was in flight when the holder released answers 409: not a loss.
+        if (done) return;
         lastError = e;
         if (isStorageStatus(e, 409) || isStorageStatus(e, 412)) lose(undefined);
-        else if (Date.now() - renewedAt >= deadlineMs) lose(e);
       });
   }, timing.renewMs);
   renew.unref();
   return {
     release: async () => {
+      if (done) return;
+      done = true;
       clearInterval(renew);
-      if (!lost) await lease.releaseLease().catch(() => undefined);
+      clearTimeout(deadline);
+      await lease.releaseLease().catch(() => undefined);
     },
   };
 }

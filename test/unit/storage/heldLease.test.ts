@@ -59,3 +59,35 @@ describe("holding a blob lease", () => {
     expect(lostCalled).toBe(false);
   });
 });
+
+describe("releasing a held lease", () => {
+  it("a renewal still in flight when the holder releases, answering 409 after, is not a loss", async () => {
+    let answer: (e: unknown) => void = () => undefined;
+    let started: () => void = () => undefined;
+    const firstRenewal = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    let renewals = 0;
+    let lostCalled = false;
+    const held = holdLease(
+      leaseClient(() => {
+        renewals++;
+        started();
+        return new Promise((_resolve, reject) => {
+          answer = reject;
+        });
+      }),
+      { leaseSeconds: 60, renewMs: 20, label: "test" },
+      () => {
+        lostCalled = true;
+      },
+    );
+    await firstRenewal;
+    await held.release();
+    answer(Object.assign(new Error("LeaseNotPresentWithLeaseOperation"), { statusCode: 409 }));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(renewals).toBe(1);
+    expect(lostCalled).toBe(false);
+  });
+});
