@@ -54,7 +54,7 @@ export interface Tuning {
 
 export const DefaultTuning: Tuning = {
   concurrency: 16,
-  copyConcurrency: 32,
+  copyConcurrency: 16,
   restoreConcurrency: 8,
   restoreRatePer10s: 300,
   versionLimit: 500,

@@ -117,9 +117,9 @@ export class BlobStore {
           this.client.getBlobClient(to).beginCopyFromURL(source, {
             metadata: metadataOf(facts),
             conditions: { ifNoneMatch: "*" },
-            // Same-account copies of small blobs finish at once; the poller waits this long after every poll,
-            // the first included, so keep it short (a copy still pending is asked again soon).
-            intervalInMs: 20,
+            // A copy that is not done at once (Azurite answers "pending") is asked about every 200 ms:
+            // faster polling only loads the storage side (measured: 20 ms made the bench 6x slower).
+            intervalInMs: 200,
             ...signalOption(signal),
           }),
         this.label,
