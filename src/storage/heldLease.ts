@@ -3,50 +3,67 @@ import { isStorageStatus, storageCall } from "./storageCall.js";
 
 /**
  * Keeps a blob lease: renewed every renewMs. Taken away (409/412), onLost() with no reason: another
- * run may own it now. Storage refusing renewals for a whole lease period: onLost(that refusal).
+ * run may own it now. No successful renewal until shortly before the lease would run out (Storage
+ * refusing, slow or silent): onLost(the last refusal), so the holder stops before another can take it.
+ * A renewal that fails for any other reason is tried again soon (retryMs), not a whole interval later:
+ * one slow answer from a busy account must not cost the lease.
  */
 export function holdLease(
   lease: BlobLeaseClient,
-  timing: { leaseSeconds: number; renewMs: number; label: string },
+  timing: { leaseSeconds: number; renewMs: number; label: string; retryMs?: number },
   onLost: (reason?: unknown) => void,
 ): { release(): Promise<void> } {
   let done = false;
   let lastError: unknown;
+  let next: ReturnType<typeof setTimeout> | undefined;
+  const leaseMs = timing.leaseSeconds * 1000;
+  const marginMs = Math.min(5000, leaseMs / 4);
+  const retryMs = timing.retryMs ?? Math.min(2000, timing.renewMs);
+  // Each attempt is cut off in time for another before the deadline.
+  const attemptMs = Math.max(100, Math.min(timing.renewMs, (leaseMs - marginMs) / 3));
+  const stopTimers = (): void => {
+    clearTimeout(next);
+    clearTimeout(deadline);
+  };
   const lose = (reason: unknown): void => {
     if (done) return;
     done = true;
-    clearInterval(renew);
-    clearTimeout(deadline);
+    stopTimers();
     onLost(reason);
   };
-  // Lost by a deadline, not only by an answer: with no successful renewal until shortly before the
-  // lease runs out (a renewal that hangs never answers at all), the holder stops in time.
-  const leaseMs = timing.leaseSeconds * 1000;
-  const marginMs = Math.min(5000, leaseMs / 4);
-  let deadline = setTimeout(() => lose(lastError), leaseMs - marginMs);
-  deadline.unref();
-  const renew = setInterval(() => {
-    storageCall(() => lease.renewLease({ abortSignal: AbortSignal.timeout(timing.renewMs) }), timing.label)
+  // Lost by a deadline, not only by an answer: a renewal that hangs never answers at all.
+  const startDeadline = (): ReturnType<typeof setTimeout> => {
+    const t = setTimeout(() => lose(lastError), leaseMs - marginMs);
+    t.unref();
+    return t;
+  };
+  let deadline = startDeadline();
+  const schedule = (ms: number): void => {
+    next = setTimeout(renewOnce, ms);
+    next.unref();
+  };
+  const renewOnce = (): void => {
+    storageCall(() => lease.renewLease({ abortSignal: AbortSignal.timeout(attemptMs) }), timing.label)
       .then(() => {
         if (done) return;
         clearTimeout(deadline);
-        deadline = setTimeout(() => lose(lastError), leaseMs - marginMs);
-        deadline.unref();
+        deadline = startDeadline();
+        schedule(timing.renewMs);
       })
       .catch((e: unknown) => {
         // A renewal that was in flight when the holder released answers 409: not a loss.
         if (done) return;
         lastError = e;
         if (isStorageStatus(e, 409) || isStorageStatus(e, 412)) lose(undefined);
+        else schedule(retryMs);
       });
-  }, timing.renewMs);
-  renew.unref();
+  };
+  schedule(timing.renewMs);
   return {
     release: async () => {
       if (done) return;
       done = true;
-      clearInterval(renew);
-      clearTimeout(deadline);
+      stopTimers();
       await lease.releaseLease().catch(() => undefined);
     },
   };

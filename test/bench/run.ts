@@ -306,10 +306,12 @@ async function fleet(stack: BenchStack, requests: RequestLog): Promise<Result> {
   const perWorker = results.map((r, i) => ({
     worker: i,
     runs: (r.runs as unknown[]).length,
+    givenBack: ((r.givenBack as unknown[] | undefined) ?? []).length,
     peakRssMb: r.peakRssMb,
   }));
+  const givenBack = results.flatMap((r) => (r.givenBack as Record<string, unknown>[] | undefined) ?? []);
   log(
-    `fleet: ${runs.length} runs by ${workers} workers in ${round(seconds, 1)} s (floor ${round(floorSeconds, 1)} s), ${kvTransactions} tx, busiest 10 s window ${windows.maxWindowTx} of ${subscriptionRate}`,
+    `fleet: ${runs.length} runs by ${workers} workers in ${round(seconds, 1)} s (floor ${round(floorSeconds, 1)} s), ${kvTransactions} tx, busiest 10 s window ${windows.maxWindowTx} of ${subscriptionRate}, ${givenBack.length} job(s) given back to the queue`,
   );
   return {
     objects: perVault * vaults,
@@ -338,6 +340,7 @@ async function fleet(stack: BenchStack, requests: RequestLog): Promise<Result> {
       return a;
     }, {}),
     throttled,
+    givenBack,
     requestLogEntries: requests.count,
     perWorker,
     runs: runs

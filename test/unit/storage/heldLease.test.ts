@@ -90,4 +90,32 @@ describe("releasing a held lease", () => {
     expect(renewals).toBe(1);
     expect(lostCalled).toBe(false);
   });
+  it("a renewal that fails (a slow or refusing account) is tried again soon, not an interval later: the lease is kept", async () => {
+    let renewals = 0;
+    let lostCalled = false;
+    const busy = Object.assign(new Error("ServerBusy"), { statusCode: 503, code: "ServerBusy" });
+    // leaseSeconds 1: the deadline is 750 ms; renewMs 600 with one failure would miss it without the retry.
+    const held = holdLease(
+      leaseClient(async () => {
+        renewals++;
+        if (renewals === 1) throw busy;
+        return {};
+      }),
+      { leaseSeconds: 1, renewMs: 600, label: "test", retryMs: 20 },
+      () => {
+        lostCalled = true;
+      },
+    );
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (renewals >= 3 || lostCalled) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 10);
+    });
+    await held.release();
+    expect(lostCalled).toBe(false);
+    expect(renewals).toBeGreaterThanOrEqual(3);
+  });
 });
