@@ -9,11 +9,13 @@ import {
 import { type Config, Queues } from "./domain/config.js";
 import { KvBackupError } from "./domain/errors.js";
 import { credentials } from "./identity.js";
+import { HsmAdapter } from "./keyvault/hsmAdapter.js";
 import { VaultAdapter } from "./keyvault/vaultAdapter.js";
 import { BlobStore } from "./storage/blobStore.js";
 import { BudgetSlots } from "./storage/budgetSlots.js";
 import { storageClients } from "./storage/clients.js";
 import { DocumentStore } from "./storage/documentStore.js";
+import { HsmFolders } from "./storage/hsmFolders.js";
 import { InventoryTable } from "./storage/inventoryTable.js";
 import { JobQueue } from "./storage/jobQueue.js";
 import { VaultLeases } from "./storage/leases.js";
@@ -57,6 +59,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       ? { directory: new ArmVaultDirectory(config.armEndpoint, creds.keyVault) }
       : {}),
     blobs: new BlobStore(container),
+    hsms: (hsm) => new HsmAdapter(hsm, creds.keyVault),
+    hsmFolders: new HsmFolders(clients.blob),
     documents: new DocumentStore(container),
     leases: new VaultLeases(container, overrides.leaseSeconds, overrides.leaseRenewMs),
     budget: new BudgetSlots(

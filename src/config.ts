@@ -13,7 +13,7 @@ import {
   optionalText,
   serviceUrl,
 } from "./settings/values.js";
-import { clashes, parseVaultList } from "./settings/vaultList.js";
+import { clashes, parseHsmList, parseVaultList } from "./settings/vaultList.js";
 
 const vaultList = (required: boolean) =>
   z
@@ -26,6 +26,15 @@ const vaultList = (required: boolean) =>
       for (const message of problems) ctx.addIssue({ code: "custom", message });
       return vaults;
     });
+
+const hsmList = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const { vaults, problems } = parseHsmList(raw);
+    for (const message of problems) ctx.addIssue({ code: "custom", message });
+    return vaults;
+  });
 
 const Guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -111,6 +120,7 @@ const Schema = z.object({
     .string()
     .default("10000")
     .pipe(decimal(10, 20000, " (Key Vault caps a subscription at 5 × 4000 per 10 s)")),
+  BACKUP_MANAGED_HSMS: hsmList,
   BACKUP_INCREMENTAL: z
     .string()
     .default("true")
@@ -154,12 +164,27 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
         (p) => `RESTORE_TARGET_VAULTS: ${p}`,
       ),
     );
+  if (parsed.success) {
+    const { BACKUP_MANAGED_HSMS: hsms, BACKUP_VAULTS: vaults, BACKUP_CONTAINER: container } = parsed.data;
+    // Runs are filed by name ({tier}/{name}/..., the inventory's partition): one name, one thing.
+    for (const h of hsms)
+      if (vaults.some((v) => v.name === h.name))
+        problems.push(
+          `BACKUP_MANAGED_HSMS: '${h.name}' is also a vault in BACKUP_VAULTS; names must be unique`,
+        );
+    // HSM backups go to {container}-hsm-{tier}: a container name has at most 63 characters.
+    if (hsms.length > 0 && container.length > 52)
+      problems.push(
+        `BACKUP_CONTAINER: at most 52 characters with BACKUP_MANAGED_HSMS (their containers are '${container}-hsm-weekly' and so on, at most 63)`,
+      );
+  }
   if (problems.length > 0 || !parsed.success || !storage.success)
     throw new KvBackupError("BadSettings", `Bad settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   const s = parsed.data;
   return Object.freeze({
     vaults: s.BACKUP_VAULTS,
     restoreTargets: s.RESTORE_TARGET_VAULTS,
+    hsms: s.BACKUP_MANAGED_HSMS,
     storage: storage.data,
     container: s.BACKUP_CONTAINER,
     inventoryTable: s.BACKUP_INVENTORY_TABLE,

@@ -4,6 +4,8 @@ import type {
   BlobStore,
   BudgetSlots,
   DocumentStore,
+  HsmFactory,
+  HsmFolders,
   InventoryStore,
   JobQueue,
   Telemetry,
@@ -19,6 +21,8 @@ export interface BackupJob {
   tier: Tier;
   trigger: Trigger;
   kinds?: Kind[] | undefined;
+  /** The job backs up the Managed HSM named `vault` (a full backup the HSM writes), not a Key Vault. */
+  hsm?: boolean | undefined;
   /** Asked for: "full" backs up everything; "incremental" only what changed. Unset: daily runs follow BACKUP_INCREMENTAL, others are full. */
   mode?: Mode | undefined;
 }
@@ -50,6 +54,10 @@ export interface Tuning {
   conflictRetryMs: number;
   /** How long a run waits for a slot of its subscription's budget before giving the job back (retried later). */
   budgetWaitMs: number;
+  /** How often a Managed HSM job's status is read (the service's Retry-After wins when longer). */
+  hsmPollMs: number;
+  /** How long a run waits for an HSM job before it records it as still running and fails. */
+  hsmJobTimeoutMs: number;
 }
 
 export const DefaultTuning: Tuning = {
@@ -60,6 +68,8 @@ export const DefaultTuning: Tuning = {
   versionLimit: 500,
   conflictRetryMs: 60_000,
   budgetWaitMs: 10 * 60_000,
+  hsmPollMs: 5_000,
+  hsmJobTimeoutMs: 20 * 60_000,
 };
 
 /** Everything the engine needs, passed to every entry point as one object. */
@@ -69,6 +79,10 @@ export interface EngineDeps {
   /** Discovery's directory (Azure Resource Manager); present when BACKUP_SUBSCRIPTIONS is set. */
   directory?: VaultDirectory;
   blobs: BlobStore;
+  /** Managed HSM administration, one port per HSM of BACKUP_MANAGED_HSMS. */
+  hsms: HsmFactory;
+  /** The containers HSMs write their full backups into, one per tier. */
+  hsmFolders: HsmFolders;
   documents: DocumentStore;
   leases: VaultLeases;
   /** The subscription budget's slots (BACKUP_SUBSCRIPTION_RATE_PER_10S), shared across instances. */

@@ -5,6 +5,7 @@ import { type Kind, Kinds } from "../domain/vocabulary.js";
 import type { EngineDeps } from "./deps.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure, storageContext } from "./failures.js";
 import { withFleet } from "./fleet.js";
+import { type HsmHealth, hsmHealth } from "./hsm/hsmHealth.js";
 import { VaultLimiter } from "./limiter.js";
 
 export interface Check {
@@ -31,6 +32,8 @@ export interface HealthReport {
   };
   vaults: VaultHealth[];
   restoreTargets: VaultHealth[];
+  /** Managed HSMs: the service's pre-backup check (the app may start a backup; the HSM may write the container). */
+  hsms: HsmHealth[];
   /** Discovery: the right to list the Key Vaults of each BACKUP_SUBSCRIPTIONS subscription. */
   discovery: { subscription: string; ok: boolean; diagnosis?: Diagnosis }[];
 }
@@ -103,12 +106,14 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
   const restoreTargets = await Promise.all(
     deps.config.restoreTargets.map((v) => vaultHealth(deps, v, false, signal)),
   );
+  const hsms = storage.ok ? await Promise.all(deps.config.hsms.map((h) => hsmHealth(deps, h, signal))) : [];
   return {
-    ok: storage.ok && [...vaults, ...restoreTargets, ...discovery].every((v) => v.ok),
+    ok: storage.ok && [...vaults, ...restoreTargets, ...discovery, ...hsms].every((v) => v.ok),
     caller: deps.config.caller,
     storage,
     vaults,
     restoreTargets,
+    hsms,
     discovery,
   };
 }

@@ -1,4 +1,5 @@
-import { findVault } from "../domain/config.js";
+import { findHsm, findVault } from "../domain/config.js";
+import { KvBackupError } from "../domain/errors.js";
 import { normalVaultName } from "../domain/rules.js";
 import { newRunId } from "../domain/runId.js";
 import {
@@ -19,11 +20,15 @@ export interface QueuedRun {
   runId: string;
   vault: string;
   status: "queued";
+  /** The run backs up a Managed HSM (named by `vault`). */
+  hsm?: boolean;
 }
 
 export interface BackupRequest {
-  /** Default: every vault in BACKUP_VAULTS. */
+  /** Default (neither vaults nor hsms given): every vault of the fleet and every Managed HSM. */
   vaults?: readonly string[] | undefined;
+  /** Managed HSMs of BACKUP_MANAGED_HSMS to fully back up. */
+  hsms?: readonly string[] | undefined;
   kinds?: readonly Kind[] | undefined;
   /** Asked for explicitly (HTTP {"mode"}, CLI --full); unset follows the tier and BACKUP_INCREMENTAL. */
   mode?: Mode | undefined;
@@ -42,20 +47,44 @@ export function tierFor(at: Date, weeklyDay: WeekDay): Tier {
  */
 export async function enqueueBackups(given: EngineDeps, req: BackupRequest): Promise<QueuedRun[]> {
   const deps = await withFleet(given);
-  const names = unique((req.vaults ?? deps.config.vaults.map((v) => v.name)).map(normalVaultName));
+  const everything = req.vaults === undefined && req.hsms === undefined;
+  const names = unique(
+    (req.vaults ?? (everything ? deps.config.vaults.map((v) => v.name) : [])).map(normalVaultName),
+  );
+  const hsms = unique(
+    (req.hsms ?? (everything ? deps.config.hsms.map((h) => h.name) : [])).map(normalVaultName),
+  );
   const unknown = names.filter((n) => !findVault(deps.config, n));
-  if (unknown.length > 0) throw notInFleet(deps, unknown.map((n) => n.slice(0, 64)).join(", "));
+  if (unknown.length > 0) {
+    // An HSM asked for as a vault: say where it belongs instead of "not in the fleet".
+    const hsm = unknown.find((n) => findHsm(deps.config, n));
+    if (hsm)
+      throw new KvBackupError(
+        "BadRequest",
+        `'${hsm}' is a Managed HSM: ask for it as an HSM (--hsm ${hsm}, or "hsms" in the body)`,
+      );
+    throw notInFleet(deps, unknown.map((n) => n.slice(0, 64)).join(", "));
+  }
+  const unknownHsms = hsms.filter((n) => !findHsm(deps.config, n));
+  if (unknownHsms.length > 0)
+    throw new KvBackupError(
+      "VaultNotAllowed",
+      `Managed HSM '${unknownHsms.map((n) => n.slice(0, 64)).join(", ")}' is not in BACKUP_MANAGED_HSMS`,
+    );
   const kinds = req.kinds?.length ? Kinds.filter((k) => req.kinds?.includes(k)) : undefined;
   const at = deps.now();
   const runs: QueuedRun[] = [];
   const ids = new Set<string>();
-  for (const vault of names) {
+  const nextId = (): string => {
     // A batch shares its millisecond: four random characters keep its runIds apart, checked anyway.
     let runId = newRunId(at);
     while (ids.has(runId)) runId = newRunId(at);
     ids.add(runId);
+    return runId;
+  };
+  for (const vault of names) {
     const job: BackupJob = {
-      runId,
+      runId: nextId(),
       vault,
       tier: req.tier,
       trigger: req.trigger,
@@ -64,6 +93,11 @@ export async function enqueueBackups(given: EngineDeps, req: BackupRequest): Pro
     };
     await deps.backupJobs.send(job);
     runs.push({ runId: job.runId, vault, status: "queued" });
+  }
+  for (const hsm of hsms) {
+    const job: BackupJob = { runId: nextId(), vault: hsm, tier: req.tier, trigger: req.trigger, hsm: true };
+    await deps.backupJobs.send(job);
+    runs.push({ runId: job.runId, vault: hsm, status: "queued", hsm: true });
   }
   return runs;
 }

@@ -1,5 +1,6 @@
 import type { RateBudget } from "../domain/budget.js";
 import type { VaultRef } from "../domain/config.js";
+import type { HsmJobState } from "../domain/hsm.js";
 import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
 import type { BlobFacts, DiscoveredVault, ObjectInfo, StoredBlob } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
@@ -143,4 +144,40 @@ export interface RunTelemetry {
 
 export interface Telemetry {
   run(info: RunInfo): RunTelemetry;
+}
+
+/**
+ * One Managed HSM's backup administration (the data plane's /backup, /restore, /keys/{k}/restore and
+ * their /pending status). The HSM reaches storage as itself (useManagedIdentity: its user-assigned
+ * identity), never with the app's token.
+ */
+export interface HsmPort {
+  /** The pre-backup check: can the HSM write into this container (a job; undefined when the service offers none). */
+  preBackup(containerUri: string, signal?: SignalLike): Promise<HsmJobState>;
+  startBackup(containerUri: string, signal?: SignalLike): Promise<HsmJobState>;
+  backupStatus(jobId: string, signal?: SignalLike): Promise<HsmJobState>;
+  /** Restores every version of one key from a backup folder (selective key restore). */
+  startKeyRestore(
+    containerUri: string,
+    folder: string,
+    key: string,
+    signal?: SignalLike,
+  ): Promise<HsmJobState>;
+  /** Restores the whole HSM from a backup folder: every key it holds now is replaced. */
+  startFullRestore(containerUri: string, folder: string, signal?: SignalLike): Promise<HsmJobState>;
+  restoreStatus(jobId: string, signal?: SignalLike): Promise<HsmJobState>;
+}
+
+export type HsmFactory = (hsm: VaultRef) => HsmPort;
+
+/** The per-tier containers the HSMs write into: their URIs, made when missing, and their folders' files. */
+export interface HsmFolders {
+  containerUri(container: string): string;
+  ensure(container: string, signal?: SignalLike): Promise<void>;
+  /** Every file under folder/, with its bytes and SHA-256 (read back). */
+  files(
+    container: string,
+    folder: string,
+    signal?: SignalLike,
+  ): Promise<{ name: string; bytes: number; sha256: string }[]>;
 }

@@ -1,6 +1,6 @@
 import type { RunResult } from "../backup/run/record.js";
 import { runVault } from "../backup/run/runVault.js";
-import { findVault } from "../domain/config.js";
+import { findHsm, findVault } from "../domain/config.js";
 import { newRunId } from "../domain/runId.js";
 import { isKind, Kinds, type Mode, type Tier, Tiers, unique } from "../domain/vocabulary.js";
 import { type Command, type CommandContext, ExitCode, text, texts, usageError } from "./command.js";
@@ -19,6 +19,9 @@ function kindsOf(raw: string | undefined) {
     throw usageError(`--kinds takes a subset of ${Kinds.join(",")}`);
   return Kinds.filter((k) => kinds.includes(k));
 }
+
+const hsmSummary = (r: RunResult): string =>
+  `${r.vault} ${r.runId}: ${r.status} (Managed HSM full backup${r.hsm ? `: ${r.hsm.files} file(s) in ${r.hsm.container}/${r.hsm.folder}` : ""}); ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s`;
 
 function summary(r: RunResult): string {
   const c = r.counts;
@@ -42,7 +45,15 @@ async function run(ctx: CommandContext): Promise<number> {
       : undefined;
   const app = ctx.app();
   const names = unique(texts(ctx, "vault").map((n) => n.toLowerCase()));
-  const vaults = names.length === 0 ? [...app.config.vaults] : names.map((n) => findVault(app.config, n));
+  const hsmNames = unique(texts(ctx, "hsm").map((n) => n.toLowerCase()));
+  const everything = names.length === 0 && hsmNames.length === 0;
+  const vaults = everything ? [...app.config.vaults] : names.map((n) => findVault(app.config, n));
+  const hsms = everything ? [...app.config.hsms] : hsmNames.map((n) => findHsm(app.config, n));
+  const missingHsms = hsmNames.filter((_, i) => !hsms[i]);
+  if (missingHsms.length > 0)
+    throw usageError(
+      `Managed HSM '${missingHsms.join("', '")}' is not in BACKUP_MANAGED_HSMS (${app.config.hsms.map((x) => x.name).join(", ") || "none"})`,
+    );
   const missing = names.filter((_, i) => !vaults[i]);
   if (missing.length > 0)
     throw usageError(
@@ -79,19 +90,32 @@ async function run(ctx: CommandContext): Promise<number> {
         "  committed, but the inventory row could not be written; the next run of this vault repairs it",
       );
   }
+  for (const hsm of hsms) {
+    if (!hsm) continue;
+    const job = { runId: newRunId(), vault: hsm.name, tier, trigger: "cli" as const, hsm: true };
+    out.err(
+      `backing up Managed HSM ${hsm.name} (${hsm.url}) as run ${job.runId}: the HSM writes its own full backup`,
+    );
+    const r = await runVault(app, job, ctx.signal ? { signal: ctx.signal } : {});
+    results.push(r);
+    out.out(hsmSummary(r));
+    if (r.diagnosis) out.out(`  the HSM backup failed:\n${diagnosisLines(r.diagnosis, "    ")}`);
+  }
   if (out.json) out.document({ runs: results });
   return results.every((r) => r.status === "succeeded") ? ExitCode.ok : ExitCode.failed;
 }
 
 export const backupCommand: Command = {
   name: "backup",
-  usage: `kvbackup backup [--vault V]... [--kinds secrets,keys,certificates] [--tier manual|daily|weekly] [--full|--incremental]
-  Backs up each vault (default: every vault in BACKUP_VAULTS) in this process, with the engine the
-  queue worker runs. Daily runs are incremental when BACKUP_INCREMENTAL is on (objects unchanged since
+  usage: `kvbackup backup [--vault V]... [--hsm H]... [--kinds secrets,keys,certificates] [--tier manual|daily|weekly] [--full|--incremental]
+  Backs up each vault (default: every vault in BACKUP_VAULTS and every Managed HSM in
+  BACKUP_MANAGED_HSMS) in this process, with the engine the queue worker runs. --hsm H starts H's
+  full backup (the HSM writes it into {BACKUP_CONTAINER}-hsm-{tier}) and waits for it. Daily runs are incremental when BACKUP_INCREMENTAL is on (objects unchanged since
   the vault's newest committed run are copied from it, server-side), others full; --full and
   --incremental ask for one. Exit 0 when every run succeeded, 1 when any is partial or failed.`,
   options: {
     vault: { type: "string", multiple: true },
+    hsm: { type: "string", multiple: true },
     kinds: { type: "string" },
     tier: { type: "string" },
     full: { type: "boolean" },

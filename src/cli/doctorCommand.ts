@@ -22,8 +22,9 @@ export const doctorCommand: Command = {
   Proves, from this machine, every path the app uses: the container (write + delete a probe blob),
   both job queues (send, delete, peek), the inventory table (write + delete a row); for each backup
   vault and kind the right to list and back up (discovered vaults too), for every vault a restore may
-  target the right to list and restore, and for each BACKUP_SUBSCRIPTIONS subscription the right to
-  list its Key Vaults. Each failure comes with its diagnosis and fix. Exit 0 only when all pass.`,
+  target the right to list and restore, for each BACKUP_SUBSCRIPTIONS subscription the right to
+  list its Key Vaults, and for each Managed HSM the service's pre-backup check (the app may start a
+  backup and the HSM, as itself, may write its container through the storage firewall). Each failure comes with its diagnosis and fix. Exit 0 only when all pass.`,
   options: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
@@ -42,6 +43,14 @@ export const doctorCommand: Command = {
       line(out, d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
     for (const v of report.vaults) vault(out, v);
     for (const v of report.restoreTargets) vault(out, v);
+    for (const h of report.hsms)
+      line(
+        out,
+        h,
+        `Managed HSM ${h.name}: pre-backup check (start a backup; the HSM writes the container as itself)`,
+      );
+    if (!s.ok && report.hsms.length === 0 && ctx.app().config.hsms.length > 0)
+      out.out("skip Managed HSMs: not checked while the storage path fails");
     out.out(
       report.ok ? "all checks passed" : "some checks failed: see the fixes above and docs/troubleshooting.md",
     );

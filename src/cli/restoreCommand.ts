@@ -1,11 +1,12 @@
 import { verifyRef } from "../backup/catalog/verifyRun.js";
+import { restoreHsm } from "../backup/hsm/restoreHsm.js";
 import { runRestore } from "../backup/restore/runRestore.js";
 import { restoredAsAsked } from "../backup/restore/status.js";
 import type { RestoreReport } from "../backup/restore/types.js";
 import { ObjectRefPattern, RuleText } from "../domain/rules.js";
 import { type OnConflict, OnConflicts } from "../domain/vocabulary.js";
-import { type Command, ExitCode, text, texts, usageError } from "./command.js";
-import { formatBytes, type Output, table } from "./output.js";
+import { type Command, type CommandContext, ExitCode, text, texts, usageError } from "./command.js";
+import { diagnosisLines, formatBytes, type Output, table } from "./output.js";
 import { drawBar } from "./progress.js";
 
 /** 0 only when everything asked for is (or, for a dry run, would be) restored or skipped by the conflict policy. */
@@ -41,13 +42,55 @@ function printReport(out: Output, report: RestoreReport, seconds: number): void 
       out.out(`  ${r.kind}/${r.name} fix: ${r.diagnosis.fix}`);
 }
 
+/** kvbackup restore RUN --hsm H --key K | --full-restore --confirm H: a Managed HSM restore. */
+async function restoreFromHsm(ctx: CommandContext, hsm: string): Promise<number> {
+  for (const o of ["vault", "to", "only", "dry-run", "on-conflict"])
+    if (ctx.values[o] !== undefined)
+      throw usageError(
+        `--${o} is for vault restores; an HSM restore takes --hsm H with --key K or --full-restore`,
+      );
+  const key = text(ctx, "key");
+  const full = ctx.values["full-restore"] === true;
+  if (full === (key !== undefined))
+    throw usageError(
+      "--hsm takes --key K (one key, every version) or --full-restore (the whole HSM): exactly one",
+    );
+  if (full && text(ctx, "confirm")?.toLowerCase() !== hsm.toLowerCase())
+    throw usageError(
+      `a full restore replaces every key of Managed HSM '${hsm}' with the backup's; type its name to confirm: --confirm ${hsm}`,
+    );
+  const r = await restoreHsm(
+    ctx.app(),
+    { runId: ctx.positionals[0] as string, hsm, ...(full ? { full } : { key: key as string }) },
+    ctx.signal,
+  );
+  if (ctx.out.json) ctx.out.document(r);
+  else {
+    ctx.out.out(
+      `${full ? "full restore" : `restore of key ${r.key}`}: run ${r.runId} of Managed HSM ${r.hsm} (folder ${r.folder})${r.jobId ? `, job ${r.jobId}` : ""}`,
+    );
+    ctx.out.out(`${r.status}: ${r.message}`);
+    if (r.diagnosis) ctx.out.out(diagnosisLines(r.diagnosis, "  "));
+  }
+  return r.status === "succeeded" ? ExitCode.ok : ExitCode.failed;
+}
+
 export const restoreCommand: Command = {
   name: "restore",
   usage: `kvbackup restore RUNID|latest --vault V [--to T] [--only kind/name]... [--dry-run] [--on-conflict skip|fail]
+kvbackup restore RUNID|latest --hsm H --key K
+kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
   Plans, then (unless --dry-run) restores the run of vault V into V or into T (a vault in
   BACKUP_VAULTS or RESTORE_TARGET_VAULTS). Exit 0 only when everything asked for is restored or
-  skipped by the conflict policy; anything not in the backup or failed exits 1.`,
+  skipped by the conflict policy; anything not in the backup or failed exits 1.
+  --hsm H --key K restores every version of key K from a Managed HSM run (the key must be deleted
+  and purged in H first: the HSM does not overwrite). --full-restore replaces every key of H with
+  the backup's and needs --confirm H. The backup folder is verified before the HSM is asked.`,
   options: {
+    hsm: { type: "string" },
+    key: { type: "string" },
+    "full-restore": { type: "boolean" },
+    confirm: { type: "string" },
     vault: { type: "string" },
     to: { type: "string" },
     only: { type: "string", multiple: true },
@@ -56,8 +99,15 @@ export const restoreCommand: Command = {
   },
   positionals: { min: 1, max: 1, name: "RUNID|latest" },
   async run(ctx) {
+    const hsm = text(ctx, "hsm");
+    if (hsm !== undefined) return restoreFromHsm(ctx, hsm);
+    for (const o of ["key", "full-restore", "confirm"])
+      if (ctx.values[o] !== undefined) throw usageError(`--${o} goes with --hsm H (a Managed HSM restore)`);
     const vault = text(ctx, "vault");
-    if (!vault) throw usageError("restore needs --vault (the vault the backup was taken from)");
+    if (!vault)
+      throw usageError(
+        "restore needs --vault (the vault the backup was taken from) or --hsm (a Managed HSM)",
+      );
     const onConflict = text(ctx, "on-conflict");
     if (onConflict && !OnConflicts.includes(onConflict as OnConflict))
       throw usageError("--on-conflict takes skip or fail");

@@ -23,6 +23,8 @@ export type StorageConfig =
 export interface Config {
   vaults: readonly VaultRef[];
   restoreTargets: readonly VaultRef[];
+  /** Managed HSMs whose full backups the app starts and records (BACKUP_MANAGED_HSMS). */
+  hsms: readonly VaultRef[];
   storage: StorageConfig;
   container: string;
   inventoryTable: string;
@@ -63,4 +65,10 @@ export function findVault(
     config.vaults.find((v) => v.name === n) ??
     (opts.includeRestoreTargets ? config.restoreTargets.find((v) => v.name === n) : undefined)
   );
+}
+
+/** A Managed HSM of BACKUP_MANAGED_HSMS, by name (case-insensitive). */
+export function findHsm(config: Pick<Config, "hsms">, name: string): VaultRef | undefined {
+  const n = normalVaultName(name);
+  return config.hsms.find((h) => h.name === n);
 }

@@ -50,6 +50,15 @@ export const DiagnosisCodes = [
   "VaultNoLongerFound",
   "VaultNotInFleet",
   "SubscriptionBudgetBusy",
+  "HsmStorageFirewall",
+  "HsmStorageRbac",
+  "HsmStorageUnavailable",
+  "HsmBackupForbidden",
+  "HsmRestoreForbidden",
+  "HsmBusy",
+  "HsmJobFailed",
+  "HsmJobTimedOut",
+  "HsmBackupEmpty",
   "Unknown",
 ] as const;
 export type DiagnosisCode = (typeof DiagnosisCodes)[number];
@@ -68,6 +77,8 @@ export type Caller = "function" | "operator";
 
 export interface DiagnosisContext {
   vault?: string;
+  /** The Managed HSM whose job or call failed. */
+  hsm?: string;
   container?: string;
   /** The subscription discovery was reading. */
   subscription?: string;

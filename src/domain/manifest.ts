@@ -1,4 +1,5 @@
 import type { Diagnosis } from "./diagnosis.js";
+import type { HsmBackupRecord } from "./hsm.js";
 import type { Kind, Mode, RunStatus, Tier, Trigger } from "./vocabulary.js";
 
 export interface ManifestItem {
@@ -55,6 +56,8 @@ export interface Manifest {
    * delete (immutability). Verify counts them as known, never as part of the backup.
    */
   leftovers?: string[];
+  /** A Managed HSM full backup: the folder the HSM wrote (items, skipped and failed are empty). */
+  hsm?: HsmBackupRecord;
 }
 
 /** Blob paths: {tier}/{vault}/{yyyy}/{mm}/{dd}/{runId}/... (lifecycle rules match on the tier). */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { HsmFolderPattern } from "./hsm.js";
 import { type Manifest, manifestBlob, objectBlob, runPrefix } from "./manifest.js";
 import { ObjectNamePattern, RunIdPattern, VaultNamePattern } from "./rules.js";
 import { Kinds, Modes, RunStatuses, Tiers, Triggers } from "./vocabulary.js";
@@ -46,6 +47,20 @@ const Schema = z.object({
     }),
   ),
   leftovers: z.array(z.string()).optional(),
+  hsm: z
+    .object({
+      jobId: z.string().min(1),
+      container: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/),
+      folder: z.string().regex(HsmFolderPattern),
+      files: z.array(
+        z.object({
+          name: z.string().min(1),
+          bytes: z.number().int().nonnegative(),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        }),
+      ),
+    })
+    .optional(),
 });
 
 export type ManifestRead = { ok: true; manifest: Manifest; sha256: string } | { ok: false; problem: string };

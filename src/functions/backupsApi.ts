@@ -6,7 +6,7 @@ import { enqueueBackups } from "../backup/jobs.js";
 import { check, httpHandler, json, readBody } from "./http.js";
 import { ListBackupsQuery, PostBackupsBody } from "./schemas.js";
 
-/** POST /api/backups {vaults?, kinds?, mode?}: queue manual-tier runs (full unless mode says incremental), 202 with their ids. */
+/** POST /api/backups {vaults?, hsms?, kinds?, mode?}: queue manual-tier runs (HSMs: full backups) (full unless mode says incremental), 202 with their ids. */
 export const postBackups = (deps: EngineDeps): HttpHandler =>
   httpHandler(deps, async (request) => {
     const body = await readBody(request, PostBackupsBody);

@@ -19,6 +19,7 @@ const kinds = z.array(z.enum(Kinds)).min(1).max(10);
 export const PostBackupsBody = z
   .object({
     vaults: z.array(vault).min(1).max(100).optional(),
+    hsms: z.array(vault).min(1).max(100).optional(),
     kinds: kinds.optional(),
     mode: z.enum(Modes).optional(),
   })

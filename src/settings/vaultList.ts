@@ -38,8 +38,35 @@ const sameEndpoint = (a: string, b: string): boolean => {
   return key(a) === key(b);
 };
 
+/** How one kind of endpoint names itself: Key Vaults (name.vault.azure.net) or Managed HSMs (name.managedhsm.azure.net). */
+interface Service {
+  /** In a sentence: "vault 'x' is listed twice"; in a URL's: "not a Key Vault URL". */
+  what: string;
+  urlWhat: string;
+  host: RegExp;
+  hostOf: (host: string) => string | undefined;
+  defaultUrl: (name: string) => string;
+}
+
+const KeyVaults: Service = {
+  what: "vault",
+  urlWhat: "Key Vault",
+  host: VaultHost,
+  hostOf: vaultOfHost,
+  defaultUrl: (name) => `https://${name}.vault.azure.net`,
+};
+
+const HsmHost = /^([a-z0-9-]+)\.managedhsm\.(azure\.net|azure\.cn|usgovcloudapi\.net)$/i;
+const ManagedHsms: Service = {
+  what: "Managed HSM",
+  urlWhat: "Managed HSM",
+  host: HsmHost,
+  hostOf: (host) => host.match(HsmHost)?.[1]?.toLowerCase(),
+  defaultUrl: (name) => `https://${name}.managedhsm.azure.net`,
+};
+
 /** "name", "https://name.vault.azure.net" or "name=https://host:port" (hosts that do not carry the name). */
-function parseEntry(entry: string): VaultRef | string {
+function parseEntry(entry: string, service: Service = KeyVaults): VaultRef | string {
   const eq = entry.indexOf("=");
   if (eq > 0) {
     const name = entry.slice(0, eq).trim();
@@ -47,22 +74,27 @@ function parseEntry(entry: string): VaultRef | string {
     const u = vaultUrl(entry.slice(eq + 1).trim());
     if ("problem" in u) return u.problem;
     // A Key Vault host carries its vault's name: another name would file its backups wrongly.
-    const hosted = vaultOfHost(new URL(u.url).hostname);
+    const hosted = service.hostOf(new URL(u.url).hostname);
     if (hosted && hosted !== normalVaultName(name))
-      return `'${name}=${u.url}': that URL is the vault '${hosted}', not '${normalVaultName(name)}'`;
+      return `'${name}=${u.url}': that URL is the ${service.what} '${hosted}', not '${normalVaultName(name)}'`;
     return { name: normalVaultName(name), url: u.url };
   }
   if (entry.includes("://")) {
     const u = vaultUrl(entry);
     if ("problem" in u) return u.problem;
-    const name = new URL(u.url).hostname.match(VaultHost)?.[1];
+    const name = new URL(u.url).hostname.match(service.host)?.[1];
     if (!name || !isVaultName(name))
-      return `'${u.url}' is not a Key Vault URL (https://NAME.vault.azure.net); use NAME=URL for other hosts`;
+      return `'${u.url}' is not a ${service.urlWhat} URL (${service.defaultUrl("NAME")}); use NAME=URL for other hosts`;
     return { name: normalVaultName(name), url: u.url.toLowerCase() };
   }
   if (!isVaultName(entry)) return badName(entry);
   const name = normalVaultName(entry);
-  return { name, url: `https://${name}.vault.azure.net` };
+  return { name, url: service.defaultUrl(name) };
+}
+
+/** BACKUP_MANAGED_HSMS: names, URLs (https://NAME.managedhsm.azure.net) or NAME=URL, each once. */
+export function parseHsmList(raw: string | undefined): { vaults: VaultRef[]; problems: string[] } {
+  return parseList(raw, ManagedHsms);
 }
 
 /**
@@ -71,6 +103,10 @@ function parseEntry(entry: string): VaultRef | string {
  * since one of the two would silently never be backed up.
  */
 export function parseVaultList(raw: string | undefined): { vaults: VaultRef[]; problems: string[] } {
+  return parseList(raw, KeyVaults);
+}
+
+function parseList(raw: string | undefined, service: Service): { vaults: VaultRef[]; problems: string[] } {
   const vaults: VaultRef[] = [];
   const problems: string[] = [];
   const entries = (raw ?? "")
@@ -78,10 +114,10 @@ export function parseVaultList(raw: string | undefined): { vaults: VaultRef[]; p
     .map((s) => s.trim())
     .filter(Boolean);
   for (const entry of entries) {
-    const v = parseEntry(entry);
+    const v = parseEntry(entry, service);
     if (typeof v === "string") problems.push(v);
     else if (vaults.some((o) => o.name === v.name))
-      problems.push(`vault '${v.name}' is listed twice (names are case-insensitive)`);
+      problems.push(`${service.what} '${v.name}' is listed twice (names are case-insensitive)`);
     else if (vaults.some((o) => sameEndpoint(o.url, v.url)))
       problems.push(
         `${v.url} is listed under two names ('${vaults.find((o) => sameEndpoint(o.url, v.url))?.name}' and '${v.name}')`,

@@ -7,6 +7,7 @@ import { loadConfig } from "../../src/config.js";
 import { newRunId } from "../../src/domain/runId.js";
 import type { Kind } from "../../src/domain/vocabulary.js";
 import { addDemoVaults, type Stack, type StackBase, stackEnv, startBase } from "../stack/stack.js";
+import { OpenFirewall } from "../stack/storage/faultProxy.js";
 import type { StackTls } from "../stack/tls.js";
 
 /** TLS made by vitest.config.ts for this run (its CA is in NODE_EXTRA_CA_CERTS). */
@@ -47,6 +48,7 @@ export async function startTestStack(options: { seed?: boolean } = {}): Promise<
   await base.emulator.removeAll();
   base.arm.reset();
   for (const p of Object.values(base.proxies)) p.clearRules();
+  Object.assign(base.network.firewall, OpenFirewall);
   const added = await addDemoVaults(base, options.seed !== false, true);
   const id = token();
   const env = stackEnv(base, added.vaults, { container: `kvb-${id}`, table: `inventory${id}` });
@@ -57,6 +59,7 @@ export async function startTestStack(options: { seed?: boolean } = {}): Promise<
     env,
     stop: async () => {
       for (const p of Object.values(base.proxies)) p.clearRules();
+      Object.assign(base.network.firewall, OpenFirewall);
       await base.emulator.removeAll();
     },
   };

@@ -1,14 +1,23 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { ManagedHsmEmulator } from "./hsm/hsmEmulator.js";
 import type { IdentityEndpoint } from "./identity/server.js";
 import type { KeyVaultEmulator } from "./keyvault/emulator.js";
 import { closeNow, listenLoopback } from "./loopback.js";
-import type { FaultRule, StorageFaultProxy, StorageService } from "./storage/faultProxy.js";
+import type {
+  CallerDirectory,
+  FaultRule,
+  StorageFaultProxy,
+  StorageFirewall,
+  StorageService,
+} from "./storage/faultProxy.js";
 
 export interface AdminTargets {
   emulator: KeyVaultEmulator;
   identity: IdentityEndpoint;
   proxies: Record<StorageService, StorageFaultProxy>;
+  network: { firewall: StorageFirewall; resources: CallerDirectory };
+  hsms: Map<string, ManagedHsmEmulator>;
 }
 
 type Handler = (body: Record<string, unknown>, m: RegExpMatchArray) => Promise<unknown> | unknown;
@@ -29,6 +38,11 @@ export class AdminServer {
       const p = t.proxies[m[1] as StorageService];
       if (!p) throw new Error(`unknown storage service '${m[1]}'`);
       return p;
+    };
+    const hsmOf = (m: RegExpMatchArray): ManagedHsmEmulator => {
+      const h = t.hsms.get(m[1] as string);
+      if (!h) throw new Error(`unknown Managed HSM '${m[1]}'`);
+      return h;
     };
     this.routes = [
       ["GET", /^\/vaults$/, () => kv.list()],
@@ -70,6 +84,23 @@ export class AdminServer {
         (b, m) => ({ id: proxy(m).addRule(b as FaultRule) }),
       ],
       ["DELETE", /^\/storage\/(blob|queue|table)\/rules$/, (_b, m) => proxy(m).clearRules()],
+      ["GET", /^\/storage\/firewall$/, () => t.network.firewall],
+      ["PUT", /^\/storage\/firewall$/, (b) => setFirewall(t.network.firewall, b)],
+      [
+        "GET",
+        /^\/hsms$/,
+        () => [...t.hsms.entries()].map(([name, h]) => ({ name, url: h.url, keys: [...h.keys.keys()] })),
+      ],
+      [
+        "POST",
+        /^\/hsms\/([^/]+)\/keys$/,
+        (b, m) => hsmOf(m).createKey(String(b.name), Number(b.versions ?? 1)) && { name: b.name },
+      ],
+      [
+        "DELETE",
+        /^\/hsms\/([^/]+)\/keys\/([^/]+)$/,
+        (_b, m) => ({ deleted: hsmOf(m).keys.delete(m[2] as string) }),
+      ],
     ];
   }
 
@@ -116,4 +147,20 @@ export class AdminServer {
     this.server = undefined;
     await closeNow(server);
   }
+}
+
+/** PUT /storage/firewall {defaultAction, functionSubnet, resourceInstances, trustedServices}: the account's network rules. */
+function setFirewall(fw: StorageFirewall, b: Record<string, unknown>): StorageFirewall {
+  if (b.defaultAction !== "Allow" && b.defaultAction !== "Deny")
+    throw new Error("defaultAction: Allow or Deny");
+  const instances = b.resourceInstances ?? [];
+  if (!Array.isArray(instances) || !instances.every((r) => typeof r === "string"))
+    throw new Error("resourceInstances: resource ids");
+  Object.assign(fw, {
+    defaultAction: b.defaultAction,
+    functionSubnet: b.functionSubnet === true,
+    resourceInstances: instances,
+    trustedServices: b.trustedServices === true,
+  });
+  return fw;
 }

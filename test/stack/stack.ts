@@ -2,13 +2,20 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { AdminServer } from "./admin.js";
 import { ArmEmulator } from "./arm/armEmulator.js";
+import { ManagedHsmEmulator } from "./hsm/hsmEmulator.js";
 import { IdentityEndpoint, type StackIdentity } from "./identity/server.js";
 import { KeyVaultEmulator } from "./keyvault/emulator.js";
 import type { KeyMaterial } from "./keyvault/keyMaterial.js";
 import { BackupOperatorRole, RestoreOperatorRole } from "./keyvault/roles.js";
 import { type SeedSummary, seedDemoVault } from "./seed.js";
 import { type AzuriteProcess, DevAccount, startAzurite } from "./storage/azurite.js";
-import { StorageFaultProxy, type StorageService } from "./storage/faultProxy.js";
+import {
+  type CallerDirectory,
+  OpenFirewall,
+  StorageFaultProxy,
+  type StorageFirewall,
+  type StorageService,
+} from "./storage/faultProxy.js";
 import { createStackTls, type StackTls, writeTlsFiles } from "./tls.js";
 
 export interface StackOptions {
@@ -34,6 +41,10 @@ export interface StackBase {
   /** Azurite's own endpoints, bypassing the fault proxy. */
   azurite: AzuriteProcess["endpoints"];
   admin: AdminServer;
+  /** The storage account's firewall model (shared by the three proxies) and the Azure resources it knows by identity. */
+  network: { firewall: StorageFirewall; resources: CallerDirectory };
+  /** Managed HSMs added with addHsm, by name. */
+  hsms: Map<string, ManagedHsmEmulator>;
   /** app = the Function's system-assigned identity (backup + restore roles); admin = Key Vault Administrator; none = no roles. */
   identities: { app: StackIdentity; admin: StackIdentity; none: StackIdentity };
   /** Key material shared by every vault seeded on this base (RSA generation is the slow part of seeding). */
@@ -85,16 +96,18 @@ export async function startBase(options: { dir: string; tls?: StackTls }): Promi
     const azurite = await startAzurite(files);
     stoppers.push(() => azurite.stop());
     const proxyTls = { cert: tls.certPem, key: tls.keyPem, ca: tls.caPem };
+    const network = { firewall: { ...OpenFirewall }, resources: new Map<string, string>() };
     const proxies = {
-      blob: new StorageFaultProxy("blob", azurite.endpoints.blob, proxyTls),
-      queue: new StorageFaultProxy("queue", azurite.endpoints.queue, proxyTls),
-      table: new StorageFaultProxy("table", azurite.endpoints.table, proxyTls),
+      blob: new StorageFaultProxy("blob", azurite.endpoints.blob, proxyTls, network),
+      queue: new StorageFaultProxy("queue", azurite.endpoints.queue, proxyTls, network),
+      table: new StorageFaultProxy("table", azurite.endpoints.table, proxyTls, network),
     };
     for (const p of Object.values(proxies)) {
       await p.start();
       stoppers.push(() => p.stop());
     }
-    const adminServer = new AdminServer({ emulator, identity, proxies });
+    const hsms = new Map<string, ManagedHsmEmulator>();
+    const adminServer = new AdminServer({ emulator, identity, proxies, network, hsms });
     await adminServer.start();
     stoppers.push(() => adminServer.stop());
     return {
@@ -106,6 +119,8 @@ export async function startBase(options: { dir: string; tls?: StackTls }): Promi
       proxies,
       azurite: azurite.endpoints,
       admin: adminServer,
+      network,
+      hsms,
       identities: { app: identity.systemAssigned, admin, none },
       keyPool: new Map(),
       stop,
@@ -203,6 +218,45 @@ export async function addFleet(
   return { BACKUP_SUBSCRIPTIONS: `${a},${b}`, BACKUP_VAULT_TAG: "backup=true" };
 }
 
+export const StackHsm = "demo-hsm";
+
+/**
+ * A Managed HSM with its own user-assigned identity (the one it writes backups with), registered
+ * with the storage firewall model as the resource it is, seeded with keys, and the app given the
+ * Managed HSM Backup role in its local RBAC. Returns BACKUP_MANAGED_HSMS.
+ */
+export async function addHsm(
+  base: StackBase,
+  name: string = StackHsm,
+  options: { keys?: Record<string, number>; retryAfterSeconds?: number } = {},
+): Promise<{ hsm: ManagedHsmEmulator; resourceId: string; env: Record<string, string> }> {
+  const identity = base.identity.addUserAssigned(`${name}-identity`);
+  const resourceId = `/subscriptions/${StackSubscriptions.a}/resourceGroups/kvbackup-local/providers/Microsoft.KeyVault/managedHSMs/${name}`;
+  const hsm = new ManagedHsmEmulator({
+    name,
+    tls: { cert: base.tls.certPem, key: base.tls.keyPem, ca: base.tls.caPem },
+    tenantId: base.identity.tenantId,
+    tokenKeys: () => [base.identity.signer.publicKey],
+    storageToken: () => base.identity.mint(identity, "https://storage.azure.com"),
+    ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
+  });
+  await hsm.start();
+  base.network.resources.set(identity.principalId, resourceId);
+  hsm.assign(base.identities.app.principalId, "Managed HSM Backup");
+  hsm.assign(base.identities.admin.principalId, "Managed HSM Administrator");
+  for (const [key, versions] of Object.entries(
+    options.keys ?? { "hsm-signing-key": 2, "hsm-wrapping-key": 1 },
+  ))
+    hsm.createKey(key, versions);
+  base.hsms.set(name, hsm);
+  const stop = base.stop;
+  base.stop = async () => {
+    await hsm.stop();
+    await stop();
+  };
+  return { hsm, resourceId, env: { BACKUP_MANAGED_HSMS: `${name}=${hsm.url}` } };
+}
+
 /** Every setting the app reads, pointed at this stack (what stack.env holds). */
 export function stackEnv(
   base: StackBase,
@@ -248,7 +302,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const base = await startBase({ dir, ...(options.tls ? { tls: options.tls } : {}) });
   try {
     const added = await addDemoVaults(base, options.seed !== false);
-    const env = { ...stackEnv(base, added.vaults), ...(await addFleet(base, added.vaults.demo)) };
+    const env = {
+      ...stackEnv(base, added.vaults),
+      ...(await addFleet(base, added.vaults.demo)),
+      ...(await addHsm(base)).env,
+    };
     if (options.writeEnv !== false) {
       // Single-quoted: connection strings hold ';', and the file is meant for `set -a; . stack.env`.
       const lines = Object.entries(env).map(([k, v]) => `${k}='${v}'`);

@@ -1,4 +1,4 @@
-import { findVault } from "../../domain/config.js";
+import { findHsm, findVault } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
 import type { InventoryRow } from "../../domain/inventory.js";
@@ -22,7 +22,7 @@ export interface FoundRun {
 const MayHaveCommitted = new Set<InventoryRow["status"]>(["succeeded", "partial", "running", "abandoned"]);
 
 function allowedSource(deps: EngineDeps & { fleet?: Fleet }, vault: string): string {
-  const v = findVault(deps.config, vault);
+  const v = findVault(deps.config, vault) ?? findHsm(deps.config, vault);
   if (!v) throw notInFleet(deps, vault);
   return v.name;
 }
@@ -58,7 +58,7 @@ export async function findRun(
     const row = await deps.inventory.get(ref, source);
     candidates = row
       ? [{ path: row.manifest, row }]
-      : layoutPaths(source ? [source] : deps.config.vaults.map((v) => v.name), ref);
+      : layoutPaths(source ? [source] : [...deps.config.vaults, ...deps.config.hsms].map((v) => v.name), ref);
   }
   let corrupt: Diagnosis | undefined;
   for (const c of candidates) {

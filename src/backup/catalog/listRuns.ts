@@ -1,4 +1,4 @@
-import { findVault } from "../../domain/config.js";
+import { findHsm, findVault } from "../../domain/config.js";
 import type { InventoryQuery, InventoryRow } from "../../domain/inventory.js";
 import type { EngineDeps } from "../deps.js";
 import { notInFleet, withFleet } from "../fleet.js";
@@ -9,6 +9,7 @@ import { notInFleet, withFleet } from "../fleet.js";
  */
 export async function listRuns(given: EngineDeps, query: InventoryQuery): Promise<InventoryRow[]> {
   const deps = await withFleet(given);
-  if (query.vault !== undefined && !findVault(deps.config, query.vault)) throw notInFleet(deps, query.vault);
+  if (query.vault !== undefined && !findVault(deps.config, query.vault) && !findHsm(deps.config, query.vault))
+    throw notInFleet(deps, query.vault);
   return deps.inventory.list({ ...query, top: query.top ?? 50 });
 }

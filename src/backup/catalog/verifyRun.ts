@@ -1,5 +1,6 @@
 import { blobMissing, corruptBlob } from "../../diagnosis/local.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
+import type { HsmBackupRecord } from "../../domain/hsm.js";
 import { type Manifest, manifestBlob, runPrefix } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";
@@ -38,10 +39,11 @@ export async function verifyRef(
 
 /** Re-reads every blob of a run: each must exist and match its SHA-256; no blob may be there that the manifest does not name. */
 export async function verifyRun(
-  deps: Pick<EngineDeps, "blobs">,
+  deps: Pick<EngineDeps, "blobs" | "hsmFolders">,
   manifest: Manifest,
   signal?: SignalLike,
 ): Promise<VerifyResult> {
+  if (manifest.hsm) return verifyHsmRun(deps, manifest, manifest.hsm, signal);
   const prefix = runPrefix(manifest.tier, manifest.vault.name, manifest.runId);
   const present = await deps.blobs.list(prefix, signal);
   const problems: VerifyProblem[] = [];
@@ -78,6 +80,49 @@ export async function verifyRun(
     vault: manifest.vault.name,
     ok: problems.length === 0,
     expected: manifest.items.length,
+    checked,
+    bytes,
+    problems,
+  };
+}
+
+/**
+ * A Managed HSM run: the folder the HSM wrote must hold exactly the files the run recorded, each
+ * with the SHA-256 read back at commit (the job itself reports only the folder's name).
+ */
+async function verifyHsmRun(
+  deps: Pick<EngineDeps, "hsmFolders">,
+  manifest: Manifest,
+  hsm: HsmBackupRecord,
+  signal?: SignalLike,
+): Promise<VerifyResult> {
+  const now = new Map(
+    (await deps.hsmFolders.files(hsm.container, hsm.folder, signal)).map((f) => [f.name, f]),
+  );
+  const problems: VerifyProblem[] = [];
+  let bytes = 0;
+  let checked = 0;
+  for (const f of hsm.files) {
+    const at = `${hsm.container}/${f.name}`;
+    const found = now.get(f.name);
+    if (!found) {
+      problems.push({ blob: at, problem: "missing", diagnosis: blobMissing(at) });
+      continue;
+    }
+    checked++;
+    bytes += found.bytes;
+    if (found.sha256 !== f.sha256)
+      problems.push({ blob: at, problem: "corrupt", diagnosis: corruptBlob(at, f.sha256, found.sha256) });
+  }
+  const named = new Set(hsm.files.map((f) => f.name));
+  for (const name of now.keys())
+    if (!named.has(name)) problems.push({ blob: `${hsm.container}/${name}`, problem: "extra" });
+  problems.sort((a, b) => (a.blob < b.blob ? -1 : 1));
+  return {
+    runId: manifest.runId,
+    vault: manifest.vault.name,
+    ok: problems.length === 0 && hsm.files.length > 0,
+    expected: hsm.files.length,
     checked,
     bytes,
     problems,

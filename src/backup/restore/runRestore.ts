@@ -1,4 +1,4 @@
-import { findVault, type VaultRef } from "../../domain/config.js";
+import { findHsm, findVault, type VaultRef } from "../../domain/config.js";
 import { KvBackupError } from "../../domain/errors.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { unique } from "../../domain/vocabulary.js";
@@ -45,6 +45,12 @@ export async function resolveRestore(
   signal?: SignalLike,
 ): Promise<Resolved> {
   const deps = await withFleet(given, signal);
+  for (const name of [req.vault, req.targetVault])
+    if (name && findHsm(deps.config, name))
+      throw new KvBackupError(
+        "BadRequest",
+        `'${name}' is a Managed HSM: restore one of its keys with kvbackup restore RUNID|latest --hsm ${name} --key KEY`,
+      );
   const targetName = req.targetVault ?? req.vault;
   const target = findVault(deps.config, targetName, { includeRestoreTargets: true });
   if (!target)
@@ -52,7 +58,10 @@ export async function resolveRestore(
       "VaultNotAllowed",
       `target vault '${targetName.slice(0, 64)}' is not in BACKUP_VAULTS or RESTORE_TARGET_VAULTS`,
     );
-  return { run: await findRun(deps, req.runId, req.vault, signal), target };
+  const run = await findRun(deps, req.runId, req.vault, signal);
+  if (run.manifest.hsm)
+    throw new KvBackupError("BadRequest", `run ${run.manifest.runId} is a Managed HSM backup, not a vault's`);
+  return { run, target };
 }
 
 /** Plans, and unless dryRun, restores: the same budget and 429 handling as backup, on the target vault. */

@@ -25,6 +25,8 @@ export interface RunResult {
   copied: number;
   /** The run had committed before (a redelivered message): nothing was done again. */
   alreadyCommitted?: boolean;
+  /** A Managed HSM run: where the HSM wrote its backup, and how many files it holds. */
+  hsm?: { container: string; folder: string; files: number };
   /** The run committed but its inventory row could not be written; the next run of the vault repairs it. */
   inventoryStale?: boolean;
 }

@@ -8,6 +8,7 @@ import type { BackupJob, EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { holding } from "../holding.js";
+import { runHsm } from "../hsm/runHsm.js";
 import { VaultLimiter } from "../limiter.js";
 import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
 import { baseFor } from "./base.js";
@@ -59,6 +60,7 @@ export async function runVault(
 }
 
 async function runAllowed(given: EngineDeps, job: BackupJob, options: RunOptions): Promise<RunResult> {
+  if (job.hsm) return runHsm(given, job, options.signal);
   let deps = await withFleet(given, options.signal);
   let vault = findVault(deps.config, job.vault);
   // Queued by another instance that discovered it a moment ago: look again before refusing.

@@ -71,6 +71,31 @@ export interface FaultRule {
   times?: number;
 }
 
+/**
+ * The storage account's network rules as Azure evaluates them for the callers the stack has: the
+ * Function (its integration subnet: a virtual network rule), a Managed HSM writing as itself (admitted
+ * by a resource instance rule naming it, or by the trusted-services bypass), nobody else.
+ */
+export interface StorageFirewall {
+  defaultAction: "Allow" | "Deny";
+  /** A virtual network rule for the Function's subnet: admits the app (the Function, the CLI in the stack). */
+  functionSubnet: boolean;
+  /** Resource instance rules: resource ids of Azure resources admitted by their identity. */
+  resourceInstances: string[];
+  /** "Allow trusted Microsoft services" (bypass AzureServices): admits every trusted resource. */
+  trustedServices: boolean;
+}
+
+export const OpenFirewall: StorageFirewall = {
+  defaultAction: "Allow",
+  functionSubnet: false,
+  resourceInstances: [],
+  trustedServices: false,
+};
+
+/** Who is calling, from the token's object id: an Azure resource the stack registered, or the app. */
+export type CallerDirectory = Map<string, string>;
+
 interface ActiveRule extends FaultRule {
   id: string;
   hits: number;
@@ -87,12 +112,43 @@ export class StorageFaultProxy {
   url = "";
   forwarded = 0;
   faulted = 0;
+  /** Refused by the firewall model, by caller: "app" or the resource id. */
+  readonly refusedBy = new Map<string, number>();
 
   constructor(
     readonly service: StorageService,
     private readonly target: string,
     private readonly tls: { cert: string; key: string; ca: string },
+    /** Shared by the account's three proxies: one account, one firewall. */
+    private readonly network: { firewall: StorageFirewall; resources: CallerDirectory } = {
+      firewall: { ...OpenFirewall },
+      resources: new Map(),
+    },
   ) {}
+
+  /** The Azure resource a bearer token belongs to (its oid registered as that resource's identity). */
+  private resourceOf(authorization: string | undefined): string | undefined {
+    if (!authorization?.startsWith("Bearer ")) return undefined;
+    try {
+      const payload = authorization.slice(7).split(".")[1] ?? "";
+      const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { oid?: string };
+      return claims.oid ? this.network.resources.get(claims.oid) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Storage's network check, before authentication: undefined = admitted, else who was refused. */
+  private refused(authorization: string | undefined): string | undefined {
+    const fw = this.network.firewall;
+    if (fw.defaultAction === "Allow") return undefined;
+    const resource = this.resourceOf(authorization);
+    if (resource) {
+      const named = fw.resourceInstances.some((r) => r.toLowerCase() === resource.toLowerCase());
+      return named || fw.trustedServices ? undefined : resource;
+    }
+    return fw.functionSubnet ? undefined : "app";
+  }
 
   addRule(rule: FaultRule): string {
     const id = rule.id ?? randomUUID();
@@ -137,6 +193,21 @@ export class StorageFaultProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? "GET";
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
+    const refused = this.refused(req.headers.authorization);
+    if (refused) {
+      this.refusedBy.set(refused, (this.refusedBy.get(refused) ?? 0) + 1);
+      this.faulted++;
+      req.resume();
+      const clientId = req.headers["x-ms-client-request-id"];
+      const e = storageError(
+        "AuthorizationFailure",
+        typeof clientId === "string" ? clientId : undefined,
+        this.service,
+      );
+      res.writeHead(e.status, e.statusText, e.headers);
+      res.end(e.body);
+      return;
+    }
     const rule = this.find(method, url, req.headers.authorization);
     if (rule) {
       rule.hits++;

@@ -1,6 +1,7 @@
 import { type BackupJob, DefaultTuning, type EngineDeps, type RestoreJob } from "../../../src/backup/deps.js";
 import type { Config } from "../../../src/domain/config.js";
 import { MemoryDirectory } from "./memoryDirectory.js";
+import { MemoryHsm, MemoryHsmFolders } from "./memoryHsm.js";
 import { MemoryStorage } from "./memoryStorage.js";
 import { MemoryTelemetry } from "./memoryTelemetry.js";
 import { MemoryVault } from "./memoryVault.js";
@@ -8,6 +9,7 @@ import { MemoryVault } from "./memoryVault.js";
 export const testConfig = (over: Partial<Config> = {}): Config => ({
   vaults: [{ name: "demo-vault", url: "https://demo-vault.vault.azure.net" }],
   restoreTargets: [{ name: "restore-vault", url: "https://restore-vault.vault.azure.net" }],
+  hsms: [],
   storage: { kind: "connectionString", connectionString: "UseDevelopmentStorage=true" },
   container: "keyvault-backups",
   inventoryTable: "backupinventory",
@@ -33,6 +35,8 @@ export interface World {
   vault(name?: string): MemoryVault;
   /** Azure Resource Manager, when the config has subscriptions. */
   directory: MemoryDirectory;
+  hsmFolders: MemoryHsmFolders;
+  hsm(name?: string): MemoryHsm;
 }
 
 /** The engine wired to in-memory ports: a demo vault, an empty restore target, a clock that moves. */
@@ -41,6 +45,12 @@ export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["
   const telemetry = new MemoryTelemetry();
   const vaults = new Map<string, MemoryVault>();
   const directory = new MemoryDirectory();
+  const hsmFolders = new MemoryHsmFolders();
+  const hsms = new Map<string, MemoryHsm>();
+  const hsmOf = (name: string): MemoryHsm => {
+    if (!hsms.has(name)) hsms.set(name, new MemoryHsm(name, hsmFolders));
+    return hsms.get(name) as MemoryHsm;
+  };
   const cfg = testConfig(config);
   for (const v of [...cfg.vaults, ...cfg.restoreTargets]) vaults.set(v.name, new MemoryVault());
   let t = Date.parse("2026-11-26T02:00:00Z");
@@ -53,6 +63,8 @@ export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["
     },
     ...(cfg.subscriptions.length ? { directory } : {}),
     blobs: storage.blobStore,
+    hsms: (hsm) => hsmOf(hsm.name).port(),
+    hsmFolders,
     documents: storage.documentStore,
     leases: storage.leases,
     budget: storage.budget,
@@ -76,6 +88,8 @@ export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["
       return vaults.get(name) as MemoryVault;
     },
     directory,
+    hsmFolders,
+    hsm: (name = "demo-hsm") => hsmOf(name),
   };
 }
 

@@ -278,3 +278,34 @@ describe("NCRONTAB", () => {
     expect(ncrontabProblem(e)).toBeTypeOf("string");
   });
 });
+
+describe("BACKUP_MANAGED_HSMS", () => {
+  it("takes names, HSM URLs and NAME=URL; none by default", () => {
+    expect(load(base).hsms).toEqual([]);
+    expect(
+      load({
+        ...base,
+        BACKUP_MANAGED_HSMS:
+          "Prod-HSM, https://dr-hsm.managedhsm.azure.net, local-hsm=https://127.0.0.1:8443",
+      }).hsms,
+    ).toEqual([
+      { name: "prod-hsm", url: "https://prod-hsm.managedhsm.azure.net" },
+      { name: "dr-hsm", url: "https://dr-hsm.managedhsm.azure.net" },
+      { name: "local-hsm", url: "https://127.0.0.1:8443" },
+    ]);
+  });
+
+  it("refuses an HSM twice, a vault URL, a name that is also a vault, another HSM's URL under a name, and a container too long for its HSM containers", () => {
+    const p = problems({
+      ...base,
+      BACKUP_MANAGED_HSMS: "a-hsm,A-HSM,https://x.vault.azure.net,b-hsm=https://c-hsm.managedhsm.azure.net",
+      BACKUP_CONTAINER: "c".repeat(53),
+    });
+    expect(p).toContain("Managed HSM 'a-hsm' is listed twice");
+    expect(p).toContain("is not a Managed HSM URL");
+    expect(p).toContain("that URL is the Managed HSM 'c-hsm', not 'b-hsm'");
+    const q = problems({ ...base, BACKUP_MANAGED_HSMS: "contoso-kv", BACKUP_CONTAINER: "c".repeat(53) });
+    expect(q).toContain("'contoso-kv' is also a vault in BACKUP_VAULTS");
+    expect(q).toContain("BACKUP_CONTAINER: at most 52 characters");
+  });
+});

@@ -1,0 +1,57 @@
+import { diagnoseHsmCall, diagnoseHsmJob, hsmJobTimedOut } from "../../diagnosis/hsm.js";
+import type { VaultRef } from "../../domain/config.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import { failureOf } from "../../domain/errors.js";
+import { hsmContainer } from "../../domain/hsm.js";
+import type { SignalLike } from "../../domain/signal.js";
+import type { EngineDeps } from "../deps.js";
+import { diagnosisOf, isKeyVaultFailure, isStorageFailure, storageContext } from "../failures.js";
+import { untilDone } from "./jobs.js";
+
+export interface HsmHealth {
+  name: string;
+  url: string;
+  ok: boolean;
+  diagnosis?: Diagnosis;
+}
+
+/**
+ * The service's own pre-backup check, into the daily HSM container: the app may start a backup on
+ * the HSM, and the HSM — as itself, through the storage firewall — may write the container.
+ */
+export async function hsmHealth(deps: EngineDeps, hsm: VaultRef, signal?: SignalLike): Promise<HsmHealth> {
+  const container = hsmContainer(deps.config.container, "daily");
+  const ctx = { ...storageContext(deps), container, hsm: hsm.name };
+  const fail = (diagnosis: Diagnosis | undefined): HsmHealth => ({
+    name: hsm.name,
+    url: hsm.url,
+    ok: false,
+    ...(diagnosis ? { diagnosis } : {}),
+  });
+  try {
+    await deps.hsmFolders.ensure(container, signal);
+    const port = deps.hsms(hsm);
+    const quick = {
+      tuning: { ...deps.tuning, hsmJobTimeoutMs: Math.min(deps.tuning.hsmJobTimeoutMs, 120_000) },
+    };
+    const done = await untilDone(
+      quick,
+      await port.preBackup(deps.hsmFolders.containerUri(container), signal),
+      (id) => port.backupStatus(id, signal),
+      signal,
+    );
+    if (done.status === "Succeeded") return { name: hsm.name, url: hsm.url, ok: true };
+    return fail(
+      done.status === "InProgress"
+        ? hsmJobTimedOut(hsm.name, done.jobId, 2, "backup")
+        : diagnoseHsmJob(done, ctx, "backup"),
+    );
+  } catch (e) {
+    if (!isKeyVaultFailure(e) && !isStorageFailure(e)) throw e;
+    const f = failureOf(e, "keyvault");
+    return fail(
+      (f && diagnoseHsmCall(f, ctx, "backup")) ??
+        diagnosisOf(e, isStorageFailure(e) ? storageContext(deps) : ctx),
+    );
+  }
+}

@@ -1,0 +1,150 @@
+import { diagnoseHsmCall, diagnoseHsmJob, hsmJobTimedOut } from "../../diagnosis/hsm.js";
+import { findHsm } from "../../domain/config.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import { failureOf, KvBackupError } from "../../domain/errors.js";
+import { ObjectNamePattern, RuleText } from "../../domain/rules.js";
+import type { SignalLike } from "../../domain/signal.js";
+import { findRun } from "../catalog/findRun.js";
+import { verifyRun } from "../catalog/verifyRun.js";
+import type { EngineDeps } from "../deps.js";
+import { diagnosisOf, storageContext } from "../failures.js";
+import { restoredVersions, untilDone } from "./jobs.js";
+
+export interface HsmRestoreRequest {
+  runId: string;
+  hsm: string;
+  /** Selective key restore: every version of this key. */
+  key?: string;
+  /** Full restore: every key of the HSM is replaced by the backup's. Never implied. */
+  full?: boolean;
+}
+
+export interface HsmRestoreResult {
+  runId: string;
+  hsm: string;
+  folder: string;
+  key?: string;
+  full: boolean;
+  status: "succeeded" | "partial" | "failed";
+  jobId?: string;
+  /** What the HSM said it did (selective restore: versions restored and not overwritten). */
+  restoredVersions?: number;
+  notOverwritten?: number;
+  message: string;
+  diagnosis?: Diagnosis;
+}
+
+/**
+ * Restores from a Managed HSM run: one key (every version of it), or — asked explicitly — the whole
+ * HSM. The run's folder is verified first (a damaged backup is never handed to the HSM); the job is
+ * watched to its end, and "succeeded" means the HSM said it restored versions and overwrote none.
+ */
+export async function restoreHsm(
+  deps: EngineDeps,
+  req: HsmRestoreRequest,
+  signal?: SignalLike,
+): Promise<HsmRestoreResult> {
+  const hsm = findHsm(deps.config, req.hsm);
+  if (!hsm)
+    throw new KvBackupError(
+      "VaultNotAllowed",
+      `'${req.hsm.slice(0, 64)}' is not a Managed HSM of BACKUP_MANAGED_HSMS`,
+    );
+  if ((req.full === true) === (req.key !== undefined))
+    throw new KvBackupError(
+      "BadRequest",
+      "an HSM restore restores one key (--key K) or, asked explicitly, the whole HSM (--full-restore): exactly one",
+    );
+  if (req.key !== undefined && !ObjectNamePattern.test(req.key))
+    throw new KvBackupError(
+      "BadRequest",
+      `'${req.key.slice(0, 64)}' is not a key name (${RuleText.objectName})`,
+    );
+  const { manifest } = await findRun(deps, req.runId, hsm.name, signal);
+  const backup = manifest.hsm;
+  if (!backup)
+    throw new KvBackupError("BadRequest", `run ${manifest.runId} is a vault's run, not a Managed HSM backup`);
+  const base = {
+    runId: manifest.runId,
+    hsm: hsm.name,
+    folder: backup.folder,
+    full: req.full === true,
+    ...(req.key !== undefined ? { key: req.key } : {}),
+  };
+  const verified = await verifyRun(deps, manifest, signal);
+  if (!verified.ok) {
+    const first = verified.problems[0];
+    return {
+      ...base,
+      status: "failed",
+      message: `the backup folder is not as the run recorded it (${verified.problems.length} problem(s)); nothing was restored`,
+      ...(first?.diagnosis ? { diagnosis: first.diagnosis } : {}),
+    };
+  }
+  const ctx = { ...storageContext(deps), container: backup.container, hsm: hsm.name };
+  const port = deps.hsms(hsm);
+  const uri = deps.hsmFolders.containerUri(backup.container);
+  let started: Awaited<ReturnType<typeof port.restoreStatus>>;
+  try {
+    started = req.full
+      ? await port.startFullRestore(uri, backup.folder, signal)
+      : await port.startKeyRestore(uri, backup.folder, req.key as string, signal);
+  } catch (e) {
+    const f = failureOf(e, "keyvault");
+    const diagnosis = (f && diagnoseHsmCall(f, ctx, "restore")) ?? diagnosisOf(e, ctx);
+    if (!diagnosis) throw e;
+    return { ...base, status: "failed", message: diagnosis.cause, diagnosis };
+  }
+  const done = await untilDone(deps, started, (id) => port.restoreStatus(id, signal), signal);
+  const jobId = done.jobId;
+  if (done.status === "InProgress") {
+    const diagnosis = hsmJobTimedOut(hsm.name, jobId, deps.tuning.hsmJobTimeoutMs / 60_000, "restore");
+    return { ...base, jobId, status: "failed", message: diagnosis.cause, diagnosis };
+  }
+  if (done.status !== "Succeeded") {
+    const diagnosis = diagnoseHsmJob(done, ctx, "restore");
+    return { ...base, jobId, status: "failed", message: diagnosis.cause, diagnosis };
+  }
+  if (req.full)
+    return {
+      ...base,
+      jobId,
+      status: "succeeded",
+      message: `Managed HSM '${hsm.name}' was restored from ${backup.folder}`,
+    };
+  const counts = restoredVersions(done.statusDetails);
+  const numbers = {
+    ...(counts.restored !== undefined ? { restoredVersions: counts.restored } : {}),
+    ...(counts.notOverwritten !== undefined ? { notOverwritten: counts.notOverwritten } : {}),
+  };
+  if ((counts.notOverwritten ?? 0) > 0)
+    return {
+      ...base,
+      ...numbers,
+      jobId,
+      status: (counts.restored ?? 0) > 0 ? "partial" : "failed",
+      message: `the HSM could not overwrite ${counts.notOverwritten} version(s) of key '${req.key}': the key still exists in the HSM. Delete and purge it first (az keyvault key delete --hsm-name ${hsm.name} -n ${req.key}; az keyvault key purge --hsm-name ${hsm.name} -n ${req.key}), then restore again`,
+    };
+  if (counts.restored === undefined)
+    return {
+      ...base,
+      jobId,
+      status: "partial",
+      message: `the HSM reported the job Succeeded without saying how many versions of '${req.key}' it restored (${done.statusDetails ?? "no details"}); check the key before relying on it`,
+    };
+  if (counts.restored === 0)
+    return {
+      ...base,
+      ...numbers,
+      jobId,
+      status: "failed",
+      message: `the HSM restored no version of key '${req.key}' from ${backup.folder}: the backup may not hold it`,
+    };
+  return {
+    ...base,
+    ...numbers,
+    jobId,
+    status: "succeeded",
+    message: `restored ${counts.restored} version(s) of key '${req.key}' into Managed HSM '${hsm.name}'`,
+  };
+}

@@ -1,0 +1,144 @@
+import { createHash } from "node:crypto";
+import { diagnoseHsmCall, diagnoseHsmJob, hsmBackupEmpty, hsmJobTimedOut } from "../../diagnosis/hsm.js";
+import { findHsm, type VaultRef } from "../../domain/config.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import { failureOf, KvBackupError } from "../../domain/errors.js";
+import { folderOf, HsmFolderPattern, hsmContainer } from "../../domain/hsm.js";
+import { type Manifest, manifestChunks } from "../../domain/manifest.js";
+import type { SignalLike } from "../../domain/signal.js";
+import type { BackupJob, EngineDeps } from "../deps.js";
+import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
+import { holding } from "../holding.js";
+import { preflight } from "../run/preflight.js";
+import { priorCommit } from "../run/priorCommit.js";
+import { RunRecord, type RunResult } from "../run/record.js";
+import { untilDone } from "./jobs.js";
+
+/**
+ * One Managed HSM, one run: the storage preflight, the HSM's lease (one backup at a time per HSM,
+ * as the service itself insists), the pre-backup check, the full backup job the HSM runs and
+ * writes itself, watched to its end; then the folder it wrote is read back (every file hashed) and
+ * recorded in the run's manifest, in the main container beside the vault runs. Every way it ends
+ * gives a final row and the event; a job that failed ends with the one diagnosis of why.
+ */
+export async function runHsm(deps: EngineDeps, job: BackupJob, signal?: SignalLike): Promise<RunResult> {
+  const hsm = findHsm(deps.config, job.vault);
+  if (!hsm)
+    throw new KvBackupError(
+      "VaultNotAllowed",
+      `'${job.vault.slice(0, 64)}' is not a Managed HSM of BACKUP_MANAGED_HSMS`,
+    );
+  const record = new RunRecord(deps, { ...job, mode: "full" }, hsm, []);
+  const blocked = await preflight(deps, signal);
+  if (blocked)
+    return record.end("failed", { bytes: 0, failed: [], diagnosis: blocked, stoppedAt: "preflight" });
+  try {
+    const before = await priorCommit(deps, record, signal);
+    if (before) return before;
+    return await holding(
+      signal,
+      (onLost) => deps.leases.acquire(hsm.name, onLost),
+      `the lease on Managed HSM '${hsm.name}' was lost mid-run; another run may own it now`,
+      async (held) => (await priorCommit(deps, record, held)) ?? backUpHsm(deps, record, hsm, held),
+    );
+  } catch (e) {
+    if (!isStorageFailure(e)) throw e;
+    const diagnosis = diagnosisOf(e, storageContext(deps));
+    return record.end("failed", {
+      bytes: 0,
+      failed: [],
+      ...(diagnosis ? { diagnosis } : {}),
+      stoppedAt: "preflight",
+    });
+  }
+}
+
+async function backUpHsm(
+  deps: EngineDeps,
+  record: RunRecord,
+  hsm: VaultRef,
+  signal: SignalLike,
+): Promise<RunResult> {
+  const container = hsmContainer(deps.config.container, record.job.tier);
+  const ctx = { ...storageContext(deps), container, hsm: hsm.name };
+  const failed = (diagnosis: Diagnosis): Promise<RunResult> =>
+    record.end("failed", { bytes: 0, failed: [], diagnosis, stoppedAt: "mid-run" });
+  await record.start();
+  try {
+    await deps.hsmFolders.ensure(container, signal);
+    const uri = deps.hsmFolders.containerUri(container);
+    const port = deps.hsms(hsm);
+    const status = (id: string) => port.backupStatus(id, signal);
+    // The service's own check first: can the HSM reach and write the container?
+    const checked = await untilDone(deps, await port.preBackup(uri, signal), status, signal);
+    if (checked.status !== "Succeeded")
+      return failed(
+        checked.status === "InProgress"
+          ? hsmJobTimedOut(hsm.name, checked.jobId, deps.tuning.hsmJobTimeoutMs / 60_000, "backup")
+          : diagnoseHsmJob(checked, ctx, "backup"),
+      );
+    const done = await untilDone(deps, await port.startBackup(uri, signal), status, signal);
+    if (done.status === "InProgress")
+      return failed(hsmJobTimedOut(hsm.name, done.jobId, deps.tuning.hsmJobTimeoutMs / 60_000, "backup"));
+    if (done.status !== "Succeeded") return failed(diagnoseHsmJob(done, ctx, "backup"));
+    const folder = done.folderUri ? folderOf(done.folderUri) : undefined;
+    if (!folder || !HsmFolderPattern.test(folder) || !done.folderUri?.startsWith(`${uri}/`))
+      return failed(
+        diagnoseHsmJob(
+          {
+            ...done,
+            status: "Failed",
+            error: {
+              message: `it reported Succeeded with a folder this run cannot use: '${done.folderUri ?? ""}'`,
+            },
+          },
+          ctx,
+          "backup",
+        ),
+      );
+    const files = await deps.hsmFolders.files(container, folder, signal);
+    if (files.length === 0) return failed(hsmBackupEmpty(hsm.name, folder, container));
+    const bytes = files.reduce((n, f) => n + f.bytes, 0);
+    const manifest: Manifest = {
+      schemaVersion: 2,
+      runId: record.job.runId,
+      vault: { name: hsm.name, url: hsm.url },
+      tier: record.job.tier,
+      trigger: record.job.trigger,
+      mode: "full",
+      kinds: [],
+      startedAt: record.startedAt.toISOString(),
+      finishedAt: deps.now().toISOString(),
+      status: "succeeded",
+      items: [],
+      skipped: [],
+      failed: [],
+      hsm: { jobId: done.jobId, container, folder, files },
+    };
+    const chunks = manifestChunks(manifest);
+    const hash = createHash("sha256");
+    for (const c of chunks) hash.update(c);
+    if (!(await deps.documents.create(record.manifestPath, chunks, signal))) {
+      const theirs = await priorCommit(deps, record, signal);
+      if (theirs) return theirs;
+      throw new KvBackupError("RunFailed", `run ${record.job.runId}: another delivery wrote its manifest`, {
+        retryable: true,
+      });
+    }
+    const ended = await record.end("succeeded", { bytes, failed: [], manifestSha256: hash.digest("hex") });
+    return { ...ended, hsm: { container, folder, files: files.length } };
+  } catch (e) {
+    if (signal.aborted) {
+      record.telemetry.interrupt(e);
+      throw e;
+    }
+    const refusal = failureOf(e, "keyvault");
+    const diagnosis = refusal ? diagnoseHsmCall(refusal, ctx, "backup") : undefined;
+    const any = diagnosis ?? diagnosisOf(e, isStorageFailure(e) ? storageContext(deps) : ctx);
+    if (!any) {
+      record.telemetry.interrupt(e);
+      throw e;
+    }
+    return failed(any);
+  }
+}

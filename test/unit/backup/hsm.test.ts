@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import { findRun } from "../../../src/backup/catalog/findRun.js";
+import { listRuns } from "../../../src/backup/catalog/listRuns.js";
+import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
+import { restoreHsm } from "../../../src/backup/hsm/restoreHsm.js";
+import { runRestore } from "../../../src/backup/restore/runRestore.js";
+import { runVault } from "../../../src/backup/run/runVault.js";
+import { isKvBackupError, KvBackupError } from "../../../src/domain/errors.js";
+import { newRunId } from "../../../src/domain/runId.js";
+import { world } from "../fakes/deps.js";
+import { MemoryHsm } from "../fakes/memoryHsm.js";
+
+const hsms = [{ name: "demo-hsm", url: "https://demo-hsm.managedhsm.azure.net" }];
+const job = (over: Record<string, unknown> = {}) => ({
+  runId: newRunId(new Date("2026-11-26T02:00:00Z")),
+  vault: "demo-hsm",
+  tier: "daily" as const,
+  trigger: "timer" as const,
+  hsm: true,
+  ...over,
+});
+const hsmWorld = () => world({ hsms }, { hsmPollMs: 1, hsmJobTimeoutMs: 50 });
+
+describe("a Managed HSM run", () => {
+  it("starts the HSM's full backup in the tier's container, reads back what it wrote, and records it like a run", async () => {
+    const w = hsmWorld();
+    const r = await runVault(w.deps, job());
+    expect(r.status).toBe("succeeded");
+    expect(w.hsmFolders.containers.has("keyvault-backups-hsm-daily")).toBe(true);
+    const { manifest, row } = await findRun(w.deps, r.runId, "demo-hsm");
+    expect(manifest.hsm).toMatchObject({
+      container: "keyvault-backups-hsm-daily",
+      folder: "mhsm-demo-hsm-2026112602000000",
+    });
+    expect(manifest.hsm?.files).toHaveLength(1);
+    expect(manifest.items).toEqual([]);
+    expect(row?.status).toBe("succeeded");
+    expect(r.bytes).toBeGreaterThan(0);
+    expect(w.telemetry.events.map((e) => [e.vault, e.status])).toEqual([["demo-hsm", "succeeded"]]);
+    expect((await listRuns(w.deps, { vault: "demo-hsm" })).map((x) => x.runId)).toEqual([r.runId]);
+    const latest = await findRun(w.deps, "latest", "demo-hsm");
+    expect(latest.manifest.runId).toBe(r.runId);
+    expect((await verifyRef(w.deps, r.runId, "demo-hsm")).ok).toBe(true);
+  });
+
+  it("a job the storage firewall failed ends failed with the HSM's firewall diagnosis, a final row and the event", async () => {
+    const w = hsmWorld();
+    w.hsm().failJob = {
+      code: "BadRequest",
+      message:
+        "Backup failed: storage answered 403 AuthorizationFailure: This request is not authorized to perform this operation.",
+    };
+    const r = await runVault(w.deps, job());
+    expect(r.status).toBe("failed");
+    expect(r.diagnosis?.code).toBe("HsmStorageFirewall");
+    expect(r.diagnosis?.fix).toContain("--resource-id $(az keyvault show --hsm-name demo-hsm");
+    expect((await w.deps.inventory.get(r.runId, "demo-hsm"))?.status).toBe("failed");
+    expect(w.telemetry.events.map((e) => e.status)).toEqual(["failed"]);
+    await expect(findRun(w.deps, r.runId, "demo-hsm")).rejects.toSatisfy((e) =>
+      isKvBackupError(e, "NotFound"),
+    );
+  });
+
+  it("names the HSM identity's missing data role, the app's missing HSM role, and a backup already running", async () => {
+    const cases: [() => void, string][] = [];
+    const w = hsmWorld();
+    cases.push([
+      () => {
+        w.hsm().failJob = { code: "BadRequest", message: "storage: 403 AuthorizationPermissionMismatch" };
+      },
+      "HsmStorageRbac",
+    ]);
+    cases.push([
+      () => {
+        w.hsm().failJob = undefined;
+        w.hsm().refuseNext = MemoryHsm.refusal(
+          403,
+          "AccessDenied",
+          "Not authorized to access Microsoft.KeyVault/managedHsm/backup/start/action on / (Activity ID: 1)",
+        );
+      },
+      "HsmBackupForbidden",
+    ]);
+    cases.push([
+      () => {
+        w.hsm().refuseNext = MemoryHsm.refusal(409, "Conflict", "Another backup operation is in progress");
+      },
+      "HsmBusy",
+    ]);
+    for (const [arrange, code] of cases) {
+      arrange();
+      const r = await runVault(w.deps, job({ runId: newRunId(new Date()) }));
+      expect([r.status, r.diagnosis?.code]).toEqual(["failed", code]);
+    }
+    expect(w.telemetry.events.map((e) => e.status)).toEqual(["failed", "failed", "failed"]);
+  });
+
+  it("a job that never ends, or ends Succeeded with an empty folder, is a failed run, not a success", async () => {
+    const w = hsmWorld();
+    w.hsm().neverEnds = true;
+    const slow = await runVault(w.deps, job({ runId: newRunId(new Date()) }));
+    expect([slow.status, slow.diagnosis?.code]).toEqual(["failed", "HsmJobTimedOut"]);
+    w.hsm().neverEnds = false;
+    w.hsm().writeNothing = true;
+    const empty = await runVault(w.deps, job({ runId: newRunId(new Date()) }));
+    expect([empty.status, empty.diagnosis?.code]).toEqual(["failed", "HsmBackupEmpty"]);
+  });
+
+  it("verify catches an HSM file changed, removed or added after the run; a restore then refuses to hand it to the HSM", async () => {
+    const w = hsmWorld();
+    const r = await runVault(w.deps, job());
+    const { manifest } = await findRun(w.deps, r.runId, "demo-hsm");
+    const blobs = w.hsmFolders.containers.get("keyvault-backups-hsm-daily") as Map<string, Buffer>;
+    const file = manifest.hsm?.files[0]?.name as string;
+    blobs.set(file, Buffer.from("tampered"));
+    blobs.set(`${manifest.hsm?.folder}/planted`, Buffer.from("x"));
+    const v = await verifyRef(w.deps, r.runId, "demo-hsm");
+    expect(v.ok).toBe(false);
+    expect(v.problems.map((p) => p.problem).sort()).toEqual(["corrupt", "extra"]);
+    const restore = await restoreHsm(w.deps, { runId: r.runId, hsm: "demo-hsm", key: "gone-key" });
+    expect(restore.status).toBe("failed");
+    expect(restore.diagnosis?.code).toBe("CorruptBlob");
+    blobs.delete(file);
+    expect((await verifyRef(w.deps, r.runId, "demo-hsm")).problems.map((p) => p.problem)).toContain(
+      "missing",
+    );
+  });
+});
+
+describe("restoring from a Managed HSM run", () => {
+  it("restores one key's versions, says partial/failed when the HSM could not overwrite an existing key, and never guesses", async () => {
+    const w = hsmWorld();
+    const r = await runVault(w.deps, job());
+    w.hsm().keys.delete("hsm-key-1");
+    const ok = await restoreHsm(w.deps, { runId: "latest", hsm: "demo-hsm", key: "hsm-key-1" });
+    expect(ok).toMatchObject({ status: "succeeded", restoredVersions: 2, notOverwritten: 0, runId: r.runId });
+    w.hsm().keys.set("hsm-key-1", 2);
+    const there = await restoreHsm(w.deps, { runId: r.runId, hsm: "demo-hsm", key: "hsm-key-1" });
+    expect(there.status).toBe("failed");
+    expect(there.message).toContain("delete and purge it first".replace("delete", "Delete"));
+  });
+
+  it("a full restore is never implied; key and full together, a bad key name, an unknown HSM are refused", async () => {
+    const w = hsmWorld();
+    const r = await runVault(w.deps, job());
+    const bad = async (req: Parameters<typeof restoreHsm>[1], code: string) =>
+      expect(restoreHsm(w.deps, req)).rejects.toSatisfy((e) => e instanceof KvBackupError && e.code === code);
+    await bad({ runId: r.runId, hsm: "demo-hsm" }, "BadRequest");
+    await bad({ runId: r.runId, hsm: "demo-hsm", key: "k", full: true }, "BadRequest");
+    await bad({ runId: r.runId, hsm: "demo-hsm", key: "bad/name" }, "BadRequest");
+    await bad({ runId: r.runId, hsm: "other-hsm", key: "k" }, "VaultNotAllowed");
+    expect((await restoreHsm(w.deps, { runId: r.runId, hsm: "demo-hsm", full: true })).status).toBe(
+      "succeeded",
+    );
+  });
+
+  it("the restore role's refusal is diagnosed; a vault restore of an HSM is refused with the right command", async () => {
+    const w = hsmWorld();
+    const r = await runVault(w.deps, job());
+    w.hsm().refuseNext = MemoryHsm.refusal(
+      403,
+      "AccessDenied",
+      "Not authorized to access Microsoft.KeyVault/managedHsm/restore/start/action",
+    );
+    const denied = await restoreHsm(w.deps, { runId: r.runId, hsm: "demo-hsm", key: "hsm-key-1" });
+    expect([denied.status, denied.diagnosis?.code]).toEqual(["failed", "HsmRestoreForbidden"]);
+    await expect(runRestore(w.deps, { runId: r.runId, vault: "demo-hsm" })).rejects.toSatisfy(
+      (e) =>
+        isKvBackupError(e, "BadRequest") && String((e as Error).message).includes("--hsm demo-hsm --key"),
+    );
+  });
+});
