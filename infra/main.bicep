@@ -1,6 +1,6 @@
 targetScope = 'subscription'
 
-import { privateDnsZoneIds, vaultGrant, vaultRef, vaultKey, vaultSubscription } from 'modules/types.bicep'
+import { hsmRef, privateDnsZoneIds, vaultGrant, vaultRef, vaultKey, vaultSubscription } from 'modules/types.bicep'
 
 @description('azd environment name: names the resource group and the resources.')
 @minLength(1)
@@ -68,8 +68,8 @@ param storageIpRules array = []
 @allowed(['None', 'AzureServices', 'Logging', 'Metrics'])
 param storageBypass string = 'None'
 
-@description('Optional Managed HSM resource id for a resource instance rule (only when the HSM writes a full backup itself).')
-param managedHsmResourceId string = ''
+@description('Managed HSMs whose full backups the app starts (BACKUP_MANAGED_HSMS). Each gets a resource instance rule on the backup account and its identity the data role on the HSM containers; the app\'s Managed HSM Backup role is the HSM\'s local RBAC: run the commands in the HSM_ROLE_COMMANDS output.')
+param managedHsms hsmRef[] = []
 
 @allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS', 'Standard_RAGRS', 'Standard_RAGZRS'])
 param storageSku string = 'Standard_GZRS'
@@ -136,6 +136,15 @@ var authClientId = enableRestore && restoreApi == 'appServiceAuth'
       ? fail('restoreApi is appServiceAuth but restoreAppClientId is empty: set restoreAppClientId (azd env set KVBACKUP_RESTORE_APP_CLIENT_ID <client-id>) to the restore app registration, or set restoreApi to off (HTTP restores refused; restores through the kvbackup CLI)')
       : restoreAppClientId)
   : ''
+// Managed HSM full backup does not support storage with an immutability policy (Microsoft's
+// backup-restore documentation): refuse the combination instead of failing every night.
+var hsmsWithoutWorm = !empty(managedHsms) && immutabilityDays > 0
+  ? fail('managedHsms with immutabilityDays: Managed HSM full backup does not support immutable storage; deploy the HSM backups to an account without version-level immutability (immutabilityDays = 0)')
+  : managedHsms
+var hsmResourceIds = map(hsmsWithoutWorm, h => {
+  resourceId: '/subscriptions/${toLower(h.?subscriptionId ?? subscriptionId)}/resourceGroups/${h.resourceGroup}/providers/Microsoft.KeyVault/managedHSMs/${h.name}'
+  identityPrincipalId: h.identityPrincipalId
+})
 var lockImmutability = immutabilityLocked && immutabilityDays == 0
   ? fail('immutabilityLocked needs a policy to lock: set immutabilityDays (1-29) and deploy once unlocked first')
   : immutabilityLocked
@@ -198,6 +207,8 @@ var vaultGrants vaultGrant[] = concat(
 )
 
 func vaultUrl(name string) string => 'https://${name}${environment().suffixes.keyvaultDns}'
+// The cloud's Managed HSM suffix: .vault.azure.net -> .managedhsm.azure.net (azure.cn, usgovcloudapi.net alike).
+func hsmUrl(name string) string => 'https://${name}${replace(environment().suffixes.keyvaultDns, '.vault.', '.managedhsm.')}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: 'rg-${environmentName}'
@@ -301,6 +312,7 @@ module app 'modules/functionApp.bicep' = {
       },
       hasDiscovery ? { BACKUP_SUBSCRIPTIONS: join(discoverySubscriptions, ',') } : {},
       hasDiscovery && !empty(discoveryVaultTag) ? { BACKUP_VAULT_TAG: discoveryVaultTag } : {},
+      empty(managedHsms) ? {} : { BACKUP_MANAGED_HSMS: join(map(managedHsms, h => '${h.name}=${hsmUrl(h.name)}'), ',') },
       hasDrill ? { BACKUP_DRILL_VAULT: '${drillVault!.name}=${vaultUrl(drillVault!.name)}' } : {}
     )
   }
@@ -336,7 +348,7 @@ module backupStorage 'modules/backupStorage.bicep' = {
     }
     ipRules: storageIpRules
     bypass: storageBypass
-    managedHsmResourceId: managedHsmResourceId
+    managedHsms: hsmResourceIds
     containerName: containerName
     inventoryTableName: inventoryTableName
     dailyRetentionDays: dailyRetentionDays
@@ -411,3 +423,5 @@ output BACKUP_ROLE_NAME string = roles.outputs.backupRoleName
 output RESTORE_ROLE_NAME string = roles.outputs.restoreRoleName
 output DRILL_ROLE_NAME string = roles.outputs.drillRoleName
 output DISCOVERY_ROLE_NAME string = roles.outputs.discoveryRoleName
+// The app's role in each HSM's local RBAC (data plane: no ARM resource can assign it).
+output HSM_ROLE_COMMANDS string[] = map(managedHsms, h => 'az keyvault role assignment create --hsm-name ${h.name} --role "Managed HSM Backup" --assignee-object-id ${app.outputs.principalId} --assignee-principal-type ServicePrincipal --scope /')

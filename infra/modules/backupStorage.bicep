@@ -19,8 +19,8 @@ param ipRules array
 @allowed(['None', 'AzureServices', 'Logging', 'Metrics'])
 param bypass string
 
-@description('Optional Managed HSM resource id allowed by a resource instance rule (only when the HSM itself writes a full backup here).')
-param managedHsmResourceId string
+@description('Managed HSMs whose full backups land here: { resourceId, identityPrincipalId }. The HSM itself writes, so each gets a resource instance rule (not the blanket trusted-services bypass) and its identity the data role on the HSM containers.')
+param managedHsms { resourceId: string, identityPrincipalId: string }[] = []
 
 param containerName string
 param inventoryTableName string
@@ -63,6 +63,19 @@ var queueNames = ['backup-jobs', 'backup-jobs-poison', 'restore-jobs', 'restore-
 // The queues an operator's CLI touches (kvbackup doctor probes both); not the poison queues.
 var jobQueueNames = ['backup-jobs', 'restore-jobs']
 var hasOperator = !empty(operatorPrincipalId)
+var tiers = [
+  { name: 'daily', days: dailyRetentionDays }
+  { name: 'weekly', days: weeklyRetentionDays }
+  { name: 'manual', days: manualRetentionDays }
+]
+// Managed HSMs write their own folder at a container's root, so each tier has an HSM container.
+var hsmContainerNames = empty(managedHsms) ? [] : map(tiers, t => '${containerName}-hsm-${t.name}')
+// Who may use the HSM containers: the app (reads back and verifies), each HSM's identity (writes), the operator (restores).
+var hsmContainerGrants = flatten(map(range(0, length(hsmContainerNames)), i => concat(
+  [{ index: i, principalId: principalId, principalType: 'ServicePrincipal' }],
+  map(managedHsms, h => { index: i, principalId: h.identityPrincipalId, principalType: 'ServicePrincipal' }),
+  hasOperator ? [{ index: i, principalId: operatorPrincipalId, principalType: operatorPrincipalType }] : []
+)))
 var roles = {
   blobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
@@ -89,7 +102,9 @@ resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
       bypass: bypass
       virtualNetworkRules: networkMode == 'serviceEndpoint' ? [{ id: functionSubnetId, action: 'Allow' }] : []
       ipRules: [for ip in ipRules: { value: ip, action: 'Allow' }]
-      resourceAccessRules: empty(managedHsmResourceId) ? [] : [{ tenantId: tenant().tenantId, resourceId: managedHsmResourceId }]
+      // The HSM reaches storage from Microsoft's network, not the Function's subnet: a resource
+      // instance rule per HSM admits exactly that HSM.
+      resourceAccessRules: [for h in managedHsms: { tenantId: tenant().tenantId, resourceId: h.resourceId }]
     }
     // Account-level version-level immutability (WORM) with a default time-based retention policy
     // that every new blob version inherits. Only this account-level policy has a state a template
@@ -137,22 +152,42 @@ resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@20
   }
 }
 
+resource hsmContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' = [
+  for c in hsmContainerNames: {
+    parent: blobService
+    name: c
+    properties: { publicAccess: 'None' }
+  }
+]
+
+resource hsmContainerRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for g in hsmContainerGrants: {
+    name: guid(hsmContainers[g.index].id, g.principalId, roles.blobDataContributor)
+    scope: hsmContainers[g.index]
+    properties: {
+      principalId: g.principalId
+      principalType: g.principalType
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.blobDataContributor)
+    }
+  }
+]
+
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-06-01' = {
   parent: account
   name: 'default'
   properties: {
     policy: {
       rules: [
-        for tier in [
-          { name: 'daily', days: dailyRetentionDays }
-          { name: 'weekly', days: weeklyRetentionDays }
-          { name: 'manual', days: manualRetentionDays }
-        ]: {
+        for tier in tiers: {
           name: 'delete-${tier.name}'
           enabled: true
           type: 'Lifecycle'
           definition: {
-            filters: { blobTypes: ['blockBlob'], prefixMatch: ['${containerName}/${tier.name}/'] }
+            // The tier's HSM container ages with the tier's folder of the main container.
+            filters: {
+              blobTypes: ['blockBlob']
+              prefixMatch: concat(['${containerName}/${tier.name}/'], empty(managedHsms) ? [] : ['${containerName}-hsm-${tier.name}/'])
+            }
             actions: {
               baseBlob: { delete: { daysAfterModificationGreaterThan: tier.days } }
               version: { delete: { daysAfterCreationGreaterThan: previousVersionRetentionDays } }
@@ -325,6 +360,7 @@ resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-previ
   }
 }
 
+output hsmContainers string[] = hsmContainerNames
 output id string = account.id
 output name string = account.name
 output blobServiceUri string = account.properties.primaryEndpoints.blob

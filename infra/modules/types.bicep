@@ -48,3 +48,21 @@ func vaultSubscription(v vaultRef, fallback string) string => toLower(v.?subscri
 @description('A case-insensitive identity for a vault: subscription/resource group/name.')
 func vaultKey(v vaultRef, fallback string) string =>
   '${vaultSubscription(v, fallback)}/${toLower(v.resourceGroup)}/${toLower(v.name)}'
+
+@export()
+@description('A Managed HSM whose full backups the app starts: it writes them itself, with its own user-assigned identity.')
+type hsmRef = {
+  @description('The HSM name (the DNS label of https://<name>.managedhsm.azure.net).')
+  @minLength(3)
+  @maxLength(24)
+  name: string
+
+  @description('The HSM\'s resource group.')
+  resourceGroup: string
+
+  @description('The HSM\'s subscription; default: this deployment\'s.')
+  subscriptionId: string?
+
+  @description('Principal (object) id of the user-assigned identity the HSM writes to storage with (az keyvault update-hsm --mi-user-assigned).')
+  identityPrincipalId: string
+}

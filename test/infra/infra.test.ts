@@ -251,7 +251,9 @@ describe("the compiled infra", () => {
     expect(defaultOf(main, "previousVersionRetentionDays")).toBe(30);
     const t = moduleTemplate("kvbackup-backup-storage");
     const policy = JSON.stringify(ofType(t, "Microsoft.Storage/storageAccounts/managementPolicies")[0]);
-    for (const tier of ["daily", "weekly", "manual"]) expect(policy).toContain(`'${tier}'`);
+    const tiers = (t.variables as Json).tiers as Json[];
+    expect(tiers.map((x) => x.name)).toEqual(["daily", "weekly", "manual"]);
+    expect(policy).toContain("variables('tiers')");
     expect(policy).toContain("daysAfterModificationGreaterThan");
     expect(policy).toContain("daysAfterCreationGreaterThan");
     expect(((t.parameters as Json).immutabilityDays as Json).maxValue).toBe(29);
@@ -590,6 +592,91 @@ describe("7. lockable version-level immutability", () => {
 
   it("locking without a policy fails the deployment", () => {
     expect(failure("lock-without-policy")).toContain("immutabilityLocked needs a policy to lock");
+  });
+});
+
+describe("7b. Managed HSM full backups (the HSM writes: a resource instance rule per HSM, not the bypass)", () => {
+  const hsmContainers = [
+    "keyvault-backups-hsm-daily",
+    "keyvault-backups-hsm-weekly",
+    "keyvault-backups-hsm-manual",
+  ];
+
+  it("one resource instance rule per HSM, no blanket bypass, the HSM containers per tier aged with their tier", () => {
+    const acls = props(backupAccount("hsm")).networkAcls as Json;
+    expect(acls.bypass).toBe("None");
+    expect(acls.resourceAccessRules).toEqual([
+      {
+        tenantId: expect.any(String),
+        resourceId: `/subscriptions/${sub("a")}/resourceGroups/rg-hsm/providers/Microsoft.KeyVault/managedHSMs/prod-hsm`,
+      },
+      {
+        tenantId: expect.any(String),
+        resourceId: `/subscriptions/${sub("b")}/resourceGroups/rg-dr/providers/Microsoft.KeyVault/managedHSMs/dr-hsm`,
+      },
+    ]);
+    const containers = predicted("hsm", "Microsoft.Storage/storageAccounts/blobServices/containers")
+      .map((c) => String(c.name).split("/").pop() as string)
+      .filter((c) => c.startsWith("keyvault-backups"));
+    expect(containers.sort()).toEqual(["keyvault-backups", ...hsmContainers].sort());
+    const policies = predicted("hsm", "Microsoft.Storage/storageAccounts/managementPolicies").filter((p) =>
+      String(p.name).includes("stkvb"),
+    );
+    const rules = ((props(policies[0]).policy as Json).rules as Json[]).map(
+      (r) => ((r.definition as Json).filters as Json).prefixMatch,
+    );
+    expect(rules).toEqual([
+      ["keyvault-backups/daily/", "keyvault-backups-hsm-daily/"],
+      ["keyvault-backups/weekly/", "keyvault-backups-hsm-weekly/"],
+      ["keyvault-backups/manual/", "keyvault-backups-hsm-manual/"],
+    ]);
+    // Without HSMs: no HSM containers, no rules.
+    expect(props(backupAccount("system")).networkAcls).toMatchObject({ resourceAccessRules: [] });
+    expect(
+      predicted("system", "Microsoft.Storage/storageAccounts/blobServices/containers").map((c) =>
+        String(c.name),
+      ),
+    ).not.toContainEqual(expect.stringContaining("-hsm-"));
+  });
+
+  it("each HSM's identity, the app and the operator get Storage Blob Data Contributor on each HSM container, nothing wider", () => {
+    // A role assignment's scope is in its id: <scope>/providers/Microsoft.Authorization/roleAssignments/<guid>,
+    // or extensionResourceId('<scope>', ...) while its name waits for the app's principal id.
+    const on = (c: string) =>
+      predicted("hsm", "Microsoft.Authorization/roleAssignments").filter(
+        (r) =>
+          String(r.id).includes(`/containers/${c}/providers/Microsoft.Authorization/roleAssignments/`) ||
+          String(r.id).includes(`/containers/${c}', 'Microsoft.Authorization/roleAssignments'`),
+      );
+    for (const c of hsmContainers) {
+      const grants = on(c);
+      const principals = grants.map((r) => String(props(r).principalId));
+      expect(principals).toHaveLength(4);
+      expect(principals).toContain("12121212-3434-5656-7878-909090909090");
+      expect(principals).toContain("21212121-4343-6565-8787-090909090909");
+      expect(principals).toContain("99999999-8888-7777-6666-555555555555");
+      for (const r of grants)
+        expect(String(props(r).roleDefinitionId)).toContain("ba92f5b4-2d11-453d-a403-e96b0029c9fe");
+    }
+  });
+
+  it("BACKUP_MANAGED_HSMS names each HSM at the cloud's HSM host; the local RBAC role is an output command", () => {
+    // The cloud's suffix stays an ARM expression in the snapshot: .vault. becomes .managedhsm.
+    const setting = appSettings("hsm").BACKUP_MANAGED_HSMS as string;
+    expect(setting).toContain("format('{0}={1}', 'prod-hsm', format('https://{0}{1}', 'prod-hsm'");
+    expect(setting).toContain("format('{0}={1}', 'dr-hsm'");
+    expect(setting).toContain("replace(environment().suffixes.keyvaultDns, '.vault.', '.managedhsm.')");
+    expect(appSettings("system").BACKUP_MANAGED_HSMS).toBeUndefined();
+    const commands = JSON.stringify(snapshot("hsm").outputs.HSM_ROLE_COMMANDS);
+    expect(commands).toContain("az keyvault role assignment create --hsm-name {0} --role");
+    expect(commands).toContain("Managed HSM Backup");
+    expect(commands).toContain("--scope /");
+    expect(commands).toContain("'prod-hsm'");
+    expect(commands).toContain("'dr-hsm'");
+  });
+
+  it("HSM backups into an immutable account fail the deployment (the service does not support it)", () => {
+    expect(failure("hsm-immutable")).toContain("Managed HSM full backup does not support immutable storage");
   });
 });
 

