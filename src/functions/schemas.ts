@@ -69,6 +69,8 @@ export const BackupJobMessage = z
     trigger: z.enum(Triggers),
     kinds: kinds.optional(),
     mode: z.enum(Modes).optional(),
+    /** A Managed HSM's full backup (vault names the HSM). */
+    hsm: z.literal(true).optional(),
   })
   .strict();
 

@@ -38,6 +38,16 @@ for (let jobs = await app.backupJobs.take(); jobs.length > 0; jobs = await app.b
   for (const job of jobs) {
     const r = await backupWorker(app)(job, context());
     const row = await app.inventory.get(r.runId, r.vault);
+    if (job.hsm) {
+      const v =
+        r.status === "succeeded"
+          ? await verifyRun(app, (await findRun(app, r.runId, r.vault)).manifest)
+          : undefined;
+      console.log(`
+worker: Managed HSM ${r.vault}  run ${r.runId}  ${r.status}  ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(2)} s
+${r.hsm ? `the HSM wrote its full backup itself: ${r.hsm.files} file(s) in ${r.hsm.container}/${r.hsm.folder}${v ? `, verified ${v.ok ? "ok" : "NOT ok"} (${v.checked}/${v.expected} files re-hashed)` : ""}` : `diagnosis: ${r.diagnosis?.code}: ${r.diagnosis?.cause}`}`);
+      continue;
+    }
     const { manifest } = await findRun(app, r.runId, r.vault);
     console.log(`
 worker: ${r.vault}  run ${r.runId}  ${r.status}  ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(2)} s

@@ -305,7 +305,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const env = {
       ...stackEnv(base, added.vaults),
       ...(await addFleet(base, added.vaults.demo)),
-      ...(await addHsm(base)).env,
+      // Retry-After 2 s instead of the service's 10 s keeps the demo quick; tests use 0.
+      ...(await addHsm(base, StackHsm, { retryAfterSeconds: 2 })).env,
     };
     if (options.writeEnv !== false) {
       // Single-quoted: connection strings hold ';', and the file is meant for `set -a; . stack.env`.

@@ -1,14 +1,16 @@
+import { InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app.js";
 import { enqueueBackups } from "../../../src/backup/jobs.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { main } from "../../../src/cli/main.js";
 import { loadConfig } from "../../../src/config.js";
+import { backupWorker } from "../../../src/functions/workers.js";
 import type { ManagedHsmEmulator } from "../../stack/hsm/hsmEmulator.js";
 import { addHsm, type Stack } from "../../stack/stack.js";
 import { captureIo } from "../../unit/fakes/io.js";
 import { startTestStack } from "../helpers.js";
 
+const ctx = () => new InvocationContext({ functionName: "test", logHandler: () => undefined });
 let stack: Stack;
 let hsm: ManagedHsmEmulator;
 let resourceId: string;
@@ -255,7 +257,8 @@ describe("a Managed HSM full backup behind the storage firewall (the `az keyvaul
     const jobs = await app.backupJobs.take(32);
     const job = jobs.find((j) => j.hsm);
     expect(job).toBeDefined();
-    const r = await runVault(app, job as NonNullable<typeof job>);
+    // Through the queue worker the Functions host calls (the message schema included).
+    const r = await backupWorker(app)(JSON.parse(JSON.stringify(job)), ctx());
     expect(r).toMatchObject({ status: "succeeded", vault: name });
     expect(r.hsm?.container).toBe(`${env.BACKUP_CONTAINER}-hsm-daily`);
     await firewall({ defaultAction: "Allow" });
