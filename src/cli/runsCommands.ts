@@ -66,6 +66,14 @@ export const showCommand: Command = {
     out.out(
       `started ${run.startedAt}${run.finishedAt ? `, finished ${run.finishedAt} (${((run.durationMs ?? 0) / 1000).toFixed(1)} s)` : ""}`,
     );
+    const hsm = manifest?.hsm;
+    if (hsm) {
+      out.out(
+        `Managed HSM full backup (job ${hsm.jobId}): ${hsm.files.length} file(s), ${formatBytes(run.bytes)} in ${hsm.container}/${hsm.folder}/`,
+      );
+      out.out(`manifest: ${run.manifest}`);
+      return code;
+    }
     out.out(
       table([
         ["KIND", "BACKED UP", "SKIPPED", "FAILED"],

@@ -1,9 +1,10 @@
-import { InvocationContext } from "@azure/functions";
+import { HttpRequest, InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app.js";
 import { enqueueBackups } from "../../../src/backup/jobs.js";
 import { main } from "../../../src/cli/main.js";
 import { loadConfig } from "../../../src/config.js";
+import { postBackups } from "../../../src/functions/backupsApi.js";
 import { backupWorker } from "../../../src/functions/workers.js";
 import type { ManagedHsmEmulator } from "../../stack/hsm/hsmEmulator.js";
 import { addHsm, type Stack } from "../../stack/stack.js";
@@ -102,6 +103,11 @@ describe("a Managed HSM full backup behind the storage firewall (the `az keyvaul
     expect(verify.json).toMatchObject({ ok: true, expected: 3, checked: 3 });
     const show = await kvbackup(["show", good.runId, "--json"]);
     expect(show.json.manifest.hsm.folder).toBe(good.hsm.folder);
+    const shown = await kvbackup(["show", good.runId]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`Managed HSM full backup (job `);
+    expect(shown.stdout).toContain(`3 file(s)`);
+    expect(shown.stdout).toContain(`${env.BACKUP_CONTAINER}-hsm-manual/${good.hsm.folder}/`);
   });
 
   it("the trusted-services bypass admits the HSM too; the Function's subnet missing fails at the app's own preflight instead", async () => {
@@ -254,6 +260,23 @@ describe("a Managed HSM full backup behind the storage firewall (the `az keyvaul
     await expect(enqueueBackups(app, { vaults: [name], tier: "manual", trigger: "http" })).rejects.toThrow(
       /is a Managed HSM/,
     );
+    // POST /api/backups {"hsms": [...]}: one manual-tier HSM job; an unknown HSM is refused (nothing queued).
+    const post = (body: unknown) =>
+      postBackups(app)(
+        new HttpRequest({
+          method: "POST",
+          url: "https://local/api/backups",
+          body: { string: JSON.stringify(body) },
+        }),
+        ctx(),
+      );
+    const accepted = await post({ hsms: [name.toUpperCase()] });
+    expect(accepted.status).toBe(202);
+    expect(JSON.parse(String((accepted as { body?: unknown }).body)).runs).toEqual([
+      expect.objectContaining({ vault: name, hsm: true, status: "queued" }),
+    ]);
+    expect((await post({ hsms: ["not-an-hsm"] })).status).toBe(400);
+    expect((await post({ hsms: "x" })).status).toBe(400);
     const jobs = await app.backupJobs.take(32);
     const job = jobs.find((j) => j.hsm);
     expect(job).toBeDefined();
