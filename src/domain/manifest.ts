@@ -91,3 +91,7 @@ export function manifestChunks(manifest: Manifest, itemsPerChunk = 500): Buffer[
   chunks.push(Buffer.from(`${shell.slice(at + '"items":['.length)}\n`));
   return chunks;
 }
+
+/** The bytes a run's backup holds: its object blobs, or the files an HSM wrote. */
+export const manifestBytes = (m: Pick<Manifest, "items" | "hsm">): number =>
+  m.items.reduce((n, i) => n + i.bytes, 0) + (m.hsm?.files.reduce((n, f) => n + f.bytes, 0) ?? 0);

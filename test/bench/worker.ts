@@ -59,6 +59,8 @@ async function backup(): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   const r = await runVault(app, job);
   const seconds = (performance.now() - t0) / 1000;
+  if (r.status === "failed")
+    throw new Error(`the measured run failed: ${JSON.stringify(r.diagnosis ?? r.failed.slice(0, 3))}`);
   const out: Record<string, unknown> = { ...summary(r, seconds), peakRssMb: peakRssMb() };
   const { manifest } = await findRun(app, r.runId, r.vault);
   out.copiedInManifest = manifest.items.filter((i) => i.copiedFrom).length;

@@ -1,7 +1,7 @@
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
 import { countsOf, type InventoryRow } from "../../domain/inventory.js";
-import type { Manifest } from "../../domain/manifest.js";
+import { type Manifest, manifestBytes } from "../../domain/manifest.js";
 import { isRunId, RuleText } from "../../domain/rules.js";
 import type { EngineDeps } from "../deps.js";
 import { findRun } from "./findRun.js";
@@ -38,7 +38,7 @@ export async function showRun(deps: EngineDeps, runId: string): Promise<ShownRun
         startedAt: m.startedAt,
         finishedAt: m.finishedAt,
         counts: countsOf(m),
-        bytes: m.items.reduce((n, i) => n + i.bytes, 0),
+        bytes: manifestBytes(m),
         manifest: found.manifestPath,
         manifestSha256: found.manifestSha256,
       },

@@ -12,6 +12,7 @@ import { holding } from "../holding.js";
 import { preflight } from "../run/preflight.js";
 import { priorCommit } from "../run/priorCommit.js";
 import { RunRecord, type RunResult } from "../run/record.js";
+import { tidyEarlierRuns } from "../run/tidy.js";
 import { untilDone } from "./jobs.js";
 
 /**
@@ -63,6 +64,8 @@ async function backUpHsm(
   const ctx = { ...storageContext(deps), container, hsm: hsm.name };
   const failed = (diagnosis: Diagnosis): Promise<RunResult> =>
     record.end("failed", { bytes: 0, failed: [], diagnosis, stoppedAt: "mid-run" });
+  // The lease is held: a row of this HSM still "running" belongs to a run that died.
+  await tidyEarlierRuns(deps, record, signal);
   await record.start();
   try {
     await deps.hsmFolders.ensure(container, signal);

@@ -1,6 +1,6 @@
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { countsOf } from "../../domain/inventory.js";
-import type { Manifest } from "../../domain/manifest.js";
+import { type Manifest, manifestBytes } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { readManifest } from "../catalog/readManifest.js";
 import type { EngineDeps } from "../deps.js";
@@ -25,7 +25,7 @@ function committed(record: RunRecord, manifest: Manifest): RunResult {
     mode: manifest.mode,
     copied: manifest.items.filter((i) => i.copiedFrom).length,
     counts: countsOf(manifest),
-    bytes: manifest.items.reduce((n, i) => n + i.bytes, 0),
+    bytes: manifestBytes(manifest),
     failed: manifest.failed,
     alreadyCommitted: true,
   });

@@ -1,7 +1,13 @@
 import type { VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { type Counts, countsOf, emptyCounts, type InventoryRow } from "../../domain/inventory.js";
-import { type Manifest, type ManifestFailure, manifestBlob, runPrefix } from "../../domain/manifest.js";
+import {
+  type Manifest,
+  type ManifestFailure,
+  manifestBlob,
+  manifestBytes,
+  runPrefix,
+} from "../../domain/manifest.js";
 import type { Kind, Mode, RunStatus } from "../../domain/vocabulary.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import type { RunTelemetry } from "../ports.js";
@@ -157,7 +163,7 @@ export function finalRow(row: InventoryRow, manifest: Manifest, manifestSha256: 
     finishedAt: manifest.finishedAt,
     durationMs: Math.max(0, Date.parse(manifest.finishedAt) - Date.parse(row.startedAt)) || 0,
     counts,
-    bytes: manifest.items.reduce((n, i) => n + i.bytes, 0),
+    bytes: manifestBytes(manifest),
     manifestSha256,
     ...(first ? { firstFailureCode: first } : {}),
   };

@@ -127,6 +127,37 @@ describe("a Managed HSM run", () => {
   });
 });
 
+describe("Managed HSM runs that died", () => {
+  it("the next HSM run marks a dead run abandoned and repairs the row of one that committed, bytes included", async () => {
+    const w = hsmWorld();
+    const committed = await runVault(w.deps, job());
+    const row = await w.deps.inventory.get(committed.runId, "demo-hsm");
+    if (!row) throw new Error("no row");
+    // Its final row write was lost; another run died before committing anything.
+    await w.deps.inventory.put({ ...row, status: "running", bytes: 0 });
+    const deadId = newRunId(new Date("2026-11-26T01:00:00Z"));
+    await w.deps.inventory.put({
+      ...row,
+      runId: deadId,
+      status: "running",
+      bytes: 0,
+      manifest: row.manifest.replace(committed.runId, deadId),
+    });
+    const next = await runVault(w.deps, job({ runId: newRunId(new Date("2026-11-26T03:00:00Z")) }));
+    expect(next.status).toBe("succeeded");
+    expect((await w.deps.inventory.get(deadId, "demo-hsm"))?.status).toBe("abandoned");
+    const repaired = await w.deps.inventory.get(committed.runId, "demo-hsm");
+    expect(repaired?.status).toBe("succeeded");
+    expect(repaired?.bytes).toBe(committed.bytes);
+    expect(committed.bytes).toBeGreaterThan(0);
+    // A redelivery of the committed runId does nothing again: same result, no second job.
+    const started = w.hsm().started;
+    const again = await runVault(w.deps, job({ runId: committed.runId }));
+    expect(again).toMatchObject({ status: "succeeded", alreadyCommitted: true, bytes: committed.bytes });
+    expect(w.hsm().started).toBe(started);
+  });
+});
+
 describe("restoring from a Managed HSM run", () => {
   it("restores one key's versions, says partial/failed when the HSM could not overwrite an existing key, and never guesses", async () => {
     const w = hsmWorld();
