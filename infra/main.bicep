@@ -252,7 +252,8 @@ module monitoring 'modules/monitoring.bicep' = {
     tags: tags
     alertEmails: alertEmails
     runCompletedEvent: runCompletedEvent
-    vaultNames: [for v in vaults: v.name]
+    // Every vault and Managed HSM this app backs up: each must see a success within deadManHours.
+    vaultNames: concat(map(vaults, v => v.name), map(managedHsms, h => h.name))
     deadManHours: deadManHours
   }
 }

@@ -675,6 +675,14 @@ describe("7b. Managed HSM full backups (the HSM writes: a resource instance rule
     expect(commands).toContain("'dr-hsm'");
   });
 
+  it("the no-success alert watches each HSM beside the vaults", () => {
+    const rules = predicted("hsm", "Microsoft.Insights/scheduledQueryRules");
+    const queries = JSON.stringify(rules.map((r) => props(r).criteria));
+    expect(queries).toContain("prod-hsm");
+    expect(queries).toContain("dr-hsm");
+    expect(queries).toContain("kv-app-a");
+  });
+
   it("HSM backups into an immutable account fail the deployment (the service does not support it)", () => {
     expect(failure("hsm-immutable")).toContain("Managed HSM full backup does not support immutable storage");
   });
