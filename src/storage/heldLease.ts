@@ -2,6 +2,22 @@ import type { BlobLeaseClient, BlockBlobClient } from "@azure/storage-blob";
 import { isStorageStatus, storageCall } from "./storageCall.js";
 
 /**
+ * A lease's clock: the deadline margin (5 s, or a quarter of a short lease) and how long one
+ * renewal may take (a third of the time to the deadline, so another attempt fits): whole
+ * milliseconds, as timers and AbortSignal.timeout require (60 s leases once gave 18333.33 ms,
+ * which Node refuses with ERR_OUT_OF_RANGE).
+ */
+export function renewalTiming(
+  leaseSeconds: number,
+  renewMs: number,
+): { leaseMs: number; marginMs: number; attemptMs: number } {
+  const leaseMs = Math.round(leaseSeconds * 1000);
+  const marginMs = Math.floor(Math.min(5000, leaseMs / 4));
+  const attemptMs = Math.floor(Math.max(100, Math.min(renewMs, (leaseMs - marginMs) / 3)));
+  return { leaseMs, marginMs, attemptMs };
+}
+
+/**
  * Keeps a blob lease: renewed every renewMs. Taken away (409/412), onLost() with no reason: another
  * run may own it now. No successful renewal until shortly before the lease would run out (Storage
  * refusing, slow or silent): onLost(the last refusal), so the holder stops before another can take it.
@@ -16,11 +32,8 @@ export function holdLease(
   let done = false;
   let lastError: unknown;
   let next: ReturnType<typeof setTimeout> | undefined;
-  const leaseMs = timing.leaseSeconds * 1000;
-  const marginMs = Math.min(5000, leaseMs / 4);
+  const { leaseMs, marginMs, attemptMs } = renewalTiming(timing.leaseSeconds, timing.renewMs);
   const retryMs = timing.retryMs ?? Math.min(2000, timing.renewMs);
-  // Each attempt is cut off in time for another before the deadline.
-  const attemptMs = Math.max(100, Math.min(timing.renewMs, (leaseMs - marginMs) / 3));
   const stopTimers = (): void => {
     clearTimeout(next);
     clearTimeout(deadline);

@@ -1,6 +1,6 @@
 import type { BlobLeaseClient } from "@azure/storage-blob";
 import { describe, expect, it } from "vitest";
-import { holdLease } from "../../../src/storage/heldLease.js";
+import { holdLease, renewalTiming } from "../../../src/storage/heldLease.js";
 
 /** A lease client whose renewals behave as told: hang, fail, or succeed. */
 const leaseClient = (renew: () => Promise<unknown>): BlobLeaseClient =>
@@ -117,5 +117,16 @@ describe("releasing a held lease", () => {
     await held.release();
     expect(lostCalled).toBe(false);
     expect(renewals).toBeGreaterThanOrEqual(3);
+  });
+  it("timers are whole milliseconds for every lease Azure allows, the production default (60 s, renewed every 20 s) included", () => {
+    // The bench found 60 s leases renewing with AbortSignal.timeout(18333.33): ERR_OUT_OF_RANGE at the first renewal.
+    expect(renewalTiming(60, 20_000)).toEqual({ leaseMs: 60_000, marginMs: 5000, attemptMs: 18_333 });
+    for (let seconds = 15; seconds <= 60; seconds++)
+      for (const renewMs of [(seconds * 1000) / 3, 50, 1000]) {
+        const t = renewalTiming(seconds, renewMs);
+        for (const v of Object.values(t)) expect(Number.isInteger(v)).toBe(true);
+        expect(() => AbortSignal.timeout(t.attemptMs)).not.toThrow();
+        expect(t.attemptMs * 2).toBeLessThan(t.leaseMs - t.marginMs);
+      }
   });
 });
