@@ -11,6 +11,7 @@ import { KvBackupError } from "./domain/errors.js";
 import { credentials } from "./identity.js";
 import { HsmAdapter } from "./keyvault/hsmAdapter.js";
 import { VaultAdapter } from "./keyvault/vaultAdapter.js";
+import { VaultInspector } from "./keyvault/vaultInspector.js";
 import { BlobStore } from "./storage/blobStore.js";
 import { BudgetSlots } from "./storage/budgetSlots.js";
 import { storageClients } from "./storage/clients.js";
@@ -48,6 +49,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const creds = credentials(config);
   const clients = storageClientsOrBadSettings(config, creds.storage);
   const container = clients.blob.getContainerClient(config.container);
+  const inventory = new InventoryTable(clients.table(config.inventoryTable));
   return {
     config,
     vaults: (vault, budget, hooks) =>
@@ -59,6 +61,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       ? { directory: new ArmVaultDirectory(config.armEndpoint, creds.keyVault) }
       : {}),
     blobs: new BlobStore(container),
+    inspect: (vault, budget) => new VaultInspector(vault, creds.keyVault, budget),
+    drills: { put: (row) => inventory.putDrill(row), list: (q) => inventory.listDrills(q) },
     hsms: (hsm) => new HsmAdapter(hsm, creds.keyVault),
     hsmFolders: new HsmFolders(clients.blob),
     documents: new DocumentStore(container),
@@ -69,7 +73,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       overrides.leaseRenewMs,
       overrides.budgetPollMs,
     ),
-    inventory: new InventoryTable(clients.table(config.inventoryTable)),
+    inventory,
     backupJobs: new JobQueue<BackupJob>(clients.queue.getQueueClient(Queues.backup)),
     restoreJobs: new JobQueue<RestoreJob>(clients.queue.getQueueClient(Queues.restore)),
     telemetry: overrides.telemetry ?? otelTelemetry,

@@ -121,6 +121,23 @@ const Schema = z.object({
     .default("10000")
     .pipe(decimal(10, 20000, " (Key Vault caps a subscription at 5 × 4000 per 10 s)")),
   BACKUP_MANAGED_HSMS: hsmList,
+  BACKUP_DRILL_VAULT: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const { vaults, problems } = parseVaultList(raw);
+      if (vaults.length > 1) problems.push("one scratch vault (name, URL or name=URL), not a list");
+      for (const message of problems) ctx.addIssue({ code: "custom", message });
+      return vaults[0];
+    }),
+  BACKUP_DRILL_SCHEDULE: z
+    .string()
+    .default("0 0 4 * * 0")
+    .superRefine((s, ctx) => {
+      const problem = ncrontabProblem(s);
+      if (problem)
+        ctx.addIssue({ code: "custom", message: `${problem} (e.g. '0 0 4 * * 0', Sundays at 04:00 UTC)` });
+    }),
   BACKUP_INCREMENTAL: z
     .string()
     .default("true")
@@ -172,6 +189,15 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
         problems.push(
           `BACKUP_MANAGED_HSMS: '${h.name}' is also a vault in BACKUP_VAULTS; names must be unique`,
         );
+    // The drill deletes and purges what it restores: a vault that holds backups or restores is never its scratch vault.
+    const drill = parsed.data.BACKUP_DRILL_VAULT;
+    if (drill)
+      problems.push(
+        ...clashes([...vaults, ...parsed.data.RESTORE_TARGET_VAULTS], [drill]).map(
+          () =>
+            `BACKUP_DRILL_VAULT: '${drill.name}' is also a backup vault or a restore target; the drill empties its scratch vault, so it must be a vault of its own`,
+        ),
+      );
     // HSM backups go to {container}-hsm-{tier}: a container name has at most 63 characters.
     if (hsms.length > 0 && container.length > 52)
       problems.push(
@@ -185,6 +211,8 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
     vaults: s.BACKUP_VAULTS,
     restoreTargets: s.RESTORE_TARGET_VAULTS,
     hsms: s.BACKUP_MANAGED_HSMS,
+    ...(s.BACKUP_DRILL_VAULT ? { drillVault: s.BACKUP_DRILL_VAULT } : {}),
+    drillSchedule: s.BACKUP_DRILL_SCHEDULE,
     storage: storage.data,
     container: s.BACKUP_CONTAINER,
     inventoryTable: s.BACKUP_INVENTORY_TABLE,

@@ -4,8 +4,10 @@ import type {
   BlobStore,
   BudgetSlots,
   DocumentStore,
+  DrillStore,
   HsmFactory,
   HsmFolders,
+  InspectorFactory,
   InventoryStore,
   JobQueue,
   Telemetry,
@@ -23,6 +25,8 @@ export interface BackupJob {
   kinds?: Kind[] | undefined;
   /** The job backs up the Managed HSM named `vault` (a full backup the HSM writes), not a Key Vault. */
   hsm?: boolean | undefined;
+  /** A restore drill of the vault's latest committed run (runId is the drill's id), not a backup. */
+  drill?: boolean | undefined;
   /** Asked for: "full" backs up everything; "incremental" only what changed. Unset: daily runs follow BACKUP_INCREMENTAL, others are full. */
   mode?: Mode | undefined;
 }
@@ -79,6 +83,10 @@ export interface EngineDeps {
   /** Discovery's directory (Azure Resource Manager); present when BACKUP_SUBSCRIPTIONS is set. */
   directory?: VaultDirectory;
   blobs: BlobStore;
+  /** Restore drills: an object's facts (metadata, public material), delete and purge. */
+  inspect: InspectorFactory;
+  /** Drill rows (type "drill") in the inventory table. */
+  drills: DrillStore;
   /** Managed HSM administration, one port per HSM of BACKUP_MANAGED_HSMS. */
   hsms: HsmFactory;
   /** The containers HSMs write their full backups into, one per tier. */

@@ -1,5 +1,6 @@
 import type { RateBudget } from "../domain/budget.js";
 import type { VaultRef } from "../domain/config.js";
+import type { DrillRow, ObjectFacts } from "../domain/drill.js";
 import type { HsmJobState } from "../domain/hsm.js";
 import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
 import type { BlobFacts, DiscoveredVault, ObjectInfo, StoredBlob } from "../domain/objects.js";
@@ -142,8 +143,21 @@ export interface RunTelemetry {
   interrupt(e: unknown): void;
 }
 
+export interface DrillSummary {
+  vault: string;
+  drillId: string;
+  runId?: string;
+  status: string;
+  compared: number;
+  mismatches: number;
+  durationMs: number;
+  firstFailureCode?: string;
+}
+
 export interface Telemetry {
   run(info: RunInfo): RunTelemetry;
+  /** A restore drill ended: KeyVaultRestoreDrillCompleted, and kvbackup.last_proven_restore when it proved one. */
+  drillEnded(summary: DrillSummary): void;
 }
 
 /**
@@ -180,4 +194,24 @@ export interface HsmFolders {
     folder: string,
     signal?: SignalLike,
   ): Promise<{ name: string; bytes: number; sha256: string }[]>;
+}
+
+/**
+ * What a restore drill needs of a vault beyond VaultPort: an object's facts (metadata and public
+ * material only — never a secret value), and deleting + purging what the drill restored.
+ */
+export interface VaultInspector {
+  facts(kind: Kind, name: string, signal?: SignalLike): Promise<ObjectFacts | undefined>;
+  /** Deletes the object and waits until it is in the deleted set (gone already: false). */
+  delete(kind: Kind, name: string, signal?: SignalLike): Promise<boolean>;
+  /** Purges a deleted object (not deleted: false). */
+  purge(kind: Kind, name: string, signal?: SignalLike): Promise<boolean>;
+}
+
+export type InspectorFactory = (vault: VaultRef, budget: RateBudget) => VaultInspector;
+
+/** Drill rows in the inventory table (type "drill"), beside the runs. */
+export interface DrillStore {
+  put(row: DrillRow): Promise<void>;
+  list(query: { vault?: string | undefined; top?: number | undefined }): Promise<DrillRow[]>;
 }

@@ -25,6 +25,10 @@ export interface Config {
   restoreTargets: readonly VaultRef[];
   /** Managed HSMs whose full backups the app starts and records (BACKUP_MANAGED_HSMS). */
   hsms: readonly VaultRef[];
+  /** The restore drill's empty scratch vault (BACKUP_DRILL_VAULT); no drills without it. */
+  drillVault?: VaultRef;
+  /** NCRONTAB of the drill timer (BACKUP_DRILL_SCHEDULE). */
+  drillSchedule: string;
   storage: StorageConfig;
   container: string;
   inventoryTable: string;

@@ -45,6 +45,30 @@ const infoOf = (kind: Kind, p: Properties & { name: string }): ObjectInfo => ({
   managed: p.managed === true,
 });
 
+/**
+ * One Key Vault SDK call, its failure read at the boundary: status, the error body's code and
+ * inner code (kept by the vault policy), the vault's name and the kind of call.
+ */
+export async function vaultCall<T>(
+  vault: string,
+  fn: () => Promise<T>,
+  operation?: AzureFailure["operation"],
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isAbort(e)) throw new KvBackupError("Aborted", "aborted", { cause: e });
+    const request = (e as { request?: object }).request;
+    const body = request ? errorBodies.get(request as never) : undefined;
+    const failure = toAzureFailure(e, "keyvault", body?.innerCode);
+    if (body?.code) failure.code = body.code;
+    if (body?.message) failure.message = body.message;
+    failure.resource = vault;
+    if (operation) failure.operation = operation;
+    throw azureCallError(failure);
+  }
+}
+
 /** A name no vault holds: backing it up proves the right without touching an object. */
 const ProbeName = "kvbackup-probe-does-not-exist";
 /** Not a backup: restoring it proves the right (Key Vault authorizes before it reads the blob) and changes nothing. */
@@ -97,20 +121,8 @@ export class VaultAdapter {
     };
   }
 
-  private async call<T>(fn: () => Promise<T>, operation?: AzureFailure["operation"]): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      if (isAbort(e)) throw new KvBackupError("Aborted", "aborted", { cause: e });
-      const request = (e as { request?: object }).request;
-      const body = request ? errorBodies.get(request as never) : undefined;
-      const failure = toAzureFailure(e, "keyvault", body?.innerCode);
-      if (body?.code) failure.code = body.code;
-      if (body?.message) failure.message = body.message;
-      failure.resource = this.vault.name;
-      if (operation) failure.operation = operation;
-      throw azureCallError(failure);
-    }
+  private call<T>(fn: () => Promise<T>, operation?: AzureFailure["operation"]): Promise<T> {
+    return vaultCall(this.vault.name, fn, operation);
   }
 
   /** Walks an SDK iterable inside call(), so its errors are classified too; visit returns false to stop. */

@@ -1,3 +1,4 @@
+import type { DrillRow } from "../domain/drill.js";
 import { emptyCounts, type InventoryRow, Outcomes } from "../domain/inventory.js";
 import { runIdTime } from "../domain/runId.js";
 import { type Kind, Kinds, type Mode, type Tier, type Trigger } from "../domain/vocabulary.js";
@@ -51,6 +52,59 @@ export function fromEntity(e: Record<string, unknown>): InventoryRow {
     bytes: Number(e.bytes ?? 0),
     manifest: String(e.manifest ?? ""),
     ...(text("manifestSha256") ? { manifestSha256: text("manifestSha256") as string } : {}),
+    ...(text("firstFailureCode") ? { firstFailureCode: text("firstFailureCode") as string } : {}),
+  };
+}
+
+const DrillOptional = ["runId", "finishedAt", "durationMs", "againstSource", "firstFailureCode"] as const;
+
+/** A drill's row: its lists (the first mismatches, objects near the version limit) as JSON text. */
+export function drillEntity(r: DrillRow): Entity {
+  const e: Entity = {
+    partitionKey: r.vault,
+    rowKey: rowKey(r.drillId),
+    type: "drill",
+    drillId: r.drillId,
+    scratchVault: r.scratchVault,
+    trigger: r.trigger,
+    status: r.status,
+    startedAt: r.startedAt,
+    compared: r.compared,
+    mismatches: r.mismatches,
+    sample: JSON.stringify(r.sample.slice(0, 20)),
+    ...(r.nearVersionLimit ? { nearVersionLimit: JSON.stringify(r.nearVersionLimit.slice(0, 50)) } : {}),
+  };
+  for (const k of DrillOptional) if (r[k] !== undefined) e[k] = r[k];
+  return e;
+}
+
+const jsonList = <T>(v: unknown): T[] => {
+  try {
+    const parsed = typeof v === "string" ? (JSON.parse(v) as unknown) : [];
+    return Array.isArray(parsed) ? (parsed as T[]) : [];
+  } catch {
+    return [];
+  }
+};
+
+export function drillFromEntity(e: Record<string, unknown>): DrillRow {
+  const text = (k: string): string | undefined => (typeof e[k] === "string" ? (e[k] as string) : undefined);
+  const num = (k: string): number | undefined => (e[k] !== undefined ? Number(e[k]) : undefined);
+  return {
+    vault: String(e.partitionKey),
+    drillId: String(e.drillId),
+    scratchVault: String(e.scratchVault ?? ""),
+    trigger: e.trigger as Trigger,
+    status: e.status as DrillRow["status"],
+    startedAt: String(e.startedAt),
+    compared: Number(e.compared ?? 0),
+    mismatches: Number(e.mismatches ?? 0),
+    sample: jsonList(e.sample),
+    ...(text("runId") ? { runId: text("runId") as string } : {}),
+    ...(text("finishedAt") ? { finishedAt: text("finishedAt") as string } : {}),
+    ...(num("durationMs") !== undefined ? { durationMs: num("durationMs") as number } : {}),
+    ...(num("againstSource") !== undefined ? { againstSource: num("againstSource") as number } : {}),
+    ...(e.nearVersionLimit !== undefined ? { nearVersionLimit: jsonList<string>(e.nearVersionLimit) } : {}),
     ...(text("firstFailureCode") ? { firstFailureCode: text("firstFailureCode") as string } : {}),
   };
 }

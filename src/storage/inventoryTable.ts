@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { odata, type TableClient } from "@azure/data-tables";
+import type { DrillRow } from "../domain/drill.js";
 import type { InventoryQuery, InventoryRow } from "../domain/inventory.js";
 import type { SignalLike } from "../domain/signal.js";
-import { fromEntity, toEntity } from "./inventoryEntity.js";
+import { drillEntity, drillFromEntity, fromEntity, toEntity } from "./inventoryEntity.js";
 import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
 
 /** The inventory table: one entity per run, written when it starts and again when it ends. */
@@ -73,5 +74,26 @@ export class InventoryTable {
       }
     }, this.label);
     return found;
+  }
+
+  /** A restore drill's row (type "drill"), in the vault's partition beside its runs. */
+  async putDrill(row: DrillRow): Promise<void> {
+    await this.ensure();
+    await storageCall(() => this.table.upsertEntity(drillEntity(row), "Replace"), this.label);
+  }
+
+  async listDrills(q: { vault?: string | undefined; top?: number | undefined }): Promise<DrillRow[]> {
+    await this.ensure();
+    const filters = [odata`type eq 'drill'`];
+    if (q.vault) filters.push(odata`PartitionKey eq ${q.vault}`);
+    const top = q.top ?? 50;
+    const rows: DrillRow[] = [];
+    await storageCall(async () => {
+      for await (const e of this.table.listEntities({ queryOptions: { filter: filters.join(" and ") } })) {
+        rows.push(drillFromEntity(e));
+        if (q.vault && rows.length >= top) break;
+      }
+    }, this.label);
+    return rows.sort((a, b) => (a.drillId < b.drillId ? 1 : a.drillId > b.drillId ? -1 : 0)).slice(0, top);
   }
 }

@@ -3,12 +3,16 @@ import { type Counter, type Histogram, metrics } from "@opentelemetry/api";
 /** The event the infra's alerts query ("no successful backup in 26 h", failed, partial or abandoned runs). */
 export const RunCompletedEvent = "KeyVaultBackupRunCompleted";
 
+/** The event of a restore drill: the infra's "no proven restore in 8 days" alert queries it. */
+export const DrillCompletedEvent = "KeyVaultRestoreDrillCompleted";
+
 export const MetricNames = {
   objects: "kvbackup.objects",
   bytes: "kvbackup.bytes",
   runDuration: "kvbackup.run.duration",
   throttled: "kvbackup.throttled",
   lastSuccess: "kvbackup.last_success",
+  lastProvenRestore: "kvbackup.last_proven_restore",
 } as const;
 
 export interface Instruments {
@@ -18,6 +22,8 @@ export interface Instruments {
   throttled: Counter;
   /** Unix time of each vault's last successful run, observed by the gauge. */
   lastSuccess: Map<string, number>;
+  /** Unix time of each vault's last drill that proved a restore, observed by the gauge. */
+  lastProvenRestore: Map<string, number>;
 }
 
 let made: Instruments | undefined;
@@ -38,6 +44,15 @@ export function instruments(): Instruments {
     .addCallback((result) => {
       for (const [vault, at] of lastSuccess) result.observe(at, { "kvbackup.vault": vault });
     });
+  const lastProvenRestore = new Map<string, number>();
+  meter
+    .createObservableGauge(MetricNames.lastProvenRestore, {
+      description: "Unix time of the vault's last restore drill that proved its latest backup",
+      unit: "s",
+    })
+    .addCallback((result) => {
+      for (const [vault, at] of lastProvenRestore) result.observe(at, { "kvbackup.vault": vault });
+    });
   made = {
     objects: meter.createCounter(MetricNames.objects, {
       description: "Objects handled, by kind and outcome",
@@ -46,6 +61,7 @@ export function instruments(): Instruments {
     duration: meter.createHistogram(MetricNames.runDuration, { description: "Run duration", unit: "s" }),
     throttled: meter.createCounter(MetricNames.throttled, { description: "429 answers seen from Key Vault" }),
     lastSuccess,
+    lastProvenRestore,
   };
   return made;
 }

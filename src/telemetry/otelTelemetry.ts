@@ -2,7 +2,7 @@ import { type Attributes, context, type Span, SpanStatusCode, trace } from "@ope
 import { logs, SeverityNumber } from "@opentelemetry/api-logs";
 import type { Outcome } from "../domain/inventory.js";
 import type { Kind, RunStatus, Tier, Trigger } from "../domain/vocabulary.js";
-import { instruments, RunCompletedEvent } from "./instruments.js";
+import { DrillCompletedEvent, instruments, RunCompletedEvent } from "./instruments.js";
 
 interface RunInfo {
   runId: string;
@@ -108,5 +108,36 @@ class OtelRun {
   }
 }
 
+interface DrillSummary {
+  vault: string;
+  drillId: string;
+  runId?: string;
+  status: string;
+  compared: number;
+  mismatches: number;
+  durationMs: number;
+  firstFailureCode?: string;
+}
+
+/** A drill's end: the event the "no proven restore" alert reads, and the gauge when it proved a restore. */
+function drillEnded(d: DrillSummary): void {
+  if (d.status === "succeeded") instruments().lastProvenRestore.set(d.vault, Math.floor(Date.now() / 1000));
+  logs.getLogger("kvbackup").emit({
+    severityNumber: d.status === "succeeded" ? SeverityNumber.INFO : SeverityNumber.WARN,
+    body: DrillCompletedEvent,
+    attributes: {
+      "microsoft.custom_event.name": DrillCompletedEvent,
+      vault: d.vault,
+      drillId: d.drillId,
+      ...(d.runId ? { runId: d.runId } : {}),
+      status: d.status,
+      compared: d.compared,
+      mismatches: d.mismatches,
+      durationMs: d.durationMs,
+      ...(d.firstFailureCode ? { firstFailureCode: d.firstFailureCode } : {}),
+    },
+  });
+}
+
 /** The engine's Telemetry port, on the OpenTelemetry API (exported to Azure Monitor when bootstrap set that up). */
-export const otelTelemetry = { run: (info: RunInfo): OtelRun => new OtelRun(info) };
+export const otelTelemetry = { run: (info: RunInfo): OtelRun => new OtelRun(info), drillEnded };

@@ -10,6 +10,7 @@ export const testConfig = (over: Partial<Config> = {}): Config => ({
   vaults: [{ name: "demo-vault", url: "https://demo-vault.vault.azure.net" }],
   restoreTargets: [{ name: "restore-vault", url: "https://restore-vault.vault.azure.net" }],
   hsms: [],
+  drillSchedule: "0 0 4 * * 0",
   storage: { kind: "connectionString", connectionString: "UseDevelopmentStorage=true" },
   container: "keyvault-backups",
   inventoryTable: "backupinventory",
@@ -63,6 +64,11 @@ export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["
     },
     ...(cfg.subscriptions.length ? { directory } : {}),
     blobs: storage.blobStore,
+    inspect: (vault, budget) => {
+      if (!vaults.has(vault.name)) vaults.set(vault.name, new MemoryVault());
+      return (vaults.get(vault.name) as MemoryVault).inspector(budget);
+    },
+    drills: storage.drills,
     hsms: (hsm) => hsmOf(hsm.name).port(),
     hsmFolders,
     documents: storage.documentStore,

@@ -3,11 +3,13 @@ import type {
   BlobStore,
   BudgetSlots,
   DocumentStore,
+  DrillStore,
   InventoryStore,
   JobQueue,
   Lease,
   VaultLeases,
 } from "../../../src/backup/ports.js";
+import type { DrillRow } from "../../../src/domain/drill.js";
 import { azureCallError, KvBackupError } from "../../../src/domain/errors.js";
 import type { InventoryQuery, InventoryRow } from "../../../src/domain/inventory.js";
 import type { BlobFacts, StoredBlob } from "../../../src/domain/objects.js";
@@ -197,6 +199,21 @@ export class MemoryStorage {
       const r = this.rows.get(runId);
       return r && (!vault || r.vault === vault) ? structuredClone(r) : undefined;
     },
+  };
+
+  /** Drill rows (type "drill"), by drillId. */
+  readonly drillRows = new Map<string, DrillRow>();
+  readonly drills: DrillStore = {
+    put: async (row) => {
+      this.check("rowWrite", row.drillId);
+      this.drillRows.set(row.drillId, structuredClone(row));
+    },
+    list: async (q) =>
+      [...this.drillRows.values()]
+        .filter((r) => !q.vault || r.vault === q.vault)
+        .sort((a, b) => (a.drillId < b.drillId ? 1 : -1))
+        .slice(0, q.top ?? 50)
+        .map((r) => structuredClone(r)),
   };
 
   queue<T extends BackupJob | RestoreJob>(name: "backup" | "restore"): JobQueue<T> {

@@ -1,4 +1,10 @@
-import type { RunInfo, RunSummary, RunTelemetry, Telemetry } from "../../../src/backup/ports.js";
+import type {
+  DrillSummary,
+  RunInfo,
+  RunSummary,
+  RunTelemetry,
+  Telemetry,
+} from "../../../src/backup/ports.js";
 import type { Outcome } from "../../../src/domain/inventory.js";
 import type { Kind } from "../../../src/domain/vocabulary.js";
 
@@ -14,6 +20,12 @@ export interface RecordedRun {
 /** The Telemetry port, recording: which runs started, what they counted, how they ended (the event). */
 export class MemoryTelemetry implements Telemetry {
   readonly runs: RecordedRun[] = [];
+  /** KeyVaultRestoreDrillCompleted events, in order. */
+  readonly drills: DrillSummary[] = [];
+
+  drillEnded(summary: DrillSummary): void {
+    this.drills.push(summary);
+  }
 
   run(info: RunInfo): RunTelemetry {
     const r: RecordedRun = { info, kinds: [], objects: [], throttled: 0 };

@@ -1,4 +1,5 @@
-import type { VaultPort } from "../../../src/backup/ports.js";
+import { createHash } from "node:crypto";
+import type { VaultInspector, VaultPort } from "../../../src/backup/ports.js";
 import type { RateBudget } from "../../../src/domain/budget.js";
 import { azureCallError, type KvBackupError } from "../../../src/domain/errors.js";
 import type { ObjectInfo } from "../../../src/domain/objects.js";
@@ -21,7 +22,7 @@ interface Stored {
 }
 
 export type Fault = (
-  op: "list" | "backup" | "restore",
+  op: "list" | "backup" | "restore" | "purge",
   kind: Kind,
   name?: string,
 ) => KvBackupError | undefined;
@@ -147,6 +148,43 @@ export class MemoryVault {
         await turn(signal);
         failIf("list", kind);
         failIf("restore", kind, "kvbackup-probe");
+      },
+    };
+  }
+
+  /** The drill's view: metadata, versions and a thumbprint made of the value (never the value itself). */
+  inspector(budget: RateBudget): VaultInspector {
+    const turn = async (signal?: SignalLike): Promise<void> => budget.acquire(signal);
+    return {
+      facts: async (kind, name, signal) => {
+        await turn(signal);
+        this.calls.other++;
+        const o = this.objects[kind].get(name.toLowerCase());
+        if (!o) return undefined;
+        return {
+          enabled: o.info.enabled,
+          ...(o.info.contentType ? { contentType: o.info.contentType } : {}),
+          ...(o.info.tags ? { tags: o.info.tags } : {}),
+          ...(o.info.updatedOn ? { updatedOn: o.info.updatedOn } : {}),
+          versions: Array.from({ length: o.versions }, (_, i) => ({ id: `v${i}`, enabled: true })),
+          ...(kind === "secrets"
+            ? {}
+            : { thumbprint: createHash("sha256").update(o.value).digest("base64url") }),
+        };
+      },
+      delete: async (kind, name, signal) => {
+        await turn(signal);
+        const key = name.toLowerCase();
+        if (!this.objects[kind].has(key)) return false;
+        this.objects[kind].delete(key);
+        this.deleted[kind].add(key);
+        return true;
+      },
+      purge: async (kind, name, signal) => {
+        await turn(signal);
+        const e = this.fault("purge", kind, name);
+        if (e) throw e;
+        return this.deleted[kind].delete(name.toLowerCase());
       },
     };
   }

@@ -1,0 +1,58 @@
+import type { DrillMismatch, ObjectFacts } from "../../domain/drill.js";
+import type { ManifestItem } from "../../domain/manifest.js";
+
+const tagsText = (t?: Record<string, string>): string =>
+  JSON.stringify(Object.fromEntries(Object.entries(t ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))));
+
+/**
+ * Proves one restored object. Against the vault as it is now when the object is unchanged since
+ * the run (same updatedOn): enabled, content type, tags, every version's id and metadata, and the
+ * key's public-key thumbprint or the certificate's x5t. Against the manifest otherwise (the object
+ * changed or is gone since): enabled, content type and tags, which the run recorded.
+ */
+export function prove(
+  item: ManifestItem,
+  restored: ObjectFacts | undefined,
+  source: ObjectFacts | undefined,
+): { mismatches: DrillMismatch[]; againstSource: boolean } {
+  const at = { kind: item.kind, name: item.name };
+  if (!restored) return { mismatches: [{ ...at, field: "missing" }], againstSource: false };
+  const out: DrillMismatch[] = [];
+  const same = (field: string, expected: string | undefined, actual: string | undefined): void => {
+    if ((expected ?? "") !== (actual ?? ""))
+      out.push({
+        ...at,
+        field,
+        ...(expected !== undefined ? { expected } : {}),
+        ...(actual !== undefined ? { actual } : {}),
+      });
+  };
+  const againstSource =
+    source !== undefined && source.updatedOn !== undefined && source.updatedOn === item.updatedOn;
+  const expected = againstSource
+    ? source
+    : {
+        enabled: item.enabled,
+        ...(item.contentType ? { contentType: item.contentType } : {}),
+        ...(item.tags ? { tags: item.tags } : {}),
+      };
+  same("enabled", String(expected.enabled), String(restored.enabled));
+  same("contentType", expected.contentType, restored.contentType);
+  same("tags", tagsText(expected.tags), tagsText(restored.tags));
+  if (againstSource && source) {
+    same("versions", String(source.versions.length), String(restored.versions.length));
+    const theirs = new Map(restored.versions.map((v) => [v.id, v]));
+    for (const v of source.versions) {
+      const r = theirs.get(v.id);
+      if (!r) {
+        out.push({ ...at, field: `version ${v.id}`, expected: "present", actual: "missing" });
+        continue;
+      }
+      same(`version ${v.id} enabled`, String(v.enabled), String(r.enabled));
+      same(`version ${v.id} contentType`, v.contentType, r.contentType);
+    }
+    if (item.kind !== "secrets")
+      same(item.kind === "keys" ? "public key thumbprint" : "x5t", source.thumbprint, restored.thumbprint);
+  }
+  return { mismatches: out, againstSource };
+}

@@ -1,0 +1,101 @@
+import { drillVaultNotEmpty, drillVaultPurgeProtected, isPurgeProtected } from "../../diagnosis/drill.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import type { DrillState } from "../../domain/drill.js";
+import { failureOf } from "../../domain/errors.js";
+import type { SignalLike } from "../../domain/signal.js";
+import { type Kind, Kinds } from "../../domain/vocabulary.js";
+import type { DocumentStore, VaultInspector, VaultPort } from "../ports.js";
+
+/** The scratch vault's drill record: what the last drill restored, so its leftovers are known. */
+export const drillStatePath = (scratch: string): string => `drills/${scratch}/state.json`;
+
+export async function readDrillState(
+  documents: DocumentStore,
+  scratch: string,
+  signal?: SignalLike,
+): Promise<{ state?: DrillState; etag?: string }> {
+  const found = await documents.read(drillStatePath(scratch), signal);
+  if (!found) return {};
+  try {
+    const state = JSON.parse(Buffer.from(found.bytes).toString("utf8")) as DrillState;
+    return Array.isArray(state.objects) ? { state, etag: found.etag } : { etag: found.etag };
+  } catch {
+    return { etag: found.etag };
+  }
+}
+
+export async function writeDrillState(
+  documents: DocumentStore,
+  scratch: string,
+  state: DrillState,
+  signal?: SignalLike,
+): Promise<void> {
+  const path = drillStatePath(scratch);
+  const bytes = Buffer.from(JSON.stringify(state));
+  const found = await documents.read(path, signal);
+  if (!found) {
+    if (await documents.create(path, bytes, signal)) return;
+  }
+  await documents.replace(path, bytes, undefined, signal);
+}
+
+/** A certificate brings its managed key and secret: a drill that restored certificates/x also made keys/x and secrets/x. */
+export const withManaged = (objects: readonly string[]): Set<string> => {
+  const all = new Set(objects.map((o) => o.toLowerCase()));
+  for (const o of objects)
+    if (o.startsWith("certificates/")) {
+      const name = o.slice("certificates/".length).toLowerCase();
+      all.add(`keys/${name}`);
+      all.add(`secrets/${name}`);
+    }
+  return all;
+};
+
+/** Everything in the scratch vault, active or soft-deleted, as kind/name. */
+export async function scratchContents(port: VaultPort, signal?: SignalLike): Promise<Set<string>> {
+  const present = new Set<string>();
+  for (const kind of Kinds) {
+    for (const n of await port.names(kind, signal)) present.add(`${kind}/${n}`);
+    for (const n of await port.deletedNames(kind, signal)) present.add(`${kind}/${n}`);
+  }
+  return present;
+}
+
+/** The scratch vault may be used when it holds nothing, or only what the last drill restored. */
+export function foreignObjects(present: ReadonlySet<string>, state: DrillState | undefined): string[] {
+  const ours = withManaged(state?.objects ?? []);
+  return [...present].filter((o) => !ours.has(o)).sort();
+}
+
+/**
+ * Deletes and purges what a drill restored: certificates first (their managed key and secret go
+ * with them), then keys and secrets; each object deleted, then purged. Purge protection on the
+ * scratch vault is the one refusal named for what it is.
+ */
+export async function emptyScratch(
+  inspector: VaultInspector,
+  scratch: string,
+  objects: Iterable<string>,
+  signal?: SignalLike,
+): Promise<Diagnosis | undefined> {
+  const order: Kind[] = ["certificates", "keys", "secrets"];
+  const byKind = new Map<Kind, string[]>(order.map((k) => [k, []]));
+  for (const o of objects) {
+    const [kind, name] = o.split("/") as [Kind, string];
+    byKind.get(kind)?.push(name);
+  }
+  const protectedLeft: string[] = [];
+  for (const kind of order)
+    for (const name of byKind.get(kind) ?? []) {
+      await inspector.delete(kind, name, signal);
+      try {
+        await inspector.purge(kind, name, signal);
+      } catch (e) {
+        if (!isPurgeProtected(failureOf(e, "keyvault"))) throw e;
+        protectedLeft.push(`${kind}/${name}`);
+      }
+    }
+  return protectedLeft.length ? drillVaultPurgeProtected(scratch, protectedLeft) : undefined;
+}
+
+export { drillVaultNotEmpty };
