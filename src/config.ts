@@ -13,7 +13,7 @@ import {
   optionalText,
   serviceUrl,
 } from "./settings/values.js";
-import { clashes, parseHsmList, parseVaultList } from "./settings/vaultList.js";
+import { clashes, hsmEndpointClashes, parseHsmList, parseVaultList } from "./settings/vaultList.js";
 
 const vaultList = (required: boolean) =>
   z
@@ -184,6 +184,11 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
   if (parsed.success) {
     const { BACKUP_MANAGED_HSMS: hsms, BACKUP_VAULTS: vaults, BACKUP_CONTAINER: container } = parsed.data;
     // Runs are filed by name ({tier}/{name}/..., the inventory's partition): one name, one thing.
+    problems.push(
+      ...hsmEndpointClashes([...vaults, ...parsed.data.RESTORE_TARGET_VAULTS], hsms).map(
+        (p) => `BACKUP_MANAGED_HSMS: ${p}`,
+      ),
+    );
     for (const h of hsms)
       if (vaults.some((v) => v.name === h.name))
         problems.push(

@@ -51,9 +51,14 @@ export async function enqueueBackups(given: EngineDeps, req: BackupRequest): Pro
   const names = unique(
     (req.vaults ?? (everything ? deps.config.vaults.map((v) => v.name) : [])).map(normalVaultName),
   );
-  const hsms = unique(
-    (req.hsms ?? (everything ? deps.config.hsms.map((h) => h.name) : [])).map(normalVaultName),
-  );
+  if (req.hsms !== undefined && req.vaults === undefined && (req.kinds?.length || req.mode === "incremental"))
+    throw new KvBackupError(
+      "BadRequest",
+      "a Managed HSM backup is always a full backup of every key: kinds and mode=incremental apply to vaults only",
+    );
+  // Asked for some kinds of every vault: an HSM holds neither secrets nor certificates; it is not included.
+  const allHsms = everything && !req.kinds?.length ? deps.config.hsms.map((h) => h.name) : [];
+  const hsms = unique((req.hsms ?? allHsms).map(normalVaultName));
   const unknown = names.filter((n) => !findVault(deps.config, n));
   if (unknown.length > 0) {
     // An HSM asked for as a vault: say where it belongs instead of "not in the fleet".

@@ -48,7 +48,12 @@ async function run(ctx: CommandContext): Promise<number> {
   const hsmNames = unique(texts(ctx, "hsm").map((n) => n.toLowerCase()));
   const everything = names.length === 0 && hsmNames.length === 0;
   const vaults = everything ? [...app.config.vaults] : names.map((n) => findVault(app.config, n));
-  const hsms = everything ? [...app.config.hsms] : hsmNames.map((n) => findHsm(app.config, n));
+  if (hsmNames.length > 0 && names.length === 0 && (kinds || mode === "incremental"))
+    throw usageError(
+      "a Managed HSM backup is always a full backup of every key: --kinds and --incremental apply to --vault only",
+    );
+  // --kinds for every vault: an HSM holds neither secrets nor certificates; it is not included.
+  const hsms = everything ? (kinds ? [] : [...app.config.hsms]) : hsmNames.map((n) => findHsm(app.config, n));
   const missingHsms = hsmNames.filter((_, i) => !hsms[i]);
   if (missingHsms.length > 0)
     throw usageError(

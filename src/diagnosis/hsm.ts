@@ -65,7 +65,7 @@ export function diagnoseHsmJob(
   return {
     code: "HsmJobFailed",
     cause: `Managed HSM '${hsm}' reports the ${what} job ${job.jobId} as Failed${said ? `: ${said}` : " without saying why"}.`,
-    fix: `Read the job as the HSM reports it: az rest --method get --url https://${hsm}.managedhsm.azure.net/${what}/${job.jobId}/pending?api-version=2025-07-01 --resource https://managedhsm.azure.net. If the HSM reached storage, the container's diagnostic logs show its requests.`,
+    fix: `Read the job as the HSM reports it: az rest --method get --url ${ctx.hsmUrl ?? `https://${hsm}.managedhsm.azure.net`}/${what}/${job.jobId}/pending?api-version=2025-07-01 --resource https://managedhsm.azure.net. If the HSM reached storage, the container's diagnostic logs show its requests.`,
   };
 }
 
@@ -90,6 +90,12 @@ export function diagnoseHsmCall(
           cause: `Managed HSM '${hsm}' refused to start a restore for this identity (${f.code ?? "403"}: ${f.message.slice(0, 300)}): restores need Microsoft.KeyVault/managedHsm/restore/start/action and .../restore/status/action in the HSM's local RBAC.`,
           fix: `Run the restore as an HSM administrator, or grant the role for the time of the restore: az keyvault role assignment create --hsm-name ${hsm} --role "Managed HSM Administrator" --assignee ${assignee} --scope /; remove it afterwards.`,
         };
+  if (f.status === 404)
+    return {
+      code: "HsmNotFound",
+      cause: `${ctx.hsmUrl ?? `Managed HSM '${hsm}'`} has no ${what} API (${f.code ?? "404"}: ${f.message.slice(0, 200)}): the URL in BACKUP_MANAGED_HSMS is not a Managed HSM's (a Key Vault, another service, or a mistyped host).`,
+      fix: `Set BACKUP_MANAGED_HSMS to the HSM's URL (az keyvault show --hsm-name ${hsm} --query properties.hsmUri -o tsv), or ${hsm}=URL for a private endpoint host.`,
+    };
   if (f.status === 409)
     return {
       code: "HsmBusy",

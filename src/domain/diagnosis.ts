@@ -61,6 +61,7 @@ export const DiagnosisCodes = [
   "HsmBackupForbidden",
   "HsmRestoreForbidden",
   "HsmBusy",
+  "HsmNotFound",
   "HsmJobFailed",
   "HsmJobTimedOut",
   "HsmBackupEmpty",
@@ -82,8 +83,9 @@ export type Caller = "function" | "operator";
 
 export interface DiagnosisContext {
   vault?: string;
-  /** The Managed HSM whose job or call failed. */
+  /** The Managed HSM whose job or call failed, and its URL as configured. */
   hsm?: string;
+  hsmUrl?: string;
   container?: string;
   /** The subscription discovery was reading. */
   subscription?: string;

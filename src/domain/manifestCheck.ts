@@ -63,6 +63,43 @@ const Schema = z.object({
     .optional(),
 });
 
+/**
+ * A Managed HSM run's record must describe that HSM's own backup: no vault objects beside it, the
+ * tier's HSM container, a folder the HSM names for itself (mhsm-{name}-...), files under it only.
+ */
+function hsmRecordProblem(
+  hsm: { container: string; folder: string; files: { name: string }[] },
+  name: string,
+  tier: string,
+  objects: number,
+  [startedAt, finishedAt]: [string, string],
+): string | undefined {
+  if (objects > 0) return "it holds vault objects and a Managed HSM backup at once";
+  // The HSM stamps its folder with the job's start (UTC): a run's own folder was started during the run.
+  const stamp = /-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\d*$/.exec(hsm.folder);
+  const at = stamp
+    ? Date.UTC(+stamp[1]!, +stamp[2]! - 1, +stamp[3]!, +stamp[4]!, +stamp[5]!, +stamp[6]!)
+    : Number.NaN;
+  const slack = 5 * 60_000;
+  if (!(at >= Date.parse(startedAt) - slack && at <= Date.parse(finishedAt) + slack))
+    return `its HSM folder '${hsm.folder}' was not written during this run (${startedAt} to ${finishedAt})`;
+  if (!hsm.container.endsWith(`-hsm-${tier}`))
+    return `its HSM backup is in container '${hsm.container}', not the ${tier} tier's HSM container`;
+  if (!hsm.folder.toLowerCase().startsWith(`mhsm-${name}-`))
+    return `its HSM folder '${hsm.folder}' is not one Managed HSM '${name}' wrote`;
+  const seen = new Set<string>();
+  for (const f of hsm.files) {
+    if (
+      !f.name.startsWith(`${hsm.folder}/`) ||
+      f.name.split("/").some((p) => p === ".." || p === "." || p === "")
+    )
+      return `its HSM file '${f.name}' is not in folder '${hsm.folder}'`;
+    if (seen.has(f.name)) return `its HSM file '${f.name}' is listed twice`;
+    seen.add(f.name);
+  }
+  return undefined;
+}
+
 export type ManifestRead = { ok: true; manifest: Manifest; sha256: string } | { ok: false; problem: string };
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
@@ -106,6 +143,16 @@ export function readManifestBytes(path: string, bytes: Uint8Array, expectedSha25
     if (seen.has(key)) return { ok: false, problem: `item ${key} is listed twice` };
     seen.add(key);
   }
+  const hsmProblem = m.hsm
+    ? hsmRecordProblem(
+        m.hsm,
+        m.vault.name.toLowerCase(),
+        m.tier,
+        m.items.length + m.skipped.length + m.failed.length,
+        [m.startedAt, m.finishedAt],
+      )
+    : undefined;
+  if (hsmProblem) return { ok: false, problem: hsmProblem };
   const items = new Set(m.items.map((i) => i.blob));
   for (const left of m.leftovers ?? [])
     if (!left.startsWith(prefix) || items.has(left))

@@ -2,6 +2,7 @@ import { app } from "@azure/functions";
 import type { EngineDeps } from "../backup/deps.js";
 import { Queues } from "../domain/config.js";
 import { getBackup, listBackups, postBackups } from "./backupsApi.js";
+import { getReport, postDrills, scheduledDrill } from "./drillsApi.js";
 import { getHealth } from "./healthApi.js";
 import { getRestore, postRestores } from "./restoresApi.js";
 import { scheduledBackup } from "./scheduledBackup.js";
@@ -45,4 +46,17 @@ export function registerFunctions(deps: EngineDeps): void {
   app.http("postRestores", { ...http, methods: ["POST"], route: "restores", handler: postRestores(deps) });
   app.http("getRestore", { ...http, methods: ["GET"], route: "restores/{id}", handler: getRestore(deps) });
   app.http("getHealth", { ...http, methods: ["GET"], route: "health", handler: getHealth(deps) });
+  app.http("postDrills", { ...http, methods: ["POST"], route: "drills", handler: postDrills(deps) });
+  app.http("getReport", { ...http, methods: ["GET"], route: "report", handler: getReport(deps) });
+  // The drill timer only where drills have a scratch vault (BACKUP_DRILL_VAULT); its schedule is
+  // the validated BACKUP_DRILL_SCHEDULE (default Sundays 04:00 UTC).
+  if (deps.config.drillVault) {
+    const drills = scheduledDrill(deps);
+    app.timer("scheduledDrill", {
+      schedule: deps.config.drillSchedule,
+      handler: async (t, context) => {
+        await drills(t, context);
+      },
+    });
+  }
 }

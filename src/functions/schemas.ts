@@ -71,7 +71,11 @@ export const BackupJobMessage = z
     mode: z.enum(Modes).optional(),
     /** A Managed HSM's full backup (vault names the HSM). */
     hsm: z.literal(true).optional(),
+    /** A restore drill of the vault (runId is the drill's id). */
+    drill: z.literal(true).optional(),
   })
   .strict();
+
+export const PostDrillsBody = z.object({ vaults: z.array(vault).min(1).max(100).optional() }).strict();
 
 export const RestoreJobMessage = z.object({ restoreId: z.string().regex(RestoreIdPattern) }).strict();

@@ -1,5 +1,6 @@
 import type { InvocationContext } from "@azure/functions";
 import type { BackupJob, EngineDeps } from "../backup/deps.js";
+import { type DrillResult, runDrill } from "../backup/drill/runDrill.js";
 import { type RestoreState, runRestoreJob } from "../backup/restore/restoreJobs.js";
 import type { RunResult } from "../backup/run/record.js";
 import { runVault } from "../backup/run/runVault.js";
@@ -34,8 +35,9 @@ const lastDelivery = (context: InvocationContext): boolean =>
  */
 export const backupWorker =
   (deps: EngineDeps) =>
-  async (message: unknown, context: InvocationContext): Promise<RunResult> => {
+  async (message: unknown, context: InvocationContext): Promise<RunResult | DrillResult> => {
     const job = messageOf<BackupJob>(message, BackupJobMessage, "backup job");
+    if (job.drill) return drillJob(deps, job, context);
     const r = await runVault(deps, job, { lastDelivery: lastDelivery(context) });
     const summary = `${r.vault} ${r.runId}: ${r.status}, ${r.bytes} bytes in ${r.durationMs} ms`;
     const d = r.diagnosis ?? r.failed[0]?.diagnosis;
@@ -57,6 +59,22 @@ export const backupWorker =
       );
     return r;
   };
+
+/**
+ * A drill job: its outcome is a result (a row, the event), never a redelivery — running the whole
+ * drill again would not change what it found. Only a drill that could not run (the scratch vault's
+ * lease held by another drill, storage unreachable) throws, so the host delivers it again.
+ */
+async function drillJob(deps: EngineDeps, job: BackupJob, context: InvocationContext): Promise<DrillResult> {
+  const d = await runDrill(deps, { vault: job.vault, drillId: job.runId, trigger: job.trigger });
+  const summary = `${d.vault} drill ${d.drillId} of run ${d.runId ?? "-"}: ${d.status}, ${d.compared} compared, ${d.mismatches} mismatched`;
+  if (d.status === "succeeded") context.log(`restore drill succeeded: ${summary}`);
+  else
+    context.error(
+      `restore drill failed: ${summary}${d.diagnosis ? ` — ${d.diagnosis.code}: ${d.diagnosis.cause} Fix: ${d.diagnosis.fix}` : ""}`,
+    );
+  return d;
+}
 
 /** Queue trigger on restore-jobs. Objects that fail are results, not retries; only storage trouble throws. */
 export const restoreWorker =

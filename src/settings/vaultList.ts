@@ -65,6 +65,13 @@ const ManagedHsms: Service = {
   defaultUrl: (name) => `https://${name}.managedhsm.azure.net`,
 };
 
+/** A Key Vault host given as an HSM, or an HSM host given as a vault: the other service's name, else undefined. */
+function otherService(service: Service, host: string): string | undefined {
+  if (service === ManagedHsms && vaultOfHost(host)) return "Key Vault";
+  if (service === KeyVaults && HsmHost.test(host)) return "Managed HSM";
+  return undefined;
+}
+
 /** "name", "https://name.vault.azure.net" or "name=https://host:port" (hosts that do not carry the name). */
 function parseEntry(entry: string, service: Service = KeyVaults): VaultRef | string {
   const eq = entry.indexOf("=");
@@ -73,6 +80,8 @@ function parseEntry(entry: string, service: Service = KeyVaults): VaultRef | str
     if (!isVaultName(name)) return badName(name);
     const u = vaultUrl(entry.slice(eq + 1).trim());
     if ("problem" in u) return u.problem;
+    const other = otherService(service, new URL(u.url).hostname);
+    if (other) return `'${name}=${u.url}': that URL is a ${other}, not a ${service.urlWhat}`;
     // A Key Vault host carries its vault's name: another name would file its backups wrongly.
     const hosted = service.hostOf(new URL(u.url).hostname);
     if (hosted && hosted !== normalVaultName(name))
@@ -82,6 +91,8 @@ function parseEntry(entry: string, service: Service = KeyVaults): VaultRef | str
   if (entry.includes("://")) {
     const u = vaultUrl(entry);
     if ("problem" in u) return u.problem;
+    const other = otherService(service, new URL(u.url).hostname);
+    if (other) return `'${u.url}' is a ${other} URL, not a ${service.urlWhat} URL`;
     const name = new URL(u.url).hostname.match(service.host)?.[1];
     if (!name || !isVaultName(name))
       return `'${u.url}' is not a ${service.urlWhat} URL (${service.defaultUrl("NAME")}); use NAME=URL for other hosts`;
@@ -146,4 +157,14 @@ export function clashes(backup: readonly VaultRef[], targets: readonly VaultRef[
       );
   }
   return problems;
+}
+
+/** HSMs listed under a URL that a vault (or restore target) of the settings already uses. */
+export function hsmEndpointClashes(vaults: readonly VaultRef[], hsms: readonly VaultRef[]): string[] {
+  return hsms
+    .filter((h) => vaults.some((v) => sameEndpoint(v.url, h.url)))
+    .map(
+      (h) =>
+        `'${h.name}' (${h.url}) is the endpoint of a vault in BACKUP_VAULTS or RESTORE_TARGET_VAULTS, not a Managed HSM`,
+    );
 }

@@ -3,6 +3,7 @@ import type { Timer } from "@azure/functions";
 import { createApp } from "../../src/app.js";
 import { findRun } from "../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../src/backup/catalog/verifyRun.js";
+import type { RunResult } from "../../src/backup/run/record.js";
 import { formatBytes, table } from "../../src/cli/output.js";
 import { loadConfig } from "../../src/config.js";
 import { listBackups } from "../../src/functions/backupsApi.js";
@@ -36,7 +37,7 @@ console.log(
 );
 for (let jobs = await app.backupJobs.take(); jobs.length > 0; jobs = await app.backupJobs.take()) {
   for (const job of jobs) {
-    const r = await backupWorker(app)(job, context());
+    const r = (await backupWorker(app)(job, context())) as RunResult;
     const row = await app.inventory.get(r.runId, r.vault);
     if (job.hsm) {
       const v =

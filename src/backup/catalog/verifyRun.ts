@@ -1,6 +1,8 @@
-import { blobMissing, corruptBlob } from "../../diagnosis/local.js";
+import { blobMissing, corruptBlob, corruptManifest } from "../../diagnosis/local.js";
+import { type Config, findHsm } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import type { HsmBackupRecord } from "../../domain/hsm.js";
+import { KvBackupError } from "../../domain/errors.js";
+import { type HsmBackupRecord, hsmContainer } from "../../domain/hsm.js";
 import { type Manifest, manifestBlob, runPrefix } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";
@@ -39,10 +41,12 @@ export async function verifyRef(
 
 /** Re-reads every blob of a run: each must exist and match its SHA-256; no blob may be there that the manifest does not name. */
 export async function verifyRun(
-  deps: Pick<EngineDeps, "blobs" | "hsmFolders">,
+  deps: Pick<EngineDeps, "blobs" | "hsmFolders" | "config">,
   manifest: Manifest,
   signal?: SignalLike,
 ): Promise<VerifyResult> {
+  const kindProblem = hsmKindProblem(deps.config, manifest);
+  if (kindProblem) throw new KvBackupError("CorruptManifest", kindProblem.cause, { diagnosis: kindProblem });
   if (manifest.hsm) return verifyHsmRun(deps, manifest, manifest.hsm, signal);
   const prefix = runPrefix(manifest.tier, manifest.vault.name, manifest.runId);
   const present = await deps.blobs.list(prefix, signal);
@@ -84,6 +88,34 @@ export async function verifyRun(
     bytes,
     problems,
   };
+}
+
+/**
+ * An HSM run is a run of a Managed HSM of the settings, in that HSM's tier container; a vault's run
+ * never carries an HSM record. A manifest that says otherwise was edited: it is not trusted.
+ */
+export function hsmKindProblem(
+  config: Pick<Config, "hsms" | "container">,
+  manifest: Manifest,
+): Diagnosis | undefined {
+  const isHsm = findHsm(config, manifest.vault.name) !== undefined;
+  const where = `${manifestBlob(runPrefix(manifest.tier, manifest.vault.name, manifest.runId))}`;
+  if (manifest.hsm && !isHsm)
+    return corruptManifest(
+      where,
+      `it carries a Managed HSM backup, but '${manifest.vault.name}' is not in BACKUP_MANAGED_HSMS`,
+    );
+  if (!manifest.hsm && isHsm)
+    return corruptManifest(
+      where,
+      `'${manifest.vault.name}' is a Managed HSM, but the manifest has no HSM backup record`,
+    );
+  if (manifest.hsm && manifest.hsm.container !== hsmContainer(config.container, manifest.tier))
+    return corruptManifest(
+      where,
+      `its HSM backup is in '${manifest.hsm.container}', not '${hsmContainer(config.container, manifest.tier)}'`,
+    );
+  return undefined;
 }
 
 /**

@@ -21,7 +21,7 @@ export interface HsmHealth {
  */
 export async function hsmHealth(deps: EngineDeps, hsm: VaultRef, signal?: SignalLike): Promise<HsmHealth> {
   const container = hsmContainer(deps.config.container, "daily");
-  const ctx = { ...storageContext(deps), container, hsm: hsm.name };
+  const ctx = { ...storageContext(deps), container, hsm: hsm.name, hsmUrl: hsm.url };
   const fail = (diagnosis: Diagnosis | undefined): HsmHealth => ({
     name: hsm.name,
     url: hsm.url,

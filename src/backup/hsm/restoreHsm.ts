@@ -81,7 +81,7 @@ export async function restoreHsm(
       ...(first?.diagnosis ? { diagnosis: first.diagnosis } : {}),
     };
   }
-  const ctx = { ...storageContext(deps), container: backup.container, hsm: hsm.name };
+  const ctx = { ...storageContext(deps), container: backup.container, hsm: hsm.name, hsmUrl: hsm.url };
   const port = deps.hsms(hsm);
   const uri = deps.hsmFolders.containerUri(backup.container);
   let started: Awaited<ReturnType<typeof port.restoreStatus>>;

@@ -61,7 +61,7 @@ async function backUpHsm(
   signal: SignalLike,
 ): Promise<RunResult> {
   const container = hsmContainer(deps.config.container, record.job.tier);
-  const ctx = { ...storageContext(deps), container, hsm: hsm.name };
+  const ctx = { ...storageContext(deps), container, hsm: hsm.name, hsmUrl: hsm.url };
   const failed = (diagnosis: Diagnosis): Promise<RunResult> =>
     record.end("failed", { bytes: 0, failed: [], diagnosis, stoppedAt: "mid-run" });
   // The lease is held: a row of this HSM still "running" belongs to a run that died.

@@ -1,5 +1,6 @@
 import { InvocationContext, type Timer } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunResult } from "../../../src/backup/run/record.js";
 import { main } from "../../../src/cli/main.js";
 import { scheduledBackup } from "../../../src/functions/scheduledBackup.js";
 import { backupWorker } from "../../../src/functions/workers.js";
@@ -66,7 +67,7 @@ describe("discovery through the local Azure Resource Manager and the real ARM SD
     const jobs = await app.backupJobs.take(32);
     const teamB = jobs.find((j) => j.vault === "team-b-kv");
     if (!teamB) throw new Error("no job for team-b-kv");
-    const r = await backupWorker(appFor(fleetEnv))(JSON.stringify(teamB), ctx());
+    const r = (await backupWorker(appFor(fleetEnv))(JSON.stringify(teamB), ctx())) as RunResult;
     expect(r).toMatchObject({ status: "succeeded", vault: "team-b-kv" });
     expect(r.counts.secrets.backedUp).toBe(3);
   }, 60_000);

@@ -2,6 +2,7 @@ import { HttpRequest, InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app.js";
 import { enqueueBackups } from "../../../src/backup/jobs.js";
+import type { RunResult } from "../../../src/backup/run/record.js";
 import { main } from "../../../src/cli/main.js";
 import { loadConfig } from "../../../src/config.js";
 import { postBackups } from "../../../src/functions/backupsApi.js";
@@ -281,7 +282,7 @@ describe("a Managed HSM full backup behind the storage firewall (the `az keyvaul
     const job = jobs.find((j) => j.hsm);
     expect(job).toBeDefined();
     // Through the queue worker the Functions host calls (the message schema included).
-    const r = await backupWorker(app)(JSON.parse(JSON.stringify(job)), ctx());
+    const r = (await backupWorker(app)(JSON.parse(JSON.stringify(job)), ctx())) as RunResult;
     expect(r).toMatchObject({ status: "succeeded", vault: name });
     expect(r.hsm?.container).toBe(`${env.BACKUP_CONTAINER}-hsm-daily`);
     await firewall({ defaultAction: "Allow" });

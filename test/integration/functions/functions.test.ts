@@ -1,6 +1,7 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext, type Timer } from "@azure/functions";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BackupJob } from "../../../src/backup/deps.js";
+import type { RunResult } from "../../../src/backup/run/record.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { getBackup, listBackups, postBackups } from "../../../src/functions/backupsApi.js";
 import { getHealth } from "../../../src/functions/healthApi.js";
@@ -62,7 +63,7 @@ describe("backupWorker", () => {
   it("runs the queued job the way the host would hand it over (base64 JSON text or an object)", async () => {
     await scheduledBackup(at())(timer, ctx());
     const [message] = await appFor().backupJobs.take(1);
-    const r = await backupWorker(appFor())(JSON.stringify(message), ctx());
+    const r = (await backupWorker(appFor())(JSON.stringify(message), ctx())) as RunResult;
     expect(r.status).toBe("succeeded");
     expect(r.counts.certificates.backedUp).toBe(3);
   });
@@ -130,9 +131,9 @@ describe("HTTP API", () => {
 
   it("GET /api/backups lists runs newest first with filters; GET /api/backups/{runId} shows row and manifest", async () => {
     await scheduledBackup(at("2027-01-04T02:00:00Z"))(timer, ctx());
-    const first = await backupWorker(appFor())((await drain())[0], ctx());
+    const first = (await backupWorker(appFor())((await drain())[0], ctx())) as RunResult;
     await scheduledBackup(at("2027-01-05T02:00:00Z"))(timer, ctx());
-    const second = await backupWorker(appFor())((await drain())[0], ctx());
+    const second = (await backupWorker(appFor())((await drain())[0], ctx())) as RunResult;
     const list = body(
       await listBackups(appFor())(
         req({ method: "GET", query: { vault: "demo-vault", status: "succeeded", top: "2" } }),

@@ -1,13 +1,15 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { listRuns } from "../../../src/backup/catalog/listRuns.js";
 import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
 import { restoreHsm } from "../../../src/backup/hsm/restoreHsm.js";
+import { enqueueBackups } from "../../../src/backup/jobs.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { runVault } from "../../../src/backup/run/runVault.js";
 import { isKvBackupError, KvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
-import { world } from "../fakes/deps.js";
+import { seed, world } from "../fakes/deps.js";
 import { MemoryHsm } from "../fakes/memoryHsm.js";
 
 const hsms = [{ name: "demo-hsm", url: "https://demo-hsm.managedhsm.azure.net" }];
@@ -124,6 +126,130 @@ describe("a Managed HSM run", () => {
     expect((await verifyRef(w.deps, r.runId, "demo-hsm")).problems.map((p) => p.problem)).toContain(
       "missing",
     );
+  });
+});
+
+/** Rewrites a run's manifest and the row's SHA-256 to match: an attacker with write access to both. */
+function edit(w: ReturnType<typeof world>, runId: string, change: (m: Record<string, any>) => void): void {
+  const row = w.storage.rows.get(runId);
+  if (!row) throw new Error("no row");
+  const doc = w.storage.documents.get(row.manifest);
+  if (!doc) throw new Error("no manifest");
+  const m = JSON.parse(Buffer.from(doc.bytes).toString("utf8"));
+  change(m);
+  const bytes = Buffer.from(JSON.stringify(m));
+  w.storage.documents.set(row.manifest, { bytes, etag: `"${Math.random()}"` });
+  w.storage.rows.set(runId, { ...row, manifestSha256: createHash("sha256").update(bytes).digest("hex") });
+}
+
+describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", () => {
+  it("another container, another tier's container, another HSM's folder, files outside the folder, a folder not written during the run: refused", async () => {
+    const changes: [string, (m: Record<string, any>) => void, RegExp][] = [
+      [
+        "the main container",
+        (m) => {
+          m.hsm.container = "keyvault-backups";
+        },
+        /not the daily tier's HSM container/,
+      ],
+      [
+        "another tier",
+        (m) => {
+          m.hsm.container = "keyvault-backups-hsm-weekly";
+        },
+        /not the daily tier's HSM container/,
+      ],
+      [
+        "another HSM's folder",
+        (m) => {
+          m.hsm.folder = "mhsm-other-hsm-2026112602000000";
+        },
+        /is not one Managed HSM 'demo-hsm' wrote/,
+      ],
+      [
+        "a file outside",
+        (m) => {
+          m.hsm.files[0].name = "elsewhere/x";
+        },
+        /is not in folder/,
+      ],
+      [
+        "an older folder",
+        (m) => {
+          m.hsm.folder = "mhsm-demo-hsm-2026010102000000";
+          for (const f of m.hsm.files) f.name = f.name.replace(/^[^/]+/, m.hsm.folder);
+        },
+        /was not written during this run/,
+      ],
+    ];
+    for (const [what, change, problem] of changes) {
+      const w = hsmWorld();
+      const r = await runVault(w.deps, job());
+      edit(w, r.runId, change);
+      await expect(verifyRef(w.deps, r.runId, "demo-hsm"), what).rejects.toSatisfy(
+        (e) => isKvBackupError(e, "CorruptManifest") && problem.test(String((e as Error).message)),
+      );
+      await expect(
+        restoreHsm(w.deps, { runId: r.runId, hsm: "demo-hsm", key: "hsm-key-1" }),
+        what,
+      ).rejects.toSatisfy((e) => isKvBackupError(e, "CorruptManifest"));
+    }
+  });
+
+  it("an HSM record added to a vault's run, or taken off an HSM's run, is a CorruptManifest, not 'ok'", async () => {
+    const w = hsmWorld();
+    seed(w.vault());
+    const hsmRun = await runVault(w.deps, job());
+    const vaultRun = await runVault(
+      w.deps,
+      job({ vault: "demo-vault", hsm: undefined, runId: newRunId(new Date()) }),
+    );
+    const hsmRecord = (await findRun(w.deps, hsmRun.runId, "demo-hsm")).manifest.hsm;
+    edit(w, vaultRun.runId, (m) => {
+      m.hsm = hsmRecord;
+    });
+    await expect(verifyRef(w.deps, vaultRun.runId, "demo-vault")).rejects.toSatisfy((e) =>
+      isKvBackupError(e, "CorruptManifest"),
+    );
+    edit(w, hsmRun.runId, (m) => {
+      delete m.hsm;
+    });
+    await expect(verifyRef(w.deps, hsmRun.runId, "demo-hsm")).rejects.toSatisfy(
+      (e) =>
+        isKvBackupError(e, "CorruptManifest") &&
+        /has no HSM backup record/.test(String((e as Error).message)),
+    );
+  });
+
+  it("a URL that answers 404 to the backup API is named as not a Managed HSM; the job-failed fix uses the configured URL", async () => {
+    const w = world(
+      { hsms: [{ name: "demo-hsm", url: "https://127.0.0.1:9443" }] },
+      { hsmPollMs: 1, hsmJobTimeoutMs: 50 },
+    );
+    w.hsm().refuseNext = MemoryHsm.refusal(404, "NotFound", "The requested resource was not found");
+    const r = await runVault(w.deps, job());
+    expect(r.diagnosis?.code).toBe("HsmNotFound");
+    w.hsm().failJob = { code: "BadRequest", message: "Invalid backup" };
+    const f = await runVault(w.deps, job({ runId: newRunId(new Date()) }));
+    expect(f.diagnosis?.code).toBe("HsmJobFailed");
+    expect(f.diagnosis?.fix).toContain("--url https://127.0.0.1:9443/backup/");
+  });
+
+  it("kinds or an incremental mode asked for HSMs alone are refused; asked for every vault, HSMs are left out", async () => {
+    const w = hsmWorld();
+    await expect(
+      enqueueBackups(w.deps, { hsms: ["demo-hsm"], kinds: ["secrets"], tier: "manual", trigger: "http" }),
+    ).rejects.toSatisfy((e) => isKvBackupError(e, "BadRequest"));
+    await expect(
+      enqueueBackups(w.deps, { hsms: ["demo-hsm"], mode: "incremental", tier: "manual", trigger: "http" }),
+    ).rejects.toSatisfy((e) => isKvBackupError(e, "BadRequest"));
+    const some = await enqueueBackups(w.deps, { kinds: ["secrets"], tier: "manual", trigger: "http" });
+    expect(some.map((q) => q.vault)).toEqual(["demo-vault"]);
+    const all = await enqueueBackups(w.deps, { tier: "manual", trigger: "http" });
+    expect(all.map((q) => [q.vault, q.hsm === true])).toEqual([
+      ["demo-vault", false],
+      ["demo-hsm", true],
+    ]);
   });
 });
 

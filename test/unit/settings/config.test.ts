@@ -302,8 +302,22 @@ describe("BACKUP_MANAGED_HSMS", () => {
       BACKUP_CONTAINER: "c".repeat(53),
     });
     expect(p).toContain("Managed HSM 'a-hsm' is listed twice");
-    expect(p).toContain("is not a Managed HSM URL");
+    expect(p).toContain("is a Key Vault URL, not a Managed HSM URL");
     expect(p).toContain("that URL is the Managed HSM 'c-hsm', not 'b-hsm'");
+    // A Key Vault given as an HSM, an HSM given as a vault, a vault's own endpoint under an HSM name (adversary round 4).
+    expect(problems({ ...base, BACKUP_MANAGED_HSMS: "h-hsm=https://kv1.vault.azure.net" })).toContain(
+      "that URL is a Key Vault",
+    );
+    expect(problems({ ...base, BACKUP_VAULTS: "https://h1.managedhsm.azure.net" })).toContain(
+      "is a Managed HSM URL",
+    );
+    expect(
+      problems({
+        ...base,
+        BACKUP_VAULTS: "kv1=https://127.0.0.1:8443",
+        BACKUP_MANAGED_HSMS: "hsm1=https://127.0.0.1:8443",
+      }),
+    ).toContain("is the endpoint of a vault in BACKUP_VAULTS");
     const q = problems({ ...base, BACKUP_MANAGED_HSMS: "contoso-kv", BACKUP_CONTAINER: "c".repeat(53) });
     expect(q).toContain("'contoso-kv' is also a vault in BACKUP_VAULTS");
     expect(q).toContain("BACKUP_CONTAINER: at most 52 characters");
