@@ -9,6 +9,7 @@ import { backupCommand } from "./backupCommand.js";
 import { type Command, ExitCode, type OptionSpec } from "./command.js";
 import { discoverCommand } from "./discoverCommand.js";
 import { doctorCommand } from "./doctorCommand.js";
+import { drillCommand, reportCommand } from "./drillCommands.js";
 import { diagnosisLines, type Io, type Output, output, processIo } from "./output.js";
 import { restoreCommand, verifyCommand } from "./restoreCommand.js";
 import { listCommand, showCommand } from "./runsCommands.js";
@@ -21,6 +22,8 @@ const Commands: readonly Command[] = [
   verifyCommand,
   restoreCommand,
   discoverCommand,
+  drillCommand,
+  reportCommand,
   doctorCommand,
 ];
 

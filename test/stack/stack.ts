@@ -6,7 +6,7 @@ import { ManagedHsmEmulator } from "./hsm/hsmEmulator.js";
 import { IdentityEndpoint, type StackIdentity } from "./identity/server.js";
 import { KeyVaultEmulator } from "./keyvault/emulator.js";
 import type { KeyMaterial } from "./keyvault/keyMaterial.js";
-import { BackupOperatorRole, RestoreOperatorRole } from "./keyvault/roles.js";
+import { BackupOperatorRole, DrillOperatorRole, RestoreOperatorRole } from "./keyvault/roles.js";
 import { type SeedSummary, seedDemoVault } from "./seed.js";
 import { type AzuriteProcess, DevAccount, startAzurite } from "./storage/azurite.js";
 import {
@@ -221,6 +221,28 @@ export async function addFleet(
 export const StackHsm = "demo-hsm";
 
 /**
+ * The restore drill's scratch vault: empty, in demo-vault's security world unless told otherwise,
+ * with the app's drill role on it only (restore, read metadata and public material, delete, purge).
+ * Returns BACKUP_DRILL_VAULT.
+ */
+export async function addDrillVault(
+  base: StackBase,
+  name = "drill-vault",
+  options: { securityWorld?: string; purgeProtection?: boolean } = {},
+): Promise<{ vault: { name: string; url: string }; env: Record<string, string> }> {
+  const vault = await base.emulator.createVault(name, options);
+  base.emulator.assignRole(vault.name, {
+    principalId: base.identities.app.principalId,
+    role: DrillOperatorRole,
+  });
+  base.emulator.assignRole(vault.name, {
+    principalId: base.identities.admin.principalId,
+    role: "Key Vault Administrator",
+  });
+  return { vault, env: { BACKUP_DRILL_VAULT: `${vault.name}=${vault.url}` } };
+}
+
+/**
  * A Managed HSM with its own user-assigned identity (the one it writes backups with), registered
  * with the storage firewall model as the resource it is, seeded with keys, and the app given the
  * Managed HSM Backup role in its local RBAC. Returns BACKUP_MANAGED_HSMS.
@@ -307,6 +329,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(await addFleet(base, added.vaults.demo)),
       // Retry-After 2 s instead of the service's 10 s keeps the demo quick; tests use 0.
       ...(await addHsm(base, StackHsm, { retryAfterSeconds: 2 })).env,
+      ...(await addDrillVault(base)).env,
     };
     if (options.writeEnv !== false) {
       // Single-quoted: connection strings hold ';', and the file is meant for `set -a; . stack.env`.

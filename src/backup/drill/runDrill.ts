@@ -129,6 +129,22 @@ async function drill(
   signal: SignalLike,
   onProgress?: DrillProgress,
 ): Promise<DrillResult> {
+  // With the scratch vault's lease held no other drill is alive: one of this vault still "running" died.
+  for (const dead of await deps.drills.list({ vault: vault.name, top: 20 }))
+    if (dead.status === "running" && dead.drillId !== row.drillId) {
+      const finishedAt = deps.now().toISOString();
+      await deps.drills.put({ ...dead, status: "abandoned", finishedAt, firstFailureCode: "Abandoned" });
+      deps.telemetry.drillEnded({
+        vault: dead.vault,
+        drillId: dead.drillId,
+        ...(dead.runId ? { runId: dead.runId } : {}),
+        status: "abandoned",
+        compared: dead.compared,
+        mismatches: dead.mismatches,
+        durationMs: Math.max(0, Date.parse(finishedAt) - Date.parse(dead.startedAt)) || 0,
+        firstFailureCode: "Abandoned",
+      });
+    }
   let manifest: Manifest;
   try {
     manifest = (await findRun(deps, "latest", vault.name, signal)).manifest;

@@ -33,6 +33,8 @@ export interface CreateVaultOptions {
   faults?: Partial<VaultFaults>;
   timing?: Partial<VaultConfig["timing"]>;
   maxBackupVersions?: number;
+  /** Purge protection: deleted objects cannot be purged (403), as on a vault created with it. */
+  purgeProtection?: boolean;
   shortPages?: boolean;
   port?: number;
 }
@@ -97,6 +99,7 @@ export class KeyVaultEmulator {
         ...options.timing,
       },
       maxBackupVersions: options.maxBackupVersions ?? 500,
+      purgeProtection: options.purgeProtection ?? false,
       shortPages: options.shortPages ?? false,
     };
     const vault = new Vault(config);

@@ -119,6 +119,13 @@ export const errors = {
       "Conflict",
       `There was a conflict restoring the ${kind} '${id}'. This can happen if either: a second ${kind} with the same name was created after the first ${kind} was deleted; thus trying to restore a ${kind} whose name is already in use. To fix this, rename the second ${kind} to something else so that the restore works. The second probable cause of this exception is when multiple operations are performed in parallel against the ${kind}. To avoid this error, perform operations against a ${kind} in a sequential manner.`,
     ),
+  /** Azure/sap-automation#200 (a Go SDK capture): 403 Forbidden on a purge in a purge-protected vault. */
+  purgeProtected: (vault: string, location: string): KvError =>
+    new KvError(
+      403,
+      "Forbidden",
+      `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.\r\nVault: ${vault};location=${location}`,
+    ),
   cannotDecrypt: (): KvError => new KvError(400, "BadParameter", "Cannot decrypt backup blob."),
   invalidBackup: (): KvError => new KvError(400, "BadParameter", "Backup blob contains invalid data."),
   tooManyVersions: (kind: ObjectKind, name: string, limit: number): KvError =>

@@ -25,3 +25,22 @@ export const RestoreOperatorRole = {
     "Microsoft.KeyVault/vaults/certificates/restore/action",
   ],
 } as const;
+
+/** infra/modules/roles.bicep's drill role: restore, compare (metadata, public material), delete, purge — never getSecret. */
+export const DrillOperatorRole = {
+  name: "Key Vault Restore Drill Operator",
+  dataActions: [
+    "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+    "Microsoft.KeyVault/vaults/secrets/restore/action",
+    "Microsoft.KeyVault/vaults/secrets/delete",
+    "Microsoft.KeyVault/vaults/secrets/purge/action",
+    "Microsoft.KeyVault/vaults/keys/read",
+    "Microsoft.KeyVault/vaults/keys/restore/action",
+    "Microsoft.KeyVault/vaults/keys/delete",
+    "Microsoft.KeyVault/vaults/keys/purge/action",
+    "Microsoft.KeyVault/vaults/certificates/read",
+    "Microsoft.KeyVault/vaults/certificates/restore/action",
+    "Microsoft.KeyVault/vaults/certificates/delete",
+    "Microsoft.KeyVault/vaults/certificates/purge/action",
+  ],
+} as const;

@@ -78,6 +78,7 @@ export interface VaultConfig {
   faults: VaultFaults;
   timing: StoreTiming & { certificateMs: number };
   maxBackupVersions: number;
+  purgeProtection: boolean;
   /** Pages shorter than maxresults now and then (clients must follow nextLink, not count items). */
   shortPages: boolean;
 }

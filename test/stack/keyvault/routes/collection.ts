@@ -1,3 +1,4 @@
+import { errors } from "../errors.js";
 import { current, type StoredObject, type VersionBase } from "../model.js";
 import type { ObjectStore } from "../objectStore.js";
 import type { OperationInfo } from "../operations.js";
@@ -185,6 +186,10 @@ export function collectionRoutes<V extends VersionBase>(
       ops.purge,
       (ctx) => {
         const name = validName(ctx.params.name);
+        if (ctx.vault.config.purgeProtection) {
+          store(ctx.vault).getDeleted(name);
+          throw errors.purgeProtected(ctx.vault.config.name, ctx.vault.config.location);
+        }
         store(ctx.vault).purge(name);
         spec.cascade?.(ctx.vault, name, "purge");
         return { status: 204 };

@@ -1,0 +1,126 @@
+import { drillTargets } from "../backup/drill/drillJobs.js";
+import { type DrillResult, runDrill } from "../backup/drill/runDrill.js";
+import { buildReport, type VaultReport } from "../backup/report.js";
+import { newRunId } from "../domain/runId.js";
+import { unique } from "../domain/vocabulary.js";
+import { type Command, ExitCode, texts } from "./command.js";
+import { diagnosisLines, table } from "./output.js";
+import { drawBar } from "./progress.js";
+
+export const drillCommand: Command = {
+  name: "drill",
+  usage: `kvbackup drill [--vault V]...
+  Restore drill, in this process: each vault's newest committed run (default: every vault) restored
+  into the scratch vault BACKUP_DRILL_VAULT, every object proved there (metadata, versions, public
+  key thumbprints, x5t; never a secret value), then everything the drill restored deleted and
+  purged. Exit 0 only when every drill proved its run.`,
+  options: { vault: { type: "string", multiple: true } },
+  positionals: { min: 0, max: 0 },
+  async run(ctx) {
+    const app = ctx.app();
+    const asked = unique(texts(ctx, "vault").map((v) => v.toLowerCase()));
+    const vaults = await drillTargets(app, asked.length ? asked : undefined);
+    const { out } = ctx;
+    const drills: DrillResult[] = [];
+    for (const vault of vaults) {
+      const drillId = newRunId();
+      out.err(`drilling ${vault} into ${app.config.drillVault?.name} (drill ${drillId})`);
+      const d = await runDrill(
+        app,
+        { vault, drillId, trigger: "cli" },
+        {
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+          onProgress: (phase, done, total) =>
+            drawBar(out, `${vault} ${phase.padEnd(8)}`, done, total, `${done}/${total}`),
+        },
+      );
+      drills.push(d);
+      out.out(
+        `${vault}: ${d.status} — run ${d.runId ?? "-"}, ${d.compared} object(s) compared (${d.againstSource ?? 0} against the vault as it is now), ${d.mismatches} mismatched, ${((d.durationMs ?? 0) / 1000).toFixed(1)} s`,
+      );
+      if (d.mismatchList.length)
+        out.out(
+          table([
+            ["KIND", "NAME", "WHAT", "EXPECTED", "FOUND"],
+            ...d.mismatchList
+              .slice(0, 50)
+              .map((m) => [m.kind, m.name, m.field, m.expected ?? "", m.actual ?? ""]),
+          ]),
+        );
+      if (d.diagnosis) out.out(diagnosisLines(d.diagnosis, "  "));
+      if (d.nearVersionLimit?.length)
+        out.out(
+          `  ${d.nearVersionLimit.length} object(s) have 400+ versions: ${d.nearVersionLimit.slice(0, 10).join(", ")}`,
+        );
+    }
+    if (out.json)
+      out.document({
+        drills: drills.map((d) => ({
+          vault: d.vault,
+          drillId: d.drillId,
+          runId: d.runId,
+          status: d.status,
+          compared: d.compared,
+          againstSource: d.againstSource ?? 0,
+          mismatches: d.mismatchList,
+          ...(d.nearVersionLimit ? { nearVersionLimit: d.nearVersionLimit } : {}),
+          durationMs: d.durationMs,
+          ...(d.diagnosis ? { diagnosis: d.diagnosis } : {}),
+        })),
+      });
+    return drills.every((d) => d.status === "succeeded") ? ExitCode.ok : ExitCode.failed;
+  },
+};
+
+const age = (hours: number | undefined): string =>
+  hours === undefined ? "never" : hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} d`;
+
+const coverageText = (v: VaultReport): string => {
+  const c = v.coverage;
+  if (v.kind === "managedHsm") return "full HSM backup";
+  if (!c) return "unknown";
+  if (c.diagnosis) return `unknown (${c.diagnosis.code})`;
+  return `${c.inBackup}/${c.inVault}${c.missing.length ? `, ${c.missing.length} missing` : ""}${c.failed.length ? `, ${c.failed.length} failed` : ""}`;
+};
+
+export const reportCommand: Command = {
+  name: "report",
+  usage: `kvbackup report
+  Per vault (and Managed HSM): the last successful backup and its age, the last restore a drill
+  proved and its age, coverage (objects in the vault now against the last backup), objects near
+  the 500-version limit, and a verdict — ok, or at risk with why. Exit 0 when every vault is ok.`,
+  options: {},
+  positionals: { min: 0, max: 0 },
+  async run(ctx) {
+    const report = await buildReport(ctx.app(), ctx.signal);
+    const ok = report.vaults.every((v) => v.verdict === "ok");
+    const { out } = ctx;
+    if (out.json) {
+      out.document(report);
+      return ok ? ExitCode.ok : ExitCode.failed;
+    }
+    out.out(
+      table([
+        ["VAULT", "LAST BACKUP", "AGE", "PROVEN RESTORE", "AGE", "COVERAGE", "VERDICT"],
+        ...report.vaults.map((v) => [
+          v.vault,
+          v.lastBackup?.runId ?? "-",
+          age(v.lastBackup?.ageHours),
+          v.kind === "managedHsm" ? "n/a (HSM)" : (v.lastProvenRestore?.runId ?? "-"),
+          v.kind === "managedHsm" ? "" : age(v.lastProvenRestore?.ageHours),
+          coverageText(v),
+          v.verdict,
+        ]),
+      ]),
+    );
+    for (const v of report.vaults.filter((x) => x.verdict !== "ok")) {
+      out.out(`${v.vault} at risk:`);
+      for (const r of v.reasons) out.out(`  - ${r}`);
+      if (v.coverage?.missing.length)
+        out.out(
+          `    missing: ${v.coverage.missing.slice(0, 10).join(", ")}${v.coverage.missing.length > 10 ? ", …" : ""}`,
+        );
+    }
+    return ok ? ExitCode.ok : ExitCode.failed;
+  },
+};
