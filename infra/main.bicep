@@ -114,6 +114,14 @@ param alertEmails array = []
 @description('Hours without a successful run before the dead man\'s switch fires.')
 param deadManHours int = 26
 
+@description('The "no proven restore" alert fires when a vault has had no successful restore drill for this many days (drills run weekly by default).')
+@minValue(2)
+@maxValue(30)
+param provenRestoreDays int = 8
+
+@description('NCRONTAB of the restore drill timer (BACKUP_DRILL_SCHEDULE); only with drillVault.')
+param drillSchedule string = '0 0 4 * * 0'
+
 param vnetAddressPrefix string = '10.40.0.0/24'
 param functionSubnetPrefix string = '10.40.0.0/27'
 param privateEndpointSubnetPrefix string = '10.40.0.32/27'
@@ -255,6 +263,9 @@ module monitoring 'modules/monitoring.bicep' = {
     // Every vault and Managed HSM this app backs up: each must see a success within deadManHours.
     vaultNames: concat(map(vaults, v => v.name), map(managedHsms, h => h.name))
     deadManHours: deadManHours
+    drillCompletedEvent: 'KeyVaultRestoreDrillCompleted'
+    drilledVaultNames: hasDrill ? map(vaults, v => v.name) : []
+    provenRestoreDays: provenRestoreDays
   }
 }
 
@@ -314,7 +325,9 @@ module app 'modules/functionApp.bicep' = {
       hasDiscovery ? { BACKUP_SUBSCRIPTIONS: join(discoverySubscriptions, ',') } : {},
       hasDiscovery && !empty(discoveryVaultTag) ? { BACKUP_VAULT_TAG: discoveryVaultTag } : {},
       empty(managedHsms) ? {} : { BACKUP_MANAGED_HSMS: join(map(managedHsms, h => '${h.name}=${hsmUrl(h.name)}'), ',') },
-      hasDrill ? { BACKUP_DRILL_VAULT: '${drillVault!.name}=${vaultUrl(drillVault!.name)}' } : {}
+      hasDrill
+        ? { BACKUP_DRILL_VAULT: '${drillVault!.name}=${vaultUrl(drillVault!.name)}', BACKUP_DRILL_SCHEDULE: drillSchedule }
+        : {}
     )
   }
 }

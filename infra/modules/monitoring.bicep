@@ -14,6 +14,15 @@ param vaultNames array
 @description('Hours without a successful run of a vault before the dead man\'s switch fires.')
 param deadManHours int
 
+@description('The restore drill\'s event (KeyVaultRestoreDrillCompleted).')
+param drillCompletedEvent string
+
+@description('Vaults the restore drill proves (empty: no drill vault, no alert).')
+param drilledVaultNames array
+
+@description('Days without a proven restore before the alert fires.')
+param provenRestoreDays int
+
 resource workspace 'Microsoft.OperationalInsights/workspaces@2025-07-01' = {
   name: 'log-${name}'
   location: location
@@ -99,6 +108,37 @@ resource deadMan 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
       allOf: [
         {
           query: deadManQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    actions: { actionGroups: [actionGroup.id] }
+  }
+}
+
+var noProvenRestoreQuery = 'let vaults = dynamic(${string(drilledVaultNames)}); let ok = customEvents | where timestamp > ago(${provenRestoreDays}d) | where name == "${drillCompletedEvent}" | where tostring(customDimensions.status) == "succeeded" | distinct vault = tostring(customDimensions.vault); print vault = vaults | mv-expand vault to typeof(string) | join kind=leftanti ok on vault'
+
+// A backup nobody has restored is a hope: no drill proved a restore of a vault in provenRestoreDays.
+resource noProvenRestore 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = if (!empty(drilledVaultNames)) {
+  name: 'alert-${name}-no-proven-restore'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'kvbackup: a vault has had no restore proven by a drill in ${provenRestoreDays} days'
+    severity: 2
+    enabled: true
+    scopes: [insights.id]
+    evaluationFrequency: 'P1D'
+    windowSize: 'P1D'
+    // The query looks back provenRestoreDays itself; the rule must let it see that far.
+    overrideQueryTimeRange: 'P${provenRestoreDays + 1}D'
+    criteria: {
+      allOf: [
+        {
+          query: noProvenRestoreQuery
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0

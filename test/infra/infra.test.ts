@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RunCompletedEvent } from "../../src/telemetry/instruments.js";
-import { BackupOperatorRole, RestoreOperatorRole } from "../stack/keyvault/roles.js";
+import { BackupOperatorRole, DrillOperatorRole, RestoreOperatorRole } from "../stack/keyvault/roles.js";
 
 /**
  * The ARM JSON the official Bicep compiler makes of infra/ (npm run infra:check), asserted on:
@@ -226,6 +226,10 @@ describe("the compiled infra", () => {
     expect(
       JSON.stringify(resolve(t, ((props(restore).permissions as Json[])[0] as Json).dataActions)),
     ).not.toContain("getSecret");
+    // The drill role the stack's scratch vaults grant is the infra's.
+    expect([...DrillOperatorRole.dataActions]).toEqual(
+      resolve(t, ((props(named("drill")).permissions as Json[])[0] as Json).dataActions),
+    );
     expect(JSON.stringify(main)).not.toMatch(/getSecret|\/secrets\/\*/);
     for (const name of ["system", "user", "norestore", "main"]) {
       for (const d of roleDefinitions(name)) {
@@ -264,7 +268,7 @@ describe("the compiled infra", () => {
     expect(defaultOf(main, "deadManHours")).toBe(26);
     const t = moduleTemplate("kvbackup-monitoring");
     const rules = ofType(t, "Microsoft.Insights/scheduledQueryRules");
-    expect(rules).toHaveLength(2);
+    expect(rules).toHaveLength(3);
     const queries = JSON.stringify((t.variables as Json) ?? {});
     expect(queries).toContain("customEvents | where name == ");
     expect(queries).toContain("runCompletedEvent");
@@ -685,6 +689,24 @@ describe("7b. Managed HSM full backups (the HSM writes: a resource instance rule
 
   it("HSM backups into an immutable account fail the deployment (the service does not support it)", () => {
     expect(failure("hsm-immutable")).toContain("Managed HSM full backup does not support immutable storage");
+  });
+});
+
+describe("7c. Restore drills", () => {
+  it("with a drill vault: the no-proven-restore alert over the drill event, BACKUP_DRILL_SCHEDULE set; without: neither", () => {
+    const alerts = predicted("system", "Microsoft.Insights/scheduledQueryRules");
+    const drill = alerts.find((r) => String(r.name).includes("no-proven-restore"));
+    expect(drill).toBeDefined();
+    const query = JSON.stringify(props(drill).criteria);
+    expect(query).toContain("KeyVaultRestoreDrillCompleted");
+    expect(query).toContain("ago(8d)");
+    expect(query).toContain("kv-app-a");
+    expect(props(drill).overrideQueryTimeRange).toBe("P9D");
+    expect(appSettings("system").BACKUP_DRILL_SCHEDULE).toBe("0 0 4 * * 0");
+    expect(
+      predicted("hsm", "Microsoft.Insights/scheduledQueryRules").map((r) => String(r.name)),
+    ).not.toContainEqual(expect.stringContaining("no-proven-restore"));
+    expect(appSettings("hsm").BACKUP_DRILL_SCHEDULE).toBeUndefined();
   });
 });
 
