@@ -32,6 +32,8 @@ export interface HealthReport {
   };
   vaults: VaultHealth[];
   restoreTargets: VaultHealth[];
+  /** The restore drill's scratch vault (BACKUP_DRILL_VAULT): the right to list and restore there. */
+  drillVault?: VaultHealth;
   /** Managed HSMs: the service's pre-backup check (the app may start a backup; the HSM may write the container). */
   hsms: HsmHealth[];
   /** Discovery: the right to list the Key Vaults of each BACKUP_SUBSCRIPTIONS subscription. */
@@ -107,13 +109,21 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
     deps.config.restoreTargets.map((v) => vaultHealth(deps, v, false, signal)),
   );
   const hsms = storage.ok ? await Promise.all(deps.config.hsms.map((h) => hsmHealth(deps, h, signal))) : [];
+  const drillVault = deps.config.drillVault
+    ? await vaultHealth(deps, deps.config.drillVault, false, signal)
+    : undefined;
   return {
-    ok: storage.ok && [...vaults, ...restoreTargets, ...discovery, ...hsms].every((v) => v.ok),
+    ok:
+      storage.ok &&
+      [...vaults, ...restoreTargets, ...discovery, ...hsms, ...(drillVault ? [drillVault] : [])].every(
+        (v) => v.ok,
+      ),
     caller: deps.config.caller,
     storage,
     vaults,
     restoreTargets,
     hsms,
+    ...(drillVault ? { drillVault } : {}),
     discovery,
   };
 }

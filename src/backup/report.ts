@@ -159,9 +159,9 @@ async function vaultReport(
       }
       const c = report.coverage;
       if (c?.diagnosis) reasons.push(`coverage unknown: the vault could not be listed (${c.diagnosis.code})`);
-      if (c && c.missing.length)
+      if (c?.missing.length)
         reasons.push(`${c.missing.length} object(s) in the vault are not in the last backup`);
-      if (c && c.failed.length) reasons.push(`${c.failed.length} object(s) failed in the last backup`);
+      if (c?.failed.length) reasons.push(`${c.failed.length} object(s) failed in the last backup`);
     }
     if (report.nearVersionLimit.length)
       reasons.push(

@@ -43,6 +43,8 @@ export const doctorCommand: Command = {
       line(out, d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
     for (const v of report.vaults) vault(out, v);
     for (const v of report.restoreTargets) vault(out, v);
+    if (report.drillVault)
+      vault(out, { ...report.drillVault, name: `${report.drillVault.name} (drill scratch vault)` });
     for (const h of report.hsms)
       line(
         out,

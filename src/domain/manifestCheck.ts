@@ -77,9 +77,8 @@ function hsmRecordProblem(
   if (objects > 0) return "it holds vault objects and a Managed HSM backup at once";
   // The HSM stamps its folder with the job's start (UTC): a run's own folder was started during the run.
   const stamp = /-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\d*$/.exec(hsm.folder);
-  const at = stamp
-    ? Date.UTC(+stamp[1]!, +stamp[2]! - 1, +stamp[3]!, +stamp[4]!, +stamp[5]!, +stamp[6]!)
-    : Number.NaN;
+  const n = (k: number): number => Number(stamp?.[k] ?? Number.NaN);
+  const at = stamp ? Date.UTC(n(1), n(2) - 1, n(3), n(4), n(5), n(6)) : Number.NaN;
   const slack = 5 * 60_000;
   if (!(at >= Date.parse(startedAt) - slack && at <= Date.parse(finishedAt) + slack))
     return `its HSM folder '${hsm.folder}' was not written during this run (${startedAt} to ${finishedAt})`;

@@ -39,6 +39,8 @@ beforeAll(() => {
     NODE_PATH: stubs,
     BACKUP_VAULTS: "contoso-kv",
     RESTORE_TARGET_VAULTS: "contoso-restore-kv",
+    BACKUP_DRILL_VAULT: "contoso-drill-kv",
+    BACKUP_DRILL_SCHEDULE: "0 30 3 * * 6",
     BACKUP_STORAGE__blobServiceUri: "https://kvbackupdata.blob.core.windows.net",
     BACKUP_STORAGE__credential: "managedidentity",
     WEBSITE_AUTH_ENABLED: "True",
@@ -70,7 +72,7 @@ describe("the deployed package, loaded as the Functions Node worker loads it", (
     expect(loaded.main).toBe("dist/src/index.js");
   });
 
-  it("registers the v4 programming model and exactly the nine functions", () => {
+  it("registers the v4 programming model and exactly the twelve functions (the drill timer with BACKUP_DRILL_VAULT)", () => {
     expect(loaded.programmingModel.name).toBe("@azure/functions");
     expect(loaded.registrations.map((r) => r.name).sort()).toEqual(
       [
@@ -83,6 +85,9 @@ describe("the deployed package, loaded as the Functions Node worker loads it", (
         "restoreWorker",
         "backupWorker",
         "scheduledBackup",
+        "postDrills",
+        "getReport",
+        "scheduledDrill",
       ].sort(),
     );
   });
@@ -93,6 +98,10 @@ describe("the deployed package, loaded as the Functions Node worker loads it", (
       retryStrategy: "exponentialBackoff",
       maxRetryCount: 4,
     });
+  });
+
+  it("the drill timer: the validated BACKUP_DRILL_SCHEDULE", () => {
+    expect(trigger("scheduledDrill")).toMatchObject({ type: "timerTrigger", schedule: "0 30 3 * * 6" });
   });
 
   it("the queue workers: their queues, on the BACKUP_STORAGE connection", () => {
@@ -115,6 +124,8 @@ describe("the deployed package, loaded as the Functions Node worker loads it", (
     ["postRestores", "restores", ["POST"]],
     ["getRestore", "restores/{id}", ["GET"]],
     ["getHealth", "health", ["GET"]],
+    ["postDrills", "drills", ["POST"]],
+    ["getReport", "report", ["GET"]],
   ])("HTTP %s: route %s, %j, function key", (name, route, methods) => {
     expect(trigger(name)).toMatchObject({ type: "httpTrigger", route, methods, authLevel: "function" });
   });

