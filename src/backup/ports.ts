@@ -1,6 +1,9 @@
 import type { RateBudget } from "../domain/budget.js";
 import type { VaultRef } from "../domain/config.js";
-import type { DrillRow, ObjectFacts } from "../domain/drill.js";
+import type { DrillRow, DrillSummary, ObjectFacts } from "../domain/drill.js";
+
+export type { DrillSummary };
+
 import type { HsmJobState } from "../domain/hsm.js";
 import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
 import type { BlobFacts, DiscoveredVault, ObjectInfo, StoredBlob } from "../domain/objects.js";
@@ -141,17 +144,6 @@ export interface RunTelemetry {
   end(summary: RunSummary): void;
   /** The run stopped without ending (aborted, lease lost): it will resume; no event. */
   interrupt(e: unknown): void;
-}
-
-export interface DrillSummary {
-  vault: string;
-  drillId: string;
-  runId?: string;
-  status: string;
-  compared: number;
-  mismatches: number;
-  durationMs: number;
-  firstFailureCode?: string;
 }
 
 export interface Telemetry {

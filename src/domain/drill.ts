@@ -65,3 +65,15 @@ export interface DrillState {
 /** Key Vault's version limit for a backup, and where the report starts to warn. */
 export const VersionLimit = 500;
 export const VersionWarning = 400;
+
+/** What KeyVaultRestoreDrillCompleted carries (the telemetry port's drillEnded). */
+export interface DrillSummary {
+  vault: string;
+  drillId: string;
+  runId?: string;
+  status: string;
+  compared: number;
+  mismatches: number;
+  durationMs: number;
+  firstFailureCode?: string;
+}

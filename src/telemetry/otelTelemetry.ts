@@ -1,5 +1,6 @@
 import { type Attributes, context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import { logs, SeverityNumber } from "@opentelemetry/api-logs";
+import type { DrillSummary } from "../domain/drill.js";
 import type { Outcome } from "../domain/inventory.js";
 import type { Kind, RunStatus, Tier, Trigger } from "../domain/vocabulary.js";
 import { DrillCompletedEvent, instruments, RunCompletedEvent } from "./instruments.js";
@@ -106,17 +107,6 @@ class OtelRun {
       },
     });
   }
-}
-
-interface DrillSummary {
-  vault: string;
-  drillId: string;
-  runId?: string;
-  status: string;
-  compared: number;
-  mismatches: number;
-  durationMs: number;
-  firstFailureCode?: string;
 }
 
 /** A drill's end: the event the "no proven restore" alert reads, and the gauge when it proved a restore. */

@@ -9,7 +9,7 @@ import type { SignalLike } from "../../domain/signal.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { holding } from "../holding.js";
-import { preflight } from "../run/preflight.js";
+import { endRefusedByStorage, preflight } from "../run/preflight.js";
 import { priorCommit } from "../run/priorCommit.js";
 import { RunRecord, type RunResult } from "../run/record.js";
 import { tidyEarlierRuns } from "../run/tidy.js";
@@ -43,14 +43,7 @@ export async function runHsm(deps: EngineDeps, job: BackupJob, signal?: SignalLi
       async (held) => (await priorCommit(deps, record, held)) ?? backUpHsm(deps, record, hsm, held),
     );
   } catch (e) {
-    if (!isStorageFailure(e)) throw e;
-    const diagnosis = diagnosisOf(e, storageContext(deps));
-    return record.end("failed", {
-      bytes: 0,
-      failed: [],
-      ...(diagnosis ? { diagnosis } : {}),
-      stoppedAt: "preflight",
-    });
+    return endRefusedByStorage(deps, record, e);
   }
 }
 

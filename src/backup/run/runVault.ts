@@ -13,7 +13,7 @@ import { VaultLimiter } from "../limiter.js";
 import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
 import { baseFor } from "./base.js";
 import { commit } from "./commit.js";
-import { preflight } from "./preflight.js";
+import { endRefusedByStorage, preflight } from "./preflight.js";
 import { priorCommit } from "./priorCommit.js";
 import { RunRecord, type RunResult } from "./record.js";
 import { tidyEarlierRuns } from "./tidy.js";
@@ -92,15 +92,7 @@ async function runAllowed(given: EngineDeps, job: BackupJob, options: RunOptions
       );
     });
   } catch (e) {
-    // Storage refused the commit check or the lease itself: the run ends here, recorded.
-    if (!isStorageFailure(e)) throw e;
-    const diagnosis = diagnosisOf(e, storageContext(deps));
-    return record.end("failed", {
-      bytes: 0,
-      failed: [],
-      ...(diagnosis ? { diagnosis } : {}),
-      stoppedAt: "preflight",
-    });
+    return endRefusedByStorage(deps, record, e);
   }
 }
 
