@@ -76,6 +76,9 @@ function exclusion(deps: EngineDeps, v: DiscoveredVault, fleet: readonly FleetVa
   if (sameUrl) return `its vaultUri is also vault '${sameUrl.name}'s`;
   if (deps.config.restoreTargets.some((t) => t.name === name || new URL(t.url).origin === url.origin))
     return "it is a restore target (RESTORE_TARGET_VAULTS)";
+  const drill = deps.config.drillVault;
+  if (drill && (drill.name === name || new URL(drill.url).origin === url.origin))
+    return "it is the restore drill's scratch vault (BACKUP_DRILL_VAULT): drills empty it";
   return undefined;
 }
 

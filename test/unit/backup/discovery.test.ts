@@ -45,6 +45,23 @@ describe("discovery", () => {
     expect(fleet.unread).toEqual([]);
   });
 
+  it("the drill's scratch vault is never in the fleet, tagged or not (drills empty it)", async () => {
+    const w = world({
+      subscriptions: [SubA],
+      drillVault: { name: "drill-kv", url: "https://drill-kv.vault.azure.net" },
+    });
+    w.directory.add(SubA, "one-kv").add(SubA, "drill-kv");
+    const fleet = await discoverFleet(w.deps);
+    expect(fleet.vaults.map((v) => v.name)).toEqual(["demo-vault", "one-kv"]);
+    expect(fleet.excluded).toEqual([
+      {
+        name: "drill-kv",
+        subscription: SubA,
+        reason: expect.stringContaining("restore drill's scratch vault"),
+      },
+    ]);
+  });
+
   it("without a tag filter every vault found is backed up", async () => {
     const w = world({ subscriptions: [SubA] });
     w.directory.add(SubA, "one-kv").add(SubA, "two-kv");
