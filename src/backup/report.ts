@@ -13,6 +13,8 @@ import { VaultLimiter } from "./limiter.js";
 /** The alerts' thresholds: a backup older than 26 h, a proven restore older than 8 days. */
 export const BackupMaxAgeHours = 26;
 export const ProvenRestoreMaxAgeHours = 8 * 24;
+/** Longer than any run or drill can take (the Functions timeout is 30 minutes): a row still "running" is dead. */
+export const StaleRunningHours = 12;
 
 export interface VaultReport {
   vault: string;
@@ -97,9 +99,14 @@ async function vaultReport(
   const runs = await deps.inventory.list({ vault: vault.name, top: 50 });
   const drills = kind === "vault" ? await deps.drills.list({ vault: vault.name, top: 20 }) : [];
   const success = runs.find((r) => r.status === "succeeded");
-  const latest = runs[0];
+  // The newest finished run and drill decide; one still "running" neither hides an older failure
+  // nor counts as a result (a dead one is named below once it is older than any run can be).
+  const latest = runs.find((r) => r.status !== "running");
   const proven = drills.find((d) => d.status === "succeeded");
-  const lastDrill = drills[0];
+  const lastDrill = drills.find((d) => d.status !== "running");
+  const stale = (startedAt: string): boolean => hoursSince(now, startedAt) > StaleRunningHours;
+  const deadRun = runs.find((r) => r.status === "running" && stale(r.startedAt));
+  const deadDrill = drills.find((d) => d.status === "running" && stale(d.startedAt));
   const reasons: string[] = [];
   const report: VaultReport = { vault: vault.name, kind, nearVersionLimit: [], verdict: "ok", reasons };
   if (success?.finishedAt)
@@ -129,14 +136,19 @@ async function vaultReport(
       mismatches: lastDrill.mismatches,
       ...(lastDrill.firstFailureCode ? { firstFailureCode: lastDrill.firstFailureCode } : {}),
     };
-  report.nearVersionLimit = (drills.find((d) => d.nearVersionLimit)?.nearVersionLimit ?? []).slice(0, 50);
+  // As the newest drill that compared objects counted them (an older count may be long fixed).
+  report.nearVersionLimit = (
+    drills.find((d) => d.status !== "running" && d.compared > 0)?.nearVersionLimit ?? []
+  ).slice(0, 50);
 
   if (!report.lastBackup) reasons.push("no successful backup on record");
   else if (report.lastBackup.ageHours > BackupMaxAgeHours)
     reasons.push(
       `last successful backup is ${report.lastBackup.ageHours} h old (over ${BackupMaxAgeHours} h)`,
     );
-  if (report.latestRun && report.latestRun.status !== "running")
+  if (deadRun)
+    reasons.push(`run ${deadRun.runId} has been "running" since ${deadRun.startedAt} (over 12 h: it died)`);
+  if (report.latestRun)
     reasons.push(
       `newest run ${report.latestRun.runId} is ${report.latestRun.status}${report.latestRun.firstFailureCode ? ` (${report.latestRun.firstFailureCode})` : ""}`,
     );
@@ -146,7 +158,11 @@ async function vaultReport(
       reasons.push(
         `last proven restore is ${Math.round(report.lastProvenRestore.ageHours / 24)} days old (over 8)`,
       );
-    if (report.latestDrill && report.latestDrill.status !== "running")
+    if (deadDrill)
+      reasons.push(
+        `drill ${deadDrill.drillId} has been "running" since ${deadDrill.startedAt} (over 12 h: it died)`,
+      );
+    if (report.latestDrill)
       reasons.push(
         `newest drill ${report.latestDrill.drillId} ${report.latestDrill.status}${report.latestDrill.firstFailureCode ? ` (${report.latestDrill.firstFailureCode})` : ""}`,
       );

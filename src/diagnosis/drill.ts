@@ -46,3 +46,9 @@ export const drillMismatch = (
   cause: `Restoring run ${runId} of '${vault}' into the scratch vault did not give back what was backed up: ${count} object(s) differ or are missing${first ? ` (first: ${first.kind}/${first.name} ${first.field}${first.expected !== undefined ? `: expected ${first.expected}, found ${first.actual ?? "nothing"}` : ""})` : ""}.`,
   fix: `kvbackup verify ${runId} --vault ${vault} checks the blobs; the drill's row (kvbackup report, or the inventory) names each object. A restore refused by the scratch vault (RestoreRejected) means it is in another subscription or geography than the source.`,
 });
+
+export const drillVaultInUse = (scratch: string, why: string): Diagnosis => ({
+  code: "DrillVaultInUse",
+  cause: `The scratch vault '${scratch}' is not the drill's alone: ${why}. A drill deletes and purges what it restores there; it never runs in a vault that holds real data.`,
+  fix: "Create an empty vault used for nothing else (same subscription and region, purge protection off), give the app the drill role on it only, and point BACKUP_DRILL_VAULT (the infra's drillVault) at it.",
+});

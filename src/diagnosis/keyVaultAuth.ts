@@ -75,10 +75,16 @@ function firewall(vault: string, ctx: DiagnosisContext): Diagnosis {
 function rbac(f: AzureFailure, vault: string): Diagnosis {
   const action = rbacAction(f.message);
   const oid = callerOid(f.message) ?? "<principalId>";
-  // The role that grants the missing action: restores need the restore role, everything else the backup role.
-  const [role, grants] = /\/restore\/action$/.test(action ?? "")
-    ? ["Key Vault Restore Operator", "list + restore"]
-    : ["Key Vault Backup Operator", "list + backup, never getSecret"];
+  // The role that grants the missing action: delete and purge only the drill role (on the drill's
+  // scratch vault), restores the restore role, everything else the backup role.
+  const [role, grants] = /\/(delete|purge\/action)$/.test(action ?? "")
+    ? [
+        "Key Vault Restore Drill Operator",
+        "the drill's scratch vault only: restore, read metadata, delete, purge",
+      ]
+    : /\/restore\/action$/.test(action ?? "")
+      ? ["Key Vault Restore Operator", "list + restore"]
+      : ["Key Vault Backup Operator", "list + backup, never getSecret"];
   return {
     code: "KeyVaultRbac",
     cause: `The identity (oid ${oid}) is missing ${action ?? "the needed data action"} on Key Vault '${vault}'.`,

@@ -52,6 +52,7 @@ export const DiagnosisCodes = [
   "SubscriptionBudgetBusy",
   "NoDrillVault",
   "DrillVaultNotEmpty",
+  "DrillVaultInUse",
   "DrillVaultPurgeProtected",
   "DrillNothingToProve",
   "DrillMismatch",

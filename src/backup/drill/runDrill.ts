@@ -1,26 +1,25 @@
 import {
-  drillMismatch,
   drillNothingToProve,
+  drillVaultInUse,
   drillVaultNotEmpty,
   noDrillVault,
 } from "../../diagnosis/drill.js";
 import { findVault, type VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import { type DrillMismatch, type DrillRow, VersionWarning } from "../../domain/drill.js";
+import type { DrillMismatch, DrillRow } from "../../domain/drill.js";
 import { isKvBackupError } from "../../domain/errors.js";
-import type { Manifest, ManifestItem } from "../../domain/manifest.js";
-import { sha256Hex } from "../../domain/manifestCheck.js";
+import type { Manifest } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { Trigger } from "../../domain/vocabulary.js";
 import { budgetOf, underBudget } from "../budget.js";
 import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
-import { diagnosisOf, isKeyVaultFailure, isStorageFailure, storageContext } from "../failures.js";
+import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { holding } from "../holding.js";
 import { VaultLimiter } from "../limiter.js";
-import { Pool } from "../pool.js";
-import { prove } from "./prove.js";
+import { drillLease, scratchInUse, trustedState } from "./guards.js";
+import { restoreProveClean } from "./restoreProve.js";
 import {
   emptyScratch,
   foreignObjects,
@@ -101,16 +100,20 @@ export async function runDrill(
   };
   if (!scratch) return end("failed", noDrillVault());
   try {
-    await deps.drills.put(row);
+    // The scratch vault is the drill's alone: never a vault this app backs up or has backed up.
+    const inUse = await scratchInUse(deps, scratch);
+    if (inUse) return end("failed", drillVaultInUse(scratch.name, inUse));
     return await holding(
       options.signal,
-      (onLost) => deps.leases.acquire(`drill-${scratch.name}`, onLost),
+      (onLost) => drillLease(deps, scratch, onLost),
       `the drill lease on scratch vault '${scratch.name}' was lost mid-drill`,
       // Drills share the vaults' budgets: one slot of the source's subscription budget, as a run holds.
-      (held) =>
-        underBudget(deps, vault, held, (signal) =>
+      async (held) => {
+        await deps.drills.put(row);
+        return underBudget(deps, vault, held, (signal) =>
           drill(deps, vault, scratch, row, mismatchList, end, signal, options.onProgress),
-        ),
+        );
+      },
     );
   } catch (e) {
     if (isKvBackupError(e, "Aborted", "LeaseLost", "AlreadyRunning", "BudgetBusy")) throw e;
@@ -166,10 +169,12 @@ async function drill(
   const inspector = deps.inspect(scratch, scratchLimiter);
   const source = deps.inspect(vault, new VaultLimiter({ ratePer10s: budgetOf(deps, vault).ratePer10s }));
 
-  // Safety: nothing in the scratch vault but the last drill's own leftovers, purged before anything else.
+  // Safety: nothing in the scratch vault but the last drill's own leftovers, purged before anything
+  // else. A record is trusted only as far as the inventory backs it: its drill's row (this scratch
+  // vault, that run, not a success) and that run's sound manifest naming each object.
   const { state } = await readDrillState(deps.documents, scratch.name, signal);
   const present = await scratchContents(port, signal);
-  const foreign = foreignObjects(present, state);
+  const foreign = foreignObjects(present, await trustedState(deps, scratch, state, signal));
   if (foreign.length > 0) return end("failed", drillVaultNotEmpty(scratch.name, foreign));
   if (present.size > 0) {
     const blocked = await emptyScratch(inspector, scratch.name, present, signal);
@@ -178,105 +183,56 @@ async function drill(
 
   const items = manifest.items;
   const objects = items.map((i) => `${i.kind}/${i.name}`);
+  // The row names the run before the record does: the next drill checks the one against the other.
+  await deps.drills.put(row);
   await writeDrillState(
     deps.documents,
     scratch.name,
     { drillId: row.drillId, vault: vault.name, runId: manifest.runId, objects, phase: "restoring" },
     signal,
   );
-  let restoreRefused: Diagnosis | undefined;
-  const restored: ManifestItem[] = [];
-  const pool = new Pool(deps.tuning.restoreConcurrency);
-  let done = 0;
-  for (const item of items)
-    await pool.submit(async () => {
-      try {
-        const bytes = await deps.blobs.read(item.blob, signal);
-        if (sha256Hex(bytes) !== item.sha256) {
-          mismatchList.push({
-            kind: item.kind,
-            name: item.name,
-            field: "blob",
-            expected: item.sha256,
-            actual: sha256Hex(bytes),
-          });
-          return;
-        }
-        await port.restore(item.kind, bytes, signal);
-        restored.push(item);
-      } catch (e) {
-        if (!isKeyVaultFailure(e)) throw e;
-        const d = diagnosisOf(e, {
-          vault: scratch.name,
-          object: `${item.kind}/${item.name}`,
-          caller: deps.config.caller,
-        });
-        restoreRefused ??= d;
-        mismatchList.push({
-          kind: item.kind,
-          name: item.name,
-          field: "restore",
-          ...(d ? { actual: d.code } : {}),
-        });
-      } finally {
-        onProgress?.("restore", ++done, items.length);
-      }
-    });
-  await pool.drain();
-
-  // Prove each object that came back, without a secret value: metadata, versions, public material.
-  const near: string[] = [];
-  done = 0;
-  let againstSource = 0;
-  for (const item of restored)
-    await pool.submit(async () => {
-      const [mine, theirs] = await Promise.all([
-        inspector.facts(item.kind, item.name, signal),
-        source.facts(item.kind, item.name, signal),
-      ]);
-      const proof = prove(item, mine, theirs);
-      mismatchList.push(...proof.mismatches);
-      if (proof.againstSource) againstSource++;
-      if ((theirs?.versions.length ?? 0) >= VersionWarning) near.push(`${item.kind}/${item.name}`);
-      row.compared++;
-      onProgress?.("prove", ++done, restored.length);
-    });
-  await pool.drain();
-  row.againstSource = againstSource;
-  if (near.length) row.nearVersionLimit = near.sort();
-
-  // Leave the scratch vault empty: everything restored (a certificate's key and secret included).
-  await writeDrillState(
-    deps.documents,
-    scratch.name,
-    { drillId: row.drillId, vault: vault.name, runId: manifest.runId, objects, phase: "cleaning" },
-    signal,
-  );
-  onProgress?.("clean", 0, restored.length);
-  const left = await scratchContents(port, signal);
-  const blocked = await emptyScratch(
-    inspector,
-    scratch.name,
-    [...withManaged(objects)].filter((o) => left.has(o)),
-    signal,
-  );
-  if (blocked) return end("failed", blocked);
-  await writeDrillState(
-    deps.documents,
-    scratch.name,
-    { drillId: row.drillId, vault: vault.name, runId: manifest.runId, objects: [], phase: "clean" },
-    signal,
-  );
-  onProgress?.("clean", restored.length, restored.length);
-  mismatchList.sort((a, b) => (`${a.kind}/${a.name}` < `${b.kind}/${b.name}` ? -1 : 1));
-  if (mismatchList.length > 0)
-    return end(
-      "failed",
-      restoreRefused && mismatchList.every((m) => m.field === "restore")
-        ? restoreRefused
-        : drillMismatch(vault.name, manifest.runId, mismatchList.length, mismatchList[0]),
+  try {
+    return await restoreProveClean(
+      deps,
+      vault,
+      scratch,
+      manifest,
+      row,
+      mismatchList,
+      end,
+      port,
+      inspector,
+      source,
+      signal,
+      onProgress,
     );
-  if (items.length === 0)
-    return end("failed", drillNothingToProve(vault.name, `run ${manifest.runId} holds no object`));
-  return end("succeeded");
+  } catch (e) {
+    // A drill that fails after restoring (storage lost, the vault refusing) empties what it can of
+    // the scratch vault, and says what it leaves for the next drill.
+    if (signal.aborted || isKvBackupError(e, "Aborted", "LeaseLost")) throw e;
+    const diagnosis = diagnosisOf(
+      e,
+      isStorageFailure(e) ? storageContext(deps) : { vault: scratch.name, caller: deps.config.caller },
+    );
+    if (!diagnosis) throw e;
+    let left = -1;
+    try {
+      const there = await scratchContents(port, signal);
+      await emptyScratch(
+        inspector,
+        scratch.name,
+        [...withManaged(objects)].filter((o) => there.has(o)),
+        signal,
+      );
+      left = (await scratchContents(port, signal)).size;
+    } catch {
+      // The cleanup failed too: what is left is not known.
+    }
+    if (left !== 0)
+      diagnosis.cause +=
+        left > 0
+          ? ` The scratch vault still holds ${left} object(s) this drill restored; the next drill purges them.`
+          : " Objects this drill restored may remain in the scratch vault; the next drill purges them.";
+    return end("failed", diagnosis);
+  }
 }

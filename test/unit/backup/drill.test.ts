@@ -5,6 +5,7 @@ import { runVault } from "../../../src/backup/run/runVault.js";
 import { azureCallError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { seed, world } from "../fakes/deps.js";
+import { storageError } from "../fakes/memoryStorage.js";
 import { kvError } from "../fakes/memoryVault.js";
 
 const drillVault = { name: "drill-vault", url: "https://drill-vault.vault.azure.net" };
@@ -12,6 +13,31 @@ const backup = (w: ReturnType<typeof world>) =>
   runVault(w.deps, { runId: newRunId(new Date()), vault: "demo-vault", tier: "daily", trigger: "timer" });
 const drill = (w: ReturnType<typeof world>) =>
   runDrill(w.deps, { vault: "demo-vault", drillId: newRunId(new Date()), trigger: "cli" });
+const writeState = (
+  w: ReturnType<typeof world>,
+  state: { drillId: string; runId: string; objects: string[] },
+) =>
+  w.deps.documents.create(
+    drillStatePath("drill-vault"),
+    Buffer.from(JSON.stringify({ ...state, vault: "demo-vault", phase: "restoring" })),
+  );
+/** What a drill killed mid-restore leaves: its row ("running", this scratch vault, its run) and its record. */
+async function killedDrill(w: ReturnType<typeof world>, runId: string, objects: string[]): Promise<void> {
+  const drillId = newRunId(new Date("2026-11-25T04:00:00Z"));
+  await w.deps.drills.put({
+    vault: "demo-vault",
+    drillId,
+    runId,
+    scratchVault: "drill-vault",
+    trigger: "timer",
+    status: "running",
+    startedAt: "2026-11-25T04:00:00Z",
+    compared: 0,
+    mismatches: 0,
+    sample: [],
+  });
+  await writeState(w, { drillId, runId, objects });
+}
 const empty = (w: ReturnType<typeof world>) => {
   const v = w.vault("drill-vault");
   return [...Object.values(v.objects), ...Object.values(v.deleted)].every((m) => m.size === 0);
@@ -109,27 +135,89 @@ describe("a restore drill", () => {
     expect([...w.vault("drill-vault").objects.secrets.keys()]).toEqual(["someone-elses"]);
   });
 
-  it("purges the leftovers of a drill that was killed (its record says what it restored) and goes on", async () => {
+  it("purges the leftovers of a drill that was killed (its record, backed by its row and its run, says what it restored) and goes on", async () => {
     const w = world({ drillVault });
     seed(w.vault());
     const run = await backup(w);
     const scratch = w.vault("drill-vault");
     scratch.put("secrets", "alpha").put("keys", "dek");
     scratch.deleted.secrets.add("bravo");
-    await w.deps.documents.create(
-      drillStatePath("drill-vault"),
-      Buffer.from(
-        JSON.stringify({
-          drillId: "x",
-          vault: "demo-vault",
-          runId: run.runId,
-          objects: ["secrets/alpha", "secrets/bravo", "keys/dek"],
-          phase: "restoring",
-        }),
-      ),
-    );
+    await killedDrill(w, run.runId, ["secrets/alpha", "secrets/bravo", "keys/dek"]);
     const r = await drill(w);
     expect(r.status).toBe("succeeded");
+    expect(empty(w)).toBe(true);
+  });
+
+  it("a forged record (no drill row behind it, another scratch vault, or objects not in its run) purges nothing", async () => {
+    const forgeries: [string, (w: ReturnType<typeof world>, runId: string) => Promise<unknown>][] = [
+      ["no row", async (w, runId) => writeState(w, { drillId: "forged", runId, objects: ["secrets/mine"] })],
+      [
+        "a row of another scratch vault",
+        async (w, runId) => {
+          await killedDrill(w, runId, ["secrets/mine"]);
+          const row = [...w.storage.drillRows.values()][0];
+          if (row) w.storage.drillRows.set(row.drillId, { ...row, scratchVault: "elsewhere" });
+        },
+      ],
+      ["an object its run does not hold", async (w, runId) => killedDrill(w, runId, ["secrets/mine"])],
+    ];
+    for (const [what, forge] of forgeries) {
+      const w = world({ drillVault });
+      seed(w.vault());
+      const run = await backup(w);
+      w.vault("drill-vault").put("secrets", "mine");
+      await forge(w, run.runId);
+      const r = await drill(w);
+      expect([what, r.status, r.diagnosis?.code]).toEqual([what, "failed", "DrillVaultNotEmpty"]);
+      expect(w.vault("drill-vault").objects.secrets.has("mine")).toBe(true);
+    }
+  });
+
+  it("refuses a scratch vault this app has backed up (it holds data of its own), and names a drill already running", async () => {
+    const w = world({ drillVault });
+    seed(w.vault());
+    await backup(w);
+    await runVault(w.deps, {
+      runId: newRunId(new Date()),
+      vault: "demo-vault",
+      tier: "daily",
+      trigger: "timer",
+    });
+    w.storage.rows.set("x", {
+      ...[...w.storage.rows.values()][0],
+      vault: "drill-vault",
+      runId: "x",
+    } as never);
+    const r = await drill(w);
+    expect([r.status, r.diagnosis?.code]).toEqual(["failed", "DrillVaultInUse"]);
+    w.storage.rows.delete("x");
+    const held = await w.deps.leases.acquire("drill-drill-vault", () => undefined);
+    await expect(drill(w)).rejects.toThrow(/a restore drill into scratch vault 'drill-vault' is running/);
+    await held.release();
+    expect([...w.storage.drillRows.values()].every((d) => d.status !== "running")).toBe(true);
+  });
+
+  it("a drill that fails after restoring (storage lost) empties the scratch vault before it says failed", async () => {
+    const w = world({ drillVault });
+    seed(w.vault());
+    await backup(w);
+    const scratch = w.vault("drill-vault");
+    let restores = 0;
+    const original = scratch.port.bind(scratch);
+    scratch.port = (budget) => {
+      const p = original(budget);
+      return {
+        ...p,
+        restore: async (kind, bytes, signal) => {
+          await p.restore(kind, bytes, signal);
+          if (++restores === 1)
+            w.storage.fault = (op) => (op === "read" ? storageError(403, "AuthorizationFailure") : undefined);
+        },
+      };
+    };
+    const r = await drill(w);
+    w.storage.fault = () => undefined;
+    expect([r.status, r.diagnosis?.code]).toEqual(["failed", "StorageFirewall"]);
     expect(empty(w)).toBe(true);
   });
 

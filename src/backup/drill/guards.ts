@@ -1,0 +1,60 @@
+import type { VaultRef } from "../../domain/config.js";
+import type { DrillState } from "../../domain/drill.js";
+import { isKvBackupError, KvBackupError } from "../../domain/errors.js";
+import type { Manifest } from "../../domain/manifest.js";
+import type { SignalLike } from "../../domain/signal.js";
+import { findRun } from "../catalog/findRun.js";
+import type { EngineDeps } from "../deps.js";
+import { isStorageFailure } from "../failures.js";
+
+/** The scratch vault's lease; held by another drill, said as such (not as a backup of a vault called drill-…). */
+export async function drillLease(deps: EngineDeps, scratch: VaultRef, onLost: (reason?: unknown) => void) {
+  try {
+    return await deps.leases.acquire(`drill-${scratch.name}`, onLost);
+  } catch (e) {
+    if (!isKvBackupError(e, "AlreadyRunning")) throw e;
+    throw new KvBackupError(
+      "AlreadyRunning",
+      `a restore drill into scratch vault '${scratch.name}' is running (its lease is held); drills run one at a time: try again when it ends`,
+      { retryable: true },
+    );
+  }
+}
+
+/** Why the scratch vault is not the drill's alone: in the fleet, or backed up by this app before. */
+export async function scratchInUse(deps: EngineDeps, scratch: VaultRef): Promise<string | undefined> {
+  const same = (v: VaultRef): boolean =>
+    v.name === scratch.name || new URL(v.url).origin === new URL(scratch.url).origin;
+  const listed = deps.config.vaults.find(same) ?? deps.config.restoreTargets.find(same);
+  if (listed) return `it is '${listed.name}', a vault this app backs up or restores into`;
+  const runs = await deps.inventory.list({ vault: scratch.name, top: 1 });
+  if (runs.length > 0) return `this app has backed it up (run ${runs[0]?.runId}): it holds data of its own`;
+  return undefined;
+}
+
+/**
+ * The drill record, as far as the inventory backs it: the drill's row exists (this scratch vault,
+ * the same run, not a success), and the run's sound manifest names each object. Anything else in
+ * it is not a leftover of ours; the caller treats it as foreign.
+ */
+export async function trustedState(
+  deps: EngineDeps,
+  scratch: VaultRef,
+  state: DrillState | undefined,
+  signal: SignalLike,
+): Promise<DrillState | undefined> {
+  if (!state || state.phase === "clean" || state.objects.length === 0) return undefined;
+  const rows = await deps.drills.list({ vault: state.vault, top: 50 });
+  const row = rows.find((r) => r.drillId === state.drillId);
+  if (!row || row.scratchVault !== scratch.name || row.runId !== state.runId || row.status === "succeeded")
+    return undefined;
+  let manifest: Manifest;
+  try {
+    manifest = (await findRun(deps, state.runId, state.vault, signal)).manifest;
+  } catch (e) {
+    if (isStorageFailure(e)) throw e;
+    return undefined;
+  }
+  const inRun = new Set(manifest.items.map((i) => `${i.kind}/${i.name}`.toLowerCase()));
+  return { ...state, objects: state.objects.filter((o) => inRun.has(o.toLowerCase())) };
+}
