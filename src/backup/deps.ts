@@ -58,6 +58,13 @@ export interface Tuning {
   conflictRetryMs: number;
   /** How long a run waits for a slot of its subscription's budget before giving the job back (retried later). */
   budgetWaitMs: number;
+  /**
+   * How long a queued drill waits for the scratch vault while another drill holds it (every vault's
+   * drill uses the one scratch vault, so the timer's drills run one after another), and how often
+   * it looks. Under the Functions timeout; past it the job is given back and delivered again.
+   */
+  drillWaitMs: number;
+  drillPollMs: number;
   /** How often a Managed HSM job's status is read (the service's Retry-After wins when longer). */
   hsmPollMs: number;
   /** How long a run waits for an HSM job before it records it as still running and fails. */
@@ -72,6 +79,8 @@ export const DefaultTuning: Tuning = {
   versionLimit: 500,
   conflictRetryMs: 60_000,
   budgetWaitMs: 10 * 60_000,
+  drillWaitMs: 25 * 60_000,
+  drillPollMs: 5_000,
   hsmPollMs: 5_000,
   hsmJobTimeoutMs: 20 * 60_000,
 };

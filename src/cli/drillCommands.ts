@@ -29,6 +29,8 @@ export const drillCommand: Command = {
         app,
         { vault, drillId, trigger: "cli" },
         {
+          // An operator is told at once that another drill holds the scratch vault.
+          waitForScratchMs: 0,
           ...(ctx.signal ? { signal: ctx.signal } : {}),
           onProgress: (phase, done, total) =>
             drawBar(out, `${vault} ${phase.padEnd(8)}`, done, total, `${done}/${total}`),

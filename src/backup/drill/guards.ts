@@ -2,22 +2,36 @@ import type { VaultRef } from "../../domain/config.js";
 import type { DrillState } from "../../domain/drill.js";
 import { isKvBackupError, KvBackupError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
-import type { SignalLike } from "../../domain/signal.js";
+import { delay, type SignalLike } from "../../domain/signal.js";
 import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { isStorageFailure } from "../failures.js";
 
-/** The scratch vault's lease; held by another drill, said as such (not as a backup of a vault called drill-…). */
-export async function drillLease(deps: EngineDeps, scratch: VaultRef, onLost: (reason?: unknown) => void) {
-  try {
-    return await deps.leases.acquire(`drill-${scratch.name}`, onLost);
-  } catch (e) {
-    if (!isKvBackupError(e, "AlreadyRunning")) throw e;
-    throw new KvBackupError(
-      "AlreadyRunning",
-      `a restore drill into scratch vault '${scratch.name}' is running (its lease is held); drills run one at a time: try again when it ends`,
-      { retryable: true },
-    );
+/**
+ * The scratch vault's lease. Held by another drill: wait for it (up to waitMs, looking every
+ * tuning.drillPollMs), then say so — a drill, not "a backup of vault 'drill-…'".
+ */
+export async function drillLease(
+  deps: EngineDeps,
+  scratch: VaultRef,
+  onLost: (reason?: unknown) => void,
+  waitMs: number,
+  signal?: SignalLike,
+) {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await deps.leases.acquire(`drill-${scratch.name}`, onLost);
+    } catch (e) {
+      if (!isKvBackupError(e, "AlreadyRunning")) throw e;
+      if (Date.now() - started + deps.tuning.drillPollMs > waitMs)
+        throw new KvBackupError(
+          "AlreadyRunning",
+          `a restore drill into scratch vault '${scratch.name}' is running (its lease is held); drills run one at a time: try again when it ends`,
+          { retryable: true },
+        );
+      await delay(deps.tuning.drillPollMs, signal);
+    }
   }
 }
 

@@ -55,7 +55,12 @@ export type DrillProgress = (phase: "restore" | "prove" | "clean", done: number,
 export async function runDrill(
   given: EngineDeps,
   req: DrillRequest,
-  options: { signal?: SignalLike; onProgress?: DrillProgress } = {},
+  options: {
+    signal?: SignalLike;
+    onProgress?: DrillProgress;
+    /** How long to wait while another drill holds the scratch vault (default tuning.drillWaitMs; the CLI: 0). */
+    waitForScratchMs?: number;
+  } = {},
 ): Promise<DrillResult> {
   const deps = await withFleet(given, options.signal);
   const scratch = deps.config.drillVault;
@@ -105,7 +110,14 @@ export async function runDrill(
     if (inUse) return end("failed", drillVaultInUse(scratch.name, inUse));
     return await holding(
       options.signal,
-      (onLost) => drillLease(deps, scratch, onLost),
+      (onLost) =>
+        drillLease(
+          deps,
+          scratch,
+          onLost,
+          options.waitForScratchMs ?? deps.tuning.drillWaitMs,
+          options.signal,
+        ),
       `the drill lease on scratch vault '${scratch.name}' was lost mid-drill`,
       // Drills share the vaults' budgets: one slot of the source's subscription budget, as a run holds.
       async (held) => {

@@ -174,7 +174,7 @@ describe("a restore drill", () => {
   });
 
   it("refuses a scratch vault this app has backed up (it holds data of its own), and names a drill already running", async () => {
-    const w = world({ drillVault });
+    const w = world({ drillVault }, { drillPollMs: 10 });
     seed(w.vault());
     await backup(w);
     await runVault(w.deps, {
@@ -192,8 +192,21 @@ describe("a restore drill", () => {
     expect([r.status, r.diagnosis?.code]).toEqual(["failed", "DrillVaultInUse"]);
     w.storage.rows.delete("x");
     const held = await w.deps.leases.acquire("drill-drill-vault", () => undefined);
-    await expect(drill(w)).rejects.toThrow(/a restore drill into scratch vault 'drill-vault' is running/);
+    await expect(
+      runDrill(
+        w.deps,
+        { vault: "demo-vault", drillId: newRunId(new Date()), trigger: "cli" },
+        { waitForScratchMs: 0 },
+      ),
+    ).rejects.toThrow(/a restore drill into scratch vault 'drill-vault' is running/);
+    // A queued drill waits for the scratch vault instead (every vault's drill uses the one vault).
+    const waiting = runDrill(w.deps, {
+      vault: "demo-vault",
+      drillId: newRunId(new Date()),
+      trigger: "timer",
+    });
     await held.release();
+    expect((await waiting).status).toBe("succeeded");
     expect([...w.storage.drillRows.values()].every((d) => d.status !== "running")).toBe(true);
   });
 
