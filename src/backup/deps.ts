@@ -79,7 +79,7 @@ export const DefaultTuning: Tuning = {
   versionLimit: 500,
   conflictRetryMs: 60_000,
   budgetWaitMs: 10 * 60_000,
-  drillWaitMs: 25 * 60_000,
+  drillWaitMs: 10 * 60_000,
   drillPollMs: 5_000,
   hsmPollMs: 5_000,
   hsmJobTimeoutMs: 20 * 60_000,
