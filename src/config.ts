@@ -203,6 +203,13 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
             `BACKUP_DRILL_VAULT: '${drill.name}' is also a backup vault or a restore target; the drill empties its scratch vault, so it must be a vault of its own`,
         ),
       );
+    if (drill)
+      problems.push(
+        ...hsmEndpointClashes([drill], hsms).map(
+          () =>
+            `BACKUP_DRILL_VAULT: '${drill.name}' is the endpoint of a Managed HSM in BACKUP_MANAGED_HSMS, not a scratch vault`,
+        ),
+      );
     // HSM backups go to {container}-hsm-{tier}: a container name has at most 63 characters.
     if (hsms.length > 0 && container.length > 52)
       problems.push(

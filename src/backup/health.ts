@@ -1,8 +1,10 @@
+import { drillVaultInUse } from "../diagnosis/drill.js";
 import type { VaultRef } from "../domain/config.js";
 import type { Caller, Diagnosis } from "../domain/diagnosis.js";
 import type { SignalLike } from "../domain/signal.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import type { EngineDeps } from "./deps.js";
+import { scratchInUse } from "./drill/guards.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure, storageContext } from "./failures.js";
 import { withFleet } from "./fleet.js";
 import { type HsmHealth, hsmHealth } from "./hsm/hsmHealth.js";
@@ -20,6 +22,8 @@ export interface VaultHealth {
   /** Per kind: list + backup (backup vaults), list + restore (every vault a restore may target). */
   kinds: Partial<Record<Kind, Check>>;
   restore: Partial<Record<Kind, Check>>;
+  /** What makes the vault unfit beyond its rights (the drill's scratch vault holding real data). */
+  problem?: Diagnosis;
 }
 
 export interface HealthReport {
@@ -112,6 +116,12 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
   const drillVault = deps.config.drillVault
     ? await vaultHealth(deps, deps.config.drillVault, false, signal)
     : undefined;
+  // A scratch vault that is not the drill's alone (a vault with data of its own) fails the check.
+  const inUse = deps.config.drillVault ? await scratchInUse(deps, deps.config.drillVault) : undefined;
+  if (drillVault && inUse) {
+    drillVault.ok = false;
+    drillVault.problem = drillVaultInUse(drillVault.name, inUse);
+  }
   return {
     ok:
       storage.ok &&

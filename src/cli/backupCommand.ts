@@ -1,3 +1,4 @@
+import { withFleet } from "../backup/fleet.js";
 import type { RunResult } from "../backup/run/record.js";
 import { runVault } from "../backup/run/runVault.js";
 import { findHsm, findVault } from "../domain/config.js";
@@ -43,7 +44,8 @@ async function run(ctx: CommandContext): Promise<number> {
     : ctx.values.incremental
       ? "incremental"
       : undefined;
-  const app = ctx.app();
+  // The fleet as the timer sees it: BACKUP_VAULTS plus the vaults discovery finds.
+  const app = await withFleet(ctx.app(), ctx.signal);
   const names = unique(texts(ctx, "vault").map((n) => n.toLowerCase()));
   const hsmNames = unique(texts(ctx, "hsm").map((n) => n.toLowerCase()));
   const everything = names.length === 0 && hsmNames.length === 0;
@@ -62,7 +64,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const missing = names.filter((_, i) => !vaults[i]);
   if (missing.length > 0)
     throw usageError(
-      `vault '${missing.join("', '")}' is not in BACKUP_VAULTS (${app.config.vaults.map((x) => x.name).join(", ")})`,
+      `vault '${missing.join("', '")}' is neither in BACKUP_VAULTS nor discovered (${app.config.vaults.map((x) => x.name).join(", ")})`,
     );
   const { out } = ctx;
   const results: RunResult[] = [];

@@ -43,8 +43,15 @@ export const doctorCommand: Command = {
       line(out, d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
     for (const v of report.vaults) vault(out, v);
     for (const v of report.restoreTargets) vault(out, v);
-    if (report.drillVault)
+    if (report.drillVault) {
       vault(out, { ...report.drillVault, name: `${report.drillVault.name} (drill scratch vault)` });
+      if (report.drillVault.problem)
+        line(
+          out,
+          { ok: false, diagnosis: report.drillVault.problem },
+          `${report.drillVault.name}: the drill's alone`,
+        );
+    }
     for (const h of report.hsms)
       line(
         out,

@@ -76,10 +76,10 @@ function hsmRecordProblem(
 ): string | undefined {
   if (objects > 0) return "it holds vault objects and a Managed HSM backup at once";
   // The HSM stamps its folder with the job's start (UTC): a run's own folder was started during the run.
-  const stamp = /-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\d*$/.exec(hsm.folder);
-  const n = (k: number): number => Number(stamp?.[k] ?? Number.NaN);
-  const at = stamp ? Date.UTC(n(1), n(2) - 1, n(3), n(4), n(5), n(6)) : Number.NaN;
-  const slack = 5 * 60_000;
+  const at = hsmFolderTime(hsm.folder);
+  // Clock slack between the HSM and the app; runs of one HSM never overlap (its lease), and its
+  // backups take minutes, so another run's folder falls outside.
+  const slack = HsmClockSlackMs;
   if (!(at >= Date.parse(startedAt) - slack && at <= Date.parse(finishedAt) + slack))
     return `its HSM folder '${hsm.folder}' was not written during this run (${startedAt} to ${finishedAt})`;
   if (!hsm.container.endsWith(`-hsm-${tier}`))
@@ -97,6 +97,15 @@ function hsmRecordProblem(
     seen.add(f.name);
   }
   return undefined;
+}
+
+export const HsmClockSlackMs = 60_000;
+
+/** An HSM folder's stamp (the job's start, UTC, as the HSM names it): NaN when it has none. */
+export function hsmFolderTime(folder: string): number {
+  const stamp = /-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\d*$/.exec(folder);
+  const n = (k: number): number => Number(stamp?.[k] ?? Number.NaN);
+  return stamp ? Date.UTC(n(1), n(2) - 1, n(3), n(4), n(5), n(6)) : Number.NaN;
 }
 
 export type ManifestRead = { ok: true; manifest: Manifest; sha256: string } | { ok: false; problem: string };

@@ -3,8 +3,9 @@ import { type Config, findHsm } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
 import { type HsmBackupRecord, hsmContainer } from "../../domain/hsm.js";
+import type { InventoryRow } from "../../domain/inventory.js";
 import { type Manifest, manifestBlob, runPrefix } from "../../domain/manifest.js";
-import { sha256Hex } from "../../domain/manifestCheck.js";
+import { HsmClockSlackMs, hsmFolderTime, sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
 import { Pool } from "../pool.js";
@@ -35,8 +36,8 @@ export async function verifyRef(
   vault?: string,
   signal?: SignalLike,
 ): Promise<VerifyResult> {
-  const { manifest } = await findRun(deps, ref, vault, signal);
-  return verifyRun(deps, manifest, signal);
+  const { manifest, row } = await findRun(deps, ref, vault, signal);
+  return verifyRun(deps, manifest, signal, row);
 }
 
 /** Re-reads every blob of a run: each must exist and match its SHA-256; no blob may be there that the manifest does not name. */
@@ -44,8 +45,10 @@ export async function verifyRun(
   deps: Pick<EngineDeps, "blobs" | "hsmFolders" | "config">,
   manifest: Manifest,
   signal?: SignalLike,
+  /** The run's inventory row, when there is one: an HSM folder must have been written between its times. */
+  row?: InventoryRow,
 ): Promise<VerifyResult> {
-  const kindProblem = hsmKindProblem(deps.config, manifest);
+  const kindProblem = hsmKindProblem(deps.config, manifest, row);
   if (kindProblem) throw new KvBackupError("CorruptManifest", kindProblem.cause, { diagnosis: kindProblem });
   if (manifest.hsm) return verifyHsmRun(deps, manifest, manifest.hsm, signal);
   const prefix = runPrefix(manifest.tier, manifest.vault.name, manifest.runId);
@@ -97,6 +100,7 @@ export async function verifyRun(
 export function hsmKindProblem(
   config: Pick<Config, "hsms" | "container">,
   manifest: Manifest,
+  row?: InventoryRow,
 ): Diagnosis | undefined {
   const isHsm = findHsm(config, manifest.vault.name) !== undefined;
   const where = `${manifestBlob(runPrefix(manifest.tier, manifest.vault.name, manifest.runId))}`;
@@ -109,6 +113,17 @@ export function hsmKindProblem(
     return corruptManifest(
       where,
       `'${manifest.vault.name}' is a Managed HSM, but the manifest has no HSM backup record`,
+    );
+  // The row's own times (not the manifest's, which an editor could move with the folder).
+  const at = manifest.hsm ? hsmFolderTime(manifest.hsm.folder) : Number.NaN;
+  if (
+    manifest.hsm &&
+    row?.finishedAt &&
+    !(at >= Date.parse(row.startedAt) - HsmClockSlackMs && at <= Date.parse(row.finishedAt) + HsmClockSlackMs)
+  )
+    return corruptManifest(
+      where,
+      `its HSM folder '${manifest.hsm.folder}' was not written during run ${manifest.runId} (${row.startedAt} to ${row.finishedAt}, as the inventory recorded it)`,
     );
   if (manifest.hsm && manifest.hsm.container !== hsmContainer(config.container, manifest.tier))
     return corruptManifest(

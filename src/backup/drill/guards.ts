@@ -6,6 +6,7 @@ import { delay, type SignalLike } from "../../domain/signal.js";
 import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { isStorageFailure } from "../failures.js";
+import type { Fleet } from "../fleet.js";
 
 /**
  * The scratch vault's lease. Held by another drill: wait for it (up to waitMs, looking every
@@ -35,12 +36,24 @@ export async function drillLease(
   }
 }
 
-/** Why the scratch vault is not the drill's alone: in the fleet, or backed up by this app before. */
-export async function scratchInUse(deps: EngineDeps, scratch: VaultRef): Promise<string | undefined> {
+/**
+ * Why the scratch vault is not the drill's alone: a vault the app backs up or restores into, one
+ * discovery would back up (it carries BACKUP_VAULT_TAG), or one this app has backed up before.
+ */
+export async function scratchInUse(
+  deps: EngineDeps & { fleet?: Fleet },
+  scratch: VaultRef,
+): Promise<string | undefined> {
   const same = (v: VaultRef): boolean =>
     v.name === scratch.name || new URL(v.url).origin === new URL(scratch.url).origin;
   const listed = deps.config.vaults.find(same) ?? deps.config.restoreTargets.find(same);
   if (listed) return `it is '${listed.name}', a vault this app backs up or restores into`;
+  // Left out of the fleet only for being the scratch vault, though it carries the backup tag.
+  const tagged =
+    deps.config.vaultTag &&
+    deps.fleet?.excluded.find((x) => x.name === scratch.name && x.reason.includes("scratch vault"));
+  if (tagged)
+    return `it carries the backup tag (BACKUP_VAULT_TAG) in subscription ${tagged.subscription}: discovery would back it up`;
   const runs = await deps.inventory.list({ vault: scratch.name, top: 1 });
   if (runs.length > 0) return `this app has backed it up (run ${runs[0]?.runId}): it holds data of its own`;
   return undefined;

@@ -5,7 +5,7 @@ import { failureOf, KvBackupError } from "../../domain/errors.js";
 import { ObjectNamePattern, RuleText } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { findRun } from "../catalog/findRun.js";
-import { verifyRun } from "../catalog/verifyRun.js";
+import { hsmKindProblem, verifyRun } from "../catalog/verifyRun.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, storageContext } from "../failures.js";
 import { restoredVersions, untilDone } from "./jobs.js";
@@ -60,7 +60,9 @@ export async function restoreHsm(
       "BadRequest",
       `'${req.key.slice(0, 64)}' is not a key name (${RuleText.objectName})`,
     );
-  const { manifest } = await findRun(deps, req.runId, hsm.name, signal);
+  const { manifest, row } = await findRun(deps, req.runId, hsm.name, signal);
+  const kindProblem = hsmKindProblem(deps.config, manifest, row);
+  if (kindProblem) throw new KvBackupError("CorruptManifest", kindProblem.cause, { diagnosis: kindProblem });
   const backup = manifest.hsm;
   if (!backup)
     throw new KvBackupError("BadRequest", `run ${manifest.runId} is a vault's run, not a Managed HSM backup`);
@@ -71,7 +73,7 @@ export async function restoreHsm(
     full: req.full === true,
     ...(req.key !== undefined ? { key: req.key } : {}),
   };
-  const verified = await verifyRun(deps, manifest, signal);
+  const verified = await verifyRun(deps, manifest, signal, row);
   if (!verified.ok) {
     const first = verified.problems[0];
     return {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runDrill } from "../../../src/backup/drill/runDrill.js";
 import { drillStatePath } from "../../../src/backup/drill/scratch.js";
+import { checkHealth } from "../../../src/backup/health.js";
 import { runVault } from "../../../src/backup/run/runVault.js";
 import { azureCallError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
@@ -208,6 +209,23 @@ describe("a restore drill", () => {
     await held.release();
     expect((await waiting).status).toBe("succeeded");
     expect([...w.storage.drillRows.values()].every((d) => d.status !== "running")).toBe(true);
+  });
+
+  it("a scratch vault discovery would back up (it carries BACKUP_VAULT_TAG) is refused, and doctor says so (adversary recheck)", async () => {
+    const w = world({
+      drillVault,
+      subscriptions: ["11111111-1111-4111-8111-00000000000a"],
+      vaultTag: { name: "backup", value: "true" },
+    });
+    w.directory.add("11111111-1111-4111-8111-00000000000a", "drill-vault", { backup: "true" });
+    seed(w.vault());
+    await backup(w);
+    const r = await drill(w);
+    expect([r.status, r.diagnosis?.code]).toEqual(["failed", "DrillVaultInUse"]);
+    expect(r.diagnosis?.cause).toContain("carries the backup tag");
+    const health = await checkHealth(w.deps);
+    expect(health.drillVault).toMatchObject({ ok: false, problem: { code: "DrillVaultInUse" } });
+    expect(health.ok).toBe(false);
   });
 
   it("a drill that fails after restoring (storage lost) empties the scratch vault before it says failed", async () => {

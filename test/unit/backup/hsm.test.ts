@@ -199,6 +199,33 @@ describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", 
     }
   });
 
+  it("another run's folder with the manifest's own times moved to match is refused by the row's times (adversary recheck)", async () => {
+    const w = hsmWorld();
+    const r = await runVault(w.deps, job());
+    edit(w, r.runId, (m) => {
+      m.hsm.folder = "mhsm-demo-hsm-2026112603000000";
+      for (const f of m.hsm.files) f.name = f.name.replace(/^[^/]+/, m.hsm.folder);
+      m.finishedAt = "2026-11-26T03:00:30.000Z";
+    });
+    await expect(verifyRef(w.deps, r.runId, "demo-hsm")).rejects.toSatisfy(
+      (e) =>
+        isKvBackupError(e, "CorruptManifest") &&
+        /as the inventory recorded it/.test(String((e as Error).message)),
+    );
+    await expect(restoreHsm(w.deps, { runId: r.runId, hsm: "demo-hsm", key: "hsm-key-1" })).rejects.toSatisfy(
+      (e) => isKvBackupError(e, "CorruptManifest"),
+    );
+    const plain = hsmWorld();
+    const p = await runVault(plain.deps, job());
+    edit(plain, p.runId, (m) => {
+      delete m.hsm;
+    });
+    // An HSM run with its record taken off: restore says the manifest cannot be trusted, not "a vault's run".
+    await expect(restoreHsm(plain.deps, { runId: p.runId, hsm: "demo-hsm", key: "k" })).rejects.toSatisfy(
+      (e) => isKvBackupError(e, "CorruptManifest"),
+    );
+  });
+
   it("an HSM record added to a vault's run, or taken off an HSM's run, is a CorruptManifest, not 'ok'", async () => {
     const w = hsmWorld();
     seed(w.vault());

@@ -318,6 +318,13 @@ describe("BACKUP_MANAGED_HSMS", () => {
         BACKUP_MANAGED_HSMS: "hsm1=https://127.0.0.1:8443",
       }),
     ).toContain("is the endpoint of a vault in BACKUP_VAULTS");
+    expect(
+      problems({
+        ...base,
+        BACKUP_MANAGED_HSMS: "hsm1=https://127.0.0.1:9443",
+        BACKUP_DRILL_VAULT: "drill-kv=https://127.0.0.1:9443",
+      }),
+    ).toContain("BACKUP_DRILL_VAULT: 'drill-kv' is the endpoint of a Managed HSM");
     const q = problems({ ...base, BACKUP_MANAGED_HSMS: "contoso-kv", BACKUP_CONTAINER: "c".repeat(53) });
     expect(q).toContain("'contoso-kv' is also a vault in BACKUP_VAULTS");
     expect(q).toContain("BACKUP_CONTAINER: at most 52 characters");
