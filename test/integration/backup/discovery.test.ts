@@ -59,6 +59,12 @@ describe("discovery through the local Azure Resource Manager and the real ARM SD
     expect(stack.arm.stats.byStatus[200]).toBeGreaterThanOrEqual(3);
   });
 
+  it("kvbackup backup --vault takes a discovered vault, as the timer does", async () => {
+    const r = await kvbackup(["backup", "--vault", "team-a-kv", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).runs[0]).toMatchObject({ vault: "team-a-kv", status: "succeeded" });
+  });
+
   it("the timer queues every vault of the fleet; the queue worker backs up a discovered vault", async () => {
     const app = appFor(fleetEnv);
     await app.backupJobs.take(32);
