@@ -1,12 +1,11 @@
-import { diagnoseHsmCall, diagnoseHsmJob, hsmJobTimedOut } from "../../diagnosis/hsm.js";
+import { diagnoseHsmJob, hsmJobTimedOut } from "../../diagnosis/hsm.js";
 import type { VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import { failureOf } from "../../domain/errors.js";
 import { hsmContainer } from "../../domain/hsm.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
-import { diagnosisOf, isKeyVaultFailure, isStorageFailure, storageContext } from "../failures.js";
-import { untilDone } from "./jobs.js";
+import { isKeyVaultFailure, isStorageFailure, storageContext } from "../failures.js";
+import { hsmCallDiagnosis, untilDone } from "./jobs.js";
 
 export interface HsmHealth {
   name: string;
@@ -48,10 +47,6 @@ export async function hsmHealth(deps: EngineDeps, hsm: VaultRef, signal?: Signal
     );
   } catch (e) {
     if (!isKeyVaultFailure(e) && !isStorageFailure(e)) throw e;
-    const f = failureOf(e, "keyvault");
-    return fail(
-      (f && diagnoseHsmCall(f, ctx, "backup")) ??
-        diagnosisOf(e, isStorageFailure(e) ? storageContext(deps) : ctx),
-    );
+    return fail(hsmCallDiagnosis(e, ctx, "backup", storageContext(deps)));
   }
 }

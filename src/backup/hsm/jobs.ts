@@ -1,6 +1,10 @@
+import { diagnoseHsmCall } from "../../diagnosis/hsm.js";
+import type { Diagnosis, DiagnosisContext } from "../../domain/diagnosis.js";
+import { failureOf } from "../../domain/errors.js";
 import type { HsmJobState } from "../../domain/hsm.js";
 import { delay, type SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
+import { diagnosisOf, isStorageFailure } from "../failures.js";
 
 /**
  * Waits for an HSM job to end: reads its status every tuning.hsmPollMs (longer when the service's
@@ -39,4 +43,25 @@ export function restoredVersions(details: string | undefined): {
     ...(restored !== undefined ? { restored: Number(restored) } : {}),
     ...(notOverwritten !== undefined ? { notOverwritten: Number(notOverwritten) } : {}),
   };
+}
+
+/**
+ * The diagnosis of a failed call to a Managed HSM or to storage on its behalf: the HSM's own
+ * (local RBAC, busy, not an HSM) first; else the Key Vault diagnosis of the same failure, worded for
+ * the HSM it is about (the data planes share their error shapes, not their name).
+ */
+export function hsmCallDiagnosis(
+  e: unknown,
+  ctx: DiagnosisContext & { hsm: string },
+  what: "backup" | "restore",
+  storageCtx: DiagnosisContext,
+): Diagnosis | undefined {
+  const f = failureOf(e, "keyvault");
+  const own = f ? diagnoseHsmCall(f, ctx, what) : undefined;
+  if (own) return own;
+  if (isStorageFailure(e)) return diagnosisOf(e, storageCtx);
+  const d = diagnosisOf(e, ctx);
+  if (!d) return undefined;
+  const say = (t: string): string => t.replaceAll(`Key Vault '${ctx.hsm}'`, `Managed HSM '${ctx.hsm}'`);
+  return { ...d, cause: say(d.cause), fix: say(d.fix) };
 }

@@ -1,14 +1,14 @@
-import { diagnoseHsmCall, diagnoseHsmJob, hsmJobTimedOut } from "../../diagnosis/hsm.js";
+import { diagnoseHsmJob, hsmJobTimedOut } from "../../diagnosis/hsm.js";
 import { findHsm } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import { failureOf, KvBackupError } from "../../domain/errors.js";
+import { KvBackupError } from "../../domain/errors.js";
 import { ObjectNamePattern, RuleText } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { findRun } from "../catalog/findRun.js";
 import { hsmKindProblem, verifyRun } from "../catalog/verifyRun.js";
 import type { EngineDeps } from "../deps.js";
-import { diagnosisOf, storageContext } from "../failures.js";
-import { restoredVersions, untilDone } from "./jobs.js";
+import { storageContext } from "../failures.js";
+import { hsmCallDiagnosis, restoredVersions, untilDone } from "./jobs.js";
 
 export interface HsmRestoreRequest {
   runId: string;
@@ -92,8 +92,7 @@ export async function restoreHsm(
       ? await port.startFullRestore(uri, backup.folder, signal)
       : await port.startKeyRestore(uri, backup.folder, req.key as string, signal);
   } catch (e) {
-    const f = failureOf(e, "keyvault");
-    const diagnosis = (f && diagnoseHsmCall(f, ctx, "restore")) ?? diagnosisOf(e, ctx);
+    const diagnosis = hsmCallDiagnosis(e, ctx, "restore", ctx);
     if (!diagnosis) throw e;
     return { ...base, status: "failed", message: diagnosis.cause, diagnosis };
   }

@@ -1,19 +1,19 @@
 import { createHash } from "node:crypto";
-import { diagnoseHsmCall, diagnoseHsmJob, hsmBackupEmpty, hsmJobTimedOut } from "../../diagnosis/hsm.js";
+import { diagnoseHsmJob, hsmBackupEmpty, hsmJobTimedOut } from "../../diagnosis/hsm.js";
 import { findHsm, type VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import { failureOf, KvBackupError } from "../../domain/errors.js";
+import { KvBackupError } from "../../domain/errors.js";
 import { folderOf, HsmFolderPattern, hsmContainer } from "../../domain/hsm.js";
 import { type Manifest, manifestChunks } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
-import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
+import { storageContext } from "../failures.js";
 import { holding } from "../holding.js";
 import { endRefusedByStorage, preflight } from "../run/preflight.js";
 import { priorCommit } from "../run/priorCommit.js";
 import { RunRecord, type RunResult } from "../run/record.js";
 import { tidyEarlierRuns } from "../run/tidy.js";
-import { untilDone } from "./jobs.js";
+import { hsmCallDiagnosis, untilDone } from "./jobs.js";
 
 /**
  * One Managed HSM, one run: the storage preflight, the HSM's lease (one backup at a time per HSM,
@@ -128,9 +128,7 @@ async function backUpHsm(
       record.telemetry.interrupt(e);
       throw e;
     }
-    const refusal = failureOf(e, "keyvault");
-    const diagnosis = refusal ? diagnoseHsmCall(refusal, ctx, "backup") : undefined;
-    const any = diagnosis ?? diagnosisOf(e, isStorageFailure(e) ? storageContext(deps) : ctx);
+    const any = hsmCallDiagnosis(e, ctx, "backup", storageContext(deps));
     if (!any) {
       record.telemetry.interrupt(e);
       throw e;

@@ -265,6 +265,21 @@ describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", 
     expect(f.diagnosis?.fix).toContain("--url https://127.0.0.1:9443/backup/");
   });
 
+  it("a 401 from the HSM is worded for the HSM, not a Key Vault", async () => {
+    const w = hsmWorld();
+    const e = MemoryHsm.refusal(
+      401,
+      "Unauthorized",
+      "AKV10022: Invalid audience. Expected https://managedhsm.azure.net, found: https://vault.azure.net.",
+    );
+    if (e.failure) e.failure.resource = "demo-hsm";
+    w.hsm().refuseNext = e;
+    const r = await runVault(w.deps, job());
+    expect(r.status).toBe("failed");
+    expect(r.diagnosis?.cause).toContain("Managed HSM 'demo-hsm'");
+    expect(r.diagnosis?.cause).not.toContain("Key Vault 'demo-hsm'");
+  });
+
   it("kinds or an incremental mode asked for HSMs alone are refused; asked for every vault, HSMs are left out", async () => {
     const w = hsmWorld();
     await expect(
