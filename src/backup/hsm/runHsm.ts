@@ -8,8 +8,7 @@ import { type Manifest, manifestChunks } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import { storageContext } from "../failures.js";
-import { holding } from "../holding.js";
-import { endRefusedByStorage, preflight } from "../run/preflight.js";
+import { framedRun } from "../run/frame.js";
 import { priorCommit } from "../run/priorCommit.js";
 import { RunRecord, type RunResult } from "../run/record.js";
 import { tidyEarlierRuns } from "../run/tidy.js";
@@ -30,21 +29,7 @@ export async function runHsm(deps: EngineDeps, job: BackupJob, signal?: SignalLi
       `'${job.vault.slice(0, 64)}' is not a Managed HSM of BACKUP_MANAGED_HSMS`,
     );
   const record = new RunRecord(deps, { ...job, mode: "full" }, hsm, []);
-  const blocked = await preflight(deps, signal);
-  if (blocked)
-    return record.end("failed", { bytes: 0, failed: [], diagnosis: blocked, stoppedAt: "preflight" });
-  try {
-    const before = await priorCommit(deps, record, signal);
-    if (before) return before;
-    return await holding(
-      signal,
-      (onLost) => deps.leases.acquire(hsm.name, onLost),
-      `the lease on Managed HSM '${hsm.name}' was lost mid-run; another run may own it now`,
-      async (held) => (await priorCommit(deps, record, held)) ?? backUpHsm(deps, record, hsm, held),
-    );
-  } catch (e) {
-    return endRefusedByStorage(deps, record, e);
-  }
+  return framedRun(deps, record, signal, "Managed HSM", (held) => backUpHsm(deps, record, hsm, held));
 }
 
 async function backUpHsm(

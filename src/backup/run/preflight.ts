@@ -2,7 +2,6 @@ import type { Diagnosis } from "../../domain/diagnosis.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
-import type { RunRecord, RunResult } from "./record.js";
 
 /**
  * Proves the storage paths a run writes to before any Key Vault call: the container (write and
@@ -18,19 +17,4 @@ export async function preflight(deps: EngineDeps, signal?: SignalLike): Promise<
     if (!isStorageFailure(e)) throw e;
     return diagnosisOf(e, storageContext(deps));
   }
-}
-
-/**
- * Storage refused the commit check or the lease itself (after the preflight passed): the run ends
- * here, recorded, with that one diagnosis. Anything else is not ours to record: thrown again.
- */
-export function endRefusedByStorage(deps: EngineDeps, record: RunRecord, e: unknown): Promise<RunResult> {
-  if (!isStorageFailure(e)) throw e;
-  const diagnosis = diagnosisOf(e, storageContext(deps));
-  return record.end("failed", {
-    bytes: 0,
-    failed: [],
-    ...(diagnosis ? { diagnosis } : {}),
-    stoppedAt: "preflight",
-  });
 }

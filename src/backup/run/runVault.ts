@@ -1,5 +1,5 @@
 import { refusalDiagnosis } from "../../diagnosis/local.js";
-import { findVault, type VaultRef } from "../../domain/config.js";
+import { findVault } from "../../domain/config.js";
 import { isKvBackupError } from "../../domain/errors.js";
 import { abortError, type SignalLike } from "../../domain/signal.js";
 import { Kinds } from "../../domain/vocabulary.js";
@@ -7,14 +7,12 @@ import { budgetOf, underBudget } from "../budget.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
-import { holding } from "../holding.js";
 import { runHsm } from "../hsm/runHsm.js";
 import { VaultLimiter } from "../limiter.js";
 import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
 import { baseFor } from "./base.js";
 import { commit } from "./commit.js";
-import { endRefusedByStorage, preflight } from "./preflight.js";
-import { priorCommit } from "./priorCommit.js";
+import { framedRun } from "./frame.js";
 import { RunRecord, type RunResult } from "./record.js";
 import { tidyEarlierRuns } from "./tidy.js";
 
@@ -76,24 +74,10 @@ async function runAllowed(given: EngineDeps, job: BackupJob, options: RunOptions
     vault,
     Kinds.filter((k) => asked.includes(k)),
   );
-  const blocked = await preflight(deps, options.signal);
-  if (blocked)
-    return record.end("failed", { bytes: 0, failed: [], diagnosis: blocked, stoppedAt: "preflight" });
-  try {
-    const before = await priorCommit(deps, record, options.signal);
-    if (before) return before;
-    return await underLease(deps, vault, options.signal, async (signal) => {
-      // Another delivery of this runId may have committed while this one waited for the lease.
-      const meanwhile = await priorCommit(deps, record, signal);
-      if (meanwhile) return meanwhile;
-      // One slot of the subscription's budget for the length of the run (waits for one if need be).
-      return underBudget(deps, vault, signal, (budgeted) =>
-        backUp(deps, record, budgeted, options.onProgress),
-      );
-    });
-  } catch (e) {
-    return endRefusedByStorage(deps, record, e);
-  }
+  // One slot of the subscription's budget for the length of the run (waits for one if need be).
+  return framedRun(deps, record, options.signal, "vault", (signal) =>
+    underBudget(deps, vault, signal, (budgeted) => backUp(deps, record, budgeted, options.onProgress)),
+  );
 }
 
 async function backUp(
@@ -149,17 +133,3 @@ async function backUp(
     });
   }
 }
-
-/** Runs fn holding the vault's lease, with a signal that also fires when the lease is lost. */
-const underLease = <T>(
-  deps: EngineDeps,
-  vault: VaultRef,
-  outer: SignalLike | undefined,
-  fn: (signal: SignalLike) => Promise<T>,
-): Promise<T> =>
-  holding(
-    outer,
-    (onLost) => deps.leases.acquire(vault.name, onLost),
-    `the lease on vault '${vault.name}' was lost mid-run; another run may own it now`,
-    (signal) => fn(signal),
-  );
