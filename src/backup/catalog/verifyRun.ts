@@ -97,7 +97,7 @@ export async function verifyRun(
  * An HSM run is a run of a Managed HSM of the settings, in that HSM's tier container; a vault's run
  * never carries an HSM record. A manifest that says otherwise was edited: it is not trusted.
  */
-export function hsmKindProblem(
+function hsmKindProblem(
   config: Pick<Config, "hsms" | "container">,
   manifest: Manifest,
   row?: InventoryRow,

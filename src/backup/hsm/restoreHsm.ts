@@ -2,10 +2,11 @@ import { diagnoseHsmJob, hsmJobTimedOut } from "../../diagnosis/hsm.js";
 import { findHsm } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
+import type { HsmBackupRecord } from "../../domain/hsm.js";
 import { ObjectNamePattern, RuleText } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { findRun } from "../catalog/findRun.js";
-import { hsmKindProblem, verifyRun } from "../catalog/verifyRun.js";
+import { verifyRun } from "../catalog/verifyRun.js";
 import type { EngineDeps } from "../deps.js";
 import { storageContext } from "../failures.js";
 import { hsmCallDiagnosis, restoredVersions, untilDone } from "./jobs.js";
@@ -61,11 +62,9 @@ export async function restoreHsm(
       `'${req.key.slice(0, 64)}' is not a key name (${RuleText.objectName})`,
     );
   const { manifest, row } = await findRun(deps, req.runId, hsm.name, signal);
-  const kindProblem = hsmKindProblem(deps.config, manifest, row);
-  if (kindProblem) throw new KvBackupError("CorruptManifest", kindProblem.cause, { diagnosis: kindProblem });
-  const backup = manifest.hsm;
-  if (!backup)
-    throw new KvBackupError("BadRequest", `run ${manifest.runId} is a vault's run, not a Managed HSM backup`);
+  // Throws CorruptManifest unless the manifest is this HSM's own record; then re-hashes its folder.
+  const verified = await verifyRun(deps, manifest, signal, row);
+  const backup = manifest.hsm as HsmBackupRecord;
   const base = {
     runId: manifest.runId,
     hsm: hsm.name,
@@ -73,7 +72,6 @@ export async function restoreHsm(
     full: req.full === true,
     ...(req.key !== undefined ? { key: req.key } : {}),
   };
-  const verified = await verifyRun(deps, manifest, signal, row);
   if (!verified.ok) {
     const first = verified.problems[0];
     return {
