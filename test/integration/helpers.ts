@@ -3,12 +3,14 @@ import { join } from "node:path";
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { type App, type AppOverrides, createApp } from "../../src/app.js";
 import type { BackupJob } from "../../src/backup/deps.js";
+import { main } from "../../src/cli/main.js";
 import { loadConfig } from "../../src/config.js";
 import { newRunId } from "../../src/domain/runId.js";
 import type { Kind } from "../../src/domain/vocabulary.js";
 import { addDemoVaults, type Stack, type StackBase, stackEnv, startBase } from "../stack/stack.js";
 import { OpenFirewall } from "../stack/storage/faultProxy.js";
 import type { StackTls } from "../stack/tls.js";
+import { captureIo } from "../unit/fakes/io.js";
 
 /** TLS made by vitest.config.ts for this run (its CA is in NODE_EXTRA_CA_CERTS). */
 export function testTls(): StackTls {
@@ -113,3 +115,24 @@ export const cliJob = (vault = "demo-vault", kinds?: Kind[]): BackupJob => ({
   trigger: "cli",
   ...(kinds ? { kinds } : {}),
 });
+
+/**
+ * The kvbackup CLI in this process, with these settings and nothing else (optionally the app made
+ * with test tuning): its exit code, both streams, and with --json the document it printed.
+ */
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+  makeApp?: Parameters<typeof main>[3],
+): Promise<{ code: number; stdout: string; stderr: string; json: ReturnType<typeof JSON.parse> }> {
+  const { io, stdout, stderr } = captureIo();
+  const code = await main(args, env, io, ...(makeApp ? [makeApp] : []));
+  const out = stdout();
+  let json: ReturnType<typeof JSON.parse>;
+  try {
+    json = args.includes("--json") ? JSON.parse(out) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { code, stdout: out, stderr: stderr(), json };
+}

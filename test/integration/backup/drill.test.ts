@@ -4,30 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app.js";
 import { enqueueDrills } from "../../../src/backup/drill/drillJobs.js";
 import type { DrillResult } from "../../../src/backup/drill/runDrill.js";
-import { main } from "../../../src/cli/main.js";
 import { loadConfig } from "../../../src/config.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { backupWorker } from "../../../src/functions/workers.js";
 import { addDrillVault, type Stack } from "../../stack/stack.js";
-import { captureIo } from "../../unit/fakes/io.js";
-import { startTestStack } from "../helpers.js";
+import { runCli, startTestStack } from "../helpers.js";
 
 const ctx = () => new InvocationContext({ functionName: "test", logHandler: () => undefined });
 let stack: Stack;
 const tok = () => Math.random().toString(36).slice(2, 7);
 
-async function kvbackup(args: string[], env: Record<string, string>) {
-  const { io, stdout, stderr } = captureIo();
-  const code = await main(args, env, io);
-  const out = stdout();
-  let json: ReturnType<typeof JSON.parse>;
-  try {
-    json = args.includes("--json") ? JSON.parse(out) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { code, stdout: out, stderr: stderr(), json };
-}
+const kvbackup = (args: string[], env: Record<string, string>) => runCli(args, env);
 
 /** Everything in a vault of the emulator, active or soft-deleted. */
 const contents = (name: string): string[] => {

@@ -3,14 +3,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app.js";
 import { enqueueBackups } from "../../../src/backup/jobs.js";
 import type { RunResult } from "../../../src/backup/run/record.js";
-import { main } from "../../../src/cli/main.js";
 import { loadConfig } from "../../../src/config.js";
 import { postBackups } from "../../../src/functions/backupsApi.js";
 import { backupWorker } from "../../../src/functions/workers.js";
 import type { ManagedHsmEmulator } from "../../stack/hsm/hsmEmulator.js";
 import { addHsm, type Stack } from "../../stack/stack.js";
-import { captureIo } from "../../unit/fakes/io.js";
-import { startTestStack } from "../helpers.js";
+import { runCli, startTestStack } from "../helpers.js";
 
 const ctx = () => new InvocationContext({ functionName: "test", logHandler: () => undefined });
 let stack: Stack;
@@ -21,20 +19,7 @@ const name = `hsm-${Math.random().toString(36).slice(2, 8)}`;
 const quick = { tuning: { hsmPollMs: 20, hsmJobTimeoutMs: 30_000 } };
 
 /** The CLI in this process against the stack, polling the HSM's jobs quickly. */
-async function kvbackup(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string; json: ReturnType<typeof JSON.parse> }> {
-  const { io, stdout, stderr } = captureIo();
-  const code = await main(args, env, io, (e) => createApp(loadConfig(e, "operator"), quick));
-  const out = stdout();
-  let json: ReturnType<typeof JSON.parse>;
-  try {
-    json = args.includes("--json") ? JSON.parse(out) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { code, stdout: out, stderr: stderr(), json };
-}
+const kvbackup = (args: string[]) => runCli(args, env, (e) => createApp(loadConfig(e, "operator"), quick));
 
 /** The storage account's network rules, through the stack's admin API (PUT /storage/firewall). */
 async function firewall(rules: {
