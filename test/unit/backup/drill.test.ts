@@ -5,15 +5,31 @@ import { checkHealth } from "../../../src/backup/health.js";
 import { runVault } from "../../../src/backup/run/runVault.js";
 import { azureCallError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
+import type { Kind } from "../../../src/domain/vocabulary.js";
 import { seed, world } from "../fakes/deps.js";
 import { storageError } from "../fakes/memoryStorage.js";
-import { kvError } from "../fakes/memoryVault.js";
+import { kvError, type MemoryVault } from "../fakes/memoryVault.js";
 
 const drillVault = { name: "drill-vault", url: "https://drill-vault.vault.azure.net" };
 const backup = (w: ReturnType<typeof world>) =>
   runVault(w.deps, { runId: newRunId(new Date()), vault: "demo-vault", tier: "daily", trigger: "timer" });
 const drill = (w: ReturnType<typeof world>) =>
   runDrill(w.deps, { vault: "demo-vault", drillId: newRunId(new Date()), trigger: "cli" });
+/** Runs hook after each restore into the vault: a stand-in for what happens in the middle of a drill. */
+function afterEachRestore(v: MemoryVault, hook: (kind: Kind) => void): void {
+  const original = v.port.bind(v);
+  v.port = (budget) => {
+    const p = original(budget);
+    return {
+      ...p,
+      restore: async (kind, bytes, signal) => {
+        await p.restore(kind, bytes, signal);
+        hook(kind);
+      },
+    };
+  };
+}
+
 const writeState = (
   w: ReturnType<typeof world>,
   state: { drillId: string; runId: string; objects: string[] },
@@ -101,18 +117,10 @@ describe("a restore drill", () => {
     await backup(w);
     // The scratch vault's restore changes a tag (a stand-in for a restore that loses metadata).
     const scratch = w.vault("drill-vault");
-    const original = scratch.port.bind(scratch);
-    scratch.port = (budget) => {
-      const p = original(budget);
-      return {
-        ...p,
-        restore: async (kind, bytes, signal) => {
-          await p.restore(kind, bytes, signal);
-          const o = scratch.objects.secrets.get("retired");
-          if (kind === "secrets" && o) o.info = { ...o.info, tags: { status: "changed" } };
-        },
-      };
-    };
+    afterEachRestore(scratch, (kind) => {
+      const o = scratch.objects.secrets.get("retired");
+      if (kind === "secrets" && o) o.info = { ...o.info, tags: { status: "changed" } };
+    });
     const r = await drill(w);
     expect(r.status).toBe("failed");
     expect(r.mismatchList).toContainEqual(
@@ -232,20 +240,11 @@ describe("a restore drill", () => {
     const w = world({ drillVault });
     seed(w.vault());
     await backup(w);
-    const scratch = w.vault("drill-vault");
     let restores = 0;
-    const original = scratch.port.bind(scratch);
-    scratch.port = (budget) => {
-      const p = original(budget);
-      return {
-        ...p,
-        restore: async (kind, bytes, signal) => {
-          await p.restore(kind, bytes, signal);
-          if (++restores === 1)
-            w.storage.fault = (op) => (op === "read" ? storageError(403, "AuthorizationFailure") : undefined);
-        },
-      };
-    };
+    afterEachRestore(w.vault("drill-vault"), () => {
+      if (++restores === 1)
+        w.storage.fault = (op) => (op === "read" ? storageError(403, "AuthorizationFailure") : undefined);
+    });
     const r = await drill(w);
     w.storage.fault = () => undefined;
     expect([r.status, r.diagnosis?.code]).toEqual(["failed", "StorageFirewall"]);
