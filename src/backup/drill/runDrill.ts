@@ -184,7 +184,7 @@ async function drill(
   // Safety: nothing in the scratch vault but the last drill's own leftovers, purged before anything
   // else. A record is trusted only as far as the inventory backs it: its drill's row (this scratch
   // vault, that run, not a success) and that run's sound manifest naming each object.
-  const { state } = await readDrillState(deps.documents, scratch.name, signal);
+  const state = await readDrillState(deps.documents, scratch.name, signal);
   const present = await scratchContents(port, signal);
   const foreign = foreignObjects(present, await trustedState(deps, scratch, state, signal));
   if (foreign.length > 0) return end("failed", drillVaultNotEmpty(scratch.name, foreign));

@@ -13,14 +13,14 @@ export async function readDrillState(
   documents: DocumentStore,
   scratch: string,
   signal?: SignalLike,
-): Promise<{ state?: DrillState; etag?: string }> {
+): Promise<DrillState | undefined> {
   const found = await documents.read(drillStatePath(scratch), signal);
-  if (!found) return {};
+  if (!found) return undefined;
   try {
     const state = JSON.parse(Buffer.from(found.bytes).toString("utf8")) as DrillState;
-    return Array.isArray(state.objects) ? { state, etag: found.etag } : { etag: found.etag };
+    return Array.isArray(state.objects) ? state : undefined;
   } catch {
-    return { etag: found.etag };
+    return undefined;
   }
 }
 
@@ -32,10 +32,8 @@ export async function writeDrillState(
 ): Promise<void> {
   const path = drillStatePath(scratch);
   const bytes = Buffer.from(JSON.stringify(state));
-  const found = await documents.read(path, signal);
-  if (!found) {
-    if (await documents.create(path, bytes, signal)) return;
-  }
+  // Created the first time; replaced (no ETag: the drill holds the scratch vault's lease) after.
+  if (await documents.create(path, bytes, signal)) return;
   await documents.replace(path, bytes, undefined, signal);
 }
 
