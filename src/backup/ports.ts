@@ -6,6 +6,7 @@ export type { DrillSummary };
 
 import type { HsmJobState } from "../domain/hsm.js";
 import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
+import type { ChunkedDocument } from "../domain/manifest.js";
 import type { BlobFacts, DiscoveredVault, ObjectInfo, StoredBlob } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
 import type { Kind, RunStatus, Tier, Trigger } from "../domain/vocabulary.js";
@@ -73,8 +74,8 @@ export interface BlobStore {
 export interface DocumentStore {
   /** The bytes, or undefined when there is no such document. */
   read(path: string, signal?: SignalLike): Promise<{ bytes: Uint8Array; etag: string } | undefined>;
-  /** Writes once (the bytes, or their chunks in order); false when the document exists already. */
-  create(path: string, bytes: Uint8Array | readonly Uint8Array[], signal?: SignalLike): Promise<boolean>;
+  /** Writes once (the bytes, or a document made chunk by chunk); false when the document exists already. */
+  create(path: string, bytes: Uint8Array | ChunkedDocument, signal?: SignalLike): Promise<boolean>;
   /** Replaces the document; with `etag`, only if it is still that version. The new etag, or undefined when it was not. */
   replace(path: string, bytes: Uint8Array, etag?: string, signal?: SignalLike): Promise<string | undefined>;
 }

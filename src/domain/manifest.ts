@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Diagnosis } from "./diagnosis.js";
 import type { HsmBackupRecord } from "./hsm.js";
 import type { Kind, Mode, RunStatus, Tier, Trigger } from "./vocabulary.js";
@@ -76,20 +77,33 @@ export const byKindAndName = (
 ): number =>
   a.kind === b.kind ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.kind < b.kind ? -1 : 1;
 
+/** A document made on demand, chunk by chunk, the same bytes each time: never whole in memory. */
+export interface ChunkedDocument {
+  chunks(): Iterable<Uint8Array>;
+}
+
 /**
  * manifest.json as chunks of compact JSON (exactly JSON.stringify(manifest) + "\n"), a few hundred
- * items each: a 100,000-object manifest is never one string in memory, only its bytes, once.
+ * items each, made as they are read: a 100,000-object manifest is never one string in memory, nor
+ * all its bytes at once — only the chunk being hashed or uploaded.
  */
-export function manifestChunks(manifest: Manifest, itemsPerChunk = 500): Buffer[] {
+export function* manifestChunks(manifest: Manifest, itemsPerChunk = 500): Generator<Buffer> {
   const shell = JSON.stringify({ ...manifest, items: [] });
   const at = shell.indexOf('"items":[]');
-  const chunks = [Buffer.from(shell.slice(0, at + '"items":['.length))];
+  yield Buffer.from(shell.slice(0, at + '"items":['.length));
   for (let i = 0; i < manifest.items.length; i += itemsPerChunk) {
     const part = manifest.items.slice(i, i + itemsPerChunk).map((item) => JSON.stringify(item));
-    chunks.push(Buffer.from((i > 0 ? "," : "") + part.join(",")));
+    yield Buffer.from((i > 0 ? "," : "") + part.join(","));
   }
-  chunks.push(Buffer.from(`${shell.slice(at + '"items":['.length)}\n`));
-  return chunks;
+  yield Buffer.from(`${shell.slice(at + '"items":['.length)}\n`);
+}
+
+/** manifest.json as a ChunkedDocument, with its SHA-256 (one pass over the chunks, none kept). */
+export function manifestDocument(manifest: Manifest): ChunkedDocument & { sha256: string } {
+  const chunks = (): Generator<Buffer> => manifestChunks(manifest);
+  const hash = createHash("sha256");
+  for (const c of chunks()) hash.update(c);
+  return { chunks, sha256: hash.digest("hex") };
 }
 
 /** The bytes a run's backup holds: its object blobs, or the files an HSM wrote. */

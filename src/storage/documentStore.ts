@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
+import type { ChunkedDocument } from "../domain/manifest.js";
 import type { SignalLike } from "../domain/signal.js";
 import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
 
@@ -28,28 +29,32 @@ export class DocumentStore {
     }
   }
 
-  async create(
-    path: string,
-    bytes: Uint8Array | readonly Uint8Array[],
-    signal?: SignalLike,
-  ): Promise<boolean> {
-    if (!Array.isArray(bytes))
-      return (await this.upload(path, bytes as Uint8Array, { ifNoneMatch: "*" }, signal)) !== undefined;
-    const chunks = bytes as readonly Uint8Array[];
-    const size = chunks.reduce((n, c) => n + c.length, 0);
-    // Small documents in one put; a large manifest streamed as blocks, never concatenated in memory.
-    if (size <= LargeDocumentBytes)
-      return (await this.upload(path, Buffer.concat(chunks), { ifNoneMatch: "*" }, signal)) !== undefined;
+  async create(path: string, bytes: Uint8Array | ChunkedDocument, signal?: SignalLike): Promise<boolean> {
+    if (bytes instanceof Uint8Array)
+      return (await this.upload(path, bytes, { ifNoneMatch: "*" }, signal)) !== undefined;
+    // One pass for the size and the MD5 storage checks on arrival; nothing of it is kept.
     const md5 = createHash("md5");
-    for (const c of chunks) md5.update(c);
+    let size = 0;
+    for (const c of bytes.chunks()) {
+      md5.update(c);
+      size += c.length;
+    }
+    // Small documents in one put; a large manifest streamed as blocks as its chunks are made.
+    if (size <= LargeDocumentBytes)
+      return (
+        (await this.upload(path, Buffer.concat([...bytes.chunks()]), { ifNoneMatch: "*" }, signal)) !==
+        undefined
+      );
     try {
       await storageCall(
         () =>
-          this.client.getBlockBlobClient(path).uploadStream(Readable.from(chunks), 4 * 1024 * 1024, 4, {
-            blobHTTPHeaders: { blobContentMD5: md5.digest(), blobContentType: "application/json" },
-            conditions: { ifNoneMatch: "*" },
-            ...signalOption(signal),
-          }),
+          this.client
+            .getBlockBlobClient(path)
+            .uploadStream(Readable.from(bytes.chunks()), 4 * 1024 * 1024, 4, {
+              blobHTTPHeaders: { blobContentMD5: md5.digest(), blobContentType: "application/json" },
+              conditions: { ifNoneMatch: "*" },
+              ...signalOption(signal),
+            }),
         this.label,
       );
       return true;

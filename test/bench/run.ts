@@ -1,31 +1,36 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { newRunId } from "../../src/domain/runId.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
 import { type BenchStack, type StorageMode, startBenchStack } from "./benchStack.js";
-import { mariadbAvailable } from "./mariadb.js";
-import { killWorkers, machine, RequestLog, round, runWorker, withCpu } from "./measure.js";
+import { compileWorker, killWorkers, machine, RequestLog, round, runWorker, withCpu } from "./measure.js";
 import { churnBenchVault, seedBenchVault } from "./seed.js";
 
 /**
  * `npm run bench -- --scenario single|incremental|fleet|restore [--objects N] [--vaults V --workers W]`
  *
  * Starts a private local Azure (Key Vault emulator with its token buckets on, identity endpoint,
- * ARM emulator, Azurite with its blob metadata in a private MariaDB), seeds vaults, runs kvbackup
- * in separate processes and measures from the emulator's own counters and request log. The last
+ * ARM emulator, Azurite in memory — or with --storage sql its blob metadata in a private MariaDB,
+ * which measured slower here), seeds vaults, runs kvbackup — compiled, in separate processes — and measures from the emulator's own counters and request log. The last
  * line printed is one JSON object; it is also written to .local/bench/<scenario>-<objects>.json.
  * Everything started here listens on 127.0.0.1 and is stopped at the end, also on failure.
  */
 installNetworkGuard();
+const azuriteVersion = (
+  JSON.parse(readFileSync(createRequire(import.meta.url).resolve("azurite/package.json"), "utf8")) as {
+    version: string;
+  }
+).version;
 const { values } = parseArgs({
   options: {
     scenario: { type: "string", default: "single" },
     objects: { type: "string" },
     vaults: { type: "string", default: "20" },
     workers: { type: "string", default: "4" },
-    storage: { type: "string", default: mariadbAvailable() ? "sql" : "memory" },
+    storage: { type: "string", default: "memory" },
     concurrency: { type: "string", default: "16" },
     "latency-ms": { type: "string", default: "10" },
     "jitter-ms": { type: "string", default: "5" },
@@ -145,6 +150,7 @@ async function backupRun(
     ...requests.windows(),
     peakConcurrencyAtVault: stats.peakInflight,
     peakRssMb: r.peakRssMb as number,
+    ...(r.peakMemoryMb ? { peakMemoryMb: r.peakMemoryMb } : {}),
     bytes: r.bytes,
     averageBlobBytes: r.averageBlobBytes,
     ...(r.verify ? { verify: r.verify } : {}),
@@ -441,6 +447,8 @@ let exitCode = 0;
 const startedAt = new Date().toISOString();
 const t0 = performance.now();
 try {
+  log("compiling the worker (tsconfig.bench.json)");
+  compileWorker();
   log(`starting the local Azure (storage: ${storage})`);
   stack = await startBenchStack(join(dir, "stack"), storage);
   const requests = new RequestLog(stack.emulator);
@@ -457,15 +465,14 @@ try {
       createLimitPer10s: createLimit,
       storage:
         storage === "sql"
-          ? `Azurite ${"3.37.0"} blob metadata in MariaDB ${stack.storage.mariadb} (private, 127.0.0.1, relaxed durability); blob content, queues and tables in Azurite's files`
-          : "Azurite, everything in memory",
+          ? `Azurite ${azuriteVersion} blob metadata in MariaDB ${stack.storage.mariadb} (private, 127.0.0.1, relaxed durability); blob content, queues and tables in Azurite's files`
+          : `Azurite ${azuriteVersion}, everything in its memory (metadata in its in-memory store, blob content in memory)`,
     },
     environment: {
       ...machine(),
       date: startedAt,
       benchSeconds: round((performance.now() - t0) / 1000, 1),
-      alsoRunning:
-        "everything on this one machine: the Key Vault emulator, the identity endpoint and the ARM emulator (in the bench process), Azurite, MariaDB, and the kvbackup worker process(es); cpuSecondsDuringRun says how much CPU each used",
+      alsoRunning: `everything on this one machine: the Key Vault emulator, the identity endpoint and the ARM emulator (in the bench process), Azurite${storage === "sql" ? ", MariaDB" : ""}, and the kvbackup worker process(es), compiled JavaScript run by node; cpuSecondsDuringRun says how much CPU each used`,
     },
   };
   const json = JSON.stringify(out);

@@ -32,8 +32,14 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? "16");
 const app: App = createApp(config, { tuning: { concurrency } });
 
 let peakRss = 0;
+/** Where the peak is: V8's heap (used and reserved) and memory outside it (buffers), each at its own high. */
+const peaks = { heapUsed: 0, heapTotal: 0, external: 0 };
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const m = process.memoryUsage();
+  peakRss = Math.max(peakRss, m.rss);
+  peaks.heapUsed = Math.max(peaks.heapUsed, m.heapUsed);
+  peaks.heapTotal = Math.max(peaks.heapTotal, m.heapTotal);
+  peaks.external = Math.max(peaks.external, m.external);
 }, 50);
 const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
 /** The process's high-water mark so far (the kernel's, not a sample). */
@@ -61,7 +67,15 @@ async function backup(): Promise<Record<string, unknown>> {
   const seconds = (performance.now() - t0) / 1000;
   if (r.status === "failed")
     throw new Error(`the measured run failed: ${JSON.stringify(r.diagnosis ?? r.failed.slice(0, 3))}`);
-  const out: Record<string, unknown> = { ...summary(r, seconds), peakRssMb: peakRssMb() };
+  const out: Record<string, unknown> = {
+    ...summary(r, seconds),
+    peakRssMb: peakRssMb(),
+    peakMemoryMb: {
+      heapUsed: mb(peaks.heapUsed),
+      heapTotal: mb(peaks.heapTotal),
+      external: mb(peaks.external),
+    },
+  };
   const { manifest } = await findRun(app, r.runId, r.vault);
   out.copiedInManifest = manifest.items.filter((i) => i.copiedFrom).length;
   out.fromKeyVault = manifest.items.length - (out.copiedInManifest as number);

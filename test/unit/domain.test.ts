@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { RunIdPattern } from "../../src/domain/rules.js";
 import { newRunId, runIdTime } from "../../src/domain/runId.js";
@@ -50,7 +51,7 @@ describe("the process's streams", () => {
 
 describe("manifest.json in chunks", () => {
   it("the chunks are exactly JSON.stringify(manifest) plus a newline, for 0, 1 and many items", async () => {
-    const { manifestChunks } = await import("../../src/domain/manifest.js");
+    const { manifestChunks, manifestDocument } = await import("../../src/domain/manifest.js");
     const item = (i: number) => ({
       kind: "secrets" as const,
       name: `s${i}`,
@@ -76,7 +77,13 @@ describe("manifest.json in chunks", () => {
         skipped: [],
         failed: [],
       };
-      expect(Buffer.concat(manifestChunks(m)).toString("utf8")).toBe(`${JSON.stringify(m)}\n`);
+      const whole = `${JSON.stringify(m)}\n`;
+      expect(Buffer.concat([...manifestChunks(m)]).toString("utf8")).toBe(whole);
+      // The document gives the same bytes every time it is read, and its SHA-256 is theirs.
+      const doc = manifestDocument(m);
+      expect(Buffer.concat([...doc.chunks()]).toString("utf8")).toBe(whole);
+      expect(Buffer.concat([...doc.chunks()]).toString("utf8")).toBe(whole);
+      expect(doc.sha256).toBe(createHash("sha256").update(whole).digest("hex"));
     }
   });
 });

@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
 import { diagnoseHsmJob, hsmBackupEmpty, hsmJobTimedOut } from "../../diagnosis/hsm.js";
 import { findHsm, type VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
 import { folderOf, HsmFolderPattern, hsmContainer } from "../../domain/hsm.js";
-import { type Manifest, manifestChunks } from "../../domain/manifest.js";
+import { type Manifest, manifestDocument } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import { storageContext } from "../failures.js";
@@ -96,17 +95,15 @@ async function backUpHsm(
       failed: [],
       hsm: { jobId: done.jobId, container, folder, files },
     };
-    const chunks = manifestChunks(manifest);
-    const hash = createHash("sha256");
-    for (const c of chunks) hash.update(c);
-    if (!(await deps.documents.create(record.manifestPath, chunks, signal))) {
+    const document = manifestDocument(manifest);
+    if (!(await deps.documents.create(record.manifestPath, document, signal))) {
       const theirs = await priorCommit(deps, record, signal);
       if (theirs) return theirs;
       throw new KvBackupError("RunFailed", `run ${record.job.runId}: another delivery wrote its manifest`, {
         retryable: true,
       });
     }
-    const ended = await record.end("succeeded", { bytes, failed: [], manifestSha256: hash.digest("hex") });
+    const ended = await record.end("succeeded", { bytes, failed: [], manifestSha256: document.sha256 });
     return { ...ended, hsm: { container, folder, files: files.length } };
   } catch (e) {
     if (signal.aborted) {

@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
 import { KvBackupError } from "../../domain/errors.js";
 import {
   byKindAndName,
   type Manifest,
   type ManifestFailure,
   type ManifestItem,
-  manifestChunks,
+  manifestDocument,
 } from "../../domain/manifest.js";
 import type { StoredBlob } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
@@ -77,11 +76,9 @@ export async function commit(
     failed,
     ...(leftovers.length ? { leftovers } : {}),
   };
-  const chunks = manifestChunks(manifest);
-  const hash = createHash("sha256");
-  for (const c of chunks) hash.update(c);
-  const manifestSha256 = hash.digest("hex");
-  if (!(await deps.documents.create(record.manifestPath, chunks, signal))) {
+  const document = manifestDocument(manifest);
+  const manifestSha256 = document.sha256;
+  if (!(await deps.documents.create(record.manifestPath, document, signal))) {
     // Another delivery of this runId committed first: its manifest is the run's; this one adds nothing.
     record.telemetry.interrupt(new Error(`run ${record.job.runId} was committed by another delivery`));
     const theirs = await priorCommit(deps, record, signal);

@@ -182,9 +182,7 @@ describe("a runId delivered twice", () => {
     w.storage.documentStore.create = async (path, bytes, signal) => {
       if (!stolen && path.endsWith("manifest.json")) {
         stolen = true;
-        const all = Array.isArray(bytes)
-          ? Buffer.concat(bytes as Uint8Array[])
-          : Buffer.from(bytes as Uint8Array);
+        const all = bytes instanceof Uint8Array ? Buffer.from(bytes) : Buffer.concat([...bytes.chunks()]);
         const theirs = JSON.parse(all.toString("utf8"));
         theirs.finishedAt = "2026-11-26T02:00:59.000Z";
         await create(path, Buffer.from(JSON.stringify(theirs)), signal);

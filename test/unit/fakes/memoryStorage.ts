@@ -105,7 +105,7 @@ export class MemoryStorage {
     create: async (path, given) => {
       this.check("docWrite", path);
       if (this.documents.has(path)) return false;
-      const bytes = Array.isArray(given) ? Buffer.concat(given as Uint8Array[]) : (given as Uint8Array);
+      const bytes = given instanceof Uint8Array ? given : Buffer.concat([...given.chunks()]);
       this.documents.set(path, { bytes: Uint8Array.from(bytes), etag: `e${++this.etags}` });
       return true;
     },
