@@ -45,13 +45,14 @@ export class DocumentStore {
         (await this.upload(path, Buffer.concat([...bytes.chunks()]), { ifNoneMatch: "*" }, signal)) !==
         undefined
       );
+    const contentMD5 = md5.digest();
     try {
       await storageCall(
         () =>
           this.client
             .getBlockBlobClient(path)
             .uploadStream(Readable.from(bytes.chunks()), 4 * 1024 * 1024, 4, {
-              blobHTTPHeaders: { blobContentMD5: md5.digest(), blobContentType: "application/json" },
+              blobHTTPHeaders: { blobContentMD5: contentMD5, blobContentType: "application/json" },
               conditions: { ifNoneMatch: "*" },
               ...signalOption(signal),
             }),
