@@ -7,7 +7,7 @@ export type { DrillSummary };
 import type { HsmJobState } from "../domain/hsm.js";
 import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
 import type { ChunkedDocument } from "../domain/manifest.js";
-import type { BlobFacts, DiscoveredVault, ObjectInfo, StoredBlob } from "../domain/objects.js";
+import type { BlobFacts, DiscoveredVault, ObjectInfo, StoredBlob, Written } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
 import type { Kind, RunStatus, Tier, Trigger } from "../domain/vocabulary.js";
 
@@ -51,21 +51,28 @@ export interface BlobStore {
   readonly container: string;
   /** Creates the container if missing, writes and deletes a probe blob. */
   probe(signal?: SignalLike): Promise<void>;
-  /** Writes a blob once (false when it exists already), or over an existing one when `replace`. */
+  /** Writes a blob once (undefined when it exists already), or over an existing one when `replace`. */
   putOnce(
     path: string,
     bytes: Uint8Array,
     facts: BlobFacts,
     signal?: SignalLike,
     replace?: boolean,
-  ): Promise<boolean>;
+  ): Promise<Written | undefined>;
   list(prefix: string, signal?: SignalLike): Promise<Map<string, StoredBlob>>;
   read(path: string, signal?: SignalLike): Promise<Uint8Array>;
   /**
    * Copies a blob inside the container, server-side, to a path that must not exist yet, with the
-   * given facts as its metadata. False when the source is gone or the target exists.
+   * given facts as its metadata; with `sourceEtag`, only while the source is still that version.
+   * Undefined when it was not copied: the source is gone or changed, or the target exists.
    */
-  copy(from: string, to: string, facts: BlobFacts, signal?: SignalLike): Promise<boolean>;
+  copy(
+    from: string,
+    to: string,
+    facts: BlobFacts,
+    signal?: SignalLike,
+    sourceEtag?: string,
+  ): Promise<Written | undefined>;
   /** Deletes a blob (true, also when it was gone); false when storage refuses (immutability, no delete right). */
   delete(path: string, signal?: SignalLike): Promise<boolean>;
 }

@@ -18,6 +18,11 @@ export interface ManifestItem {
   tags?: Record<string, string>;
   /** Incremental runs: the run whose blob was copied server-side into this run's folder. */
   copiedFrom?: string;
+  /**
+   * The blob's ETag when this run wrote, copied or found it. A later incremental run copies the
+   * blob only while it is still this version (absent in manifests of earlier versions of kvbackup).
+   */
+  etag?: string;
 }
 
 export interface ManifestSkip {

@@ -32,6 +32,7 @@ const Schema = z.object({
       contentType: z.string().optional(),
       tags: z.record(z.string(), z.string()).optional(),
       copiedFrom: z.string().regex(RunIdPattern).optional(),
+      etag: z.string().min(1).max(200).optional(),
     }),
   ),
   skipped: z.array(

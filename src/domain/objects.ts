@@ -43,6 +43,13 @@ export const sameListedState = (a: ListedState, b: ListedState): boolean =>
 export interface StoredBlob extends Partial<BlobFacts> {
   name: string;
   bytes: number;
+  /** The blob's ETag as listed: changes with every write of its bytes or metadata. */
+  etag?: string;
+}
+
+/** A blob this run wrote or copied: its ETag as storage answered (absent if storage gave none). */
+export interface Written {
+  etag?: string;
 }
 
 /** A Key Vault as Azure Resource Manager lists it (discovery). */

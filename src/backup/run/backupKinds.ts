@@ -36,7 +36,10 @@ export interface BackedUp {
 export interface Base {
   runId: string;
   items: ReadonlyMap<string, ManifestItem>;
-  /** The base run's blobs as the container lists them now: what each says of itself, and its size. */
+  /**
+   * The base run's blobs as the container lists them now (what each says of itself, and its size),
+   * when the base has items without an ETag; empty otherwise.
+   */
   blobs: ReadonlyMap<string, StoredBlob>;
 }
 

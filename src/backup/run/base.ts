@@ -25,10 +25,15 @@ export async function baseFor(
   try {
     const { manifest } = await findRun(deps, "latest", record.vault.name, signal);
     if (manifest.runId === record.job.runId) return undefined;
+    // Items with an ETag are checked by storage at the copy; only a base written by an earlier
+    // version of kvbackup (items without one) is listed, to check its blobs' metadata instead.
+    const listed = manifest.items.some((i) => i.etag === undefined);
     return {
       runId: manifest.runId,
       items: new Map(manifest.items.map((i) => [baseKey(i.kind, i.name), i])),
-      blobs: await deps.blobs.list(runPrefix(manifest.tier, manifest.vault.name, manifest.runId), signal),
+      blobs: listed
+        ? await deps.blobs.list(runPrefix(manifest.tier, manifest.vault.name, manifest.runId), signal)
+        : new Map(),
     };
   } catch (e) {
     if (isKvBackupError(e, "NotFound") || isKvBackupError(e, "CorruptManifest")) return undefined;

@@ -25,7 +25,10 @@ export interface ObjectBackupDeps {
 export interface BaseItem {
   runId: string;
   item: ManifestItem;
-  /** The base blob as listed: copied only while it still says it holds what the base manifest recorded. */
+  /**
+   * The base blob as listed, for a base item without an ETag (a manifest of an earlier version):
+   * copied only while it still says it holds what the base manifest recorded.
+   */
   stored?: StoredBlob | undefined;
 }
 
@@ -36,6 +39,7 @@ function itemOf(
   blob: string,
   bytes: number,
   facts: BlobFacts & { object: NonNullable<BlobFacts["object"]> },
+  etag: string | undefined,
 ): ManifestItem {
   const o = facts.object;
   return {
@@ -49,6 +53,7 @@ function itemOf(
     ...(o.contentType ? { contentType: o.contentType } : {}),
     ...(o.tags ? { tags: o.tags } : {}),
     ...(facts.copiedFrom ? { copiedFrom: facts.copiedFrom } : {}),
+    ...(etag ? { etag } : {}),
   };
 }
 
@@ -65,13 +70,15 @@ const current = (prior: StoredBlob | undefined, o: ObjectInfo): prior is Describ
   resumable(prior) && sameListedState(prior.object, o);
 
 /**
- * The base blob still says it holds what the base manifest recorded (its SHA-256 in its metadata,
- * its size): a blob damaged or replaced since is not copied forward; the object is backed up anew.
- * (A blob rewritten with the same size and forged metadata is beyond this check: verify, and the
- * weekly full run, catch it.)
+ * The base blob may be copied forward. With the ETag the base run recorded, storage itself checks
+ * at the copy that the blob is still exactly that version (any write since changes it). Without one
+ * (a base written by an earlier version of kvbackup), the listed blob must still say it holds what
+ * the base manifest recorded (its SHA-256 in its metadata, its size); a blob rewritten with the same
+ * size and forged metadata is beyond that check: verify, and the weekly full run, catch it.
  */
-const intact = (base: BaseItem): boolean =>
-  base.stored?.sha256 === base.item.sha256 && base.stored.bytes === base.item.bytes;
+const copyable = (base: BaseItem): boolean =>
+  base.item.etag !== undefined ||
+  (base.stored?.sha256 === base.item.sha256 && base.stored.bytes === base.item.bytes);
 
 /**
  * An unchanged object of an incremental run: its blob in the base run is copied server-side into
@@ -88,10 +95,11 @@ async function copyFromBase(
 ): Promise<ObjectOutcome | undefined> {
   const { managed: _managed, ...object } = o;
   const facts: BlobFacts = { sha256: base.item.sha256, object, copiedFrom: base.runId };
-  if (!(await deps.blobs.copy(base.item.blob, blob, facts, signal))) return undefined;
+  const copied = await deps.blobs.copy(base.item.blob, blob, facts, signal, base.item.etag);
+  if (!copied) return undefined;
   return {
     outcome: "backedUp",
-    item: itemOf(blob, base.item.bytes, { ...facts, object }),
+    item: itemOf(blob, base.item.bytes, { ...facts, object }, copied.etag),
     resumed: false,
     copied: true,
   };
@@ -113,9 +121,9 @@ export async function backupObject(
   base?: BaseItem,
 ): Promise<ObjectOutcome> {
   if (current(prior, o))
-    return { outcome: "backedUp", item: itemOf(blob, prior.bytes, prior), resumed: true };
+    return { outcome: "backedUp", item: itemOf(blob, prior.bytes, prior, prior.etag), resumed: true };
   let copyTried = false;
-  if (base && prior === undefined && sameListedState(base.item, o) && intact(base)) {
+  if (base && prior === undefined && sameListedState(base.item, o) && copyable(base)) {
     copyTried = true;
     const copied = await copyFromBase(deps, o, blob, base, signal);
     if (copied) return copied;
@@ -143,11 +151,12 @@ export async function backupObject(
   // A blob of an earlier attempt that does not say what it holds, or holds an older state, is replaced.
   // A failed copy may have left a blob behind: it is replaced too.
   const written = await deps.blobs.putOnce(blob, bytes, facts, signal, prior !== undefined || copyTried);
-  if (written) return { outcome: "backedUp", item: itemOf(blob, bytes.length, facts), resumed: false };
+  if (written)
+    return { outcome: "backedUp", item: itemOf(blob, bytes.length, facts, written.etag), resumed: false };
   // Storage kept the blob in the way (immutability): the manifest records what that blob holds, or nothing.
   const stored = (await deps.blobs.list(blob, signal)).get(blob);
   if (resumable(stored))
-    return { outcome: "backedUp", item: itemOf(blob, stored.bytes, stored), resumed: true };
+    return { outcome: "backedUp", item: itemOf(blob, stored.bytes, stored, stored.etag), resumed: true };
   const d = blobInTheWay(blob);
   return failed(o, d, d.cause);
 }

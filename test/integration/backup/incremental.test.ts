@@ -1,3 +1,4 @@
+import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../../src/backup/catalog/verifyRun.js";
@@ -5,7 +6,7 @@ import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { runVault } from "../../../src/backup/run/runVault.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import type { Stack } from "../../stack/stack.js";
-import { appFor, startTestStack } from "../helpers.js";
+import { appCredential, appFor, startTestStack } from "../helpers.js";
 
 let stack: Stack;
 
@@ -65,5 +66,52 @@ describe("an incremental daily run through the real SDKs and Azurite", () => {
       const got = stack.emulator.call("incr-target", "GET", `/secrets/s${i}`) as { value: string };
       expect(got.value).toBe(i === 3 ? "v3-rotated" : `v${i}`);
     }
+  }, 60_000);
+
+  it("copies a base blob only while it is the version the base recorded (x-ms-source-if-match): one rewritten with its size and metadata kept is backed up anew", async () => {
+    const { url } = await stack.emulator.createVault("etag-vault");
+    stack.emulator.assignRole("etag-vault", {
+      principalId: stack.identities.app.principalId,
+      role: "Key Vault Administrator",
+    });
+    for (let i = 0; i < 6; i++)
+      stack.emulator.call("etag-vault", "PUT", `/secrets/e${i}`, {
+        value: `v${i}`,
+        contentType: "text/plain",
+      });
+    const a = appFor({ BACKUP_VAULTS: `etag-vault=${url}` });
+    const daily = (day: string) => ({
+      runId: newRunId(new Date(day)),
+      vault: "etag-vault",
+      tier: "daily" as const,
+      trigger: "timer" as const,
+      kinds: ["secrets" as const],
+    });
+    const first = await runVault(a, daily("2026-11-24T02:00:00Z"));
+    const { manifest: m1 } = await findRun(a, first.runId, "etag-vault");
+    const container = new BlobServiceClient(
+      process.env.BACKUP_STORAGE__blobServiceUri as string,
+      appCredential(),
+    ).getContainerClient(process.env.BACKUP_CONTAINER as string);
+    // Every item records its blob's ETag as storage gives it.
+    for (const i of m1.items)
+      expect(i.etag).toBe((await container.getBlobClient(i.blob).getProperties()).etag);
+    // Someone rewrites e2's blob: same size, same metadata, other bytes (a metadata check passes it).
+    const victim = container.getBlockBlobClient(m1.items.find((i) => i.name === "e2")?.blob as string);
+    const props = await victim.getProperties();
+    const bytes = await victim.downloadToBuffer();
+    await victim.uploadData(
+      bytes.map((b) => b ^ 0x5a),
+      { metadata: props.metadata ?? {} },
+    );
+    stack.emulator.resetStats("etag-vault");
+    const second = await runVault(a, daily("2026-11-25T02:00:00Z"));
+    expect(second).toMatchObject({ status: "succeeded", mode: "incremental", copied: 5 });
+    expect(backups("etag-vault")).toBe(1);
+    const { manifest: m2 } = await findRun(a, second.runId, "etag-vault");
+    expect(m2.items.find((i) => i.name === "e2")?.copiedFrom).toBeUndefined();
+    for (const i of m2.items)
+      expect(i.etag).toBe((await container.getBlobClient(i.blob).getProperties()).etag);
+    expect(await verifyRun(a, m2)).toMatchObject({ ok: true, checked: 6 });
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { verifyRun } from "../../../src/backup/catalog/verifyRun.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
@@ -195,6 +196,61 @@ describe("incremental runs, attacked", () => {
     expect((await verifyRun(w.deps, m2)).ok).toBe(true);
   });
 
+  it("a base blob rewritten with its size and metadata kept (beyond a metadata check) is not copied: its ETag changed", async () => {
+    const w = world();
+    const v = seed(w.vault());
+    const first = await run(w);
+    const a = manifestOf(w, first.manifestPath).items.find((i) => i.name === "alpha");
+    expect(a?.etag).toMatch(/^".+"$/);
+    const blob = w.storage.blobs.get(a?.blob as string);
+    if (!blob) throw new Error("no blob");
+    blob.bytes = blob.bytes.map((b) => b ^ 0xff);
+    const before = v.calls.backup;
+    const second = await run(w);
+    expect(v.calls.backup - before).toBe(1);
+    const m2 = manifestOf(w, second.manifestPath);
+    expect(m2.items.find((i) => i.name === "alpha")?.copiedFrom).toBeUndefined();
+    expect(m2.items.filter((i) => i.copiedFrom)).toHaveLength(8);
+    expect((await verifyRun(w.deps, m2)).ok).toBe(true);
+    expect(contents(w, "demo-vault")).toEqual(contents(w, "demo-vault"));
+  });
+
+  it("a base whose items all carry ETags is not listed; a base of an earlier version (no ETags) is, and its blobs' metadata checked", async () => {
+    const w = world();
+    const v = seed(w.vault());
+    const first = await run(w);
+    const listed: string[] = [];
+    w.storage.fault = (op, path) => {
+      if (op === "list" && path) listed.push(path);
+      return undefined;
+    };
+    const firstPrefix = first.manifestPath.replace("manifest.json", "");
+    const second = await run(w);
+    expect(second.copied).toBe(9);
+    expect(listed).not.toContain(firstPrefix);
+    // The second run's manifest as an earlier version wrote it: no ETags (its row's hash follows).
+    const m2 = manifestOf(w, second.manifestPath);
+    for (const i of m2.items) delete i.etag;
+    const bytes = Buffer.from(`${JSON.stringify(m2)}\n`);
+    const doc = w.storage.documents.get(second.manifestPath);
+    const row = w.storage.rows.get(second.runId);
+    if (!doc || !row) throw new Error("no manifest");
+    doc.bytes = bytes;
+    row.manifestSha256 = createHash("sha256").update(bytes).digest("hex");
+    // ... and one of its blobs damaged: only the metadata check sees it.
+    const bravo = w.storage.blobs.get(m2.items.find((i) => i.name === "bravo")?.blob as string);
+    if (!bravo) throw new Error("no blob");
+    bravo.facts = { ...bravo.facts, sha256: "f".repeat(64) };
+    const before = v.calls.backup;
+    const third = await run(w);
+    expect(listed).toContain(second.manifestPath.replace("manifest.json", ""));
+    expect(v.calls.backup - before).toBe(1);
+    const m3 = manifestOf(w, third.manifestPath);
+    expect(m3.items.filter((i) => i.copiedFrom === second.runId)).toHaveLength(8);
+    expect(m3.items.every((i) => i.etag)).toBe(true);
+    expect((await verifyRun(w.deps, m3)).ok).toBe(true);
+  });
+
   it("a copy that fails leaving a blob behind: the object is backed up over it, and the run verifies", async () => {
     const w = world();
     seed(w.vault());
@@ -203,7 +259,7 @@ describe("incremental runs, attacked", () => {
     w.storage.blobStore.copy = async (_from, to, facts) => {
       // What a failed Copy Blob leaves in Azure: our metadata, not our bytes.
       w.storage.blobs.set(to, { bytes: new Uint8Array(0), facts: structuredClone(facts) });
-      return false;
+      return undefined;
     };
     const r = await run(w);
     w.storage.blobStore.copy = copy;

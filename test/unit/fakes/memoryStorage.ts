@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { BackupJob, RestoreJob } from "../../../src/backup/deps.js";
 import type {
   BlobStore,
@@ -13,6 +14,13 @@ import type { DrillRow } from "../../../src/domain/drill.js";
 import { azureCallError, KvBackupError } from "../../../src/domain/errors.js";
 import type { InventoryQuery, InventoryRow } from "../../../src/domain/inventory.js";
 import type { BlobFacts, StoredBlob } from "../../../src/domain/objects.js";
+
+/**
+ * A blob's ETag, made from what it holds: a test that rewrites a blob's bytes or metadata in place
+ * (as a writer outside kvbackup would) changes it, as storage changes it with every write.
+ */
+const etagOf = (b: { bytes: Uint8Array; facts: BlobFacts }): string =>
+  `"${createHash("sha256").update(b.bytes).update(JSON.stringify(b.facts)).digest("hex").slice(0, 16)}"`;
 
 export const storageError = (status: number, code: string): KvBackupError =>
   azureCallError({ service: "storage", status, code, message: `${code} (test)` });
@@ -60,16 +68,22 @@ export class MemoryStorage {
     probe: async () => this.check("probe"),
     putOnce: async (path, bytes, facts, _signal, replace) => {
       this.check("put", path);
-      if (this.blobs.has(path) && (!replace || this.immutable)) return false;
-      this.blobs.set(path, { bytes: Uint8Array.from(bytes), facts: structuredClone(facts) });
-      return true;
+      if (this.blobs.has(path) && (!replace || this.immutable)) return undefined;
+      const blob = { bytes: Uint8Array.from(bytes), facts: structuredClone(facts) };
+      this.blobs.set(path, blob);
+      return { etag: etagOf(blob) };
     },
     list: async (prefix) => {
       this.check("list", prefix);
       const out = new Map<string, StoredBlob>();
       for (const [name, b] of this.blobs)
         if (name.startsWith(prefix))
-          out.set(name, { name, bytes: b.bytes.length, ...structuredClone(b.facts) });
+          out.set(name, {
+            name,
+            bytes: b.bytes.length,
+            etag: etagOf(b),
+            ...structuredClone(b.facts),
+          });
       for (const [name, d] of this.documents)
         if (name.startsWith(prefix)) out.set(name, { name, bytes: d.bytes.length });
       return out;
@@ -80,13 +94,16 @@ export class MemoryStorage {
       if (!b) throw storageError(404, "BlobNotFound");
       return Uint8Array.from(b.bytes);
     },
-    copy: async (from, to, facts) => {
+    copy: async (from, to, facts, _signal, sourceEtag) => {
       this.check("copy", to);
       this.copies++;
       const source = this.blobs.get(from);
-      if (!source || this.blobs.has(to)) return false;
-      this.blobs.set(to, { bytes: Uint8Array.from(source.bytes), facts: structuredClone(facts) });
-      return true;
+      if (!source || this.blobs.has(to)) return undefined;
+      // x-ms-source-if-match: a source that is no longer that version answers 412.
+      if (sourceEtag !== undefined && etagOf(source) !== sourceEtag) return undefined;
+      const blob = { bytes: Uint8Array.from(source.bytes), facts: structuredClone(facts) };
+      this.blobs.set(to, blob);
+      return { etag: etagOf(blob) };
     },
     delete: async (path) => {
       if (this.immutable) return false;
