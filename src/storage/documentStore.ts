@@ -37,21 +37,24 @@ export class DocumentStore {
     let size = 0;
     for (const c of bytes.chunks()) {
       md5.update(c);
-      size += c.length;
+      size += typeof c === "string" ? Buffer.byteLength(c) : c.length;
     }
     // Small documents in one put; a large manifest streamed as blocks as its chunks are made.
-    if (size <= LargeDocumentBytes)
-      return (
-        (await this.upload(path, Buffer.concat([...bytes.chunks()]), { ifNoneMatch: "*" }, signal)) !==
-        undefined
+    if (size <= LargeDocumentBytes) {
+      const whole = Buffer.concat(
+        [...bytes.chunks()].map((c) => (typeof c === "string" ? Buffer.from(c) : c)),
       );
+      return (await this.upload(path, whole, { ifNoneMatch: "*" }, signal)) !== undefined;
+    }
     const contentMD5 = md5.digest();
     try {
       await storageCall(
         () =>
           this.client
             .getBlockBlobClient(path)
-            .uploadStream(Readable.from(bytes.chunks()), 4 * 1024 * 1024, 4, {
+            // Blocks of 1 MiB, 4 in flight: at most a few MiB of the document in memory at once
+            // (4 MiB blocks held ~20 MB more at a 100,000-object commit).
+            .uploadStream(Readable.from(bytes.chunks()), 1024 * 1024, 4, {
               blobHTTPHeaders: { blobContentMD5: contentMD5, blobContentType: "application/json" },
               conditions: { ifNoneMatch: "*" },
               ...signalOption(signal),

@@ -61,7 +61,7 @@ describe("manifest.json in chunks", () => {
       enabled: true,
       tags: { note: '"items":[] inside a value' },
     });
-    for (const n of [0, 1, 499, 500, 501, 1234]) {
+    for (const n of [0, 1, 99, 100, 101, 499, 500, 501, 1234]) {
       const m = {
         schemaVersion: 2 as const,
         runId: "20261126T020000Z-abcdef",
@@ -78,12 +78,51 @@ describe("manifest.json in chunks", () => {
         failed: [],
       };
       const whole = `${JSON.stringify(m)}\n`;
-      expect(Buffer.concat([...manifestChunks(m)]).toString("utf8")).toBe(whole);
+      expect(Buffer.concat([...manifestChunks(m)].map((c) => Buffer.from(c))).toString("utf8")).toBe(whole);
       // The document gives the same bytes every time it is read, and its SHA-256 is theirs.
       const doc = manifestDocument(m);
-      expect(Buffer.concat([...doc.chunks()]).toString("utf8")).toBe(whole);
-      expect(Buffer.concat([...doc.chunks()]).toString("utf8")).toBe(whole);
+      expect(Buffer.concat([...doc.chunks()].map((c) => Buffer.from(c))).toString("utf8")).toBe(whole);
+      expect(Buffer.concat([...doc.chunks()].map((c) => Buffer.from(c))).toString("utf8")).toBe(whole);
       expect(doc.sha256).toBe(createHash("sha256").update(whole).digest("hex"));
+      // Items from a source (a run's packed items): the same bytes as the array.
+      const fromSource = manifestDocument({ ...m, items: [] }, () => m.items.values());
+      expect(Buffer.concat([...fromSource.chunks()].map((c) => Buffer.from(c))).toString("utf8")).toBe(whole);
+      expect(fromSource.sha256).toBe(doc.sha256);
     }
+  });
+});
+
+describe("a run's items, held packed", () => {
+  it("give back exactly the items added, by kind then name, whatever they hold", async () => {
+    const { RunItems } = await import("../../src/backup/run/runItems.js");
+    const { byKindAndName, objectBlob } = await import("../../src/domain/manifest.js");
+    const prefix = "daily/v/2026/11/26/20261126T020000Z-abcdef/";
+    const names = ["b", "a-b", "a", "A", "aB", "ab", "z9", "0-x", "Z"];
+    const kinds = ["secrets", "keys", "certificates"] as const;
+    const added = kinds.flatMap((kind, k) =>
+      names.map((name, i) => ({
+        kind,
+        name,
+        blob: objectBlob(prefix, kind, name),
+        bytes: i * 100 + k,
+        sha256: createHash("sha256").update(`${kind}${name}`).digest("hex"),
+        ...(i % 2 ? { updatedOn: `2026-11-2${i}T10:00:00.000Z` } : {}),
+        enabled: i % 3 !== 0,
+        ...(i % 4 === 1 ? { contentType: 'text/"quoted"' } : {}),
+        ...(i % 3 === 2 ? { tags: { env: "prod", "odd key": 'ü,"]' } } : i === 4 ? { tags: {} } : {}),
+        ...(i % 2 ? { copiedFrom: "20261125T020000Z-zzzzzz" } : {}),
+        ...(i % 5 ? { etag: `"0x8DD${i}"` } : {}),
+      })),
+    );
+    // One item whose blob is not the layout path: kept as it was, never rebuilt.
+    added.push({ ...added[0], name: "elsewhere", blob: "daily/other/path.kvbak" } as (typeof added)[0]);
+    const items = new RunItems(prefix);
+    for (const i of [...added].reverse()) items.add(i);
+    expect(items.size).toBe(added.length);
+    expect(items.copied).toBe(added.filter((i) => i.copiedFrom).length);
+    const expected = [...added].sort(byKindAndName);
+    expect(JSON.stringify([...items.sorted()])).toBe(JSON.stringify(expected));
+    expect(JSON.stringify([...items.sorted()])).toBe(JSON.stringify(expected));
+    expect(items.blobs()).toEqual(new Set(added.map((i) => i.blob)));
   });
 });

@@ -11,6 +11,7 @@ import type { BlobStore, VaultPort } from "../ports.js";
 import { SignalFanout } from "../signals.js";
 import { backupObject, type ObjectOutcome } from "./objectBackup.js";
 import type { RunRecord } from "./record.js";
+import type { RunItems } from "./runItems.js";
 
 /** How far a run is, for progress bars: per kind, and for the run as a whole. */
 export interface Progress {
@@ -26,7 +27,7 @@ export interface Progress {
 }
 
 export interface BackedUp {
-  items: ManifestItem[];
+  items: RunItems;
   skipped: ManifestSkip[];
   failed: ManifestFailure[];
   bytes: number;
@@ -93,7 +94,7 @@ class KindPass {
     if (r.outcome === "backedUp") {
       const written = r.resumed || r.copied ? 0 : r.item.bytes;
       if (r.copied) this.record.copied++;
-      this.out.items.push(r.item);
+      this.out.items.add(r.item);
       this.out.bytes += r.item.bytes;
       this.progress.bytes += written;
       this.tally("backedUp", written);

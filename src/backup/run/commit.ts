@@ -3,7 +3,6 @@ import {
   byKindAndName,
   type Manifest,
   type ManifestFailure,
-  type ManifestItem,
   manifestDocument,
 } from "../../domain/manifest.js";
 import type { StoredBlob } from "../../domain/objects.js";
@@ -32,11 +31,14 @@ async function clearLeftovers(
   out: BackedUp,
   signal?: SignalLike,
 ): Promise<string[]> {
-  const kept = new Set(out.items.map((i: ManifestItem) => i.blob));
   const unlisted = out.failed.filter((f) => f.name === "*").map((f) => `${record.prefix}${f.kind}/`);
   const left: string[] = [];
+  // Made only when an earlier attempt left object blobs (a resumed run): most runs find none.
+  let kept: Set<string> | undefined;
   for (const name of existing.keys()) {
-    if (!name.endsWith(".kvbak") || kept.has(name)) continue;
+    if (!name.endsWith(".kvbak")) continue;
+    kept ??= out.items.blobs();
+    if (kept.has(name)) continue;
     if (unlisted.some((p) => name.startsWith(p)) || !(await deps.blobs.delete(name, signal))) left.push(name);
   }
   return left.sort();
@@ -54,12 +56,12 @@ export async function commit(
   signal?: SignalLike,
 ): Promise<RunResult> {
   const failed = [...out.failed].sort(byKindAndName);
-  const status = statusOf(out.items.length, failed);
+  const status = statusOf(out.items.size, failed);
   if (status === "failed") return record.end("failed", { bytes: out.bytes, failed });
   const leftovers = await clearLeftovers(deps, record, existing, out, signal);
   // Whatever the mode was asked, an item copied from a base makes the run incremental (a resumed run
   // may have copied in an attempt that had a base, and find none now).
-  if (out.items.some((i) => i.copiedFrom)) record.mode = "incremental";
+  if (out.items.copied > 0) record.mode = "incremental";
   const manifest: Manifest = {
     schemaVersion: 2,
     runId: record.job.runId,
@@ -71,12 +73,13 @@ export async function commit(
     startedAt: record.startedAt.toISOString(),
     finishedAt: deps.now().toISOString(),
     status,
-    items: out.items.sort(byKindAndName),
+    // Written from the packed items, one at a time, in the manifest's order (by kind, then name).
+    items: [],
     skipped: [...out.skipped].sort(byKindAndName),
     failed,
     ...(leftovers.length ? { leftovers } : {}),
   };
-  const document = manifestDocument(manifest);
+  const document = manifestDocument(manifest, () => out.items.sorted());
   const manifestSha256 = document.sha256;
   if (!(await deps.documents.create(record.manifestPath, document, signal))) {
     // Another delivery of this runId committed first: its manifest is the run's; this one adds nothing.

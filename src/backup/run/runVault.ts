@@ -14,6 +14,7 @@ import { baseFor } from "./base.js";
 import { commit } from "./commit.js";
 import { framedRun } from "./frame.js";
 import { RunRecord, type RunResult } from "./record.js";
+import { RunItems } from "./runItems.js";
 import { tidyEarlierRuns } from "./tidy.js";
 
 export interface RunOptions {
@@ -86,7 +87,7 @@ async function backUp(
   signal: SignalLike,
   onProgress?: (p: Progress) => void,
 ): Promise<RunResult> {
-  const out: BackedUp = { items: [], skipped: [], failed: [], bytes: 0 };
+  const out: BackedUp = { items: new RunItems(record.prefix), skipped: [], failed: [], bytes: 0 };
   try {
     await tidyEarlierRuns(deps, record, signal);
     const base = await baseFor(deps, record, signal);

@@ -49,6 +49,32 @@ describe("Azurite over HTTPS with the managed identity, through the fault proxy"
     expect(stack.proxies.blob.forwarded).toBeGreaterThan(0);
   });
 
+  it("a large document (a manifest over 8 MB, made chunk by chunk as text) is written once in blocks, with the MD5 of the whole", async () => {
+    const { DocumentStore } = await import("../../../src/storage/documentStore.js");
+    const store = new DocumentStore(container);
+    const line = (i: number) => `${i > 0 ? "," : ""}{"name":"s${i}","note":"ü ${"x".repeat(180)}"}`;
+    const doc = {
+      *chunks() {
+        yield "[";
+        for (let i = 0; i < 45_000; i += 100)
+          yield Array.from({ length: 100 }, (_, k) => line(i + k)).join("");
+        yield "]\n";
+      },
+    };
+    const whole = Buffer.from([...doc.chunks()].join(""));
+    expect(whole.length).toBeGreaterThan(8 * 1024 * 1024);
+    const path = "daily/demo-vault/large/manifest.json";
+    expect(await store.create(path, doc)).toBe(true);
+    const props = await container.getBlobClient(path).getProperties();
+    expect(props.contentLength).toBe(whole.length);
+    expect(Buffer.from(props.contentMD5 as Uint8Array)).toEqual(createHash("md5").update(whole).digest());
+    const back = await store.read(path);
+    expect(Buffer.compare(Buffer.from(back?.bytes ?? []), whole)).toBe(0);
+    // Once only: a second create of the same path does not replace it.
+    expect(await store.create(path, { chunks: () => ["{}"] })).toBe(false);
+    expect((await container.getBlobClient(path).getProperties()).contentLength).toBe(whole.length);
+  }, 60_000);
+
   it("queues and tables answer to the same identity", async () => {
     const queues = new QueueServiceClient(
       stack.env.BACKUP_STORAGE__queueServiceUri as string,

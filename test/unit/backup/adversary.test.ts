@@ -182,7 +182,10 @@ describe("a runId delivered twice", () => {
     w.storage.documentStore.create = async (path, bytes, signal) => {
       if (!stolen && path.endsWith("manifest.json")) {
         stolen = true;
-        const all = bytes instanceof Uint8Array ? Buffer.from(bytes) : Buffer.concat([...bytes.chunks()]);
+        const all =
+          bytes instanceof Uint8Array
+            ? Buffer.from(bytes)
+            : Buffer.concat([...bytes.chunks()].map((c) => Buffer.from(c)));
         const theirs = JSON.parse(all.toString("utf8"));
         theirs.finishedAt = "2026-11-26T02:00:59.000Z";
         await create(path, Buffer.from(JSON.stringify(theirs)), signal);

@@ -122,7 +122,10 @@ export class MemoryStorage {
     create: async (path, given) => {
       this.check("docWrite", path);
       if (this.documents.has(path)) return false;
-      const bytes = given instanceof Uint8Array ? given : Buffer.concat([...given.chunks()]);
+      const bytes =
+        given instanceof Uint8Array
+          ? given
+          : Buffer.concat([...given.chunks()].map((c) => (typeof c === "string" ? Buffer.from(c) : c)));
       this.documents.set(path, { bytes: Uint8Array.from(bytes), etag: `e${++this.etags}` });
       return true;
     },
