@@ -32,7 +32,12 @@ const Schema = z.object({
       contentType: z.string().optional(),
       tags: z.record(z.string(), z.string()).optional(),
       copiedFrom: z.string().regex(RunIdPattern).optional(),
-      etag: z.string().min(1).max(200).optional(),
+      // A strong ETag as storage gives it (RFC 9110 entity-tag, quoted, visible ASCII): a copy sends
+      // it as x-ms-source-if-match, where "*" or a weak tag would match any version of the blob.
+      etag: z
+        .string()
+        .regex(/^"[\x21\x23-\x7e]{1,198}"$/)
+        .optional(),
     }),
   ),
   skipped: z.array(

@@ -7,6 +7,9 @@ import type { KeyVaultEmulator } from "../stack/keyvault/emulator.js";
 
 export const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
 
+/** The line a backup worker prints when its run has ended (verify and the storage probe follow). */
+export const RunEnded = '{"mark":"run-ended"}';
+
 /**
  * Every Key Vault answer of every vault, timestamped when it is sent, through the emulator's own
  * observer hook (KeyVaultEmulator.observe): what the subscription-wide windows are counted from.
@@ -102,26 +105,46 @@ export function procCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+/** Each long-lived part's CPU seconds so far, and this process's. */
+export interface CpuSnapshot {
+  self: NodeJS.CpuUsage;
+  parts: Record<string, number | undefined>;
+}
+
+export function cpuSnapshot(pids: Record<string, number | undefined>): CpuSnapshot {
+  return {
+    self: process.cpuUsage(),
+    parts: Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procCpuSeconds(p)])),
+  };
+}
+
+/** CPU used by each part between `since` and now. */
+export function cpuSince(
+  since: CpuSnapshot,
+  pids: Record<string, number | undefined>,
+): Record<string, number> {
+  const self = process.cpuUsage(since.self);
+  const cpuSeconds: Record<string, number> = {
+    "bench process (Key Vault emulator, identity, ARM)": round((self.user + self.system) / 1e6, 1),
+  };
+  for (const [k, p] of Object.entries(pids)) {
+    const a = since.parts[k];
+    const b = procCpuSeconds(p);
+    if (a !== undefined && b !== undefined) cpuSeconds[k] = round(b - a, 1);
+  }
+  return cpuSeconds;
+}
+
 /** CPU used by each long-lived part while `fn` ran, so a reader sees what shared the 2 cores. */
 export async function withCpu<T>(
   pids: Record<string, number | undefined>,
   fn: () => Promise<T>,
 ): Promise<{ value: T; cpuSeconds: Record<string, number>; wallSeconds: number }> {
-  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procCpuSeconds(p)]));
-  const self0 = process.cpuUsage();
+  const before = cpuSnapshot(pids);
   const t0 = performance.now();
   const value = await fn();
   const wallSeconds = (performance.now() - t0) / 1000;
-  const self = process.cpuUsage(self0);
-  const cpuSeconds: Record<string, number> = {
-    "bench process (Key Vault emulator, identity, ARM)": round((self.user + self.system) / 1e6, 1),
-  };
-  for (const [k, p] of Object.entries(pids)) {
-    const a = before[k];
-    const b = procCpuSeconds(p);
-    if (a !== undefined && b !== undefined) cpuSeconds[k] = round(b - a, 1);
-  }
-  return { value, cpuSeconds, wallSeconds };
+  return { value, cpuSeconds: cpuSince(before, pids), wallSeconds };
 }
 
 export function machine(): Record<string, unknown> {
@@ -161,11 +184,13 @@ export function killWorkers(): void {
  * Runs test/bench/worker.ts in its own process with exactly these settings (no inherited
  * environment beyond PATH and HOME, and BENCH_WORKER_NODE_OPTIONS as its NODE_OPTIONS, e.g.
  * "--cpu-prof --cpu-prof-dir=.local/prof" to profile it); resolves with the JSON of its last line.
+ * `onLine` sees each line the worker prints as it prints it.
  */
 export function runWorker(
   env: Record<string, string>,
   label: string,
   timeoutMs = 3 * 3600_000,
+  onLine?: (line: string) => void,
 ): { pid: number | undefined; done: Promise<Record<string, unknown>> } {
   const child = spawn(process.execPath, [compiledWorker], {
     env: {
@@ -182,7 +207,12 @@ export function runWorker(
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (c: Buffer) => {
+    const seen = stdout.length;
     stdout += c.toString();
+    if (!onLine) return;
+    const from = stdout.lastIndexOf("\n", seen - 1) + 1;
+    const to = stdout.lastIndexOf("\n");
+    if (to >= from) for (const line of stdout.slice(from, to).split("\n")) onLine(line);
   });
   child.stderr?.on("data", (c: Buffer) => {
     stderr = (stderr + c.toString()).slice(-20_000);

@@ -6,7 +6,18 @@ import { parseArgs } from "node:util";
 import { newRunId } from "../../src/domain/runId.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
 import { type BenchStack, type StorageMode, startBenchStack } from "./benchStack.js";
-import { compileWorker, killWorkers, machine, RequestLog, round, runWorker, withCpu } from "./measure.js";
+import {
+  compileWorker,
+  cpuSince,
+  cpuSnapshot,
+  killWorkers,
+  machine,
+  RequestLog,
+  RunEnded,
+  round,
+  runWorker,
+  withCpu,
+} from "./measure.js";
 import { churnBenchVault, seedBenchVault } from "./seed.js";
 
 /**
@@ -119,12 +130,14 @@ async function backupRun(
     BENCH_JOB: JSON.stringify({ runId: newRunId(), vault: vault.name, trigger: "cli", ...job }),
     ...extra,
   });
-  const w = runWorker(env, "backup");
-  const measured = await withCpu(
-    { "kvbackup worker": w.pid, azurite: stack.storage.azuritePid, mariadb: stack.storage.mariadbPid },
-    () => w.done,
-  );
-  const r = measured.value;
+  const parts = { azurite: stack.storage.azuritePid, mariadb: stack.storage.mariadbPid };
+  const started = cpuSnapshot(parts);
+  let runCpu: Record<string, number> | undefined;
+  const w = runWorker(env, "backup", undefined, (line) => {
+    if (line === RunEnded) runCpu = cpuSince(started, parts);
+  });
+  const r = await w.done;
+  if (!runCpu) throw new Error("the backup worker did not say when its run ended");
   const stats = stack.emulator.stats(vault.name);
   const seconds = r.seconds as number;
   const txPerSec = stats.total / seconds;
@@ -155,10 +168,8 @@ async function backupRun(
     averageBlobBytes: r.averageBlobBytes,
     ...(r.verify ? { verify: r.verify } : {}),
     ...(r.storageProbe ? { storageProbe: r.storageProbe } : {}),
-    cpuSecondsDuringRun: {
-      ...measured.cpuSeconds,
-      "kvbackup worker (whole process)": r.cpuSeconds as number,
-    },
+    // From the worker's start to the end of its run (not verify, not the storage probe).
+    cpuSecondsDuringRun: { ...runCpu, "kvbackup worker": r.runCpuSeconds as number },
   };
   log(
     `${job.mode} run of ${vault.name}: ${run.objects} objects (${String(run.copied)} copied) in ${run.seconds} s, ${run.kvTransactions} Key Vault tx = ${run.kvTxPerSec} tx/s of ${run.budgetPerSec} (${round(run.budgetUtilisation * 100, 1)} %), ${run.throttled} throttled, ${run.failed} failed, peak RSS ${run.peakRssMb} MB`,
@@ -249,9 +260,29 @@ async function incremental(stack: BenchStack, requests: RequestLog): Promise<Res
     changedObjects: changed.names.length,
     backedUpFromKeyVault: daily.fromKeyVault,
     copiedServerSide: daily.copied,
+    ...storageBound(full.seconds, daily),
     verify: daily.verify,
     fullRun: full,
     incrementalRun: daily,
+  };
+}
+
+/**
+ * What the storage side alone allows an incremental run: its copies at the rate the probe measured
+ * (same container, same concurrency, nothing else running), against the full run's time.
+ */
+function storageBound(fullSeconds: number, daily: { copied: unknown; storageProbe?: unknown }) {
+  const probe = daily.storageProbe as { copiesPerSec?: number } | undefined;
+  const copied = Number(daily.copied);
+  if (!probe?.copiesPerSec || !copied) return {};
+  const alone = copied / probe.copiesPerSec;
+  return {
+    storageBound: {
+      copiesPerSecAlone: probe.copiesPerSec,
+      secondsForTheCopiesAlone: round(alone, 1),
+      wallRatioTheStorageAllows: round(fullSeconds / alone, 2),
+      copiesPerSecNeededFor5x: Math.ceil(copied / (fullSeconds / 5)),
+    },
   };
 }
 

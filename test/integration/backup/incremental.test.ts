@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
@@ -114,4 +115,55 @@ describe("an incremental daily run through the real SDKs and Azurite", () => {
       expect(i.etag).toBe((await container.getBlobClient(i.blob).getProperties()).etag);
     expect(await verifyRun(a, m2)).toMatchObject({ ok: true, checked: 6 });
   }, 60_000);
+
+  it('a base manifest whose ETags are not storage\'s ("*" matches any version; one no header can carry) is passed over as a base (the next daily run copies from the newest sound run, or is full), succeeds and verifies', async () => {
+    const { url } = await stack.emulator.createVault("badtag-vault");
+    stack.emulator.assignRole("badtag-vault", {
+      principalId: stack.identities.app.principalId,
+      role: "Key Vault Administrator",
+    });
+    for (let i = 0; i < 4; i++)
+      stack.emulator.call("badtag-vault", "PUT", `/secrets/b${i}`, { value: `v${i}` });
+    const a = appFor({ BACKUP_VAULTS: `badtag-vault=${url}` });
+    const container = new BlobServiceClient(
+      process.env.BACKUP_STORAGE__blobServiceUri as string,
+      appCredential(),
+    ).getContainerClient(process.env.BACKUP_CONTAINER as string);
+    let day = Date.parse("2026-11-10T02:00:00Z");
+    const daily = () => {
+      day += 86_400_000;
+      return dailyJob(day);
+    };
+    const dailyJob = (at: number) => ({
+      runId: newRunId(new Date(at)),
+      vault: "badtag-vault",
+      tier: "daily" as const,
+      trigger: "timer" as const,
+    });
+    let sound: string | undefined;
+    for (const etag of ["*", '"日本"', '"a\u0001b"', 'W/"0x1"']) {
+      const base = await runVault(a, daily());
+      expect(base.status).toBe("succeeded");
+      const { manifest } = await findRun(a, base.runId, "badtag-vault");
+      // An insider with storage write: every ETag replaced, the inventory row's hash updated to match.
+      const edited = { ...manifest, items: manifest.items.map((i) => ({ ...i, etag })) };
+      const bytes = Buffer.from(`${JSON.stringify(edited)}\n`);
+      await container.getBlockBlobClient(base.manifestPath).uploadData(bytes);
+      const row = await a.inventory.get(base.runId, "badtag-vault");
+      if (!row) throw new Error("no inventory row");
+      await a.inventory.put({ ...row, manifestSha256: createHash("sha256").update(bytes).digest("hex") });
+      await expect(findRun(a, base.runId, "badtag-vault")).rejects.toMatchObject({ code: "CorruptManifest" });
+      // The base is the newest sound run before it (the previous round's), or none: then the run is full.
+      const next = await runVault(a, daily());
+      expect(next).toMatchObject(
+        sound
+          ? { status: "succeeded", mode: "incremental", copied: 4 }
+          : { status: "succeeded", mode: "full", copied: 0 },
+      );
+      const { manifest: m } = await findRun(a, next.runId, "badtag-vault");
+      expect(m.items.map((i) => i.copiedFrom)).toEqual(m.items.map(() => sound));
+      expect(await verifyRun(a, m)).toMatchObject({ ok: true, checked: 4 });
+      sound = next.runId;
+    }
+  }, 120_000);
 });

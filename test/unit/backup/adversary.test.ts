@@ -151,6 +151,52 @@ describe("objects that change or go between two attempts of a run", () => {
     expect(read([`${prefix}secrets/a.kvbak`]).ok).toBe(true);
     expect(read(["daily/other-vault/x.kvbak"])).toMatchObject({ ok: false });
   });
+
+  it("a manifest item whose ETag is not a strong ETag storage could have given is refused (a copy would send it as x-ms-source-if-match)", () => {
+    const j = job();
+    const prefix = `daily/demo-vault/2026/11/26/${j.runId}/`;
+    const item = (etag: string) => ({
+      kind: "secrets",
+      name: "a",
+      blob: `${prefix}secrets/a.kvbak`,
+      bytes: 3,
+      sha256: "0".repeat(64),
+      enabled: true,
+      etag,
+    });
+    const read = (etag: string) =>
+      readManifestBytes(
+        `${prefix}manifest.json`,
+        Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            runId: j.runId,
+            vault: { name: "demo-vault", url: "https://demo-vault.vault.azure.net" },
+            tier: "daily",
+            trigger: "timer",
+            startedAt: "x",
+            finishedAt: "x",
+            status: "succeeded",
+            items: [item(etag)],
+            skipped: [],
+            failed: [],
+          }),
+        ),
+      );
+    expect(read('"0x8DD1F2A3B4C5D6E"').ok).toBe(true);
+    for (const bad of [
+      "*",
+      'W/"0x1"',
+      '"日本"',
+      '"a\u0001b"',
+      '"a\r\nx-ms-foo: 1"',
+      "0x1",
+      '""',
+      '"a"b"',
+      `"${"a".repeat(199)}"`,
+    ])
+      expect(read(bad), bad).toMatchObject({ ok: false });
+  });
 });
 
 describe("a runId delivered twice", () => {

@@ -15,12 +15,21 @@ import { azureCallError, KvBackupError } from "../../../src/domain/errors.js";
 import type { InventoryQuery, InventoryRow } from "../../../src/domain/inventory.js";
 import type { BlobFacts, StoredBlob } from "../../../src/domain/objects.js";
 
+const writes = new WeakMap<object, number>();
+let written = 0;
+
 /**
- * A blob's ETag, made from what it holds: a test that rewrites a blob's bytes or metadata in place
- * (as a writer outside kvbackup would) changes it, as storage changes it with every write.
+ * A blob's ETag, as storage changes it with every write: each write (a new entry in the map, even of
+ * the same bytes and metadata) is a new version, and so is an entry a test edits in place.
  */
-const etagOf = (b: { bytes: Uint8Array; facts: BlobFacts }): string =>
-  `"${createHash("sha256").update(b.bytes).update(JSON.stringify(b.facts)).digest("hex").slice(0, 16)}"`;
+const etagOf = (b: { bytes: Uint8Array; facts: BlobFacts }): string => {
+  let n = writes.get(b);
+  if (n === undefined) {
+    n = ++written;
+    writes.set(b, n);
+  }
+  return `"${n}-${createHash("sha256").update(b.bytes).update(JSON.stringify(b.facts)).digest("hex").slice(0, 16)}"`;
+};
 
 export const storageError = (status: number, code: string): KvBackupError =>
   azureCallError({ service: "storage", status, code, message: `${code} (test)` });
