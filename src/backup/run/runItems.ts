@@ -81,16 +81,17 @@ export class RunItems {
     return {
       kind,
       name,
-      blob: blob || objectBlob(this.prefix, kind, name),
+      blob: blob === 0 ? objectBlob(this.prefix, kind, name) : blob,
       bytes,
       sha256,
-      ...(version ? { version } : {}),
-      ...(updatedOn ? { updatedOn } : {}),
+      // 0 is "absent"; an empty string is a value (an object listed with an empty content type).
+      ...(version !== 0 ? { version } : {}),
+      ...(updatedOn !== 0 ? { updatedOn } : {}),
       enabled: enabled === 1,
-      ...(contentType ? { contentType } : {}),
-      ...(tags ? { tags } : {}),
-      ...(copiedFrom ? { copiedFrom } : {}),
-      ...(etag ? { etag } : {}),
+      ...(contentType !== 0 ? { contentType } : {}),
+      ...(tags !== 0 ? { tags } : {}),
+      ...(copiedFrom !== 0 ? { copiedFrom } : {}),
+      ...(etag !== 0 ? { etag } : {}),
     };
   }
 }

@@ -228,6 +228,21 @@ describe("incremental runs, attacked", () => {
     expect(contents(w, "restore-vault")).toEqual(contents(w, "demo-vault"));
   });
 
+  it("an object listed with an empty content type is unchanged on the next incremental run (its item keeps the empty string)", async () => {
+    const w = world();
+    const v = seed(w.vault());
+    v.put("secrets", "blank", { contentType: "" });
+    const first = await run(w);
+    expect(manifestOf(w, first.manifestPath).items.find((i) => i.name === "blank")?.contentType).toBe("");
+    const before = v.calls.backup;
+    const second = await run(w);
+    expect(v.calls.backup - before).toBe(0);
+    expect(manifestOf(w, second.manifestPath).items.find((i) => i.name === "blank")).toMatchObject({
+      contentType: "",
+      copiedFrom: first.runId,
+    });
+  });
+
   it("a base whose items all carry ETags is not listed; a base of an earlier version (no ETags) is, and its blobs' metadata checked", async () => {
     const w = world();
     const v = seed(w.vault());
