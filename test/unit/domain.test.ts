@@ -125,4 +125,32 @@ describe("a run's items, held packed", () => {
     expect(JSON.stringify([...items.sorted()])).toBe(JSON.stringify(expected));
     expect(items.blobs()).toEqual(new Set(added.map((i) => i.blob)));
   });
+
+  it("across many buffer chunks, an item larger than a chunk, empty strings and multi-byte text: the same items back", async () => {
+    const { RunItems } = await import("../../src/backup/run/runItems.js");
+    const { byKindAndName, objectBlob } = await import("../../src/domain/manifest.js");
+    const prefix = "daily/v/2026/11/26/20261126T020000Z-abcdef/";
+    const added = Array.from({ length: 6000 }, (_, i) => {
+      const name = `s-${((i * 7919) % 6000).toString(36)}`;
+      return {
+        kind: i % 2 ? ("secrets" as const) : ("keys" as const),
+        name,
+        blob: objectBlob(prefix, i % 2 ? "secrets" : "keys", name),
+        bytes: i,
+        sha256: createHash("sha256").update(name).digest("hex"),
+        updatedOn: i % 7 ? "2026-11-26T10:00:00.000Z" : "",
+        enabled: true,
+        contentType: i % 5 ? "ü€😀".repeat(i % 40) : "",
+        tags: { k: "é".repeat(i % 300) },
+        etag: `"0x${i}"`,
+      };
+    });
+    added.push({ ...(added[0] as (typeof added)[0]), name: "huge", tags: { k: "😀".repeat(400_000) } });
+    const items = new RunItems(prefix);
+    for (const i of added) items.add(i);
+    const expected = [...added].sort(byKindAndName);
+    const got = [...items.sorted()];
+    expect(got.length).toBe(expected.length);
+    expect(JSON.stringify(got)).toBe(JSON.stringify(expected));
+  });
 });
