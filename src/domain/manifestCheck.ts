@@ -32,11 +32,12 @@ const Schema = z.object({
       contentType: z.string().optional(),
       tags: z.record(z.string(), z.string()).optional(),
       copiedFrom: z.string().regex(RunIdPattern).optional(),
-      // A strong ETag as storage gives it (RFC 9110 entity-tag, quoted, visible ASCII): a copy sends
-      // it as x-ms-source-if-match, where "*" or a weak tag would match any version of the blob.
+      // A strong ETag as storage gives it: quoted (the ETag header's form, RFC 9110), or bare as List
+      // Blobs gives it (manifests of 2026-11-27 recorded resumed blobs' tags so); visible ASCII. A copy
+      // sends it as x-ms-source-if-match, where "*" or a weak tag would match any version of the blob.
       etag: z
         .string()
-        .regex(/^"[\x21\x23-\x7e]{1,198}"$/)
+        .regex(/^(?:"[\x21\x23-\x7e]{1,198}"|(?!\*$)(?!W\/)[\x21\x23-\x7e]{1,200})$/)
         .optional(),
     }),
   ),

@@ -43,9 +43,15 @@ export const sameListedState = (a: ListedState, b: ListedState): boolean =>
 export interface StoredBlob extends Partial<BlobFacts> {
   name: string;
   bytes: number;
-  /** The blob's ETag as listed: changes with every write of its bytes or metadata. */
+  /** The blob's ETag, quoted as the ETag header gives it: changes with every write of its bytes or metadata. */
   etag?: string;
 }
+
+/**
+ * An ETag in the form storage's ETag header gives it (quoted). List Blobs gives the same tag bare
+ * (`<Etag>0x8D…</Etag>`); the manifest and x-ms-source-if-match use the quoted form.
+ */
+export const quotedEtag = (etag: string): string => (etag.startsWith('"') ? etag : `"${etag}"`);
 
 /** A blob this run wrote or copied: its ETag as storage answered (absent if storage gave none). */
 export interface Written {

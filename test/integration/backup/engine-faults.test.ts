@@ -212,6 +212,13 @@ describe("runs that stop midway and runs that overlap", () => {
     expect(await blobsUnder(prefix)).toHaveLength(objectsInDemo + 1);
     const m = (await findRun(a, j.runId, "demo-vault")).manifest;
     expect(new Set(m.items.map((i) => i.blob)).size).toBe(objectsInDemo);
+    // Every item's ETag — of blobs written by the first attempt (known from List Blobs, which gives
+    // the tag bare) as of those the rerun wrote — is its blob's own, quoted as the ETag header gives it.
+    const blobs = new BlobServiceClient(
+      process.env.BACKUP_STORAGE__blobServiceUri as string,
+      appCredential(),
+    ).getContainerClient(container());
+    for (const i of m.items) expect(i.etag).toBe((await blobs.getBlobClient(i.blob).getProperties()).etag);
     expect(
       (await a.inventory.list({ vault: "demo-vault" })).filter((row) => row.runId === j.runId),
     ).toHaveLength(1);
