@@ -33,7 +33,7 @@ function factsOf(metadata: Record<string, string> | undefined): Partial<BlobFact
 }
 
 /** A blob written: its ETag as storage answered it (a later copy asks for exactly this version). */
-const written = (etag: string | undefined): Written => (etag ? { etag } : {});
+const written = (etag: string | undefined): Written => (etag ? { etag: quotedEtag(etag) } : {});
 
 /**
  * The backup container's object blobs: written once, with Content-MD5, the SHA-256 of the bytes and
