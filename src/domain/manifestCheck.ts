@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { HsmFolderPattern } from "./hsm.js";
 import { type Manifest, manifestBlob, objectBlob, runPrefix } from "./manifest.js";
+import { EtagPattern } from "./objects.js";
 import { ObjectNamePattern, RunIdPattern, VaultNamePattern } from "./rules.js";
 import { Kinds, Modes, RunStatuses, Tiers, Triggers } from "./vocabulary.js";
 
@@ -32,13 +33,8 @@ const Schema = z.object({
       contentType: z.string().optional(),
       tags: z.record(z.string(), z.string()).optional(),
       copiedFrom: z.string().regex(RunIdPattern).optional(),
-      // A strong ETag as storage gives it: quoted (the ETag header's form, RFC 9110), or bare as List
-      // Blobs gives it (manifests of 2026-11-27 recorded resumed blobs' tags so); visible ASCII. A copy
-      // sends it as x-ms-source-if-match, where "*" or a weak tag would match any version of the blob.
-      etag: z
-        .string()
-        .regex(/^(?:"[\x21\x23-\x7e]{1,198}"|(?!\*$)(?!W\/)[\x21\x23-\x7e]{1,200})$/)
-        .optional(),
+      // A strong ETag (EtagPattern): a copy sends it as x-ms-source-if-match.
+      etag: z.string().regex(EtagPattern).optional(),
     }),
   ),
   skipped: z.array(

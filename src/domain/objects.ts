@@ -47,11 +47,22 @@ export interface StoredBlob extends Partial<BlobFacts> {
   etag?: string;
 }
 
+/** What a strong ETag may hold: visible ASCII but the quote, "*" and the comma (no wildcard, no list). */
+const EtagChars = "[\\x21\\x23-\\x29\\x2b\\x2d-\\x7e]";
+
 /**
- * An ETag in the form storage's ETag header gives it (quoted). List Blobs gives the same tag bare
- * (`<Etag>0x8D…</Etag>`); the manifest and x-ms-source-if-match use the quoted form.
+ * A strong ETag as storage gives it: quoted, as the ETag header has it, or bare, as List Blobs has
+ * it (`<Etag>0x8D…</Etag>`). Never "*" or a weak `W/` tag: sent as x-ms-source-if-match, those would
+ * match any version of a blob.
  */
-export const quotedEtag = (etag: string): string => (etag.startsWith('"') ? etag : `"${etag}"`);
+export const EtagPattern = new RegExp(`^(?:"${EtagChars}{1,198}"|(?!W/)${EtagChars}{1,200})$`);
+
+/**
+ * The ETag in the quoted form the manifest records and a copy sends; undefined for anything that is
+ * not a strong ETag (then nothing is recorded, and nothing is copied on its word).
+ */
+export const strongEtag = (etag: string | undefined): string | undefined =>
+  etag !== undefined && EtagPattern.test(etag) ? (etag.startsWith('"') ? etag : `"${etag}"`) : undefined;
 
 /** A blob this run wrote or copied: its ETag as storage answered (absent if storage gave none). */
 export interface Written {

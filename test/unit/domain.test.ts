@@ -92,6 +92,28 @@ describe("manifest.json in chunks", () => {
   });
 });
 
+describe("ETags", () => {
+  it("a strong ETag is recorded quoted, bare or not; a wildcard, a list or a weak tag is not one", async () => {
+    const { strongEtag } = await import("../../src/domain/objects.js");
+    expect(strongEtag('"0x8DD1F2A3B4C5D6E"')).toBe('"0x8DD1F2A3B4C5D6E"');
+    expect(strongEtag("0x8DD1F2A3B4C5D6E")).toBe('"0x8DD1F2A3B4C5D6E"');
+    for (const bad of [
+      undefined,
+      "",
+      "*",
+      '"*"',
+      '"a,b"',
+      "a,*",
+      'W/"0x1"',
+      "W/0x1",
+      '"日本"',
+      "a b",
+      '"a"b"',
+    ])
+      expect(strongEtag(bad), String(bad)).toBeUndefined();
+  });
+});
+
 describe("a run's items, held packed", () => {
   it("give back exactly the items added, by kind then name, whatever they hold", async () => {
     const { RunItems } = await import("../../src/backup/run/runItems.js");

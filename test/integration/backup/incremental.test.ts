@@ -141,7 +141,7 @@ describe("an incremental daily run through the real SDKs and Azurite", () => {
       trigger: "timer" as const,
     });
     let sound: string | undefined;
-    for (const etag of ["*", '"日本"', '"a\u0001b"', 'W/"0x1"']) {
+    for (const etag of ["*", '"*"', '"日本"', '"a\u0001b"', 'W/"0x1"']) {
       const base = await runVault(a, daily());
       expect(base.status).toBe("succeeded");
       const { manifest } = await findRun(a, base.runId, "badtag-vault");

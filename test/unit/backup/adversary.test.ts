@@ -188,6 +188,10 @@ describe("objects that change or go between two attempts of a run", () => {
     expect(read("0x8DD1F2A3B4C5D6E").ok).toBe(true);
     for (const bad of [
       "*",
+      '"*"',
+      '"x,*"',
+      "*,x",
+      "0x1,0x2",
       'W/"0x1"',
       "W/0x1",
       '"日本"',

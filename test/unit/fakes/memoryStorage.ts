@@ -13,7 +13,7 @@ import type {
 import type { DrillRow } from "../../../src/domain/drill.js";
 import { azureCallError, KvBackupError } from "../../../src/domain/errors.js";
 import type { InventoryQuery, InventoryRow } from "../../../src/domain/inventory.js";
-import type { BlobFacts, StoredBlob } from "../../../src/domain/objects.js";
+import { type BlobFacts, type StoredBlob, strongEtag } from "../../../src/domain/objects.js";
 
 const writes = new WeakMap<object, number>();
 let written = 0;
@@ -109,7 +109,7 @@ export class MemoryStorage {
       const source = this.blobs.get(from);
       if (!source || this.blobs.has(to)) return undefined;
       // x-ms-source-if-match: a source that is no longer that version answers 412.
-      if (sourceEtag !== undefined && etagOf(source) !== sourceEtag) return undefined;
+      if (sourceEtag !== undefined && etagOf(source) !== strongEtag(sourceEtag)) return undefined;
       const blob = { bytes: Uint8Array.from(source.bytes), facts: structuredClone(facts) };
       this.blobs.set(to, blob);
       return { etag: etagOf(blob) };
