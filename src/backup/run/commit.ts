@@ -62,6 +62,9 @@ export async function commit(
   // Whatever the mode was asked, an item copied from a base makes the run incremental (a resumed run
   // may have copied in an attempt that had a base, and find none now).
   if (out.items.copied > 0) record.mode = "incremental";
+  // The result says what the manifest holds: copies an earlier attempt of this runId made count too
+  // (as they do when the committed run is delivered again).
+  record.copied = out.items.copied;
   const manifest: Manifest = {
     schemaVersion: 2,
     runId: record.job.runId,

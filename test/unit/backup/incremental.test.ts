@@ -172,6 +172,8 @@ describe("incremental daily runs", () => {
     const m = manifestOf(w, r.manifestPath);
     expect(m.items.filter((i) => i.copiedFrom === first.runId)).toHaveLength(8);
     expect(m.items.find((i) => i.name === "echo")?.copiedFrom).toBeUndefined();
+    // The run's result counts what its manifest holds copied, the first attempt's copies included.
+    expect(r.copied).toBe(8);
     expect((await verifyRun(w.deps, m)).ok).toBe(true);
   });
 });
