@@ -14,6 +14,25 @@ import { keyRoutes } from "./routes/keys.js";
 import { secretRoutes } from "./routes/secrets.js";
 import type { Vault } from "./vault.js";
 
+const owed = new WeakMap<object, { drop: number; error: number }>();
+
+/**
+ * Faults at exactly their rate and evenly spaced (rate 0.5: every second request; 0.15: about one in
+ * seven), the same in every run, so that no test passes or fails by chance.
+ */
+function due(config: object, fault: "drop" | "error", rate: number): boolean {
+  if (rate <= 0) return false;
+  let o = owed.get(config);
+  if (!o) {
+    o = { drop: 0, error: 0 };
+    owed.set(config, o);
+  }
+  o[fault] += rate;
+  if (o[fault] < 1) return false;
+  o[fault] -= 1;
+  return true;
+}
+
 export const SupportedApiVersions = ["7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01"] as const;
 export const LatestApiVersion = "2025-07-01";
 const MaxBodyBytes = 4 * 1024 * 1024;
@@ -97,13 +116,13 @@ async function handle(
       send(res, status, vault.canned.body, { ...headers, ...vault.canned.headers });
       return;
     }
-    if (faults.dropRate > 0 && Math.random() < faults.dropRate) {
+    if (due(config, "drop", faults.dropRate)) {
       stats.dropped++;
       status = 0;
       req.socket.destroy();
       return;
     }
-    if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
+    if (due(config, "error", faults.errorRate)) {
       throw faults.errorStatus === 503 ? errors.unavailable() : errors.internal();
     }
     if (!found) throw errors.routeNotFound();
