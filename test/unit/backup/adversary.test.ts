@@ -130,12 +130,12 @@ describe("objects that change or go between two attempts of a run", () => {
     expect(await verifyRun(w.deps, m)).toMatchObject({ ok: true, problems: [] });
   });
 
-  it("a manifest naming as leftover a blob of another folder, or one of its own items, is refused", () => {
-    const j = job();
-    const prefix = `daily/demo-vault/2026/11/26/${j.runId}/`;
-    const base = {
+  /** A daily run's manifest of demo-vault, as bytes, with `extra` fields over the empty one. */
+  const manifestOfRun = (runId: string, extra: Record<string, unknown>) => {
+    const prefix = `daily/demo-vault/2026/11/26/${runId}/`;
+    const m = {
       schemaVersion: 2,
-      runId: j.runId,
+      runId,
       vault: { name: "demo-vault", url: "https://demo-vault.vault.azure.net" },
       tier: "daily",
       trigger: "timer",
@@ -145,9 +145,15 @@ describe("objects that change or go between two attempts of a run", () => {
       items: [],
       skipped: [],
       failed: [],
+      ...extra,
     };
-    const read = (leftovers: string[]) =>
-      readManifestBytes(`${prefix}manifest.json`, Buffer.from(JSON.stringify({ ...base, leftovers })));
+    return readManifestBytes(`${prefix}manifest.json`, Buffer.from(JSON.stringify(m)));
+  };
+
+  it("a manifest naming as leftover a blob of another folder, or one of its own items, is refused", () => {
+    const j = job();
+    const prefix = `daily/demo-vault/2026/11/26/${j.runId}/`;
+    const read = (leftovers: string[]) => manifestOfRun(j.runId, { leftovers });
     expect(read([`${prefix}secrets/a.kvbak`]).ok).toBe(true);
     expect(read(["daily/other-vault/x.kvbak"])).toMatchObject({ ok: false });
   });
@@ -155,34 +161,20 @@ describe("objects that change or go between two attempts of a run", () => {
   it("a manifest item whose ETag is not a strong ETag storage could have given is refused (a copy would send it as x-ms-source-if-match)", () => {
     const j = job();
     const prefix = `daily/demo-vault/2026/11/26/${j.runId}/`;
-    const item = (etag: string) => ({
-      kind: "secrets",
-      name: "a",
-      blob: `${prefix}secrets/a.kvbak`,
-      bytes: 3,
-      sha256: "0".repeat(64),
-      enabled: true,
-      etag,
-    });
     const read = (etag: string) =>
-      readManifestBytes(
-        `${prefix}manifest.json`,
-        Buffer.from(
-          JSON.stringify({
-            schemaVersion: 2,
-            runId: j.runId,
-            vault: { name: "demo-vault", url: "https://demo-vault.vault.azure.net" },
-            tier: "daily",
-            trigger: "timer",
-            startedAt: "x",
-            finishedAt: "x",
-            status: "succeeded",
-            items: [item(etag)],
-            skipped: [],
-            failed: [],
-          }),
-        ),
-      );
+      manifestOfRun(j.runId, {
+        items: [
+          {
+            kind: "secrets",
+            name: "a",
+            blob: `${prefix}secrets/a.kvbak`,
+            bytes: 3,
+            sha256: "0".repeat(64),
+            enabled: true,
+            etag,
+          },
+        ],
+      });
     // Quoted as the ETag header gives it, or bare as List Blobs gives it.
     expect(read('"0x8DD1F2A3B4C5D6E"').ok).toBe(true);
     expect(read("0x8DD1F2A3B4C5D6E").ok).toBe(true);
