@@ -32,7 +32,7 @@ const Place = 2 ** 24;
 class PackedLines {
   private readonly chunks: Buffer[] = [];
   private used = 0;
-  readonly names: string[] = [];
+  private readonly names: string[] = [];
   private readonly places: number[] = [];
   private readonly lengths: number[] = [];
 

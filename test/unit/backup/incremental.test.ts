@@ -35,6 +35,13 @@ function contents(w: World, vault: string) {
   return out;
 }
 
+/** A restore of the run into an empty vault succeeds and equals demo-vault. */
+async function expectRestoresToTheVault(w: World, runId: string): Promise<void> {
+  const report = await runRestore(w.deps, { runId, vault: "demo-vault", targetVault: "restore-vault" });
+  expect(report.status).toBe("succeeded");
+  expect(contents(w, "restore-vault")).toEqual(contents(w, "demo-vault"));
+}
+
 describe("incremental daily runs", () => {
   it("back up only what changed, copy the rest server-side, and still restore to exactly the vault", async () => {
     const w = world({}, { concurrency: 4 });
@@ -64,13 +71,7 @@ describe("incremental daily runs", () => {
     expect(m.items.find((i) => i.name === "alpha")?.copiedFrom).toBeUndefined();
     expect(m.items.map((i) => i.name)).not.toContain("bravo");
     expect(await verifyRun(w.deps, m)).toMatchObject({ ok: true, checked: 9 });
-    const report = await runRestore(w.deps, {
-      runId: second.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-    });
-    expect(report.status).toBe("succeeded");
-    expect(contents(w, "restore-vault")).toEqual(contents(w, "demo-vault"));
+    await expectRestoresToTheVault(w, second.runId);
   });
 
   it("the base's folder deleted after the run (lifecycle) does not touch the incremental run: it restores on its own", async () => {
@@ -82,13 +83,7 @@ describe("incremental daily runs", () => {
     for (const k of [...w.storage.blobs.keys()]) if (k.startsWith(firstPrefix)) w.storage.blobs.delete(k);
     w.storage.documents.delete(first.manifestPath);
     expect((await verifyRun(w.deps, manifestOf(w, second.manifestPath))).ok).toBe(true);
-    const report = await runRestore(w.deps, {
-      runId: second.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-    });
-    expect(report.status).toBe("succeeded");
-    expect(contents(w, "restore-vault")).toEqual(contents(w, "demo-vault"));
+    await expectRestoresToTheVault(w, second.runId);
   });
 
   it("a base blob gone (aged out) is backed up from Key Vault instead of copied", async () => {
@@ -221,13 +216,7 @@ describe("incremental runs, attacked", () => {
     expect(m2.items.filter((i) => i.copiedFrom)).toHaveLength(7);
     expect((await verifyRun(w.deps, m2)).ok).toBe(true);
     // A restore of the new run equals the vault: the rewritten blob's bytes never reached it.
-    const report = await runRestore(w.deps, {
-      runId: second.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-    });
-    expect(report.status).toBe("succeeded");
-    expect(contents(w, "restore-vault")).toEqual(contents(w, "demo-vault"));
+    await expectRestoresToTheVault(w, second.runId);
   });
 
   it("an object listed with an empty content type is unchanged on the next incremental run (its item keeps the empty string)", async () => {
