@@ -152,6 +152,18 @@ export async function withFleet(
   return { ...deps, config: { ...deps.config, vaults, restoreTargets }, fleet };
 }
 
+/** The fleet the deps were resolved with, or (without BACKUP_SUBSCRIPTIONS) the listed vaults alone. */
+export function fleetOf(deps: EngineDeps & { fleet?: Fleet }): Fleet {
+  return (
+    deps.fleet ?? {
+      vaults: deps.config.vaults.map((v) => ({ ...v, source: "listed" as const })),
+      excluded: [],
+      unread: [],
+      discoveredAt: deps.now().toISOString(),
+    }
+  );
+}
+
 /**
  * A vault that is neither listed nor discovered: refused. While a subscription cannot be read the
  * vault may be one of its own, so the refusal is then retryable (the queue delivers it again).

@@ -13,7 +13,7 @@ import {
   WeekDays,
 } from "../domain/vocabulary.js";
 import type { BackupJob, EngineDeps } from "./deps.js";
-import { type Fleet, notInFleet, withFleet } from "./fleet.js";
+import { type Fleet, fleetOf, notInFleet, withFleet } from "./fleet.js";
 import { type MissingVault, reportMissing } from "./missing.js";
 
 export interface QueuedRun {
@@ -124,11 +124,6 @@ export async function scheduleBackups(given: EngineDeps): Promise<Scheduled> {
   const deps = await withFleet(given, undefined, { fresh: true });
   const tier = tierFor(deps.now(), deps.config.weeklyDay);
   const runs = await enqueueBackups(deps, { tier, trigger: "timer" });
-  const fleet = deps.fleet ?? {
-    vaults: deps.config.vaults.map((v) => ({ ...v, source: "listed" as const })),
-    excluded: [],
-    unread: [],
-    discoveredAt: deps.now().toISOString(),
-  };
+  const fleet = fleetOf(deps);
   return { tier, runs, missing: await reportMissing(deps, fleet, tier), unread: fleet.unread };
 }

@@ -7,7 +7,10 @@ import type { EngineDeps } from "./deps.js";
 import type { Fleet } from "./fleet.js";
 
 /** How long a vault that stopped being found keeps being reported: past the weekly cycle. */
-const RememberDays = 8;
+export const RememberDays = 8;
+
+/** The code of the timer's own record of a vault it no longer finds: not a run of that vault. */
+const GoneCode = "VaultNoLongerFound";
 
 export interface MissingVault {
   vault: string;
@@ -15,32 +18,39 @@ export interface MissingVault {
   diagnosis: Diagnosis;
 }
 
-function vaultGone(vault: string, fleet: Fleet): Diagnosis {
+/** Why a vault with runs of its own is not in today's fleet, as far as kvbackup can tell. */
+export function vaultGone(vault: string, fleet: Fleet): Diagnosis {
   // kvbackup does not know which subscription a vault was in: every unreadable one is a suspect.
   const unread = fleet.unread.map((u) => `${u.subscription} (${u.diagnosis.code})`);
   return {
-    code: "VaultNoLongerFound",
-    cause: `vault '${vault}' was backed up in the last ${RememberDays} days but is neither in BACKUP_VAULTS nor discovered now (deleted, moved to another subscription, its tag removed, or the app lost read on it)${unread.length ? `; discovery could not read subscription(s) ${unread.join(", ")} today, and the vault may be in one of them` : ""}.`,
-    fix: `If the vault was deleted on purpose, nothing to do: this is reported for 8 days, and its backups age out on their own. Otherwise run kvbackup discover to see why it is excluded, and restore the tag, the subscription in BACKUP_SUBSCRIPTIONS or the role.${fleet.unread[0] ? ` For the unreadable subscription: ${fleet.unread[0].diagnosis.fix}` : ""}`,
+    code: GoneCode,
+    cause: `vault '${vault}' was backed up in the last ${RememberDays} days but is neither in BACKUP_VAULTS nor discovered now (deleted, moved to another subscription, its tag removed, or the app lost read on it; for a Managed HSM: no longer in BACKUP_MANAGED_HSMS)${unread.length ? `; discovery could not read subscription(s) ${unread.join(", ")} today, and the vault may be in one of them` : ""}.`,
+    fix: `If the vault was deleted on purpose, nothing to do: this is reported for ${RememberDays} days, and its backups age out on their own (they restore into another vault meanwhile: docs/restore.md). Otherwise run kvbackup discover to see why it is excluded, and restore the tag, the subscription in BACKUP_SUBSCRIPTIONS or the role.${fleet.unread[0] ? ` For the unreadable subscription: ${fleet.unread[0].diagnosis.fix}` : ""}`,
   };
 }
 
 /**
- * The timer's check that no vault silently drops out of the backups: every vault with a committed
- * run in the last 8 days that is not in today's fleet gets a failed run of its own (row and event,
- * so the failed-run alert fires), naming why as far as kvbackup can tell.
+ * The vaults (and Managed HSMs) backed up lately that are not in today's fleet: every one with a
+ * run of its own in the last RememberDays days — whatever that run's status, so a vault deleted
+ * after a failed run counts too — that is neither in the fleet nor a configured Managed HSM. The
+ * timer's own "no longer found" records are not runs of the vault: they never keep it remembered.
+ */
+export async function goneVaults(deps: EngineDeps, fleet: Fleet): Promise<string[]> {
+  const since = new Date(deps.now().getTime() - RememberDays * 86_400_000).toISOString();
+  const rows = await deps.inventory.list({ since, top: 100_000 });
+  const here = new Set([...fleet.vaults, ...deps.config.hsms].map((v) => v.name));
+  const ran = rows.filter((r) => r.firstFailureCode !== GoneCode).map((r) => r.vault);
+  return [...new Set(ran)].filter((v) => !here.has(v)).sort();
+}
+
+/**
+ * The timer's check that no vault silently drops out of the backups: every vault that goneVaults
+ * names gets a failed run of its own (row and event, so the failed-run alert fires), naming why.
  */
 export async function reportMissing(deps: EngineDeps, fleet: Fleet, tier: Tier): Promise<MissingVault[]> {
   const now = deps.now();
-  const since = new Date(now.getTime() - RememberDays * 86_400_000).toISOString();
-  const rows = [
-    ...(await deps.inventory.list({ status: "succeeded", since, top: 100_000 })),
-    ...(await deps.inventory.list({ status: "partial", since, top: 100_000 })),
-  ];
-  const inFleet = new Set(fleet.vaults.map((v) => v.name));
-  const gone = [...new Set(rows.map((r) => r.vault))].filter((v) => !inFleet.has(v)).sort();
   const out: MissingVault[] = [];
-  for (const vault of gone) {
+  for (const vault of await goneVaults(deps, fleet)) {
     const runId = newRunId(now);
     const diagnosis = vaultGone(vault, fleet);
     const counts = emptyCounts();

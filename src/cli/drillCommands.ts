@@ -80,6 +80,7 @@ const age = (hours: number | undefined): string =>
 const coverageText = (v: VaultReport): string => {
   const c = v.coverage;
   if (v.kind === "managedHsm") return "full HSM backup";
+  if (v.notInFleet) return "not in the fleet";
   if (!c) return "unknown";
   if (c.diagnosis) return `unknown (${c.diagnosis.code})`;
   return `${c.inBackup}/${c.inVault}${c.missing.length ? `, ${c.missing.length} missing` : ""}${c.failed.length ? `, ${c.failed.length} failed` : ""}`;

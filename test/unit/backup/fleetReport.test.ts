@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { scheduleBackups } from "../../../src/backup/jobs.js";
+import { buildReport } from "../../../src/backup/report.js";
+import { runVault } from "../../../src/backup/run/runVault.js";
+import { main } from "../../../src/cli/main.js";
+import { newRunId } from "../../../src/domain/runId.js";
+import type { Kind } from "../../../src/domain/vocabulary.js";
+import { seed, world } from "../fakes/deps.js";
+import { captureIo } from "../fakes/io.js";
+import { armError } from "../fakes/memoryDirectory.js";
+import { kvError } from "../fakes/memoryVault.js";
+
+/** Issue 20: the report and the timer speak for the whole fleet, HSMs and vaults that left it included. */
+
+const SubA = "00000000-0000-0000-0000-00000000000a";
+const SubB = "00000000-0000-0000-0000-00000000000b";
+const hsms = [{ name: "demo-hsm", url: "https://demo-hsm.managedhsm.azure.net" }];
+
+function fleetWorld(over: Parameters<typeof world>[0] = {}) {
+  const w = world(
+    { subscriptions: [SubA, SubB], vaultTag: { name: "backup", value: "true" }, ...over },
+    { hsmPollMs: 1, hsmJobTimeoutMs: 50 },
+  );
+  w.directory.add(SubA, "demo-vault", { backup: "true" }).add(SubB, "team-b-kv", { backup: "true" });
+  return w;
+}
+
+const backUp = (w: ReturnType<typeof world>, vault: string, kinds?: Kind[], hsm = false) =>
+  runVault(w.deps, {
+    runId: newRunId(w.deps.now()),
+    vault,
+    tier: "daily",
+    trigger: "timer",
+    ...(kinds ? { kinds } : {}),
+    ...(hsm ? { hsm: true } : {}),
+  });
+
+const reportOf = async (w: ReturnType<typeof world>, vault: string) =>
+  (await buildReport(w.deps)).vaults.find((v) => v.vault === vault);
+
+describe("the report and the timer, fleet-wide", () => {
+  it("a configured Managed HSM is never 'no longer found': the timer records nothing for it and the report keeps it ok", async () => {
+    const w = fleetWorld({ hsms });
+    seed(w.vault());
+    expect((await backUp(w, "demo-hsm", undefined, true)).status).toBe("succeeded");
+    const s = await scheduleBackups(w.deps);
+    expect(s.missing).toEqual([]);
+    expect(s.runs.map((r) => r.vault)).toContain("demo-hsm");
+    expect(w.telemetry.events.filter((e) => e.status === "failed")).toEqual([]);
+    const hsm = await reportOf(w, "demo-hsm");
+    expect(hsm).toMatchObject({ kind: "managedHsm", verdict: "ok", reasons: [] });
+  });
+
+  it("a vault whose subscription can no longer be read stays in the report, at risk, with why; ARM's 429 the same", async () => {
+    const w = fleetWorld();
+    seed(w.vault());
+    w.vault("team-b-kv").put("secrets", "b");
+    expect((await backUp(w, "team-b-kv")).status).toBe("succeeded");
+    for (const fault of [armError(403, "AuthorizationFailed"), armError(429, "TooManyRequests")]) {
+      w.directory.fault = (sub) => (sub === SubB ? fault : undefined);
+      const report = await buildReport({ ...w.deps });
+      const b = report.vaults.find((v) => v.vault === "team-b-kv");
+      expect(b?.verdict).toBe("at risk");
+      expect(b?.notInFleet?.code).toBe("VaultNoLongerFound");
+      expect(b?.reasons.join("; ")).toMatch(/not in today's fleet/);
+      expect(b?.notInFleet?.cause).toContain(`could not read subscription(s) ${SubB}`);
+      // It is not listed in Key Vault (not on today's allow-list): no coverage, no token sent to it.
+      expect(b?.coverage).toBeUndefined();
+    }
+    const io = captureIo();
+    w.directory.fault = (sub) => (sub === SubB ? armError(403, "AuthorizationFailed") : undefined);
+    const code = await main(["report"], {}, io.io, () => ({ ...w.deps }));
+    expect(code).toBe(1);
+    expect(io.stdout()).toContain("team-b-kv");
+  });
+
+  it("a vault deleted after its last run failed is remembered too, by the timer and by the report", async () => {
+    const w = fleetWorld();
+    seed(w.vault());
+    const b = w.vault("team-b-kv");
+    b.put("secrets", "b");
+    b.fault = (op) => (op === "list" ? kvError(403, "Forbidden", "ForbiddenByRbac") : undefined);
+    const r = await backUp(w, "team-b-kv");
+    expect(r.status).not.toBe("succeeded");
+    w.directory.subscriptions.set(SubB, []);
+    const s = await scheduleBackups(w.deps);
+    expect(s.missing.map((m) => m.vault)).toEqual(["team-b-kv"]);
+    expect((await reportOf(w, "team-b-kv"))?.notInFleet?.code).toBe("VaultNoLongerFound");
+  });
+
+  it("the timer's own 'no longer found' rows do not keep a vault remembered: it leaves the report 8 days after its last real run", async () => {
+    const w = fleetWorld();
+    seed(w.vault());
+    w.vault("team-b-kv").put("secrets", "b");
+    // Day 0 is just before the vault's last run.
+    const start = w.deps.now().getTime();
+    await backUp(w, "team-b-kv");
+    w.directory.subscriptions.set(SubB, []);
+    let day = 0;
+    const deps = { ...w.deps, now: () => new Date(start + day * 86_400_000) };
+    const remembered: boolean[] = [];
+    for (day = 1; day <= 10; day++)
+      remembered.push((await scheduleBackups(deps)).missing.some((m) => m.vault === "team-b-kv"));
+    expect(remembered).toEqual([true, true, true, true, true, true, true, true, false, false]);
+    expect((await buildReport(deps)).vaults.map((v) => v.vault)).not.toContain("team-b-kv");
+  });
+
+  it("coverage is the vault now against every kind the settings protect: a key no run ever backed up is missing", async () => {
+    const w = fleetWorld();
+    seed(w.vault());
+    // The first and only run backs up secrets alone: the vault's keys and certificate are in no backup.
+    expect((await backUp(w, "demo-vault", ["secrets"])).status).toBe("succeeded");
+    let demo = await reportOf(w, "demo-vault");
+    expect(demo?.coverage?.missing).toEqual(["certificates/www", "keys/dek", "keys/signing"]);
+    expect(demo?.verdict).toBe("at risk");
+    // A full run, then a secrets-only run, then a new key: the key is in no backup; the older keys
+    // are in the full run, which still holds them.
+    expect((await backUp(w, "demo-vault")).status).toBe("succeeded");
+    expect((await backUp(w, "demo-vault", ["secrets"])).status).toBe("succeeded");
+    w.vault().put("keys", "added-later");
+    demo = await reportOf(w, "demo-vault");
+    expect(demo?.coverage?.missing).toEqual(["keys/added-later"]);
+    expect(demo?.reasons.join("; ")).toMatch(/1 object\(s\) in the vault are not in the backups/);
+  });
+});
