@@ -3,7 +3,7 @@ import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
 import type { InventoryRow } from "../../domain/inventory.js";
 import { type Manifest, manifestBlob, runPrefix } from "../../domain/manifest.js";
-import { isRunId, RuleText } from "../../domain/rules.js";
+import { isRunId, isVaultName, normalVaultName, RuleText } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { Tiers } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
@@ -21,10 +21,21 @@ export interface FoundRun {
 /** Rows whose run may have committed: a row left "running" is one whose final write may have failed. */
 const MayHaveCommitted = new Set<InventoryRow["status"]>(["succeeded", "partial", "running", "abandoned"]);
 
-function allowedSource(deps: EngineDeps & { fleet?: Fleet }, vault: string): string {
+/**
+ * A vault whose backups may be read (list, show, verify, the source of a restore): one of the fleet,
+ * a Managed HSM, or any vault with runs in this account — a vault that is gone (deleted, untagged,
+ * its subscription lost) is exactly the one whose backups are needed, and reading them sends no
+ * token to it. A name with no runs and not in the fleet is refused, so a typo is not "never backed up".
+ */
+export async function sourceVault(deps: EngineDeps & { fleet?: Fleet }, vault: string): Promise<string> {
   const v = findVault(deps.config, vault) ?? findHsm(deps.config, vault);
-  if (!v) throw notInFleet(deps, vault);
-  return v.name;
+  if (v) return v.name;
+  const name = normalVaultName(vault);
+  if (isVaultName(name) && (await deps.inventory.list({ vault: name, top: 1 })).length > 0) return name;
+  const refused = notInFleet(deps, vault);
+  throw new KvBackupError(refused.code, `${refused.message}, and no runs of it are in this account`, {
+    retryable: refused.retryable,
+  });
 }
 
 /** Where a run's manifest would be, when the inventory has no row for it: one place per tier. */
@@ -44,7 +55,7 @@ export async function findRun(
   signal?: SignalLike,
 ): Promise<FoundRun> {
   const deps = await withFleet(given, signal);
-  const source = vault === undefined ? undefined : allowedSource(deps, vault);
+  const source = vault === undefined ? undefined : await sourceVault(deps, vault);
   let candidates: { path: string; row?: InventoryRow }[];
   if (ref === "latest") {
     if (!source) throw new KvBackupError("BadRequest", "'latest' needs the vault whose latest run to use");

@@ -56,7 +56,7 @@ export async function resolveRestore(
   if (!target)
     throw new KvBackupError(
       "VaultNotAllowed",
-      `target vault '${targetName.slice(0, 64)}' is not in BACKUP_VAULTS or RESTORE_TARGET_VAULTS`,
+      `target vault '${targetName.slice(0, 64)}' is not in BACKUP_VAULTS or RESTORE_TARGET_VAULTS${req.targetVault ? "" : " (nor discovered): to restore the backups of a vault that is gone, name a target on the allow-list with --to T (HTTP: targetVault)"}`,
     );
   const run = await findRun(deps, req.runId, req.vault, signal);
   if (run.manifest.hsm)

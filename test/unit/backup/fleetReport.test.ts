@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { findRun } from "../../../src/backup/catalog/findRun.js";
+import { listRuns } from "../../../src/backup/catalog/listRuns.js";
+import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
 import { scheduleBackups } from "../../../src/backup/jobs.js";
 import { buildReport } from "../../../src/backup/report.js";
+import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { runVault } from "../../../src/backup/run/runVault.js";
 import { main } from "../../../src/cli/main.js";
+import { isKvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import type { Kind } from "../../../src/domain/vocabulary.js";
 import { seed, world } from "../fakes/deps.js";
@@ -121,5 +126,61 @@ describe("the report and the timer, fleet-wide", () => {
     demo = await reportOf(w, "demo-vault");
     expect(demo?.coverage?.missing).toEqual(["keys/added-later"]);
     expect(demo?.reasons.join("; ")).toMatch(/1 object\(s\) in the vault are not in the backups/);
+  });
+});
+
+describe("a vault that is gone: its backups are still read and restored", () => {
+  async function goneWorld() {
+    const w = fleetWorld();
+    seed(w.vault());
+    const b = w.vault("team-b-kv");
+    b.put("secrets", "storage-connection-string").put("keys", "signing");
+    const r = await backUp(w, "team-b-kv");
+    expect(r.status).toBe("succeeded");
+    // The vault is deleted: discovery no longer finds it, nobody edited BACKUP_VAULTS.
+    w.directory.subscriptions.set(SubB, []);
+    return { w, runId: r.runId };
+  }
+
+  it("list, show, verify and 'latest' find its runs; a restore into a vault on the allow-list restores everything", async () => {
+    const { w, runId } = await goneWorld();
+    const deps = { ...w.deps };
+    expect((await listRuns(deps, { vault: "team-b-kv" })).map((r) => r.runId)).toEqual([runId]);
+    expect((await findRun(deps, "latest", "Team-B-KV")).manifest.runId).toBe(runId);
+    expect((await verifyRef(deps, "latest", "team-b-kv")).ok).toBe(true);
+    const report = await runRestore(deps, {
+      runId: "latest",
+      vault: "team-b-kv",
+      targetVault: "restore-vault",
+    });
+    expect(report.status).toBe("succeeded");
+    expect([...w.vault("restore-vault").objects.secrets.keys()]).toEqual(["storage-connection-string"]);
+    const io = captureIo();
+    const code = await main(
+      ["restore", "latest", "--vault", "team-b-kv", "--to", "restore-vault", "--dry-run"],
+      {},
+      io.io,
+      () => ({ ...w.deps }),
+    );
+    expect(io.stderr()).not.toMatch(/not in BACKUP_VAULTS/);
+    // Everything is in restore-vault now: the dry run plans skips (the conflict policy), exit 0.
+    expect(io.stdout()).toMatch(/0 to restore, 2 to skip/);
+    expect(code).toBe(0);
+  });
+
+  it("the target stays on the allow-list: a restore into the gone vault itself is refused with what to do", async () => {
+    const { w } = await goneWorld();
+    const calls = { ...w.vault("team-b-kv").calls };
+    const err = await runRestore({ ...w.deps }, { runId: "latest", vault: "team-b-kv" }).catch((e) => e);
+    expect(isKvBackupError(err, "VaultNotAllowed")).toBe(true);
+    expect(String(err.message)).toMatch(/--to/);
+    expect(w.vault("team-b-kv").calls).toEqual(calls);
+  });
+
+  it("a vault with no runs in the account and not in the fleet is still refused (a typo is not 'never backed up')", async () => {
+    const { w } = await goneWorld();
+    const err = await listRuns({ ...w.deps }, { vault: "team-c-kv" }).catch((e) => e);
+    expect(isKvBackupError(err, "VaultNotAllowed")).toBe(true);
+    expect(String(err.message)).toMatch(/no runs/);
   });
 });
