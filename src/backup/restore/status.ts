@@ -1,17 +1,23 @@
 import type { OnConflict, RunStatus } from "../../domain/vocabulary.js";
 import type { PlanEntry, RestoreEntry, RestoreOutcome } from "./types.js";
 
+/**
+ * Skipped by the conflict policy and still there: an object of that name exists in the target. A
+ * name held by a soft-deleted object is never "as asked" — the vault has no such object, only its
+ * recycle bin does — whatever the policy: it is reported with how to recover or purge it.
+ */
 const skippedByPolicy = (outcome: RestoreOutcome, onConflict: OnConflict): boolean =>
-  onConflict === "skip" && (outcome === "skipped-exists" || outcome === "skipped-deleted");
+  onConflict === "skip" && outcome === "skipped-exists";
 
-/** An object whose restore went as asked: restored, or skipped because the conflict policy says skip. */
+/** An object whose restore went as asked: restored, or skipped because one of its name is in the target and the policy says skip. */
 export const restoredAsAsked = (outcome: RestoreOutcome, onConflict: OnConflict): boolean =>
   outcome === "restored" || skippedByPolicy(outcome, onConflict);
 
 /**
  * The truth about a restore: succeeded only when every object (and kind) asked for is restored or
- * deliberately skipped by the conflict policy; anything not in the backup, failed, or in conflict
- * under "fail" makes it partial (some went as asked) or failed (none did).
+ * deliberately skipped by the conflict policy because the target holds it; anything not in the
+ * backup, failed, held by a soft-deleted object, or in conflict under "fail" makes it partial
+ * (some went as asked) or failed (none did).
  */
 export function restoreStatus(
   results: readonly Pick<RestoreEntry, "outcome">[],

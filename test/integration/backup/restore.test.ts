@@ -90,12 +90,12 @@ describe("restore through the real SDKs", () => {
     expect(managed.every((r) => r.detail?.includes("restore the certificate"))).toBe(true);
   });
 
-  it("a soft-deleted name is planned as a skip with how to recover or purge; dry runs write nothing", async () => {
+  it("a soft-deleted name is planned as a skip with how to recover or purge, and the restore is not ok; dry runs write nothing", async () => {
     stack.emulator.call("restore-vault", "DELETE", "/secrets/feature-flags");
     stack.emulator.resetStats("restore-vault");
     const req = { runId, vault: "demo-vault", targetVault: "restore-vault", names: ["feature-flags"] };
     const plan = await runRestore(appFor(), { ...req, dryRun: true });
-    expect(plan).toMatchObject({ status: "planned", expected: "succeeded" });
+    expect(plan).toMatchObject({ status: "planned", expected: "failed" });
     expect(plan.plan).toEqual([
       expect.objectContaining({
         name: "feature-flags",
@@ -111,6 +111,7 @@ describe("restore through the real SDKs", () => {
       outcome: "skipped-deleted",
       diagnosis: { code: "DeletedButRecoverable" },
     });
+    expect(real.status).toBe("failed");
   });
 
   it("a transient conflict (purge still running) is retried; an unknown name is 'not in this backup' and the restore is partial", async () => {

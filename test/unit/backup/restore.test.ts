@@ -4,10 +4,12 @@ import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { restoredAsAsked, restoreStatus } from "../../../src/backup/restore/status.js";
 import type { RestoreOutcome } from "../../../src/backup/restore/types.js";
 import { runVault } from "../../../src/backup/run/runVault.js";
+import { main } from "../../../src/cli/main.js";
 import { restoreExitCode } from "../../../src/cli/restoreCommand.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { seed, world } from "../fakes/deps.js";
+import { captureIo } from "../fakes/io.js";
 import { kvError } from "../fakes/memoryVault.js";
 
 async function backedUp(w: ReturnType<typeof world>, kinds?: ("secrets" | "keys" | "certificates")[]) {
@@ -111,7 +113,7 @@ describe("restore", () => {
     expect(report.results).toHaveLength(1);
   });
 
-  it("conflicts: skip is succeeded, fail is failed; a soft-deleted name is skipped with how to recover", async () => {
+  it("conflicts: skip of an existing name is as asked, fail is failed; a soft-deleted name is skipped with how to recover and is never 'succeeded' (issue 20)", async () => {
     const w = world();
     seed(w.vault());
     const r = await backedUp(w);
@@ -128,10 +130,38 @@ describe("restore", () => {
       "secrets/alpha": "skipped-exists",
       "secrets/bravo": "skipped-deleted",
     });
-    expect(skip.status).toBe("succeeded");
+    // bravo is not in the target (only in its recycle bin): the restore did not give it back.
+    expect(skip.status).toBe("partial");
+    expect(skip.results?.[1]?.diagnosis?.fix).toMatch(/recover .* or purge/);
+    const existing = await runRestore(w.deps, { ...req, names: ["alpha"] });
+    expect(existing.status).toBe("succeeded");
     const fail = await runRestore(w.deps, { ...req, onConflict: "fail" });
     expect(fail.status).toBe("failed");
     expect(fail.results?.[0]?.diagnosis?.code).toBe("RestoreConflict");
+  });
+
+  it("kvbackup restore --only a name soft-deleted in the target exits 1 and prints how to recover or purge it (issue 20)", async () => {
+    const w = world();
+    seed(w.vault());
+    const r = await backedUp(w);
+    w.vault("restore-vault").deleted.secrets.add("alpha");
+    const io = captureIo();
+    const args = [
+      "restore",
+      r.runId,
+      "--vault",
+      "demo-vault",
+      "--to",
+      "restore-vault",
+      "--only",
+      "secrets/alpha",
+    ];
+    expect(await main(args, {}, io.io, () => w.deps)).toBe(1);
+    expect(io.stdout()).toMatch(/^failed: 0 restored, 1 skipped/m);
+    expect(io.stdout()).toMatch(/secrets\/alpha fix: Recover the deleted object .* or purge it/);
+    const plan = captureIo();
+    expect(await main([...args, "--dry-run"], {}, plan.io, () => w.deps)).toBe(1);
+    expect(plan.stdout()).toMatch(/a restore would end failed/);
   });
 
   it("a blob whose bytes changed is refused before it is sent", async () => {
@@ -183,6 +213,7 @@ describe("restore status tells the truth (property)", () => {
           if (missing) expect(status).not.toBe("succeeded");
           if (onConflict === "fail" && results.some((o) => o.startsWith("skipped")))
             expect(status).not.toBe("succeeded");
+          if (results.includes("skipped-deleted")) expect(status).not.toBe("succeeded");
           expect(status).toBe(ok === results.length ? "succeeded" : ok > 0 ? "partial" : "failed");
           expect(restoreExitCode({ status })).toBe(status === "succeeded" ? 0 : 1);
         },
