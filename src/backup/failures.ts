@@ -14,6 +14,17 @@ export function diagnosisOf(e: unknown, ctx: DiagnosisContext): Diagnosis | unde
   return e.failure ? diagnose(e.failure, ctx) : undefined;
 }
 
+/** The same failure with its diagnosis made now, where the context (which vault, for what) is known. */
+export function diagnosed(e: unknown, ctx: DiagnosisContext): unknown {
+  if (!(e instanceof KvBackupError) || e.diagnosis || !e.failure) return e;
+  return new KvBackupError(e.code, e.message, {
+    cause: e,
+    retryable: e.retryable,
+    failure: e.failure,
+    diagnosis: diagnose(e.failure, ctx),
+  });
+}
+
 export const isStorageFailure = (e: unknown): e is KvBackupError =>
   e instanceof KvBackupError && e.code === "StorageFailed";
 

@@ -1,6 +1,6 @@
 import { drillVaultInUse } from "../diagnosis/drill.js";
 import type { VaultRef } from "../domain/config.js";
-import type { Caller, Diagnosis } from "../domain/diagnosis.js";
+import type { Caller, Diagnosis, VaultPurpose } from "../domain/diagnosis.js";
 import type { SignalLike } from "../domain/signal.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import type { EngineDeps } from "./deps.js";
@@ -58,10 +58,11 @@ async function check(
   }
 }
 
+/** Per kind: list + backup on a vault the app backs up; list + restore on every vault a restore (or the drill) may target. */
 async function vaultHealth(
   deps: EngineDeps,
   vault: VaultRef,
-  backup: boolean,
+  purpose: VaultPurpose,
   signal?: SignalLike,
 ): Promise<VaultHealth> {
   const port = deps.vaults(
@@ -69,12 +70,14 @@ async function vaultHealth(
     new VaultLimiter({ ratePer10s: Math.min(deps.config.ratePer10s, 400) }),
     {},
   );
-  const ctx = { vault: vault.name, caller: deps.config.caller };
+  const ctx = (p: VaultPurpose) => ({ vault: vault.name, caller: deps.config.caller, purpose: p });
   const kinds: VaultHealth["kinds"] = {};
   const restore: VaultHealth["restore"] = {};
   for (const kind of Kinds.filter((k) => deps.config.kinds.includes(k))) {
-    if (backup) kinds[kind] = await check(() => port.probeBackup(kind, signal), ctx, isKeyVaultFailure);
-    restore[kind] = await check(() => port.probeRestore(kind, signal), ctx, isKeyVaultFailure);
+    if (purpose === "backup")
+      kinds[kind] = await check(() => port.probeBackup(kind, signal), ctx("backup"), isKeyVaultFailure);
+    const restoring = purpose === "drill" ? "drill" : "restore";
+    restore[kind] = await check(() => port.probeRestore(kind, signal), ctx(restoring), isKeyVaultFailure);
   }
   const ok = [...Object.values(kinds), ...Object.values(restore)].every((c) => c?.ok);
   return { name: vault.name, url: vault.url, ok, kinds, restore };
@@ -108,13 +111,13 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
     ...(failing?.diagnosis ? { diagnosis: failing.diagnosis } : {}),
     checks,
   };
-  const vaults = await Promise.all(deps.config.vaults.map((v) => vaultHealth(deps, v, true, signal)));
+  const vaults = await Promise.all(deps.config.vaults.map((v) => vaultHealth(deps, v, "backup", signal)));
   const restoreTargets = await Promise.all(
-    deps.config.restoreTargets.map((v) => vaultHealth(deps, v, false, signal)),
+    deps.config.restoreTargets.map((v) => vaultHealth(deps, v, "restore", signal)),
   );
   const hsms = storage.ok ? await Promise.all(deps.config.hsms.map((h) => hsmHealth(deps, h, signal))) : [];
   const drillVault = deps.config.drillVault
-    ? await vaultHealth(deps, deps.config.drillVault, false, signal)
+    ? await vaultHealth(deps, deps.config.drillVault, "drill", signal)
     : undefined;
   // A scratch vault that is not the drill's alone (a vault with data of its own) fails the check.
   const inUse = deps.config.drillVault ? await scratchInUse(deps, deps.config.drillVault) : undefined;

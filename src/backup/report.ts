@@ -106,7 +106,7 @@ async function coverageOf(
         for (const o of page) if (!o.managed) now.push(`${kind}/${o.name.toLowerCase()}`);
   } catch (e) {
     if (!isKeyVaultFailure(e)) throw e;
-    const diagnosis = diagnosisOf(e, { vault: vault.name, caller: deps.config.caller });
+    const diagnosis = diagnosisOf(e, { vault: vault.name, caller: deps.config.caller, purpose: "backup" });
     return {
       inVault: 0,
       inBackup: inBackup.size,

@@ -30,7 +30,9 @@ function conflict(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagno
 
 /** Key Vault errors, by status, error code and inner error code. */
 export function diagnoseKeyVault(f: AzureFailure, ctx: DiagnosisContext): Diagnosis | undefined {
-  const vault = ctx.vault ?? f.resource ?? "the vault";
+  // The vault the adapter called is the one that answered (or did not): a drill's caller may be
+  // thinking of its scratch vault while the source vault failed.
+  const vault = f.resource ?? ctx.vault ?? "the vault";
   if (f.networkCode) {
     const tls = (TlsCodes as readonly string[]).includes(f.networkCode);
     return {

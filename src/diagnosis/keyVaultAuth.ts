@@ -72,19 +72,26 @@ function firewall(vault: string, ctx: DiagnosisContext): Diagnosis {
       };
 }
 
-function rbac(f: AzureFailure, vault: string): Diagnosis {
+/**
+ * The role that grants the missing action: delete and purge only the drill role (on the drill's
+ * scratch vault), restores the restore role; a listing the role made for what the vault is used for
+ * (every role lists); everything else the backup role.
+ */
+function roleFor(action: string, purpose: DiagnosisContext["purpose"]): [string, string] {
+  if (/\/(delete|purge\/action)$/.test(action) || purpose === "drill")
+    return [
+      "Key Vault Restore Drill Operator",
+      "the drill's scratch vault only: restore, read metadata, delete, purge",
+    ];
+  if (/\/restore\/action$/.test(action) || purpose === "restore")
+    return ["Key Vault Restore Operator", "list + restore"];
+  return ["Key Vault Backup Operator", "list + backup, never getSecret"];
+}
+
+function rbac(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagnosis {
   const action = rbacAction(f.message);
   const oid = callerOid(f.message) ?? "<principalId>";
-  // The role that grants the missing action: delete and purge only the drill role (on the drill's
-  // scratch vault), restores the restore role, everything else the backup role.
-  const [role, grants] = /\/(delete|purge\/action)$/.test(action ?? "")
-    ? [
-        "Key Vault Restore Drill Operator",
-        "the drill's scratch vault only: restore, read metadata, delete, purge",
-      ]
-    : /\/restore\/action$/.test(action ?? "")
-      ? ["Key Vault Restore Operator", "list + restore"]
-      : ["Key Vault Backup Operator", "list + backup, never getSecret"];
+  const [role, grants] = roleFor(action ?? "", ctx.purpose);
   return {
     code: "KeyVaultRbac",
     cause: `The identity (oid ${oid}) is missing ${action ?? "the needed data action"} on Key Vault '${vault}'.`,
@@ -104,7 +111,7 @@ function forbidden(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagn
         fix: "Create a private endpoint for the vault in a VNet the caller is integrated with, with the privatelink.vaultcore.azure.net DNS zone linked.",
       };
     case "ForbiddenByRbac":
-      return rbac(f, vault);
+      return rbac(f, vault, ctx);
     case "AccessDenied":
     case "ForbiddenByPolicy":
       return {

@@ -1,4 +1,4 @@
-import { type AzureFailure, TlsCodes } from "../domain/azureFailure.js";
+import { type AzureFailure, type StorageTarget, TlsCodes } from "../domain/azureFailure.js";
 import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
 import { diagnoseStorageAuth } from "./storageAuth.js";
 
@@ -34,9 +34,17 @@ function unreachable(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
   };
 }
 
+/** The data role each kind of storage resource needs, and where a role assignment on one is scoped. */
+const DataRoles: Record<StorageTarget["kind"], { role: string; scope: string }> = {
+  container: { role: "Storage Blob Data Contributor", scope: "blobServices/default/containers" },
+  queue: { role: "Storage Queue Data Contributor", scope: "queueServices/default/queues" },
+  table: { role: "Storage Table Data Contributor", scope: "tableServices/default/tables" },
+};
+
 function permission(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
-  const container = ctx.container ?? "keyvault-backups";
-  const where = f.resource ?? `container '${container}'`;
+  const target = f.store ?? { kind: "container", name: ctx.container ?? "keyvault-backups" };
+  const where = `${target.kind} '${target.name}'`;
+  const { role, scope } = DataRoles[target.kind];
   if (ctx.storageAuth === "sas" || f.code !== "AuthorizationPermissionMismatch")
     return {
       code: "StorageSasPermission",
@@ -46,7 +54,7 @@ function permission(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
   return {
     code: "StorageRbac",
     cause: `The identity reached the storage account but lacks a data role on ${where}.`,
-    fix: `Assign "Storage Blob Data Contributor" to the identity scoped to the container (and "Storage Queue Data Contributor" on each queue, "Storage Table Data Contributor" on the table); propagation takes up to 10 minutes. E.g. az role assignment create --assignee <principalId> --role "Storage Blob Data Contributor" --scope <account-id>/blobServices/default/containers/${container}`,
+    fix: `Assign "${role}" to the identity scoped to the ${target.kind}; propagation takes up to 10 minutes. E.g. az role assignment create --assignee <principalId> --role "${role}" --scope <account-id>/${scope}/${target.name}. (The app needs Storage Blob Data Contributor on its container, Storage Queue Data Contributor on its queues and Storage Table Data Contributor on its table: the infra assigns all three.)`,
   };
 }
 

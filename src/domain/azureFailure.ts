@@ -1,3 +1,9 @@
+/** The storage resource a call was about: a data role is granted on it, and a fix names it. */
+export interface StorageTarget {
+  kind: "container" | "queue" | "table";
+  name: string;
+}
+
 /**
  * What kvbackup knows of a failed Azure call: the service, the HTTP status, the error code and
  * (Key Vault) the inner error code. Classification branches on these, never on message text; the
@@ -19,6 +25,8 @@ export interface AzureFailure {
   detail?: string;
   /** What was called, as the adapter knows it: the vault's name, or "container 'x'", "table 'y'", "queue 'z'". */
   resource?: string;
+  /** Storage: the container, queue or table the call was about. */
+  store?: StorageTarget;
   /** The kind of call: a listing, a backup, a restore (a 400 or 404 means another thing for each). */
   operation?: "list" | "backup" | "restore";
 }

@@ -97,6 +97,13 @@ export interface DiagnosisContext {
   caller?: Caller;
   /** How the app authenticates to storage: the same refusal means a missing role for an identity, a too-narrow SAS for a SAS. */
   storageAuth?: StorageAuth;
+  /**
+   * What the caller uses the vault for — a vault it backs up, a restore target, the drill's scratch
+   * vault: a refused listing needs the role made for that use.
+   */
+  purpose?: VaultPurpose;
 }
+
+export type VaultPurpose = "backup" | "restore" | "drill";
 
 export type StorageAuth = "identity" | "sharedKey" | "sas";

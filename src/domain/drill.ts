@@ -50,6 +50,12 @@ export interface DrillRow {
   /** Objects of the vault with 400 or more versions (Key Vault backs up at most 500). */
   nearVersionLimit?: string[];
   firstFailureCode?: string;
+  /**
+   * What this drill set out to restore into the scratch vault (how many, and the SHA-256 of
+   * scratchDigest), written before its first restore and removed once the scratch vault is empty
+   * again: the next drill trusts a drill record only as far as its row says that drill put it there.
+   */
+  inScratch?: { count: number; sha256: string };
 }
 
 /** A drill leaves this record in the scratch vault's folder before it restores anything: its leftovers are known. */

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
+import type { StorageTarget } from "../domain/azureFailure.js";
 import { type BlobFacts, type StoredBlob, strongEtag, type Written } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
 import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
@@ -48,8 +49,8 @@ const written = (etag: string | undefined): Written => {
 export class BlobStore {
   constructor(private readonly client: ContainerClient) {}
 
-  private get label(): string {
-    return `container '${this.client.containerName}'`;
+  private get label(): StorageTarget {
+    return { kind: "container", name: this.client.containerName };
   }
 
   get container(): string {

@@ -1,4 +1,5 @@
 import type { ContainerClient } from "@azure/storage-blob";
+import type { StorageTarget } from "../domain/azureFailure.js";
 import { KvBackupError } from "../domain/errors.js";
 import { delay, type SignalLike } from "../domain/signal.js";
 import { holdLease, tryLease } from "./heldLease.js";
@@ -17,8 +18,8 @@ export class BudgetSlots {
     private readonly pollMs = 2000,
   ) {}
 
-  private get label(): string {
-    return `container '${this.client.containerName}'`;
+  private get label(): StorageTarget {
+    return { kind: "container", name: this.client.containerName };
   }
 
   private get timing() {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
+import type { StorageTarget } from "../domain/azureFailure.js";
 import type { ChunkedDocument } from "../domain/manifest.js";
 import type { SignalLike } from "../domain/signal.js";
 import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
@@ -12,8 +13,8 @@ const LargeDocumentBytes = 8 * 1024 * 1024;
 export class DocumentStore {
   constructor(private readonly client: ContainerClient) {}
 
-  private get label(): string {
-    return `container '${this.client.containerName}'`;
+  private get label(): StorageTarget {
+    return { kind: "container", name: this.client.containerName };
   }
 
   async read(path: string, signal?: SignalLike): Promise<{ bytes: Uint8Array; etag: string } | undefined> {

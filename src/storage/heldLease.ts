@@ -1,4 +1,5 @@
 import type { BlobLeaseClient, BlockBlobClient } from "@azure/storage-blob";
+import type { StorageTarget } from "../domain/azureFailure.js";
 import { isStorageStatus, storageCall } from "./storageCall.js";
 
 /**
@@ -26,7 +27,7 @@ export function renewalTiming(
  */
 export function holdLease(
   lease: BlobLeaseClient,
-  timing: { leaseSeconds: number; renewMs: number; label: string; retryMs?: number },
+  timing: { leaseSeconds: number; renewMs: number; label: StorageTarget; retryMs?: number },
   onLost: (reason?: unknown) => void,
 ): { release(): Promise<void> } {
   let done = false;
@@ -88,7 +89,7 @@ export function holdLease(
  */
 export async function tryLease(
   blob: BlockBlobClient,
-  timing: { leaseSeconds: number; label: string },
+  timing: { leaseSeconds: number; label: StorageTarget },
 ): Promise<BlobLeaseClient | undefined> {
   try {
     await storageCall(

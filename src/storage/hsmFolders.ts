@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { BlobServiceClient } from "@azure/storage-blob";
+import type { StorageTarget } from "../domain/azureFailure.js";
 import type { SignalLike } from "../domain/signal.js";
 import { signalOption, storageCall } from "./storageCall.js";
 
@@ -17,7 +18,7 @@ export class HsmFolders {
   async ensure(container: string, signal?: SignalLike): Promise<void> {
     await storageCall(
       () => this.service.getContainerClient(container).createIfNotExists(signalOption(signal)),
-      `container '${container}'`,
+      { kind: "container", name: container },
     );
   }
 
@@ -27,7 +28,7 @@ export class HsmFolders {
     signal?: SignalLike,
   ): Promise<{ name: string; bytes: number; sha256: string }[]> {
     const client = this.service.getContainerClient(container);
-    const label = `container '${container}'`;
+    const label: StorageTarget = { kind: "container", name: container };
     const names = await storageCall(async () => {
       const out: string[] = [];
       for await (const b of client.listBlobsFlat({ prefix: `${folder}/`, ...signalOption(signal) }))

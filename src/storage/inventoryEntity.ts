@@ -75,6 +75,10 @@ export function drillEntity(r: DrillRow): Entity {
     ...(r.nearVersionLimit ? { nearVersionLimit: JSON.stringify(r.nearVersionLimit.slice(0, 50)) } : {}),
   };
   for (const k of DrillOptional) if (r[k] !== undefined) e[k] = r[k];
+  if (r.inScratch) {
+    e.inScratchCount = r.inScratch.count;
+    e.inScratchSha256 = r.inScratch.sha256;
+  }
   return e;
 }
 
@@ -106,5 +110,8 @@ export function drillFromEntity(e: Record<string, unknown>): DrillRow {
     ...(num("againstSource") !== undefined ? { againstSource: num("againstSource") as number } : {}),
     ...(e.nearVersionLimit !== undefined ? { nearVersionLimit: jsonList<string>(e.nearVersionLimit) } : {}),
     ...(text("firstFailureCode") ? { firstFailureCode: text("firstFailureCode") as string } : {}),
+    ...(text("inScratchSha256")
+      ? { inScratch: { count: num("inScratchCount") ?? 0, sha256: text("inScratchSha256") as string } }
+      : {}),
   };
 }

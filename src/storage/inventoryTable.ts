@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { odata, type TableClient } from "@azure/data-tables";
+import type { StorageTarget } from "../domain/azureFailure.js";
 import type { DrillRow } from "../domain/drill.js";
 import type { InventoryQuery, InventoryRow } from "../domain/inventory.js";
 import type { SignalLike } from "../domain/signal.js";
@@ -12,8 +13,8 @@ export class InventoryTable {
 
   constructor(private readonly table: TableClient) {}
 
-  private get label(): string {
-    return `table '${this.table.tableName}'`;
+  private get label(): StorageTarget {
+    return { kind: "table", name: this.table.tableName };
   }
 
   private async ensure(): Promise<void> {

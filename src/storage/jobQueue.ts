@@ -1,4 +1,5 @@
 import type { QueueClient } from "@azure/storage-queue";
+import type { StorageTarget } from "../domain/azureFailure.js";
 import type { SignalLike } from "../domain/signal.js";
 import { signalOption, storageCall } from "./storageCall.js";
 
@@ -8,8 +9,8 @@ export class JobQueue<T> {
 
   constructor(private readonly queue: QueueClient) {}
 
-  private get label(): string {
-    return `queue '${this.queue.name}'`;
+  private get label(): StorageTarget {
+    return { kind: "queue", name: this.queue.name };
   }
 
   get name(): string {

@@ -1,4 +1,5 @@
 import type { ContainerClient } from "@azure/storage-blob";
+import type { StorageTarget } from "../domain/azureFailure.js";
 import { KvBackupError } from "../domain/errors.js";
 import { holdLease, tryLease } from "./heldLease.js";
 
@@ -15,8 +16,8 @@ export class VaultLeases {
     private readonly renewMs = (leaseSeconds * 1000) / 3,
   ) {}
 
-  private get label(): string {
-    return `container '${this.client.containerName}'`;
+  private get label(): StorageTarget {
+    return { kind: "container", name: this.client.containerName };
   }
 
   async acquire(vault: string, onLost: (reason?: unknown) => void): Promise<{ release(): Promise<void> }> {

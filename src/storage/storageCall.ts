@@ -1,4 +1,4 @@
-import { isAbort, toAzureFailure } from "../domain/azureFailure.js";
+import { isAbort, type StorageTarget, toAzureFailure } from "../domain/azureFailure.js";
 import { azureCallError, KvBackupError } from "../domain/errors.js";
 
 interface StorageErrorLike {
@@ -38,9 +38,9 @@ function errorCode(e: unknown): string | undefined {
 
 /**
  * Runs one storage SDK call; whatever it throws leaves as a KvBackupError carrying what Storage
- * answered, and on what (`resource`: "container 'x'", "table 'y'", "queue 'z'").
+ * answered, and on what (`store`, and `resource` in words: "container 'x'", "table 'y'", "queue 'z'").
  */
-export async function storageCall<T>(fn: () => Promise<T>, resource?: string): Promise<T> {
+export async function storageCall<T>(fn: () => Promise<T>, target?: StorageTarget): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -51,7 +51,10 @@ export async function storageCall<T>(fn: () => Promise<T>, resource?: string): P
     if (code && !failure.networkCode) failure.code = code;
     const detail = authenticationDetail(e);
     if (detail) failure.detail = detail;
-    if (resource) failure.resource = resource;
+    if (target) {
+      failure.store = target;
+      failure.resource = `${target.kind} '${target.name}'`;
+    }
     throw azureCallError(failure);
   }
 }

@@ -7,6 +7,7 @@ import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { isStorageFailure } from "../failures.js";
 import type { Fleet } from "../fleet.js";
+import { scratchDigest } from "./scratch.js";
 
 /**
  * The scratch vault's lease. Held by another drill: wait for it (up to waitMs, looking every
@@ -61,8 +62,10 @@ export async function scratchInUse(
 
 /**
  * The drill record, as far as the inventory backs it: the drill's row exists (this scratch vault,
- * the same run, not a success), and the run's sound manifest names each object. Anything else in
- * it is not a leftover of ours; the caller treats it as foreign.
+ * the same run, not a success) and says that drill set out to restore exactly the record's objects
+ * and did not empty the scratch vault again (a drill that failed before restoring anything, or
+ * cleaned up after itself, vouches for nothing), and the run's sound manifest names each object.
+ * Anything else in it is not a leftover of ours; the caller treats it as foreign.
  */
 export async function trustedState(
   deps: EngineDeps,
@@ -75,6 +78,7 @@ export async function trustedState(
   const row = rows.find((r) => r.drillId === state.drillId);
   if (!row || row.scratchVault !== scratch.name || row.runId !== state.runId || row.status === "succeeded")
     return undefined;
+  if (row.inScratch?.sha256 !== scratchDigest(state.objects).sha256) return undefined;
   let manifest: Manifest;
   try {
     manifest = (await findRun(deps, state.runId, state.vault, signal)).manifest;

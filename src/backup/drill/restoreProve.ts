@@ -55,6 +55,7 @@ export async function restoreProveClean(
           vault: scratch.name,
           object: `${item.kind}/${item.name}`,
           caller: deps.config.caller,
+          purpose: "drill",
         });
         restoreRefused ??= d;
         mismatchList.push({
@@ -112,6 +113,7 @@ export async function restoreProveClean(
     { drillId: row.drillId, vault: vault.name, runId: manifest.runId, objects: [], phase: "clean" },
     signal,
   );
+  delete row.inScratch;
   onProgress?.("clean", restored.length, restored.length);
   mismatchList.sort((a, b) => (`${a.kind}/${a.name}` < `${b.kind}/${b.name}` ? -1 : 1));
   if (mismatchList.length > 0)

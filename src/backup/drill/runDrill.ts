@@ -5,9 +5,9 @@ import {
   noDrillVault,
 } from "../../diagnosis/drill.js";
 import { findVault, type VaultRef } from "../../domain/config.js";
-import type { Diagnosis } from "../../domain/diagnosis.js";
+import type { Diagnosis, DiagnosisContext } from "../../domain/diagnosis.js";
 import type { DrillMismatch, DrillRow } from "../../domain/drill.js";
-import { isKvBackupError } from "../../domain/errors.js";
+import { failureOf, isKvBackupError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { Trigger } from "../../domain/vocabulary.js";
@@ -25,9 +25,20 @@ import {
   foreignObjects,
   readDrillState,
   scratchContents,
+  scratchDigest,
   withManaged,
   writeDrillState,
 } from "./scratch.js";
+
+/**
+ * Whose failure it is: storage's, the scratch vault's (the drill role), or the source vault's (the
+ * drill reads it with the backup role) — the vault named is the one the adapter called.
+ */
+function failureContext(deps: EngineDeps, scratch: VaultRef, e: unknown): DiagnosisContext {
+  if (isStorageFailure(e)) return storageContext(deps);
+  const vault = failureOf(e)?.resource ?? scratch.name;
+  return { vault, caller: deps.config.caller, purpose: vault === scratch.name ? "drill" : "backup" };
+}
 
 export interface DrillRequest {
   vault: string;
@@ -129,10 +140,7 @@ export async function runDrill(
     );
   } catch (e) {
     if (isKvBackupError(e, "Aborted", "LeaseLost", "AlreadyRunning", "BudgetBusy")) throw e;
-    const ctx = isStorageFailure(e)
-      ? storageContext(deps)
-      : { vault: scratch.name, caller: deps.config.caller };
-    const diagnosis = diagnosisOf(e, ctx);
+    const diagnosis = diagnosisOf(e, failureContext(deps, scratch, e));
     if (!diagnosis) throw e;
     return end("failed", diagnosis);
   }
@@ -195,7 +203,9 @@ async function drill(
 
   const items = manifest.items;
   const objects = items.map((i) => `${i.kind}/${i.name}`);
-  // The row names the run before the record does: the next drill checks the one against the other.
+  // The row names the run and what the drill restores before the record does: the next drill
+  // checks the one against the other.
+  row.inScratch = scratchDigest(objects);
   await deps.drills.put(row);
   await writeDrillState(
     deps.documents,
@@ -222,10 +232,7 @@ async function drill(
     // A drill that fails after restoring (storage lost, the vault refusing) empties what it can of
     // the scratch vault, and says what it leaves for the next drill.
     if (signal.aborted || isKvBackupError(e, "Aborted", "LeaseLost")) throw e;
-    const diagnosis = diagnosisOf(
-      e,
-      isStorageFailure(e) ? storageContext(deps) : { vault: scratch.name, caller: deps.config.caller },
-    );
+    const diagnosis = diagnosisOf(e, failureContext(deps, scratch, e));
     if (!diagnosis) throw e;
     let left = -1;
     try {
@@ -240,7 +247,8 @@ async function drill(
     } catch {
       // The cleanup failed too: what is left is not known.
     }
-    if (left !== 0)
+    if (left === 0) delete row.inScratch;
+    else
       diagnosis.cause +=
         left > 0
           ? ` The scratch vault still holds ${left} object(s) this drill restored; the next drill purges them.`

@@ -2,6 +2,7 @@ import { drillVaultNotEmpty, drillVaultPurgeProtected, isPurgeProtected } from "
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import type { DrillState } from "../../domain/drill.js";
 import { failureOf } from "../../domain/errors.js";
+import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { type Kind, Kinds } from "../../domain/vocabulary.js";
 import type { DocumentStore, VaultInspector, VaultPort } from "../ports.js";
@@ -35,6 +36,12 @@ export async function writeDrillState(
   // Created the first time; replaced (no ETag: the drill holds the scratch vault's lease) after.
   if (await documents.create(path, bytes, signal)) return;
   await documents.replace(path, bytes, undefined, signal);
+}
+
+/** What a drill row records of the objects its drill restores: their count and a digest of the sorted kind/name list. */
+export function scratchDigest(objects: readonly string[]): { count: number; sha256: string } {
+  const list = [...new Set(objects.map((o) => o.toLowerCase()))].sort();
+  return { count: list.length, sha256: sha256Hex(new TextEncoder().encode(list.join("\n"))) };
 }
 
 /** A certificate brings its managed key and secret: a drill that restored certificates/x also made keys/x and secrets/x. */

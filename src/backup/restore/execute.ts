@@ -136,7 +136,7 @@ async function restoreOne(
       return { kind: p.kind, name: p.name, outcome: "restored" };
     } catch (e) {
       if (!isKeyVaultFailure(e)) throw e;
-      const d = diagnosisOf(e, { vault: deps.target.name, object }) as Diagnosis;
+      const d = diagnosisOf(e, { vault: deps.target.name, object, purpose: "restore" }) as Diagnosis;
       // A purge or deletion still running holds the name for a while: wait it out, up to a bound.
       if ((d.code === "BeingDeleted" || d.code === "RestoreConflict") && Date.now() < deadline) {
         await delay(Math.min(8000, 250 * 2 ** attempt), signal);

@@ -5,7 +5,7 @@ import { unique } from "../../domain/vocabulary.js";
 import { budgetOf, underBudget } from "../budget.js";
 import { type FoundRun, findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
-import { storageContext } from "../failures.js";
+import { diagnosed, storageContext } from "../failures.js";
 import { withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
 import { executeRestore } from "./execute.js";
@@ -77,7 +77,10 @@ export async function runRestore(
   const ratePer10s = Math.min(budgetOf(deps, target).ratePer10s, deps.tuning.restoreRatePer10s);
   const vault = deps.vaults(target, new VaultLimiter({ ratePer10s }), {});
   const filters = { ...(req.kinds ? { kinds: req.kinds } : {}), ...(req.names ? { names: req.names } : {}) };
-  const plan = await planRestore(vault, run.manifest, filters, signal);
+  const plan = await planRestore(vault, run.manifest, filters, signal).catch((e: unknown) => {
+    // Planning lists the target: a refusal there is about the restore role on it.
+    throw diagnosed(e, { vault: target.name, caller: deps.config.caller, purpose: "restore" });
+  });
   const onConflict = req.onConflict ?? "skip";
   const base = {
     ...(options.restoreId ? { restoreId: options.restoreId } : {}),

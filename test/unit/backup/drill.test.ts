@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runDrill } from "../../../src/backup/drill/runDrill.js";
-import { drillStatePath } from "../../../src/backup/drill/scratch.js";
+import { drillStatePath, scratchDigest } from "../../../src/backup/drill/scratch.js";
 import { checkHealth } from "../../../src/backup/health.js";
 import { runVault } from "../../../src/backup/run/runVault.js";
 import { azureCallError } from "../../../src/domain/errors.js";
@@ -30,14 +30,15 @@ function afterEachRestore(v: MemoryVault, hook: (kind: Kind) => void): void {
   };
 }
 
-const writeState = (
+/** Writes (or overwrites) the scratch vault's drill record, as a drill or a forger would. */
+async function writeState(
   w: ReturnType<typeof world>,
   state: { drillId: string; runId: string; objects: string[] },
-) =>
-  w.deps.documents.create(
-    drillStatePath("drill-vault"),
-    Buffer.from(JSON.stringify({ ...state, vault: "demo-vault", phase: "restoring" })),
-  );
+): Promise<void> {
+  const bytes = Buffer.from(JSON.stringify({ ...state, vault: "demo-vault", phase: "restoring" }));
+  if (!(await w.deps.documents.create(drillStatePath("drill-vault"), bytes)))
+    await w.deps.documents.replace(drillStatePath("drill-vault"), bytes);
+}
 /** What a drill killed mid-restore leaves: its row ("running", this scratch vault, its run) and its record. */
 async function killedDrill(w: ReturnType<typeof world>, runId: string, objects: string[]): Promise<void> {
   const drillId = newRunId(new Date("2026-11-25T04:00:00Z"));
@@ -52,6 +53,7 @@ async function killedDrill(w: ReturnType<typeof world>, runId: string, objects: 
     compared: 0,
     mismatches: 0,
     sample: [],
+    inScratch: scratchDigest(objects),
   });
   await writeState(w, { drillId, runId, objects });
 }
@@ -180,6 +182,41 @@ describe("a restore drill", () => {
       expect([what, r.status, r.diagnosis?.code]).toEqual([what, "failed", "DrillVaultNotEmpty"]);
       expect(w.vault("drill-vault").objects.secrets.has("mine")).toBe(true);
     }
+  });
+
+  it("a record forged to point at a real drill that failed before it restored anything purges nothing (issue 20)", async () => {
+    const w = world({ drillVault });
+    seed(w.vault());
+    const run = await backup(w);
+    // Someone's own secret in the scratch vault, named like one of the run's: the first drill refuses.
+    w.vault("drill-vault").put("secrets", "alpha");
+    const first = await drill(w);
+    expect([first.status, first.diagnosis?.code, first.runId]).toEqual([
+      "failed",
+      "DrillVaultNotEmpty",
+      run.runId,
+    ]);
+    // A record naming that real drill, its run, and the object: the drill's row shows it restored nothing.
+    await writeState(w, { drillId: first.drillId, runId: run.runId, objects: ["secrets/alpha"] });
+    const second = await drill(w);
+    expect([second.status, second.diagnosis?.code]).toEqual(["failed", "DrillVaultNotEmpty"]);
+    expect(w.vault("drill-vault").objects.secrets.has("alpha")).toBe(true);
+    // Nor does a record that names more than the drill set out to restore.
+    const w2 = world({ drillVault });
+    seed(w2.vault());
+    const run2 = await backup(w2);
+    await killedDrill(w2, run2.runId, ["secrets/bravo"]);
+    w2.vault("drill-vault").put("secrets", "alpha");
+    w2.vault("drill-vault").put("secrets", "bravo");
+    const rows = [...w2.storage.drillRows.values()];
+    await writeState(w2, {
+      drillId: rows[0]?.drillId as string,
+      runId: run2.runId,
+      objects: ["secrets/alpha", "secrets/bravo"],
+    });
+    const third = await drill(w2);
+    expect([third.status, third.diagnosis?.code]).toEqual(["failed", "DrillVaultNotEmpty"]);
+    expect(w2.vault("drill-vault").objects.secrets.has("alpha")).toBe(true);
   });
 
   it("refuses a scratch vault this app has backed up (it holds data of its own), and names a drill already running", async () => {

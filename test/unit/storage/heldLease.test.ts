@@ -12,7 +12,7 @@ describe("holding a blob lease", () => {
     const lost = await new Promise<unknown>((resolve) => {
       holdLease(
         leaseClient(() => new Promise(() => undefined)),
-        { leaseSeconds: 1, renewMs: 100, label: "test" },
+        { leaseSeconds: 1, renewMs: 100, label: { kind: "container", name: "test" } as const },
         (reason) => resolve({ reason, after: Date.now() - started }),
       );
     });
@@ -27,7 +27,7 @@ describe("holding a blob lease", () => {
     const reason = await new Promise<unknown>((resolve) => {
       holdLease(
         leaseClient(async () => Promise.reject(taken)),
-        { leaseSeconds: 60, renewMs: 20, label: "test" },
+        { leaseSeconds: 60, renewMs: 20, label: { kind: "container", name: "test" } as const },
         resolve,
       );
     });
@@ -42,7 +42,7 @@ describe("holding a blob lease", () => {
         renewals++;
         return {};
       }),
-      { leaseSeconds: 1, renewMs: 50, label: "test" },
+      { leaseSeconds: 1, renewMs: 50, label: { kind: "container", name: "test" } as const },
       () => {
         lostCalled = true;
       },
@@ -77,7 +77,7 @@ describe("releasing a held lease", () => {
           answer = reject;
         });
       }),
-      { leaseSeconds: 60, renewMs: 20, label: "test" },
+      { leaseSeconds: 60, renewMs: 20, label: { kind: "container", name: "test" } as const },
       () => {
         lostCalled = true;
       },
@@ -101,7 +101,7 @@ describe("releasing a held lease", () => {
         if (renewals === 1) throw busy;
         return {};
       }),
-      { leaseSeconds: 1, renewMs: 600, label: "test", retryMs: 20 },
+      { leaseSeconds: 1, renewMs: 600, label: { kind: "container", name: "test" } as const, retryMs: 20 },
       () => {
         lostCalled = true;
       },
