@@ -165,17 +165,24 @@ export function fleetOf(deps: EngineDeps & { fleet?: Fleet }): Fleet {
 }
 
 /**
- * A vault that is neither listed nor discovered: refused. While a subscription cannot be read the
- * vault may be one of its own, so the refusal is then retryable (the queue delivers it again).
+ * A vault that is neither listed nor discovered: refused as not allowed (a caller's mistake). While
+ * a subscription cannot be read the vault may be one of its own: that is not the caller's mistake
+ * but discovery's failure, named with its diagnosis and retryable (the queue delivers it again).
  */
 export function notInFleet(deps: EngineDeps & { fleet?: Fleet }, name: string): KvBackupError {
+  const vault = `vault '${name.slice(0, 64)}'`;
   const unread = deps.fleet?.unread ?? [];
-  const where = deps.config.subscriptions.length
-    ? "BACKUP_VAULTS nor discovered in BACKUP_SUBSCRIPTIONS"
-    : "BACKUP_VAULTS";
+  const first = unread[0];
+  if (first)
+    return new KvBackupError(
+      "DiscoveryIncomplete",
+      `${vault} is not in BACKUP_VAULTS, and discovery could not read subscription(s) ${unread.map((u) => `${u.subscription} (${u.diagnosis.code})`).join(", ")}: it may be in one of them`,
+      { retryable: true, diagnosis: first.diagnosis },
+    );
   return new KvBackupError(
     "VaultNotAllowed",
-    `vault '${name.slice(0, 64)}' is not in ${where}${unread.length ? ` (discovery could not read ${unread.map((u) => `${u.subscription}: ${u.diagnosis.code}`).join(", ")})` : ""}`,
-    { retryable: unread.length > 0 },
+    deps.config.subscriptions.length
+      ? `${vault} is neither in BACKUP_VAULTS nor discovered in BACKUP_SUBSCRIPTIONS`
+      : `${vault} is not in BACKUP_VAULTS`,
   );
 }

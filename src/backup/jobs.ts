@@ -42,11 +42,12 @@ export function tierFor(at: Date, weeklyDay: WeekDay): Tier {
 }
 
 /**
- * One job per vault on backup-jobs (the Functions host spreads them over instances). Vaults and
- * kinds asked for twice run once; a vault off the allow-list refuses the whole request, nothing queued.
+ * The jobs a request asks for — one per vault and Managed HSM (default: every vault of the fleet
+ * and every HSM) — checked against the fleet: the timer, POST /api/backups and the CLI plan the
+ * same way. Vaults and kinds asked for twice run once; a vault off the allow-list refuses the whole
+ * request, nothing planned. The deps carry the fleet (withFleet).
  */
-export async function enqueueBackups(given: EngineDeps, req: BackupRequest): Promise<QueuedRun[]> {
-  const deps = await withFleet(given);
+export function planBackups(deps: EngineDeps & { fleet?: Fleet }, req: BackupRequest): BackupJob[] {
   const everything = req.vaults === undefined && req.hsms === undefined;
   const names = unique(
     (req.vaults ?? (everything ? deps.config.vaults.map((v) => v.name) : [])).map(normalVaultName),
@@ -74,11 +75,10 @@ export async function enqueueBackups(given: EngineDeps, req: BackupRequest): Pro
   if (unknownHsms.length > 0)
     throw new KvBackupError(
       "VaultNotAllowed",
-      `Managed HSM '${unknownHsms.map((n) => n.slice(0, 64)).join(", ")}' is not in BACKUP_MANAGED_HSMS`,
+      `Managed HSM '${unknownHsms.map((n) => n.slice(0, 64)).join(", ")}' is not in BACKUP_MANAGED_HSMS (${deps.config.hsms.map((h) => h.name).join(", ") || "none"})`,
     );
   const kinds = req.kinds?.length ? Kinds.filter((k) => req.kinds?.includes(k)) : undefined;
   const at = deps.now();
-  const runs: QueuedRun[] = [];
   const ids = new Set<string>();
   const nextId = (): string => {
     // A batch shares its millisecond: four random characters keep its runIds apart, checked anyway.
@@ -87,22 +87,26 @@ export async function enqueueBackups(given: EngineDeps, req: BackupRequest): Pro
     ids.add(runId);
     return runId;
   };
-  for (const vault of names) {
-    const job: BackupJob = {
+  const common = { tier: req.tier, trigger: req.trigger };
+  return [
+    ...names.map((vault) => ({
       runId: nextId(),
       vault,
-      tier: req.tier,
-      trigger: req.trigger,
+      ...common,
       ...(kinds ? { kinds } : {}),
       ...(req.mode ? { mode: req.mode } : {}),
-    };
+    })),
+    ...hsms.map((hsm) => ({ runId: nextId(), vault: hsm, ...common, hsm: true })),
+  ];
+}
+
+/** One message per planned job on backup-jobs (the Functions host spreads them over instances). */
+export async function enqueueBackups(given: EngineDeps, req: BackupRequest): Promise<QueuedRun[]> {
+  const deps = await withFleet(given);
+  const runs: QueuedRun[] = [];
+  for (const job of planBackups(deps, req)) {
     await deps.backupJobs.send(job);
-    runs.push({ runId: job.runId, vault, status: "queued" });
-  }
-  for (const hsm of hsms) {
-    const job: BackupJob = { runId: nextId(), vault: hsm, tier: req.tier, trigger: req.trigger, hsm: true };
-    await deps.backupJobs.send(job);
-    runs.push({ runId: job.runId, vault: hsm, status: "queued", hsm: true });
+    runs.push({ runId: job.runId, vault: job.vault, status: "queued", ...(job.hsm ? { hsm: true } : {}) });
   }
   return runs;
 }

@@ -1,8 +1,8 @@
 import { withFleet } from "../backup/fleet.js";
+import { planBackups } from "../backup/jobs.js";
 import type { RunResult } from "../backup/run/record.js";
 import { runVault } from "../backup/run/runVault.js";
 import { findHsm, findVault } from "../domain/config.js";
-import { newRunId } from "../domain/runId.js";
 import { isKind, Kinds, type Mode, type Tier, Tiers, unique } from "../domain/vocabulary.js";
 import { type Command, type CommandContext, ExitCode, text, texts, usageError } from "./command.js";
 import { diagnosisLines, formatBytes } from "./output.js";
@@ -33,6 +33,23 @@ function summary(r: RunResult): string {
   );
 }
 
+function printRun(ctx: CommandContext, r: RunResult, hsm: boolean): void {
+  const { out } = ctx;
+  if (hsm) {
+    out.out(hsmSummary(r));
+    if (r.diagnosis) out.out(`  the HSM backup failed:\n${diagnosisLines(r.diagnosis, "    ")}`);
+    return;
+  }
+  out.out(summary(r));
+  if (r.diagnosis)
+    out.out(
+      `  the run stopped ${r.stoppedAt === "preflight" ? "at the storage preflight" : "mid-run"}:\n${diagnosisLines(r.diagnosis, "    ")}`,
+    );
+  for (const f of r.failed) out.out(`  ${f.kind}/${f.name}:\n${diagnosisLines(f.diagnosis, "    ")}`);
+  if (r.inventoryStale)
+    out.out("  committed, but the inventory row could not be written; the next run of this vault repairs it");
+}
+
 async function run(ctx: CommandContext): Promise<number> {
   const tier = (text(ctx, "tier") ?? "manual") as Tier;
   if (!Tiers.includes(tier)) throw usageError(`--tier takes ${Tiers.join(", ")}`);
@@ -44,71 +61,36 @@ async function run(ctx: CommandContext): Promise<number> {
     : ctx.values.incremental
       ? "incremental"
       : undefined;
-  // The fleet as the timer sees it: BACKUP_VAULTS plus the vaults discovery finds.
+  // The fleet as the timer sees it (BACKUP_VAULTS plus the vaults discovery finds), planned as it plans.
   const app = await withFleet(ctx.app(), ctx.signal);
-  const names = unique(texts(ctx, "vault").map((n) => n.toLowerCase()));
-  const hsmNames = unique(texts(ctx, "hsm").map((n) => n.toLowerCase()));
-  const everything = names.length === 0 && hsmNames.length === 0;
-  const vaults = everything ? [...app.config.vaults] : names.map((n) => findVault(app.config, n));
-  if (hsmNames.length > 0 && names.length === 0 && (kinds || mode === "incremental"))
-    throw usageError(
-      "a Managed HSM backup is always a full backup of every key: --kinds and --incremental apply to --vault only",
-    );
-  // --kinds for every vault: an HSM holds neither secrets nor certificates; it is not included.
-  const hsms = everything ? (kinds ? [] : [...app.config.hsms]) : hsmNames.map((n) => findHsm(app.config, n));
-  const missingHsms = hsmNames.filter((_, i) => !hsms[i]);
-  if (missingHsms.length > 0)
-    throw usageError(
-      `Managed HSM '${missingHsms.join("', '")}' is not in BACKUP_MANAGED_HSMS (${app.config.hsms.map((x) => x.name).join(", ") || "none"})`,
-    );
-  const missing = names.filter((_, i) => !vaults[i]);
-  if (missing.length > 0)
-    throw usageError(
-      `vault '${missing.join("', '")}' is neither in BACKUP_VAULTS nor discovered (${app.config.vaults.map((x) => x.name).join(", ")})`,
-    );
-  const { out } = ctx;
+  const vaults = texts(ctx, "vault");
+  const hsms = texts(ctx, "hsm");
+  const jobs = planBackups(app, {
+    ...(vaults.length ? { vaults } : {}),
+    ...(hsms.length ? { hsms } : {}),
+    ...(kinds ? { kinds } : {}),
+    ...(mode ? { mode } : {}),
+    tier,
+    trigger: "cli",
+  });
   const results: RunResult[] = [];
-  for (const vault of vaults) {
-    if (!vault) continue;
-    const job = {
-      runId: newRunId(),
-      vault: vault.name,
-      tier,
-      trigger: "cli" as const,
-      ...(kinds ? { kinds } : {}),
-      ...(mode ? { mode } : {}),
-    };
-    out.err(`backing up ${vault.name} (${vault.url}) as run ${job.runId}`);
-    const progress = backupProgress(out, vault.name);
+  for (const job of jobs) {
+    const url = (job.hsm ? findHsm(app.config, job.vault) : findVault(app.config, job.vault))?.url;
+    ctx.out.err(
+      job.hsm
+        ? `backing up Managed HSM ${job.vault} (${url}) as run ${job.runId}: the HSM writes its own full backup`
+        : `backing up ${job.vault} (${url}) as run ${job.runId}`,
+    );
+    const progress = job.hsm ? undefined : backupProgress(ctx.out, job.vault);
     const r = await runVault(app, job, {
-      onProgress: progress.update,
+      ...(progress ? { onProgress: progress.update } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
-    progress.finish();
+    progress?.finish();
     results.push(r);
-    out.out(summary(r));
-    if (r.diagnosis)
-      out.out(
-        `  the run stopped ${r.stoppedAt === "preflight" ? "at the storage preflight" : "mid-run"}:\n${diagnosisLines(r.diagnosis, "    ")}`,
-      );
-    for (const f of r.failed) out.out(`  ${f.kind}/${f.name}:\n${diagnosisLines(f.diagnosis, "    ")}`);
-    if (r.inventoryStale)
-      out.out(
-        "  committed, but the inventory row could not be written; the next run of this vault repairs it",
-      );
+    printRun(ctx, r, job.hsm === true);
   }
-  for (const hsm of hsms) {
-    if (!hsm) continue;
-    const job = { runId: newRunId(), vault: hsm.name, tier, trigger: "cli" as const, hsm: true };
-    out.err(
-      `backing up Managed HSM ${hsm.name} (${hsm.url}) as run ${job.runId}: the HSM writes its own full backup`,
-    );
-    const r = await runVault(app, job, ctx.signal ? { signal: ctx.signal } : {});
-    results.push(r);
-    out.out(hsmSummary(r));
-    if (r.diagnosis) out.out(`  the HSM backup failed:\n${diagnosisLines(r.diagnosis, "    ")}`);
-  }
-  if (out.json) out.document({ runs: results });
+  if (ctx.out.json) ctx.out.document({ runs: results });
   return results.every((r) => r.status === "succeeded") ? ExitCode.ok : ExitCode.failed;
 }
 

@@ -11,6 +11,8 @@ export type KvBackupErrorCode =
   | "BadRequest"
   | "NotFound"
   | "VaultNotAllowed"
+  /** A vault neither listed nor discovered while a subscription could not be read: it may be there. */
+  | "DiscoveryIncomplete"
   | "Forbidden"
   | "AlreadyRunning"
   | "LeaseLost"

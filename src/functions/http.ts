@@ -40,6 +40,14 @@ const ByCode: Partial<Record<KvBackupError["code"], [number, string]>> = {
   AlreadyRunning: [409, "Already running"],
 };
 
+/** The 503's title: which service could not do it. */
+const Unavailable: Partial<Record<KvBackupError["code"], string>> = {
+  StorageFailed: "Storage unavailable",
+  KeyVaultFailed: "Key Vault unavailable",
+  ArmFailed: "Azure Resource Manager unavailable",
+  DiscoveryIncomplete: "Discovery incomplete",
+};
+
 /**
  * Any error a handler meets, as problem+json: the caller's mistakes as 4xx; Storage and Key Vault
  * failures as 503 with their diagnosis; a run that cannot be trusted as 422. Never a 500, never a
@@ -52,12 +60,7 @@ export function errorResponse(e: unknown, context: InvocationContext, caller: Ca
     if (e.code === "CorruptManifest" && e.diagnosis)
       return withDiagnosis(422, "Backup cannot be trusted", e.diagnosis);
     const d = diagnosisOf(e, { caller });
-    if (d)
-      return withDiagnosis(
-        503,
-        e.code === "StorageFailed" ? "Storage unavailable" : "Key Vault unavailable",
-        d,
-      );
+    if (d) return withDiagnosis(503, Unavailable[e.code] ?? "Service unavailable", d);
   }
   context.error(`unexpected error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   return problem(

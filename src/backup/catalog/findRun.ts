@@ -33,8 +33,9 @@ export async function sourceVault(deps: EngineDeps & { fleet?: Fleet }, vault: s
   const name = normalVaultName(vault);
   if (isVaultName(name) && (await deps.inventory.list({ vault: name, top: 1 })).length > 0) return name;
   const refused = notInFleet(deps, vault);
-  throw new KvBackupError(refused.code, `${refused.message}, and no runs of it are in this account`, {
+  throw new KvBackupError(refused.code, `${refused.message}; no runs of it are in this account`, {
     retryable: refused.retryable,
+    ...(refused.diagnosis ? { diagnosis: refused.diagnosis } : {}),
   });
 }
 

@@ -41,7 +41,7 @@ export async function runVault(
   } catch (e) {
     // The queue's last delivery of a job that was refused (not in the fleet, no budget) leaves a
     // failed run behind — row and event — instead of vanishing into the poison queue unseen.
-    const refusal = isKvBackupError(e, "VaultNotAllowed") || isKvBackupError(e, "BudgetBusy");
+    const refusal = isKvBackupError(e, "VaultNotAllowed", "DiscoveryIncomplete", "BudgetBusy");
     if (!options.lastDelivery || !refusal) throw e;
     const record = new RunRecord(
       given,
@@ -52,7 +52,7 @@ export async function runVault(
     return record.end("failed", {
       bytes: 0,
       failed: [],
-      diagnosis: refusalDiagnosis(e),
+      diagnosis: e.diagnosis ?? refusalDiagnosis(e),
       stoppedAt: "preflight",
     });
   }

@@ -216,7 +216,7 @@ describe("the kvbackup CLI against the local Azure", () => {
     expect((await kvbackup(["frobnicate"])).code).toBe(2);
     const notListed = await kvbackup(["backup", "--vault", "not-listed"]);
     expect(notListed.code).toBe(2);
-    expect(notListed.stderr).toContain("neither in BACKUP_VAULTS nor discovered");
+    expect(notListed.stderr).toContain("is not in BACKUP_VAULTS");
     expect((await kvbackup(["show", "nope"])).code).toBe(2);
     const settings = await kvbackup(["list"], { BACKUP_VAULTS: "", BACKUP_RATE_PER_10S: "lots" });
     expect(settings.code).toBe(2);

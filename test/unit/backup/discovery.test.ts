@@ -103,14 +103,16 @@ describe("discovery", () => {
       { subscription: SubB, diagnosis: expect.objectContaining({ code: "ArmForbidden" }) },
     ]);
     expect(unread[0]?.diagnosis.fix).toContain(`/subscriptions/${SubB}`);
-    // A queued job for a vault of the unreadable subscription: refused, but retryable.
+    // A queued job for a vault of the unreadable subscription: refused as discovery's failure
+    // (not the caller's mistake), with its diagnosis, retryable.
     const err = await runVault(w.deps, {
       runId: newRunId(),
       vault: "team-b-kv",
       tier: "daily",
       trigger: "timer",
     }).catch((e) => e);
-    expect(isKvBackupError(err, "VaultNotAllowed") && err.retryable).toBe(true);
+    expect(isKvBackupError(err, "DiscoveryIncomplete") && err.retryable).toBe(true);
+    expect(err.diagnosis?.code).toBe("ArmForbidden");
     const health = await checkHealth(w.deps);
     expect(health.ok).toBe(false);
     expect(health.discovery).toEqual([

@@ -184,3 +184,39 @@ describe("a vault that is gone: its backups are still read and restored", () => 
     expect(String(err.message)).toMatch(/no runs/);
   });
 });
+
+describe("kvbackup backup plans as the timer and POST /api/backups do", () => {
+  it("a vault of a subscription discovery cannot read: exit 1 naming discovery's failure, not a usage error", async () => {
+    const w = fleetWorld();
+    w.directory.fault = (sub) => (sub === SubB ? armError(403, "AuthorizationFailed") : undefined);
+    const io = captureIo();
+    expect(await main(["backup", "--vault", "team-b-kv"], {}, io.io, () => ({ ...w.deps }))).toBe(1);
+    expect(io.stderr()).toMatch(/discovery could not read subscription\(s\) .*ArmForbidden/);
+    expect(io.stderr()).toMatch(/fix: /);
+    expect(io.stderr()).not.toMatch(/Usage|kvbackup backup \[--vault/);
+    const json = captureIo();
+    expect(await main(["backup", "--vault", "team-b-kv", "--json"], {}, json.io, () => ({ ...w.deps }))).toBe(
+      1,
+    );
+    expect(JSON.parse(json.stdout()).error).toMatchObject({
+      code: "DiscoveryIncomplete",
+      diagnosis: { code: "ArmForbidden" },
+    });
+  });
+
+  it("an HSM asked for as a vault is pointed to --hsm; an unknown HSM is refused; runIds are unique", async () => {
+    const w = fleetWorld({ hsms });
+    const io = captureIo();
+    expect(await main(["backup", "--vault", "demo-hsm"], {}, io.io, () => ({ ...w.deps }))).toBe(2);
+    expect(io.stderr()).toContain("'demo-hsm' is a Managed HSM: ask for it as an HSM (--hsm demo-hsm");
+    const other = captureIo();
+    expect(await main(["backup", "--hsm", "other-hsm"], {}, other.io, () => ({ ...w.deps }))).toBe(2);
+    expect(other.stderr()).toContain("not in BACKUP_MANAGED_HSMS (demo-hsm)");
+    seed(w.vault());
+    const all = captureIo();
+    expect(await main(["backup", "--json"], {}, all.io, () => ({ ...w.deps }))).toBe(0);
+    const runs = JSON.parse(all.stdout()).runs as { runId: string; vault: string }[];
+    expect(runs.map((r) => r.vault)).toEqual(["demo-vault", "team-b-kv", "demo-hsm"]);
+    expect(new Set(runs.map((r) => r.runId)).size).toBe(3);
+  });
+});

@@ -92,7 +92,7 @@ describe("kvbackup, in process", () => {
 
   it.each([
     [["frobnicate"], "unknown command"],
-    [["backup", "--vault", "not-listed"], "neither in BACKUP_VAULTS nor discovered"],
+    [["backup", "--vault", "not-listed"], "is not in BACKUP_VAULTS"],
     [["show", "nope"], "is not a runId"],
     [["show"], "show takes RUNID"],
     [["show", "20260101T000000Z-aaaaaa", "extra"], "does not take 'extra'"],
