@@ -100,7 +100,10 @@ export async function discoverFleet(deps: EngineDeps, signal?: SignalLike): Prom
       found = (await deps.directory?.list(subscription, signal)) ?? [];
     } catch (e) {
       if (!isArmFailure(e)) throw e;
-      unread.push({ subscription, diagnosis: diagnosisOf(e, { subscription }) as Diagnosis });
+      unread.push({
+        subscription,
+        diagnosis: diagnosisOf(e, { subscription, caller: deps.config.caller }) as Diagnosis,
+      });
       continue;
     }
     for (const v of found.sort((a, b) => (a.name < b.name ? -1 : 1))) {

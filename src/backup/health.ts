@@ -119,8 +119,10 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
   const drillVault = deps.config.drillVault
     ? await vaultHealth(deps, deps.config.drillVault, "drill", signal)
     : undefined;
-  // A scratch vault that is not the drill's alone (a vault with data of its own) fails the check.
-  const inUse = deps.config.drillVault ? await scratchInUse(deps, deps.config.drillVault) : undefined;
+  // A scratch vault that is not the drill's alone (a vault with data of its own) fails the check;
+  // that takes the inventory, so it is asked only when storage answered.
+  const inUse =
+    deps.config.drillVault && storage.ok ? await scratchInUse(deps, deps.config.drillVault) : undefined;
   if (drillVault && inUse) {
     drillVault.ok = false;
     drillVault.problem = drillVaultInUse(drillVault.name, inUse);

@@ -5,15 +5,25 @@ import { diagnosisLines } from "./output.js";
 
 const mark = (ok: boolean): string => (ok ? "ok  " : "FAIL");
 
-function line(out: Output, check: Check, what: string): void {
-  out.out(`${mark(check.ok)} ${what}`);
-  if (check.diagnosis) out.out(diagnosisLines(check.diagnosis, "     "));
+/** Prints each check; a diagnosis already printed in full (one identity failing every check) is named, not repeated. */
+function printer(out: Output): (check: Check, what: string) => void {
+  const shown = new Set<string>();
+  return (check, what) => {
+    out.out(`${mark(check.ok)} ${what}`);
+    const d = check.diagnosis;
+    if (!d) return;
+    const key = `${d.code}\n${d.cause}\n${d.fix}`;
+    if (shown.has(key)) out.out(`     ${d.code}: as above`);
+    else out.out(diagnosisLines(d, "     "));
+    shown.add(key);
+  };
 }
 
-function vault(out: Output, v: VaultHealth): void {
-  for (const [kind, check] of Object.entries(v.kinds)) line(out, check, `${v.name} ${kind}: list + backup`);
-  for (const [kind, check] of Object.entries(v.restore))
-    line(out, check, `${v.name} ${kind}: list + restore`);
+type Line = ReturnType<typeof printer>;
+
+function vault(line: Line, v: VaultHealth): void {
+  for (const [kind, check] of Object.entries(v.kinds)) line(check, `${v.name} ${kind}: list + backup`);
+  for (const [kind, check] of Object.entries(v.restore)) line(check, `${v.name} ${kind}: list + restore`);
 }
 
 export const doctorCommand: Command = {
@@ -35,26 +45,24 @@ export const doctorCommand: Command = {
       return report.ok ? ExitCode.ok : ExitCode.failed;
     }
     const s = report.storage;
-    line(out, s.checks.blob, `storage container '${s.container}': write + delete a probe blob`);
-    line(out, s.checks.backupQueue, "queue backup-jobs: send + delete + peek");
-    line(out, s.checks.restoreQueue, "queue restore-jobs: send + delete + peek");
-    line(out, s.checks.table, "inventory table: write + delete a row");
-    for (const d of report.discovery)
-      line(out, d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
-    for (const v of report.vaults) vault(out, v);
-    for (const v of report.restoreTargets) vault(out, v);
+    const line = printer(out);
+    line(s.checks.blob, `storage container '${s.container}': write + delete a probe blob`);
+    line(s.checks.backupQueue, "queue backup-jobs: send + delete + peek");
+    line(s.checks.restoreQueue, "queue restore-jobs: send + delete + peek");
+    line(s.checks.table, "inventory table: write + delete a row");
+    for (const d of report.discovery) line(d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
+    for (const v of report.vaults) vault(line, v);
+    for (const v of report.restoreTargets) vault(line, v);
     if (report.drillVault) {
-      vault(out, { ...report.drillVault, name: `${report.drillVault.name} (drill scratch vault)` });
+      vault(line, { ...report.drillVault, name: `${report.drillVault.name} (drill scratch vault)` });
       if (report.drillVault.problem)
         line(
-          out,
           { ok: false, diagnosis: report.drillVault.problem },
           `${report.drillVault.name}: the drill's alone`,
         );
     }
     for (const h of report.hsms)
       line(
-        out,
         h,
         `Managed HSM ${h.name}: pre-backup check (start a backup; the HSM writes the container as itself)`,
       );

@@ -1,6 +1,7 @@
 import type { AzureFailure } from "../domain/azureFailure.js";
 import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
 import { diagnoseArm } from "./arm.js";
+import { diagnoseIdentity } from "./identity.js";
 import { diagnoseKeyVault } from "./keyVault.js";
 import { diagnoseStorage } from "./storage.js";
 
@@ -8,6 +9,7 @@ const service = { storage: "Storage", keyvault: "Key Vault", arm: "Azure Resourc
 
 /** Azure error -> diagnosis, by status and error code; a pure function. */
 export function diagnose(f: AzureFailure, ctx: DiagnosisContext = {}): Diagnosis {
+  if (f.identity) return diagnoseIdentity(f.identity, f.service, ctx);
   const known =
     f.service === "storage"
       ? diagnoseStorage(f, ctx)

@@ -5,6 +5,37 @@ export interface StorageTarget {
 }
 
 /**
+ * Why no token could be had for a call (so the service was never reached): which credential, and
+ * what went wrong, as the app's credentials read it where they are made (src/identity.ts).
+ */
+export interface IdentityFailure {
+  /** In words: "the Function's managed identity (system-assigned)", "the operator's sign-in (...)". */
+  credential: string;
+  /** The user-assigned identity's client id the app asked for, when it asked for one. */
+  clientId?: string;
+  /**
+   * unreachable: the identity endpoint did not answer; not-assigned: it knows no identity with that
+   * client id; refused: it answered with an error; slow: no token within the bound; not-signed-in:
+   * no credential on this machine could sign in (the CLI).
+   */
+  reason: "unreachable" | "not-assigned" | "refused" | "slow" | "not-signed-in";
+  /** The credential's own words (first lines), for people; never classified. */
+  detail: string;
+}
+
+/**
+ * The app's credentials throw this instead of the identity library's errors. Its message carries no
+ * network error word (ECONNREFUSED, TIMEOUT, ...) on purpose: Storage's retry policy retries any
+ * error whose message does, and a token that could not be had is not worth four more tries.
+ */
+export class CredentialFailure extends Error {
+  constructor(readonly identity: IdentityFailure) {
+    super(`no token from ${identity.credential} (${identity.reason})`);
+    this.name = "CredentialFailure";
+  }
+}
+
+/**
  * What kvbackup knows of a failed Azure call: the service, the HTTP status, the error code and
  * (Key Vault) the inner error code. Classification branches on these, never on message text; the
  * message is kept to show to people and to read the documented identifiers some bodies carry.
@@ -29,6 +60,8 @@ export interface AzureFailure {
   store?: StorageTarget;
   /** The kind of call: a listing, a backup, a restore (a 400 or 404 means another thing for each). */
   operation?: "list" | "backup" | "restore";
+  /** No token could be had: the service was never called. */
+  identity?: IdentityFailure;
 }
 
 interface Headers {
@@ -86,6 +119,8 @@ export function toAzureFailure(
   const err = (e ?? {}) as RestErrorLike;
   const message = typeof err.message === "string" ? err.message : String(e);
   const f: AzureFailure = { service, message };
+  const identity = credentialFailure(e);
+  if (identity) return { ...f, identity: identity.identity };
   if (typeof err.statusCode === "number") f.status = err.statusCode;
   const code = typeof err.code === "string" ? err.code : undefined;
   if (code && NetworkCodes.has(code)) f.networkCode = code;
@@ -104,6 +139,13 @@ export function toAzureFailure(
   const authenticate = err.response?.headers?.get("www-authenticate");
   if (typeof authenticate === "string" && authenticate) f.authenticate = authenticate;
   return f;
+}
+
+/** The credential's failure, when a call failed for want of a token (an SDK may wrap it as a cause). */
+function credentialFailure(e: unknown): CredentialFailure | undefined {
+  for (let c = e, depth = 0; c && depth < 4; c = (c as { cause?: unknown }).cause, depth++)
+    if (c instanceof CredentialFailure) return c;
+  return undefined;
 }
 
 /** An abort (ours or the SDK's AbortError) stops the work; it is not an Azure failure. */
