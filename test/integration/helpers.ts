@@ -103,6 +103,17 @@ export async function rawCall(
   return { status: res.status, headers: res.headers, json, text };
 }
 
+/**
+ * The environment of a child process a test starts: only what it needs (PATH, HOME, the test CA)
+ * and the settings given, never the test process's own (which holds another stack's ports).
+ */
+export const childEnv = (settings: Record<string, string>): Record<string, string> => ({
+  PATH: process.env.PATH ?? "",
+  HOME: process.env.HOME ?? "",
+  NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? "",
+  ...settings,
+});
+
 /** The app as the Function runs it, from this process's environment (the stack's settings) plus overrides. */
 export const appFor = (env: Record<string, string> = {}, overrides: AppOverrides = {}): App =>
   createApp(loadConfig({ ...process.env, ...env }, "function"), overrides);

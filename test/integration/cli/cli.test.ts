@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../../src/cli/main.js";
 import type { Stack } from "../../stack/stack.js";
 import { captureIo } from "../../unit/fakes/io.js";
-import { appCredential, startTestStack } from "../helpers.js";
+import { appCredential, childEnv, startTestStack } from "../helpers.js";
 
 const exec = promisify(execFile);
 let stack: Stack;
@@ -27,13 +27,7 @@ async function bin(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await exec(process.execPath, ["bin/kvbackup.mjs", ...args], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? "",
-        ...stack.env,
-        ...env,
-      },
+      env: childEnv({ ...stack.env, ...env }),
       timeout: 60_000,
     });
     return { code: 0, stdout, stderr };
@@ -72,12 +66,7 @@ describe("the kvbackup CLI against the local Azure", () => {
         process.execPath,
         ["bin/kvbackup.mjs", "backup", "--vault", "demo-vault", "--json"],
         {
-          env: {
-            PATH: process.env.PATH ?? "",
-            HOME: process.env.HOME ?? "",
-            NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? "",
-            ...stack.env,
-          },
+          env: childEnv(stack.env),
         },
       );
       let stdout = "";

@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RestoreOperatorRole } from "../../stack/keyvault/roles.js";
 import { addDrillVault, addFleet, type Stack, StackSubscriptions } from "../../stack/stack.js";
-import { runCli, startTestStack } from "../helpers.js";
+import { childEnv, runCli, startTestStack } from "../helpers.js";
 
 /**
  * Issue 20 on the local Azure, through the real SDKs: the fleet-wide word (the CLI's planning, a
@@ -37,14 +37,7 @@ const guarded = ["--import", "tsx", "--import", "./test/setup/guard.setup.ts"];
 async function child(program: string[], env: Record<string, string>) {
   const started = Date.now();
   const run = exec(process.execPath, [...guarded, ...program], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "",
-      NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? "",
-      ...stack.env,
-      ...fleetEnv,
-      ...env,
-    },
+    env: childEnv({ ...stack.env, ...fleetEnv, ...env }),
     timeout: 120_000,
   });
   const out = await run.then(
