@@ -4,6 +4,25 @@
 // stale dist/.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { oldNodeLine } from "../scripts/require-node.mjs";
+
+// A Node too old gets one clear line (one JSON document with --json), before anything is loaded.
+const tooOld = oldNodeLine();
+if (tooOld) {
+  if (process.argv.includes("--json"))
+    process.stdout.write(`${JSON.stringify({ error: { code: "UnsupportedNode", message: tooOld } })}\n`);
+  else process.stderr.write(`${tooOld}\n`);
+  process.exit(2);
+}
+// --version answers at once, from the package beside this file (a clone or an install alike).
+if (process.argv[2] === "--version") {
+  const { readFileSync } = await import("node:fs");
+  const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+  process.stdout.write(
+    process.argv.includes("--json") ? `${JSON.stringify({ version })}\n` : `kvbackup ${version}\n`,
+  );
+  process.exit(0);
+}
 
 const sources = new URL("../src/cli/main.ts", import.meta.url);
 let main;

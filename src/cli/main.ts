@@ -37,7 +37,7 @@ export const Usage = `kvbackup — back up Azure Key Vault secrets, keys and cer
 
 usage:
 ${Commands.map((c) => `  ${c.usage.split("\n")[0]}`).join("\n")}
-options: --json (exactly one JSON document on stdout), --help (kvbackup COMMAND --help for one command),
+options: --json (exactly one JSON document on stdout), --help (kvbackup COMMAND --help for one command), --version,
   --settings FILE (the deployed app's settings: az functionapp config appsettings list output, JSON or dotenv)
 settings: the app's environment variables (BACKUP_VAULTS, BACKUP_STORAGE__blobServiceUri, ...); see README.md
 exit codes: 0 ok, 1 partial or failed, 2 bad usage or settings, 130 interrupted (Ctrl-C)`;

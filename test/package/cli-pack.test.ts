@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -71,6 +71,7 @@ describe("the packed CLI, installed with production dependencies only", () => {
       "dist",
       "host.json",
       "package.json",
+      "scripts",
     ]);
     expect(existsSync(join(modules, "kvbackup", "dist", "src", "cli", "main.js"))).toBe(true);
   });
@@ -87,5 +88,26 @@ describe("the packed CLI, installed with production dependencies only", () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.error.code).toBe("BadSettings");
     expect(doc.error.message).toContain("BACKUP_VAULTS");
+  });
+
+  it("kvbackup --version prints the package's version; a Node older than 22 is refused with one line (one JSON document with --json)", () => {
+    const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+    const v = run(["--version"]);
+    expect([v.status, v.stdout]).toEqual([0, `kvbackup ${version}\n`]);
+    // This Node, made to report itself as 20 before the bin runs.
+    const preload = join(dir, "node20.mjs");
+    writeFileSync(preload, 'Object.defineProperty(process.versions, "node", { value: "20.19.0" });\n');
+    const old = spawnSync(process.execPath, ["--import", preload, bin, "doctor"], { encoding: "utf8" });
+    expect(old.status).toBe(2);
+    expect(old.stdout).toBe("");
+    expect(old.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^kvbackup needs Node\.js 22 or newer .* this is Node\.js 20\.19\.0/),
+    ]);
+    const json = spawnSync(process.execPath, ["--import", preload, bin, "doctor", "--json"], {
+      encoding: "utf8",
+    });
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: { code: "UnsupportedNode", message: expect.stringContaining("Node.js 22") },
+    });
   });
 });
