@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { AdminServer } from "./admin.js";
 import { ArmEmulator } from "./arm/armEmulator.js";
+import { stackCaFile } from "./caBundle.js";
 import { ManagedHsmEmulator } from "./hsm/hsmEmulator.js";
 import { IdentityEndpoint, type StackIdentity } from "./identity/server.js";
 import { KeyVaultEmulator } from "./keyvault/emulator.js";
@@ -332,6 +333,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(await addDrillVault(base)).env,
     };
     if (options.writeEnv !== false) {
+      // Keeps a CA the shell trusts already (a TLS-inspecting proxy's) beside the stack's own.
+      env.NODE_EXTRA_CA_CERTS = stackCaFile(
+        base.caFile,
+        join(dir, "stack-ca-bundle.pem"),
+        process.env.NODE_EXTRA_CA_CERTS,
+      );
       // Single-quoted: connection strings hold ';', and the file is meant for `set -a; . stack.env`.
       const lines = Object.entries(env).map(([k, v]) => `${k}='${v}'`);
       writeFileSync(
