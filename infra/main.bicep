@@ -129,8 +129,9 @@ param privateEndpointSubnetPrefix string = '10.40.0.32/27'
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
-// The name of the event src/telemetry/telemetry.ts emits; the alerts query it.
+// The names of the events src/telemetry/instruments.ts emits; the alerts query them.
 var runCompletedEvent = 'KeyVaultBackupRunCompleted'
+var statusEvent = 'KeyVaultBackupStatus'
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName, app: 'kvbackup' }
 var containerName = 'keyvault-backups'
@@ -260,11 +261,10 @@ module monitoring 'modules/monitoring.bicep' = {
     tags: tags
     alertEmails: alertEmails
     runCompletedEvent: runCompletedEvent
-    // Every vault and Managed HSM this app backs up: each must see a success within deadManHours.
-    vaultNames: concat(map(vaults, v => v.name), map(managedHsms, h => h.name))
+    // The app names every vault and HSM it backs up, listed or discovered, in this hourly event.
+    statusEvent: statusEvent
     deadManHours: deadManHours
-    drillCompletedEvent: 'KeyVaultRestoreDrillCompleted'
-    drilledVaultNames: hasDrill ? map(vaults, v => v.name) : []
+    drills: hasDrill
     provenRestoreDays: provenRestoreDays
   }
 }

@@ -5,20 +5,17 @@ param tags object
 @description('Email addresses that get the alerts.')
 param alertEmails array
 
-@description('The event the app emits at the end of every run (src/telemetry/telemetry.ts: RunCompletedEvent).')
+@description('The event the app emits at the end of every run (src/telemetry/instruments.ts: RunCompletedEvent).')
 param runCompletedEvent string
 
-@description('Vault names that must each have a successful run within deadManHours.')
-param vaultNames array
+@description('The event the app emits every hour for every vault and Managed HSM it backs up, listed or discovered (src/telemetry/instruments.ts: StatusEvent): the no-success, no-proven-restore and silence alerts read it, so no alert holds a vault list.')
+param statusEvent string
 
 @description('Hours without a successful run of a vault before the dead man\'s switch fires.')
 param deadManHours int
 
-@description('The restore drill\'s event (KeyVaultRestoreDrillCompleted).')
-param drillCompletedEvent string
-
-@description('Vaults the restore drill proves (empty: no drill vault, no alert).')
-param drilledVaultNames array
+@description('Create the no-proven-restore alert (a drill vault is configured).')
+param drills bool
 
 @description('Days without a proven restore before the alert fires.')
 param provenRestoreDays int
@@ -65,7 +62,15 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
 
 var failedRunsQuery = 'customEvents | where name == "${runCompletedEvent}" | extend status = tostring(customDimensions.status), vault = tostring(customDimensions.vault), runId = tostring(customDimensions.runId), firstFailureCode = tostring(customDimensions.firstFailureCode) | where status in ("failed", "partial", "abandoned") | project timestamp, vault, runId, status, firstFailureCode'
 
-var deadManQuery = 'let vaults = dynamic(${string(vaultNames)}); let ok = customEvents | where timestamp > ago(${deadManHours}h) | where name == "${runCompletedEvent}" | where tostring(customDimensions.status) == "succeeded" | distinct vault = tostring(customDimensions.vault); print vault = vaults | mv-expand vault to typeof(string) | join kind=leftanti ok on vault'
+// The newest status of each vault (names are DNS names: compared in lower case), read over the last
+// two hours: the app emits one an hour, so one missed hour does not hide a vault.
+var latestStatus = 'customEvents | where name == "${statusEvent}" | extend vault = tolower(tostring(customDimensions.vault)) | summarize arg_max(timestamp, *) by vault'
+
+var deadManQuery = '${latestStatus} | extend lastSuccessAt = todatetime(tostring(customDimensions.lastSuccessAt)) | where isnull(lastSuccessAt) or lastSuccessAt < ago(${deadManHours}h) | project vault, kind = tostring(customDimensions.kind), inFleet = tostring(customDimensions.inFleet), lastSuccessAt'
+
+var noProvenRestoreQuery = '${latestStatus} | where tostring(customDimensions.drilled) == "true" | extend lastProvenRestoreAt = todatetime(tostring(customDimensions.lastProvenRestoreAt)) | where isnull(lastProvenRestoreAt) or lastProvenRestoreAt < ago(${provenRestoreDays}d) | project vault, lastProvenRestoreAt'
+
+var silenceQuery = 'customEvents | where name == "${statusEvent}"'
 
 resource failedRuns 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: 'alert-${name}-failed-runs'
@@ -93,6 +98,8 @@ resource failedRuns 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   }
 }
 
+// Every vault and HSM the app backs up, listed or discovered, and every vault gone from the fleet
+// in the last 8 days: a status whose last success is older than deadManHours (or that has none).
 resource deadMan 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: 'alert-${name}-no-success'
   location: location
@@ -103,7 +110,7 @@ resource deadMan 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
     enabled: true
     scopes: [insights.id]
     evaluationFrequency: 'PT1H'
-    windowSize: 'P2D'
+    windowSize: 'PT2H'
     criteria: {
       allOf: [
         {
@@ -119,10 +126,10 @@ resource deadMan 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   }
 }
 
-var noProvenRestoreQuery = 'let vaults = dynamic(${string(drilledVaultNames)}); let ok = customEvents | where timestamp > ago(${provenRestoreDays}d) | where name == "${drillCompletedEvent}" | where tostring(customDimensions.status) == "succeeded" | distinct vault = tostring(customDimensions.vault); print vault = vaults | mv-expand vault to typeof(string) | join kind=leftanti ok on vault'
-
 // A backup nobody has restored is a hope: no drill proved a restore of a vault in provenRestoreDays.
-resource noProvenRestore 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = if (!empty(drilledVaultNames)) {
+// The times are the status's own dimensions, compared with now: the query reads two hours of data,
+// within what log search alerts allow.
+resource noProvenRestore 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = if (drills) {
   name: 'alert-${name}-no-proven-restore'
   location: location
   tags: tags
@@ -131,10 +138,8 @@ resource noProvenRestore 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = i
     severity: 2
     enabled: true
     scopes: [insights.id]
-    evaluationFrequency: 'P1D'
-    windowSize: 'P1D'
-    // The query looks back provenRestoreDays itself; the rule must let it see that far.
-    overrideQueryTimeRange: 'P${provenRestoreDays + 1}D'
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT2H'
     criteria: {
       allOf: [
         {
@@ -142,6 +147,34 @@ resource noProvenRestore 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = i
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    actions: { actionGroups: [actionGroup.id] }
+  }
+}
+
+// The dead man's switch of the app itself: no status at all for three hours means the app, its
+// timers or its telemetry are down — and then no other alert could fire.
+resource silence 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
+  name: 'alert-${name}-silent'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'kvbackup is silent: no status from the app in 3 h'
+    severity: 1
+    enabled: true
+    scopes: [insights.id]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT3H'
+    criteria: {
+      allOf: [
+        {
+          query: silenceQuery
+          timeAggregation: 'Count'
+          operator: 'LessThan'
+          threshold: 1
           failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
         }
       ]

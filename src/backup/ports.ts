@@ -1,6 +1,7 @@
 import type { RateBudget } from "../domain/budget.js";
 import type { VaultRef } from "../domain/config.js";
 import type { DrillRow, DrillSummary, ObjectFacts } from "../domain/drill.js";
+import type { VaultStatus } from "../domain/fleetStatus.js";
 
 export type { DrillSummary };
 
@@ -158,6 +159,8 @@ export interface Telemetry {
   run(info: RunInfo): RunTelemetry;
   /** A restore drill ended: KeyVaultRestoreDrillCompleted, and kvbackup.last_proven_restore when it proved one. */
   drillEnded(summary: DrillSummary): void;
+  /** The hourly status of every vault: one KeyVaultBackupStatus event each (what the alerts read). */
+  fleetStatus(statuses: readonly VaultStatus[]): void;
 }
 
 /**

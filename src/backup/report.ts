@@ -227,9 +227,10 @@ async function vaultReport(
   vault: VaultRef,
   kind: VaultReport["kind"],
   now: Date,
-  gone: Diagnosis | undefined,
+  how: { coverage: boolean; gone?: Diagnosis },
   signal?: SignalLike,
 ): Promise<VaultReport> {
+  const { gone } = how;
   const report: VaultReport = { vault: vault.name, kind, nearVersionLimit: [], verdict: "ok", reasons: [] };
   if (gone) {
     report.notInFleet = gone;
@@ -240,7 +241,7 @@ async function vaultReport(
   if (kind === "vault") {
     drillFacts(report, await deps.drills.list({ vault: vault.name, top: 20 }), now);
     // A vault not in today's fleet is not on the allow-list: it is never listed (no token to its host).
-    if (!gone) await coverageFacts(deps, report, vault, runs, signal);
+    if (!gone && how.coverage) await coverageFacts(deps, report, vault, runs, signal);
   }
   report.verdict = report.reasons.length ? "at risk" : "ok";
   return report;
@@ -250,18 +251,26 @@ async function vaultReport(
  * kvbackup report and GET /api/report: for every vault of the fleet, each Managed HSM, and every
  * vault backed up lately that is no longer in the fleet (with why): the last successful backup and
  * its age, the last proven restore and its age, coverage (the vault's objects now against what its
- * runs hold), objects near the version limit, and a verdict with why.
+ * runs hold; `coverage: false` leaves it out, and with it every Key Vault call), objects near the
+ * version limit, and a verdict with why.
  */
-export async function buildReport(given: EngineDeps, signal?: SignalLike): Promise<Report> {
+export async function buildReport(
+  given: EngineDeps,
+  signal?: SignalLike,
+  options: { coverage?: boolean } = {},
+): Promise<Report> {
   const deps = await withFleet(given, signal);
   const now = deps.now();
   const fleet = fleetOf(deps);
+  const coverage = options.coverage !== false;
   const vaults: VaultReport[] = [];
   for (const v of deps.config.vaults)
-    vaults.push(await vaultReport(deps, v, "vault", now, undefined, signal));
+    vaults.push(await vaultReport(deps, v, "vault", now, { coverage }, signal));
   for (const h of deps.config.hsms)
-    vaults.push(await vaultReport(deps, h, "managedHsm", now, undefined, signal));
-  for (const name of await goneVaults(deps, fleet))
-    vaults.push(await vaultReport(deps, { name, url: "" }, "vault", now, vaultGone(name, fleet), signal));
+    vaults.push(await vaultReport(deps, h, "managedHsm", now, { coverage }, signal));
+  for (const name of await goneVaults(deps, fleet)) {
+    const how = { coverage, gone: vaultGone(name, fleet) };
+    vaults.push(await vaultReport(deps, { name, url: "" }, "vault", now, how, signal));
+  }
   return { generatedAt: now.toISOString(), vaults };
 }

@@ -6,6 +6,7 @@ import { getReport, postDrills, scheduledDrill } from "./drillsApi.js";
 import { getHealth } from "./healthApi.js";
 import { getRestore, postRestores } from "./restoresApi.js";
 import { scheduledBackup } from "./scheduledBackup.js";
+import { StatusSchedule, scheduledStatus } from "./scheduledStatus.js";
 import { backupWorker, restoreWorker } from "./workers.js";
 
 /** The triggers: thin adapters from bindings to the engine, all sharing one set of dependencies. */
@@ -23,6 +24,14 @@ export function registerFunctions(deps: EngineDeps): void {
     schedule: "%BACKUP_SCHEDULE%",
     handler: async (t, context) => {
       await timer(t, context);
+    },
+  });
+  // The status the alerts read, hourly: a failure here shows as "kvbackup is silent".
+  const status = scheduledStatus(deps);
+  app.timer("scheduledStatus", {
+    schedule: StatusSchedule,
+    handler: async (t, context) => {
+      await status(t, context);
     },
   });
   // Both queues use the storage connection of the identity form (BACKUP_STORAGE__*), the Functions convention.

@@ -1,10 +1,16 @@
 import { type Counter, type Histogram, metrics } from "@opentelemetry/api";
 
-/** The event the infra's alerts query ("no successful backup in 26 h", failed, partial or abandoned runs). */
+/** The event of every run: the infra's failed-run alert queries it (failed, partial or abandoned runs). */
 export const RunCompletedEvent = "KeyVaultBackupRunCompleted";
 
-/** The event of a restore drill: the infra's "no proven restore in 8 days" alert queries it. */
+/** The event of a restore drill (when a drill ran, what it proved). */
 export const DrillCompletedEvent = "KeyVaultRestoreDrillCompleted";
+
+/**
+ * The hourly status of each vault the app backs up: the infra's "no successful backup in 26 h",
+ * "no proven restore in 8 days" and "kvbackup is silent" alerts query it.
+ */
+export const StatusEvent = "KeyVaultBackupStatus";
 
 export const MetricNames = {
   objects: "kvbackup.objects",

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { RunCompletedEvent } from "../../src/telemetry/instruments.js";
+import { VaultStatusFields } from "../../src/domain/fleetStatus.js";
+import { RunCompletedEvent, StatusEvent } from "../../src/telemetry/instruments.js";
 import { BackupOperatorRole, DrillOperatorRole, RestoreOperatorRole } from "../stack/keyvault/roles.js";
 
 /**
@@ -263,17 +264,82 @@ describe("the compiled infra", () => {
     expect(((t.parameters as Json).immutabilityDays as Json).maxValue).toBe(29);
   });
 
-  it("the alerts query the event the code emits: failed/partial/abandoned runs and no success in 26 h", () => {
+  it("the alerts query the events the code emits: failed/partial/abandoned runs; the hourly status for no success in 26 h and silence", () => {
     expect((main.variables as Json).runCompletedEvent).toBe(RunCompletedEvent);
+    expect((main.variables as Json).statusEvent).toBe(StatusEvent);
     expect(defaultOf(main, "deadManHours")).toBe(26);
     const t = moduleTemplate("kvbackup-monitoring");
     const rules = ofType(t, "Microsoft.Insights/scheduledQueryRules");
-    expect(rules).toHaveLength(3);
+    expect(rules).toHaveLength(4);
     const queries = JSON.stringify((t.variables as Json) ?? {});
     expect(queries).toContain("customEvents | where name == ");
     expect(queries).toContain("runCompletedEvent");
     expect(queries).toMatch(/status in \(\\"failed\\", \\"partial\\", \\"abandoned\\"\)/);
     expect(props(ofType(t, "Microsoft.Insights/components")[0]).DisableLocalAuth).toBe(true);
+  });
+
+  it("no alert asks Azure Monitor for more than a log search alert allows (2 days), and none holds a vault list", () => {
+    // Log search alert rules: windowSize up to two days, and the query time range (windowSize x
+    // evaluation periods, or overrideQueryTimeRange) within it too.
+    const days = (iso: unknown): number => {
+      const m = String(iso).match(/^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/);
+      if (!m) throw new Error(`not an ISO 8601 duration: ${iso}`);
+      return Number(m[1] ?? 0) + Number(m[2] ?? 0) / 24 + Number(m[3] ?? 0) / 1440;
+    };
+    for (const set of ["system", "user", "hsm", "norestore"]) {
+      const rules = predicted(set, "Microsoft.Insights/scheduledQueryRules");
+      expect(rules.length, set).toBeGreaterThanOrEqual(3);
+      const names = [
+        ...new Set(Object.values(appSettings(set)).flatMap((v) => String(v).split(/[,=]/))),
+      ].filter(
+        (v) =>
+          /^[a-z][a-z0-9-]{2,23}$/.test(v) &&
+          !["true", "false", "managedidentity", "secrets", "keys", "certificates", "sunday"].includes(v),
+      );
+      for (const r of rules) {
+        const p = props(r);
+        const periods =
+          Number(
+            ((p.criteria as Json).allOf as Json[])[0]?.failingPeriods &&
+              (((p.criteria as Json).allOf as Json[])[0]?.failingPeriods as Json).numberOfEvaluationPeriods,
+          ) || 1;
+        expect(days(p.windowSize), `${set} ${r.name} windowSize`).toBeLessThanOrEqual(2);
+        expect(days(p.windowSize) * periods, `${set} ${r.name} query range`).toBeLessThanOrEqual(2);
+        if (p.overrideQueryTimeRange !== undefined)
+          expect(days(p.overrideQueryTimeRange), `${set} ${r.name} override`).toBeLessThanOrEqual(2);
+        expect(days(p.evaluationFrequency)).toBeLessThanOrEqual(days(p.windowSize));
+        const query = String(((p.criteria as Json).allOf as Json[])[0]?.query);
+        expect(query, `${set} ${r.name}`).not.toMatch(/dynamic\(\[/);
+        for (const n of names) expect(query, `${set} ${r.name} holds '${n}'`).not.toContain(`"${n}"`);
+      }
+    }
+  });
+
+  it("the status alerts read the dimensions the status event carries, compare vault names in lower case, and see discovered vaults (no list)", () => {
+    const rules = predicted("system", "Microsoft.Insights/scheduledQueryRules");
+    const status = rules.filter((r) =>
+      String(((props(r).criteria as Json).allOf as Json[])[0]?.query).includes(StatusEvent),
+    );
+    expect(status).toHaveLength(3);
+    for (const end of ["no-proven-restore", "no-success", "silent"])
+      expect(
+        status.filter((r) => String(r.name).endsWith(`-${end}`)),
+        end,
+      ).toHaveLength(1);
+    for (const r of status) {
+      const query = String(((props(r).criteria as Json).allOf as Json[])[0]?.query);
+      const read = [...query.matchAll(/customDimensions\.([A-Za-z]+)/g)].map((m) => m[1]);
+      for (const field of read)
+        expect(VaultStatusFields as readonly string[], `${r.name} reads ${field}`).toContain(field);
+      if (read.includes("vault")) expect(query).toContain("tolower(tostring(customDimensions.vault))");
+    }
+    const deadMan = status.find((r) => String(r.name).endsWith("no-success")) as Json;
+    expect(String(((props(deadMan).criteria as Json).allOf as Json[])[0]?.query)).toContain("ago(26h)");
+    const silent = status.find((r) => String(r.name).endsWith("silent")) as Json;
+    expect(((props(silent).criteria as Json).allOf as Json[])[0]).toMatchObject({
+      operator: "LessThan",
+      threshold: 1,
+    });
   });
 
   it("the Function App: Flex Consumption, VNet integration on a delegated subnet, all traffic through it, identity-based host storage", () => {
@@ -679,14 +745,6 @@ describe("7b. Managed HSM full backups (the HSM writes: a resource instance rule
     expect(commands).toContain("'dr-hsm'");
   });
 
-  it("the no-success alert watches each HSM beside the vaults", () => {
-    const rules = predicted("hsm", "Microsoft.Insights/scheduledQueryRules");
-    const queries = JSON.stringify(rules.map((r) => props(r).criteria));
-    expect(queries).toContain("prod-hsm");
-    expect(queries).toContain("dr-hsm");
-    expect(queries).toContain("kv-app-a");
-  });
-
   it("HSM backups into an immutable account fail the deployment (the service does not support it)", () => {
     expect(failure("hsm-immutable")).toContain("Managed HSM full backup does not support immutable storage");
   });
@@ -698,10 +756,10 @@ describe("7c. Restore drills", () => {
     const drill = alerts.find((r) => String(r.name).includes("no-proven-restore"));
     expect(drill).toBeDefined();
     const query = JSON.stringify(props(drill).criteria);
-    expect(query).toContain("KeyVaultRestoreDrillCompleted");
+    expect(query).toContain(StatusEvent);
+    expect(query).toContain('drilled) == \\"true\\"');
     expect(query).toContain("ago(8d)");
-    expect(query).toContain("kv-app-a");
-    expect(props(drill).overrideQueryTimeRange).toBe("P9D");
+    expect(props(drill).overrideQueryTimeRange).toBeUndefined();
     expect(appSettings("system").BACKUP_DRILL_SCHEDULE).toBe("0 0 4 * * 0");
     expect(
       predicted("hsm", "Microsoft.Insights/scheduledQueryRules").map((r) => String(r.name)),

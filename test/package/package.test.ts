@@ -72,7 +72,7 @@ describe("the deployed package, loaded as the Functions Node worker loads it", (
     expect(loaded.main).toBe("dist/src/index.js");
   });
 
-  it("registers the v4 programming model and exactly the twelve functions (the drill timer with BACKUP_DRILL_VAULT)", () => {
+  it("registers the v4 programming model and exactly the thirteen functions (the drill timer with BACKUP_DRILL_VAULT)", () => {
     expect(loaded.programmingModel.name).toBe("@azure/functions");
     expect(loaded.registrations.map((r) => r.name).sort()).toEqual(
       [
@@ -85,6 +85,7 @@ describe("the deployed package, loaded as the Functions Node worker loads it", (
         "restoreWorker",
         "backupWorker",
         "scheduledBackup",
+        "scheduledStatus",
         "postDrills",
         "getReport",
         "scheduledDrill",
@@ -98,6 +99,10 @@ describe("the deployed package, loaded as the Functions Node worker loads it", (
       retryStrategy: "exponentialBackoff",
       maxRetryCount: 4,
     });
+  });
+
+  it("the status timer: hourly, at half past (the alerts read its events)", () => {
+    expect(trigger("scheduledStatus")).toMatchObject({ type: "timerTrigger", schedule: "0 30 * * * *" });
   });
 
   it("the drill timer: the validated BACKUP_DRILL_SCHEDULE", () => {

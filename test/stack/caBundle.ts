@@ -11,11 +11,7 @@ export const StackCaMarker =
  * one set, a bundle of both is written: what was there first (a bundle of an earlier stack's
  * contributes only what came before its marker), then the stack's CA.
  */
-export function stackCaFile(
-  stackCaPath: string,
-  bundlePath: string,
-  existing: string | undefined,
-): string {
+export function stackCaFile(stackCaPath: string, bundlePath: string, existing: string | undefined): string {
   if (!existing || existing === stackCaPath || !existsSync(existing)) return stackCaPath;
   const before = readFileSync(existing, "utf8").split(StackCaMarker)[0]?.trimEnd() ?? "";
   if (!before) return stackCaPath;

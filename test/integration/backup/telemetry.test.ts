@@ -1,3 +1,4 @@
+import { InvocationContext, type Timer } from "@azure/functions";
 import { context, metrics, trace } from "@opentelemetry/api";
 import { logs } from "@opentelemetry/api-logs";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
@@ -15,14 +16,17 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runVault } from "../../../src/backup/run/runVault.js";
+import { VaultStatusFields } from "../../../src/domain/fleetStatus.js";
 import { newRunId } from "../../../src/domain/runId.js";
+import { scheduledStatus } from "../../../src/functions/scheduledStatus.js";
 import { instrumentAzureSdk } from "../../../src/telemetry/azureSdk.js";
 import {
   MetricNames,
   RunCompletedEvent,
   resetInstrumentsForTests,
+  StatusEvent,
 } from "../../../src/telemetry/instruments.js";
-import type { Stack } from "../../stack/stack.js";
+import { addFleet, type Stack } from "../../stack/stack.js";
 import { appFor, startTestStack } from "../helpers.js";
 
 const spans = new InMemorySpanExporter();
@@ -33,6 +37,11 @@ const reader = new PeriodicExportingMetricReader({
 });
 const logRecords = new InMemoryLogRecordExporter();
 let stack: Stack;
+const timer: Timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: { last: "", next: "", lastUpdated: "" },
+};
 
 beforeAll(async () => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -135,4 +144,28 @@ describe("telemetry of a run, through in-memory exporters", () => {
       failed: 0,
     });
   }, 120_000);
+
+  it("the hourly status the alerts read is emitted for every vault, discovered ones too, with the dimensions the queries read (issue 21)", async () => {
+    const fleetEnv = await addFleet(stack, stack.vaults.demo);
+    const app = appFor(fleetEnv);
+    await runVault(app, { runId: newRunId(), vault: "team-a-kv", tier: "daily", trigger: "timer" });
+    logRecords.reset();
+    const ctx = new InvocationContext({ functionName: "scheduledStatus", logHandler: () => undefined });
+    await scheduledStatus(app)(timer, ctx);
+    const events = logRecords
+      .getFinishedLogRecords()
+      .filter((l) => l.attributes["microsoft.custom_event.name"] === StatusEvent);
+    const by = Object.fromEntries(events.map((e) => [String(e.attributes.vault), e.attributes]));
+    expect(Object.keys(by).sort()).toEqual(["demo-vault", "team-a-kv", "team-b-kv"]);
+    expect(by["team-a-kv"]).toMatchObject({
+      kind: "vault",
+      inFleet: "true",
+      lastSuccessAt: expect.any(String),
+    });
+    expect(by["team-b-kv"]).toMatchObject({ kind: "vault", inFleet: "true" });
+    expect(by["team-b-kv"]?.lastSuccessAt).toBeUndefined();
+    for (const e of events)
+      for (const key of Object.keys(e.attributes).filter((k) => k !== "microsoft.custom_event.name"))
+        expect(VaultStatusFields as readonly string[]).toContain(key);
+  }, 60_000);
 });

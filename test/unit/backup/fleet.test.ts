@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { listRuns } from "../../../src/backup/catalog/listRuns.js";
 import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
+import { emitFleetStatus } from "../../../src/backup/fleetStatus.js";
 import { scheduleBackups } from "../../../src/backup/jobs.js";
 import { buildReport } from "../../../src/backup/report.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
@@ -218,5 +219,45 @@ describe("kvbackup backup plans as the timer and POST /api/backups do", () => {
     const runs = JSON.parse(all.stdout()).runs as { runId: string; vault: string }[];
     expect(runs.map((r) => r.vault)).toEqual(["demo-vault", "team-b-kv", "demo-hsm"]);
     expect(new Set(runs.map((r) => r.runId)).size).toBe(3);
+  });
+});
+
+describe("the hourly status the alerts read (issue 21)", () => {
+  it("one event per vault of the fleet, discovered ones and HSMs too, and per vault gone lately; names in lower case; times only when known", async () => {
+    const w = fleetWorld({
+      hsms,
+      drillVault: { name: "drill-vault", url: "https://drill-vault.vault.azure.net" },
+    });
+    seed(w.vault());
+    w.directory.add(SubA, "Team-A-KV", { backup: "true" });
+    w.vault("team-b-kv").put("secrets", "b");
+    expect((await backUp(w, "team-b-kv")).status).toBe("succeeded");
+    expect((await backUp(w, "demo-hsm", undefined, true)).status).toBe("succeeded");
+    w.vault("old-kv").put("secrets", "o");
+    w.directory.add(SubB, "old-kv", { backup: "true" });
+    expect((await backUp(w, "old-kv")).status).toBe("succeeded");
+    w.directory.subscriptions.set(
+      SubB,
+      w.directory.subscriptions.get(SubB)?.filter((v) => v.name !== "old-kv") ?? [],
+    );
+    const statuses = await emitFleetStatus({ ...w.deps });
+    expect(w.telemetry.statuses).toEqual(statuses);
+    const by = Object.fromEntries(statuses.map((s) => [s.vault, s]));
+    expect(Object.keys(by).sort()).toEqual(["demo-hsm", "demo-vault", "old-kv", "team-a-kv", "team-b-kv"]);
+    expect(by["team-b-kv"]).toMatchObject({
+      kind: "vault",
+      inFleet: true,
+      drilled: true,
+      lastSuccessAt: expect.any(String),
+    });
+    expect(by["team-a-kv"]).toEqual({ vault: "team-a-kv", kind: "vault", inFleet: true, drilled: true });
+    expect(by["demo-hsm"]).toMatchObject({
+      kind: "managedHsm",
+      drilled: false,
+      lastSuccessAt: expect.any(String),
+    });
+    expect(by["old-kv"]).toMatchObject({ inFleet: false, drilled: false, lastSuccessAt: expect.any(String) });
+    // No Key Vault call: the status is the inventory's, not a listing.
+    expect(w.vault("team-a-kv").calls.list + w.vault().calls.list).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import type {
   RunTelemetry,
   Telemetry,
 } from "../../../src/backup/ports.js";
+import type { VaultStatus } from "../../../src/domain/fleetStatus.js";
 import type { Outcome } from "../../../src/domain/inventory.js";
 import type { Kind } from "../../../src/domain/vocabulary.js";
 
@@ -23,8 +24,15 @@ export class MemoryTelemetry implements Telemetry {
   /** KeyVaultRestoreDrillCompleted events, in order. */
   readonly drills: DrillSummary[] = [];
 
+  /** KeyVaultBackupStatus events, in order. */
+  readonly statuses: VaultStatus[] = [];
+
   drillEnded(summary: DrillSummary): void {
     this.drills.push(summary);
+  }
+
+  fleetStatus(statuses: readonly VaultStatus[]): void {
+    this.statuses.push(...statuses);
   }
 
   run(info: RunInfo): RunTelemetry {
