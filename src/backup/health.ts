@@ -1,6 +1,14 @@
 import { drillVaultInUse } from "../diagnosis/drill.js";
 import type { VaultRef } from "../domain/config.js";
 import type { Caller, Diagnosis, VaultPurpose } from "../domain/diagnosis.js";
+import {
+  BackupOperatorRole,
+  DrillOperatorRole,
+  type KeyVaultRole,
+  RestoreOperatorRole,
+  VaultGrants,
+  type VaultUse,
+} from "../domain/permissions.js";
 import type { SignalLike } from "../domain/signal.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import type { EngineDeps } from "./deps.js";
@@ -13,11 +21,20 @@ import { VaultLimiter } from "./limiter.js";
 export interface Check {
   ok: boolean;
   diagnosis?: Diagnosis;
+  /**
+   * A capability the configuration does not promise and the infra does not grant (restoring into a
+   * discovered vault): its failure is a notice, not a failed check; `notice` says what it means.
+   */
+  optional?: true;
+  notice?: string;
 }
 
 export interface VaultHealth {
   name: string;
   url: string;
+  /** What the vault is to the app, and so which rights it needs there (src/domain/permissions.ts). */
+  use: VaultUse;
+  /** Every check the configuration promises passed (optional ones may not have). */
   ok: boolean;
   /** Per kind: list + backup (backup vaults), list + restore (every vault a restore may target). */
   kinds: Partial<Record<Kind, Check>>;
@@ -58,11 +75,20 @@ async function check(
   }
 }
 
-/** Per kind: list + backup on a vault the app backs up; list + restore on every vault a restore (or the drill) may target. */
+/** The notice for a right the infra does not grant, by the vault's use. */
+const OptionalNotice: Partial<Record<VaultUse, string>> = {
+  discovered: `restoring into a discovered vault needs the ${RestoreOperatorRole.name} role, which the infra does not grant there: restore its backups into a listed target (--to), or assign the role on this vault`,
+};
+
+/**
+ * The rights a vault's use calls for (src/domain/permissions.ts): per kind, list + backup where
+ * the app backs up, list + restore where a restore or the drill writes. A right the configuration
+ * promises fails the vault; one it does not (restore into a discovered vault) is a notice.
+ */
 async function vaultHealth(
   deps: EngineDeps,
   vault: VaultRef,
-  purpose: VaultPurpose,
+  use: VaultUse,
   signal?: SignalLike,
 ): Promise<VaultHealth> {
   const port = deps.vaults(
@@ -70,17 +96,30 @@ async function vaultHealth(
     new VaultLimiter({ ratePer10s: Math.min(deps.config.ratePer10s, 400) }),
     {},
   );
+  const grant = VaultGrants[use];
+  const need = (role: KeyVaultRole): "required" | "optional" | undefined =>
+    grant.required.includes(role) ? "required" : grant.optional.includes(role) ? "optional" : undefined;
+  const backup = need(BackupOperatorRole);
+  const restore = use === "drill" ? need(DrillOperatorRole) : need(RestoreOperatorRole);
   const ctx = (p: VaultPurpose) => ({ vault: vault.name, caller: deps.config.caller, purpose: p });
+  const probe = async (how: "required" | "optional", fn: () => Promise<void>, p: VaultPurpose) => {
+    const c = await check(fn, ctx(p), isKeyVaultFailure);
+    const notice = OptionalNotice[use];
+    return how === "optional" ? { ...c, optional: true as const, ...(!c.ok && notice ? { notice } : {}) } : c;
+  };
   const kinds: VaultHealth["kinds"] = {};
-  const restore: VaultHealth["restore"] = {};
+  const restores: VaultHealth["restore"] = {};
   for (const kind of Kinds.filter((k) => deps.config.kinds.includes(k))) {
-    if (purpose === "backup")
-      kinds[kind] = await check(() => port.probeBackup(kind, signal), ctx("backup"), isKeyVaultFailure);
-    const restoring = purpose === "drill" ? "drill" : "restore";
-    restore[kind] = await check(() => port.probeRestore(kind, signal), ctx(restoring), isKeyVaultFailure);
+    if (backup) kinds[kind] = await probe(backup, () => port.probeBackup(kind, signal), "backup");
+    if (restore)
+      restores[kind] = await probe(
+        restore,
+        () => port.probeRestore(kind, signal),
+        use === "drill" ? "drill" : "restore",
+      );
   }
-  const ok = [...Object.values(kinds), ...Object.values(restore)].every((c) => c?.ok);
-  return { name: vault.name, url: vault.url, ok, kinds, restore };
+  const ok = [...Object.values(kinds), ...Object.values(restores)].every((c) => c?.ok || c?.optional);
+  return { name: vault.name, url: vault.url, use, ok, kinds, restore: restores };
 }
 
 /**
@@ -111,9 +150,14 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
     ...(failing?.diagnosis ? { diagnosis: failing.diagnosis } : {}),
     checks,
   };
-  const vaults = await Promise.all(deps.config.vaults.map((v) => vaultHealth(deps, v, "backup", signal)));
+  const discovered = new Set(deps.fleet?.vaults.filter((v) => v.source === "discovered").map((v) => v.name));
+  const vaults = await Promise.all(
+    deps.config.vaults.map((v) =>
+      vaultHealth(deps, v, discovered.has(v.name) ? "discovered" : "listed", signal),
+    ),
+  );
   const restoreTargets = await Promise.all(
-    deps.config.restoreTargets.map((v) => vaultHealth(deps, v, "restore", signal)),
+    deps.config.restoreTargets.map((v) => vaultHealth(deps, v, "restoreTarget", signal)),
   );
   const hsms = storage.ok ? await Promise.all(deps.config.hsms.map((h) => hsmHealth(deps, h, signal))) : [];
   const drillVault = deps.config.drillVault

@@ -3,13 +3,15 @@ import { type Command, ExitCode } from "./command.js";
 import type { Output } from "./output.js";
 import { diagnosisLines } from "./output.js";
 
-const mark = (ok: boolean): string => (ok ? "ok  " : "FAIL");
+/** ok, FAIL, or note: a capability the configuration does not promise (it fails nothing). */
+const mark = (check: Check): string => (check.ok ? "ok  " : check.optional ? "note" : "FAIL");
 
 /** Prints each check; a diagnosis already printed in full (one identity failing every check) is named, not repeated. */
 function printer(out: Output): (check: Check, what: string) => void {
   const shown = new Set<string>();
   return (check, what) => {
-    out.out(`${mark(check.ok)} ${what}`);
+    out.out(`${mark(check)} ${what}`);
+    if (!check.ok && check.notice) out.out(`     ${check.notice}`);
     const d = check.diagnosis;
     if (!d) return;
     const key = `${d.code}\n${d.cause}\n${d.fix}`;
@@ -21,9 +23,22 @@ function printer(out: Output): (check: Check, what: string) => void {
 
 type Line = ReturnType<typeof printer>;
 
-function vault(line: Line, v: VaultHealth): void {
-  for (const [kind, check] of Object.entries(v.kinds)) line(check, `${v.name} ${kind}: list + backup`);
-  for (const [kind, check] of Object.entries(v.restore)) line(check, `${v.name} ${kind}: list + restore`);
+/** A vault's checks; the rights it lacks that the configuration does not promise, as one note. */
+function vault(line: Line, out: Output, v: VaultHealth): void {
+  const noted = (c: Check | undefined): boolean => c !== undefined && !c.ok && c.optional === true;
+  for (const [what, checks] of [
+    ["list + backup", v.kinds],
+    ["list + restore", v.restore],
+  ] as const) {
+    for (const [kind, check] of Object.entries(checks))
+      if (!noted(check)) line(check, `${v.name} ${kind}: ${what}`);
+    const notes = Object.entries(checks).filter(([, c]) => noted(c));
+    if (notes.length === 0) continue;
+    out.out(
+      `note ${v.name} ${notes.map(([k]) => k).join(", ")}: ${what} (${notes[0]?.[1].diagnosis?.code ?? "refused"})`,
+    );
+    if (notes[0]?.[1].notice) out.out(`     ${notes[0][1].notice}`);
+  }
 }
 
 export const doctorCommand: Command = {
@@ -51,10 +66,10 @@ export const doctorCommand: Command = {
     line(s.checks.restoreQueue, "queue restore-jobs: send + delete + peek");
     line(s.checks.table, "inventory table: write + delete a row");
     for (const d of report.discovery) line(d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
-    for (const v of report.vaults) vault(line, v);
-    for (const v of report.restoreTargets) vault(line, v);
+    for (const v of report.vaults) vault(line, out, v);
+    for (const v of report.restoreTargets) vault(line, out, v);
     if (report.drillVault) {
-      vault(line, { ...report.drillVault, name: `${report.drillVault.name} (drill scratch vault)` });
+      vault(line, out, { ...report.drillVault, name: `${report.drillVault.name} (drill scratch vault)` });
       if (report.drillVault.problem)
         line(
           { ok: false, diagnosis: report.drillVault.problem },
@@ -68,8 +83,13 @@ export const doctorCommand: Command = {
       );
     if (!s.ok && report.hsms.length === 0 && ctx.app().config.hsms.length > 0)
       out.out("skip Managed HSMs: not checked while the storage path fails");
+    const notes = [...report.vaults, ...report.restoreTargets].filter((v) =>
+      [...Object.values(v.kinds), ...Object.values(v.restore)].some((c) => c && !c.ok && c.optional),
+    ).length;
     out.out(
-      report.ok ? "all checks passed" : "some checks failed: see the fixes above and docs/troubleshooting.md",
+      report.ok
+        ? `all checks passed${notes ? ` (notes on ${notes} vault(s) above: rights this configuration does not promise)` : ""}`
+        : "some checks failed: see the fixes above and docs/troubleshooting.md",
     );
     return report.ok ? ExitCode.ok : ExitCode.failed;
   },

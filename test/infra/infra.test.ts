@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { VaultStatusFields } from "../../src/domain/fleetStatus.js";
+import { BackupOperatorRole, DrillOperatorRole, RestoreOperatorRole } from "../../src/domain/permissions.js";
 import { RunCompletedEvent, StatusEvent } from "../../src/telemetry/instruments.js";
-import { BackupOperatorRole, DrillOperatorRole, RestoreOperatorRole } from "../stack/keyvault/roles.js";
 
 /**
  * The ARM JSON the official Bicep compiler makes of infra/ (npm run infra:check), asserted on:

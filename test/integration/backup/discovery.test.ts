@@ -4,6 +4,7 @@ import type { RunResult } from "../../../src/backup/run/record.js";
 import { main } from "../../../src/cli/main.js";
 import { scheduledBackup } from "../../../src/functions/scheduledBackup.js";
 import { backupWorker } from "../../../src/functions/workers.js";
+import { BackupOperatorRole, RestoreOperatorRole } from "../../stack/keyvault/roles.js";
 import { addFleet, type Stack, StackSubscriptions } from "../../stack/stack.js";
 import { captureIo } from "../../unit/fakes/io.js";
 import { appFor, startTestStack } from "../helpers.js";
@@ -58,6 +59,44 @@ describe("discovery through the local Azure Resource Manager and the real ARM SD
     // Subscription A holds 3 vaults at 2 a page: the SDK followed nextLink.
     expect(stack.arm.stats.byStatus[200]).toBeGreaterThanOrEqual(3);
   });
+
+  it("kvbackup doctor on the fleet as the infra grants it: exit 0; restoring into a discovered vault is a note, not a failure (issue 21)", async () => {
+    const r = await kvbackup(["doctor"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/^FAIL/m);
+    expect(r.stdout).toMatch(
+      /^note team-a-kv secrets, keys, certificates: list \+ restore \(KeyVaultRbac\)$/m,
+    );
+    expect(r.stdout).toMatch(/^ok {3}team-a-kv secrets: list \+ backup$/m);
+    expect(r.stdout).toMatch(/all checks passed \(notes on 2 vault\(s\) above/);
+    const json = JSON.parse((await kvbackup(["doctor", "--json"])).stdout);
+    const teamA = json.vaults.find((v: { name: string }) => v.name === "team-a-kv");
+    expect(teamA).toMatchObject({
+      use: "discovered",
+      ok: true,
+      restore: { secrets: { ok: false, optional: true } },
+    });
+    expect(json.vaults.find((v: { name: string }) => v.name === "demo-vault")).toMatchObject({
+      use: "listed",
+      ok: true,
+    });
+    // The same right missing on a listed vault is a failure: the configuration promises restores there.
+    stack.emulator.removeRoles("demo-vault", stack.identities.app.principalId);
+    stack.emulator.assignRole("demo-vault", {
+      principalId: stack.identities.app.principalId,
+      role: BackupOperatorRole,
+    });
+    try {
+      const listed = await kvbackup(["doctor"]);
+      expect(listed.code).toBe(1);
+      expect(listed.stdout).toMatch(/^FAIL demo-vault secrets: list \+ restore$/m);
+    } finally {
+      stack.emulator.assignRole("demo-vault", {
+        principalId: stack.identities.app.principalId,
+        role: RestoreOperatorRole,
+      });
+    }
+  }, 60_000);
 
   it("kvbackup backup --vault takes a discovered vault, as the timer does", async () => {
     const r = await kvbackup(["backup", "--vault", "team-a-kv", "--json"]);
