@@ -79,6 +79,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     telemetry: overrides.telemetry ?? otelTelemetry,
     now: overrides.now ?? (() => new Date()),
     tuning: { ...DefaultTuning, ...overrides.tuning },
+    whoAmI: () => creds.storage.signedIn() ?? creds.keyVault.signedIn(),
   };
 }
 

@@ -1,7 +1,15 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
-import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
+import {
+  AzureCliCredential,
+  AzureDeveloperCliCredential,
+  AzurePowerShellCredential,
+  DefaultAzureCredential,
+  EnvironmentCredential,
+  ManagedIdentityCredential,
+} from "@azure/identity";
 import { CredentialFailure, type IdentityFailure } from "./domain/azureFailure.js";
 import type { Config } from "./domain/config.js";
+import type { SignedIn } from "./domain/signedIn.js";
 
 /** A token takes well under a second from the managed identity, a few from the Azure CLI: longer is a failure, named. */
 export const TokenBoundMs = 15_000;
@@ -69,6 +77,8 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 export class BoundedCredential implements TokenCredential {
   /** The last failure: an identity endpoint that does not answer, or nobody signed in, fails every scope alike. */
   private failure: { at: number; error: CredentialFailure } | undefined;
+  /** Who the last token was for (its claims, read; the token is not kept). */
+  private last: SignedIn | undefined;
 
   constructor(
     private readonly inner: TokenCredential,
@@ -87,6 +97,7 @@ export class BoundedCredential implements TokenCredential {
     try {
       const token = await raceAbort(this.inner.getToken(scopes, { ...options, abortSignal: signal }), signal);
       this.failure = undefined;
+      if (token) this.last = signedIn(token.token, via(this.inner));
       return token;
     } catch (e) {
       if (caller?.aborted) throw e;
@@ -100,6 +111,108 @@ export class BoundedCredential implements TokenCredential {
       clearTimeout(timer);
     }
   }
+
+  /** Who the last token was for, once one was had. */
+  signedIn(): SignedIn | undefined {
+    return this.last;
+  }
+}
+
+/** The name of the credential that answered: the chain's link that did, or the credential's own class. */
+const via = (c: TokenCredential): string =>
+  (c instanceof NamedChain ? c.used : undefined) ?? c.constructor.name;
+
+/** A token's claims, for people: who it is for. Not verified (it is our own token, just received). */
+function signedIn(token: string, credential: string): SignedIn {
+  let claims: Record<string, unknown> = {};
+  try {
+    claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
+  } catch {
+    // Not a JWT: nothing to say beyond the credential.
+  }
+  const text = (k: string): string | undefined =>
+    typeof claims[k] === "string" ? (claims[k] as string) : undefined;
+  const user = text("idtyp") === "user" || text("upn") !== undefined;
+  const name = user ? (text("upn") ?? text("unique_name") ?? text("preferred_username")) : text("appid");
+  const oid = text("oid");
+  const tenant = text("tid");
+  return {
+    via: credential,
+    kind: user ? "user" : "app",
+    ...(oid ? { oid } : {}),
+    ...(tenant ? { tenant } : {}),
+    ...(name ? { name } : {}),
+  };
+}
+
+/**
+ * The operator's sign-in: each credential in turn, moving on only when one is not available here
+ * (as ChainedTokenCredential does), and remembering which one answered.
+ */
+class NamedChain implements TokenCredential {
+  used: string | undefined;
+
+  constructor(private readonly links: readonly { name: string; credential: TokenCredential }[]) {}
+
+  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    const errors: unknown[] = [];
+    for (const link of this.links) {
+      try {
+        const token = await link.credential.getToken(scopes, options);
+        if (token) {
+          this.used = link.name;
+          return token;
+        }
+      } catch (e) {
+        if ((e as { name?: string }).name !== "CredentialUnavailableError") throw e;
+        errors.push(e);
+      }
+    }
+    throw Object.assign(new Error("no credential on this machine could sign in"), {
+      name: "AggregateAuthenticationError",
+      errors,
+    });
+  }
+}
+
+/**
+ * The credentials an operator signs in with, in order. A managed identity only when the
+ * environment names its endpoint (IDENTITY_ENDPOINT: inside App Service or Functions, or the local
+ * stack) — never a VM's own identity found by probing (a jump host's managed identity would
+ * otherwise be used silently in place of the operator's az login). AZURE_TOKEN_CREDENTIALS, when
+ * set, is the operator's explicit choice (DefaultAzureCredential honours it: "dev", "prod", or one
+ * credential's name, e.g. ManagedIdentityCredential on purpose).
+ */
+export function operatorLinks(
+  env: Record<string, string | undefined>,
+): { name: string; credential: TokenCredential }[] {
+  // Two retries of a managed identity endpoint that does not answer (the default five take ~20 s).
+  const retryOptions = { maxRetries: 2 };
+  if (env.AZURE_TOKEN_CREDENTIALS)
+    return [
+      {
+        name: `DefaultAzureCredential (AZURE_TOKEN_CREDENTIALS=${env.AZURE_TOKEN_CREDENTIALS})`,
+        credential: new DefaultAzureCredential({ retryOptions }),
+      },
+    ];
+  return [
+    { name: "EnvironmentCredential", credential: new EnvironmentCredential() },
+    ...(env.IDENTITY_ENDPOINT
+      ? [
+          {
+            name: "ManagedIdentityCredential",
+            // As DefaultAzureCredential: AZURE_CLIENT_ID picks a user-assigned identity.
+            credential: new ManagedIdentityCredential({
+              retryOptions,
+              ...(env.AZURE_CLIENT_ID ? { clientId: env.AZURE_CLIENT_ID } : {}),
+            }),
+          },
+        ]
+      : []),
+    { name: "AzureCliCredential", credential: new AzureCliCredential() },
+    { name: "AzureDeveloperCliCredential", credential: new AzureDeveloperCliCredential() },
+    { name: "AzurePowerShellCredential", credential: new AzurePowerShellCredential() },
+  ];
 }
 
 const managedIdentity = (clientId: string | undefined): Who =>
@@ -113,26 +226,27 @@ const managedIdentity = (clientId: string | undefined): Who =>
  * identity's failure behind developer tools that are never there, or pick a service principal from
  * stray environment variables. Storage may name its own user-assigned identity
  * (BACKUP_STORAGE__clientId), the Functions convention for identity-based connections.
- * An operator's CLI signs in as the operator (az login, a jump host's own identity, ...) through
- * DefaultAzureCredential, never as the Function's identity: the client ids in settings taken from
- * the deployed app are ignored there. Every credential is bounded and names its failure.
+ * An operator's CLI signs in as the operator (operatorLinks: a service principal in the
+ * environment, az login, azd, PowerShell), never as the Function's identity: the client ids in
+ * settings taken from the deployed app are ignored there. Every credential is bounded and names
+ * its failure, and says who it signed in as.
  */
-export function credentials(config: Config): { keyVault: TokenCredential; storage: TokenCredential } {
+export function credentials(config: Config): { keyVault: BoundedCredential; storage: BoundedCredential } {
   if (config.caller === "operator") {
+    // The identity library reads the process's environment itself; the chain follows it.
+    const links = operatorLinks(process.env);
     const operator = new BoundedCredential(
-      // Two retries of a managed identity endpoint that does not answer (the default five take ~20 s).
-      new DefaultAzureCredential({ retryOptions: { maxRetries: 2 } }),
+      new NamedChain(links),
       {
-        credential:
-          "the operator's sign-in (DefaultAzureCredential: environment, workload identity, managed identity, Azure CLI, Azure Developer CLI, Azure PowerShell)",
-        // DefaultAzureCredential's managed identity takes AZURE_CLIENT_ID from this environment too.
+        credential: `the operator's sign-in (${links.map((l) => l.name).join(", ")})`,
+        // A managed identity of the chain takes AZURE_CLIENT_ID from this environment too.
         ...(config.clientId ? { clientId: config.clientId } : {}),
       },
       true,
     );
     return { keyVault: operator, storage: operator };
   }
-  const app = (clientId: string | undefined): TokenCredential =>
+  const app = (clientId: string | undefined): BoundedCredential =>
     new BoundedCredential(
       new ManagedIdentityCredential(clientId ? { clientId } : {}),
       managedIdentity(clientId),

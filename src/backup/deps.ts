@@ -1,4 +1,5 @@
 import type { Config } from "../domain/config.js";
+import type { SignedIn } from "../domain/signedIn.js";
 import type { Kind, Mode, Tier, Trigger } from "../domain/vocabulary.js";
 import type {
   BlobStore,
@@ -110,4 +111,6 @@ export interface EngineDeps {
   telemetry: Telemetry;
   now: () => Date;
   tuning: Tuning;
+  /** Who the calls were made as, once a token was had (doctor and /api/health say so). */
+  whoAmI?: () => SignedIn | undefined;
 }

@@ -10,6 +10,7 @@ import {
   type VaultUse,
 } from "../domain/permissions.js";
 import type { SignalLike } from "../domain/signal.js";
+import type { SignedIn } from "../domain/signedIn.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import type { EngineDeps } from "./deps.js";
 import { scratchInUse } from "./drill/guards.js";
@@ -59,6 +60,8 @@ export interface HealthReport {
   hsms: HsmHealth[];
   /** Discovery: the right to list the Key Vaults of each BACKUP_SUBSCRIPTIONS subscription. */
   discovery: { subscription: string; ok: boolean; diagnosis?: Diagnosis }[];
+  /** Who the checks were made as (absent when no token could be had). */
+  identity?: SignedIn;
 }
 
 async function check(
@@ -178,6 +181,7 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
         (v) => v.ok,
       ),
     caller: deps.config.caller,
+    ...(deps.whoAmI?.() ? { identity: deps.whoAmI() as SignedIn } : {}),
     storage,
     vaults,
     restoreTargets,

@@ -59,6 +59,12 @@ export const doctorCommand: Command = {
       out.document(report);
       return report.ok ? ExitCode.ok : ExitCode.failed;
     }
+    const who = report.identity;
+    out.out(
+      who
+        ? `as ${who.name ?? who.oid ?? "?"} (${who.kind}${who.oid ? `, oid ${who.oid}` : ""}${who.tenant ? `, tenant ${who.tenant}` : ""}), signed in by ${who.via}`
+        : "as nobody: no credential could get a token (below)",
+    );
     const s = report.storage;
     const line = printer(out);
     line(s.checks.blob, `storage container '${s.container}': write + delete a probe blob`);

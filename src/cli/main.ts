@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { createApp } from "../app.js";
 import type { EngineDeps } from "../backup/deps.js";
@@ -133,8 +135,36 @@ function parse(command: Command | undefined, args: string[]) {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * What the identity library and TLS read from the process itself, not from the settings the CLI is
+ * given: with --settings .local/stack.env from a shell that did not source it, the stack's identity
+ * endpoint and CA would be ignored. Applied to this process where its environment lacks them (the
+ * environment wins, as everywhere). The app's own identity client ids are not applied: the CLI
+ * signs in as the operator.
+ */
+function applyProcessSettings(settings: Env): void {
+  for (const name of ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_TOKEN_CREDENTIALS"])
+    if (!process.env[name] && settings[name]) process.env[name] = settings[name];
+  const ca = settings.NODE_EXTRA_CA_CERTS;
+  if (!ca || process.env.NODE_EXTRA_CA_CERTS === ca) return;
+  let pem: string;
+  try {
+    pem = readFileSync(ca, "utf8");
+  } catch {
+    throw new KvBackupError(
+      "BadSettings",
+      `--settings: NODE_EXTRA_CA_CERTS names ${ca}, which cannot be read`,
+    );
+  }
+  const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  tls.setDefaultCACertificates([...tls.getCACertificates("default"), ...certs]);
+}
+
 /** The operator's app: the settings read as the CLI's caller, wired to the Azure adapters. */
-const operatorApp = (env: Env): EngineDeps => createApp(loadConfig(env, "operator"));
+const operatorApp = (env: Env): EngineDeps => {
+  applyProcessSettings(env);
+  return createApp(loadConfig(env, "operator"));
+};
 
 /**
  * Runs the CLI and returns its exit code (the bin sets process.exitCode to it). Tests pass their

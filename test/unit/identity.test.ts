@@ -5,6 +5,7 @@ import { CredentialFailure, toAzureFailure } from "../../src/domain/azureFailure
 import {
   BoundedCredential,
   classifyTokenError,
+  operatorLinks,
   RememberFailureMs,
   TokenBoundMs,
 } from "../../src/identity.js";
@@ -138,5 +139,22 @@ describe("the app's credential", () => {
       const text = `${e.name} ${e.message}`.toUpperCase();
       expect(retried.filter((w) => text.includes(w))).toEqual([]);
     }
+  });
+
+  it("the operator signs in as the operator: a managed identity only where the environment names its endpoint, never a VM's found by probing; AZURE_TOKEN_CREDENTIALS is an explicit choice (issue 21)", () => {
+    const names = (env: Record<string, string>) => operatorLinks(env).map((l) => l.name);
+    // A jump host's own identity (IMDS, no IDENTITY_ENDPOINT) is not in the chain: az login is used.
+    expect(names({})).toEqual([
+      "EnvironmentCredential",
+      "AzureCliCredential",
+      "AzureDeveloperCliCredential",
+      "AzurePowerShellCredential",
+    ]);
+    expect(names({ IDENTITY_ENDPOINT: "http://127.0.0.1:1/msi/token" })).toContain(
+      "ManagedIdentityCredential",
+    );
+    expect(names({ AZURE_TOKEN_CREDENTIALS: "ManagedIdentityCredential" })).toEqual([
+      "DefaultAzureCredential (AZURE_TOKEN_CREDENTIALS=ManagedIdentityCredential)",
+    ]);
   });
 });

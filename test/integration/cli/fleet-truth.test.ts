@@ -1,5 +1,8 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RestoreOperatorRole } from "../../stack/keyvault/roles.js";
@@ -114,6 +117,43 @@ describe("the identity failing: named, in seconds, every check still listed", ()
     expect(wrong.json.body.vaults[0].kinds.secrets.diagnosis.code).toBe("IdentityNotAssigned");
     expect(wrong.json.body.vaults[0].kinds.secrets.diagnosis.cause).toContain(clientId);
     process.stderr.write(`identity failure timings (ms): ${JSON.stringify(measured)}\n`);
+  }, 120_000);
+});
+
+describe("the CLI signs in as the operator and says as whom (issue 21)", () => {
+  it("--settings FILE from a shell that sourced nothing: the file's identity endpoint and CA are used; doctor names who it signed in as", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "kvbackup-settings-")), "stack.env");
+    const settings = {
+      ...stack.env,
+      ...fleetEnv,
+      NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? "",
+    };
+    writeFileSync(
+      file,
+      Object.entries(settings)
+        .map(([k, v]) => `${k}='${v}'`)
+        .join("\n"),
+    );
+    // Only PATH and HOME: no IDENTITY_ENDPOINT, no NODE_EXTRA_CA_CERTS in this process's environment.
+    const r = await exec(
+      process.execPath,
+      [...guarded, "bin/kvbackup.mjs", "doctor", "--json", "--settings", file],
+      {
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+        timeout: 120_000,
+      },
+    ).then(
+      (x) => ({ code: 0, stdout: x.stdout }),
+      (e: { code?: number; stdout?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? "" }),
+    );
+    const doc = JSON.parse(r.stdout);
+    expect(doc.storage.ok).toBe(true);
+    expect(r.code).toBe(0);
+    expect(doc.identity).toMatchObject({
+      via: "ManagedIdentityCredential",
+      kind: "app",
+      oid: stack.identities.app.principalId,
+    });
   }, 120_000);
 });
 
