@@ -58,6 +58,22 @@ function permission(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
   };
 }
 
+/** The container, a queue or the table is not there, and the app's role (scoped to it) may not create it. */
+function missing(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
+  const target = f.store ?? { kind: "container", name: ctx.container ?? "keyvault-backups" };
+  const account = ctx.account ?? "<account>";
+  const create = {
+    container: `az storage container create --auth-mode login --account-name ${account} --name ${target.name}`,
+    queue: `az storage queue create --auth-mode login --account-name ${account} --name ${target.name}`,
+    table: `az storage table create --auth-mode login --account-name ${account} --name ${target.name}`,
+  }[target.kind];
+  return {
+    code: "StorageResourceMissing",
+    cause: `The ${target.kind} '${target.name}' does not exist in the storage account (${f.code}), and the identity's role is scoped to it, so it cannot create it.`,
+    fix: `Deploy the infra (it creates the container, the queues and the table, and scopes the roles to them), or create it: ${create}; check the name in the settings (BACKUP_CONTAINER, BACKUP_INVENTORY_TABLE).`,
+  };
+}
+
 /** Storage errors, by status and error code (x-ms-error-code, the body's Code). */
 export function diagnoseStorage(f: AzureFailure, ctx: DiagnosisContext): Diagnosis | undefined {
   if (f.networkCode) return unreachable(f, ctx);
@@ -86,6 +102,10 @@ export function diagnoseStorage(f: AzureFailure, ctx: DiagnosisContext): Diagnos
     case "InvalidAuthenticationInfo":
     case "NoAuthenticationInformation":
       return diagnoseStorageAuth(f, ctx);
+    case "ContainerNotFound":
+    case "QueueNotFound":
+    case "TableNotFound":
+      return missing(f, ctx);
     case "ServerBusy":
     case "InternalError":
     case "OperationTimedOut":

@@ -14,6 +14,7 @@ export const DiagnosisCodes = [
   "StorageClockSkew",
   "StorageBusy",
   "StorageUnreachable",
+  "StorageResourceMissing",
   "KeyVaultFirewall",
   "KeyVaultPublicAccessDisabled",
   "KeyVaultRbac",

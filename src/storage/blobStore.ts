@@ -3,7 +3,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import type { StorageTarget } from "../domain/azureFailure.js";
 import { type BlobFacts, type StoredBlob, strongEtag, type Written } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
-import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
+import { createIfMissing, isStorageStatus, signalOption, storageCall } from "./storageCall.js";
 
 /** Blob metadata holds at most 8 KiB; an object's facts beyond this are not stored (its blob is then not resumable). */
 const MaxFactsChars = 6000;
@@ -59,7 +59,7 @@ export class BlobStore {
 
   /** Creates the container if missing, writes and deletes a probe blob: proves the network path and the role. */
   async probe(signal?: SignalLike): Promise<void> {
-    await storageCall(() => this.client.createIfNotExists(signalOption(signal)), this.label);
+    await createIfMissing(() => this.client.createIfNotExists(signalOption(signal)), this.label);
     const probe = this.client.getBlockBlobClient(`_preflight/${randomUUID()}`);
     await storageCall(
       () =>

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import type { StorageTarget } from "../domain/azureFailure.js";
 import type { SignalLike } from "../domain/signal.js";
-import { signalOption, storageCall } from "./storageCall.js";
+import { createIfMissing, signalOption, storageCall } from "./storageCall.js";
 
 /**
  * The containers Managed HSMs write their full backups into ({BACKUP_CONTAINER}-hsm-{tier}): the app
@@ -16,7 +16,7 @@ export class HsmFolders {
   }
 
   async ensure(container: string, signal?: SignalLike): Promise<void> {
-    await storageCall(
+    await createIfMissing(
       () => this.service.getContainerClient(container).createIfNotExists(signalOption(signal)),
       { kind: "container", name: container },
     );

@@ -5,7 +5,7 @@ import type { DrillRow } from "../domain/drill.js";
 import type { InventoryQuery, InventoryRow } from "../domain/inventory.js";
 import type { SignalLike } from "../domain/signal.js";
 import { drillEntity, drillFromEntity, fromEntity, toEntity } from "./inventoryEntity.js";
-import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
+import { createIfMissing, signalOption, storageCall } from "./storageCall.js";
 
 /** The inventory table: one entity per run, written when it starts and again when it ends. */
 export class InventoryTable {
@@ -19,11 +19,7 @@ export class InventoryTable {
 
   private async ensure(): Promise<void> {
     if (this.created) return;
-    try {
-      await storageCall(() => this.table.createTable(), this.label);
-    } catch (e) {
-      if (!isStorageStatus(e, 409)) throw e;
-    }
+    await createIfMissing(() => this.table.createTable(), this.label);
     this.created = true;
   }
 

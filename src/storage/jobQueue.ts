@@ -1,7 +1,7 @@
 import type { QueueClient } from "@azure/storage-queue";
 import type { StorageTarget } from "../domain/azureFailure.js";
 import type { SignalLike } from "../domain/signal.js";
-import { signalOption, storageCall } from "./storageCall.js";
+import { createIfMissing, signalOption, storageCall } from "./storageCall.js";
 
 /** A storage queue the Functions host reads: messages are base64 JSON, the queue trigger's default encoding. */
 export class JobQueue<T> {
@@ -19,7 +19,7 @@ export class JobQueue<T> {
 
   private async ensure(): Promise<void> {
     if (this.ready) return;
-    await storageCall(() => this.queue.createIfNotExists(), this.label);
+    await createIfMissing(() => this.queue.createIfNotExists(), this.label);
     this.ready = true;
   }
 

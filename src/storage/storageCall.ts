@@ -67,3 +67,19 @@ export const isStorageStatus = (e: unknown, status: number, code?: string): bool
 
 export const signalOption = <S>(signal: S | undefined): { abortSignal?: S } =>
   signal ? { abortSignal: signal } : {};
+
+/**
+ * Creates a container, queue or table when missing. The infra creates them and gives the app a
+ * role scoped to each (never the account), under which creating may be refused
+ * (AuthorizationPermissionMismatch) even though the resource is there: that refusal is not a
+ * failure here — the calls that follow prove the resource exists (a missing one then answers 404,
+ * diagnosed StorageResourceMissing).
+ */
+export async function createIfMissing(fn: () => Promise<unknown>, target: StorageTarget): Promise<void> {
+  try {
+    await storageCall(fn, target);
+  } catch (e) {
+    if (isStorageStatus(e, 409) || isStorageStatus(e, 403, "AuthorizationPermissionMismatch")) return;
+    throw e;
+  }
+}

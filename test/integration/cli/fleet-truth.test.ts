@@ -215,6 +215,27 @@ describe("diagnoses name the right vault and the right role", () => {
     );
   }, 60_000);
 
+  it("a role scoped to the table may not create tables: an existing table is used, a missing one is named (issue 21)", async () => {
+    // The data-plane Create Table is refused under a table-scoped role, as in Azure; the infra made the table.
+    stack.proxies.table.addRule({
+      method: "POST",
+      pathPrefix: "/Tables",
+      fault: "AuthorizationPermissionMismatch",
+    });
+    const ok = await kvbackup(["doctor", "--json"], { BACKUP_KINDS: "secrets" });
+    expect(ok.json.storage.checks.table).toEqual({ ok: true });
+    const missing = await kvbackup(["doctor", "--json"], {
+      BACKUP_KINDS: "secrets",
+      BACKUP_INVENTORY_TABLE: "nosuchtable",
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.json.storage.checks.table.diagnosis).toMatchObject({
+      code: "StorageResourceMissing",
+      cause: expect.stringContaining("table 'nosuchtable' does not exist"),
+      fix: expect.stringContaining("az storage table create"),
+    });
+  }, 60_000);
+
   it("a drill whose source vault refuses it names the source vault, not the scratch vault", async () => {
     expect((await kvbackup(["backup", "--vault", "demo-vault"])).code).toBe(0);
     const scratch = await addDrillVault(stack, `drill-${Math.random().toString(36).slice(2, 7)}`);
