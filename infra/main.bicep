@@ -58,6 +58,10 @@ param privateDnsZones privateDnsZoneIds = {}
 @description('A private endpoint for every vault (backup vaults, restore targets, drill vault) in the private-endpoints subnet, with the privatelink.vaultcore zone (privateDnsZones.vault, or one created here).')
 param vaultPrivateEndpoints bool = false
 
+@description('auto: the deployment approves the vault private endpoints (the deployer may approve on each vault, e.g. Contributor there). manual: each is a request the vault\'s owner approves; the app reaches the vault once approved.')
+@allowed(['auto', 'manual'])
+param vaultPrivateEndpointApproval string = 'auto'
+
 @description('Custom DNS servers for the VNet (hub-and-spoke: the hub resolver that answers for the hub\'s privatelink zones). Empty: Azure-provided DNS.')
 param vnetDnsServers string[] = []
 
@@ -180,11 +184,17 @@ var assignableScopes = union(
   map(discoverySubscriptions, s => '/subscriptions/${toLower(s)}')
 )
 
-// Who gets which role on which vault. The restore role only when restore is enabled; a restore
-// target that is also a backup vault is granted once.
+// Who gets which role on which vault (src/domain/permissions.ts, VaultGrants; test/infra holds the
+// two together). The restore role only when restore is enabled; a restore target that is also a
+// backup vault is granted once. On an access-policy vault the same rights go into an access policy
+// (list, backup, restore: never get), since a role assignment does nothing there.
 var vaultRoles = enableRestore ? [roleGuids.backup, roleGuids.restore] : [roleGuids.backup]
+var vaultPolicy = enableRestore ? ['list', 'backup', 'restore'] : ['list', 'backup']
 var backupKeys = map(vaults, v => vaultKey(v, subscriptionId))
 var restoreOnlyTargets = filter(restoreTargets, t => !contains(backupKeys, vaultKey(t, subscriptionId)))
+var drillModel = hasDrill && drillVault!.?accessModel == 'accessPolicy'
+  ? fail('drillVault uses access policies: the restore drill\'s scratch vault must use RBAC (its role deletes and purges, and is scoped to that vault only): create it with --enable-rbac-authorization')
+  : 'rbac'
 var vaultGrants vaultGrant[] = concat(
   map(vaults, v => {
     name: v.name
@@ -192,6 +202,9 @@ var vaultGrants vaultGrant[] = concat(
     subscriptionId: vaultSubscription(v, subscriptionId)
     appRoles: vaultRoles
     operatorRoles: hasOperator ? vaultRoles : []
+    accessModel: v.?accessModel ?? 'rbac'
+    appPolicy: vaultPolicy
+    operatorPolicy: hasOperator ? vaultPolicy : []
   }),
   enableRestore
     ? map(restoreOnlyTargets, v => {
@@ -200,6 +213,9 @@ var vaultGrants vaultGrant[] = concat(
         subscriptionId: vaultSubscription(v, subscriptionId)
         appRoles: [roleGuids.restore]
         operatorRoles: hasOperator ? [roleGuids.restore] : []
+        accessModel: v.?accessModel ?? 'rbac'
+        appPolicy: ['list', 'restore']
+        operatorPolicy: hasOperator ? ['list', 'restore'] : []
       })
     : [],
   hasDrill
@@ -209,7 +225,11 @@ var vaultGrants vaultGrant[] = concat(
           resourceGroup: drillVault!.resourceGroup
           subscriptionId: vaultSubscription(drillVault!, subscriptionId)
           appRoles: [roleGuids.drill]
-          operatorRoles: []
+          // The operators' kvbackup drill runs in the same scratch vault with the same role.
+          operatorRoles: hasOperator ? [roleGuids.drill] : []
+          accessModel: drillModel
+          appPolicy: []
+          operatorPolicy: []
         }
       ]
     : []
@@ -280,6 +300,39 @@ module identity 'modules/identity.bicep' = if (useUserAssignedIdentity) {
 }
 
 var backupStorageName = 'stkvb${token}'
+var hostStorageName = 'sthost${token}'
+
+// privateEndpoint mode: the blob/queue/table privatelink zones, shared by both storage accounts.
+module storageDns 'modules/storageDns.bicep' = if (networkMode == 'privateEndpoint') {
+  name: 'kvbackup-storage-dns'
+  scope: rg
+  params: {
+    tags: tags
+    vnetId: network.outputs.vnetId
+    existingDnsZoneIds: {
+      blob: privateDnsZones.?blob ?? ''
+      queue: privateDnsZones.?queue ?? ''
+      table: privateDnsZones.?table ?? ''
+    }
+  }
+}
+var storageZoneIds = networkMode == 'privateEndpoint' ? storageDns!.outputs.zoneIds : { blob: '', queue: '', table: '' }
+
+// The Functions host's storage and deployment container first, then the app, then the roles: the
+// order of the reference Flex Consumption templates (the site's deployment storage exists when the
+// site is made).
+module hostStorage 'modules/hostStorage.bicep' = {
+  name: 'kvbackup-host-storage'
+  scope: rg
+  params: {
+    name: hostStorageName
+    location: location
+    tags: tags
+    networkMode: networkMode
+    privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
+    zoneIds: storageZoneIds
+  }
+}
 
 module app 'modules/functionApp.bicep' = {
   name: 'kvbackup-app'
@@ -289,8 +342,8 @@ module app 'modules/functionApp.bicep' = {
     location: location
     tags: union(tags, { 'azd-service-name': 'api' })
     functionSubnetId: network.outputs.functionSubnetId
-    hostStorageName: 'sthost${token}'
-    deploymentContainerUrl: 'https://sthost${token}.blob.${environment().suffixes.storage}/app-package'
+    hostStorageName: hostStorage.outputs.name
+    deploymentContainerUrl: hostStorage.outputs.deploymentContainerUrl
     insightsConnectionString: monitoring.outputs.insightsConnectionString
     insightsId: monitoring.outputs.insightsId
     userAssignedIdentityId: useUserAssignedIdentity ? identity!.outputs.id : ''
@@ -332,13 +385,11 @@ module app 'modules/functionApp.bicep' = {
   }
 }
 
-module hostStorage 'modules/hostStorage.bicep' = {
-  name: 'kvbackup-host-storage'
+module hostStorageAccess 'modules/hostStorageAccess.bicep' = {
+  name: 'kvbackup-host-storage-access'
   scope: rg
   params: {
-    name: 'sthost${token}'
-    location: location
-    tags: tags
+    accountName: hostStorage.outputs.name
     principalId: app.outputs.principalId
   }
 }
@@ -354,12 +405,7 @@ module backupStorage 'modules/backupStorage.bicep' = {
     networkMode: networkMode
     functionSubnetId: network.outputs.functionSubnetId
     privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
-    vnetId: network.outputs.vnetId
-    existingDnsZoneIds: {
-      blob: privateDnsZones.?blob ?? ''
-      queue: privateDnsZones.?queue ?? ''
-      table: privateDnsZones.?table ?? ''
-    }
+    zoneIds: storageZoneIds
     ipRules: storageIpRules
     bypass: storageBypass
     managedHsms: hsmResourceIds
@@ -394,6 +440,7 @@ module vaultEndpoints 'modules/vaultEndpoints.bicep' = if (vaultPrivateEndpoints
     privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
     vnetId: network.outputs.vnetId
     existingDnsZoneId: privateDnsZones.?vault ?? ''
+    approval: vaultPrivateEndpointApproval
   }
 }
 
@@ -409,6 +456,9 @@ module vaultAccess 'modules/vaultAccess.bicep' = [
       operatorPrincipalId: operatorPrincipalId
       operatorPrincipalType: operatorPrincipalType
       operatorRoles: g.operatorRoles
+      accessModel: g.accessModel
+      appPolicy: g.appPolicy
+      operatorPolicy: g.operatorPolicy
     }
     dependsOn: [roles]
   }
@@ -421,6 +471,9 @@ module discoveryAccess 'modules/subscriptionAccess.bicep' = [
     params: {
       principalId: app.outputs.principalId
       roleGuids: discoveryGrantsBackup ? [roleGuids.discovery, roleGuids.backup] : [roleGuids.discovery]
+      // The operators' kvbackup discover, and backup of a discovered vault, need the same.
+      operatorPrincipalId: operatorPrincipalId
+      operatorPrincipalType: operatorPrincipalType
     }
     dependsOn: [roles]
   }

@@ -10,7 +10,6 @@ param skuName string
 param networkMode string
 param functionSubnetId string
 param privateEndpointSubnetId string
-param vnetId string
 
 @description('Operator IP addresses or CIDR ranges allowed through the firewall (for az / Storage Explorer).')
 param ipRules array
@@ -44,8 +43,8 @@ param immutabilityLocked bool
 @description('A CanNotDelete management lock on the account.')
 param deleteLock bool
 
-@description('Existing privatelink zones to use instead of creating them (privateEndpoint mode): { blob, queue, table }, each a resource id or \'\'.')
-param existingDnsZoneIds { blob: string, queue: string, table: string }
+@description('privateEndpoint mode: the privatelink zones { blob, queue, table } (storageDns.bicep: created here or the hub\'s).')
+param zoneIds { blob: string, queue: string, table: string }
 
 @description('Principal id of the Function App\'s one identity: gets data roles on the container, the queues and the table, nothing on the account.')
 param principalId string
@@ -58,7 +57,6 @@ param operatorPrincipalType string
 
 param logAnalyticsWorkspaceId string
 
-var services = ['blob', 'queue', 'table']
 var queueNames = ['backup-jobs', 'backup-jobs-poison', 'restore-jobs', 'restore-jobs-poison']
 // The queues an operator's CLI touches (kvbackup doctor probes both); not the poison queues.
 var jobQueueNames = ['backup-jobs', 'restore-jobs']
@@ -288,59 +286,18 @@ resource operatorTableRole 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
-// privateEndpoint mode: a zone per service, unless an existing one (hub-and-spoke) is given. The
-// template then creates neither the zone nor a VNet link to it.
-resource dnsZones 'Microsoft.Network/privateDnsZones@2024-06-01' = [
-  for s in services: if (networkMode == 'privateEndpoint' && empty(existingDnsZoneIds[s])) {
-    name: 'privatelink.${s}.${environment().suffixes.storage}'
-    location: 'global'
-    tags: tags
-  }
-]
-
-resource dnsLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = [
-  for (s, i) in services: if (networkMode == 'privateEndpoint' && empty(existingDnsZoneIds[s])) {
-    parent: dnsZones[i]
-    name: 'link-${s}'
-    location: 'global'
-    properties: {
-      registrationEnabled: false
-      virtualNetwork: { id: vnetId }
-    }
-  }
-]
-
-resource endpoints 'Microsoft.Network/privateEndpoints@2025-05-01' = [
-  for (s, i) in services: if (networkMode == 'privateEndpoint') {
-    name: 'pe-${name}-${s}'
+// privateEndpoint mode: blob, queue and table through private endpoints in the VNet's subnet.
+module endpoints 'storageEndpoints.bicep' = if (networkMode == 'privateEndpoint') {
+  name: 'kvbackup-backup-storage-endpoints'
+  params: {
+    accountName: account.name
+    accountId: account.id
     location: location
     tags: tags
-    properties: {
-      subnet: { id: privateEndpointSubnetId }
-      privateLinkServiceConnections: [
-        {
-          name: '${name}-${s}'
-          properties: { privateLinkServiceId: account.id, groupIds: [s] }
-        }
-      ]
-    }
+    privateEndpointSubnetId: privateEndpointSubnetId
+    zoneIds: zoneIds
   }
-]
-
-resource endpointDns 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-05-01' = [
-  for (s, i) in services: if (networkMode == 'privateEndpoint') {
-    parent: endpoints[i]
-    name: 'default'
-    properties: {
-      privateDnsZoneConfigs: [
-        {
-          name: s
-          properties: { privateDnsZoneId: empty(existingDnsZoneIds[s]) ? dnsZones[i].id : existingDnsZoneIds[s] }
-        }
-      ]
-    }
-  }
-]
+}
 
 // 2021-05-01-preview is the newest API version of diagnostic settings; the rule would have the
 // only non-preview one, 2016-09-01, which is older and has the old shape (no metric categories).

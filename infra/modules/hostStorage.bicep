@@ -2,17 +2,21 @@ param name string
 param location string
 param tags object
 
-@description('Principal id of the Function App\'s one identity (user- or system-assigned): the host keeps its leases, timers and queues here, and Flex Consumption reads the app package from the deployment container with it.')
-param principalId string
+@description('serviceEndpoint: the account takes identity-only requests from anywhere (shared key off). privateEndpoint: public network access disabled; blob, queue and table reached through private endpoints, like the backup account.')
+@allowed(['serviceEndpoint', 'privateEndpoint'])
+param networkMode string
 
-var roles = {
-  blobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  tableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-}
+param privateEndpointSubnetId string
+
+@description('privateEndpoint mode: the privatelink zones { blob, queue, table }.')
+param zoneIds { blob: string, queue: string, table: string }
+
+var private = networkMode == 'privateEndpoint'
 
 // The Functions host's own storage (AzureWebJobsStorage, identity-based) and the deployment
-// package container of Flex Consumption. Separate from the backup account.
+// package container of Flex Consumption. Separate from the backup account. Created before the
+// Function App, as the reference Flex Consumption templates do: the site's deployment storage
+// must exist when the site is made. Its role assignments follow the app (hostStorageAccess).
 resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: name
   location: location
@@ -25,6 +29,8 @@ resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
+    publicNetworkAccess: private ? 'Disabled' : 'Enabled'
+    networkAcls: private ? { defaultAction: 'Deny', bypass: 'None' } : { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }
 
@@ -39,17 +45,17 @@ resource deployment 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   properties: { publicAccess: 'None' }
 }
 
-resource assignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for role in items(roles): {
-    name: guid(account.id, principalId, role.value)
-    scope: account
-    properties: {
-      principalId: principalId
-      principalType: 'ServicePrincipal'
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.value)
-    }
+module endpoints 'storageEndpoints.bicep' = if (private) {
+  name: 'kvbackup-host-storage-endpoints'
+  params: {
+    accountName: account.name
+    accountId: account.id
+    location: location
+    tags: tags
+    privateEndpointSubnetId: privateEndpointSubnetId
+    zoneIds: zoneIds
   }
-]
+}
 
 output name string = account.name
 output deploymentContainerUrl string = '${account.properties.primaryEndpoints.blob}${deployment.name}'

@@ -13,6 +13,9 @@ type vaultRef = {
 
   @description('The vault\'s subscription id; omitted = the subscription this template is deployed to.')
   subscriptionId: string?
+
+  @description('How the vault authorizes: rbac (the default: role assignments) or accessPolicy (the vault still uses access policies, where a role assignment does nothing: the template adds an access policy with the same rights instead — list, backup, restore, never get).')
+  accessModel: ('rbac' | 'accessPolicy')?
 }
 
 @export()
@@ -38,6 +41,11 @@ type vaultGrant = {
   appRoles: string[]
   @description('Role definition GUIDs (names) for the operator principal.')
   operatorRoles: string[]
+  @description('rbac or accessPolicy: which of the two the vault uses.')
+  accessModel: 'rbac' | 'accessPolicy'
+  @description('On an access-policy vault: the permissions (for secrets, keys and certificates alike) each principal gets, the same rights as its roles.')
+  appPolicy: string[]
+  operatorPolicy: string[]
 }
 
 @export()

@@ -1,7 +1,8 @@
 // privateEndpoint mode with vaultPrivateEndpoints: a private endpoint in the private-endpoints
 // subnet for every vault the app reaches (they may be in other resource groups and subscriptions;
-// the endpoints live here, next to the VNet). The vault's owner must approve the connection unless
-// the deployer may approve it (Microsoft.KeyVault/vaults/PrivateEndpointConnectionsApproval/action).
+// the endpoints live here, next to the VNet). approval auto: the deployment approves (the deployer
+// holds Microsoft.KeyVault/vaults/PrivateEndpointConnectionsApproval/action on the vault); manual:
+// the connection waits for the vault's owner to approve it.
 
 param location string
 param tags object
@@ -15,9 +16,22 @@ param vnetId string
 @description('An existing privatelink.vaultcore zone (hub-and-spoke); empty = create one here and link it to the VNet.')
 param existingDnsZoneId string
 
+@description('auto: the connection is approved by the deployment (the deployer may approve on the vault). manual: a request the vault\'s owner approves (az network private-endpoint-connection approve), for vaults the deployer does not own.')
+@allowed(['auto', 'manual'])
+param approval string
+
 // privatelink.vaultcore.azure.net in the public cloud; the sovereign clouds' own suffix otherwise.
 var zoneName = 'privatelink${replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.')}'
 var createZone = empty(existingDnsZoneId)
+
+func connection(v { name: string, resourceGroup: string, subscriptionId: string }) object => {
+  name: '${v.name}-vault'
+  properties: {
+    privateLinkServiceId: resourceId(v.subscriptionId, v.resourceGroup, 'Microsoft.KeyVault/vaults', v.name)
+    groupIds: ['vault']
+    requestMessage: 'kvbackup (Key Vault backups): list, backup and restore through this private endpoint'
+  }
+}
 
 resource zone 'Microsoft.Network/privateDnsZones@2024-06-01' = if (createZone) {
   name: zoneName
@@ -42,15 +56,8 @@ resource endpoints 'Microsoft.Network/privateEndpoints@2025-05-01' = [
     tags: tags
     properties: {
       subnet: { id: privateEndpointSubnetId }
-      privateLinkServiceConnections: [
-        {
-          name: '${v.name}-vault'
-          properties: {
-            privateLinkServiceId: resourceId(v.subscriptionId, v.resourceGroup, 'Microsoft.KeyVault/vaults', v.name)
-            groupIds: ['vault']
-          }
-        }
-      ]
+      privateLinkServiceConnections: approval == 'auto' ? [connection(v)] : []
+      manualPrivateLinkServiceConnections: approval == 'manual' ? [connection(v)] : []
     }
   }
 ]

@@ -95,7 +95,7 @@ function rbac(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagnosis 
   return {
     code: "KeyVaultRbac",
     cause: `The identity (oid ${oid}) is missing ${action ?? "the needed data action"} on Key Vault '${vault}'.`,
-    fix: `Assign the "${role} (<deployment>)" custom role (${grants}) the infra created to the identity on the vault; role assignments take up to 10 minutes to apply. E.g. az role assignment create --assignee ${oid} --role "${role} (<deployment>)" --scope <vault-id>`,
+    fix: `Assign the "${role} (<deployment>)" custom role (${grants}) the infra created to the identity on the vault; role assignments take up to 10 minutes to apply. E.g. az role assignment create --assignee ${oid} --role "${role} (<deployment>)" --scope <vault-id>. (The vault uses RBAC: if the infra's vaults parameter marks it accessModel: 'accessPolicy', remove that.)`,
   };
 }
 
@@ -116,8 +116,8 @@ function forbidden(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagn
     case "ForbiddenByPolicy":
       return {
         code: "KeyVaultAccessPolicy",
-        cause: `Key Vault '${vault}' uses access policies and the identity lacks the permission for this operation (list, backup or restore).`,
-        fix: `az keyvault set-policy --name ${vault} --object-id <principalId> --secret-permissions list backup restore --key-permissions list backup restore --certificate-permissions list backup restore (an entry without an application id: compound identities need the on-behalf-of flow)`,
+        cause: `Key Vault '${vault}' uses access policies and the identity lacks the permission for this operation (list, backup or restore). A role assignment does nothing on such a vault: if the deployment granted roles here, it did not match the vault's model.`,
+        fix: `In the infra, mark the vault { name: '${vault}', …, accessModel: 'accessPolicy' } (vaults or restoreTargets) and deploy again: it adds an access policy with list, backup and restore (never get). Or by hand: az keyvault set-policy --name ${vault} --object-id <principalId> --secret-permissions list backup restore --key-permissions list backup restore --certificate-permissions list backup restore (an entry without an application id: compound identities need the on-behalf-of flow).`,
       };
     case "KeyOperationForbidden":
       return {

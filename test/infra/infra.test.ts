@@ -3,7 +3,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { VaultStatusFields } from "../../src/domain/fleetStatus.js";
-import { BackupOperatorRole, DrillOperatorRole, RestoreOperatorRole } from "../../src/domain/permissions.js";
+import {
+  BackupOperatorRole,
+  DrillOperatorRole,
+  RestoreOperatorRole,
+  VaultGrants,
+} from "../../src/domain/permissions.js";
 import { RunCompletedEvent, StatusEvent } from "../../src/telemetry/instruments.js";
 
 /**
@@ -583,6 +588,10 @@ describe("5. bring-your-own private DNS zones", () => {
     const hub = `/subscriptions/${"00000000-0000-0000-0000-0000000000f0"}/resourceGroups/rg-hub-dns/providers/Microsoft.Network/privateDnsZones/`;
     expect(zoneIds("user").sort()).toEqual(
       [
+        // the backup account's endpoints and the Functions host storage's, one per service each
+        `${hub}privatelink.blob.core.windows.net`,
+        `${hub}privatelink.queue.core.windows.net`,
+        `${hub}privatelink.table.core.windows.net`,
         `${hub}privatelink.blob.core.windows.net`,
         `${hub}privatelink.queue.core.windows.net`,
         `${hub}privatelink.table.core.windows.net`,
@@ -596,7 +605,9 @@ describe("5. bring-your-own private DNS zones", () => {
     const vaultEndpoints = predicted("user", "Microsoft.Network/privateEndpoints").filter((e) =>
       String(e.name).endsWith("-vault"),
     );
-    expect(vaultEndpoints.map((e) => JSON.stringify(props(e).privateLinkServiceConnections))).toEqual([
+    // user: the vaults' owners approve (manual); accesspolicy: the deployment does (auto), below.
+    for (const e of vaultEndpoints) expect(props(e).privateLinkServiceConnections).toEqual([]);
+    expect(vaultEndpoints.map((e) => JSON.stringify(props(e).manualPrivateLinkServiceConnections))).toEqual([
       expect.stringContaining(vaultScope(sub("a"), "rg-secrets", "kv-app-a")),
       expect.stringContaining(vaultScope(sub("b"), "rg-remote", "kv-remote")),
       expect.stringContaining(vaultScope(sub("a"), "rg-target", "kv-target")),
@@ -797,6 +808,7 @@ describe("8. API versions", () => {
       "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
       "Microsoft.Insights/scheduledQueryRules": "2026-03-01",
       "Microsoft.KeyVault/vaults": "2025-05-01",
+      "Microsoft.KeyVault/vaults/accessPolicies": "2025-05-01",
       "Microsoft.ManagedIdentity/userAssignedIdentities": "2024-11-30",
       "Microsoft.Network/privateDnsZones": "2024-06-01",
       "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
@@ -827,10 +839,15 @@ describe("9. roles for discovery and the restore drill", () => {
     expect(role?.actions).toEqual(["Microsoft.KeyVault/vaults/read"]);
     expect(role?.dataActions).toEqual([]);
     const onSubscriptions = assignments("system").filter((a) => a.role === role?.guid);
-    expect(onSubscriptions.map((a) => [a.scope, a.principal]).sort()).toEqual([
-      [`/subscriptions/${sub("b")}`, "system"],
-      [`/subscriptions/${sub("e")}`, "system"],
-    ]);
+    expect(onSubscriptions.map((a) => [a.scope, a.principal]).sort()).toEqual(
+      [
+        [`/subscriptions/${sub("b")}`, "system"],
+        [`/subscriptions/${sub("e")}`, "system"],
+        // The operators' kvbackup discover reads the same subscriptions.
+        [`/subscriptions/${sub("b")}`, operator],
+        [`/subscriptions/${sub("e")}`, operator],
+      ].sort(),
+    );
     expect(appSettings("system").BACKUP_SUBSCRIPTIONS).toBe(`${sub("b")},${sub("e")}`);
     expect(appSettings("user")).not.toHaveProperty("BACKUP_SUBSCRIPTIONS");
     expect(roleDefinitions("user").some((d) => d.roleName.includes("Discovery"))).toBe(false);
@@ -855,11 +872,13 @@ describe("9. roles for discovery and the restore drill", () => {
       "Microsoft.KeyVault/vaults/certificates/delete",
       "Microsoft.KeyVault/vaults/certificates/purge/action",
     ]);
+    // The app, and the operators (kvbackup drill runs as them), on the drill vault only.
     expect(assignments("system").filter((a) => a.role === role?.guid)).toEqual([
       expect.objectContaining({ scope: vaultScope(sub("d"), "rg-drill", "kv-drill"), principal: "system" }),
+      expect.objectContaining({ scope: vaultScope(sub("d"), "rg-drill", "kv-drill"), principal: operator }),
     ]);
     // The drill vault gets nothing else.
-    expect(assignments("system").filter((a) => a.scope.endsWith("/kv-drill"))).toHaveLength(1);
+    expect(assignments("system").filter((a) => a.scope.endsWith("/kv-drill"))).toHaveLength(2);
     expect(appSettings("system").BACKUP_DRILL_VAULT).toContain("'kv-drill'");
     expect(appSettings("norestore")).not.toHaveProperty("BACKUP_DRILL_VAULT");
     expect(roleDefinitions("norestore").some((d) => d.roleName.includes("Drill"))).toBe(false);
@@ -891,9 +910,24 @@ describe("10. the operator principal", () => {
         [vaultScope(sub("b"), "rg-remote", "kv-remote"), backup],
         [vaultScope(sub("b"), "rg-remote", "kv-remote"), restore],
         [vaultScope(sub("c"), "rg-target", "kv-target"), restore],
+        // kvbackup drill, from an operator's machine, in the scratch vault
+        [
+          vaultScope(sub("d"), "rg-drill", "kv-drill"),
+          roleGuid("system", "Key Vault Restore Drill Operator"),
+        ],
       ].sort(),
     );
-    expect(ops).toHaveLength(storage.length + vaults.length);
+    // kvbackup discover (and a backup of a discovered vault) from an operator's machine.
+    const onSubscriptions = ops.filter((a) => /^\/subscriptions\/[^/]+$/.test(a.scope));
+    expect(onSubscriptions.map((a) => [a.scope, a.role]).sort()).toEqual(
+      [
+        [`/subscriptions/${sub("b")}`, roleGuid("system", "Key Vault Discovery Reader")],
+        [`/subscriptions/${sub("b")}`, backup],
+        [`/subscriptions/${sub("e")}`, roleGuid("system", "Key Vault Discovery Reader")],
+        [`/subscriptions/${sub("e")}`, backup],
+      ].sort(),
+    );
+    expect(ops).toHaveLength(storage.length + vaults.length + onSubscriptions.length);
     // Without an operator, nobody but the app's identity gets anything.
     expect(assignments("user").filter((a) => a.principalType !== "ServicePrincipal")).toEqual([]);
     expect(((main.parameters as Json).operatorPrincipalType as Json).allowedValues).toEqual([
@@ -937,7 +971,7 @@ describe("11. fleet settings", () => {
   it("discovered vaults get the backup role on each discovery subscription; the app knows its cloud's ARM, the budget and incremental", () => {
     const backup = roleDefinitions("system").find((d) => d.roleName.startsWith("Key Vault Backup Operator"));
     const onSubscriptions = assignments("system").filter(
-      (a) => a.role === backup?.guid && /^\/subscriptions\/[^/]+$/.test(a.scope),
+      (a) => a.role === backup?.guid && /^\/subscriptions\/[^/]+$/.test(a.scope) && a.principal === "system",
     );
     expect(onSubscriptions.map((a) => a.scope).sort()).toEqual([
       `/subscriptions/${sub("b")}`,
@@ -948,5 +982,116 @@ describe("11. fleet settings", () => {
     expect(String(settings.BACKUP_ARM_ENDPOINT)).toContain("environment().resourceManager");
     expect(String(settings.BACKUP_SUBSCRIPTION_RATE_PER_10S)).toBe("10000");
     expect(settings.BACKUP_INCREMENTAL).toBe("true");
+  });
+});
+
+describe("12. deploy day (issue 21)", () => {
+  const policyOf = (set: string, vault: string) =>
+    predicted(set, "Microsoft.KeyVault/vaults/accessPolicies").find((r) =>
+      String(r.id).includes(`/vaults/${vault}/`),
+    );
+  const entries = (r: Json | undefined) => (props(r).accessPolicies ?? []) as Json[];
+
+  it("an access-policy vault gets an access policy with exactly the rights of the model's roles (never get), and no role assignment", () => {
+    const both = [
+      ...new Set([...BackupOperatorRole.accessPolicy.secrets, ...RestoreOperatorRole.accessPolicy.secrets]),
+    ];
+    const policies = entries(policyOf("accesspolicy", "kv-policies"));
+    expect(policies.map((p) => principalOf(String(p.objectId)))).toEqual(["system", operator]);
+    for (const p of policies)
+      expect(p.permissions).toEqual({ secrets: both, keys: both, certificates: both });
+    expect(JSON.stringify(policies)).not.toMatch(/"get"/);
+    // A restore target on access policies: list + restore.
+    const target = entries(policyOf("accesspolicy", "kv-policies-dr"))[0] as Json;
+    expect(target.permissions).toEqual({
+      secrets: [...RestoreOperatorRole.accessPolicy.secrets],
+      keys: [...RestoreOperatorRole.accessPolicy.keys],
+      certificates: [...RestoreOperatorRole.accessPolicy.certificates],
+    });
+    // The "add" operation merges: the vault's other entries stay.
+    expect(String(policyOf("accesspolicy", "kv-policies")?.name)).toMatch(/\/add'?\)?\]?$|\/add$/);
+    const onPolicyVaults = assignments("accesspolicy").filter((a) =>
+      /\/vaults\/kv-policies(-dr)?$/.test(a.scope),
+    );
+    expect(onPolicyVaults).toEqual([]);
+    // The RBAC vault beside them still gets roles, and no policy.
+    expect(assignments("accesspolicy").filter((a) => a.scope.endsWith("/kv-rbac")).length).toBeGreaterThan(0);
+    expect(policyOf("accesspolicy", "kv-rbac")).toBeUndefined();
+    expect(predicted("system", "Microsoft.KeyVault/vaults/accessPolicies")).toEqual([]);
+  });
+
+  it("a drill scratch vault on access policies fails the deployment, with why", () => {
+    expect(failure("drill-accesspolicy")).toContain("the restore drill's scratch vault must use RBAC");
+  });
+
+  it("vault private endpoints: approved by the deployment (auto), or requests the vault's owner approves (manual)", () => {
+    const auto = predicted("accesspolicy", "Microsoft.Network/privateEndpoints").filter((e) =>
+      String(e.name).endsWith("-vault"),
+    );
+    expect(auto.length).toBe(3);
+    for (const e of auto) {
+      expect((props(e).privateLinkServiceConnections as Json[]).length).toBe(1);
+      expect(props(e).manualPrivateLinkServiceConnections).toEqual([]);
+    }
+    expect(defaultOf(main, "vaultPrivateEndpointApproval")).toBe("auto");
+  });
+
+  it("Flex Consumption: host storage and its deployment container before the app, the app's roles on it after", () => {
+    // main.json names its resources symbolically (languageVersion 2.0): dependsOn lists those names.
+    const dependsOn = (symbol: string) =>
+      ((main.resources as Record<string, Json>)[symbol]?.dependsOn ?? []) as string[];
+    expect(dependsOn("app")).toContain("hostStorage");
+    expect(dependsOn("hostStorage")).not.toContain("app");
+    expect(dependsOn("hostStorageAccess")).toContain("app");
+    const site = props(one("system", "Microsoft.Web/sites"));
+    // The deployment container's URL is the host account's own endpoint (a reference: it exists first).
+    expect(JSON.stringify((site.functionAppConfig as Json).deployment)).toMatch(
+      /reference\('[^']*\/storageAccounts\/sthost[^']*'.*primaryEndpoints\.blob, 'app-package'/,
+    );
+    // The host storage module makes no role assignment (its principal does not exist yet).
+    expect(
+      ofType(moduleTemplate("kvbackup-host-storage"), "Microsoft.Authorization/roleAssignments"),
+    ).toEqual([]);
+  });
+
+  it("privateEndpoint mode: the Functions host storage is private too, through its own private endpoints", () => {
+    for (const set of ["user", "norestore"]) {
+      const host = predicted(set, "Microsoft.Storage/storageAccounts").find((a) =>
+        String(a.name).includes("sthost"),
+      );
+      expect(props(host).publicNetworkAccess, set).toBe("Disabled");
+      expect((props(host).networkAcls as Json).defaultAction).toBe("Deny");
+      const endpoints = predicted(set, "Microsoft.Network/privateEndpoints").filter((e) =>
+        String(e.name).includes("sthost"),
+      );
+      expect(
+        endpoints.map(
+          (e) => ((props(e).privateLinkServiceConnections as Json[])[0]?.properties as Json).groupIds,
+        ),
+      ).toEqual([["blob"], ["queue"], ["table"]]);
+    }
+    const publicHost = predicted("system", "Microsoft.Storage/storageAccounts").find((a) =>
+      String(a.name).includes("sthost"),
+    );
+    expect(props(publicHost).publicNetworkAccess).toBe("Enabled");
+    expect(props(publicHost).allowSharedKeyAccess).toBe(false);
+  });
+
+  it("the grants follow the permissions model per vault use: listed, restore target, drill, discovered", () => {
+    const role = (r: { name: string }) => roleGuid("system", r.name);
+    const onVault = (v: string) =>
+      assignments("system")
+        .filter((a) => a.principal === "system" && a.scope.endsWith(`/${v}`))
+        .map((a) => a.role)
+        .sort();
+    expect(onVault("kv-app-b")).toEqual(VaultGrants.listed.required.map(role).sort());
+    expect(onVault("kv-target")).toEqual(VaultGrants.restoreTarget.required.map(role).sort());
+    expect(onVault("kv-drill")).toEqual(VaultGrants.drill.required.map(role).sort());
+    // Discovered vaults: the required roles on each discovery subscription; the optional ones not at all.
+    const onSubscription = assignments("system")
+      .filter((a) => a.principal === "system" && a.scope === `/subscriptions/${sub("e")}`)
+      .map((a) => a.role);
+    for (const r of VaultGrants.discovered.required) expect(onSubscription).toContain(role(r));
+    for (const r of VaultGrants.discovered.optional) expect(onSubscription).not.toContain(role(r));
   });
 });

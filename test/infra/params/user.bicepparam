@@ -1,6 +1,6 @@
 // Test-only parameter set (npm run infra:check snapshots it into .local/infra/user.snapshot.json):
 // user-assigned identity, private endpoints with existing (hub) privatelink zones and vault private
-// endpoints, HTTP restores off, a drill vault, no delete lock.
+// endpoints approved by the vaults' owners (manual), HTTP restores off, a drill vault, no delete lock.
 using '../../../infra/main.bicep'
 
 param environmentName = 'kvb-ua'
@@ -23,5 +23,7 @@ param privateDnsZones = {
   vault: '/subscriptions/00000000-0000-0000-0000-0000000000f0/resourceGroups/rg-hub-dns/providers/Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net'
 }
 param vaultPrivateEndpoints = true
+// The vaults' owners approve the endpoints (the deployer does not own the vaults).
+param vaultPrivateEndpointApproval = 'manual'
 param vnetDnsServers = ['10.0.0.4']
 param backupStorageDeleteLock = false
