@@ -37,7 +37,8 @@ for f in $(find infra -name '*.bicep' | sort); do
 done
 log=$("$bicep" build infra/main.bicep --outfile "$out/main.json" 2>&1) || { echo "$log"; exit 1; }
 judge "$log"
-log=$("$bicep" build-params infra/main.bicepparam --outfile "$out/main.parameters.json" 2>&1) || { echo "$log"; exit 1; }
+log=$(AZURE_ENV_NAME=kvbackup AZURE_LOCATION=westeurope KVBACKUP_VAULTS='[]' KVBACKUP_ALERT_EMAILS=a@example.org \
+  "$bicep" build-params infra/main.bicepparam --outfile "$out/main.parameters.json" 2>&1) || { echo "$log"; exit 1; }
 judge "$log"
 
 # bicep snapshot evaluates a parameter file the way ARM would (nested deployments expanded), with a
@@ -60,9 +61,19 @@ trap 'rm -f infra/*.snapshot.json test/infra/params/*.snapshot.json' EXIT
 
 # infra/main.bicepparam as azd would evaluate it (its readEnvironmentVariable inputs pinned).
 if ! AZURE_ENV_NAME=kvbackup AZURE_LOCATION=westeurope \
+  KVBACKUP_VAULTS='[{"name":"kv-one","resourceGroup":"rg-one"}]' \
+  KVBACKUP_DISCOVERY_SUBSCRIPTIONS='00000000-0000-0000-0000-00000000000b, 00000000-0000-0000-0000-00000000000c' \
+  KVBACKUP_DRILL_VAULT='{"name":"kv-drill","resourceGroup":"rg-drill"}' \
+  KVBACKUP_ALERT_EMAILS='oncall@example.org,backup-team@example.org' \
   KVBACKUP_RESTORE_APP_CLIENT_ID=00000000-0000-0000-0000-000000000c1d KVBACKUP_RESTORE_API=appServiceAuth \
   KVBACKUP_OPERATOR_GROUP_ID= snapshot infra/main.bicepparam main; then
   echo "$log"; status=1
+fi
+# An unedited azd up (nothing set but azd's own values) must stop before anything is created, naming
+# what it needs: the evaluation error, kept for the infra test.
+if (env -u KVBACKUP_VAULTS -u KVBACKUP_ALERT_EMAILS AZURE_ENV_NAME=kvbackup AZURE_LOCATION=westeurope \
+  "$bicep" build-params infra/main.bicepparam --stdout >/dev/null 2>"$out/main.unset.error.txt"); then
+  echo "infra/main.bicepparam: evaluates with nothing set (it must ask for the vaults and the alert recipients)"; status=1
 fi
 for f in $(find test/infra/params -name '*.bicepparam' | sort); do
   name=$(basename "$f" .bicepparam)

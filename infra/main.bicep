@@ -158,6 +158,13 @@ var hsmResourceIds = map(hsmsWithoutWorm, h => {
   resourceId: '/subscriptions/${toLower(h.?subscriptionId ?? subscriptionId)}/resourceGroups/${h.resourceGroup}/providers/Microsoft.KeyVault/managedHSMs/${h.name}'
   identityPrincipalId: h.identityPrincipalId
 })
+// Nothing to back up, or nobody to tell: stop before anything is created.
+var backsUpSomething = empty(vaults) && empty(discoverySubscriptions) && empty(managedHsms)
+  ? fail('no vaults: set vaults (azd env set KVBACKUP_VAULTS \'[{"name":"<vault>","resourceGroup":"<rg>"}]\'), discoverySubscriptions (KVBACKUP_DISCOVERY_SUBSCRIPTIONS) or managedHsms')
+  : true
+var alertRecipients = empty(alertEmails)
+  ? fail('no alert recipients: set alertEmails (azd env set KVBACKUP_ALERT_EMAILS oncall@contoso.com,...): the alerts would fire for nobody')
+  : alertEmails
 var lockImmutability = immutabilityLocked && immutabilityDays == 0
   ? fail('immutabilityLocked needs a policy to lock: set immutabilityDays (1-29) and deploy once unlocked first')
   : immutabilityLocked
@@ -279,7 +286,7 @@ module monitoring 'modules/monitoring.bicep' = {
     name: environmentName
     location: location
     tags: tags
-    alertEmails: alertEmails
+    alertEmails: backsUpSomething ? alertRecipients : []
     runCompletedEvent: runCompletedEvent
     // The app names every vault and HSM it backs up, listed or discovered, in this hourly event.
     statusEvent: statusEvent

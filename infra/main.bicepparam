@@ -1,13 +1,27 @@
 using './main.bicep'
 
-param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'kvbackup')
-param location = readEnvironmentVariable('AZURE_LOCATION', 'westeurope')
+// Every per-environment value comes from the azd environment (azd env set NAME VALUE, or the
+// shell): nothing sample-like is deployed from this file. What must be said has no default here,
+// so an unset one stops `azd up` before anything is created, naming the variable (Bicep's BCP338).
+// docs/deploy.md lists them all.
 
-// The vaults to back up, and where they live (subscriptionId: only when not this subscription).
-param vaults = [
-  { name: 'contoso-kv', resourceGroup: 'rg-contoso-secrets' }
-]
-param restoreTargets = []
+param environmentName = readEnvironmentVariable('AZURE_ENV_NAME')
+param location = readEnvironmentVariable('AZURE_LOCATION')
+
+// The vaults to back up, as JSON: '[{"name":"contoso-kv","resourceGroup":"rg-secrets"}]'
+// (subscriptionId when not this subscription; accessModel "accessPolicy" for a vault still on
+// access policies). '[]' when discovery alone finds them (KVBACKUP_DISCOVERY_SUBSCRIPTIONS).
+param vaults = json(readEnvironmentVariable('KVBACKUP_VAULTS'))
+param restoreTargets = json(readEnvironmentVariable('KVBACKUP_RESTORE_TARGETS', '[]'))
+
+// Discovery: subscription ids, comma separated, and the tag ("backup=true") vaults must carry.
+param discoverySubscriptions = filter(split(readEnvironmentVariable('KVBACKUP_DISCOVERY_SUBSCRIPTIONS', ''), ','), s => !empty(trim(s)))
+param discoveryVaultTag = readEnvironmentVariable('KVBACKUP_DISCOVERY_TAG', '')
+
+// The restore drill's empty scratch vault, as JSON ('{"name":"kvb-drill","resourceGroup":"rg-drill"}'); empty = no drills.
+param drillVault = empty(readEnvironmentVariable('KVBACKUP_DRILL_VAULT', ''))
+  ? null
+  : json(readEnvironmentVariable('KVBACKUP_DRILL_VAULT', '{}'))
 
 // HTTP restores: appServiceAuth needs the restore app registration's client id (the deployment
 // fails with a clear message without it); off = restores only through the kvbackup CLI.
@@ -17,6 +31,7 @@ param restoreAppClientId = readEnvironmentVariable('KVBACKUP_RESTORE_APP_CLIENT_
 // The operators' Entra group (object id) for the kvbackup CLI; empty = none.
 param operatorPrincipalId = readEnvironmentVariable('KVBACKUP_OPERATOR_GROUP_ID', '')
 
-param networkMode = 'serviceEndpoint'
-param storageIpRules = []
-param alertEmails = ['platform-oncall@contoso.com']
+param networkMode = readEnvironmentVariable('KVBACKUP_NETWORK_MODE', 'serviceEndpoint')
+
+// Who gets the alerts, comma separated: required (an alert nobody receives helps nobody).
+param alertEmails = filter(split(readEnvironmentVariable('KVBACKUP_ALERT_EMAILS'), ','), e => !empty(trim(e)))

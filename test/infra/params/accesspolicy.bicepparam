@@ -15,3 +15,4 @@ param restoreTargets = [
 param restoreApi = 'off'
 param operatorPrincipalId = '99999999-8888-7777-6666-555555555555'
 param vaultPrivateEndpoints = true
+param alertEmails = ['oncall@example.org']

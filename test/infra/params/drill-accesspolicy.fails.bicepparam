@@ -9,3 +9,4 @@ param vaults = [
 ]
 param restoreApi = 'off'
 param drillVault = { name: 'kv-drill', resourceGroup: 'rg-drill', accessModel: 'accessPolicy' }
+param alertEmails = ['oncall@example.org']

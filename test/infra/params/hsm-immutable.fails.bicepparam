@@ -11,3 +11,4 @@ param managedHsms = [
   { name: 'prod-hsm', resourceGroup: 'rg-hsm', identityPrincipalId: '12121212-3434-5656-7878-909090909090' }
 ]
 param immutabilityDays = 14
+param alertEmails = ['oncall@example.org']

@@ -20,3 +20,4 @@ param managedHsms = [
 param restoreApi = 'off'
 param operatorPrincipalId = '99999999-8888-7777-6666-555555555555'
 param networkMode = 'serviceEndpoint'
+param alertEmails = ['oncall@example.org']

@@ -8,3 +8,4 @@ param vaults = [
 ]
 param restoreApi = 'off'
 param immutabilityLocked = true
+param alertEmails = ['oncall@example.org']

@@ -8,3 +8,4 @@ param location = 'westeurope'
 param vaults = [
   { name: 'kv-app-a', resourceGroup: 'rg-secrets' }
 ]
+param alertEmails = ['oncall@example.org']

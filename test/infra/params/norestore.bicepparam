@@ -14,3 +14,4 @@ param restoreTargets = [
 param enableRestore = false
 param restoreApi = 'appServiceAuth'
 param networkMode = 'privateEndpoint'
+param alertEmails = ['oncall@example.org']

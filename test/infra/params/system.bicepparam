@@ -26,3 +26,4 @@ param networkMode = 'serviceEndpoint'
 param immutabilityDays = 14
 param immutabilityLocked = true
 param useUserAssignedIdentity = false
+param alertEmails = ['oncall@example.org']

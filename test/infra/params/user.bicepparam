@@ -27,3 +27,4 @@ param vaultPrivateEndpoints = true
 param vaultPrivateEndpointApproval = 'manual'
 param vnetDnsServers = ['10.0.0.4']
 param backupStorageDeleteLock = false
+param alertEmails = ['oncall@example.org']
