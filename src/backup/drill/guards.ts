@@ -1,5 +1,5 @@
 import type { VaultRef } from "../../domain/config.js";
-import type { DrillState } from "../../domain/drill.js";
+import type { DrillRow, DrillState } from "../../domain/drill.js";
 import { isKvBackupError, KvBackupError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
 import { delay, type SignalLike } from "../../domain/signal.js";
@@ -65,14 +65,15 @@ export async function scratchInUse(
  * the same run, not a success) and says that drill set out to restore exactly the record's objects
  * and did not empty the scratch vault again (a drill that failed before restoring anything, or
  * cleaned up after itself, vouches for nothing), and the run's sound manifest names each object.
- * Anything else in it is not a leftover of ours; the caller treats it as foreign.
+ * Anything else in it is not a leftover of ours; the caller treats it as foreign. With the record,
+ * the row that vouches for it: once its leftovers are gone, the row must stop vouching.
  */
 export async function trustedState(
   deps: EngineDeps,
   scratch: VaultRef,
   state: DrillState | undefined,
   signal: SignalLike,
-): Promise<DrillState | undefined> {
+): Promise<{ state: DrillState; row: DrillRow } | undefined> {
   if (!state || state.phase === "clean" || state.objects.length === 0) return undefined;
   const rows = await deps.drills.list({ vault: state.vault, top: 50 });
   const row = rows.find((r) => r.drillId === state.drillId);
@@ -87,5 +88,5 @@ export async function trustedState(
     return undefined;
   }
   const inRun = new Set(manifest.items.map((i) => `${i.kind}/${i.name}`.toLowerCase()));
-  return { ...state, objects: state.objects.filter((o) => inRun.has(o.toLowerCase())) };
+  return { state: { ...state, objects: state.objects.filter((o) => inRun.has(o.toLowerCase())) }, row };
 }

@@ -194,11 +194,18 @@ async function drill(
   // vault, that run, not a success) and that run's sound manifest naming each object.
   const state = await readDrillState(deps.documents, scratch.name, signal);
   const present = await scratchContents(port, signal);
-  const foreign = foreignObjects(present, await trustedState(deps, scratch, state, signal));
+  const trusted = await trustedState(deps, scratch, state, signal);
+  const foreign = foreignObjects(present, trusted?.state);
   if (foreign.length > 0) return end("failed", drillVaultNotEmpty(scratch.name, foreign));
   if (present.size > 0) {
     const blocked = await emptyScratch(inspector, scratch.name, present, signal);
     if (blocked) return end("failed", blocked);
+  }
+  if (trusted) {
+    // That drill's leftovers are gone: its row vouches for nothing any more (a replay of its record
+    // would otherwise make a later drill purge what someone else put there under those names).
+    const { inScratch: _gone, ...cleared } = trusted.row;
+    await deps.drills.put(cleared);
   }
 
   const items = manifest.items;

@@ -219,6 +219,35 @@ describe("a restore drill", () => {
     expect(w2.vault("drill-vault").objects.secrets.has("alpha")).toBe(true);
   });
 
+  it("a killed drill's record, replayed after the next drill purged its leftovers, vouches for nothing (adversary, issue 20)", async () => {
+    const w = world({ drillVault });
+    seed(w.vault());
+    await backup(w);
+    const scratch = w.vault("drill-vault");
+    const kill = new AbortController();
+    let restores = 0;
+    let killing = true;
+    afterEachRestore(scratch, () => {
+      if (killing && ++restores === 3) kill.abort(new Error("killed"));
+    });
+    const killedId = newRunId(new Date(Date.now() - 60_000));
+    await expect(
+      runDrill(w.deps, { vault: "demo-vault", drillId: killedId, trigger: "timer" }, { signal: kill.signal }),
+    ).rejects.toThrow();
+    killing = false;
+    const record = (await w.deps.documents.read(drillStatePath("drill-vault")))?.bytes as Uint8Array;
+    // The next drill purges the killed drill's leftovers and succeeds (that must keep working) ...
+    expect((await drill(w)).status).toBe("succeeded");
+    expect(w.storage.drillRows.get(killedId)).toMatchObject({ status: "abandoned" });
+    expect(w.storage.drillRows.get(killedId)?.inScratch).toBeUndefined();
+    // ... and the killed drill's own record, put back later, no longer makes someone's object a leftover.
+    scratch.put("secrets", "alpha", { tags: { owner: "someone" } });
+    await w.deps.documents.replace(drillStatePath("drill-vault"), record);
+    const replayed = await drill(w);
+    expect([replayed.status, replayed.diagnosis?.code]).toEqual(["failed", "DrillVaultNotEmpty"]);
+    expect(scratch.objects.secrets.has("alpha")).toBe(true);
+  });
+
   it("refuses a scratch vault this app has backed up (it holds data of its own), and names a drill already running", async () => {
     const w = world({ drillVault }, { drillPollMs: 10 });
     seed(w.vault());
