@@ -41,4 +41,8 @@ for (const sig of ["SIGINT", "SIGTERM"])
     if (interrupt.signal.aborted) process.exit(130);
     interrupt.abort();
   });
-process.exitCode = await main(process.argv.slice(2), process.env, undefined, undefined, interrupt.signal);
+const code = await main(process.argv.slice(2), process.env, undefined, undefined, interrupt.signal);
+// The answer is out: exit with it, even when a library left a socket open (an identity endpoint that
+// accepts and never answers is given up on after its bound, but its request cannot be cancelled).
+await new Promise((resolve) => process.stdout.write("", () => process.stderr.write("", resolve)));
+process.exit(code);

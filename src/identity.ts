@@ -13,8 +13,13 @@ import type { SignedIn } from "./domain/signedIn.js";
 
 /** A token takes well under a second from the managed identity, a few from the Azure CLI: longer is a failure, named. */
 export const TokenBoundMs = 15_000;
-/** After a failure, calls in the next seconds fail at once with the same diagnosis instead of each waiting again. */
+/**
+ * After a failure, calls in the next seconds fail at once with the same diagnosis instead of each
+ * waiting again: 10 s, doubled for each failure in a row up to 5 minutes (an endpoint that takes a
+ * connection and never answers leaves that request's socket open; the backoff bounds how many).
+ */
 export const RememberFailureMs = 10_000;
+const RememberFailureMaxMs = 300_000;
 
 type Who = Pick<IdentityFailure, "credential" | "clientId">;
 
@@ -76,7 +81,7 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export class BoundedCredential implements TokenCredential {
   /** The last failure: an identity endpoint that does not answer, or nobody signed in, fails every scope alike. */
-  private failure: { at: number; error: CredentialFailure } | undefined;
+  private failure: { at: number; error: CredentialFailure; forMs: number } | undefined;
   /** Who the last token was for (its claims, read; the token is not kept). */
   private last: SignedIn | undefined;
 
@@ -89,7 +94,7 @@ export class BoundedCredential implements TokenCredential {
 
   async getToken(scopes: string | string[], options: GetTokenOptions = {}): Promise<AccessToken | null> {
     const recent = this.failure;
-    if (recent && Date.now() - recent.at < RememberFailureMs) throw recent.error;
+    if (recent && Date.now() - recent.at < recent.forMs) throw recent.error;
     const bound = new AbortController();
     const timer = setTimeout(() => bound.abort(), this.boundMs);
     const caller = options.abortSignal as AbortSignal | undefined;
@@ -105,7 +110,8 @@ export class BoundedCredential implements TokenCredential {
         ? { ...this.who, reason: "slow", detail: `no token within ${this.boundMs / 1000} s` }
         : classifyTokenError(e, this.who, this.operator);
       const error = new CredentialFailure(identity);
-      this.failure = { at: Date.now(), error };
+      const forMs = recent ? Math.min(recent.forMs * 2, RememberFailureMaxMs) : RememberFailureMs;
+      this.failure = { at: Date.now(), error, forMs };
       throw error;
     } finally {
       clearTimeout(timer);

@@ -48,8 +48,17 @@ describe("the app's credential", () => {
     await expect(bounded.getToken("https://vault.azure.net/.default")).rejects.toBe(e);
     expect(inner.calls).toBe(1);
     await vi.advanceTimersByTimeAsync(RememberFailureMs);
-    void bounded.getToken("https://vault.azure.net/.default").catch(() => undefined);
+    const second = bounded.getToken("https://vault.azure.net/.default").catch((x: unknown) => x);
     expect(inner.calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(TokenBoundMs);
+    expect(await second).toBeInstanceOf(CredentialFailure);
+    // A second failure in a row is remembered twice as long (each stuck request may hold a socket).
+    await vi.advanceTimersByTimeAsync(RememberFailureMs);
+    await expect(bounded.getToken("s")).rejects.toBeInstanceOf(CredentialFailure);
+    expect(inner.calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(RememberFailureMs);
+    void bounded.getToken("s").catch(() => undefined);
+    expect(inner.calls).toBe(3);
   });
 
   it("the caller's abort stays an abort, not an identity failure", async () => {

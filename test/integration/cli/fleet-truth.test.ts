@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -76,9 +76,27 @@ afterAll(async () => {
 });
 
 describe("the identity failing: named, in seconds, every check still listed", () => {
-  it("the identity endpoint down: kvbackup doctor lists every check with IdentityUnavailable, not an unknown storage answer", async () => {
+  it("the identity endpoint down: kvbackup doctor lists every check with IdentityUnavailable, not an unknown storage answer; one that accepts and never answers: the same, and the CLI exits", async () => {
     const dead = `http://127.0.0.1:${await deadPort()}/msi/token`;
-    const r = await child(["bin/kvbackup.mjs", "doctor", "--json"], { IDENTITY_ENDPOINT: dead });
+    // An endpoint that takes the connection and never answers (adversary): bounded, named, and the
+    // process ends (it used to answer, then stay alive on the open socket).
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => void held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const hanging = `http://127.0.0.1:${(silent.address() as { port: number }).port}/msi/token`;
+    const [r, hung] = await Promise.all([
+      child(["bin/kvbackup.mjs", "doctor", "--json"], { IDENTITY_ENDPOINT: dead }),
+      child(["bin/kvbackup.mjs", "doctor", "--json"], { IDENTITY_ENDPOINT: hanging }),
+    ]).finally(() => {
+      for (const socket of held) socket.destroy();
+      return new Promise((resolve) => silent.close(resolve));
+    });
+    measured.doctorIdentityHanging = hung.ms;
+    expect(hung.code).toBe(1);
+    expect(hung.json.storage.checks.blob.diagnosis).toMatchObject({
+      code: "IdentityUnavailable",
+      cause: expect.stringContaining("no token within 15 s"),
+    });
     measured.doctorIdentityDown = r.ms;
     expect(r.code).toBe(1);
     for (const c of Object.values(r.json.storage.checks) as {
