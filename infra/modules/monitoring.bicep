@@ -105,7 +105,7 @@ resource deadMan 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   location: location
   tags: tags
   properties: {
-    displayName: 'kvbackup: a vault has had no successful backup in ${deadManHours} h'
+    displayName: 'kvbackup: a vault has had no successful backup in ${deadManHours} h (or a discovery subscription cannot be read)'
     severity: 1
     enabled: true
     scopes: [insights.id]

@@ -5,7 +5,8 @@ import { buildReport } from "./report.js";
 
 /**
  * The hourly status: for every vault of the report (the fleet, each Managed HSM, every vault gone
- * from the fleet in the last 8 days) when it last succeeded and last had a restore proven, emitted
+ * from the fleet lately, and each subscription discovery could not read) when it last succeeded
+ * and last had a restore proven, emitted
  * as one KeyVaultBackupStatus event each. The alerts compare those times with now, so the app
  * names the vaults and no alert holds a list made at deploy time. No Key Vault call: coverage is
  * the report's, not the status's.
@@ -24,6 +25,15 @@ export async function emitFleetStatus(deps: EngineDeps, signal?: SignalLike): Pr
       ...(v.lastProvenRestore ? { lastProvenRestoreAt: v.lastProvenRestore.finishedAt } : {}),
     };
   });
+  // A subscription that cannot be read: its vaults are backed up by nobody, so the no-success
+  // alert must see something of it (a status without a last success).
+  for (const u of report.unread)
+    statuses.push({
+      vault: `subscription/${u.subscription.toLowerCase()}`,
+      kind: "subscription",
+      inFleet: false,
+      drilled: false,
+    });
   deps.telemetry.fleetStatus(statuses);
   return statuses;
 }

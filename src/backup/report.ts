@@ -3,12 +3,11 @@ import type { Diagnosis } from "../domain/diagnosis.js";
 import type { DrillRow } from "../domain/drill.js";
 import type { InventoryRow } from "../domain/inventory.js";
 import type { SignalLike } from "../domain/signal.js";
-import { type Kind, Kinds } from "../domain/vocabulary.js";
 import { findRun } from "./catalog/findRun.js";
+import { type Coverage, coverageFacts } from "./coverage.js";
 import type { EngineDeps } from "./deps.js";
-import { diagnosisOf, firstLine, isKeyVaultFailure, isStorageFailure } from "./failures.js";
+import { isStorageFailure } from "./failures.js";
 import { fleetOf, withFleet } from "./fleet.js";
-import { VaultLimiter } from "./limiter.js";
 import { goneVaults, vaultGone } from "./missing.js";
 
 /** The alerts' thresholds: a backup older than 26 h, a proven restore older than 8 days. */
@@ -31,18 +30,8 @@ export interface VaultReport {
     mismatches: number;
     firstFailureCode?: string;
   };
-  /**
-   * Objects in the vault now against what its committed runs hold — per kind the settings protect,
-   * the newest run that covered it — (managed objects are covered by their certificate); `failed`:
-   * objects whose backup failed in the newest run.
-   */
-  coverage?: {
-    inVault: number;
-    inBackup: number;
-    missing: string[];
-    failed: string[];
-    diagnosis?: Diagnosis;
-  };
+  /** The vault now against what its backups hold (coverage.ts). */
+  coverage?: Coverage;
   /** Objects with 400+ versions (Key Vault backs up at most 500), as the last drill counted them. */
   nearVersionLimit: string[];
   /** Why a vault with runs of its own in the last 8 days is not in today's fleet (it is then at risk). */
@@ -54,74 +43,17 @@ export interface VaultReport {
 export interface Report {
   generatedAt: string;
   vaults: VaultReport[];
+  /**
+   * Subscriptions discovery could not read, each with its diagnosis: their vaults are in no list
+   * above unless they ran lately, so the report is not ok while any is here.
+   */
+  unread: { subscription: string; diagnosis: Diagnosis }[];
+  /** Every vault is ok and discovery read every subscription. */
+  ok: boolean;
 }
 
 const hoursSince = (now: Date, at: string): number =>
   Math.round(((now.getTime() - Date.parse(at)) / 3_600_000) * 10) / 10;
-
-/**
- * The objects the backups hold now, per kind the settings protect: each kind from the newest
- * committed run that covered it (a run asked for fewer kinds, or whose listing of a kind failed,
- * leaves that kind to older runs); and the objects whose backup failed in the newest run.
- */
-async function holdings(
-  deps: EngineDeps,
-  vault: VaultRef,
-  committed: readonly InventoryRow[],
-  signal?: SignalLike,
-): Promise<{ held: Set<string>; failed: string[] }> {
-  const wanted = new Set<Kind>(deps.config.kinds);
-  const held = new Set<string>();
-  let failed: string[] | undefined;
-  for (const row of committed) {
-    if (wanted.size === 0) break;
-    const { manifest } = await findRun(deps, row.runId, vault.name, signal);
-    failed ??= manifest.failed.map((f) => `${f.kind}/${f.name}`);
-    const covers = manifest.kinds.filter(
-      (k) => wanted.has(k) && !manifest.failed.some((f) => f.kind === k && f.name === "*"),
-    );
-    for (const i of manifest.items)
-      if (covers.includes(i.kind)) held.add(`${i.kind}/${i.name.toLowerCase()}`);
-    for (const k of covers) wanted.delete(k);
-  }
-  return { held, failed: failed ?? [] };
-}
-
-async function coverageOf(
-  deps: EngineDeps,
-  vault: VaultRef,
-  committed: readonly InventoryRow[],
-  signal?: SignalLike,
-): Promise<NonNullable<VaultReport["coverage"]>> {
-  const { held: inBackup, failed } = await holdings(deps, vault, committed, signal);
-  const port = deps.vaults(
-    vault,
-    new VaultLimiter({ ratePer10s: Math.min(deps.config.ratePer10s, 400) }),
-    {},
-  );
-  const now: string[] = [];
-  try {
-    for (const kind of Kinds.filter((k) => deps.config.kinds.includes(k)))
-      for await (const page of port.list(kind, signal))
-        for (const o of page) if (!o.managed) now.push(`${kind}/${o.name.toLowerCase()}`);
-  } catch (e) {
-    if (!isKeyVaultFailure(e)) throw e;
-    const diagnosis = diagnosisOf(e, { vault: vault.name, caller: deps.config.caller, purpose: "backup" });
-    return {
-      inVault: 0,
-      inBackup: inBackup.size,
-      missing: [],
-      failed,
-      ...(diagnosis ? { diagnosis } : {}),
-    };
-  }
-  return {
-    inVault: now.length,
-    inBackup: inBackup.size,
-    missing: now.filter((o) => !inBackup.has(o)).sort(),
-    failed,
-  };
-}
 
 const failureText = (code: string | undefined): string => (code ? ` (${code})` : "");
 
@@ -199,29 +131,6 @@ function drillFacts(report: VaultReport, drills: readonly DrillRow[], now: Date)
     );
 }
 
-/** The coverage part: the vault now against what its committed runs hold, for every kind the settings protect. */
-async function coverageFacts(
-  deps: EngineDeps,
-  report: VaultReport,
-  vault: VaultRef,
-  runs: readonly InventoryRow[],
-  signal?: SignalLike,
-): Promise<void> {
-  const committed = runs.filter((r) => r.status === "succeeded" || r.status === "partial");
-  try {
-    report.coverage = await coverageOf(deps, vault, committed, signal);
-  } catch (e) {
-    if (isStorageFailure(e) || isKeyVaultFailure(e)) throw e;
-    report.reasons.push(`coverage unknown: ${firstLine(e)}`);
-  }
-  const c = report.coverage;
-  if (c?.diagnosis)
-    report.reasons.push(`coverage unknown: the vault could not be listed (${c.diagnosis.code})`);
-  if (c?.missing.length)
-    report.reasons.push(`${c.missing.length} object(s) in the vault are not in the backups`);
-  if (c?.failed.length) report.reasons.push(`${c.failed.length} object(s) failed in the newest run`);
-}
-
 async function vaultReport(
   deps: EngineDeps,
   vault: VaultRef,
@@ -241,7 +150,11 @@ async function vaultReport(
   if (kind === "vault") {
     drillFacts(report, await deps.drills.list({ vault: vault.name, top: 20 }), now);
     // A vault not in today's fleet is not on the allow-list: it is never listed (no token to its host).
-    if (!gone && how.coverage) await coverageFacts(deps, report, vault, runs, signal);
+    if (!gone && how.coverage) {
+      const { coverage, reasons } = await coverageFacts(deps, vault, runs, signal);
+      if (coverage) report.coverage = coverage;
+      report.reasons.push(...reasons);
+    }
   }
   report.verdict = report.reasons.length ? "at risk" : "ok";
   return report;
@@ -270,7 +183,25 @@ export async function buildReport(
     vaults.push(await vaultReport(deps, h, "managedHsm", now, { coverage }, signal));
   for (const name of await goneVaults(deps, fleet)) {
     const how = { coverage, gone: vaultGone(name, fleet) };
-    vaults.push(await vaultReport(deps, { name, url: "" }, "vault", now, how, signal));
+    vaults.push(
+      await vaultReport(deps, { name, url: "" }, await goneKind(deps, name, signal), now, how, signal),
+    );
   }
-  return { generatedAt: now.toISOString(), vaults };
+  const unread = fleet.unread;
+  return {
+    generatedAt: now.toISOString(),
+    vaults,
+    unread,
+    ok: unread.length === 0 && vaults.every((v) => v.verdict === "ok"),
+  };
+}
+
+/** A vault or a Managed HSM, for one that is no longer configured: what its newest sound run backed up. */
+async function goneKind(deps: EngineDeps, name: string, signal?: SignalLike): Promise<VaultReport["kind"]> {
+  try {
+    return (await findRun(deps, "latest", name, signal)).manifest.hsm ? "managedHsm" : "vault";
+  } catch (e) {
+    if (isStorageFailure(e)) throw e;
+    return "vault";
+  }
 }

@@ -96,7 +96,7 @@ export const reportCommand: Command = {
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const report = await buildReport(ctx.app(), ctx.signal);
-    const ok = report.vaults.every((v) => v.verdict === "ok");
+    const { ok } = report;
     const { out } = ctx;
     if (out.json) {
       out.document(report);
@@ -116,6 +116,10 @@ export const reportCommand: Command = {
         ]),
       ]),
     );
+    for (const u of report.unread)
+      out.out(
+        `subscription ${u.subscription} could not be read: its vaults are not in the fleet, and not backed up unless listed\n${diagnosisLines(u.diagnosis, "  ")}`,
+      );
     for (const v of report.vaults.filter((x) => x.verdict !== "ok")) {
       out.out(`${v.vault} at risk:`);
       for (const r of v.reasons) out.out(`  - ${r}`);

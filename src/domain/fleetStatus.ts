@@ -4,9 +4,12 @@
  * listed, discovered, or gone from the fleet in the last 8 days — so no alert holds a vault list.
  */
 export interface VaultStatus {
-  /** Lower case: vault names are DNS names. */
+  /**
+   * Lower case: vault names are DNS names. For a subscription discovery cannot read, the
+   * subscription ("subscription/<id>"): its vaults cannot be named, and none has a success to show.
+   */
   vault: string;
-  kind: "vault" | "managedHsm";
+  kind: "vault" | "managedHsm" | "subscription";
   /** In today's fleet (listed, discovered, or a configured HSM); false for a vault that is gone. */
   inFleet: boolean;
   /** A restore drill proves this vault (a scratch vault is configured and the vault is in the fleet). */

@@ -261,3 +261,66 @@ describe("the hourly status the alerts read (issue 21)", () => {
     expect(w.vault("team-a-kv").calls.list + w.vault().calls.list).toBe(0);
   });
 });
+
+describe("what discovery could not read is said fleet-wide (adversary, issue 20)", () => {
+  it("a subscription that cannot be read makes the report not ok (exit 1) even when no vault of it ran lately, and the status names it", async () => {
+    const w = fleetWorld();
+    seed(w.vault());
+    await backUp(w, "demo-vault");
+    w.directory.fault = (sub) => (sub === SubB ? armError(403, "AuthorizationFailed") : undefined);
+    const report = await buildReport({ ...w.deps });
+    expect(report.vaults.map((v) => v.vault)).toEqual(["demo-vault"]);
+    expect(report.unread).toEqual([
+      { subscription: SubB, diagnosis: expect.objectContaining({ code: "ArmForbidden" }) },
+    ]);
+    expect(report.ok).toBe(false);
+    const io = captureIo();
+    expect(await main(["report"], {}, io.io, () => ({ ...w.deps }))).toBe(1);
+    expect(io.stdout()).toContain(`subscription ${SubB} could not be read`);
+    const statuses = await emitFleetStatus({ ...w.deps });
+    expect(statuses).toContainEqual({
+      vault: `subscription/${SubB}`,
+      kind: "subscription",
+      inFleet: false,
+      drilled: false,
+    });
+  });
+
+  it("while its subscription stays unreadable, a vault is not forgotten after 8 days", async () => {
+    const w = fleetWorld();
+    seed(w.vault());
+    const start = w.deps.now().getTime();
+    w.vault("team-b-kv").put("secrets", "b");
+    await backUp(w, "team-b-kv");
+    w.directory.fault = (sub) => (sub === SubB ? armError(403, "AuthorizationFailed") : undefined);
+    const deps = { ...w.deps, now: () => new Date(start + 10 * 86_400_000) };
+    expect((await scheduleBackups(deps)).missing.map((m) => m.vault)).toEqual(["team-b-kv"]);
+    expect((await buildReport({ ...deps })).vaults.map((v) => v.vault)).toContain("team-b-kv");
+  });
+
+  it("a Managed HSM taken off BACKUP_MANAGED_HSMS is reported as an HSM; a vault discovery leaves out is reported with discovery's reason", async () => {
+    const w = fleetWorld({ hsms });
+    seed(w.vault());
+    expect((await backUp(w, "demo-hsm", undefined, true)).status).toBe("succeeded");
+    w.vault("team-b-kv").put("secrets", "b");
+    await backUp(w, "team-b-kv");
+    const later = {
+      ...w.deps,
+      config: {
+        ...w.deps.config,
+        hsms: [],
+        restoreTargets: [{ name: "team-b-kv", url: "https://team-b-kv.vault.azure.net" }],
+      },
+    };
+    const report = await buildReport(later);
+    const hsm = report.vaults.find((v) => v.vault === "demo-hsm");
+    expect(hsm).toMatchObject({ kind: "managedHsm", notInFleet: { code: "VaultNoLongerFound" } });
+    expect(hsm?.reasons.join("; ")).not.toMatch(/drill/);
+    expect(report.vaults.find((v) => v.vault === "team-b-kv")?.notInFleet?.cause).toContain(
+      "discovery finds it in subscription",
+    );
+    expect(report.vaults.find((v) => v.vault === "team-b-kv")?.notInFleet?.cause).toContain(
+      "it is a restore target",
+    );
+  });
+});
