@@ -38,7 +38,7 @@ function printReport(out: Output, report: RestoreReport, seconds: number): void 
       `${report.status}: ${count("restored")} restored, ${count("skipped-exists") + count("skipped-deleted")} skipped, ${missing} not in this backup, ${count("failed")} failed in ${seconds.toFixed(1)} s`,
     );
   for (const r of report.results ?? [])
-    if (!restoredAsAsked(r.outcome, report.onConflict) && r.diagnosis)
+    if (!restoredAsAsked(r.outcome, report.onConflict, r.heldBy) && r.diagnosis)
       out.out(`  ${r.kind}/${r.name} fix: ${r.diagnosis.fix}`);
 }
 

@@ -75,6 +75,7 @@ export async function executeRestore(
     outcome: onConflict === "skip" ? outcome : "failed",
     diagnosis: d,
     ...withDetail(p),
+    ...(p.heldBy ? { heldBy: p.heldBy } : {}),
   });
   const results: RestoreEntry[] = [];
   for (const p of plan) {

@@ -103,7 +103,11 @@ export async function planRestore(
         kind: i.kind,
         name: i.name,
         action: "skip-exists",
-        detail: `a ${singular(taken)} named '${i.name}' exists in the target`,
+        detail:
+          taken === i.kind
+            ? `a ${singular(taken)} named '${i.name}' exists in the target`
+            : `a ${singular(taken)} named '${i.name}' exists in the target, so the ${singular(i.kind)} cannot be restored there: delete and purge that ${singular(taken)}, or restore into another vault`,
+        ...(taken === i.kind ? {} : { heldBy: taken }),
       };
     const held = holders(i.kind).find((k) => deleted.get(k)?.has(n));
     if (held) {

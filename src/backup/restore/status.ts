@@ -1,4 +1,4 @@
-import type { OnConflict, RunStatus } from "../../domain/vocabulary.js";
+import type { Kind, OnConflict, RunStatus } from "../../domain/vocabulary.js";
 import type { PlanEntry, RestoreEntry, RestoreOutcome } from "./types.js";
 
 /**
@@ -6,12 +6,16 @@ import type { PlanEntry, RestoreEntry, RestoreOutcome } from "./types.js";
  * name held by a soft-deleted object is never "as asked" — the vault has no such object, only its
  * recycle bin does — whatever the policy: it is reported with how to recover or purge it.
  */
-const skippedByPolicy = (outcome: RestoreOutcome, onConflict: OnConflict): boolean =>
-  onConflict === "skip" && outcome === "skipped-exists";
+const skippedByPolicy = (outcome: RestoreOutcome, onConflict: OnConflict, heldBy?: Kind): boolean =>
+  onConflict === "skip" && outcome === "skipped-exists" && heldBy === undefined;
 
-/** An object whose restore went as asked: restored, or skipped because one of its name is in the target and the policy says skip. */
-export const restoredAsAsked = (outcome: RestoreOutcome, onConflict: OnConflict): boolean =>
-  outcome === "restored" || skippedByPolicy(outcome, onConflict);
+/**
+ * An object whose restore went as asked: restored, or skipped because an object of its own kind and
+ * name is in the target and the policy says skip (a key or secret holding a certificate's name is
+ * not the certificate).
+ */
+export const restoredAsAsked = (outcome: RestoreOutcome, onConflict: OnConflict, heldBy?: Kind): boolean =>
+  outcome === "restored" || skippedByPolicy(outcome, onConflict, heldBy);
 
 /**
  * The truth about a restore: succeeded only when every object (and kind) asked for is restored or
@@ -20,10 +24,10 @@ export const restoredAsAsked = (outcome: RestoreOutcome, onConflict: OnConflict)
  * (some went as asked) or failed (none did).
  */
 export function restoreStatus(
-  results: readonly Pick<RestoreEntry, "outcome">[],
+  results: readonly Pick<RestoreEntry, "outcome" | "heldBy">[],
   onConflict: OnConflict,
 ): RunStatus {
-  const ok = results.filter((r) => restoredAsAsked(r.outcome, onConflict)).length;
+  const ok = results.filter((r) => restoredAsAsked(r.outcome, onConflict, r.heldBy)).length;
   if (ok === results.length) return "succeeded";
   return ok > 0 ? "partial" : "failed";
 }
@@ -38,6 +42,6 @@ const planned: Record<PlanEntry["action"], RestoreOutcome> = {
 /** What a plan would end as if every restore it plans went through. */
 export const expectedStatus = (plan: readonly PlanEntry[], onConflict: OnConflict): RunStatus =>
   restoreStatus(
-    plan.map((p) => ({ outcome: planned[p.action] })),
+    plan.map((p) => ({ outcome: planned[p.action], ...(p.heldBy ? { heldBy: p.heldBy } : {}) })),
     onConflict,
   );

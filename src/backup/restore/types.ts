@@ -11,6 +11,11 @@ export interface PlanEntry {
   name: string;
   action: PlanAction;
   detail?: string;
+  /**
+   * skip-exists: the kind that holds the name when it is not this object's own (a key or secret
+   * named like a certificate): the object itself is then not in the target.
+   */
+  heldBy?: Kind;
 }
 
 export interface RestoreEntry {
@@ -19,6 +24,8 @@ export interface RestoreEntry {
   outcome: RestoreOutcome;
   detail?: string;
   diagnosis?: Diagnosis;
+  /** skipped-exists: the kind holding the name, when not the object's own (as the plan's). */
+  heldBy?: Kind;
 }
 
 export interface RestoreFilters {

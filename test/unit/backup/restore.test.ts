@@ -164,6 +164,30 @@ describe("restore", () => {
     expect(plan.stdout()).toMatch(/a restore would end failed/);
   });
 
+  it("a certificate whose name a key holds in the target is not restored as asked: skipped, exit 1 (adversary, issue 20)", async () => {
+    const w = world();
+    seed(w.vault());
+    const r = await backedUp(w);
+    w.vault("restore-vault").put("keys", "www");
+    const req = {
+      runId: r.runId,
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+      names: ["certificates/www"],
+    };
+    const plan = await runRestore(w.deps, { ...req, dryRun: true });
+    expect(plan.plan[0]).toMatchObject({ action: "skip-exists", heldBy: "keys" });
+    expect(plan.expected).toBe("failed");
+    const report = await runRestore(w.deps, req);
+    expect(report.results?.[0]).toMatchObject({ outcome: "skipped-exists", heldBy: "keys" });
+    expect(report.status).toBe("failed");
+    expect(w.vault("restore-vault").objects.certificates.has("www")).toBe(false);
+    // The certificate itself in the target: that is the skip the policy asks for.
+    w.vault("restore-vault").remove("keys", "www");
+    w.vault("restore-vault").put("certificates", "www");
+    expect((await runRestore(w.deps, req)).status).toBe("succeeded");
+  });
+
   it("a blob whose bytes changed is refused before it is sent", async () => {
     const w = world();
     seed(w.vault());
