@@ -6,7 +6,7 @@ import { budgetOf, underBudget } from "../budget.js";
 import { type FoundRun, findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosed, storageContext } from "../failures.js";
-import { withFleet } from "../fleet.js";
+import { notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
 import { executeRestore } from "./execute.js";
 import { planRestore } from "./plan.js";
@@ -53,6 +53,9 @@ export async function resolveRestore(
       );
   const targetName = req.targetVault ?? req.vault;
   const target = findVault(deps.config, targetName, { includeRestoreTargets: true });
+  // While a subscription cannot be read the target may be one of its vaults: discovery's failure,
+  // named with its diagnosis, not the caller's mistake.
+  if (!target && deps.fleet?.unread.length) throw notInFleet(deps, targetName);
   if (!target)
     throw new KvBackupError(
       "VaultNotAllowed",

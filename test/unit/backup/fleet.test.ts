@@ -178,6 +178,17 @@ describe("a vault that is gone: its backups are still read and restored", () => 
     expect(w.vault("team-b-kv").calls).toEqual(calls);
   });
 
+  it("a restore target not found while a subscription cannot be read: discovery's failure (exit 1, its diagnosis), not bad usage (adversary)", async () => {
+    const { w } = await goneWorld();
+    w.directory.fault = (sub) => (sub === SubB ? armError(403, "AuthorizationFailed") : undefined);
+    const err = await runRestore({ ...w.deps }, { runId: "latest", vault: "team-b-kv" }).catch((e) => e);
+    expect(isKvBackupError(err, "DiscoveryIncomplete")).toBe(true);
+    expect(err.diagnosis?.code).toBe("ArmForbidden");
+    const io = captureIo();
+    const args = ["restore", "latest", "--vault", "team-b-kv", "--to", "team-b-kv", "--dry-run"];
+    expect(await main(args, {}, io.io, () => ({ ...w.deps }))).toBe(1);
+  });
+
   it("a vault with no runs in the account and not in the fleet is still refused (a typo is not 'never backed up')", async () => {
     const { w } = await goneWorld();
     const err = await listRuns({ ...w.deps }, { vault: "team-c-kv" }).catch((e) => e);
