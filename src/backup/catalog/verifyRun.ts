@@ -1,5 +1,5 @@
 import { blobMissing, corruptBlob, corruptManifest } from "../../diagnosis/local.js";
-import { type Config, findHsm } from "../../domain/config.js";
+import { type Config, findHsm, findVault } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
 import { type HsmBackupRecord, hsmContainer } from "../../domain/hsm.js";
@@ -94,20 +94,23 @@ export async function verifyRun(
 }
 
 /**
- * An HSM run is a run of a Managed HSM of the settings, in that HSM's tier container; a vault's run
- * never carries an HSM record. A manifest that says otherwise was edited: it is not trusted.
+ * An HSM run is in that HSM's tier container; a vault of the settings never has an HSM record, and
+ * an HSM of the settings always has one. A manifest that says otherwise was edited: it is not
+ * trusted. (A name the settings no longer hold — an HSM taken off BACKUP_MANAGED_HSMS — is neither:
+ * its backups are read like a gone vault's.)
  */
 function hsmKindProblem(
-  config: Pick<Config, "hsms" | "container">,
+  config: Pick<Config, "hsms" | "vaults" | "restoreTargets" | "container">,
   manifest: Manifest,
   row?: InventoryRow,
 ): Diagnosis | undefined {
   const isHsm = findHsm(config, manifest.vault.name) !== undefined;
+  const isVault = findVault(config, manifest.vault.name) !== undefined;
   const where = `${manifestBlob(runPrefix(manifest.tier, manifest.vault.name, manifest.runId))}`;
-  if (manifest.hsm && !isHsm)
+  if (manifest.hsm && isVault)
     return corruptManifest(
       where,
-      `it carries a Managed HSM backup, but '${manifest.vault.name}' is not in BACKUP_MANAGED_HSMS`,
+      `it carries a Managed HSM backup, but '${manifest.vault.name}' is a Key Vault (BACKUP_VAULTS or discovered)`,
     );
   if (!manifest.hsm && isHsm)
     return corruptManifest(

@@ -326,6 +326,8 @@ describe("what discovery could not read is said fleet-wide (adversary, issue 20)
     const report = await buildReport(later);
     const hsm = report.vaults.find((v) => v.vault === "demo-hsm");
     expect(hsm).toMatchObject({ kind: "managedHsm", notInFleet: { code: "VaultNoLongerFound" } });
+    // Its backups still verify: a name the settings no longer hold is not a tampered manifest.
+    expect((await verifyRef(later, "latest", "demo-hsm")).ok).toBe(true);
     expect(hsm?.reasons.join("; ")).not.toMatch(/drill/);
     expect(report.vaults.find((v) => v.vault === "team-b-kv")?.notInFleet?.cause).toContain(
       "discovery finds it in subscription",
