@@ -303,11 +303,10 @@ describe("the compiled infra", () => {
       );
       for (const r of rules) {
         const p = props(r);
-        const periods =
-          Number(
-            ((p.criteria as Json).allOf as Json[])[0]?.failingPeriods &&
-              (((p.criteria as Json).allOf as Json[])[0]?.failingPeriods as Json).numberOfEvaluationPeriods,
-          ) || 1;
+        const condition = ((p.criteria as Json).allOf as Json[])[0] ?? {};
+        const periods = Number(
+          (condition.failingPeriods as Json | undefined)?.numberOfEvaluationPeriods ?? 1,
+        );
         expect(days(p.windowSize), `${set} ${r.name} windowSize`).toBeLessThanOrEqual(2);
         expect(days(p.windowSize) * periods, `${set} ${r.name} query range`).toBeLessThanOrEqual(2);
         if (p.overrideQueryTimeRange !== undefined)
@@ -1066,7 +1065,8 @@ describe("12. deploy day (issue 21)", () => {
       );
       expect(
         endpoints.map(
-          (e) => ((props(e).privateLinkServiceConnections as Json[])[0]?.properties as Json).groupIds,
+          (e) =>
+            ((props(e).privateLinkServiceConnections as Json[])[0]?.properties as Json | undefined)?.groupIds,
         ),
       ).toEqual([["blob"], ["queue"], ["table"]]);
     }
