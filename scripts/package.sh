@@ -19,7 +19,8 @@ node -e '
   require("fs").writeFileSync(process.argv[1], JSON.stringify({ name, version, description, type, main, engines, license, dependencies }, null, 2) + "\n");
 ' "$out/app/package.json"
 (cd "$out/app" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)
-rm -f "$out/app/package-lock.json"
+# The lockfile stays beside node_modules: the versions they were installed from (its dev entries
+# are not installed here). Nothing in the package resolves anew.
 before=$(du -sm "$out/app/node_modules" | cut -f1)
 # What Node never loads: source maps, type declarations, and the browser / react-native builds
 # (reached only through the browser and react-native export conditions).

@@ -5,8 +5,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { VaultStatusFields } from "../../src/domain/fleetStatus.js";
 import {
   BackupOperatorRole,
+  DiscoveryReaderRole,
   DrillOperatorRole,
   RestoreOperatorRole,
+  StorageRoles,
   VaultGrants,
 } from "../../src/domain/permissions.js";
 import { RunCompletedEvent, StatusEvent } from "../../src/telemetry/instruments.js";
@@ -1093,5 +1095,37 @@ describe("12. deploy day (issue 21)", () => {
       .map((a) => a.role);
     for (const r of VaultGrants.discovered.required) expect(onSubscription).toContain(role(r));
     for (const r of VaultGrants.discovered.optional) expect(onSubscription).not.toContain(role(r));
+  });
+});
+
+describe("13. docs/deploy.md against the template and the permissions model (issue 21)", () => {
+  const doc = readFileSync(join(root, "docs", "deploy.md"), "utf8");
+  const section = (title: string) => {
+    const start = doc.indexOf(`## ${title}`);
+    return doc.slice(start, doc.indexOf("\n## ", start + 4));
+  };
+
+  it("every parameter of main.bicep is in the parameter table", () => {
+    const table = section("Parameters (`infra/main.bicep`)");
+    const missing = Object.keys(main.parameters as Json).filter((p) => !table.includes(`\`${p}\``));
+    expect(missing).toEqual([]);
+  });
+
+  it("the operators' table names every role the infra gives the operators, scoped as the infra scopes it", () => {
+    const table = section("Operators");
+    for (const role of [BackupOperatorRole, RestoreOperatorRole, DrillOperatorRole, DiscoveryReaderRole])
+      expect(table, role.name).toContain(`${role.name} (&lt;env&gt;)`);
+    for (const role of Object.values(StorageRoles)) expect(table, role).toContain(role);
+    expect(table).toMatch(/Restore Drill Operator \(&lt;env&gt;\) \| the drill vault/);
+    expect(table).toMatch(/Discovery Reader \(&lt;env&gt;\) \| each discovery subscription/);
+  });
+
+  it("the least-privilege table lists each role's data actions as the model has them", () => {
+    const table = section("Least privilege");
+    for (const action of BackupOperatorRole.dataActions)
+      expect(table).toContain(
+        `\`${action.replace("Microsoft.KeyVault/vaults/", "").replace(/\/action$/, "")}\``,
+      );
+    expect(table).toContain(DiscoveryReaderRole.actions[0]);
   });
 });

@@ -67,6 +67,8 @@ export class ArmEmulator {
   readonly vaults: ArmVault[] = [];
   readonly assignments: ArmRoleAssignment[] = [];
   readonly stats = { requests: 0, byStatus: {} as Record<string, number> };
+  /** Resource provider registrations that are not "Registered", by "subscription/namespace" (lower case). */
+  private readonly registrations = new Map<string, string>();
   /** Every request answered with this error until cleared (a fault for tests). */
   fault: { status: number; code: string; message: string } | undefined;
   private server: Server | undefined;
@@ -79,6 +81,7 @@ export class ArmEmulator {
     this.subscriptions.clear();
     this.vaults.splice(0);
     this.assignments.splice(0);
+    this.registrations.clear();
     this.fault = undefined;
   }
 
@@ -130,6 +133,11 @@ export class ArmEmulator {
       if (this.fault) throw new ArmError(this.fault.status, this.fault.code, this.fault.message);
       const url = new URL(req.url ?? "/", this.url);
       const caller = this.authenticate(req);
+      const provider = url.pathname.match(/^\/subscriptions\/([^/]+)\/providers\/([A-Za-z.]+)\/?$/);
+      if (req.method === "GET" && provider) {
+        this.send(res, 200, this.provider(decodeURIComponent(provider[1] as string), provider[2] as string));
+        return;
+      }
       const m = url.pathname.match(/^\/subscriptions\/([^/]+)\/providers\/Microsoft\.KeyVault\/vaults\/?$/i);
       if (req.method !== "GET" || !m)
         throw new ArmError(404, "NotFound", `The resource path '${url.pathname}' was not found.`);
@@ -147,6 +155,29 @@ export class ArmEmulator {
       if (e instanceof ArmError) this.send(res, e.status, { error: { code: e.code, message: e.message } });
       else this.send(res, 500, { error: { code: "InternalServerError", message: String(e) } });
     }
+  }
+
+  /** Providers - Get: a resource provider's registration in a subscription (Registered unless set otherwise). */
+  private provider(subscription: string, namespace: string): object {
+    const sub = subscription.toLowerCase();
+    if (!this.subscriptions.has(sub))
+      throw new ArmError(
+        404,
+        "SubscriptionNotFound",
+        `The subscription '${subscription}' could not be found.`,
+      );
+    return {
+      id: `/subscriptions/${sub}/providers/${namespace}`,
+      namespace,
+      registrationState: this.registrations.get(`${sub}/${namespace.toLowerCase()}`) ?? "Registered",
+      registrationPolicy: "RegistrationRequired",
+      resourceTypes: [],
+    };
+  }
+
+  /** A resource provider's registration state in a subscription ("NotRegistered", "Registering", ...). */
+  setRegistration(subscription: string, namespace: string, state: string): void {
+    this.registrations.set(`${subscription.toLowerCase()}/${namespace.toLowerCase()}`, state);
   }
 
   private authenticate(req: IncomingMessage): { oid: string; appid: string } {
