@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The kvbackup CLI. Installed from the package (no sources beside it): the compiled build. In a
-// clone: the TypeScript sources through tsx, so `npx kvbackup` runs what is checked out, never a
-// stale dist/.
+// The kvbackup CLI. Installed from the package (no sources beside it): dist/cli/main.mjs, the CLI
+// and every library it uses in one ES module (scripts/bundle.mjs). In a clone: the TypeScript
+// sources through tsx, so `npx kvbackup` runs what is checked out, never a stale dist/.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { oldNodeLine } from "../scripts/require-node.mjs";
@@ -27,7 +27,7 @@ if (process.argv[2] === "--version") {
 const sources = new URL("../src/cli/main.ts", import.meta.url);
 let main;
 if (!existsSync(fileURLToPath(sources))) {
-  ({ main } = await import(new URL("../dist/src/cli/main.js", import.meta.url).href));
+  ({ main } = await import(new URL("../dist/cli/main.mjs", import.meta.url).href));
 } else {
   const { register } = await import("tsx/esm/api");
   register();

@@ -1,3 +1,7 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
 /** Where the CLI writes: the process's streams, or a test's buffers. */
 export interface Io {
   stdout(text: string): void;
@@ -35,6 +39,24 @@ export interface Output {
   document(value: unknown): void;
 }
 
+/**
+ * The guides the CLI ships: README.md and docs/ at the package's root (the packed CLI's
+ * dist/cli/main.mjs and a clone's src/cli/output.ts are both two levels below it).
+ */
+const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * A line that names a guide (docs/troubleshooting.md, README.md) names it where it is: the shipped
+ * copy's full path, unless the name already leads there from the current directory (a clone's root).
+ */
+export function docLinks(line: string, cwd: string = process.cwd(), root: string = packageRoot): string {
+  return line.replace(/(?<![\w/.-])(?:docs\/[\w-]+|README)\.md\b/g, (named) => {
+    const shipped = join(root, named);
+    if (!existsSync(shipped) || resolve(cwd, named) === shipped) return named;
+    return shipped;
+  });
+}
+
 export function output(io: Io, json: boolean): Output {
   const tty = io.tty && !json;
   let statusShown = false;
@@ -48,11 +70,11 @@ export function output(io: Io, json: boolean): Output {
     out: (line) => {
       if (json) return;
       clear();
-      io.stdout(`${line}\n`);
+      io.stdout(`${docLinks(line)}\n`);
     },
     err: (line) => {
       clear();
-      io.stderr(`${line}\n`);
+      io.stderr(`${docLinks(line)}\n`);
     },
     status: (line) => {
       if (!tty) return;

@@ -38,11 +38,13 @@ describe("azure.yaml", () => {
     expect(api?.hooks?.prepackage?.windows?.run).toBe("npm run package");
     // Not a project-level hook: azd deploy does not run those.
     expect(azure.hooks?.prepackage).toBeUndefined();
-    // What the hook runs stages into exactly the folder azd ships, lockfile kept.
+    // What the hook runs stages into exactly the folder azd ships: the bundle, and a package.json
+    // that declares no dependency, so nothing is resolved anew at deploy time.
     const script = readFileSync(join(root, "scripts", "package.sh"), "utf8");
     expect(script).toContain("out=.local/package");
-    expect(script).toContain('"$out/app"');
-    expect(script).not.toMatch(/rm -f "\$out\/app\/package-lock\.json"/);
+    expect(script).toContain('node scripts/bundle.mjs app "$out/app/dist"');
+    expect(script).toContain('main: "dist/index.mjs"');
+    expect(script).not.toMatch(/dependencies[,}]/);
   });
 
   it("provisioning starts with the resource provider check, on any shell", () => {

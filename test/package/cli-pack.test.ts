@@ -1,21 +1,23 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * The operator's CLI as it is published: npm pack, then an install of the tarball with production
- * dependencies only, then `kvbackup` run with plain node (no tsx, no dev dependencies).
+ * dependencies only (none: the CLI is one bundled module), offline, then `kvbackup` run with plain
+ * node (no tsx, no dev dependencies) from outside any checkout.
  */
 const root = join(import.meta.dirname, "..", "..");
 let dir: string;
 let bin: string;
+let modules: string;
 
 beforeAll(() => {
   // Outside the checkout: an operator's machine has no kvbackup sources around the install.
   dir = mkdtempSync(join(tmpdir(), "kvbackup-cli-pack-"));
-  // dist/ is built by globalSetup.ts (npm run package); prepack would only build it again.
+  // dist/cli is built by globalSetup.ts; prepack would only build it again.
   const packed = execFileSync("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", dir], {
     cwd: root,
     encoding: "utf8",
@@ -26,60 +28,74 @@ beforeAll(() => {
   const install = join(dir, "operator");
   execFileSync("mkdir", ["-p", install]);
   writeFileSync(join(install, "package.json"), JSON.stringify({ name: "operator-machine", private: true }));
-  // Seeded with the locked production tree of npm run package (hard links; a copy across devices),
-  // so the test measures the package, not the registry: npm still resolves the tarball's declared
-  // dependencies against it, and removes as extraneous anything the tarball does not declare.
-  const seed = join(root, ".local", "package", "app", "node_modules");
-  try {
-    execFileSync("cp", ["-al", seed, join(install, "node_modules")]);
-  } catch {
-    execFileSync("cp", ["-a", seed, join(install, "node_modules")]);
-  }
+  // --offline: nothing to fetch, the tarball declares no dependency.
   execFileSync(
     "npm",
-    [
-      "install",
-      "--omit=dev",
-      "--prefer-offline",
-      "--no-audit",
-      "--no-fund",
-      "--loglevel=error",
-      join(dir, packed),
-    ],
+    ["install", "--omit=dev", "--offline", "--no-audit", "--no-fund", "--loglevel=error", join(dir, packed)],
     { cwd: install, stdio: "pipe", timeout: 240_000 },
   );
-  bin = join(install, "node_modules", ".bin", "kvbackup");
+  modules = join(install, "node_modules");
+  bin = join(modules, ".bin", "kvbackup");
 }, 300_000);
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+const diskBytes = (p: string): number =>
+  statSync(p).isDirectory()
+    ? readdirSync(p).reduce((n, e) => n + diskBytes(join(p, e)), 0)
+    : statSync(p).blocks * 512;
+
 const run = (args: string[]) =>
   spawnSync(process.execPath, [bin, ...args], {
+    cwd: dir,
     encoding: "utf8",
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
   });
 
 describe("the packed CLI, installed with production dependencies only", () => {
-  it("installs without a dev dependency (no tsx, no vitest) and ships the built JS", () => {
-    const modules = join(dir, "operator", "node_modules");
-    expect(existsSync(join(modules, "tsx"))).toBe(false);
-    expect(existsSync(join(modules, "vitest"))).toBe(false);
+  it("installs one package and nothing else: the bundled CLI, its bin, the guides", () => {
+    expect(
+      readdirSync(modules)
+        .filter((e) => !e.startsWith("."))
+        .sort(),
+    ).toEqual(["kvbackup"]);
     expect(readdirSync(join(modules, "kvbackup")).sort()).toEqual([
       "README.md",
       "bin",
       "dist",
-      "host.json",
+      "docs",
       "package.json",
       "scripts",
     ]);
-    expect(existsSync(join(modules, "kvbackup", "dist", "src", "cli", "main.js"))).toBe(true);
+    expect(readdirSync(join(modules, "kvbackup", "dist", "cli")).sort()).toEqual([
+      "THIRD_PARTY_NOTICES.txt",
+      "main.mjs",
+    ]);
+    expect(readdirSync(join(modules, "kvbackup", "docs"))).toContain("troubleshooting.md");
+    const pkg = JSON.parse(readFileSync(join(modules, "kvbackup", "package.json"), "utf8"));
+    expect(pkg.dependencies).toBeUndefined();
+  });
+
+  it("at most 20 MB on disk, with no telemetry SDK inside (the CLI exports none)", () => {
+    expect(diskBytes(modules)).toBeLessThanOrEqual(20 * 1024 * 1024);
+    const notices = readFileSync(join(modules, "kvbackup", "dist", "cli", "THIRD_PARTY_NOTICES.txt"), "utf8");
+    expect(notices).toMatch(/^@azure\/identity \d/m);
+    expect(notices).not.toMatch(/^@azure\/monitor-opentelemetry/m);
+    expect(notices).not.toMatch(/^@opentelemetry\/sdk-/m);
   });
 
   it("kvbackup --help runs with plain node and exits 0", () => {
     const r = run(["--help"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("kvbackup restore RUNID|latest --vault V");
+  });
+
+  it("a line that names a guide names the copy the install ships", () => {
+    const r = run(["--help"]);
+    const readme = join(modules, "kvbackup", "README.md");
+    expect(r.stdout).toContain(`see ${readme}`);
+    expect(readFileSync(readme, "utf8")).toMatch(/^# kvbackup/);
   });
 
   it("without settings: exit 2, one JSON document naming the missing settings", () => {

@@ -3,9 +3,9 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /**
- * Once per test run, before the package project's files: `npm run package` when its output is
- * older than what goes into it. It also builds dist/, which the packed CLI ships, so both files
- * of the project test one build.
+ * Once per test run, before the package project's files: `npm run package` (the Functions
+ * package) and the CLI's bundle (dist/cli, which npm pack ships) when either is older than what
+ * goes into it, so the project's files test what a user gets from these sources.
  */
 const root = join(import.meta.dirname, "..", "..");
 
@@ -14,11 +14,19 @@ const newest = (p: string): number =>
     ? Math.max(0, ...readdirSync(p).map((e) => newest(join(p, e))))
     : statSync(p).mtimeMs;
 
+const stale = (output: string, inputs: string[]): boolean =>
+  !existsSync(output) || statSync(output).mtimeMs < Math.max(...inputs.map((p) => newest(join(root, p))));
+
 export function setup(): void {
-  const stamp = join(root, ".local", "package", "app", "package.json");
-  const inputs = ["src", "package.json", "package-lock.json", "host.json", "scripts/package.sh"].map((p) =>
-    newest(join(root, p)),
-  );
-  if (!existsSync(stamp) || statSync(stamp).mtimeMs < Math.max(...inputs))
+  const inputs = ["src", "package.json", "package-lock.json", "scripts/bundle.mjs"];
+  if (
+    stale(join(root, ".local", "package", "app", "package.json"), [
+      ...inputs,
+      "host.json",
+      "scripts/package.sh",
+    ])
+  )
     execFileSync("bash", [join(root, "scripts", "package.sh")], { stdio: "inherit" });
+  if (stale(join(root, "dist", "cli", "main.mjs"), inputs))
+    execFileSync(process.execPath, [join(root, "scripts", "bundle.mjs"), "cli"], { stdio: "inherit" });
 }

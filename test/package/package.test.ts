@@ -1,5 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { builtinModules } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -64,12 +74,23 @@ const trigger = (name: string) =>
   Object.values(fn(name).bindings).find((b) => b.direction === "in") as Record<string, unknown>;
 
 describe("the deployed package, loaded as the Functions Node worker loads it", () => {
-  it("holds only what runs: built JS, production dependencies, host.json, package.json", () => {
-    expect(readdirSync(dir).sort()).toEqual(["dist", "host.json", "node_modules", "package.json"]);
-    expect(existsSync(join(dir, "node_modules", "vitest"))).toBe(false);
-    expect(existsSync(join(dir, "node_modules", "tsx"))).toBe(false);
-    expect(existsSync(join(dir, "dist", "src", "index.js"))).toBe(true);
-    expect(loaded.main).toBe("dist/src/index.js");
+  it("holds only what runs: one bundled module (and its licences), host.json, package.json", () => {
+    expect(readdirSync(dir).sort()).toEqual(["dist", "host.json", "package.json"]);
+    expect(readdirSync(join(dir, "dist")).sort()).toEqual(["THIRD_PARTY_NOTICES.txt", "index.mjs"]);
+    expect(loaded.main).toBe("dist/index.mjs");
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    expect(pkg).toMatchObject({ type: "module", main: "dist/index.mjs", engines: { node: ">=22" } });
+    expect(pkg.dependencies).toBeUndefined();
+    // Everything the app imports is inside, but the module the worker provides.
+    const bundle = readFileSync(join(dir, "dist", "index.mjs"), "utf8");
+    const outside = new Set(
+      [...bundle.matchAll(/^import .* from "([^"]+)";$|__require\("([^"]+)"\)/gm)].map((m) => m[1] ?? m[2]),
+    );
+    const builtin = (m: string) => builtinModules.includes(m.replace(/^node:/, ""));
+    expect([...outside].filter((m) => !builtin(m as string))).toEqual(["@azure/functions-core"]);
+    const notices = readFileSync(join(dir, "dist", "THIRD_PARTY_NOTICES.txt"), "utf8");
+    for (const p of ["@azure/functions", "@azure/identity", "@azure/monitor-opentelemetry", "zod"])
+      expect(notices).toMatch(new RegExp(`^${p.replace("/", "\\/")} \\d`, "m"));
   });
 
   it("registers the v4 programming model and exactly the thirteen functions (the drill timer with BACKUP_DRILL_VAULT)", () => {

@@ -7,11 +7,15 @@ export const isLoopback = (host: string): boolean => {
   return h === "localhost" || h === "::1" || h === "::ffff:127.0.0.1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 };
 
+// Plain TypeScript only (no parameter properties): the package tests' worker stand-in loads this file
+// with Node's own type stripping, outside vitest.
 export class NetworkGuardError extends Error {
-  constructor(readonly host: string) {
+  readonly host: string;
+  constructor(host: string) {
     super(
       `network guard: blocked a connection to non-loopback host '${host}'. Tests may only reach 127.0.0.1/::1/localhost.`,
     );
+    this.host = host;
   }
 }
 
@@ -20,7 +24,7 @@ let installed = false;
 
 type ConnectArgs = unknown[];
 
-function targetOf(args: ConnectArgs): { host?: string; path?: string } {
+export function targetOf(args: ConnectArgs): { host?: string; path?: string } {
   let first = args[0];
   // Node passes already-normalised [options, cb] arrays between its own layers.
   if (Array.isArray(first)) first = first[0];
@@ -41,16 +45,23 @@ function targetOf(args: ConnectArgs): { host?: string; path?: string } {
 /**
  * Makes any TCP connection or DNS lookup to a non-loopback host throw, so a test that would reach
  * Azure (e.g. DefaultAzureCredential probing 169.254.169.254) fails loudly instead of sending traffic.
+ * mode "unreachable" fails it the way a network without a route does instead (the socket's error
+ * event, the lookup's callback, on a later tick): for a whole app in a process of its own, whose
+ * libraries handle a failed connection but not a throwing one.
  */
-export function installNetworkGuard(): void {
+export function installNetworkGuard(mode: "throw" | "unreachable" = "throw"): void {
   if (installed) return;
   installed = true;
+  const unreachable = (host: string, code: string): NodeJS.ErrnoException =>
+    Object.assign(new Error(`${new NetworkGuardError(host).message} (${code})`), { code });
   const connect = net.Socket.prototype.connect as (...a: ConnectArgs) => net.Socket;
   net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: ConnectArgs) {
     const { host, path } = targetOf(args);
     if (!path && !isLoopback(host ?? "localhost")) {
       blocked.push(host ?? "");
-      throw new NetworkGuardError(host ?? "");
+      if (mode === "throw") throw new NetworkGuardError(host ?? "");
+      process.nextTick(() => this.destroy(unreachable(host ?? "", "ENETUNREACH")));
+      return this;
     }
     return connect.apply(this, args);
   } as typeof net.Socket.prototype.connect;
@@ -59,7 +70,11 @@ export function installNetworkGuard(): void {
   (dns as { lookup: unknown }).lookup = function guardedLookup(hostname: unknown, ...rest: unknown[]) {
     if (typeof hostname === "string" && !isLoopback(hostname) && net.isIP(hostname) === 0) {
       blocked.push(hostname);
-      throw new NetworkGuardError(hostname);
+      if (mode === "throw") throw new NetworkGuardError(hostname);
+      const callback = rest.at(-1);
+      if (typeof callback === "function")
+        process.nextTick(() => callback(unreachable(hostname, "ENOTFOUND")));
+      return undefined;
     }
     return lookup.call(dns, hostname, ...rest);
   };
