@@ -54,14 +54,14 @@ export interface HealthReport {
   };
   vaults: VaultHealth[];
   restoreTargets: VaultHealth[];
-  /** The restore drill's scratch vault (BACKUP_DRILL_VAULT): the right to list and restore there. */
-  drillVault?: VaultHealth;
+  /** The restore drill's scratch vault (BACKUP_DRILL_VAULT): the right to list and restore there; null without one. */
+  drillVault: VaultHealth | null;
   /** Managed HSMs: the service's pre-backup check (the app may start a backup; the HSM may write the container). */
   hsms: HsmHealth[];
   /** Discovery: the right to list the Key Vaults of each BACKUP_SUBSCRIPTIONS subscription. */
   discovery: { subscription: string; ok: boolean; diagnosis?: Diagnosis }[];
-  /** Who the checks were made as (absent when no token could be had). */
-  identity?: SignedIn;
+  /** Who the checks were made as; null when no token could be had. Every key is always there, whatever fails. */
+  identity: SignedIn | null;
 }
 
 async function check(
@@ -181,12 +181,12 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
         (v) => v.ok,
       ),
     caller: deps.config.caller,
-    ...(deps.whoAmI?.() ? { identity: deps.whoAmI() as SignedIn } : {}),
+    identity: deps.whoAmI?.() ?? null,
     storage,
     vaults,
     restoreTargets,
     hsms,
-    ...(drillVault ? { drillVault } : {}),
+    drillVault: drillVault ?? null,
     discovery,
   };
 }

@@ -147,3 +147,16 @@ export async function runCli(
   }
   return { code, stdout: out, stderr: stderr(), json };
 }
+
+/** kvbackup doctor --json (and GET /api/health): these keys, sorted, whatever passes or fails. */
+export const DoctorKeys = [
+  "caller",
+  "discovery",
+  "drillVault",
+  "hsms",
+  "identity",
+  "ok",
+  "restoreTargets",
+  "storage",
+  "vaults",
+];

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../../src/cli/main.js";
 import type { Stack } from "../../stack/stack.js";
 import { captureIo } from "../../unit/fakes/io.js";
-import { appCredential, childEnv, startTestStack } from "../helpers.js";
+import { appCredential, childEnv, DoctorKeys, startTestStack } from "../helpers.js";
 
 const exec = promisify(execFile);
 let stack: Stack;
@@ -88,10 +88,12 @@ describe("the kvbackup CLI against the local Azure", () => {
     }
   }, 60_000);
 
-  it("doctor passes against the stack, and names the storage firewall, blaming this machine, when it is on", async () => {
+  it("doctor passes against the stack, and names the storage firewall, blaming this machine, when it is on; --json keeps one shape", async () => {
     const ok = await kvbackup(["doctor"]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain("all checks passed");
+    const good = JSON.parse((await kvbackup(["doctor", "--json"])).stdout);
+    expect(Object.keys(good).sort()).toEqual(DoctorKeys);
     stack.proxies.blob.addRule({ fault: "AuthorizationFailure" });
     try {
       const bad = await kvbackup(["doctor", "--json"]);
@@ -99,6 +101,12 @@ describe("the kvbackup CLI against the local Azure", () => {
       const report = JSON.parse(bad.stdout);
       expect(report.storage.diagnosis.code).toBe("StorageFirewall");
       expect(report.storage.diagnosis.cause).toContain("this machine");
+      // Every check still ran and is listed; the document has the same keys as a passing one.
+      expect(Object.keys(report).sort()).toEqual(DoctorKeys);
+      expect(Object.keys(report.storage.checks).sort()).toEqual(Object.keys(good.storage.checks).sort());
+      expect(report.vaults.map((v: { name: string }) => v.name)).toEqual(
+        good.vaults.map((v: { name: string }) => v.name),
+      );
     } finally {
       stack.proxies.blob.clearRules();
     }

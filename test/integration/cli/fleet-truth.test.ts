@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RestoreOperatorRole } from "../../stack/keyvault/roles.js";
 import { addDrillVault, addFleet, type Stack, StackSubscriptions } from "../../stack/stack.js";
-import { childEnv, runCli, startTestStack } from "../helpers.js";
+import { childEnv, DoctorKeys, runCli, startTestStack } from "../helpers.js";
 
 /**
  * Issue 20 on the local Azure, through the real SDKs: the fleet-wide word (the CLI's planning, a
@@ -99,6 +99,8 @@ describe("the identity failing: named, in seconds, every check still listed", ()
     });
     measured.doctorIdentityDown = r.ms;
     expect(r.code).toBe(1);
+    expect(Object.keys(r.json).sort()).toEqual(DoctorKeys);
+    expect(r.json.identity).toBeNull();
     for (const c of Object.values(r.json.storage.checks) as {
       ok: boolean;
       diagnosis: { code: string; cause: string };

@@ -8,7 +8,7 @@ import { getHealth } from "../../../src/functions/healthApi.js";
 import { scheduledBackup } from "../../../src/functions/scheduledBackup.js";
 import { backupWorker } from "../../../src/functions/workers.js";
 import type { Stack } from "../../stack/stack.js";
-import { appFor, startTestStack } from "../helpers.js";
+import { appFor, DoctorKeys, startTestStack } from "../helpers.js";
 
 let stack: Stack;
 const ctx = () => new InvocationContext({ functionName: "test", logHandler: () => undefined });
@@ -204,6 +204,9 @@ describe("HTTP API", () => {
       expect(bad.ok).toBe(false);
       expect(bad.storage.diagnosis.code).toBe("StorageFirewall");
       expect(bad.vaults[0].kinds.secrets.diagnosis.code).toBe("KeyVaultFirewall");
+      // One shape whatever fails.
+      expect(Object.keys(bad).sort()).toEqual(DoctorKeys);
+      expect(Object.keys(body(ok)).sort()).toEqual(DoctorKeys);
     } finally {
       stack.emulator.setNetwork("demo-vault", { defaultAction: "Allow" });
     }
