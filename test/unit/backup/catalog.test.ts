@@ -144,6 +144,46 @@ describe("health", () => {
     expect(r.restoreTargets[0]?.restore.secrets?.diagnosis?.code).toBe("KeyVaultRbac");
   });
 
+  it("has every probe in flight at once (storage paths, each vault's kinds and rights): an unreachable vault costs one probe's retries, not six", async () => {
+    const w = world();
+    // Each probe waits at the gate until `expected` are waiting: probes made one after another
+    // would never get there (and the test would time out).
+    let expected = Number.POSITIVE_INFINITY;
+    let waiting = 0;
+    let calls = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const gated = async <T>(fn: () => Promise<T>): Promise<T> => {
+      calls++;
+      if (++waiting >= expected) open();
+      if (expected !== Number.POSITIVE_INFINITY) await gate;
+      return fn();
+    };
+    const makeVault = w.deps.vaults;
+    w.deps.vaults = (...args: Parameters<typeof makeVault>) => {
+      const port = makeVault(...args);
+      return {
+        ...port,
+        probeBackup: (kind, signal) => gated(() => port.probeBackup(kind, signal)),
+        probeRestore: (kind, signal) => gated(() => port.probeRestore(kind, signal)),
+      };
+    };
+    for (const store of [w.deps.blobs, w.deps.backupJobs, w.deps.restoreJobs, w.deps.inventory] as {
+      probe: (signal?: unknown) => Promise<void>;
+    }[]) {
+      const probe = store.probe.bind(store);
+      store.probe = (signal) => gated(() => probe(signal));
+    }
+    // Counted once ungated, then all of them must be waiting together.
+    expect((await checkHealth(w.deps)).ok).toBe(true);
+    expected = calls;
+    waiting = 0;
+    expect(expected).toBeGreaterThanOrEqual(4 + 3 + 3);
+    expect((await checkHealth(w.deps)).ok).toBe(true);
+  }, 10_000);
+
   it("names the operator's machine, not the Function's subnet, when the CLI is the caller", async () => {
     const w = world({ caller: "operator" });
     w.storage.fault = (op) => (op === "probe" ? storageError(403, "AuthorizationFailure") : undefined);
