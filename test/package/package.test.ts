@@ -1,17 +1,9 @@
 import { execFileSync } from "node:child_process";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { functionsCoreStand } from "./functionsCore.js";
 
 /** The package Azure runs (npm run package), unpacked and loaded as the Node worker loads it. */
 const root = join(import.meta.dirname, "..", "..");
@@ -28,21 +20,12 @@ let loaded: {
   connections: string[];
 };
 
-// globalSetup.ts built the package (npm run package) when it was stale. The worker provides
-// @azure/functions-core, which @azure/functions require()s: a stand-in that records each
-// registration sits outside the package and is found through NODE_PATH (CommonJS resolution's last
-// resort), so the package is loaded as it is, unchanged.
+// globalSetup.ts built the package (npm run package) when it was stale; functionsCoreStand() stands
+// in for the module the worker provides.
 const dir = built;
 let stubs: string;
 beforeAll(() => {
-  stubs = mkdtempSync(join(process.env.KVBACKUP_TEST_TLS_DIR ?? root, "package-stubs-"));
-  const core = join(stubs, "@azure", "functions-core");
-  mkdirSync(core, { recursive: true });
-  writeFileSync(
-    join(core, "package.json"),
-    JSON.stringify({ name: "@azure/functions-core", main: "index.js" }),
-  );
-  cpSync(join(import.meta.dirname, "functionsCoreStub.cjs"), join(core, "index.js"));
+  stubs = functionsCoreStand(process.env.KVBACKUP_TEST_TLS_DIR ?? root);
   expect(existsSync(join(dir, "node_modules", "@azure", "functions-core"))).toBe(false);
   const env = {
     PATH: process.env.PATH ?? "",

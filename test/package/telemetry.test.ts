@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { MetricNames, RunCompletedEvent, StatusEvent } from "../../src/telemetry
 import { childEnv, startTestStack, testTls } from "../integration/helpers.js";
 import { verifyJwt } from "../stack/identity/jwt.js";
 import type { Stack } from "../stack/stack.js";
+import { functionsCoreStand } from "./functionsCore.js";
 import { type Envelope, Ingestion } from "./ingestion.js";
 
 /**
@@ -33,14 +34,7 @@ beforeAll(async () => {
   stack = await startTestStack();
   ingestion = new Ingestion(testTls());
   await ingestion.start();
-  stubs = mkdtempSync(join(process.env.KVBACKUP_TEST_TLS_DIR ?? root, "package-stubs-"));
-  const core = join(stubs, "@azure", "functions-core");
-  mkdirSync(core, { recursive: true });
-  writeFileSync(
-    join(core, "package.json"),
-    JSON.stringify({ name: "@azure/functions-core", main: "index.js" }),
-  );
-  cpSync(join(import.meta.dirname, "functionsCoreStub.cjs"), join(core, "index.js"));
+  stubs = functionsCoreStand(process.env.KVBACKUP_TEST_TLS_DIR ?? root);
   // The app's settings as the infra sets them (the stack's own admin settings stay out).
   const settings = Object.fromEntries(Object.entries(stack.env).filter(([k]) => !k.startsWith("STACK_")));
   const job = { runId, vault: stack.vaults.demo.name, tier: "manual", trigger: "http" };
