@@ -7,7 +7,7 @@ import {
   type Tuning,
 } from "./backup/deps.js";
 import { type Config, Queues } from "./domain/config.js";
-import { KvBackupError } from "./domain/errors.js";
+import { firstLine, KvBackupError } from "./domain/errors.js";
 import { credentials } from "./identity.js";
 import { HsmAdapter } from "./keyvault/hsmAdapter.js";
 import { VaultAdapter } from "./keyvault/vaultAdapter.js";
@@ -88,7 +88,7 @@ function storageClientsOrBadSettings(config: Config, credential: Parameters<type
   try {
     return storageClients(config.storage, credential);
   } catch (e) {
-    const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    const why = firstLine(e);
     throw new KvBackupError(
       "BadSettings",
       `Bad settings:\n  - BACKUP_STORAGE: not a usable connection string (${why})`,

@@ -9,6 +9,7 @@ import {
 } from "@azure/identity";
 import { CredentialFailure, type IdentityFailure } from "./domain/azureFailure.js";
 import type { Config } from "./domain/config.js";
+import { firstLine } from "./domain/errors.js";
 import type { SignedIn } from "./domain/signedIn.js";
 
 /** A token takes well under a second from the managed identity, a few from the Azure CLI: longer is a failure, named. */
@@ -32,9 +33,6 @@ interface ErrorLike {
   errors?: ErrorLike[];
 }
 
-const firstLine = (s: unknown): string =>
-  (typeof s === "string" ? (s.split("\n")[0] ?? "") : "").slice(0, 300);
-
 /** What the managed identity's attempt says, by the codes MSAL's error carries (never its words). */
 function managedIdentityReason(e: ErrorLike, who: Who): IdentityFailure["reason"] | undefined {
   const c = e.cause;
@@ -49,13 +47,13 @@ export function classifyTokenError(e: unknown, who: Who, operator: boolean): Ide
   const err = (e ?? {}) as ErrorLike;
   const parts = err.errors?.length ? err.errors : [err];
   const detail = parts
-    .map((p) => firstLine(p.message))
+    .map((p) => firstLine(p.message ?? "", 300))
     .filter(Boolean)
     .join("; ")
     .slice(0, 900);
   for (const p of parts) {
     const reason = managedIdentityReason(p, who);
-    if (reason) return { ...who, reason, detail: firstLine(p.message) };
+    if (reason) return { ...who, reason, detail: firstLine(p.message ?? "", 300) };
   }
   // Every credential of the operator's chain said it cannot be used here: nobody is signed in.
   if (operator && parts.every((p) => p.name === "CredentialUnavailableError"))

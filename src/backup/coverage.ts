@@ -1,12 +1,13 @@
 import type { VaultRef } from "../domain/config.js";
 import type { Diagnosis } from "../domain/diagnosis.js";
+import { firstLine } from "../domain/errors.js";
 import type { InventoryRow } from "../domain/inventory.js";
 import type { SignalLike } from "../domain/signal.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import { findRun } from "./catalog/findRun.js";
 import type { EngineDeps } from "./deps.js";
-import { diagnosisOf, firstLine, isKeyVaultFailure, isStorageFailure } from "./failures.js";
-import { VaultLimiter } from "./limiter.js";
+import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "./failures.js";
+import { checkLimiter } from "./limiter.js";
 
 /**
  * The objects the backups hold now, per kind the settings protect: each kind from the newest
@@ -43,11 +44,7 @@ async function coverageOf(
   signal?: SignalLike,
 ): Promise<Coverage> {
   const { held: inBackup, failed } = await holdings(deps, vault, committed, signal);
-  const port = deps.vaults(
-    vault,
-    new VaultLimiter({ ratePer10s: Math.min(deps.config.ratePer10s, 400) }),
-    {},
-  );
+  const port = deps.vaults(vault, checkLimiter(deps.config.ratePer10s), {});
   const now: string[] = [];
   try {
     for (const kind of Kinds.filter((k) => deps.config.kinds.includes(k)))

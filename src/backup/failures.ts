@@ -34,10 +34,6 @@ export const isKeyVaultFailure = (e: unknown): e is KvBackupError =>
 export const isArmFailure = (e: unknown): e is KvBackupError =>
   e instanceof KvBackupError && e.code === "ArmFailed";
 
-/** The first line of an error's message, for a manifest or a log (never a stack). */
-export const firstLine = (e: unknown): string =>
-  (e instanceof Error ? e.message : String(e)).split("\n")[0]?.slice(0, 500) ?? "";
-
 const storageAuthOf = (storage: StorageConfig): StorageAuth =>
   storage.kind === "identity"
     ? "identity"

@@ -17,7 +17,7 @@ import { scratchInUse } from "./drill/guards.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure, storageContext } from "./failures.js";
 import { withFleet } from "./fleet.js";
 import { type HsmHealth, hsmHealth } from "./hsm/hsmHealth.js";
-import { VaultLimiter } from "./limiter.js";
+import { checkLimiter } from "./limiter.js";
 
 export interface Check {
   ok: boolean;
@@ -94,11 +94,7 @@ async function vaultHealth(
   use: VaultUse,
   signal?: SignalLike,
 ): Promise<VaultHealth> {
-  const port = deps.vaults(
-    vault,
-    new VaultLimiter({ ratePer10s: Math.min(deps.config.ratePer10s, 400) }),
-    {},
-  );
+  const port = deps.vaults(vault, checkLimiter(deps.config.ratePer10s), {});
   const grant = VaultGrants[use];
   const need = (role: KeyVaultRole): "required" | "optional" | undefined =>
     grant.required.includes(role) ? "required" : grant.optional.includes(role) ? "optional" : undefined;

@@ -113,3 +113,8 @@ export class VaultLimiter implements RateBudget {
     this.consecutive = 0;
   }
 }
+
+/** The pace of a check (doctor, /api/health, the report's coverage): a few calls per vault, at most 400 per 10 s whatever a run may spend. */
+export const CheckRatePer10s = 400;
+export const checkLimiter = (runRatePer10s: number): VaultLimiter =>
+  new VaultLimiter({ ratePer10s: Math.min(runRatePer10s, CheckRatePer10s) });

@@ -34,7 +34,7 @@ export interface VaultReport {
   coverage?: Coverage;
   /** Objects with 400+ versions (Key Vault backs up at most 500), as the last drill counted them. */
   nearVersionLimit: string[];
-  /** Why a vault with runs of its own in the last 8 days is not in today's fleet (it is then at risk). */
+  /** Why a vault with runs of its own in the last RememberDays is not in today's fleet (it is then at risk). */
   notInFleet?: Diagnosis;
   verdict: "ok" | "at risk";
   reasons: string[];

@@ -6,7 +6,7 @@ import type { EngineDeps } from "../backup/deps.js";
 import { diagnosisOf } from "../backup/failures.js";
 import { loadConfig } from "../config.js";
 import type { Diagnosis } from "../domain/diagnosis.js";
-import { KvBackupError, UsageCodes } from "../domain/errors.js";
+import { firstLine, KvBackupError, UsageCodes } from "../domain/errors.js";
 import { backupCommand } from "./backupCommand.js";
 import { type Command, ExitCode, type OptionSpec } from "./command.js";
 import { discoverCommand } from "./discoverCommand.js";
@@ -89,8 +89,10 @@ function failure(e: unknown): {
       error: { code: e.code, message, ...(diagnosis ? { diagnosis } : {}) },
     };
   }
-  const message = e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e);
-  return { code: ExitCode.failed, error: { code: "Unexpected", message: `unexpected error: ${message}` } };
+  return {
+    code: ExitCode.failed,
+    error: { code: "Unexpected", message: `unexpected error: ${firstLine(e)}` },
+  };
 }
 
 function report(out: Output, e: unknown): number {
@@ -114,10 +116,7 @@ function parse(command: Command | undefined, args: string[]) {
     });
   } catch (e) {
     // node:util's own words ("Unknown option '--x'"), as a usage error.
-    throw new KvBackupError(
-      "BadRequest",
-      (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "bad usage",
-    );
+    throw new KvBackupError("BadRequest", firstLine(e) || "bad usage");
   }
   const positionals = parsed.positionals.slice(command ? 1 : 0);
   if (command) {

@@ -72,3 +72,7 @@ export const failureOf = (e: unknown, service?: AzureFailure["service"]): AzureF
   e instanceof KvBackupError && e.failure && (!service || e.failure.service === service)
     ? e.failure
     : undefined;
+
+/** The first line of what was thrown, for a message, a manifest or a log (never a stack): at most `max` characters. */
+export const firstLine = (e: unknown, max = 500): string =>
+  (e instanceof Error ? e.message : String(e)).split("\n")[0]?.slice(0, max) ?? "";

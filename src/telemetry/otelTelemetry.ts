@@ -1,6 +1,7 @@
 import { type Attributes, context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import { logs, SeverityNumber } from "@opentelemetry/api-logs";
 import type { DrillSummary } from "../domain/drill.js";
+import { firstLine } from "../domain/errors.js";
 import type { VaultStatus } from "../domain/fleetStatus.js";
 import type { Outcome } from "../domain/inventory.js";
 import type { Kind, RunStatus, Tier, Trigger } from "../domain/vocabulary.js";
@@ -20,8 +21,6 @@ interface RunSummary {
   durationMs: number;
   firstFailureCode?: string;
 }
-
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "";
 
 /** One run's telemetry through the OpenTelemetry API: the kvbackup.run span with a child per kind, the metrics and the closing event. */
 class OtelRun {
@@ -51,7 +50,7 @@ class OtelRun {
     try {
       return await context.with(trace.setSpan(parent, span), fn);
     } catch (e) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(e) });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: firstLine(e) });
       throw e;
     } finally {
       span.end();
@@ -73,7 +72,7 @@ class OtelRun {
     if (this.ended) return;
     this.ended = true;
     this.span.recordException(e instanceof Error ? e : new Error(String(e)));
-    this.span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(e) });
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message: firstLine(e) });
     this.span.end();
   }
 

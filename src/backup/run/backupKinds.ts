@@ -1,10 +1,11 @@
 import type { Diagnosis } from "../../domain/diagnosis.js";
+import { firstLine } from "../../domain/errors.js";
 import type { ManifestFailure, ManifestItem, ManifestSkip } from "../../domain/manifest.js";
 import { objectBlob } from "../../domain/manifest.js";
 import type { ObjectInfo, StoredBlob } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { Kind } from "../../domain/vocabulary.js";
-import { diagnosisOf, firstLine, isKeyVaultFailure } from "../failures.js";
+import { diagnosisOf, isKeyVaultFailure } from "../failures.js";
 import type { VaultLimiter } from "../limiter.js";
 import { Pool } from "../pool.js";
 import type { BlobStore, VaultPort } from "../ports.js";

@@ -1,11 +1,12 @@
 import { blobInTheWay, tooManyVersions } from "../../diagnosis/local.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
+import { firstLine } from "../../domain/errors.js";
 import type { ManifestFailure, ManifestItem, ManifestSkip } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import { type BlobFacts, type ObjectInfo, type StoredBlob, sameListedState } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { objectLabel } from "../../domain/vocabulary.js";
-import { diagnosisOf, firstLine, isKeyVaultFailure } from "../failures.js";
+import { diagnosisOf, isKeyVaultFailure } from "../failures.js";
 import type { BlobStore, VaultPort } from "../ports.js";
 
 export type ObjectOutcome =
