@@ -5,7 +5,7 @@ import {
   type EngineDeps,
   type RestoreJob,
   type Tuning,
-} from "./backup/deps.js";
+} from "./backup/engine.js";
 import { type Config, Queues } from "./domain/config.js";
 import { firstLine, KvBackupError } from "./domain/errors.js";
 import { credentials } from "./identity.js";

@@ -1,7 +1,4 @@
-import { withFleet } from "../backup/fleet.js";
-import { planBackups } from "../backup/jobs.js";
-import type { RunResult } from "../backup/run/record.js";
-import { runVault } from "../backup/run/runVault.js";
+import { planBackups, type RunResult, runBackup, withFleet } from "../backup/engine.js";
 import { findHsm, findVault } from "../domain/config.js";
 import { isKind, Kinds, type Mode, type Tier, Tiers, unique } from "../domain/vocabulary.js";
 import { type Command, type CommandContext, ExitCode, text, texts, usageError } from "./command.js";
@@ -82,7 +79,7 @@ async function run(ctx: CommandContext): Promise<number> {
         : `backing up ${job.vault} (${url}) as run ${job.runId}`,
     );
     const progress = job.hsm ? undefined : backupProgress(ctx.out, job.vault);
-    const r = await runVault(app, job, {
+    const r = await runBackup(app, job, {
       ...(progress ? { onProgress: progress.update } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });

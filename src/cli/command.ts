@@ -1,4 +1,4 @@
-import type { EngineDeps } from "../backup/deps.js";
+import type { EngineDeps } from "../backup/engine.js";
 import { KvBackupError } from "../domain/errors.js";
 import type { Output } from "./output.js";
 

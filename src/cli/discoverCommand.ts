@@ -1,4 +1,4 @@
-import { discoverFleet } from "../backup/fleet.js";
+import { discoverFleet } from "../backup/engine.js";
 import { type Command, ExitCode } from "./command.js";
 import { diagnosisLines } from "./output.js";
 

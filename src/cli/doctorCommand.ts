@@ -1,4 +1,4 @@
-import { type Check, checkHealth, type VaultHealth } from "../backup/health.js";
+import { type Check, checkHealth, type VaultHealth } from "../backup/engine.js";
 import { type Command, ExitCode } from "./command.js";
 import type { Output } from "./output.js";
 import { diagnosisLines } from "./output.js";

@@ -1,6 +1,4 @@
-import { drillTargets } from "../backup/drill/drillJobs.js";
-import { type DrillResult, runDrill } from "../backup/drill/runDrill.js";
-import { buildReport, type VaultReport } from "../backup/report.js";
+import { buildReport, type DrillResult, drillTargets, runDrill, type VaultReport } from "../backup/engine.js";
 import { newRunId } from "../domain/runId.js";
 import { unique } from "../domain/vocabulary.js";
 import { type Command, ExitCode, texts } from "./command.js";

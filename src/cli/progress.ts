@@ -1,4 +1,4 @@
-import type { Progress } from "../backup/run/backupKinds.js";
+import type { Progress } from "../backup/engine.js";
 import type { Output } from "./output.js";
 
 const Width = 24;

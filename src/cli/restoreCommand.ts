@@ -1,8 +1,4 @@
-import { verifyRef } from "../backup/catalog/verifyRun.js";
-import { restoreHsm } from "../backup/hsm/restoreHsm.js";
-import { runRestore } from "../backup/restore/runRestore.js";
-import { restoredAsAsked } from "../backup/restore/status.js";
-import type { RestoreReport } from "../backup/restore/types.js";
+import { type RestoreReport, restoredAsAsked, restoreHsm, runRestore, verifyRef } from "../backup/engine.js";
 import { ObjectRefPattern, RuleText } from "../domain/rules.js";
 import { type OnConflict, OnConflicts } from "../domain/vocabulary.js";
 import { type Command, type CommandContext, ExitCode, text, texts, usageError } from "./command.js";

@@ -1,5 +1,4 @@
-import { listRuns } from "../backup/catalog/listRuns.js";
-import { showRun } from "../backup/catalog/showRun.js";
+import { listRuns, showRun } from "../backup/engine.js";
 import { type InventoryRow, totalOf } from "../domain/inventory.js";
 import { RowStatuses } from "../domain/vocabulary.js";
 import { type Command, ExitCode, text, usageError } from "./command.js";

@@ -1,8 +1,5 @@
 import type { HttpHandler } from "@azure/functions";
-import { listRuns } from "../backup/catalog/listRuns.js";
-import { showRun } from "../backup/catalog/showRun.js";
-import type { EngineDeps } from "../backup/deps.js";
-import { enqueueBackups } from "../backup/jobs.js";
+import { type EngineDeps, enqueueBackups, listRuns, showRun } from "../backup/engine.js";
 import { check, httpHandler, json, readBody } from "./http.js";
 import { ListBackupsQuery, PostBackupsBody } from "./schemas.js";
 

@@ -1,7 +1,5 @@
 import type { HttpHandler, InvocationContext, Timer } from "@azure/functions";
-import type { EngineDeps } from "../backup/deps.js";
-import { enqueueDrills, type QueuedDrill } from "../backup/drill/drillJobs.js";
-import { buildReport } from "../backup/report.js";
+import { buildReport, type EngineDeps, enqueueDrills, type QueuedDrill } from "../backup/engine.js";
 import { httpHandler, json, readBody } from "./http.js";
 import { PostDrillsBody } from "./schemas.js";
 

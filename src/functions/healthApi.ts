@@ -1,6 +1,5 @@
 import type { HttpHandler } from "@azure/functions";
-import type { EngineDeps } from "../backup/deps.js";
-import { checkHealth } from "../backup/health.js";
+import { checkHealth, type EngineDeps } from "../backup/engine.js";
 import { httpHandler, json } from "./http.js";
 
 /** GET /api/health: every path the app uses, proven now, with diagnoses; 200 or 503. */

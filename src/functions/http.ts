@@ -1,7 +1,6 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import type { z } from "zod";
-import type { EngineDeps } from "../backup/deps.js";
-import { diagnosisOf } from "../backup/failures.js";
+import { diagnosisOf, type EngineDeps } from "../backup/engine.js";
 import type { Caller, Diagnosis } from "../domain/diagnosis.js";
 import { KvBackupError } from "../domain/errors.js";
 

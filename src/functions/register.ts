@@ -1,5 +1,5 @@
 import { app } from "@azure/functions";
-import type { EngineDeps } from "../backup/deps.js";
+import type { EngineDeps } from "../backup/engine.js";
 import { Queues } from "../domain/config.js";
 import { getBackup, listBackups, postBackups } from "./backupsApi.js";
 import { getReport, postDrills, scheduledDrill } from "./drillsApi.js";

@@ -1,6 +1,5 @@
 import type { HttpHandler } from "@azure/functions";
-import type { EngineDeps } from "../backup/deps.js";
-import { getRestore as readRestore, submitRestore } from "../backup/restore/restoreJobs.js";
+import { type EngineDeps, getRestore as readRestore, submitRestore } from "../backup/engine.js";
 import { authenticationNotEnabled } from "../diagnosis/local.js";
 import { httpHandler, json, problem, readBody } from "./http.js";
 import { principalName, RestoreRole, restoreVerdict } from "./principal.js";

@@ -1,6 +1,5 @@
 import type { InvocationContext, Timer } from "@azure/functions";
-import type { EngineDeps } from "../backup/deps.js";
-import { type QueuedRun, scheduleBackups } from "../backup/jobs.js";
+import { type EngineDeps, type QueuedRun, scheduleBackups } from "../backup/engine.js";
 
 /** Timer on %BACKUP_SCHEDULE%: one backup-jobs message per vault, tier weekly on BACKUP_WEEKLY_DAY. */
 export const scheduledBackup =

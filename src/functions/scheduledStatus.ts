@@ -1,6 +1,5 @@
 import type { InvocationContext, Timer } from "@azure/functions";
-import type { EngineDeps } from "../backup/deps.js";
-import { emitFleetStatus } from "../backup/fleetStatus.js";
+import { type EngineDeps, emitFleetStatus } from "../backup/engine.js";
 import type { VaultStatus } from "../domain/fleetStatus.js";
 
 /**

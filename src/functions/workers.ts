@@ -1,9 +1,14 @@
 import type { InvocationContext } from "@azure/functions";
-import type { BackupJob, EngineDeps } from "../backup/deps.js";
-import { type DrillResult, runDrill } from "../backup/drill/runDrill.js";
-import { type RestoreState, runRestoreJob } from "../backup/restore/restoreJobs.js";
-import type { RunResult } from "../backup/run/record.js";
-import { runVault } from "../backup/run/runVault.js";
+import {
+  type BackupJob,
+  type DrillResult,
+  type EngineDeps,
+  type RestoreState,
+  type RunResult,
+  runBackup,
+  runDrill,
+  runRestoreJob,
+} from "../backup/engine.js";
 import { KvBackupError } from "../domain/errors.js";
 import { check } from "./http.js";
 import { BackupJobMessage, RestoreJobMessage } from "./schemas.js";
@@ -38,7 +43,7 @@ export const backupWorker =
   async (message: unknown, context: InvocationContext): Promise<RunResult | DrillResult> => {
     const job = messageOf<BackupJob>(message, BackupJobMessage, "backup job");
     if (job.drill) return drillJob(deps, job, context);
-    const r = await runVault(deps, job, { lastDelivery: lastDelivery(context) });
+    const r = await runBackup(deps, job, { lastDelivery: lastDelivery(context) });
     const summary = `${r.vault} ${r.runId}: ${r.status}, ${r.bytes} bytes in ${r.durationMs} ms`;
     const d = r.diagnosis ?? r.failed[0]?.diagnosis;
     if (r.status === "failed") {

@@ -111,7 +111,7 @@ async function seedOne(stack: BenchStack, name: string, n: number) {
   return { ...v, seeded };
 }
 
-/** One runVault in its own process, measured from the emulator's counters and log. */
+/** One runBackup in its own process, measured from the emulator's counters and log. */
 async function backupRun(
   stack: BenchStack,
   requests: RequestLog,

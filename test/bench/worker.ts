@@ -6,12 +6,12 @@ import { type App, createApp } from "../../src/app.js";
 import { findRun } from "../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../src/backup/catalog/verifyRun.js";
 import type { BackupJob } from "../../src/backup/deps.js";
+import { runBackup } from "../../src/backup/engine.js";
 import { withFleet } from "../../src/backup/fleet.js";
 import { enqueueBackups } from "../../src/backup/jobs.js";
 import { Pool } from "../../src/backup/pool.js";
 import { runRestore } from "../../src/backup/restore/runRestore.js";
 import type { RunResult } from "../../src/backup/run/record.js";
-import { runVault } from "../../src/backup/run/runVault.js";
 import { loadConfig } from "../../src/config.js";
 import { KvBackupError } from "../../src/domain/errors.js";
 import { totalOf } from "../../src/domain/inventory.js";
@@ -21,7 +21,7 @@ import { RunEnded } from "./measure.js";
 
 /**
  * The measured side of `npm run bench`, one process per role so that its memory is its own:
- * BENCH_MODE = backup (one runVault, optionally verify it and probe storage), baseline (what a
+ * BENCH_MODE = backup (one runBackup, optionally verify it and probe storage), baseline (what a
  * runbook does, one secret at a time), drain (a Functions instance: takes jobs from backup-jobs and
  * runs them until the queue stays empty), restore (runRestore of a run into another vault).
  * Prints one JSON line last.
@@ -64,7 +64,7 @@ const summary = (r: RunResult, seconds: number) => ({
 async function backup(): Promise<Record<string, unknown>> {
   const job = JSON.parse(process.env.BENCH_JOB as string) as BackupJob;
   const t0 = performance.now();
-  const r = await runVault(app, job);
+  const r = await runBackup(app, job);
   const seconds = (performance.now() - t0) / 1000;
   const runCpu = process.cpuUsage();
   // The bench reads the other processes' CPU at this line: the run's share, before verify and the probe.
@@ -201,7 +201,7 @@ async function drain(): Promise<Record<string, unknown>> {
     }
     const startedAt = Date.now();
     try {
-      const r = await runVault(app, job);
+      const r = await runBackup(app, job);
       runs.push({ ...summary(r, (Date.now() - startedAt) / 1000), startedAt, endedAt: Date.now() });
     } catch (e) {
       // As the Functions host does with a retryable failure (a lease or budget slot lost): the

@@ -3,7 +3,7 @@ import type { Timer } from "@azure/functions";
 import { createApp } from "../../src/app.js";
 import { findRun } from "../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../src/backup/catalog/verifyRun.js";
-import type { DrillResult } from "../../src/backup/drill/runDrill.js";
+import type { DrillResult } from "../../src/backup/drill/types.js";
 import type { RunResult } from "../../src/backup/run/record.js";
 import { formatBytes, table } from "../../src/cli/output.js";
 import { loadConfig } from "../../src/config.js";

@@ -94,6 +94,63 @@ describe("the layers of src/", () => {
     expect(offenders).toEqual([]);
   });
 
+  it("the engine has one front door: from outside src/backup, only backup/engine.ts is imported", () => {
+    const door = join(root, "backup", "engine.ts");
+    const offenders = all
+      .filter((f) => room(f) !== "backup")
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((spec) => spec.startsWith("."))
+          .map((spec) => resolve(dirname(f), spec.replace(/\.js$/, ".ts")))
+          .filter((target) => room(target) === "backup" && target !== door)
+          .map((target) => `${relative(root, f)} -> ${relative(root, target)}`),
+      );
+    expect(offenders).toEqual([]);
+  });
+
+  it("no import circle in src/: no file reaches itself through the files it imports", () => {
+    const edges = new Map(
+      all.map((f) => [
+        f,
+        importsOf(f)
+          .filter((spec) => spec.startsWith("."))
+          .map((spec) => resolve(dirname(f), spec.replace(/\.js$/, ".ts"))),
+      ]),
+    );
+    const circles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const visit = (f: string, path: string[]): void => {
+      if (state.get(f) === "done") return;
+      if (state.get(f) === "open") {
+        circles.push([...path.slice(path.indexOf(f)), f].map((p) => relative(root, p)).join(" -> "));
+        return;
+      }
+      state.set(f, "open");
+      for (const to of edges.get(f) ?? []) visit(to, [...path, f]);
+      state.set(f, "done");
+    };
+    for (const f of all) visit(f, []);
+    expect(circles).toEqual([]);
+  });
+
+  it("the engine's folders (run/, hsm/, drill/, restore/, catalog/) import one another without a loop", () => {
+    const folder = (f: string): string | undefined =>
+      relative(join(root, "backup"), f).split("/").slice(0, -1)[0];
+    const edges = new Map<string, Set<string>>();
+    for (const f of all.filter((f) => room(f) === "backup" && folder(f)))
+      for (const spec of importsOf(f).filter((s) => s.startsWith("."))) {
+        const to = folder(resolve(dirname(f), spec.replace(/\.js$/, ".ts")));
+        const from = folder(f) as string;
+        if (to && !to.startsWith("..") && to !== from)
+          edges.set(from, (edges.get(from) ?? new Set()).add(to));
+      }
+    const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
+      [...(edges.get(from) ?? [])].some(
+        (n) => n === to || (!seen.has(n) && seen.add(n) && reaches(n, to, seen)),
+      );
+    expect([...edges.keys()].filter((f) => reaches(f, f))).toEqual([]);
+  });
+
   it("no file is over 300 lines", () => {
     const long = all
       .map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const)

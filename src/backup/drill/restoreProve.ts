@@ -9,8 +9,8 @@ import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isKeyVaultFailure } from "../failures.js";
 import { Pool } from "../pool.js";
 import { prove } from "./prove.js";
-import type { DrillProgress, DrillResult } from "./runDrill.js";
 import { emptyScratch, scratchContents, withManaged, writeDrillState } from "./scratch.js";
+import type { DrillProgress, DrillResult } from "./types.js";
 
 /** Restores the run into the scratch vault, proves each object, and empties the scratch vault again. */
 export async function restoreProveClean(

@@ -10,7 +10,6 @@ import type { DrillMismatch, DrillRow } from "../../domain/drill.js";
 import { failureOf, isKvBackupError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
-import type { Trigger } from "../../domain/vocabulary.js";
 import { budgetOf, underBudget } from "../budget.js";
 import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
@@ -29,6 +28,7 @@ import {
   withManaged,
   writeDrillState,
 } from "./scratch.js";
+import type { DrillProgress, DrillRequest, DrillResult } from "./types.js";
 
 /**
  * Whose failure it is: storage's, the scratch vault's (the drill role), or the source vault's (the
@@ -39,20 +39,6 @@ function failureContext(deps: EngineDeps, scratch: VaultRef, e: unknown): Diagno
   const vault = failureOf(e)?.resource ?? scratch.name;
   return { vault, caller: deps.config.caller, purpose: vault === scratch.name ? "drill" : "backup" };
 }
-
-export interface DrillRequest {
-  vault: string;
-  drillId: string;
-  trigger: Trigger;
-}
-
-export interface DrillResult extends DrillRow {
-  /** Every mismatch (the row keeps the first 20). */
-  mismatchList: DrillMismatch[];
-  diagnosis?: Diagnosis;
-}
-
-export type DrillProgress = (phase: "restore" | "prove" | "clean", done: number, total: number) => void;
 
 /**
  * A restore drill: the vault's newest committed run restored into the empty scratch vault, every

@@ -1,13 +1,10 @@
-import { refusalDiagnosis } from "../../diagnosis/local.js";
 import { findVault } from "../../domain/config.js";
-import { isKvBackupError } from "../../domain/errors.js";
 import { abortError, type SignalLike } from "../../domain/signal.js";
 import { Kinds } from "../../domain/vocabulary.js";
 import { budgetOf, underBudget } from "../budget.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
-import { runHsm } from "../hsm/runHsm.js";
 import { VaultLimiter } from "../limiter.js";
 import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
 import { baseFor } from "./base.js";
@@ -31,35 +28,7 @@ export interface RunOptions {
  * from outside (an abort, the lease lost) or refused (not allowed, already running) throws, and a
  * rerun of the same runId resumes where it stopped.
  */
-export async function runVault(
-  given: EngineDeps,
-  job: BackupJob,
-  options: RunOptions = {},
-): Promise<RunResult> {
-  try {
-    return await runAllowed(given, job, options);
-  } catch (e) {
-    // The queue's last delivery of a job that was refused (not in the fleet, no budget) leaves a
-    // failed run behind — row and event — instead of vanishing into the poison queue unseen.
-    const refusal = isKvBackupError(e, "VaultNotAllowed", "DiscoveryIncomplete", "BudgetBusy");
-    if (!options.lastDelivery || !refusal) throw e;
-    const record = new RunRecord(
-      given,
-      job,
-      findVault(given.config, job.vault) ?? { name: job.vault, url: "" },
-      [],
-    );
-    return record.end("failed", {
-      bytes: 0,
-      failed: [],
-      diagnosis: e.diagnosis ?? refusalDiagnosis(e),
-      stoppedAt: "preflight",
-    });
-  }
-}
-
-async function runAllowed(given: EngineDeps, job: BackupJob, options: RunOptions): Promise<RunResult> {
-  if (job.hsm) return runHsm(given, job, options.signal);
+export async function runVault(given: EngineDeps, job: BackupJob, options: RunOptions): Promise<RunResult> {
   let deps = await withFleet(given, options.signal);
   let vault = findVault(deps.config, job.vault);
   // Queued by another instance that discovered it a moment ago: look again before refusing.

@@ -3,8 +3,8 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../../src/backup/catalog/verifyRun.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { runPrefix } from "../../../src/domain/manifest.js";
 import { BackupOperatorRole } from "../../stack/keyvault/roles.js";
@@ -35,7 +35,7 @@ describe("storage firewall", () => {
     stack.proxies.blob.addRule({ fault: "AuthorizationFailure" });
     stack.emulator.resetStats("demo-vault");
     const j = cliJob();
-    const r = await runVault(appFor(), j);
+    const r = await runBackup(appFor(), j);
     expect(r).toMatchObject({
       status: "failed",
       stoppedAt: "preflight",
@@ -53,7 +53,7 @@ describe("storage firewall", () => {
     const a = appFor({}, { tuning: { concurrency: 2 } });
     const j = cliJob();
     let armed = false;
-    const r = await runVault(a, j, {
+    const r = await runBackup(a, j, {
       onProgress: (p) => {
         if (!armed && p.done >= 5) {
           armed = true;
@@ -81,7 +81,7 @@ describe("storage firewall", () => {
   it("a table 403 after the manifest committed: succeeded, 'latest' finds it, the next run repairs the row", async () => {
     const a = appFor();
     const j = cliJob();
-    const r = await runVault(a, j, {
+    const r = await runBackup(a, j, {
       onProgress: (p) => {
         if (p.kind === "certificates" && p.listingDone && p.done === p.listed)
           stack.proxies.table.addRule({ fault: "AuthorizationPermissionMismatch" });
@@ -91,7 +91,7 @@ describe("storage firewall", () => {
     stack.proxies.table.clearRules();
     expect((await a.inventory.get(j.runId))?.status).toBe("running");
     expect((await findRun(a, "latest", "demo-vault")).manifest.runId).toBe(j.runId);
-    await runVault(a, cliJob(undefined, ["keys"]));
+    await runBackup(a, cliJob(undefined, ["keys"]));
     expect(await a.inventory.get(j.runId)).toMatchObject({
       status: "succeeded",
       manifestSha256: expect.any(String),
@@ -107,7 +107,7 @@ describe("Key Vault authorization", () => {
       principalId: stack.identities.app.principalId,
       role: { dataActions: ["Microsoft.KeyVault/vaults/secrets/readMetadata/action"] },
     });
-    const r = await runVault(
+    const r = await runBackup(
       appFor({ BACKUP_VAULTS: `list-only-vault=${url}`, RESTORE_TARGET_VAULTS: "", BACKUP_KINDS: "secrets" }),
       cliJob("list-only-vault"),
     );
@@ -125,7 +125,7 @@ describe("Key Vault authorization", () => {
       role: { dataActions: BackupOperatorRole.dataActions.filter((x) => !x.includes("/keys/")) },
     });
     const a = appFor({ BACKUP_VAULTS: `half-vault=${url}`, RESTORE_TARGET_VAULTS: "" });
-    const r = await runVault(a, cliJob("half-vault"));
+    const r = await runBackup(a, cliJob("half-vault"));
     expect(r.status).toBe("partial");
     expect(r.failed).toEqual([expect.objectContaining({ kind: "keys", name: "*", code: "KeyVaultRbac" })]);
     expect((await findRun(a, r.runId, "half-vault")).manifest.items.map((i) => i.name)).toEqual(["s"]);
@@ -139,7 +139,7 @@ describe("objects Key Vault cannot back up", () => {
     try {
       for (let i = 0; i < 6; i++)
         stack.emulator.call("demo-vault", "PUT", "/secrets/too-many-versions", { value: `v${i}` });
-      const r = await runVault(appFor({}, { tuning: { versionLimit: 5 } }), cliJob(undefined, ["secrets"]));
+      const r = await runBackup(appFor({}, { tuning: { versionLimit: 5 } }), cliJob(undefined, ["secrets"]));
       expect(r.status).toBe("partial");
       expect(r.failed).toEqual([
         expect.objectContaining({ kind: "secrets", name: "too-many-versions", code: "TooManyVersions" }),
@@ -159,7 +159,7 @@ describe("throttling and transient faults", () => {
     // About 28 requests against 20 per 10 s: the last ones meet an empty bucket.
     stack.emulator.setLimits("demo-vault", { perTenSeconds: 20 });
     stack.emulator.resetStats("demo-vault");
-    const r = await runVault(appFor(), cliJob(undefined, ["secrets"]));
+    const r = await runBackup(appFor(), cliJob(undefined, ["secrets"]));
     expect(stack.emulator.stats("demo-vault").throttled).toBeGreaterThan(0);
     expect(r.status).toBe("succeeded");
     expect(r.counts.secrets.backedUp).toBe(25);
@@ -168,7 +168,7 @@ describe("throttling and transient faults", () => {
   it("honours Retry-After when the vault sends it", async () => {
     stack.emulator.setLimits("demo-vault", { perTenSeconds: 20, retryAfter: true });
     stack.emulator.resetStats("demo-vault");
-    const r = await runVault(appFor(), cliJob(undefined, ["secrets"]));
+    const r = await runBackup(appFor(), cliJob(undefined, ["secrets"]));
     expect(stack.emulator.stats("demo-vault").throttled).toBeGreaterThan(0);
     expect(r.status).toBe("succeeded");
   }, 60_000);
@@ -176,7 +176,7 @@ describe("throttling and transient faults", () => {
   it("503s and dropped connections are retried", async () => {
     stack.emulator.setFaults("demo-vault", { errorRate: 0.15, errorStatus: 503, dropRate: 0.05 });
     stack.emulator.resetStats("demo-vault");
-    const r = await runVault(appFor(), cliJob());
+    const r = await runBackup(appFor(), cliJob());
     expect(stack.emulator.stats("demo-vault").byStatus["503"] ?? 0).toBeGreaterThan(0);
     expect(r.status).toBe("succeeded");
   }, 60_000);
@@ -188,7 +188,7 @@ describe("runs that stop midway and runs that overlap", () => {
     const j = cliJob();
     const ac = new AbortController();
     let done = 0;
-    const first = runVault(a, j, {
+    const first = runBackup(a, j, {
       signal: ac.signal,
       onProgress: (p) => {
         done = p.runDone;
@@ -203,7 +203,7 @@ describe("runs that stop midway and runs that overlap", () => {
     expect(before).not.toContain(`${prefix}manifest.json`);
     expect((await a.inventory.get(j.runId))?.status).toBe("running");
     stack.emulator.resetStats("demo-vault");
-    const r = await runVault(a, j);
+    const r = await runBackup(a, j);
     expect(r.status).toBe("succeeded");
     const backups = Object.entries(stack.emulator.stats("demo-vault").byOperation)
       .filter(([op]) => op.startsWith("Backup"))
@@ -232,7 +232,7 @@ describe("runs that stop midway and runs that overlap", () => {
       .getContainerClient(container())
       .getBlockBlobClient("locks/demo-vault.lock");
     let broken: Promise<unknown> | undefined;
-    const running = runVault(a, j, {
+    const running = runBackup(a, j, {
       onProgress: () => {
         broken ??= lock.getBlobLeaseClient().breakLease(0);
       },
@@ -249,10 +249,12 @@ describe("runs that stop midway and runs that overlap", () => {
     const leaseHeld = new Promise<void>((resolve) => {
       started = resolve;
     });
-    const first = runVault(a, cliJob(), { onProgress: () => started() });
+    const first = runBackup(a, cliJob(), { onProgress: () => started() });
     await leaseHeld;
     const second = cliJob();
-    await expect(runVault(a, second)).rejects.toSatisfy((e: unknown) => isKvBackupError(e, "AlreadyRunning"));
+    await expect(runBackup(a, second)).rejects.toSatisfy((e: unknown) =>
+      isKvBackupError(e, "AlreadyRunning"),
+    );
     expect((await first).status).toBe("succeeded");
     expect(await a.inventory.get(second.runId)).toBeUndefined();
   }, 60_000);
@@ -274,7 +276,7 @@ describe("a run resumed after the vault changed", () => {
     const j = cliJob("resume-vault", ["secrets"]);
     const ac = new AbortController();
     await expect(
-      runVault(a, j, { signal: ac.signal, onProgress: (p) => p.done >= 3 && ac.abort() }),
+      runBackup(a, j, { signal: ac.signal, onProgress: (p) => p.done >= 3 && ac.abort() }),
     ).rejects.toSatisfy((e: unknown) => isKvBackupError(e, "Aborted"));
     const prefix = runPrefix("manual", "resume-vault", j.runId);
     expect(await blobsUnder(prefix)).toEqual(expect.arrayContaining([`${prefix}secrets/s0.kvbak`]));
@@ -283,7 +285,7 @@ describe("a run resumed after the vault changed", () => {
     stack.emulator.call("resume-vault", "PUT", "/secrets/s0", { value: "v0-second", contentType: "rotated" });
     stack.emulator.call("resume-vault", "DELETE", "/secrets/s1");
     stack.emulator.call("resume-vault", "DELETE", "/deletedsecrets/s1");
-    const r = await runVault(a, j);
+    const r = await runBackup(a, j);
     expect(r.status).toBe("succeeded");
     const { manifest } = await findRun(a, j.runId, "resume-vault");
     expect(manifest.items.map((i) => i.name)).toEqual(["s0", "s2", "s3", "s4", "s5"]);
@@ -312,7 +314,7 @@ describe("noise", () => {
     try {
       const ac = new AbortController();
       stack.emulator.setLatency("demo-vault", { fixedMs: 20 });
-      const r = await runVault(appFor(), cliJob(), { signal: ac.signal });
+      const r = await runBackup(appFor(), cliJob(), { signal: ac.signal });
       expect(r.status).toBe("succeeded");
       expect(EventEmitter.getEventListeners(ac.signal, "abort")).toHaveLength(0);
     } finally {

@@ -4,7 +4,7 @@ import { KeyClient } from "@azure/keyvault-keys";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import type { Manifest } from "../../../src/domain/manifest.js";
 import type { Stack } from "../../stack/stack.js";
 import { appFor, cliJob, identityCredential, kvOptions, startTestStack } from "../helpers.js";
@@ -25,7 +25,7 @@ describe("a full backup of demo-vault through the real SDKs", () => {
     // Pages shorter than asked for, as the service may send: the engine must follow nextLink, not count.
     stack.emulator.setShortPages("demo-vault", true);
     const a = appFor();
-    const r = await runVault(a, cliJob());
+    const r = await runBackup(a, cliJob());
     expect(r.status).toBe("succeeded");
     expect(r.failed).toEqual([]);
     manifest = (await findRun(a, r.runId, "demo-vault")).manifest;
@@ -88,7 +88,7 @@ describe("a full backup of demo-vault through the real SDKs", () => {
 
   it("a rerun of a committed runId does nothing again", async () => {
     stack.emulator.resetStats("demo-vault");
-    const r = await runVault(appFor(), { ...cliJob(), runId: manifest.runId });
+    const r = await runBackup(appFor(), { ...cliJob(), runId: manifest.runId });
     expect(r.alreadyCommitted).toBe(true);
     expect(stack.emulator.stats("demo-vault").total).toBe(0);
   });

@@ -3,8 +3,8 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../../src/backup/catalog/verifyRun.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import type { Stack } from "../../stack/stack.js";
 import { appCredential, appFor, startTestStack } from "../helpers.js";
@@ -45,12 +45,12 @@ describe("an incremental daily run through the real SDKs and Azurite", () => {
       trigger: "timer" as const,
       kinds: ["secrets" as const],
     });
-    const first = await runVault(a, daily("2026-11-24T02:00:00Z"));
+    const first = await runBackup(a, daily("2026-11-24T02:00:00Z"));
     expect(first).toMatchObject({ status: "succeeded", mode: "full" });
     // A new value and a new content type (within one second, the metadata tells the change).
     stack.emulator.call("incr-vault", "PUT", "/secrets/s3", { value: "v3-rotated", contentType: "rotated" });
     stack.emulator.resetStats("incr-vault");
-    const second = await runVault(a, daily("2026-11-25T02:00:00Z"));
+    const second = await runBackup(a, daily("2026-11-25T02:00:00Z"));
     expect(second).toMatchObject({ status: "succeeded", mode: "incremental", copied: 11 });
     expect(backups("incr-vault")).toBe(1);
     const { manifest } = await findRun(a, second.runId, "incr-vault");
@@ -88,7 +88,7 @@ describe("an incremental daily run through the real SDKs and Azurite", () => {
       trigger: "timer" as const,
       kinds: ["secrets" as const],
     });
-    const first = await runVault(a, daily("2026-11-24T02:00:00Z"));
+    const first = await runBackup(a, daily("2026-11-24T02:00:00Z"));
     const { manifest: m1 } = await findRun(a, first.runId, "etag-vault");
     const container = new BlobServiceClient(
       process.env.BACKUP_STORAGE__blobServiceUri as string,
@@ -106,7 +106,7 @@ describe("an incremental daily run through the real SDKs and Azurite", () => {
       { metadata: props.metadata ?? {} },
     );
     stack.emulator.resetStats("etag-vault");
-    const second = await runVault(a, daily("2026-11-25T02:00:00Z"));
+    const second = await runBackup(a, daily("2026-11-25T02:00:00Z"));
     expect(second).toMatchObject({ status: "succeeded", mode: "incremental", copied: 5 });
     expect(backups("etag-vault")).toBe(1);
     const { manifest: m2 } = await findRun(a, second.runId, "etag-vault");
@@ -142,7 +142,7 @@ describe("an incremental daily run through the real SDKs and Azurite", () => {
     });
     let sound: string | undefined;
     for (const etag of ["*", '"*"', '"日本"', '"a\u0001b"', 'W/"0x1"']) {
-      const base = await runVault(a, daily());
+      const base = await runBackup(a, daily());
       expect(base.status).toBe("succeeded");
       const { manifest } = await findRun(a, base.runId, "badtag-vault");
       // An insider with storage write: every ETag replaced, the inventory row's hash updated to match.
@@ -154,7 +154,7 @@ describe("an incremental daily run through the real SDKs and Azurite", () => {
       await a.inventory.put({ ...row, manifestSha256: createHash("sha256").update(bytes).digest("hex") });
       await expect(findRun(a, base.runId, "badtag-vault")).rejects.toMatchObject({ code: "CorruptManifest" });
       // The base is the newest sound run before it (the previous round's), or none: then the run is full.
-      const next = await runVault(a, daily());
+      const next = await runBackup(a, daily());
       expect(next).toMatchObject(
         sound
           ? { status: "succeeded", mode: "incremental", copied: 4 }
@@ -180,7 +180,7 @@ describe("an incremental daily run through the real SDKs and Azurite", () => {
     const b0 = container.getBlockBlobClient(last.items.find((i) => i.name === "b0")?.blob as string);
     const props = await b0.getProperties();
     await b0.uploadData(await b0.downloadToBuffer(), { metadata: props.metadata ?? {} });
-    const after = await runVault(a, daily());
+    const after = await runBackup(a, daily());
     expect(after).toMatchObject({ status: "succeeded", mode: "incremental", copied: 3 });
     const { manifest: m } = await findRun(a, after.runId, "badtag-vault");
     expect(m.items.find((i) => i.name === "b0")?.copiedFrom).toBeUndefined();

@@ -3,8 +3,8 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../../src/backup/catalog/verifyRun.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import type { Stack } from "../../stack/stack.js";
 import { appCredential, appFor, cliJob, identityCredential, kvOptions, startTestStack } from "../helpers.js";
@@ -19,7 +19,7 @@ const quick = { tuning: { conflictRetryMs: 10_000 } };
 
 beforeAll(async () => {
   stack = await startTestStack();
-  const r = await runVault(appFor(), cliJob());
+  const r = await runBackup(appFor(), cliJob());
   expect(r.status).toBe("succeeded");
   runId = r.runId;
 });
@@ -132,7 +132,7 @@ describe("restore through the real SDKs", () => {
 
   it("a corrupt blob is refused and reported, never sent; verify reports corrupt, missing and extra blobs", async () => {
     const a = appFor();
-    const r = await runVault(a, cliJob(undefined, ["secrets"]));
+    const r = await runBackup(a, cliJob(undefined, ["secrets"]));
     const { manifest } = await findRun(a, r.runId, "demo-vault");
     expect((await verifyRun(a, manifest)).ok).toBe(true);
     const container = new BlobServiceClient(
@@ -164,8 +164,8 @@ describe("restore through the real SDKs", () => {
 
   it("a manifest made invalid JSON or {} is a CorruptManifest, and 'latest' passes over it to the newest sound run", async () => {
     const a = appFor();
-    const sound = await runVault(a, cliJob(undefined, ["keys"]));
-    const damaged = await runVault(a, cliJob(undefined, ["keys"]));
+    const sound = await runBackup(a, cliJob(undefined, ["keys"]));
+    const damaged = await runBackup(a, cliJob(undefined, ["keys"]));
     const container = new BlobServiceClient(
       process.env.BACKUP_STORAGE__blobServiceUri as string,
       appCredential(),
@@ -212,7 +212,7 @@ describe("restore through the real SDKs", () => {
     stack.emulator.vault("demo-vault").config.maxBackupVersions = 4;
     for (let i = 0; i < 5; i++)
       stack.emulator.call("demo-vault", "PUT", "/secrets/restore-many", { value: `v${i}` });
-    const r = await runVault(appFor({}, { tuning: { versionLimit: 4 } }), cliJob(undefined, ["secrets"]));
+    const r = await runBackup(appFor({}, { tuning: { versionLimit: 4 } }), cliJob(undefined, ["secrets"]));
     stack.emulator.vault("demo-vault").config.maxBackupVersions = 500;
     expect(r.status).toBe("partial");
     const { url } = await stack.emulator.createVault("partial-target");

@@ -15,7 +15,7 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runVault } from "../../../src/backup/run/runVault.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { VaultStatusFields } from "../../../src/domain/fleetStatus.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { scheduledStatus } from "../../../src/functions/scheduledStatus.js";
@@ -65,7 +65,7 @@ describe("telemetry of a run, through in-memory exporters", () => {
   it("emits the run span with a child per kind and SDK spans beneath, the metrics, and the completed event", async () => {
     stack.emulator.setLimits("demo-vault", { perTenSeconds: 30 });
     const runId = newRunId();
-    const r = await runVault(appFor(), {
+    const r = await runBackup(appFor(), {
       runId,
       vault: "demo-vault",
       tier: "daily",
@@ -148,7 +148,7 @@ describe("telemetry of a run, through in-memory exporters", () => {
   it("the hourly status the alerts read is emitted for every vault, discovered ones too, with the dimensions the queries read (issue 21)", async () => {
     const fleetEnv = await addFleet(stack, stack.vaults.demo);
     const app = appFor(fleetEnv);
-    await runVault(app, { runId: newRunId(), vault: "team-a-kv", tier: "daily", trigger: "timer" });
+    await runBackup(app, { runId: newRunId(), vault: "team-a-kv", tier: "daily", trigger: "timer" });
     logRecords.reset();
     const ctx = new InvocationContext({ functionName: "scheduledStatus", logHandler: () => undefined });
     await scheduledStatus(app)(timer, ctx);

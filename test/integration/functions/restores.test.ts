@@ -1,7 +1,7 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBackup } from "../../../src/backup/engine.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { getRestore, postRestores } from "../../../src/functions/restoresApi.js";
 import { restoreWorker } from "../../../src/functions/workers.js";
 import type { Stack } from "../../stack/stack.js";
@@ -43,7 +43,7 @@ const queued = async () => appFor().restoreJobs.take(32);
 beforeAll(async () => {
   stack = await startTestStack();
   await queued();
-  runId = (await runVault(appFor(), cliJob())).runId;
+  runId = (await runBackup(appFor(), cliJob())).runId;
 });
 afterAll(async () => {
   await stack?.stop();

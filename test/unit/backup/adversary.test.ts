@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../../src/backup/catalog/verifyRun.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { VaultLimiter } from "../../../src/backup/limiter.js";
 import { planRestore } from "../../../src/backup/restore/plan.js";
 import { runRestoreJob, submitRestore } from "../../../src/backup/restore/restoreJobs.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import type { Manifest } from "../../../src/domain/manifest.js";
 import { readManifestBytes } from "../../../src/domain/manifestCheck.js";
@@ -18,7 +18,7 @@ import { kvError } from "../fakes/memoryVault.js";
  * where data is at stake, that the run still restores or verifies as it says.
  */
 
-const job = (over: Partial<Parameters<typeof runVault>[1]> = {}) => ({
+const job = (over: Partial<Parameters<typeof runBackup>[1]> = {}) => ({
   runId: newRunId(new Date("2026-11-26T02:00:00Z")),
   vault: "demo-vault",
   tier: "daily" as const,
@@ -36,7 +36,7 @@ async function interrupted(w: ReturnType<typeof world>, stopAt: string) {
     if (name === stopAt) ac.abort();
   };
   const j = job({ kinds: ["secrets"] });
-  await expect(runVault(w.deps, j, { signal: ac.signal })).rejects.toThrow();
+  await expect(runBackup(w.deps, j, { signal: ac.signal })).rejects.toThrow();
   v.onBackup = () => undefined;
   return j;
 }
@@ -53,7 +53,7 @@ describe("objects that change or go between two attempts of a run", () => {
       tags: { rotated: "yes" },
       updatedOn: "2026-11-26T03:00:00.000Z",
     });
-    const r = await runVault(w.deps, j);
+    const r = await runBackup(w.deps, j);
     expect(r.status).toBe("succeeded");
     const alpha = manifestOf(w, r.manifestPath).items.find((i) => i.name === "alpha");
     expect(alpha).toMatchObject({
@@ -71,7 +71,7 @@ describe("objects that change or go between two attempts of a run", () => {
     const j = await interrupted(w, "charlie");
     const before = v.calls.backup;
     const written = w.storage.blobs.size;
-    await runVault(w.deps, j);
+    await runBackup(w.deps, j);
     expect(v.calls.backup - before).toBe(6 - written);
   });
 
@@ -81,7 +81,7 @@ describe("objects that change or go between two attempts of a run", () => {
     const j = await interrupted(w, "charlie");
     w.storage.immutable = true;
     v.put("secrets", "alpha", { contentType: "application/rotated", updatedOn: "2026-11-26T03:00:00.000Z" });
-    const r = await runVault(w.deps, j);
+    const r = await runBackup(w.deps, j);
     const m = manifestOf(w, r.manifestPath);
     const alpha = m.items.find((i) => i.name === "alpha");
     expect(alpha?.contentType).toBe("text/plain");
@@ -98,7 +98,7 @@ describe("objects that change or go between two attempts of a run", () => {
       facts: { sha256: "0".repeat(64) },
     });
     w.storage.immutable = true;
-    const r = await runVault(w.deps, j);
+    const r = await runBackup(w.deps, j);
     expect(r.status).toBe("partial");
     const m = manifestOf(w, r.manifestPath);
     expect(m.items.map((i) => i.name)).not.toContain("bravo");
@@ -110,7 +110,7 @@ describe("objects that change or go between two attempts of a run", () => {
     const v = seed(w.vault());
     const j = await interrupted(w, "charlie");
     v.remove("secrets", "alpha");
-    const r = await runVault(w.deps, j);
+    const r = await runBackup(w.deps, j);
     const m = manifestOf(w, r.manifestPath);
     expect([...w.storage.blobs.keys()].some((k) => k.endsWith("/alpha.kvbak"))).toBe(false);
     expect(m.leftovers).toBeUndefined();
@@ -123,7 +123,7 @@ describe("objects that change or go between two attempts of a run", () => {
     const j = await interrupted(w, "charlie");
     v.remove("secrets", "alpha");
     w.storage.immutable = true;
-    const r = await runVault(w.deps, j);
+    const r = await runBackup(w.deps, j);
     const m = manifestOf(w, r.manifestPath);
     expect(m.leftovers).toEqual([expect.stringMatching(/\/secrets\/alpha\.kvbak$/)]);
     expect(m.items.map((i) => i.name)).not.toContain("alpha");
@@ -204,7 +204,7 @@ describe("a runId delivered twice", () => {
     const w = world();
     seed(w.vault());
     const j = job();
-    const first = await runVault(w.deps, j);
+    const first = await runBackup(w.deps, j);
     const row = structuredClone(w.storage.rows.get(j.runId));
     const doc = w.storage.documents.get(first.manifestPath);
     if (!doc) throw new Error("no manifest");
@@ -212,7 +212,7 @@ describe("a runId delivered twice", () => {
     edited.status = "succeeded";
     edited.items = edited.items.slice(1);
     doc.bytes = Buffer.from(JSON.stringify(edited));
-    const again = await runVault(w.deps, j);
+    const again = await runBackup(w.deps, j);
     expect(again).toMatchObject({ status: "failed", diagnosis: { code: "CorruptManifest" } });
     expect(w.storage.rows.get(j.runId)).toEqual(row);
     expect(w.telemetry.events).toHaveLength(1);
@@ -238,7 +238,7 @@ describe("a runId delivered twice", () => {
       }
       return create(path, bytes, signal);
     };
-    const r = await runVault(w.deps, j);
+    const r = await runBackup(w.deps, j);
     expect(r).toMatchObject({ status: "succeeded", alreadyCommitted: true });
     expect(manifestOf(w, r.manifestPath).finishedAt).toBe("2026-11-26T02:00:59.000Z");
   });
@@ -248,7 +248,7 @@ describe("a runId delivered twice", () => {
     seed(w.vault());
     const j = job();
     w.storage.documentStore.create = async () => false;
-    await expect(runVault(w.deps, j)).rejects.toSatisfy(
+    await expect(runBackup(w.deps, j)).rejects.toSatisfy(
       (e) => isKvBackupError(e, "RunFailed") && e.retryable,
     );
   });
@@ -259,7 +259,7 @@ describe("storage lost outside the object writes", () => {
     const w = world();
     seed(w.vault());
     w.storage.fault = (op) => (op === "lease" ? storageError(403, "AuthorizationFailure") : undefined);
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r).toMatchObject({
       status: "failed",
       stoppedAt: "preflight",
@@ -273,7 +273,7 @@ describe("storage lost outside the object writes", () => {
     seed(w.vault());
     w.storage.fault = (op) =>
       op === "docRead" ? storageError(403, "AuthorizationPermissionMismatch") : undefined;
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r).toMatchObject({ status: "failed", diagnosis: { code: "StorageRbac" } });
     expect(w.vault().calls.backup).toBe(0);
   });
@@ -284,7 +284,7 @@ describe("storage lost outside the object writes", () => {
     v.onBackup = () => {
       if (v.calls.backup === 2) w.storage.loseLease("demo-vault", storageError(403, "AuthorizationFailure"));
     };
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r).toMatchObject({
       status: "failed",
       stoppedAt: "mid-run",
@@ -299,7 +299,7 @@ describe("restore filters", () => {
   it("kinds: keys on a vault with certificates names each certificate's key as not in the backup", async () => {
     const w = world();
     seed(w.vault());
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     const plan = await planRestore(
       w.vault("restore-vault").port(new VaultLimiter({ ratePer10s: 4000 })),
       manifestOf(w, r.manifestPath),
@@ -327,7 +327,7 @@ describe("faults the matrix had no test for", () => {
       if (op === "backup" && kind === "secrets" && name === "bravo") v.remove("secrets", "bravo");
       return undefined;
     };
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.status).toBe("succeeded");
     const m = manifestOf(w, r.manifestPath);
     expect(m.skipped).toContainEqual({ kind: "secrets", name: "bravo", reason: "deleted-during-run" });
@@ -339,7 +339,7 @@ describe("faults the matrix had no test for", () => {
     seed(w.vault());
     let puts = 0;
     w.storage.fault = (op) => (op === "put" && ++puts > 2 ? storageError(503, "ServerBusy") : undefined);
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r).toMatchObject({ status: "failed", stoppedAt: "mid-run", diagnosis: { code: "StorageBusy" } });
     expect(w.storage.documents.has(r.manifestPath)).toBe(false);
     expect(w.telemetry.events).toEqual([
@@ -351,7 +351,7 @@ describe("faults the matrix had no test for", () => {
     const w = world();
     seed(w.vault()).fault = (op, _k, name) =>
       op === "backup" && name === "charlie" ? kvError(503, "ServiceUnavailable") : undefined;
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.status).toBe("partial");
     expect(r.failed).toEqual([expect.objectContaining({ name: "charlie", code: "KeyVaultUnavailable" })]);
   });
@@ -363,7 +363,7 @@ describe("faults the matrix had no test for", () => {
       (e) =>
         isKvBackupError(e, "NotFound") && /no committed run of vault 'demo-vault'/.test(String(e.message)),
     );
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     w.storage.documents.delete(r.manifestPath);
     await expect(findRun(w.deps, r.runId, "demo-vault")).rejects.toSatisfy((e) =>
       isKvBackupError(e, "NotFound"),
@@ -385,14 +385,14 @@ describe("a resumed run whose listing fails part-way", () => {
     v.onBackup = (kind) => {
       if (kind === "keys") ac.abort();
     };
-    await expect(runVault(w.deps, j, { signal: ac.signal })).rejects.toThrow();
+    await expect(runBackup(w.deps, j, { signal: ac.signal })).rejects.toThrow();
     v.onBackup = () => undefined;
     const secretBlobs = () => [...w.storage.blobs.keys()].filter((k) => k.includes("/secrets/"));
     expect(secretBlobs()).toHaveLength(9);
     let pages = 0;
     v.fault = (op, kind) =>
       op === "list" && kind === "secrets" && ++pages === 2 ? kvError(503, "ServiceUnavailable") : undefined;
-    const r = await runVault(w.deps, j);
+    const r = await runBackup(w.deps, j);
     expect(r.status).toBe("partial");
     expect(secretBlobs()).toHaveLength(9);
     const m = manifestOf(w, r.manifestPath);
@@ -415,7 +415,7 @@ describe("queued restores", () => {
     const w = world();
     const v = w.vault();
     v.put("secrets", "db-password").put("secrets", "other");
-    const good = await runVault(w.deps, job({ tier: "manual" }));
+    const good = await runBackup(w.deps, job({ tier: "manual" }));
     v.remove("secrets", "db-password");
     const asked = await submitRestore(w.deps, {
       runId: "latest",
@@ -425,7 +425,7 @@ describe("queued restores", () => {
     if (asked.dryRun) throw new Error("not a dry run");
     expect(asked.runId).toBe(good.runId);
     // The damaged vault's own backup commits first.
-    await runVault(w.deps, job({ tier: "manual", runId: newRunId(new Date("2026-11-26T03:00:00Z")) }));
+    await runBackup(w.deps, job({ tier: "manual", runId: newRunId(new Date("2026-11-26T03:00:00Z")) }));
     const done = await runRestoreJob(w.deps, asked.restoreId);
     expect(done.status).toBe("succeeded");
     expect(done.report?.source.runId).toBe(good.runId);
@@ -437,7 +437,7 @@ describe("queued restores", () => {
     async (onConflict) => {
       const w = world();
       w.vault().put("secrets", "a").put("secrets", "b");
-      const run = await runVault(w.deps, job({ tier: "manual" }));
+      const run = await runBackup(w.deps, job({ tier: "manual" }));
       const asked = await submitRestore(w.deps, {
         runId: run.runId,
         vault: "demo-vault",
@@ -468,7 +468,7 @@ describe("verify", () => {
   it("a blob named manifest.json planted inside a kind's folder is extra; only the run's own manifest is not", async () => {
     const w = world();
     seed(w.vault());
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     const planted = r.manifestPath.replace("manifest.json", "secrets/manifest.json");
     w.storage.blobs.set(planted, { bytes: Buffer.from("x"), facts: { sha256: "0".repeat(64) } });
     const v = await verifyRun(w.deps, manifestOf(w, r.manifestPath));

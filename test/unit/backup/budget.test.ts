@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { budgetOf } from "../../../src/backup/budget.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { world } from "../fakes/deps.js";
@@ -48,7 +48,7 @@ describe("the subscription budget", () => {
         await new Promise<void>((resolve) => setImmediate(resolve));
       };
     }
-    const results = await Promise.all(vaults.map((v) => runVault(w.deps, job(v.name))));
+    const results = await Promise.all(vaults.map((v) => runBackup(w.deps, job(v.name))));
     expect(results.map((r) => r.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
     expect(peak).toBe(2);
     expect(w.storage.budgetWaits).toBeGreaterThanOrEqual(1);
@@ -59,7 +59,7 @@ describe("the subscription budget", () => {
     const w = world({ vaults, ratePer10s: 1000, subscriptionRatePer10s: 1000 }, { budgetWaitMs: 0 });
     await w.storage.budget.acquire(Sub, 1, () => undefined, { waitMs: 0 });
     const j = job("one-kv");
-    const err = await runVault(w.deps, j).catch((e) => e);
+    const err = await runBackup(w.deps, j).catch((e) => e);
     expect(isKvBackupError(err, "BudgetBusy") && err.retryable).toBe(true);
     expect(w.storage.rows.has(j.runId)).toBe(false);
     expect(w.storage.held.size).toBe(0);
@@ -76,7 +76,7 @@ describe("the subscription budget", () => {
       v.onBackup = () => {
         if (v.calls.backup === 2) w.storage.slots.get(Sub)?.get(0)?.(reason);
       };
-      const r = await runVault(w.deps, job("one-kv")).catch((e) => e);
+      const r = await runBackup(w.deps, job("one-kv")).catch((e) => e);
       if (check) expect(check(r)).toBe(true);
       else
         expect(r).toMatchObject({

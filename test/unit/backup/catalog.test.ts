@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { showRun } from "../../../src/backup/catalog/showRun.js";
 import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { checkHealth } from "../../../src/backup/health.js";
 import { enqueueBackups, scheduleBackups } from "../../../src/backup/jobs.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { seed, world } from "../fakes/deps.js";
@@ -15,13 +15,13 @@ import { kvError } from "../fakes/memoryVault.js";
 async function twoRuns() {
   const w = world();
   seed(w.vault());
-  const older = await runVault(w.deps, {
+  const older = await runBackup(w.deps, {
     runId: newRunId(new Date("2026-11-24T02:00:00Z")),
     vault: "demo-vault",
     tier: "daily",
     trigger: "timer",
   });
-  const newer = await runVault(w.deps, {
+  const newer = await runBackup(w.deps, {
     runId: newRunId(new Date("2026-11-25T02:00:00Z")),
     vault: "demo-vault",
     tier: "daily",

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { runBackup } from "../../../src/backup/engine.js";
 import { discoverFleet } from "../../../src/backup/fleet.js";
 import { checkHealth } from "../../../src/backup/health.js";
 import { scheduleBackups } from "../../../src/backup/jobs.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { main } from "../../../src/cli/main.js";
 import { loadConfig } from "../../../src/config.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
@@ -82,7 +82,7 @@ describe("discovery", () => {
     expect(missing).toEqual([]);
     const job = w.storage.queues.backup.find((j) => j.vault === "team-a-kv");
     if (!job) throw new Error("no job");
-    const r = await runVault(w.deps, job);
+    const r = await runBackup(w.deps, job);
     expect(r.status).toBe("succeeded");
     expect(r.counts.secrets.backedUp).toBe(1);
   });
@@ -105,7 +105,7 @@ describe("discovery", () => {
     expect(unread[0]?.diagnosis.fix).toContain(`/subscriptions/${SubB}`);
     // A queued job for a vault of the unreadable subscription: refused as discovery's failure
     // (not the caller's mistake), with its diagnosis, retryable.
-    const err = await runVault(w.deps, {
+    const err = await runBackup(w.deps, {
       runId: newRunId(),
       vault: "team-b-kv",
       tier: "daily",
@@ -125,7 +125,7 @@ describe("discovery", () => {
     const w = fleetWorld();
     seed(w.vault());
     w.vault("team-b-kv").put("secrets", "b");
-    await runVault(w.deps, {
+    await runBackup(w.deps, {
       runId: newRunId(new Date("2026-11-25T02:00:00Z")),
       vault: "team-b-kv",
       tier: "daily",
@@ -162,7 +162,7 @@ describe("discovery", () => {
 
   it("a vault off the list and not discovered is refused for good (not retryable) when discovery read everything", async () => {
     const w = fleetWorld();
-    const err = await runVault(w.deps, {
+    const err = await runBackup(w.deps, {
       runId: newRunId(),
       vault: "scratch-kv",
       tier: "daily",
@@ -266,9 +266,9 @@ describe("discovery, attacked", () => {
     const w = fleetWorld();
     w.vault("late-kv").put("secrets", "x");
     // The worker's fleet is cached before the vault is tagged.
-    await runVault(w.deps, { runId: newRunId(), vault: "demo-vault", tier: "manual", trigger: "cli" });
+    await runBackup(w.deps, { runId: newRunId(), vault: "demo-vault", tier: "manual", trigger: "cli" });
     w.directory.add(SubA, "late-kv", { backup: "true" });
-    const r = await runVault(w.deps, {
+    const r = await runBackup(w.deps, {
       runId: newRunId(),
       vault: "late-kv",
       tier: "daily",
@@ -285,7 +285,7 @@ describe("discovery, attacked", () => {
       tier: "daily" as const,
       trigger: "timer" as const,
     };
-    const r = await runVault(w.deps, gone, { lastDelivery: true });
+    const r = await runBackup(w.deps, gone, { lastDelivery: true });
     expect(r).toMatchObject({ status: "failed", diagnosis: { code: "VaultNotInFleet" } });
     expect(w.storage.rows.get(gone.runId)).toMatchObject({
       status: "failed",
@@ -295,7 +295,7 @@ describe("discovery, attacked", () => {
     seed(busy.vault());
     await busy.storage.budget.acquire("unknown-subscription", 1, () => undefined, { waitMs: 0 });
     const j = { runId: newRunId(), vault: "demo-vault", tier: "daily" as const, trigger: "timer" as const };
-    const b = await runVault(busy.deps, j, { lastDelivery: true });
+    const b = await runBackup(busy.deps, j, { lastDelivery: true });
     expect(b).toMatchObject({ status: "failed", diagnosis: { code: "SubscriptionBudgetBusy" } });
     expect(busy.telemetry.events).toEqual([
       expect.objectContaining({
@@ -306,7 +306,7 @@ describe("discovery, attacked", () => {
     ]);
     // Not the last delivery: thrown, retryable, nothing recorded.
     const k = { ...j, runId: newRunId() };
-    await expect(runVault(busy.deps, k)).rejects.toSatisfy((e) => isKvBackupError(e, "BudgetBusy"));
+    await expect(runBackup(busy.deps, k)).rejects.toSatisfy((e) => isKvBackupError(e, "BudgetBusy"));
     expect(busy.storage.rows.has(k.runId)).toBe(false);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { runDrill } from "../../../src/backup/drill/runDrill.js";
 import { drillStatePath, scratchDigest } from "../../../src/backup/drill/scratch.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { checkHealth } from "../../../src/backup/health.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { azureCallError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import type { Kind } from "../../../src/domain/vocabulary.js";
@@ -12,7 +12,7 @@ import { kvError, type MemoryVault } from "../fakes/memoryVault.js";
 
 const drillVault = { name: "drill-vault", url: "https://drill-vault.vault.azure.net" };
 const backup = (w: ReturnType<typeof world>) =>
-  runVault(w.deps, { runId: newRunId(new Date()), vault: "demo-vault", tier: "daily", trigger: "timer" });
+  runBackup(w.deps, { runId: newRunId(new Date()), vault: "demo-vault", tier: "daily", trigger: "timer" });
 const drill = (w: ReturnType<typeof world>) =>
   runDrill(w.deps, { vault: "demo-vault", drillId: newRunId(new Date()), trigger: "cli" });
 /** Runs hook after each restore into the vault: a stand-in for what happens in the middle of a drill. */
@@ -252,7 +252,7 @@ describe("a restore drill", () => {
     const w = world({ drillVault }, { drillPollMs: 10 });
     seed(w.vault());
     await backup(w);
-    await runVault(w.deps, {
+    await runBackup(w.deps, {
       runId: newRunId(new Date()),
       vault: "demo-vault",
       tier: "daily",

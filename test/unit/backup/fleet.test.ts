@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { listRuns } from "../../../src/backup/catalog/listRuns.js";
 import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { emitFleetStatus } from "../../../src/backup/fleetStatus.js";
 import { scheduleBackups } from "../../../src/backup/jobs.js";
 import { buildReport } from "../../../src/backup/report.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { main } from "../../../src/cli/main.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
@@ -32,7 +32,7 @@ function fleetWorld(over: Parameters<typeof world>[0] = {}) {
 }
 
 const backUp = (w: ReturnType<typeof world>, vault: string, kinds?: Kind[], hsm = false) =>
-  runVault(w.deps, {
+  runBackup(w.deps, {
     runId: newRunId(w.deps.now()),
     vault,
     tier: "daily",

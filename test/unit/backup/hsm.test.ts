@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { listRuns } from "../../../src/backup/catalog/listRuns.js";
 import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { restoreHsm } from "../../../src/backup/hsm/restoreHsm.js";
 import { enqueueBackups } from "../../../src/backup/jobs.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { isKvBackupError, KvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { seed, world } from "../fakes/deps.js";
@@ -26,7 +26,7 @@ const hsmWorld = () => world({ hsms }, { hsmPollMs: 1, hsmJobTimeoutMs: 50 });
 describe("a Managed HSM run", () => {
   it("starts the HSM's full backup in the tier's container, reads back what it wrote, and records it like a run", async () => {
     const w = hsmWorld();
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.status).toBe("succeeded");
     expect(w.hsmFolders.containers.has("keyvault-backups-hsm-daily")).toBe(true);
     const { manifest, row } = await findRun(w.deps, r.runId, "demo-hsm");
@@ -52,7 +52,7 @@ describe("a Managed HSM run", () => {
       message:
         "Backup failed: storage answered 403 AuthorizationFailure: This request is not authorized to perform this operation.",
     };
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.status).toBe("failed");
     expect(r.diagnosis?.code).toBe("HsmStorageFirewall");
     expect(r.diagnosis?.fix).toContain("--resource-id $(az keyvault show --hsm-name demo-hsm");
@@ -91,7 +91,7 @@ describe("a Managed HSM run", () => {
     ]);
     for (const [arrange, code] of cases) {
       arrange();
-      const r = await runVault(w.deps, job({ runId: newRunId(new Date()) }));
+      const r = await runBackup(w.deps, job({ runId: newRunId(new Date()) }));
       expect([r.status, r.diagnosis?.code]).toEqual(["failed", code]);
     }
     expect(w.telemetry.events.map((e) => e.status)).toEqual(["failed", "failed", "failed"]);
@@ -100,17 +100,17 @@ describe("a Managed HSM run", () => {
   it("a job that never ends, or ends Succeeded with an empty folder, is a failed run, not a success", async () => {
     const w = hsmWorld();
     w.hsm().neverEnds = true;
-    const slow = await runVault(w.deps, job({ runId: newRunId(new Date()) }));
+    const slow = await runBackup(w.deps, job({ runId: newRunId(new Date()) }));
     expect([slow.status, slow.diagnosis?.code]).toEqual(["failed", "HsmJobTimedOut"]);
     w.hsm().neverEnds = false;
     w.hsm().writeNothing = true;
-    const empty = await runVault(w.deps, job({ runId: newRunId(new Date()) }));
+    const empty = await runBackup(w.deps, job({ runId: newRunId(new Date()) }));
     expect([empty.status, empty.diagnosis?.code]).toEqual(["failed", "HsmBackupEmpty"]);
   });
 
   it("verify catches an HSM file changed, removed or added after the run; a restore then refuses to hand it to the HSM", async () => {
     const w = hsmWorld();
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     const { manifest } = await findRun(w.deps, r.runId, "demo-hsm");
     const blobs = w.hsmFolders.containers.get("keyvault-backups-hsm-daily") as Map<string, Buffer>;
     const file = manifest.hsm?.files[0]?.name as string;
@@ -187,7 +187,7 @@ describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", 
     ];
     for (const [what, change, problem] of changes) {
       const w = hsmWorld();
-      const r = await runVault(w.deps, job());
+      const r = await runBackup(w.deps, job());
       edit(w, r.runId, change);
       await expect(verifyRef(w.deps, r.runId, "demo-hsm"), what).rejects.toSatisfy(
         (e) => isKvBackupError(e, "CorruptManifest") && problem.test(String((e as Error).message)),
@@ -201,7 +201,7 @@ describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", 
 
   it("another run's folder with the manifest's own times moved to match is refused by the row's times (adversary recheck)", async () => {
     const w = hsmWorld();
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     edit(w, r.runId, (m) => {
       m.hsm.folder = "mhsm-demo-hsm-2026112603000000";
       for (const f of m.hsm.files) f.name = f.name.replace(/^[^/]+/, m.hsm.folder);
@@ -216,7 +216,7 @@ describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", 
       (e) => isKvBackupError(e, "CorruptManifest"),
     );
     const plain = hsmWorld();
-    const p = await runVault(plain.deps, job());
+    const p = await runBackup(plain.deps, job());
     edit(plain, p.runId, (m) => {
       delete m.hsm;
     });
@@ -229,8 +229,8 @@ describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", 
   it("an HSM record added to a vault's run, or taken off an HSM's run, is a CorruptManifest, not 'ok'", async () => {
     const w = hsmWorld();
     seed(w.vault());
-    const hsmRun = await runVault(w.deps, job());
-    const vaultRun = await runVault(
+    const hsmRun = await runBackup(w.deps, job());
+    const vaultRun = await runBackup(
       w.deps,
       job({ vault: "demo-vault", hsm: undefined, runId: newRunId(new Date()) }),
     );
@@ -257,10 +257,10 @@ describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", 
       { hsmPollMs: 1, hsmJobTimeoutMs: 50 },
     );
     w.hsm().refuseNext = MemoryHsm.refusal(404, "NotFound", "The requested resource was not found");
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.diagnosis?.code).toBe("HsmNotFound");
     w.hsm().failJob = { code: "BadRequest", message: "Invalid backup" };
-    const f = await runVault(w.deps, job({ runId: newRunId(new Date()) }));
+    const f = await runBackup(w.deps, job({ runId: newRunId(new Date()) }));
     expect(f.diagnosis?.code).toBe("HsmJobFailed");
     expect(f.diagnosis?.fix).toContain("--url https://127.0.0.1:9443/backup/");
   });
@@ -274,7 +274,7 @@ describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", 
     );
     if (e.failure) e.failure.resource = "demo-hsm";
     w.hsm().refuseNext = e;
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.status).toBe("failed");
     expect(r.diagnosis?.cause).toContain("Managed HSM 'demo-hsm'");
     expect(r.diagnosis?.cause).not.toContain("Key Vault 'demo-hsm'");
@@ -301,7 +301,7 @@ describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", 
 describe("Managed HSM runs that died", () => {
   it("the next HSM run marks a dead run abandoned and repairs the row of one that committed, bytes included", async () => {
     const w = hsmWorld();
-    const committed = await runVault(w.deps, job());
+    const committed = await runBackup(w.deps, job());
     const row = await w.deps.inventory.get(committed.runId, "demo-hsm");
     if (!row) throw new Error("no row");
     // Its final row write was lost; another run died before committing anything.
@@ -314,7 +314,7 @@ describe("Managed HSM runs that died", () => {
       bytes: 0,
       manifest: row.manifest.replace(committed.runId, deadId),
     });
-    const next = await runVault(w.deps, job({ runId: newRunId(new Date("2026-11-26T03:00:00Z")) }));
+    const next = await runBackup(w.deps, job({ runId: newRunId(new Date("2026-11-26T03:00:00Z")) }));
     expect(next.status).toBe("succeeded");
     expect((await w.deps.inventory.get(deadId, "demo-hsm"))?.status).toBe("abandoned");
     const repaired = await w.deps.inventory.get(committed.runId, "demo-hsm");
@@ -323,7 +323,7 @@ describe("Managed HSM runs that died", () => {
     expect(committed.bytes).toBeGreaterThan(0);
     // A redelivery of the committed runId does nothing again: same result, no second job.
     const started = w.hsm().started;
-    const again = await runVault(w.deps, job({ runId: committed.runId }));
+    const again = await runBackup(w.deps, job({ runId: committed.runId }));
     expect(again).toMatchObject({ status: "succeeded", alreadyCommitted: true, bytes: committed.bytes });
     expect(w.hsm().started).toBe(started);
   });
@@ -332,7 +332,7 @@ describe("Managed HSM runs that died", () => {
 describe("restoring from a Managed HSM run", () => {
   it("restores one key's versions, says partial/failed when the HSM could not overwrite an existing key, and never guesses", async () => {
     const w = hsmWorld();
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     w.hsm().keys.delete("hsm-key-1");
     const ok = await restoreHsm(w.deps, { runId: "latest", hsm: "demo-hsm", key: "hsm-key-1" });
     expect(ok).toMatchObject({ status: "succeeded", restoredVersions: 2, notOverwritten: 0, runId: r.runId });
@@ -344,7 +344,7 @@ describe("restoring from a Managed HSM run", () => {
 
   it("a full restore is never implied; key and full together, a bad key name, an unknown HSM are refused", async () => {
     const w = hsmWorld();
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     const bad = async (req: Parameters<typeof restoreHsm>[1], code: string) =>
       expect(restoreHsm(w.deps, req)).rejects.toSatisfy((e) => e instanceof KvBackupError && e.code === code);
     await bad({ runId: r.runId, hsm: "demo-hsm" }, "BadRequest");
@@ -358,7 +358,7 @@ describe("restoring from a Managed HSM run", () => {
 
   it("the restore role's refusal is diagnosed; a vault restore of an HSM is refused with the right command", async () => {
     const w = hsmWorld();
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     w.hsm().refuseNext = MemoryHsm.refusal(
       403,
       "AccessDenied",

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { verifyRun } from "../../../src/backup/catalog/verifyRun.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import type { Manifest } from "../../../src/domain/manifest.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { Kinds, type Tier } from "../../../src/domain/vocabulary.js";
@@ -14,7 +14,7 @@ let clock = Date.parse("2026-11-20T02:00:00Z");
 /** A run of demo-vault; each gets a later runId, as the days go by. */
 const run = (w: World, over: { tier?: Tier; mode?: "full" | "incremental"; runId?: string } = {}) => {
   clock += 86_400_000;
-  return runVault(w.deps, {
+  return runBackup(w.deps, {
     runId: over.runId ?? newRunId(new Date(clock)),
     vault: "demo-vault",
     tier: over.tier ?? "daily",
@@ -160,9 +160,9 @@ describe("incremental daily runs", () => {
       tier: "daily" as const,
       trigger: "timer" as const,
     };
-    await expect(runVault(w.deps, job, { signal: ac.signal })).rejects.toThrow();
+    await expect(runBackup(w.deps, job, { signal: ac.signal })).rejects.toThrow();
     w.storage.blobStore.copy = copy;
-    const r = await runVault(w.deps, job);
+    const r = await runBackup(w.deps, job);
     expect(r).toMatchObject({ status: "succeeded", mode: "incremental" });
     const m = manifestOf(w, r.manifestPath);
     expect(m.items.filter((i) => i.copiedFrom === first.runId)).toHaveLength(8);
@@ -306,10 +306,10 @@ describe("incremental runs, attacked", () => {
       tier: "daily" as const,
       trigger: "timer" as const,
     };
-    await expect(runVault(w.deps, job, { signal: ac.signal })).rejects.toThrow();
+    await expect(runBackup(w.deps, job, { signal: ac.signal })).rejects.toThrow();
     w.storage.blobStore.copy = copy;
     w.storage.documents.delete(first.manifestPath);
-    const r = await runVault(w.deps, job);
+    const r = await runBackup(w.deps, job);
     const m = manifestOf(w, r.manifestPath);
     expect(m.items.some((i) => i.copiedFrom)).toBe(true);
     expect(m.mode).toBe("incremental");

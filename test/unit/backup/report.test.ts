@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runDrill } from "../../../src/backup/drill/runDrill.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { buildReport } from "../../../src/backup/report.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import type { DrillRow } from "../../../src/domain/drill.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { seed, world } from "../fakes/deps.js";
@@ -11,7 +11,7 @@ const drillVault = { name: "drill-vault", url: "https://drill-vault.vault.azure.
 async function proven() {
   const w = world({ drillVault });
   seed(w.vault());
-  await runVault(w.deps, {
+  await runBackup(w.deps, {
     runId: newRunId(new Date()),
     vault: "demo-vault",
     tier: "daily",

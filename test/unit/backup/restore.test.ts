@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { runBackup } from "../../../src/backup/engine.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { restoredAsAsked, restoreStatus } from "../../../src/backup/restore/status.js";
 import type { RestoreOutcome } from "../../../src/backup/restore/types.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
 import { main } from "../../../src/cli/main.js";
 import { restoreExitCode } from "../../../src/cli/restoreCommand.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
@@ -13,7 +13,7 @@ import { captureIo } from "../fakes/io.js";
 import { kvError } from "../fakes/memoryVault.js";
 
 async function backedUp(w: ReturnType<typeof world>, kinds?: ("secrets" | "keys" | "certificates")[]) {
-  return runVault(w.deps, {
+  return runBackup(w.deps, {
     runId: newRunId(),
     vault: "demo-vault",
     tier: "manual",

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
-import { runVault } from "../../../src/backup/run/runVault.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { seed, world } from "../fakes/deps.js";
 import { storageError } from "../fakes/memoryStorage.js";
 import { kvError } from "../fakes/memoryVault.js";
 
-const job = (over: Partial<Parameters<typeof runVault>[1]> = {}) => ({
+const job = (over: Partial<Parameters<typeof runBackup>[1]> = {}) => ({
   runId: newRunId(new Date("2026-11-26T02:00:00Z")),
   vault: "demo-vault",
   tier: "daily" as const,
@@ -21,7 +21,7 @@ describe("a run", () => {
   it("backs up every object, skips a certificate's key and secret, writes the manifest last, and says succeeded", async () => {
     const w = world();
     seed(w.vault());
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.status).toBe("succeeded");
     expect(r.counts.secrets).toEqual({ backedUp: 6, skipped: 1, failed: 0 });
     expect(r.counts.keys).toEqual({ backedUp: 2, skipped: 1, failed: 0 });
@@ -47,7 +47,7 @@ describe("a run", () => {
   it("kinds asked for twice are backed up once", async () => {
     const w = world();
     seed(w.vault());
-    const r = await runVault(w.deps, job({ kinds: ["secrets", "secrets", "keys"] }));
+    const r = await runBackup(w.deps, job({ kinds: ["secrets", "secrets", "keys"] }));
     expect(r.counts.secrets.backedUp).toBe(6);
     expect(w.vault().calls.backup).toBe(6 + 2);
   });
@@ -56,7 +56,7 @@ describe("a run", () => {
     const w = world();
     seed(w.vault()).fault = (op, kind) =>
       op === "list" && kind === "keys" ? kvError(403, "Forbidden", "ForbiddenByRbac") : undefined;
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.status).toBe("partial");
     expect(r.failed).toEqual([expect.objectContaining({ kind: "keys", name: "*", code: "KeyVaultRbac" })]);
     expect(w.storage.rows.get(r.runId)).toMatchObject({
@@ -69,7 +69,7 @@ describe("a run", () => {
     const w = world({}, { versionLimit: 2 });
     seed(w.vault()).fault = (op, _k, name) =>
       op === "backup" && name === "signing" ? kvError(400, "BadParameter") : undefined;
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.failed).toEqual([
       expect.objectContaining({ kind: "keys", name: "signing", code: "TooManyVersions" }),
     ]);
@@ -80,7 +80,7 @@ describe("a run", () => {
     const w = world();
     seed(w.vault()).fault = (op) =>
       op === "list" ? kvError(403, "Forbidden", "ForbiddenByFirewall") : undefined;
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.status).toBe("failed");
     expect(w.storage.documents.has(r.manifestPath)).toBe(false);
     expect(w.telemetry.events[0]).toMatchObject({ status: "failed", firstFailureCode: "KeyVaultFirewall" });
@@ -92,7 +92,7 @@ describe("storage paths", () => {
     const w = world();
     seed(w.vault());
     w.storage.fault = (op) => (op === "probe" ? storageError(403, "AuthorizationFailure") : undefined);
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r).toMatchObject({
       status: "failed",
       stoppedAt: "preflight",
@@ -109,7 +109,7 @@ describe("storage paths", () => {
     seed(w.vault());
     w.storage.fault = (op) =>
       op === "tableProbe" ? storageError(403, "AuthorizationPermissionMismatch") : undefined;
-    expect((await runVault(w.deps, job())).diagnosis?.code).toBe("StorageRbac");
+    expect((await runBackup(w.deps, job())).diagnosis?.code).toBe("StorageRbac");
   });
 
   it("storage lost mid-run ends the run with one diagnosis, a final row and the event; no manifest", async () => {
@@ -118,7 +118,7 @@ describe("storage paths", () => {
     let puts = 0;
     w.storage.fault = (op) =>
       op === "put" && ++puts > 3 ? storageError(403, "AuthorizationFailure") : undefined;
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r).toMatchObject({
       status: "failed",
       stoppedAt: "mid-run",
@@ -142,7 +142,7 @@ describe("storage paths", () => {
       (op === "put" && ++puts > 2) || (op === "rowWrite" && puts > 2)
         ? storageError(403, "AuthorizationFailure")
         : undefined;
-    const r = await runVault(w.deps, job());
+    const r = await runBackup(w.deps, job());
     expect(r.status).toBe("failed");
     expect(w.telemetry.events[0]?.status).toBe("failed");
   });
@@ -155,12 +155,12 @@ describe("storage paths", () => {
       op === "rowWrite" && w.storage.documents.size > 0
         ? storageError(403, "AuthorizationPermissionMismatch")
         : undefined;
-    const r = await runVault(w.deps, j);
+    const r = await runBackup(w.deps, j);
     expect(r).toMatchObject({ status: "succeeded", inventoryStale: true });
     expect(w.storage.rows.get(j.runId)?.status).toBe("running");
     w.storage.fault = () => undefined;
     expect((await findRun(w.deps, "latest", "demo-vault")).manifest.runId).toBe(j.runId);
-    await runVault(w.deps, job({ runId: newRunId(new Date("2026-11-27T02:00:00Z")) }));
+    await runBackup(w.deps, job({ runId: newRunId(new Date("2026-11-27T02:00:00Z")) }));
     expect(w.storage.rows.get(j.runId)).toMatchObject({
       status: "succeeded",
       manifestSha256: expect.any(String),
@@ -177,7 +177,7 @@ describe("runs that stop and come back", () => {
       if (v.calls.backup === 4) ac.abort();
     };
     const j = job();
-    await expect(runVault(w.deps, j, { signal: ac.signal })).rejects.toSatisfy((e) =>
+    await expect(runBackup(w.deps, j, { signal: ac.signal })).rejects.toSatisfy((e) =>
       isKvBackupError(e, "Aborted"),
     );
     expect(w.storage.rows.get(j.runId)?.status).toBe("running");
@@ -185,7 +185,7 @@ describe("runs that stop and come back", () => {
     const written = w.storage.blobs.size;
     v.onBackup = () => undefined;
     const before = v.calls.backup;
-    const r = await runVault(w.deps, j);
+    const r = await runBackup(w.deps, j);
     expect(r.status).toBe("succeeded");
     expect(v.calls.backup - before).toBe(9 - written);
     expect(new Set(w.storage.rowWrites.map((x) => x.runId))).toEqual(new Set([j.runId]));
@@ -195,9 +195,9 @@ describe("runs that stop and come back", () => {
     const w = world();
     const v = seed(w.vault());
     const j = job();
-    await runVault(w.deps, j);
+    await runBackup(w.deps, j);
     const calls = v.calls.backup;
-    const again = await runVault(w.deps, j);
+    const again = await runBackup(w.deps, j);
     expect(again).toMatchObject({ alreadyCommitted: true, status: "succeeded" });
     expect(again.counts.secrets.backedUp).toBe(6);
     expect(v.calls.backup).toBe(calls);
@@ -227,7 +227,7 @@ describe("runs that stop and come back", () => {
       bytes: 0,
       manifest: `daily/demo-vault/2026/11/25/${dead.runId}/manifest.json`,
     });
-    await runVault(w.deps, job());
+    await runBackup(w.deps, job());
     expect(w.storage.rows.get(dead.runId)).toMatchObject({
       status: "abandoned",
       firstFailureCode: "Abandoned",
@@ -240,7 +240,7 @@ describe("runs that stop and come back", () => {
     seed(w.vault());
     await w.storage.leases.acquire("demo-vault", () => undefined);
     const j = job();
-    await expect(runVault(w.deps, j)).rejects.toSatisfy((e) => isKvBackupError(e, "AlreadyRunning"));
+    await expect(runBackup(w.deps, j)).rejects.toSatisfy((e) => isKvBackupError(e, "AlreadyRunning"));
     expect(w.storage.rows.has(j.runId)).toBe(false);
   });
 
@@ -251,13 +251,13 @@ describe("runs that stop and come back", () => {
       if (v.calls.backup === 2) w.storage.loseLease("demo-vault");
     };
     const j = job();
-    await expect(runVault(w.deps, j)).rejects.toSatisfy((e) => isKvBackupError(e, "LeaseLost"));
+    await expect(runBackup(w.deps, j)).rejects.toSatisfy((e) => isKvBackupError(e, "LeaseLost"));
     expect([...w.storage.documents.keys()].some((k) => k.endsWith("manifest.json"))).toBe(false);
   });
 
   it("a vault off the allow-list is refused before anything", async () => {
     const w = world();
-    await expect(runVault(w.deps, job({ vault: "other-vault" }))).rejects.toSatisfy((e) =>
+    await expect(runBackup(w.deps, job({ vault: "other-vault" }))).rejects.toSatisfy((e) =>
       isKvBackupError(e, "VaultNotAllowed"),
     );
     expect(w.storage.rowWrites).toEqual([]);

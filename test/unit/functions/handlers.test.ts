@@ -1,7 +1,7 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/functions";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { runVault } from "../../../src/backup/run/runVault.js";
+import { runBackup } from "../../../src/backup/engine.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { getBackup, listBackups, postBackups } from "../../../src/functions/backupsApi.js";
 import { getHealth } from "../../../src/functions/healthApi.js";
@@ -33,7 +33,7 @@ const withRole = {
 async function committed(over: Parameters<typeof world>[0] = {}) {
   const w = world(over);
   seed(w.vault());
-  const r = await runVault(w.deps, {
+  const r = await runBackup(w.deps, {
     runId: newRunId(),
     vault: "demo-vault",
     tier: "manual",
