@@ -155,77 +155,52 @@ const keysOf = (
   schema: { shape: Record<string, unknown> } | { in: { shape: Record<string, unknown> } },
 ): string[] => Object.keys("shape" in schema ? schema.shape : schema.in.shape);
 
-/**
- * Reads every setting once. Bad settings fail here, all at once: one message naming every bad key
- * and what it expects. `caller` says who will make the calls (diagnoses name that path).
- */
-export function loadConfig(env: Record<string, string | undefined>, caller: Caller): Readonly<Config> {
-  const known = Object.fromEntries(
-    [...keysOf(Schema), ...keysOf(StorageSchema)].map((k) => [k, env[k]?.trim() === "" ? undefined : env[k]]),
-  );
-  const parsed = Schema.safeParse(known);
-  const storage = StorageSchema.safeParse(known);
-  const problems = [...(parsed.error?.issues ?? []), ...(storage.error?.issues ?? [])].map(
-    (i) => `${String(i.path[0])}: ${i.message}`,
-  );
-  const given = (k: string): boolean => (known[k] ?? "").split(",").some((x) => x.trim());
-  if (!given("BACKUP_VAULTS") && !given("BACKUP_SUBSCRIPTIONS"))
-    problems.push(
-      "BACKUP_VAULTS: required: vaults to back up (e.g. contoso-kv or contoso-kv=https://10.0.0.4), or BACKUP_SUBSCRIPTIONS to discover them",
-    );
-  if (parsed.success && parsed.data.BACKUP_VAULT_TAG && parsed.data.BACKUP_SUBSCRIPTIONS.length === 0)
+type Settings = z.infer<typeof Schema>;
+
+/** What one setting says against another: each clash named by the setting to change. */
+function crossProblems(s: Settings): string[] {
+  const { BACKUP_MANAGED_HSMS: hsms, BACKUP_VAULTS: vaults, BACKUP_CONTAINER: container } = s;
+  const targets = s.RESTORE_TARGET_VAULTS;
+  const problems: string[] = [];
+  if (s.BACKUP_VAULT_TAG && s.BACKUP_SUBSCRIPTIONS.length === 0)
     problems.push("BACKUP_VAULT_TAG: filters discovery; set BACKUP_SUBSCRIPTIONS too");
-  if (parsed.success)
-    problems.push(
-      ...clashes(parsed.data.BACKUP_VAULTS, parsed.data.RESTORE_TARGET_VAULTS).map(
-        (p) => `RESTORE_TARGET_VAULTS: ${p}`,
-      ),
-    );
-  if (parsed.success) {
-    const { BACKUP_MANAGED_HSMS: hsms, BACKUP_VAULTS: vaults, BACKUP_CONTAINER: container } = parsed.data;
-    // Runs are filed by name ({tier}/{name}/..., the inventory's partition): one name, one thing.
-    problems.push(
-      ...hsmEndpointClashes([...vaults, ...parsed.data.RESTORE_TARGET_VAULTS], hsms).map(
-        (p) => `BACKUP_MANAGED_HSMS: ${p}`,
-      ),
-    );
-    for (const h of hsms)
-      if (vaults.some((v) => v.name === h.name))
-        problems.push(
-          `BACKUP_MANAGED_HSMS: '${h.name}' is also a vault in BACKUP_VAULTS; names must be unique`,
-        );
-    // The drill deletes and purges what it restores: a vault that holds backups or restores is never its scratch vault.
-    const drill = parsed.data.BACKUP_DRILL_VAULT;
-    if (drill)
+  problems.push(...clashes(vaults, targets).map((p) => `RESTORE_TARGET_VAULTS: ${p}`));
+  // Runs are filed by name ({tier}/{name}/..., the inventory's partition): one name, one thing.
+  problems.push(...hsmEndpointClashes([...vaults, ...targets], hsms).map((p) => `BACKUP_MANAGED_HSMS: ${p}`));
+  for (const h of hsms)
+    if (vaults.some((v) => v.name === h.name))
       problems.push(
-        ...clashes([...vaults, ...parsed.data.RESTORE_TARGET_VAULTS], [drill]).map(
-          () =>
-            `BACKUP_DRILL_VAULT: '${drill.name}' is also a backup vault or a restore target; the drill empties its scratch vault, so it must be a vault of its own`,
-        ),
+        `BACKUP_MANAGED_HSMS: '${h.name}' is also a vault in BACKUP_VAULTS; names must be unique`,
       );
-    if (drill)
+  // The drill deletes and purges what it restores: a vault that holds backups or restores is never its scratch vault.
+  const drill = s.BACKUP_DRILL_VAULT;
+  if (drill) {
+    for (const _ of clashes([...vaults, ...targets], [drill]))
       problems.push(
-        ...hsmEndpointClashes([drill], hsms).map(
-          () =>
-            `BACKUP_DRILL_VAULT: '${drill.name}' is the endpoint of a Managed HSM in BACKUP_MANAGED_HSMS, not a scratch vault`,
-        ),
+        `BACKUP_DRILL_VAULT: '${drill.name}' is also a backup vault or a restore target; the drill empties its scratch vault, so it must be a vault of its own`,
       );
-    // HSM backups go to {container}-hsm-{tier}: a container name has at most 63 characters.
-    if (hsms.length > 0 && container.length > 52)
+    for (const _ of hsmEndpointClashes([drill], hsms))
       problems.push(
-        `BACKUP_CONTAINER: at most 52 characters with BACKUP_MANAGED_HSMS (their containers are '${container}-hsm-weekly' and so on, at most 63)`,
+        `BACKUP_DRILL_VAULT: '${drill.name}' is the endpoint of a Managed HSM in BACKUP_MANAGED_HSMS, not a scratch vault`,
       );
   }
-  if (problems.length > 0 || !parsed.success || !storage.success)
-    throw new KvBackupError("BadSettings", `Bad settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-  const s = parsed.data;
-  return Object.freeze({
+  // HSM backups go to {container}-hsm-{tier}: a container name has at most 63 characters.
+  if (hsms.length > 0 && container.length > 52)
+    problems.push(
+      `BACKUP_CONTAINER: at most 52 characters with BACKUP_MANAGED_HSMS (their containers are '${container}-hsm-weekly' and so on, at most 63)`,
+    );
+  return problems;
+}
+
+/** The settings, read, as the app uses them. */
+const configOf = (s: Settings, storage: Config["storage"], caller: Caller): Readonly<Config> =>
+  Object.freeze({
     vaults: s.BACKUP_VAULTS,
     restoreTargets: s.RESTORE_TARGET_VAULTS,
     hsms: s.BACKUP_MANAGED_HSMS,
     ...(s.BACKUP_DRILL_VAULT ? { drillVault: s.BACKUP_DRILL_VAULT } : {}),
     drillSchedule: s.BACKUP_DRILL_SCHEDULE,
-    storage: storage.data,
+    storage,
     container: s.BACKUP_CONTAINER,
     inventoryTable: s.BACKUP_INVENTORY_TABLE,
     schedule: s.BACKUP_SCHEDULE,
@@ -245,4 +220,27 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
       ? { appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING }
       : {}),
   });
+
+/**
+ * Reads every setting once. Bad settings fail here, all at once: one message naming every bad key
+ * and what it expects. `caller` says who will make the calls (diagnoses name that path).
+ */
+export function loadConfig(env: Record<string, string | undefined>, caller: Caller): Readonly<Config> {
+  const known = Object.fromEntries(
+    [...keysOf(Schema), ...keysOf(StorageSchema)].map((k) => [k, env[k]?.trim() === "" ? undefined : env[k]]),
+  );
+  const parsed = Schema.safeParse(known);
+  const storage = StorageSchema.safeParse(known);
+  const problems = [...(parsed.error?.issues ?? []), ...(storage.error?.issues ?? [])].map(
+    (i) => `${String(i.path[0])}: ${i.message}`,
+  );
+  const given = (k: string): boolean => (known[k] ?? "").split(",").some((x) => x.trim());
+  if (!given("BACKUP_VAULTS") && !given("BACKUP_SUBSCRIPTIONS"))
+    problems.push(
+      "BACKUP_VAULTS: required: vaults to back up (e.g. contoso-kv or contoso-kv=https://10.0.0.4), or BACKUP_SUBSCRIPTIONS to discover them",
+    );
+  if (parsed.success) problems.push(...crossProblems(parsed.data));
+  if (problems.length > 0 || !parsed.success || !storage.success)
+    throw new KvBackupError("BadSettings", `Bad settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  return configOf(parsed.data, storage.data, caller);
 }

@@ -1,49 +1,38 @@
 import { drillMismatch, drillNothingToProve } from "../../diagnosis/drill.js";
-import type { VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import { type DrillMismatch, type DrillRow, VersionWarning } from "../../domain/drill.js";
+import { VersionWarning } from "../../domain/drill.js";
 import type { Manifest, ManifestItem } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
-import type { SignalLike } from "../../domain/signal.js";
-import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isKeyVaultFailure } from "../failures.js";
 import { Pool } from "../pool.js";
 import { prove } from "./prove.js";
 import { emptyScratch, scratchContents, withManaged, writeDrillState } from "./scratch.js";
-import type { DrillProgress, DrillResult } from "./types.js";
+import type { DrillPorts, DrillResult, DrillWork } from "./types.js";
 
-/** Restores the run into the scratch vault, proves each object, and empties the scratch vault again. */
-export async function restoreProveClean(
-  deps: EngineDeps,
-  vault: VaultRef,
-  scratch: VaultRef,
+/** Restores each object of the run into the scratch vault (a blob that is not as recorded is a mismatch, never restored). */
+async function restoreAll(
+  w: DrillWork,
   manifest: Manifest,
-  row: DrillRow,
-  mismatchList: DrillMismatch[],
-  end: (status: DrillRow["status"], diagnosis?: Diagnosis) => Promise<DrillResult>,
-  port: ReturnType<EngineDeps["vaults"]>,
-  inspector: ReturnType<EngineDeps["inspect"]>,
-  source: ReturnType<EngineDeps["inspect"]>,
-  signal: SignalLike,
-  onProgress?: DrillProgress,
-): Promise<DrillResult> {
+  { port }: DrillPorts,
+  pool: Pool,
+): Promise<{ restored: ManifestItem[]; refused?: Diagnosis }> {
+  const { deps, scratch, mismatchList, signal, onProgress } = w;
   const items = manifest.items;
-  const objects = items.map((i) => `${i.kind}/${i.name}`);
-  let restoreRefused: Diagnosis | undefined;
+  let refused: Diagnosis | undefined;
   const restored: ManifestItem[] = [];
-  const pool = new Pool(deps.tuning.restoreConcurrency);
   let done = 0;
   for (const item of items)
     await pool.submit(async () => {
       try {
         const bytes = await deps.blobs.read(item.blob, signal);
-        if (sha256Hex(bytes) !== item.sha256) {
+        const actual = sha256Hex(bytes);
+        if (actual !== item.sha256) {
           mismatchList.push({
             kind: item.kind,
             name: item.name,
             field: "blob",
             expected: item.sha256,
-            actual: sha256Hex(bytes),
+            actual,
           });
           return;
         }
@@ -51,13 +40,14 @@ export async function restoreProveClean(
         restored.push(item);
       } catch (e) {
         if (!isKeyVaultFailure(e)) throw e;
+        const object = `${item.kind}/${item.name}`;
         const d = diagnosisOf(e, {
           vault: scratch.name,
-          object: `${item.kind}/${item.name}`,
+          object,
           caller: deps.config.caller,
           purpose: "drill",
         });
-        restoreRefused ??= d;
+        refused ??= d;
         mismatchList.push({
           kind: item.kind,
           name: item.name,
@@ -69,10 +59,19 @@ export async function restoreProveClean(
       }
     });
   await pool.drain();
+  return { restored, ...(refused ? { refused } : {}) };
+}
 
-  // Prove each object that came back, without a secret value: metadata, versions, public material.
+/** Proves each object that came back, without a secret value: metadata, versions, public material. */
+async function proveAll(
+  w: DrillWork,
+  restored: ManifestItem[],
+  { inspector, source }: DrillPorts,
+  pool: Pool,
+) {
+  const { row, mismatchList, signal, onProgress } = w;
   const near: string[] = [];
-  done = 0;
+  let done = 0;
   let againstSource = 0;
   for (const item of restored)
     await pool.submit(async () => {
@@ -90,40 +89,51 @@ export async function restoreProveClean(
   await pool.drain();
   row.againstSource = againstSource;
   if (near.length) row.nearVersionLimit = near.sort();
+}
 
-  // Leave the scratch vault empty: everything restored (a certificate's key and secret included).
-  await writeDrillState(
-    deps.documents,
-    scratch.name,
-    { drillId: row.drillId, vault: vault.name, runId: manifest.runId, objects, phase: "cleaning" },
-    signal,
-  );
-  onProgress?.("clean", 0, restored.length);
+/** Leaves the scratch vault empty: everything restored (a certificate's key and secret included). */
+async function cleanScratch(
+  w: DrillWork,
+  manifest: Manifest,
+  { port, inspector }: DrillPorts,
+  restored: number,
+): Promise<Diagnosis | undefined> {
+  const { deps, vault, scratch, row, signal, onProgress } = w;
+  const objects = manifest.items.map((i) => `${i.kind}/${i.name}`);
+  const state = { drillId: row.drillId, vault: vault.name, runId: manifest.runId };
+  await writeDrillState(deps.documents, scratch.name, { ...state, objects, phase: "cleaning" }, signal);
+  onProgress?.("clean", 0, restored);
   const left = await scratchContents(port, signal);
-  const blocked = await emptyScratch(
-    inspector,
-    scratch.name,
-    [...withManaged(objects)].filter((o) => left.has(o)),
-    signal,
-  );
-  if (blocked) return end("failed", blocked);
-  await writeDrillState(
-    deps.documents,
-    scratch.name,
-    { drillId: row.drillId, vault: vault.name, runId: manifest.runId, objects: [], phase: "clean" },
-    signal,
-  );
+  const there = [...withManaged(objects)].filter((o) => left.has(o));
+  const blocked = await emptyScratch(inspector, scratch.name, there, signal);
+  if (blocked) return blocked;
+  await writeDrillState(deps.documents, scratch.name, { ...state, objects: [], phase: "clean" }, signal);
   delete row.inScratch;
-  onProgress?.("clean", restored.length, restored.length);
+  onProgress?.("clean", restored, restored);
+  return undefined;
+}
+
+/** Restores the run into the scratch vault, proves each object, and empties the scratch vault again. */
+export async function restoreProveClean(
+  w: DrillWork,
+  manifest: Manifest,
+  ports: DrillPorts,
+): Promise<DrillResult> {
+  const { vault, mismatchList, end } = w;
+  const pool = new Pool(w.deps.tuning.restoreConcurrency);
+  const { restored, refused } = await restoreAll(w, manifest, ports, pool);
+  await proveAll(w, restored, ports, pool);
+  const blocked = await cleanScratch(w, manifest, ports, restored.length);
+  if (blocked) return end("failed", blocked);
   mismatchList.sort((a, b) => (`${a.kind}/${a.name}` < `${b.kind}/${b.name}` ? -1 : 1));
   if (mismatchList.length > 0)
     return end(
       "failed",
-      restoreRefused && mismatchList.every((m) => m.field === "restore")
-        ? restoreRefused
+      refused && mismatchList.every((m) => m.field === "restore")
+        ? refused
         : drillMismatch(vault.name, manifest.runId, mismatchList.length, mismatchList[0]),
     );
-  if (items.length === 0)
+  if (manifest.items.length === 0)
     return end("failed", drillNothingToProve(vault.name, `run ${manifest.runId} holds no object`));
   return end("succeeded");
 }

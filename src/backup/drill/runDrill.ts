@@ -28,7 +28,7 @@ import {
   withManaged,
   writeDrillState,
 } from "./scratch.js";
-import type { DrillProgress, DrillRequest, DrillResult } from "./types.js";
+import type { DrillPorts, DrillProgress, DrillRequest, DrillResult, DrillWork } from "./types.js";
 
 /**
  * Whose failure it is: storage's, the scratch vault's (the drill role), or the source vault's (the
@@ -39,6 +39,35 @@ function failureContext(deps: EngineDeps, scratch: VaultRef, e: unknown): Diagno
   const vault = failureOf(e)?.resource ?? scratch.name;
   return { vault, caller: deps.config.caller, purpose: vault === scratch.name ? "drill" : "backup" };
 }
+
+/** How every drill ends: the row final (its mismatches counted by object), saved, and the event. */
+const drillEnder =
+  (deps: EngineDeps, row: DrillRow, mismatchList: DrillMismatch[]) =>
+  async (status: DrillRow["status"], diagnosis?: Diagnosis): Promise<DrillResult> => {
+    const finishedAt = deps.now();
+    const durationMs = Math.max(0, finishedAt.getTime() - Date.parse(row.startedAt));
+    Object.assign(row, {
+      status,
+      finishedAt: finishedAt.toISOString(),
+      durationMs,
+      // Objects that differ (one object may differ in several fields).
+      mismatches: new Set(mismatchList.map((m) => `${m.kind}/${m.name}`)).size,
+      sample: mismatchList.slice(0, 20),
+      ...(diagnosis ? { firstFailureCode: diagnosis.code } : {}),
+    });
+    await deps.drills.put(row).catch(() => undefined);
+    deps.telemetry.drillEnded({
+      vault: row.vault,
+      drillId: row.drillId,
+      ...(row.runId ? { runId: row.runId } : {}),
+      status,
+      compared: row.compared,
+      mismatches: row.mismatches,
+      durationMs,
+      ...(diagnosis ? { firstFailureCode: diagnosis.code } : {}),
+    });
+    return { ...row, mismatchList, ...(diagnosis ? { diagnosis } : {}) };
+  };
 
 /**
  * A restore drill: the vault's newest committed run restored into the empty scratch vault, every
@@ -75,52 +104,22 @@ export async function runDrill(
     sample: [],
   };
   const mismatchList: DrillMismatch[] = [];
-  const end = async (status: DrillRow["status"], diagnosis?: Diagnosis): Promise<DrillResult> => {
-    const finishedAt = deps.now();
-    const durationMs = Math.max(0, finishedAt.getTime() - Date.parse(row.startedAt));
-    Object.assign(row, {
-      status,
-      finishedAt: finishedAt.toISOString(),
-      durationMs,
-      // Objects that differ (one object may differ in several fields).
-      mismatches: new Set(mismatchList.map((m) => `${m.kind}/${m.name}`)).size,
-      sample: mismatchList.slice(0, 20),
-      ...(diagnosis ? { firstFailureCode: diagnosis.code } : {}),
-    });
-    await deps.drills.put(row).catch(() => undefined);
-    deps.telemetry.drillEnded({
-      vault: row.vault,
-      drillId: row.drillId,
-      ...(row.runId ? { runId: row.runId } : {}),
-      status,
-      compared: row.compared,
-      mismatches: row.mismatches,
-      durationMs,
-      ...(diagnosis ? { firstFailureCode: diagnosis.code } : {}),
-    });
-    return { ...row, mismatchList, ...(diagnosis ? { diagnosis } : {}) };
-  };
+  const end = drillEnder(deps, row, mismatchList);
   if (!scratch) return end("failed", noDrillVault());
   try {
     // The scratch vault is the drill's alone: never a vault this app backs up or has backed up.
     const inUse = await scratchInUse(deps, scratch);
     if (inUse) return end("failed", drillVaultInUse(scratch.name, inUse));
+    const waitMs = options.waitForScratchMs ?? deps.tuning.drillWaitMs;
     return await holding(
       options.signal,
-      (onLost) =>
-        drillLease(
-          deps,
-          scratch,
-          onLost,
-          options.waitForScratchMs ?? deps.tuning.drillWaitMs,
-          options.signal,
-        ),
+      (onLost) => drillLease(deps, scratch, onLost, waitMs, options.signal),
       `the drill lease on scratch vault '${scratch.name}' was lost mid-drill`,
       // Drills share the vaults' budgets: one slot of the source's subscription budget, as a run holds.
       async (held) => {
         await deps.drills.put(row);
         return underBudget(deps, vault, held, (signal) =>
-          drill(deps, vault, scratch, row, mismatchList, end, signal, options.onProgress),
+          drill({ deps, vault, scratch, row, mismatchList, end, signal, onProgress: options.onProgress }),
         );
       },
     );
@@ -132,19 +131,10 @@ export async function runDrill(
   }
 }
 
-async function drill(
-  deps: EngineDeps,
-  vault: VaultRef,
-  scratch: VaultRef,
-  row: DrillRow,
-  mismatchList: DrillMismatch[],
-  end: (status: DrillRow["status"], diagnosis?: Diagnosis) => Promise<DrillResult>,
-  signal: SignalLike,
-  onProgress?: DrillProgress,
-): Promise<DrillResult> {
-  // With the scratch vault's lease held no other drill is alive: one of this vault still "running" died.
-  for (const dead of await deps.drills.list({ vault: vault.name, top: 20 }))
-    if (dead.status === "running" && dead.drillId !== row.drillId) {
+/** With the scratch vault's lease held no other drill is alive: one of this vault still "running" died. */
+async function abandonDeadDrills(deps: EngineDeps, vault: string, drillId: string): Promise<void> {
+  for (const dead of await deps.drills.list({ vault, top: 20 }))
+    if (dead.status === "running" && dead.drillId !== drillId) {
       const finishedAt = deps.now().toISOString();
       await deps.drills.put({ ...dead, status: "abandoned", finishedAt, firstFailureCode: "Abandoned" });
       deps.telemetry.drillEnded({
@@ -158,6 +148,78 @@ async function drill(
         firstFailureCode: "Abandoned",
       });
     }
+}
+
+/** The scratch vault and the source, each at its budget's pace (the scratch vault's no faster than a restore's). */
+function drillPorts({ deps, vault, scratch }: DrillWork): DrillPorts {
+  const { ratePer10s } = budgetOf(deps, scratch);
+  const scratchLimiter = new VaultLimiter({
+    ratePer10s: Math.min(ratePer10s, deps.tuning.restoreRatePer10s),
+  });
+  return {
+    port: deps.vaults(scratch, scratchLimiter, {}),
+    inspector: deps.inspect(scratch, scratchLimiter),
+    source: deps.inspect(vault, new VaultLimiter({ ratePer10s: budgetOf(deps, vault).ratePer10s })),
+  };
+}
+
+/**
+ * Safety: nothing in the scratch vault but the last drill's own leftovers, purged before anything
+ * else. A record is trusted only as far as the inventory backs it: its drill's row (this scratch
+ * vault, that run, not a success) and that run's sound manifest naming each object.
+ */
+async function clearLeftovers(
+  { deps, scratch, signal }: DrillWork,
+  ports: DrillPorts,
+): Promise<Diagnosis | undefined> {
+  const state = await readDrillState(deps.documents, scratch.name, signal);
+  const present = await scratchContents(ports.port, signal);
+  const trusted = await trustedState(deps, scratch, state, signal);
+  const foreign = foreignObjects(present, trusted?.state);
+  if (foreign.length > 0) return drillVaultNotEmpty(scratch.name, foreign);
+  if (present.size > 0) {
+    const blocked = await emptyScratch(ports.inspector, scratch.name, present, signal);
+    if (blocked) return blocked;
+  }
+  if (trusted) {
+    // That drill's leftovers are gone: its row vouches for nothing any more (a replay of its record
+    // would otherwise make a later drill purge what someone else put there under those names).
+    const { inScratch: _gone, ...cleared } = trusted.row;
+    await deps.drills.put(cleared);
+  }
+  return undefined;
+}
+
+/**
+ * A drill that fails after restoring (storage lost, the vault refusing) empties what it can of the
+ * scratch vault, and says what it leaves for the next drill.
+ */
+async function failAfterRestore(w: DrillWork, ports: DrillPorts, objects: string[], e: unknown) {
+  const { deps, scratch, row, signal } = w;
+  if (signal.aborted || isKvBackupError(e, "Aborted", "LeaseLost")) throw e;
+  const diagnosis = diagnosisOf(e, failureContext(deps, scratch, e));
+  if (!diagnosis) throw e;
+  let left = -1;
+  try {
+    const there = await scratchContents(ports.port, signal);
+    const mine = [...withManaged(objects)].filter((o) => there.has(o));
+    await emptyScratch(ports.inspector, scratch.name, mine, signal);
+    left = (await scratchContents(ports.port, signal)).size;
+  } catch {
+    // The cleanup failed too: what is left is not known.
+  }
+  if (left === 0) delete row.inScratch;
+  else
+    diagnosis.cause +=
+      left > 0
+        ? ` The scratch vault still holds ${left} object(s) this drill restored; the next drill purges them.`
+        : " Objects this drill restored may remain in the scratch vault; the next drill purges them.";
+  return w.end("failed", diagnosis);
+}
+
+async function drill(w: DrillWork): Promise<DrillResult> {
+  const { deps, vault, scratch, row, end, signal } = w;
+  await abandonDeadDrills(deps, vault.name, row.drillId);
   let manifest: Manifest;
   try {
     manifest = (await findRun(deps, "latest", vault.name, signal)).manifest;
@@ -166,86 +228,19 @@ async function drill(
     return end("failed", drillNothingToProve(vault.name, e.message));
   }
   row.runId = manifest.runId;
-  // Drills share the vaults' budgets: the scratch vault's pace, and the source's for the comparison.
-  const { ratePer10s } = budgetOf(deps, scratch);
-  const scratchLimiter = new VaultLimiter({
-    ratePer10s: Math.min(ratePer10s, deps.tuning.restoreRatePer10s),
-  });
-  const port = deps.vaults(scratch, scratchLimiter, {});
-  const inspector = deps.inspect(scratch, scratchLimiter);
-  const source = deps.inspect(vault, new VaultLimiter({ ratePer10s: budgetOf(deps, vault).ratePer10s }));
-
-  // Safety: nothing in the scratch vault but the last drill's own leftovers, purged before anything
-  // else. A record is trusted only as far as the inventory backs it: its drill's row (this scratch
-  // vault, that run, not a success) and that run's sound manifest naming each object.
-  const state = await readDrillState(deps.documents, scratch.name, signal);
-  const present = await scratchContents(port, signal);
-  const trusted = await trustedState(deps, scratch, state, signal);
-  const foreign = foreignObjects(present, trusted?.state);
-  if (foreign.length > 0) return end("failed", drillVaultNotEmpty(scratch.name, foreign));
-  if (present.size > 0) {
-    const blocked = await emptyScratch(inspector, scratch.name, present, signal);
-    if (blocked) return end("failed", blocked);
-  }
-  if (trusted) {
-    // That drill's leftovers are gone: its row vouches for nothing any more (a replay of its record
-    // would otherwise make a later drill purge what someone else put there under those names).
-    const { inScratch: _gone, ...cleared } = trusted.row;
-    await deps.drills.put(cleared);
-  }
-
-  const items = manifest.items;
-  const objects = items.map((i) => `${i.kind}/${i.name}`);
+  const ports = drillPorts(w);
+  const blocked = await clearLeftovers(w, ports);
+  if (blocked) return end("failed", blocked);
+  const objects = manifest.items.map((i) => `${i.kind}/${i.name}`);
   // The row names the run and what the drill restores before the record does: the next drill
   // checks the one against the other.
   row.inScratch = scratchDigest(objects);
   await deps.drills.put(row);
-  await writeDrillState(
-    deps.documents,
-    scratch.name,
-    { drillId: row.drillId, vault: vault.name, runId: manifest.runId, objects, phase: "restoring" },
-    signal,
-  );
+  const state = { drillId: row.drillId, vault: vault.name, runId: manifest.runId, objects };
+  await writeDrillState(deps.documents, scratch.name, { ...state, phase: "restoring" }, signal);
   try {
-    return await restoreProveClean(
-      deps,
-      vault,
-      scratch,
-      manifest,
-      row,
-      mismatchList,
-      end,
-      port,
-      inspector,
-      source,
-      signal,
-      onProgress,
-    );
+    return await restoreProveClean(w, manifest, ports);
   } catch (e) {
-    // A drill that fails after restoring (storage lost, the vault refusing) empties what it can of
-    // the scratch vault, and says what it leaves for the next drill.
-    if (signal.aborted || isKvBackupError(e, "Aborted", "LeaseLost")) throw e;
-    const diagnosis = diagnosisOf(e, failureContext(deps, scratch, e));
-    if (!diagnosis) throw e;
-    let left = -1;
-    try {
-      const there = await scratchContents(port, signal);
-      await emptyScratch(
-        inspector,
-        scratch.name,
-        [...withManaged(objects)].filter((o) => there.has(o)),
-        signal,
-      );
-      left = (await scratchContents(port, signal)).size;
-    } catch {
-      // The cleanup failed too: what is left is not known.
-    }
-    if (left === 0) delete row.inScratch;
-    else
-      diagnosis.cause +=
-        left > 0
-          ? ` The scratch vault still holds ${left} object(s) this drill restored; the next drill purges them.`
-          : " Objects this drill restored may remain in the scratch vault; the next drill purges them.";
-    return end("failed", diagnosis);
+    return failAfterRestore(w, ports, objects, e);
   }
 }

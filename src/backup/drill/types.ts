@@ -1,6 +1,9 @@
+import type { VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import type { DrillMismatch, DrillRow } from "../../domain/drill.js";
+import type { SignalLike } from "../../domain/signal.js";
 import type { Trigger } from "../../domain/vocabulary.js";
+import type { EngineDeps } from "../deps.js";
 
 /** A drill asked for: of which vault's newest committed run, under which id, by what. */
 export interface DrillRequest {
@@ -17,3 +20,24 @@ export interface DrillResult extends DrillRow {
 }
 
 export type DrillProgress = (phase: "restore" | "prove" | "clean", done: number, total: number) => void;
+
+/** One drill under way: what it drills, where, its row as it grows, and how it ends. */
+export interface DrillWork {
+  deps: EngineDeps;
+  /** The vault whose run is drilled. */
+  vault: VaultRef;
+  scratch: VaultRef;
+  row: DrillRow;
+  mismatchList: DrillMismatch[];
+  /** Every way a drill ends goes through this: the row final, the event. */
+  end: (status: DrillRow["status"], diagnosis?: Diagnosis) => Promise<DrillResult>;
+  signal: SignalLike;
+  onProgress?: DrillProgress | undefined;
+}
+
+/** The drill's hands: the scratch vault (restore into it, inspect and empty it) and the source (inspect). */
+export interface DrillPorts {
+  port: ReturnType<EngineDeps["vaults"]>;
+  inspector: ReturnType<EngineDeps["inspect"]>;
+  source: ReturnType<EngineDeps["inspect"]>;
+}

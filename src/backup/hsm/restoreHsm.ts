@@ -1,5 +1,5 @@
 import { diagnoseHsmJob, hsmJobTimedOut } from "../../diagnosis/hsm.js";
-import { findHsm } from "../../domain/config.js";
+import { findHsm, type VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
 import type { HsmBackupRecord } from "../../domain/hsm.js";
@@ -35,16 +35,8 @@ export interface HsmRestoreResult {
   diagnosis?: Diagnosis;
 }
 
-/**
- * Restores from a Managed HSM run: one key (every version of it), or — asked explicitly — the whole
- * HSM. The run's folder is verified first (a damaged backup is never handed to the HSM); the job is
- * watched to its end, and "succeeded" means the HSM said it restored versions and overwrote none.
- */
-export async function restoreHsm(
-  deps: EngineDeps,
-  req: HsmRestoreRequest,
-  signal?: SignalLike,
-): Promise<HsmRestoreResult> {
+/** The request, checked: one key or (asked explicitly) the whole HSM, of a configured HSM. */
+function checkedRequest(deps: EngineDeps, req: HsmRestoreRequest): VaultRef {
   const hsm = findHsm(deps.config, req.hsm);
   if (!hsm)
     throw new KvBackupError(
@@ -61,11 +53,66 @@ export async function restoreHsm(
       "BadRequest",
       `'${req.key.slice(0, 64)}' is not a key name (${RuleText.objectName})`,
     );
+  return hsm;
+}
+
+type Base = Omit<HsmRestoreResult, "status" | "message">;
+
+/** What a selective restore's finished job says it did: "succeeded" only when versions came back and none was left. */
+function keyRestoreResult(
+  base: Base,
+  hsm: string,
+  folder: string,
+  key: string,
+  details?: string,
+): HsmRestoreResult {
+  const counts = restoredVersions(details);
+  const numbers = {
+    ...base,
+    ...(counts.restored !== undefined ? { restoredVersions: counts.restored } : {}),
+    ...(counts.notOverwritten !== undefined ? { notOverwritten: counts.notOverwritten } : {}),
+  };
+  if ((counts.notOverwritten ?? 0) > 0)
+    return {
+      ...numbers,
+      status: (counts.restored ?? 0) > 0 ? "partial" : "failed",
+      message: `the HSM could not overwrite ${counts.notOverwritten} version(s) of key '${key}': the key still exists in the HSM. Delete and purge it first (az keyvault key delete --hsm-name ${hsm} -n ${key}; az keyvault key purge --hsm-name ${hsm} -n ${key}), then restore again`,
+    };
+  if (counts.restored === undefined)
+    return {
+      ...base,
+      status: "partial",
+      message: `the HSM reported the job Succeeded without saying how many versions of '${key}' it restored (${details ?? "no details"}); check the key before relying on it`,
+    };
+  if (counts.restored === 0)
+    return {
+      ...numbers,
+      status: "failed",
+      message: `the HSM restored no version of key '${key}' from ${folder}: the backup may not hold it`,
+    };
+  return {
+    ...numbers,
+    status: "succeeded",
+    message: `restored ${counts.restored} version(s) of key '${key}' into Managed HSM '${hsm}'`,
+  };
+}
+
+/**
+ * Restores from a Managed HSM run: one key (every version of it), or — asked explicitly — the whole
+ * HSM. The run's folder is verified first (a damaged backup is never handed to the HSM); the job is
+ * watched to its end, and "succeeded" means the HSM said it restored versions and overwrote none.
+ */
+export async function restoreHsm(
+  deps: EngineDeps,
+  req: HsmRestoreRequest,
+  signal?: SignalLike,
+): Promise<HsmRestoreResult> {
+  const hsm = checkedRequest(deps, req);
   const { manifest, row } = await findRun(deps, req.runId, hsm.name, signal);
   // Throws CorruptManifest unless the manifest is this HSM's own record; then re-hashes its folder.
   const verified = await verifyRun(deps, manifest, signal, row);
   const backup = manifest.hsm as HsmBackupRecord;
-  const base = {
+  const base: Base = {
     runId: manifest.runId,
     hsm: hsm.name,
     folder: backup.folder,
@@ -95,55 +142,19 @@ export async function restoreHsm(
     return { ...base, status: "failed", message: diagnosis.cause, diagnosis };
   }
   const done = await untilDone(deps, started, (id) => port.restoreStatus(id, signal), signal);
-  const jobId = done.jobId;
-  if (done.status === "InProgress") {
-    const diagnosis = hsmJobTimedOut(hsm.name, jobId, deps.tuning.hsmJobTimeoutMs / 60_000, "restore");
-    return { ...base, jobId, status: "failed", message: diagnosis.cause, diagnosis };
-  }
+  const withJob = { ...base, jobId: done.jobId };
   if (done.status !== "Succeeded") {
-    const diagnosis = diagnoseHsmJob(done, ctx, "restore");
-    return { ...base, jobId, status: "failed", message: diagnosis.cause, diagnosis };
+    const diagnosis =
+      done.status === "InProgress"
+        ? hsmJobTimedOut(hsm.name, done.jobId, deps.tuning.hsmJobTimeoutMs / 60_000, "restore")
+        : diagnoseHsmJob(done, ctx, "restore");
+    return { ...withJob, status: "failed", message: diagnosis.cause, diagnosis };
   }
   if (req.full)
     return {
-      ...base,
-      jobId,
+      ...withJob,
       status: "succeeded",
       message: `Managed HSM '${hsm.name}' was restored from ${backup.folder}`,
     };
-  const counts = restoredVersions(done.statusDetails);
-  const numbers = {
-    ...(counts.restored !== undefined ? { restoredVersions: counts.restored } : {}),
-    ...(counts.notOverwritten !== undefined ? { notOverwritten: counts.notOverwritten } : {}),
-  };
-  if ((counts.notOverwritten ?? 0) > 0)
-    return {
-      ...base,
-      ...numbers,
-      jobId,
-      status: (counts.restored ?? 0) > 0 ? "partial" : "failed",
-      message: `the HSM could not overwrite ${counts.notOverwritten} version(s) of key '${req.key}': the key still exists in the HSM. Delete and purge it first (az keyvault key delete --hsm-name ${hsm.name} -n ${req.key}; az keyvault key purge --hsm-name ${hsm.name} -n ${req.key}), then restore again`,
-    };
-  if (counts.restored === undefined)
-    return {
-      ...base,
-      jobId,
-      status: "partial",
-      message: `the HSM reported the job Succeeded without saying how many versions of '${req.key}' it restored (${done.statusDetails ?? "no details"}); check the key before relying on it`,
-    };
-  if (counts.restored === 0)
-    return {
-      ...base,
-      ...numbers,
-      jobId,
-      status: "failed",
-      message: `the HSM restored no version of key '${req.key}' from ${backup.folder}: the backup may not hold it`,
-    };
-  return {
-    ...base,
-    ...numbers,
-    jobId,
-    status: "succeeded",
-    message: `restored ${counts.restored} version(s) of key '${req.key}' into Managed HSM '${hsm.name}'`,
-  };
+  return keyRestoreResult(withJob, hsm.name, backup.folder, req.key as string, done.statusDetails);
 }

@@ -2,7 +2,13 @@ import { diagnoseHsmJob, hsmBackupEmpty, hsmJobTimedOut } from "../../diagnosis/
 import { findHsm, type VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
-import { folderOf, HsmFolderPattern, hsmContainer } from "../../domain/hsm.js";
+import {
+  folderOf,
+  type HsmBackupRecord,
+  HsmFolderPattern,
+  type HsmJobState,
+  hsmContainer,
+} from "../../domain/hsm.js";
 import { type Manifest, manifestDocument } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
@@ -31,6 +37,61 @@ export async function runHsm(deps: EngineDeps, job: BackupJob, signal?: SignalLi
   return framedRun(deps, record, signal, "Managed HSM", (held) => backUpHsm(deps, record, hsm, held));
 }
 
+type HsmContext = Parameters<typeof diagnoseHsmJob>[1];
+
+/** The job the HSM ran, to its end: its folder in the container, or the one diagnosis of why not. */
+async function hsmBackupJob(
+  deps: EngineDeps,
+  hsm: VaultRef,
+  container: string,
+  ctx: HsmContext,
+  signal: SignalLike,
+): Promise<{ done: HsmJobState; folder: string } | { diagnosis: Diagnosis }> {
+  await deps.hsmFolders.ensure(container, signal);
+  const uri = deps.hsmFolders.containerUri(container);
+  const port = deps.hsms(hsm);
+  const status = (id: string) => port.backupStatus(id, signal);
+  const timedOut = (jobId: string) =>
+    hsmJobTimedOut(hsm.name, jobId, deps.tuning.hsmJobTimeoutMs / 60_000, "backup");
+  // The service's own check first: can the HSM reach and write the container?
+  const checked = await untilDone(deps, await port.preBackup(uri, signal), status, signal);
+  if (checked.status === "InProgress") return { diagnosis: timedOut(checked.jobId) };
+  if (checked.status !== "Succeeded") return { diagnosis: diagnoseHsmJob(checked, ctx, "backup") };
+  const done = await untilDone(deps, await port.startBackup(uri, signal), status, signal);
+  if (done.status === "InProgress") return { diagnosis: timedOut(done.jobId) };
+  if (done.status !== "Succeeded") return { diagnosis: diagnoseHsmJob(done, ctx, "backup") };
+  const folder = done.folderUri ? folderOf(done.folderUri) : undefined;
+  if (!folder || !HsmFolderPattern.test(folder) || !done.folderUri?.startsWith(`${uri}/`)) {
+    const message = `it reported Succeeded with a folder this run cannot use: '${done.folderUri ?? ""}'`;
+    return { diagnosis: diagnoseHsmJob({ ...done, status: "Failed", error: { message } }, ctx, "backup") };
+  }
+  return { done, folder };
+}
+
+/** The run's manifest: the folder the HSM wrote, every file hashed. */
+const hsmManifest = (
+  deps: EngineDeps,
+  record: RunRecord,
+  hsm: VaultRef,
+  jobId: string,
+  at: Omit<HsmBackupRecord, "jobId">,
+): Manifest => ({
+  schemaVersion: 2,
+  runId: record.job.runId,
+  vault: { name: hsm.name, url: hsm.url },
+  tier: record.job.tier,
+  trigger: record.job.trigger,
+  mode: "full",
+  kinds: [],
+  startedAt: record.startedAt.toISOString(),
+  finishedAt: deps.now().toISOString(),
+  status: "succeeded",
+  items: [],
+  skipped: [],
+  failed: [],
+  hsm: { jobId, ...at },
+});
+
 async function backUpHsm(
   deps: EngineDeps,
   record: RunRecord,
@@ -45,57 +106,15 @@ async function backUpHsm(
   await tidyEarlierRuns(deps, record, signal);
   await record.start();
   try {
-    await deps.hsmFolders.ensure(container, signal);
-    const uri = deps.hsmFolders.containerUri(container);
-    const port = deps.hsms(hsm);
-    const status = (id: string) => port.backupStatus(id, signal);
-    // The service's own check first: can the HSM reach and write the container?
-    const checked = await untilDone(deps, await port.preBackup(uri, signal), status, signal);
-    if (checked.status !== "Succeeded")
-      return failed(
-        checked.status === "InProgress"
-          ? hsmJobTimedOut(hsm.name, checked.jobId, deps.tuning.hsmJobTimeoutMs / 60_000, "backup")
-          : diagnoseHsmJob(checked, ctx, "backup"),
-      );
-    const done = await untilDone(deps, await port.startBackup(uri, signal), status, signal);
-    if (done.status === "InProgress")
-      return failed(hsmJobTimedOut(hsm.name, done.jobId, deps.tuning.hsmJobTimeoutMs / 60_000, "backup"));
-    if (done.status !== "Succeeded") return failed(diagnoseHsmJob(done, ctx, "backup"));
-    const folder = done.folderUri ? folderOf(done.folderUri) : undefined;
-    if (!folder || !HsmFolderPattern.test(folder) || !done.folderUri?.startsWith(`${uri}/`))
-      return failed(
-        diagnoseHsmJob(
-          {
-            ...done,
-            status: "Failed",
-            error: {
-              message: `it reported Succeeded with a folder this run cannot use: '${done.folderUri ?? ""}'`,
-            },
-          },
-          ctx,
-          "backup",
-        ),
-      );
+    const job = await hsmBackupJob(deps, hsm, container, ctx, signal);
+    if ("diagnosis" in job) return failed(job.diagnosis);
+    const { done, folder } = job;
     const files = await deps.hsmFolders.files(container, folder, signal);
     if (files.length === 0) return failed(hsmBackupEmpty(hsm.name, folder, container));
     const bytes = files.reduce((n, f) => n + f.bytes, 0);
-    const manifest: Manifest = {
-      schemaVersion: 2,
-      runId: record.job.runId,
-      vault: { name: hsm.name, url: hsm.url },
-      tier: record.job.tier,
-      trigger: record.job.trigger,
-      mode: "full",
-      kinds: [],
-      startedAt: record.startedAt.toISOString(),
-      finishedAt: deps.now().toISOString(),
-      status: "succeeded",
-      items: [],
-      skipped: [],
-      failed: [],
-      hsm: { jobId: done.jobId, container, folder, files },
-    };
-    const document = manifestDocument(manifest);
+    const document = manifestDocument(
+      hsmManifest(deps, record, hsm, done.jobId, { container, folder, files }),
+    );
     if (!(await deps.documents.create(record.manifestPath, document, signal))) {
       const theirs = await priorCommit(deps, record, signal);
       if (theirs) return theirs;
