@@ -62,7 +62,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       : {}),
     blobs: new BlobStore(container),
     inspect: (vault, budget) => new VaultInspector(vault, creds.keyVault, budget),
-    drills: { put: (row) => inventory.putDrill(row), list: (q) => inventory.listDrills(q) },
+    drills: {
+      put: (row, signal) => inventory.putDrill(row, signal),
+      list: (q, signal) => inventory.listDrills(q, signal),
+    },
     hsms: (hsm) => new HsmAdapter(hsm, creds.keyVault),
     hsmFolders: new HsmFolders(clients.blob),
     documents: new DocumentStore(container),

@@ -111,20 +111,20 @@ export interface VaultLeases {
    * Throws AlreadyRunning when another run holds the vault. onLost is called when the lease is
    * taken away (no reason) or cannot be renewed because storage refuses (that refusal).
    */
-  acquire(vault: string, onLost: (reason?: unknown) => void): Promise<Lease>;
+  acquire(vault: string, onLost: (reason?: unknown) => void, signal?: SignalLike): Promise<Lease>;
 }
 
 export interface InventoryStore {
   /** Writes and deletes a probe row: proves the table path and the right to write. */
   probe(signal?: SignalLike): Promise<void>;
-  put(row: InventoryRow): Promise<void>;
-  list(query: InventoryQuery): Promise<InventoryRow[]>;
-  get(runId: string, vault?: string): Promise<InventoryRow | undefined>;
+  put(row: InventoryRow, signal?: SignalLike): Promise<void>;
+  list(query: InventoryQuery, signal?: SignalLike): Promise<InventoryRow[]>;
+  get(runId: string, vault?: string, signal?: SignalLike): Promise<InventoryRow | undefined>;
 }
 
 export interface JobQueue<T> {
   readonly name: string;
-  send(job: T): Promise<void>;
+  send(job: T, signal?: SignalLike): Promise<void>;
   /** Sends an invisible probe message, deletes it, peeks: proves send, delete and read. */
   probe(signal?: SignalLike): Promise<void>;
 }
@@ -215,6 +215,9 @@ export type InspectorFactory = (vault: VaultRef, budget: RateBudget) => VaultIns
 
 /** Drill rows in the inventory table (type "drill"), beside the runs. */
 export interface DrillStore {
-  put(row: DrillRow): Promise<void>;
-  list(query: { vault?: string | undefined; top?: number | undefined }): Promise<DrillRow[]>;
+  put(row: DrillRow, signal?: SignalLike): Promise<void>;
+  list(
+    query: { vault?: string | undefined; top?: number | undefined },
+    signal?: SignalLike,
+  ): Promise<DrillRow[]>;
 }

@@ -145,10 +145,10 @@ async function vaultReport(
     report.notInFleet = gone;
     report.reasons.push(`not in today's fleet (${gone.code}): ${gone.cause}`);
   }
-  const runs = await deps.inventory.list({ vault: vault.name, top: 50 });
+  const runs = await deps.inventory.list({ vault: vault.name, top: 50 }, signal);
   runFacts(report, runs, now);
   if (kind === "vault") {
-    drillFacts(report, await deps.drills.list({ vault: vault.name, top: 20 }), now);
+    drillFacts(report, await deps.drills.list({ vault: vault.name, top: 20 }, signal), now);
     // A vault not in today's fleet is not on the allow-list: it is never listed (no token to its host).
     if (!gone && how.coverage) {
       const { coverage, reasons } = await coverageFacts(deps, vault, runs, signal);

@@ -1,6 +1,7 @@
 import type { BlobLeaseClient, BlockBlobClient } from "@azure/storage-blob";
 import type { StorageTarget } from "../domain/azureFailure.js";
-import { isStorageStatus, storageCall } from "./storageCall.js";
+import type { SignalLike } from "../domain/signal.js";
+import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
 
 /**
  * A lease's clock: the deadline margin (5 s, or a quarter of a short lease) and how long one
@@ -90,10 +91,12 @@ export function holdLease(
 export async function tryLease(
   blob: BlockBlobClient,
   timing: { leaseSeconds: number; label: StorageTarget },
+  signal?: SignalLike,
 ): Promise<BlobLeaseClient | undefined> {
   try {
     await storageCall(
-      () => blob.uploadData(Buffer.from("lock"), { conditions: { ifNoneMatch: "*" } }),
+      () =>
+        blob.uploadData(Buffer.from("lock"), { conditions: { ifNoneMatch: "*" }, ...signalOption(signal) }),
       timing.label,
     );
   } catch (e) {
@@ -101,7 +104,7 @@ export async function tryLease(
   }
   const lease = blob.getBlobLeaseClient();
   try {
-    await storageCall(() => lease.acquireLease(timing.leaseSeconds), timing.label);
+    await storageCall(() => lease.acquireLease(timing.leaseSeconds, signalOption(signal)), timing.label);
     return lease;
   } catch (e) {
     if (isStorageStatus(e, 409)) return undefined;

@@ -35,12 +35,15 @@ export class InventoryTable {
     );
   }
 
-  async put(row: InventoryRow): Promise<void> {
+  async put(row: InventoryRow, signal?: SignalLike): Promise<void> {
     await this.ensure();
-    await storageCall(() => this.table.upsertEntity(toEntity(row), "Replace"), this.label);
+    await storageCall(
+      () => this.table.upsertEntity(toEntity(row), "Replace", signalOption(signal)),
+      this.label,
+    );
   }
 
-  async list(q: InventoryQuery): Promise<InventoryRow[]> {
+  async list(q: InventoryQuery, signal?: SignalLike): Promise<InventoryRow[]> {
     await this.ensure();
     const filters = [odata`type eq 'run'`];
     if (q.vault) filters.push(odata`PartitionKey eq ${q.vault}`);
@@ -49,7 +52,10 @@ export class InventoryTable {
     const top = q.top ?? 50;
     const rows: InventoryRow[] = [];
     await storageCall(async () => {
-      for await (const e of this.table.listEntities({ queryOptions: { filter: filters.join(" and ") } })) {
+      for await (const e of this.table.listEntities({
+        queryOptions: { filter: filters.join(" and ") },
+        ...signalOption(signal),
+      })) {
         rows.push(fromEntity(e));
         // Within one vault (one partition) rows come newest first: no need to read further.
         if (q.vault && rows.length >= top) break;
@@ -58,14 +64,14 @@ export class InventoryTable {
     return rows.sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0)).slice(0, top);
   }
 
-  async get(runId: string, vault?: string): Promise<InventoryRow | undefined> {
+  async get(runId: string, vault?: string, signal?: SignalLike): Promise<InventoryRow | undefined> {
     await this.ensure();
     const filter = vault
       ? odata`PartitionKey eq ${vault} and runId eq ${runId} and type eq 'run'`
       : odata`runId eq ${runId} and type eq 'run'`;
     let found: InventoryRow | undefined;
     await storageCall(async () => {
-      for await (const e of this.table.listEntities({ queryOptions: { filter } })) {
+      for await (const e of this.table.listEntities({ queryOptions: { filter }, ...signalOption(signal) })) {
         found = fromEntity(e);
         break;
       }
@@ -74,19 +80,28 @@ export class InventoryTable {
   }
 
   /** A restore drill's row (type "drill"), in the vault's partition beside its runs. */
-  async putDrill(row: DrillRow): Promise<void> {
+  async putDrill(row: DrillRow, signal?: SignalLike): Promise<void> {
     await this.ensure();
-    await storageCall(() => this.table.upsertEntity(drillEntity(row), "Replace"), this.label);
+    await storageCall(
+      () => this.table.upsertEntity(drillEntity(row), "Replace", signalOption(signal)),
+      this.label,
+    );
   }
 
-  async listDrills(q: { vault?: string | undefined; top?: number | undefined }): Promise<DrillRow[]> {
+  async listDrills(
+    q: { vault?: string | undefined; top?: number | undefined },
+    signal?: SignalLike,
+  ): Promise<DrillRow[]> {
     await this.ensure();
     const filters = [odata`type eq 'drill'`];
     if (q.vault) filters.push(odata`PartitionKey eq ${q.vault}`);
     const top = q.top ?? 50;
     const rows: DrillRow[] = [];
     await storageCall(async () => {
-      for await (const e of this.table.listEntities({ queryOptions: { filter: filters.join(" and ") } })) {
+      for await (const e of this.table.listEntities({
+        queryOptions: { filter: filters.join(" and ") },
+        ...signalOption(signal),
+      })) {
         rows.push(drillFromEntity(e));
         if (q.vault && rows.length >= top) break;
       }

@@ -23,10 +23,10 @@ export class JobQueue<T> {
     this.ready = true;
   }
 
-  async send(job: T): Promise<void> {
+  async send(job: T, signal?: SignalLike): Promise<void> {
     await this.ensure();
     await storageCall(
-      () => this.queue.sendMessage(Buffer.from(JSON.stringify(job)).toString("base64")),
+      () => this.queue.sendMessage(Buffer.from(JSON.stringify(job)).toString("base64"), signalOption(signal)),
       this.label,
     );
   }

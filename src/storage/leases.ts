@@ -1,6 +1,7 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { StorageTarget } from "../domain/azureFailure.js";
 import { KvBackupError } from "../domain/errors.js";
+import type { SignalLike } from "../domain/signal.js";
 import { holdLease, tryLease } from "./heldLease.js";
 
 /**
@@ -20,10 +21,14 @@ export class VaultLeases {
     return { kind: "container", name: this.client.containerName };
   }
 
-  async acquire(vault: string, onLost: (reason?: unknown) => void): Promise<{ release(): Promise<void> }> {
+  async acquire(
+    vault: string,
+    onLost: (reason?: unknown) => void,
+    signal?: SignalLike,
+  ): Promise<{ release(): Promise<void> }> {
     const blob = this.client.getBlockBlobClient(`locks/${vault}.lock`);
     const timing = { leaseSeconds: this.leaseSeconds, renewMs: this.renewMs, label: this.label };
-    const lease = await tryLease(blob, timing);
+    const lease = await tryLease(blob, timing, signal);
     if (!lease)
       throw new KvBackupError(
         "AlreadyRunning",

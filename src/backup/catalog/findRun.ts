@@ -60,14 +60,14 @@ export async function findRun(
   let candidates: { path: string; row?: InventoryRow }[];
   if (ref === "latest") {
     if (!source) throw new KvBackupError("BadRequest", "'latest' needs the vault whose latest run to use");
-    const rows = await deps.inventory.list({ vault: source, top: 500 });
+    const rows = await deps.inventory.list({ vault: source, top: 500 }, signal);
     candidates = rows
       .filter((r) => MayHaveCommitted.has(r.status))
       .map((row) => ({ path: row.manifest, row }));
   } else {
     if (!isRunId(ref))
       throw new KvBackupError("BadRequest", `'${ref.slice(0, 64)}' is not ${RuleText.runId} or 'latest'`);
-    const row = await deps.inventory.get(ref, source);
+    const row = await deps.inventory.get(ref, source, signal);
     candidates = row
       ? [{ path: row.manifest, row }]
       : layoutPaths(source ? [source] : [...deps.config.vaults, ...deps.config.hsms].map((v) => v.name), ref);

@@ -23,7 +23,7 @@ export async function drillLease(
   const started = Date.now();
   for (;;) {
     try {
-      return await deps.leases.acquire(`drill-${scratch.name}`, onLost);
+      return await deps.leases.acquire(`drill-${scratch.name}`, onLost, signal);
     } catch (e) {
       if (!isKvBackupError(e, "AlreadyRunning")) throw e;
       if (Date.now() - started + deps.tuning.drillPollMs > waitMs)
@@ -75,7 +75,7 @@ export async function trustedState(
   signal: SignalLike,
 ): Promise<{ state: DrillState; row: DrillRow } | undefined> {
   if (!state || state.phase === "clean" || state.objects.length === 0) return undefined;
-  const rows = await deps.drills.list({ vault: state.vault, top: 50 });
+  const rows = await deps.drills.list({ vault: state.vault, top: 50 }, signal);
   const row = rows.find((r) => r.drillId === state.drillId);
   if (!row || row.scratchVault !== scratch.name || row.runId !== state.runId || row.status === "succeeded")
     return undefined;

@@ -117,7 +117,7 @@ export async function runDrill(
       `the drill lease on scratch vault '${scratch.name}' was lost mid-drill`,
       // Drills share the vaults' budgets: one slot of the source's subscription budget, as a run holds.
       async (held) => {
-        await deps.drills.put(row);
+        await deps.drills.put(row, held);
         return underBudget(deps, vault, held, (signal) =>
           drill({ deps, vault, scratch, row, mismatchList, end, signal, onProgress: options.onProgress }),
         );
@@ -132,11 +132,19 @@ export async function runDrill(
 }
 
 /** With the scratch vault's lease held no other drill is alive: one of this vault still "running" died. */
-async function abandonDeadDrills(deps: EngineDeps, vault: string, drillId: string): Promise<void> {
-  for (const dead of await deps.drills.list({ vault, top: 20 }))
+async function abandonDeadDrills(
+  deps: EngineDeps,
+  vault: string,
+  drillId: string,
+  signal: SignalLike,
+): Promise<void> {
+  for (const dead of await deps.drills.list({ vault, top: 20 }, signal))
     if (dead.status === "running" && dead.drillId !== drillId) {
       const finishedAt = deps.now().toISOString();
-      await deps.drills.put({ ...dead, status: "abandoned", finishedAt, firstFailureCode: "Abandoned" });
+      await deps.drills.put(
+        { ...dead, status: "abandoned", finishedAt, firstFailureCode: "Abandoned" },
+        signal,
+      );
       deps.telemetry.drillEnded({
         vault: dead.vault,
         drillId: dead.drillId,
@@ -185,7 +193,7 @@ async function clearLeftovers(
     // That drill's leftovers are gone: its row vouches for nothing any more (a replay of its record
     // would otherwise make a later drill purge what someone else put there under those names).
     const { inScratch: _gone, ...cleared } = trusted.row;
-    await deps.drills.put(cleared);
+    await deps.drills.put(cleared, signal);
   }
   return undefined;
 }
@@ -219,7 +227,7 @@ async function failAfterRestore(w: DrillWork, ports: DrillPorts, objects: string
 
 async function drill(w: DrillWork): Promise<DrillResult> {
   const { deps, vault, scratch, row, end, signal } = w;
-  await abandonDeadDrills(deps, vault.name, row.drillId);
+  await abandonDeadDrills(deps, vault.name, row.drillId, signal);
   let manifest: Manifest;
   try {
     manifest = (await findRun(deps, "latest", vault.name, signal)).manifest;
@@ -235,7 +243,7 @@ async function drill(w: DrillWork): Promise<DrillResult> {
   // The row names the run and what the drill restores before the record does: the next drill
   // checks the one against the other.
   row.inScratch = scratchDigest(objects);
-  await deps.drills.put(row);
+  await deps.drills.put(row, signal);
   const state = { drillId: row.drillId, vault: vault.name, runId: manifest.runId, objects };
   await writeDrillState(deps.documents, scratch.name, { ...state, phase: "restoring" }, signal);
   try {

@@ -30,7 +30,7 @@ export async function framedRun(
     const { name } = record.vault;
     return await holding(
       signal,
-      (onLost) => deps.leases.acquire(name, onLost),
+      (onLost) => deps.leases.acquire(name, onLost, signal),
       `the lease on ${what} '${name}' was lost mid-run; another run may own it now`,
       async (held) => (await priorCommit(deps, record, held)) ?? work(held),
     );

@@ -46,7 +46,7 @@ export async function priorCommit(
   record: RunRecord,
   signal?: SignalLike,
 ): Promise<RunResult | undefined> {
-  const row = await deps.inventory.get(record.job.runId, record.vault.name);
+  const row = await deps.inventory.get(record.job.runId, record.vault.name, signal);
   const sealed = row?.status === "succeeded" || row?.status === "partial";
   const found = await readManifest(
     deps.documents,

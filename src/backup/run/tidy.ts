@@ -15,23 +15,26 @@ export async function tidyEarlierRuns(
   record: RunRecord,
   signal?: SignalLike,
 ): Promise<void> {
-  const rows = await deps.inventory.list({ vault: record.vault.name, status: "running", top: 100 });
+  const rows = await deps.inventory.list({ vault: record.vault.name, status: "running", top: 100 }, signal);
   for (const row of rows) {
     if (row.runId === record.job.runId) continue;
     const found = await readManifest(deps.documents, row.manifest, undefined, signal);
     if (found.state === "sound") {
-      await deps.inventory.put(finalRow(row, found.manifest, found.sha256));
+      await deps.inventory.put(finalRow(row, found.manifest, found.sha256), signal);
       continue;
     }
     const finishedAt = deps.now();
     const durationMs = Math.max(0, finishedAt.getTime() - Date.parse(row.startedAt)) || 0;
-    await deps.inventory.put({
-      ...row,
-      status: "abandoned",
-      finishedAt: finishedAt.toISOString(),
-      durationMs,
-      firstFailureCode: "Abandoned",
-    });
+    await deps.inventory.put(
+      {
+        ...row,
+        status: "abandoned",
+        finishedAt: finishedAt.toISOString(),
+        durationMs,
+        firstFailureCode: "Abandoned",
+      },
+      signal,
+    );
     deps.telemetry.run({ runId: row.runId, vault: row.vault, tier: row.tier, trigger: row.trigger }).end({
       status: "abandoned",
       counts: emptyCounts(),
