@@ -1,7 +1,7 @@
 import { app } from "@azure/functions";
 import { createApp } from "./app.js";
-import { loadConfig } from "./config.js";
 import { registerFunctions } from "./functions/register.js";
+import { loadConfig } from "./loadConfig.js";
 import { startTelemetry } from "./telemetry/bootstrap.js";
 import { inInvocationTrace } from "./telemetry/invocations.js";
 

@@ -4,6 +4,8 @@
  * rules test holds that), so what is behind this door can move without touching them.
  */
 
+// Backups: plan and queue them, run one vault's, read the runs.
+export { enqueueBackups, planBackups, type QueuedRun, scheduleBackups } from "./backupJobs.js";
 export { listRuns } from "./catalog/listRuns.js";
 export { showRun } from "./catalog/showRun.js";
 export { verifyRef } from "./catalog/verifyRun.js";
@@ -11,22 +13,20 @@ export { verifyRef } from "./catalog/verifyRun.js";
 export { type BackupJob, DefaultTuning, type EngineDeps, type RestoreJob, type Tuning } from "./deps.js";
 // Drills, the fleet, health and the report.
 export { drillTargets, enqueueDrills, type QueuedDrill } from "./drill/drillJobs.js";
+export type { DrillResult } from "./drill/drillTypes.js";
 export { runDrill } from "./drill/runDrill.js";
-export type { DrillResult } from "./drill/types.js";
 // What went wrong, as a diagnosis.
 export { diagnosisOf } from "./failures.js";
 export { discoverFleet, withFleet } from "./fleet.js";
 export { emitFleetStatus } from "./fleetStatus.js";
 export { type Check, checkHealth, type VaultHealth } from "./health.js";
 export { restoreHsm } from "./hsm/restoreHsm.js";
-// Backups: plan and queue them, run one vault's, read the runs.
-export { enqueueBackups, planBackups, type QueuedRun, scheduleBackups } from "./jobs.js";
 export { buildReport, type VaultReport } from "./report.js";
 export { getRestore, type RestoreState, runRestoreJob, submitRestore } from "./restore/restoreJobs.js";
+export type { RestoreReport } from "./restore/restoreTypes.js";
 // Restores: of a vault's run (now, or queued), of a Managed HSM key.
 export { runRestore } from "./restore/runRestore.js";
 export { restoredAsAsked } from "./restore/status.js";
-export type { RestoreReport } from "./restore/types.js";
 export type { Progress } from "./run/backupKinds.js";
 export type { RunResult } from "./run/record.js";
 export { runBackup } from "./runBackup.js";

@@ -1,5 +1,5 @@
-import type { VaultStatus } from "../domain/fleetStatus.js";
 import type { SignalLike } from "../domain/signal.js";
+import type { VaultStatus } from "../domain/vaultStatus.js";
 import type { EngineDeps } from "./deps.js";
 import { buildReport } from "./report.js";
 

@@ -1,4 +1,4 @@
-import type { RateBudget } from "../domain/budget.js";
+import type { RateBudget } from "../domain/rateBudget.js";
 import { abortError, delay, type SignalLike } from "../domain/signal.js";
 
 export interface LimiterOptions {

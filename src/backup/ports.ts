@@ -1,11 +1,11 @@
-import type { RateBudget } from "../domain/budget.js";
 import type { VaultRef } from "../domain/config.js";
-import type { DrillRow, DrillSummary, ObjectFacts } from "../domain/drill.js";
-import type { VaultStatus } from "../domain/fleetStatus.js";
+import type { DrillRow, DrillSummary, ObjectFacts } from "../domain/drillRecord.js";
+import type { RateBudget } from "../domain/rateBudget.js";
+import type { VaultStatus } from "../domain/vaultStatus.js";
 
 export type { DrillSummary };
 
-import type { HsmJobState } from "../domain/hsm.js";
+import type { HsmJobState } from "../domain/hsmBackup.js";
 import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
 import type { ChunkedDocument } from "../domain/manifest.js";
 import type { BlobFacts, DiscoveredVault, ObjectInfo, StoredBlob, Written } from "../domain/objects.js";

@@ -1,6 +1,6 @@
 import type { VaultRef } from "../domain/config.js";
 import type { Diagnosis } from "../domain/diagnosis.js";
-import type { DrillRow } from "../domain/drill.js";
+import type { DrillRow } from "../domain/drillRecord.js";
 import type { InventoryRow } from "../domain/inventory.js";
 import type { SignalLike } from "../domain/signal.js";
 import { findRun } from "./catalog/findRun.js";

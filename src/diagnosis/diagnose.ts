@@ -1,8 +1,8 @@
 import type { AzureFailure } from "../domain/azureFailure.js";
 import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
 import { diagnoseArm } from "./arm.js";
-import { diagnoseIdentity } from "./identity.js";
 import { diagnoseKeyVault } from "./keyVault.js";
+import { diagnoseIdentity } from "./signIn.js";
 import { diagnoseStorage } from "./storage.js";
 
 const service = { storage: "Storage", keyvault: "Key Vault", arm: "Azure Resource Manager" } as const;

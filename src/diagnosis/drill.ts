@@ -1,6 +1,6 @@
 import type { AzureFailure } from "../domain/azureFailure.js";
 import type { Diagnosis } from "../domain/diagnosis.js";
-import type { DrillMismatch } from "../domain/drill.js";
+import type { DrillMismatch } from "../domain/drillRecord.js";
 
 /** Restore drills: what keeps a drill from proving a restore, in words the on-call engineer acts on. */
 

@@ -1,6 +1,6 @@
 import type { AzureFailure } from "../domain/azureFailure.js";
 import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
-import type { HsmJobState } from "../domain/hsm.js";
+import type { HsmJobState } from "../domain/hsmBackup.js";
 
 /**
  * Managed HSM backups differ from everything else kvbackup does: the HSM itself writes into the

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Diagnosis } from "./diagnosis.js";
-import type { HsmBackupRecord } from "./hsm.js";
+import type { HsmBackupRecord } from "./hsmBackup.js";
 import type { Kind, Mode, RunStatus, Tier, Trigger } from "./vocabulary.js";
 
 export interface ManifestItem {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { HsmFolderPattern } from "./hsm.js";
+import { HsmFolderPattern } from "./hsmBackup.js";
 import { type Manifest, manifestBlob, objectBlob, runPrefix } from "./manifest.js";
 import { EtagPattern } from "./objects.js";
 import { ObjectNamePattern, RunIdPattern, VaultNamePattern } from "./rules.js";

@@ -1,6 +1,6 @@
 import type { InvocationContext, Timer } from "@azure/functions";
 import { type EngineDeps, emitFleetStatus } from "../backup/engine.js";
-import type { VaultStatus } from "../domain/fleetStatus.js";
+import type { VaultStatus } from "../domain/vaultStatus.js";
 
 /**
  * Hourly, at half past: the alerts read these events and compare their times with now. The hour

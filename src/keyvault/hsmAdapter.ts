@@ -11,7 +11,7 @@ import {
 import { isAbort, retryAfterSeconds, toAzureFailure } from "../domain/azureFailure.js";
 import type { VaultRef } from "../domain/config.js";
 import { azureCallError, KvBackupError } from "../domain/errors.js";
-import type { HsmJobState } from "../domain/hsm.js";
+import type { HsmJobState } from "../domain/hsmBackup.js";
 import type { SignalLike } from "../domain/signal.js";
 
 /** The data plane's backup/restore API version (backuprestore.json, stable 2025-07-01). */

@@ -1,6 +1,6 @@
 import type { PipelinePolicy, PipelineRequest } from "@azure/core-rest-pipeline";
 import { retryAfterSeconds } from "../domain/azureFailure.js";
-import type { RateBudget } from "../domain/budget.js";
+import type { RateBudget } from "../domain/rateBudget.js";
 import { delay } from "../domain/signal.js";
 
 /** What an error body said: its code, message and inner code. */

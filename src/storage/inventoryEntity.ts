@@ -1,4 +1,4 @@
-import type { DrillRow } from "../domain/drill.js";
+import type { DrillRow } from "../domain/drillRecord.js";
 import { emptyCounts, type InventoryRow, Outcomes } from "../domain/inventory.js";
 import { runIdTime } from "../domain/runId.js";
 import { type Kind, Kinds, type Mode, type Tier, type Trigger } from "../domain/vocabulary.js";

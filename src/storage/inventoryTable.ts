@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { odata, type TableClient } from "@azure/data-tables";
 import type { StorageTarget } from "../domain/azureFailure.js";
-import type { DrillRow } from "../domain/drill.js";
+import type { DrillRow } from "../domain/drillRecord.js";
 import type { InventoryQuery, InventoryRow } from "../domain/inventory.js";
 import type { SignalLike } from "../domain/signal.js";
 import { drillEntity, drillFromEntity, fromEntity, toEntity } from "./inventoryEntity.js";

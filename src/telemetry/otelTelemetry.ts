@@ -1,9 +1,9 @@
 import { type Attributes, context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import { logs, SeverityNumber } from "@opentelemetry/api-logs";
-import type { DrillSummary } from "../domain/drill.js";
+import type { DrillSummary } from "../domain/drillRecord.js";
 import { firstLine } from "../domain/errors.js";
-import type { VaultStatus } from "../domain/fleetStatus.js";
 import type { Outcome } from "../domain/inventory.js";
+import type { VaultStatus } from "../domain/vaultStatus.js";
 import type { Kind, RunStatus, Tier, Trigger } from "../domain/vocabulary.js";
 import { DrillCompletedEvent, instruments, RunCompletedEvent, StatusEvent } from "./instruments.js";
 

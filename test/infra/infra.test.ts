@@ -2,7 +2,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { VaultStatusFields } from "../../src/domain/fleetStatus.js";
 import {
   BackupOperatorRole,
   DiscoveryReaderRole,
@@ -11,6 +10,7 @@ import {
   StorageRoles,
   VaultGrants,
 } from "../../src/domain/permissions.js";
+import { VaultStatusFields } from "../../src/domain/vaultStatus.js";
 import { RunCompletedEvent, StatusEvent } from "../../src/telemetry/instruments.js";
 
 /**

@@ -6,8 +6,8 @@
  */
 import functions from "@azure/functions";
 import { createApp } from "../../src/app.js";
-import { loadConfig } from "../../src/config.js";
 import { getHealth } from "../../src/functions/healthApi.js";
+import { loadConfig } from "../../src/loadConfig.js";
 
 // A CommonJS package: Node's ESM loader gives its classes through the default export only.
 const { HttpRequest, InvocationContext } = functions;

@@ -4,9 +4,9 @@ import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential
 import { type App, type AppOverrides, createApp } from "../../src/app.js";
 import type { BackupJob } from "../../src/backup/deps.js";
 import { main } from "../../src/cli/main.js";
-import { loadConfig } from "../../src/config.js";
 import { newRunId } from "../../src/domain/runId.js";
 import type { Kind } from "../../src/domain/vocabulary.js";
+import { loadConfig } from "../../src/loadConfig.js";
 import { addDemoVaults, type Stack, type StackBase, stackEnv, startBase } from "../stack/stack.js";
 import { OpenFirewall } from "../stack/storage/faultProxy.js";
 import type { StackTls } from "../stack/tls.js";

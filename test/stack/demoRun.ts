@@ -3,15 +3,15 @@ import type { Timer } from "@azure/functions";
 import { createApp } from "../../src/app.js";
 import { findRun } from "../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../src/backup/catalog/verifyRun.js";
-import type { DrillResult } from "../../src/backup/drill/types.js";
+import type { DrillResult } from "../../src/backup/drill/drillTypes.js";
 import type { RunResult } from "../../src/backup/run/record.js";
 import { formatBytes, table } from "../../src/cli/output.js";
-import { loadConfig } from "../../src/config.js";
 import { listBackups } from "../../src/functions/backupsApi.js";
 import { getReport, postDrills } from "../../src/functions/drillsApi.js";
 import { postRestores } from "../../src/functions/restoresApi.js";
 import { scheduledBackup } from "../../src/functions/scheduledBackup.js";
 import { backupWorker, restoreWorker } from "../../src/functions/workers.js";
+import { loadConfig } from "../../src/loadConfig.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
 import { compareVaults } from "./compareVaults.js";
 

@@ -34,12 +34,12 @@ const Rules: Record<string, { rooms: string[]; packages: RegExp }> = {
       /^(@opentelemetry\/.+|@azure\/(core-tracing|identity|monitor-opentelemetry|opentelemetry-instrumentation-azure-sdk))$/,
   },
   settings: { rooms: ["domain"], packages: /^zod$/ },
-  config: { rooms: ["domain", "settings"], packages: /^zod$/ },
+  loadConfig: { rooms: ["domain", "settings"], packages: /^zod$/ },
   identity: { rooms: ["domain"], packages: /^@azure\/(core-auth|identity)$/ },
   app: { rooms: ["domain", "backup", "keyvault", "storage", "arm", "telemetry", "identity"], packages: /^$/ },
   functions: { rooms: ["domain", "diagnosis", "backup"], packages: /^(@azure\/functions|zod)$/ },
-  cli: { rooms: ["domain", "diagnosis", "backup", "app", "config"], packages: /^$/ },
-  index: { rooms: ["app", "config", "functions", "telemetry"], packages: /^@azure\/functions$/ },
+  cli: { rooms: ["domain", "diagnosis", "backup", "app", "loadConfig"], packages: /^$/ },
+  index: { rooms: ["app", "loadConfig", "functions", "telemetry"], packages: /^@azure\/functions$/ },
 };
 
 function importsOf(file: string): string[] {
@@ -149,6 +149,16 @@ describe("the layers of src/", () => {
         (n) => n === to || (!seen.has(n) && seen.add(n) && reaches(n, to, seen)),
       );
     expect([...edges.keys()].filter((f) => reaches(f, f))).toEqual([]);
+  });
+
+  it("every file name in src/ is unique: one name, one thing", () => {
+    const byName = new Map<string, string[]>();
+    for (const f of all)
+      byName.set(f.split("/").at(-1) as string, [
+        ...(byName.get(f.split("/").at(-1) as string) ?? []),
+        relative(root, f),
+      ]);
+    expect([...byName.values()].filter((paths) => paths.length > 1)).toEqual([]);
   });
 
   it("no file is over 300 lines", () => {

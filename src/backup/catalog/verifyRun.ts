@@ -2,7 +2,7 @@ import { blobMissing, corruptBlob, corruptManifest } from "../../diagnosis/local
 import { type Config, findHsm, findVault } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
-import { type HsmBackupRecord, hsmContainer } from "../../domain/hsm.js";
+import { type HsmBackupRecord, hsmContainer } from "../../domain/hsmBackup.js";
 import type { InventoryRow } from "../../domain/inventory.js";
 import { type Manifest, manifestBlob, runPrefix } from "../../domain/manifest.js";
 import { HsmClockSlackMs, hsmFolderTime, sha256Hex } from "../../domain/manifestCheck.js";

@@ -1,5 +1,5 @@
 import type { VaultRef } from "../../domain/config.js";
-import type { DrillRow, DrillState } from "../../domain/drill.js";
+import type { DrillRow, DrillState } from "../../domain/drillRecord.js";
 import { isKvBackupError, KvBackupError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
 import { delay, type SignalLike } from "../../domain/signal.js";

@@ -1,4 +1,4 @@
-import type { DrillMismatch, ObjectFacts } from "../../domain/drill.js";
+import type { DrillMismatch, ObjectFacts } from "../../domain/drillRecord.js";
 import type { ManifestItem } from "../../domain/manifest.js";
 
 const tagsText = (t?: Record<string, string>): string =>

@@ -1,13 +1,13 @@
 import { drillMismatch, drillNothingToProve } from "../../diagnosis/drill.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import { VersionWarning } from "../../domain/drill.js";
+import { VersionWarning } from "../../domain/drillRecord.js";
 import type { Manifest, ManifestItem } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import { diagnosisOf, isKeyVaultFailure } from "../failures.js";
 import { Pool } from "../pool.js";
+import type { DrillPorts, DrillResult, DrillWork } from "./drillTypes.js";
 import { prove } from "./prove.js";
 import { emptyScratch, scratchContents, withManaged, writeDrillState } from "./scratch.js";
-import type { DrillPorts, DrillResult, DrillWork } from "./types.js";
 
 /** Restores each object of the run into the scratch vault (a blob that is not as recorded is a mismatch, never restored). */
 async function restoreAll(

@@ -6,17 +6,18 @@ import {
 } from "../../diagnosis/drill.js";
 import { findVault, type VaultRef } from "../../domain/config.js";
 import type { Diagnosis, DiagnosisContext } from "../../domain/diagnosis.js";
-import type { DrillMismatch, DrillRow } from "../../domain/drill.js";
+import type { DrillMismatch, DrillRow } from "../../domain/drillRecord.js";
 import { failureOf, isKvBackupError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
-import { budgetOf, underBudget } from "../budget.js";
 import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { holding } from "../holding.js";
 import { VaultLimiter } from "../limiter.js";
+import { budgetOf, underBudget } from "../subscriptionBudget.js";
+import type { DrillPorts, DrillProgress, DrillRequest, DrillResult, DrillWork } from "./drillTypes.js";
 import { drillLease, scratchInUse, trustedState } from "./guards.js";
 import { restoreProveClean } from "./restoreProve.js";
 import {
@@ -28,7 +29,6 @@ import {
   withManaged,
   writeDrillState,
 } from "./scratch.js";
-import type { DrillPorts, DrillProgress, DrillRequest, DrillResult, DrillWork } from "./types.js";
 
 /**
  * Whose failure it is: storage's, the scratch vault's (the drill role), or the source vault's (the

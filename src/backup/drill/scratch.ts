@@ -1,6 +1,6 @@
 import { drillVaultNotEmpty, drillVaultPurgeProtected, isPurgeProtected } from "../../diagnosis/drill.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import type { DrillState } from "../../domain/drill.js";
+import type { DrillState } from "../../domain/drillRecord.js";
 import { failureOf } from "../../domain/errors.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";

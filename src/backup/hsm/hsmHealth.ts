@@ -1,11 +1,11 @@
 import { diagnoseHsmJob, hsmJobTimedOut } from "../../diagnosis/hsm.js";
 import type { VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import { hsmContainer } from "../../domain/hsm.js";
+import { hsmContainer } from "../../domain/hsmBackup.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
 import { isKeyVaultFailure, isStorageFailure, storageContext } from "../failures.js";
-import { hsmCallDiagnosis, untilDone } from "./jobs.js";
+import { hsmCallDiagnosis, untilDone } from "./hsmJobs.js";
 
 export interface HsmHealth {
   name: string;

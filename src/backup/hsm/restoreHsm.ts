@@ -2,14 +2,14 @@ import { diagnoseHsmJob, hsmJobTimedOut } from "../../diagnosis/hsm.js";
 import { findHsm, type VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
-import type { HsmBackupRecord } from "../../domain/hsm.js";
+import type { HsmBackupRecord } from "../../domain/hsmBackup.js";
 import { ObjectNamePattern, RuleText } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { findRun } from "../catalog/findRun.js";
 import { verifyRun } from "../catalog/verifyRun.js";
 import type { EngineDeps } from "../deps.js";
 import { storageContext } from "../failures.js";
-import { hsmCallDiagnosis, restoredVersions, untilDone } from "./jobs.js";
+import { hsmCallDiagnosis, restoredVersions, untilDone } from "./hsmJobs.js";
 
 export interface HsmRestoreRequest {
   runId: string;

@@ -8,7 +8,7 @@ import {
   HsmFolderPattern,
   type HsmJobState,
   hsmContainer,
-} from "../../domain/hsm.js";
+} from "../../domain/hsmBackup.js";
 import { type Manifest, manifestDocument } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
@@ -17,7 +17,7 @@ import { framedRun } from "../run/frame.js";
 import { priorCommit } from "../run/priorCommit.js";
 import { RunRecord, type RunResult } from "../run/record.js";
 import { tidyEarlierRuns } from "../run/tidy.js";
-import { hsmCallDiagnosis, untilDone } from "./jobs.js";
+import { hsmCallDiagnosis, untilDone } from "./hsmJobs.js";
 
 /**
  * One Managed HSM, one run: the storage preflight, the HSM's lease (one backup at a time per HSM,

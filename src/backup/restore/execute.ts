@@ -10,7 +10,7 @@ import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "../failures.js
 import { Pool } from "../pool.js";
 import type { BlobStore, VaultPort } from "../ports.js";
 import { SignalFanout } from "../signals.js";
-import type { PlanEntry, RestoreEntry } from "./types.js";
+import type { PlanEntry, RestoreEntry } from "./restoreTypes.js";
 
 export interface ExecuteDeps {
   blobs: BlobStore;

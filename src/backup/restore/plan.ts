@@ -2,7 +2,7 @@ import type { Manifest } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { type Kind, Kinds } from "../../domain/vocabulary.js";
 import type { VaultPort } from "../ports.js";
-import type { PlanEntry, RestoreFilters } from "./types.js";
+import type { PlanEntry, RestoreFilters } from "./restoreTypes.js";
 
 const lower = (s: string): string => s.toLowerCase();
 const singular = (k: Kind): string => k.slice(0, -1);

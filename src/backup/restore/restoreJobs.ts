@@ -4,9 +4,9 @@ import { RestoreIdPattern } from "../../domain/rules.js";
 import { newRunId } from "../../domain/runId.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf } from "../failures.js";
+import type { RestoreEntry, RestoreReport, RestoreRequest } from "./restoreTypes.js";
 import { normalRequest, resolveRestore, runRestore } from "./runRestore.js";
 import { restoreStatus } from "./status.js";
-import type { RestoreEntry, RestoreReport, RestoreRequest } from "./types.js";
 
 /** What GET /api/restores/{id} shows; kept in the container at restores/{id}.json. */
 export interface RestoreState {

@@ -2,16 +2,16 @@ import { findHsm, findVault, type VaultRef } from "../../domain/config.js";
 import { KvBackupError } from "../../domain/errors.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { unique } from "../../domain/vocabulary.js";
-import { budgetOf, underBudget } from "../budget.js";
 import { type FoundRun, findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosed, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
+import { budgetOf, underBudget } from "../subscriptionBudget.js";
 import { executeRestore } from "./execute.js";
 import { planRestore } from "./plan.js";
+import type { RestoreEntry, RestoreReport, RestoreRequest } from "./restoreTypes.js";
 import { expectedStatus, restoreStatus } from "./status.js";
-import type { RestoreEntry, RestoreReport, RestoreRequest } from "./types.js";
 
 export interface Resolved {
   run: FoundRun;

@@ -1,5 +1,5 @@
 import type { Kind, OnConflict, RunStatus } from "../../domain/vocabulary.js";
-import type { PlanEntry, RestoreEntry, RestoreOutcome } from "./types.js";
+import type { PlanEntry, RestoreEntry, RestoreOutcome } from "./restoreTypes.js";
 
 /**
  * Skipped by the conflict policy and still there: an object of that name exists in the target. A

@@ -3,10 +3,10 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app.js";
 import { enqueueDrills } from "../../../src/backup/drill/drillJobs.js";
-import type { DrillResult } from "../../../src/backup/drill/types.js";
-import { loadConfig } from "../../../src/config.js";
+import type { DrillResult } from "../../../src/backup/drill/drillTypes.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { backupWorker } from "../../../src/functions/workers.js";
+import { loadConfig } from "../../../src/loadConfig.js";
 import { addDrillVault, type Stack } from "../../stack/stack.js";
 import { runCli, startTestStack } from "../helpers.js";
 

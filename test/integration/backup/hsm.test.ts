@@ -1,11 +1,11 @@
 import { HttpRequest, InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app.js";
-import { enqueueBackups } from "../../../src/backup/jobs.js";
+import { enqueueBackups } from "../../../src/backup/backupJobs.js";
 import type { RunResult } from "../../../src/backup/run/record.js";
-import { loadConfig } from "../../../src/config.js";
 import { postBackups } from "../../../src/functions/backupsApi.js";
 import { backupWorker } from "../../../src/functions/workers.js";
+import { loadConfig } from "../../../src/loadConfig.js";
 import type { ManagedHsmEmulator } from "../../stack/hsm/hsmEmulator.js";
 import { addHsm, type Stack } from "../../stack/stack.js";
 import { runCli, startTestStack } from "../helpers.js";

@@ -16,8 +16,8 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBackup } from "../../../src/backup/engine.js";
-import { VaultStatusFields } from "../../../src/domain/fleetStatus.js";
 import { newRunId } from "../../../src/domain/runId.js";
+import { VaultStatusFields } from "../../../src/domain/vaultStatus.js";
 import { scheduledStatus } from "../../../src/functions/scheduledStatus.js";
 import { instrumentAzureSdk } from "../../../src/telemetry/azureSdk.js";
 import {

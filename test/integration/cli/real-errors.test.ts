@@ -8,7 +8,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app.js";
 import { main } from "../../../src/cli/main.js";
-import { loadConfig } from "../../../src/config.js";
+import { loadConfig } from "../../../src/loadConfig.js";
 import {
   expectedCode,
   keyVaultBodies,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { budgetOf } from "../../../src/backup/budget.js";
 import { runBackup } from "../../../src/backup/engine.js";
+import { budgetOf } from "../../../src/backup/subscriptionBudget.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { world } from "../fakes/deps.js";

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { enqueueBackups, scheduleBackups } from "../../../src/backup/backupJobs.js";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { showRun } from "../../../src/backup/catalog/showRun.js";
 import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
 import { runBackup } from "../../../src/backup/engine.js";
 import { checkHealth } from "../../../src/backup/health.js";
-import { enqueueBackups, scheduleBackups } from "../../../src/backup/jobs.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { scheduleBackups } from "../../../src/backup/backupJobs.js";
 import { runBackup } from "../../../src/backup/engine.js";
 import { discoverFleet } from "../../../src/backup/fleet.js";
 import { checkHealth } from "../../../src/backup/health.js";
-import { scheduleBackups } from "../../../src/backup/jobs.js";
 import { main } from "../../../src/cli/main.js";
-import { loadConfig } from "../../../src/config.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";
+import { loadConfig } from "../../../src/loadConfig.js";
 import { seed, world } from "../fakes/deps.js";
 import { captureIo } from "../fakes/io.js";
 import { armError } from "../fakes/memoryDirectory.js";

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { scheduleBackups } from "../../../src/backup/backupJobs.js";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { listRuns } from "../../../src/backup/catalog/listRuns.js";
 import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
 import { runBackup } from "../../../src/backup/engine.js";
 import { emitFleetStatus } from "../../../src/backup/fleetStatus.js";
-import { scheduleBackups } from "../../../src/backup/jobs.js";
 import { buildReport } from "../../../src/backup/report.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { main } from "../../../src/cli/main.js";

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { enqueueBackups } from "../../../src/backup/backupJobs.js";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { listRuns } from "../../../src/backup/catalog/listRuns.js";
 import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
 import { runBackup } from "../../../src/backup/engine.js";
 import { restoreHsm } from "../../../src/backup/hsm/restoreHsm.js";
-import { enqueueBackups } from "../../../src/backup/jobs.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { isKvBackupError, KvBackupError } from "../../../src/domain/errors.js";
 import { newRunId } from "../../../src/domain/runId.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runDrill } from "../../../src/backup/drill/runDrill.js";
 import { runBackup } from "../../../src/backup/engine.js";
 import { buildReport } from "../../../src/backup/report.js";
-import type { DrillRow } from "../../../src/domain/drill.js";
+import type { DrillRow } from "../../../src/domain/drillRecord.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { seed, world } from "../fakes/deps.js";
 

@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { runBackup } from "../../../src/backup/engine.js";
+import type { RestoreOutcome } from "../../../src/backup/restore/restoreTypes.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { restoredAsAsked, restoreStatus } from "../../../src/backup/restore/status.js";
-import type { RestoreOutcome } from "../../../src/backup/restore/types.js";
 import { main } from "../../../src/cli/main.js";
 import { restoreExitCode } from "../../../src/cli/restoreCommand.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";

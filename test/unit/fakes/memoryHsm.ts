@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { HsmFolders, HsmPort } from "../../../src/backup/ports.js";
 import { KvBackupError } from "../../../src/domain/errors.js";
-import type { HsmJobState } from "../../../src/domain/hsm.js";
+import type { HsmJobState } from "../../../src/domain/hsmBackup.js";
 
 /** The HSM containers in memory: container -> blob name -> bytes. */
 export class MemoryHsmFolders implements HsmFolders {

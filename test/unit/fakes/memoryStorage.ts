@@ -10,7 +10,7 @@ import type {
   Lease,
   VaultLeases,
 } from "../../../src/backup/ports.js";
-import type { DrillRow } from "../../../src/domain/drill.js";
+import type { DrillRow } from "../../../src/domain/drillRecord.js";
 import { azureCallError, KvBackupError } from "../../../src/domain/errors.js";
 import type { InventoryQuery, InventoryRow } from "../../../src/domain/inventory.js";
 import { type BlobFacts, type StoredBlob, strongEtag } from "../../../src/domain/objects.js";

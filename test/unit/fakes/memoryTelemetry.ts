@@ -5,8 +5,8 @@ import type {
   RunTelemetry,
   Telemetry,
 } from "../../../src/backup/ports.js";
-import type { VaultStatus } from "../../../src/domain/fleetStatus.js";
 import type { Outcome } from "../../../src/domain/inventory.js";
+import type { VaultStatus } from "../../../src/domain/vaultStatus.js";
 import type { Kind } from "../../../src/domain/vocabulary.js";
 
 export interface RecordedRun {

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { VaultInspector, VaultPort } from "../../../src/backup/ports.js";
-import type { RateBudget } from "../../../src/domain/budget.js";
 import { azureCallError, type KvBackupError } from "../../../src/domain/errors.js";
 import type { ObjectInfo } from "../../../src/domain/objects.js";
+import type { RateBudget } from "../../../src/domain/rateBudget.js";
 import type { SignalLike } from "../../../src/domain/signal.js";
 import type { Kind } from "../../../src/domain/vocabulary.js";
 

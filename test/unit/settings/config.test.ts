@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../../src/config.js";
 import { KvBackupError } from "../../../src/domain/errors.js";
+import { loadConfig } from "../../../src/loadConfig.js";
 import { ncrontabProblem } from "../../../src/settings/ncrontab.js";
 
 const base = {

@@ -1,6 +1,6 @@
 import type { VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import type { DrillMismatch, DrillRow } from "../../domain/drill.js";
+import type { DrillMismatch, DrillRow } from "../../domain/drillRecord.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { Trigger } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";

@@ -4,7 +4,7 @@ import type { Caller } from "./domain/diagnosis.js";
 import { KvBackupError } from "./domain/errors.js";
 import { type Kind, Kinds, WeekDays } from "./domain/vocabulary.js";
 import { ncrontabProblem } from "./settings/ncrontab.js";
-import { StorageSchema } from "./settings/storage.js";
+import { StorageSchema } from "./settings/storageSetting.js";
 import {
   appInsightsProblem,
   boolText,

@@ -1,7 +1,7 @@
 import { diagnoseHsmCall } from "../../diagnosis/hsm.js";
 import type { Diagnosis, DiagnosisContext } from "../../domain/diagnosis.js";
 import { failureOf } from "../../domain/errors.js";
-import type { HsmJobState } from "../../domain/hsm.js";
+import type { HsmJobState } from "../../domain/hsmBackup.js";
 import { delay, type SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure } from "../failures.js";
