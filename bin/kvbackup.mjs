@@ -14,8 +14,9 @@ if (tooOld) {
   else process.stderr.write(`${tooOld}\n`);
   process.exit(2);
 }
-// --version answers at once, from the package beside this file (a clone or an install alike).
-if (process.argv[2] === "--version") {
+// --version answers at once, wherever it stands (kvbackup --json --version, kvbackup doctor --version),
+// from the package beside this file (a clone or an install alike).
+if (process.argv.slice(2).includes("--version")) {
   const { readFileSync } = await import("node:fs");
   const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
   process.stdout.write(

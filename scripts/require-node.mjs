@@ -1,6 +1,7 @@
-// npm ci / npm install in a clone (preinstall) and the kvbackup bin: refuse a Node older than the
-// one the product runs on (the LTS Azure Functions supports as GA) with one clear line, before
-// anything else is installed or loaded. Runs on any Node: plain JavaScript, nothing imported.
+// The packed CLI's install (npm's preinstall) and the kvbackup bin: refuse a Node older than the one
+// the product runs on (the LTS Azure Functions supports as GA) with one clear line, before anything
+// is loaded. (In a clone, .npmrc's engine-strict stops npm ci even sooner: before it installs
+// anything, naming package.json's engines.) Runs on any Node: plain JavaScript, nothing imported.
 export const SupportedMajor = 22;
 
 /** The line to print when this Node is too old, or undefined when it is new enough. */

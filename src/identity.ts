@@ -9,8 +9,10 @@ import {
 } from "@azure/identity";
 import { CredentialFailure, type IdentityFailure } from "./domain/azureFailure.js";
 import type { Config } from "./domain/config.js";
-import { firstLine } from "./domain/errors.js";
 import type { SignedIn } from "./domain/signedIn.js";
+import { classifyTokenError, type Who } from "./identity/classify.js";
+
+export { classifyTokenError };
 
 /** A token takes well under a second from the managed identity, a few from the Azure CLI: longer is a failure, named. */
 export const TokenBoundMs = 15_000;
@@ -22,45 +24,6 @@ export const TokenBoundMs = 15_000;
 export const RememberFailureMs = 10_000;
 const RememberFailureMaxMs = 300_000;
 
-type Who = Pick<IdentityFailure, "credential" | "clientId">;
-
-interface ErrorLike {
-  name?: string;
-  message?: string;
-  /** MSAL's error behind a managed identity failure: errorCode "network_error", or the endpoint's HTTP status. */
-  cause?: { errorCode?: string; status?: number };
-  /** AggregateAuthenticationError: one error per credential of the chain tried. */
-  errors?: ErrorLike[];
-}
-
-/** What the managed identity's attempt says, by the codes MSAL's error carries (never its words). */
-function managedIdentityReason(e: ErrorLike, who: Who): IdentityFailure["reason"] | undefined {
-  const c = e.cause;
-  if (c?.errorCode === "network_error") return "unreachable";
-  // The App Service identity endpoint answers 400 for a client id no identity of the app has.
-  if (typeof c?.status === "number") return c.status === 400 && who.clientId ? "not-assigned" : "refused";
-  return undefined;
-}
-
-/** An identity library error, read: which credential failed, and why. */
-export function classifyTokenError(e: unknown, who: Who, operator: boolean): IdentityFailure {
-  const err = (e ?? {}) as ErrorLike;
-  const parts = err.errors?.length ? err.errors : [err];
-  const detail = parts
-    .map((p) => firstLine(p.message ?? "", 300))
-    .filter(Boolean)
-    .join("; ")
-    .slice(0, 900);
-  for (const p of parts) {
-    const reason = managedIdentityReason(p, who);
-    if (reason) return { ...who, reason, detail: firstLine(p.message ?? "", 300) };
-  }
-  // Every credential of the operator's chain said it cannot be used here: nobody is signed in.
-  if (operator && parts.every((p) => p.name === "CredentialUnavailableError"))
-    return { ...who, reason: "not-signed-in", detail };
-  return { ...who, reason: "refused", detail };
-}
-
 /** The inner promise, or the signal's abort, whichever comes first (a credential may not heed the signal). */
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -71,15 +34,24 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** Failures that are not about one resource: the endpoint, or the sign-in, is down for every scope. */
+const EveryScope: ReadonlySet<IdentityFailure["reason"]> = new Set(["slow", "unreachable", "not-signed-in"]);
+/** A token is used again until this close to its expiry. */
+const RefreshBeforeMs = 2 * 60_000;
+
 /**
  * A credential whose every token request is bounded in time and whose failures are named: the
  * identity library's own retries (and the SDKs' retries around them) could keep a caller waiting
- * for minutes behind an identity endpoint that does not answer. A failure is remembered for a few
- * seconds, so the calls behind it fail at once with the same CredentialFailure.
+ * for minutes behind an identity endpoint that does not answer. One request per scope at a time
+ * (calls that ask together share it) and the token kept until near its expiry, so checks made
+ * all at once ask the endpoint once per resource, not once per check. A failure is remembered for
+ * a few seconds, so the calls behind it fail at once with the same CredentialFailure: for every
+ * scope when the endpoint or the sign-in is down, for that resource alone when it was refused.
  */
 export class BoundedCredential implements TokenCredential {
-  /** The last failure: an identity endpoint that does not answer, or nobody signed in, fails every scope alike. */
-  private failure: { at: number; error: CredentialFailure; forMs: number } | undefined;
+  private readonly failures = new Map<string, { at: number; error: CredentialFailure; forMs: number }>();
+  private readonly tokens = new Map<string, AccessToken>();
+  private readonly pending = new Map<string, Promise<AccessToken | null>>();
   /** Who the last token was for (its claims, read; the token is not kept). */
   private last: SignedIn | undefined;
 
@@ -90,26 +62,60 @@ export class BoundedCredential implements TokenCredential {
     private readonly boundMs = TokenBoundMs,
   ) {}
 
+  private remembered(key: string) {
+    const now = Date.now();
+    for (const k of ["*", key]) {
+      const f = this.failures.get(k);
+      if (f && now - f.at < f.forMs) return f;
+    }
+    return undefined;
+  }
+
   async getToken(scopes: string | string[], options: GetTokenOptions = {}): Promise<AccessToken | null> {
-    const recent = this.failure;
-    if (recent && Date.now() - recent.at < recent.forMs) throw recent.error;
+    const key = JSON.stringify([[scopes].flat().sort(), options.tenantId ?? "", options.claims ?? ""]);
+    const recent = this.remembered(key);
+    if (recent) throw recent.error;
+    const kept = this.tokens.get(key);
+    if (kept && !options.claims && kept.expiresOnTimestamp - Date.now() > RefreshBeforeMs) return kept;
+    let asked = this.pending.get(key);
+    if (!asked) {
+      const { abortSignal: _callers, ...shared } = options;
+      asked = this.fetch(scopes, key, shared).finally(() => this.pending.delete(key));
+      this.pending.set(key, asked);
+    }
+    const caller = options.abortSignal as AbortSignal | undefined;
+    return caller ? raceAbort(asked, caller) : asked;
+  }
+
+  /** One request to the inner credential, bounded in time; its failure named and remembered. */
+  private async fetch(
+    scopes: string | string[],
+    key: string,
+    options: GetTokenOptions,
+  ): Promise<AccessToken | null> {
     const bound = new AbortController();
     const timer = setTimeout(() => bound.abort(), this.boundMs);
-    const caller = options.abortSignal as AbortSignal | undefined;
-    const signal = caller ? AbortSignal.any([caller, bound.signal]) : bound.signal;
     try {
-      const token = await raceAbort(this.inner.getToken(scopes, { ...options, abortSignal: signal }), signal);
-      this.failure = undefined;
-      if (token) this.last = signedIn(token.token, via(this.inner));
+      const token = await raceAbort(
+        this.inner.getToken(scopes, { ...options, abortSignal: bound.signal }),
+        bound.signal,
+      );
+      this.failures.delete(key);
+      this.failures.delete("*");
+      if (token) {
+        this.tokens.set(key, token);
+        this.last = signedIn(token.token, via(this.inner));
+      }
       return token;
     } catch (e) {
-      if (caller?.aborted) throw e;
       const identity: IdentityFailure = bound.signal.aborted
         ? { ...this.who, reason: "slow", detail: `no token within ${this.boundMs / 1000} s` }
         : classifyTokenError(e, this.who, this.operator);
       const error = new CredentialFailure(identity);
-      const forMs = recent ? Math.min(recent.forMs * 2, RememberFailureMaxMs) : RememberFailureMs;
-      this.failure = { at: Date.now(), error, forMs };
+      const scope = EveryScope.has(identity.reason) ? "*" : key;
+      const before = this.failures.get(scope);
+      const forMs = before ? Math.min(before.forMs * 2, RememberFailureMaxMs) : RememberFailureMs;
+      this.failures.set(scope, { at: Date.now(), error, forMs });
       throw error;
     } finally {
       clearTimeout(timer);

@@ -10,6 +10,7 @@ import {
   boolText,
   clientIdText,
   decimal,
+  normalConnectionString,
   optionalText,
   serviceUrl,
 } from "./settings/values.js";
@@ -217,7 +218,7 @@ const configOf = (s: Settings, storage: Config["storage"], caller: Caller): Read
     caller,
     ...(s.AZURE_CLIENT_ID ? { clientId: s.AZURE_CLIENT_ID } : {}),
     ...(s.APPLICATIONINSIGHTS_CONNECTION_STRING
-      ? { appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING }
+      ? { appInsightsConnectionString: normalConnectionString(s.APPLICATIONINSIGHTS_CONNECTION_STRING) }
       : {}),
   });
 

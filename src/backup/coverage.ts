@@ -2,7 +2,7 @@ import type { VaultRef } from "../domain/config.js";
 import type { Diagnosis } from "../domain/diagnosis.js";
 import { firstLine } from "../domain/errors.js";
 import type { InventoryRow } from "../domain/inventory.js";
-import type { SignalLike } from "../domain/signal.js";
+import { abortError, type SignalLike } from "../domain/signal.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import { findRun } from "./catalog/findRun.js";
 import type { EngineDeps } from "./deps.js";
@@ -94,6 +94,8 @@ export async function coverageFacts(
   try {
     c = await coverageOf(deps, vault, committed, signal);
   } catch (e) {
+    // Stopped (Ctrl-C): the whole report stops, it does not call every vault at risk.
+    if (signal?.aborted) throw abortError(signal);
     if (isStorageFailure(e) || isKeyVaultFailure(e)) throw e;
     return { reasons: [`coverage unknown: ${firstLine(e)}`] };
   }

@@ -9,7 +9,7 @@ import {
   VaultGrants,
   type VaultUse,
 } from "../domain/permissions.js";
-import type { SignalLike } from "../domain/signal.js";
+import { abortError, type SignalLike } from "../domain/signal.js";
 import type { SignedIn } from "../domain/signedIn.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import type { EngineDeps } from "./deps.js";
@@ -42,6 +42,8 @@ export interface VaultHealth {
   restore: Partial<Record<Kind, Check>>;
   /** What makes the vault unfit beyond its rights (the drill's scratch vault holding real data). */
   problem?: Diagnosis;
+  /** A check that was not made, and why (then ok is false: nothing was proven). */
+  skipped?: string;
 }
 
 export interface HealthReport {
@@ -49,7 +51,7 @@ export interface HealthReport {
   caller: Caller;
   storage: Check & {
     container: string;
-    /** blob: write + delete a probe blob; queues: send, delete, peek; table: write + delete a row. */
+    /** blob: write, read, delete a probe blob; queues: send, delete, peek; table: write, read, delete a row. */
     checks: { blob: Check; backupQueue: Check; restoreQueue: Check; table: Check };
   };
   vaults: VaultHealth[];
@@ -134,6 +136,32 @@ async function vaultHealth(
 }
 
 /**
+ * A scratch vault that is not the drill's alone (a vault with data of its own) fails the check; that
+ * takes the inventory, so it is asked only when storage answered, and an inventory that cannot be
+ * read fails it with that diagnosis.
+ */
+async function drillAlone(deps: EngineDeps, drill: VaultHealth, storageOk: boolean, signal?: SignalLike) {
+  const scratch: VaultRef = { name: drill.name, url: drill.url };
+  if (!storageOk) {
+    drill.ok = false;
+    drill.skipped = "the drill's alone: not checked while the storage path fails";
+    return;
+  }
+  try {
+    const inUse = await scratchInUse(deps, scratch, signal);
+    if (inUse) {
+      drill.ok = false;
+      drill.problem = drillVaultInUse(drill.name, inUse);
+    }
+  } catch (e) {
+    const diagnosis = diagnosisOf(e, storageContext(deps));
+    if (!diagnosis) throw e;
+    drill.ok = false;
+    drill.problem = diagnosis;
+  }
+}
+
+/**
  * Proves every path the app uses, uncached: the container (write + delete), both job queues (send,
  * delete, peek), the inventory table (write + delete); for each backup vault and kind the right to
  * list and back up; for every vault a restore may target the right to list and restore. Each
@@ -171,15 +199,14 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
     ...(failing?.diagnosis ? { diagnosis: failing.diagnosis } : {}),
     checks,
   };
-  const hsms = storage.ok ? await Promise.all(deps.config.hsms.map((h) => hsmHealth(deps, h, signal))) : [];
-  // A scratch vault that is not the drill's alone (a vault with data of its own) fails the check;
-  // that takes the inventory, so it is asked only when storage answered.
-  const inUse =
-    deps.config.drillVault && storage.ok ? await scratchInUse(deps, deps.config.drillVault) : undefined;
-  if (drillVault && inUse) {
-    drillVault.ok = false;
-    drillVault.problem = drillVaultInUse(drillVault.name, inUse);
-  }
+  // The HSM writes into the container: its check is made only when storage answered; every HSM is
+  // listed either way.
+  const hsms = storage.ok
+    ? await Promise.all(deps.config.hsms.map((h) => hsmHealth(deps, h, signal)))
+    : deps.config.hsms.map((h) => ({ ...h, ok: false, skipped: "not checked while the storage path fails" }));
+  if (drillVault) await drillAlone(deps, drillVault, storage.ok, signal);
+  // Stopped (Ctrl-C): what the checks say now is about the stop, not the paths.
+  if (signal?.aborted) throw abortError(signal);
   return {
     ok:
       storage.ok &&

@@ -2,7 +2,7 @@ import type { VaultRef } from "../domain/config.js";
 import type { Diagnosis } from "../domain/diagnosis.js";
 import type { DrillRow } from "../domain/drillRecord.js";
 import type { InventoryRow } from "../domain/inventory.js";
-import type { SignalLike } from "../domain/signal.js";
+import { abortError, type SignalLike } from "../domain/signal.js";
 import { findRun } from "./catalog/findRun.js";
 import { type Coverage, coverageFacts } from "./coverage.js";
 import type { EngineDeps } from "./deps.js";
@@ -187,6 +187,7 @@ export async function buildReport(
       await vaultReport(deps, { name, url: "" }, await goneKind(deps, name, signal), now, how, signal),
     );
   }
+  if (signal?.aborted) throw abortError(signal);
   const unread = fleet.unread;
   return {
     generatedAt: now.toISOString(),

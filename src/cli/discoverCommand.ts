@@ -12,7 +12,7 @@ export const discoverCommand: Command = {
   options: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
-    const fleet = await discoverFleet(ctx.app());
+    const fleet = await discoverFleet(ctx.app(), ctx.signal);
     const { out } = ctx;
     const code = fleet.unread.length ? ExitCode.failed : ExitCode.ok;
     if (out.json) {

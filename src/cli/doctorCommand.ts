@@ -44,8 +44,8 @@ function vault(line: Line, out: Output, v: VaultHealth): void {
 export const doctorCommand: Command = {
   name: "doctor",
   usage: `kvbackup doctor
-  Proves, from this machine, every path the app uses: the container (write + delete a probe blob),
-  both job queues (send, delete, peek), the inventory table (write + delete a row); for each backup
+  Proves, from this machine, every path the app uses: the container (write, read, delete a probe blob),
+  both job queues (send, delete, peek), the inventory table (write, read, delete a row); for each backup
   vault and kind the right to list and back up (discovered vaults too), for every vault a restore may
   target the right to list and restore, for each BACKUP_SUBSCRIPTIONS subscription the right to
   list its Key Vaults, and for each Managed HSM the service's pre-backup check (the app may start a
@@ -53,7 +53,7 @@ export const doctorCommand: Command = {
   options: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
-    const report = await checkHealth(ctx.app());
+    const report = await checkHealth(ctx.app(), ctx.signal);
     const { out } = ctx;
     if (out.json) {
       out.document(report);
@@ -67,10 +67,10 @@ export const doctorCommand: Command = {
     );
     const s = report.storage;
     const line = printer(out);
-    line(s.checks.blob, `storage container '${s.container}': write + delete a probe blob`);
+    line(s.checks.blob, `storage container '${s.container}': write, read, delete a probe blob`);
     line(s.checks.backupQueue, "queue backup-jobs: send + delete + peek");
     line(s.checks.restoreQueue, "queue restore-jobs: send + delete + peek");
-    line(s.checks.table, "inventory table: write + delete a row");
+    line(s.checks.table, "inventory table: write, read, delete a row");
     for (const d of report.discovery) line(d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
     for (const v of report.vaults) vault(line, out, v);
     for (const v of report.restoreTargets) vault(line, out, v);
@@ -81,14 +81,15 @@ export const doctorCommand: Command = {
           { ok: false, diagnosis: report.drillVault.problem },
           `${report.drillVault.name}: the drill's alone`,
         );
+      if (report.drillVault.skipped) out.out(`skip ${report.drillVault.name}: ${report.drillVault.skipped}`);
     }
     for (const h of report.hsms)
-      line(
-        h,
-        `Managed HSM ${h.name}: pre-backup check (start a backup; the HSM writes the container as itself)`,
-      );
-    if (!s.ok && report.hsms.length === 0 && ctx.app().config.hsms.length > 0)
-      out.out("skip Managed HSMs: not checked while the storage path fails");
+      if (h.skipped) out.out(`skip Managed HSM ${h.name}: ${h.skipped}`);
+      else
+        line(
+          h,
+          `Managed HSM ${h.name}: pre-backup check (start a backup; the HSM writes the container as itself)`,
+        );
     const notes = [...report.vaults, ...report.restoreTargets].filter((v) =>
       [...Object.values(v.kinds), ...Object.values(v.restore)].some((c) => c && !c.ok && c.optional),
     ).length;

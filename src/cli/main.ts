@@ -66,8 +66,23 @@ function commandWord(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** What an interrupt leaves behind, by command: what was written before the stop stays. */
+const Interrupted: Record<string, string> = {
+  backup:
+    "interrupted: no run committed; the blobs it wrote stay, and its row stays 'running' until the vault's next run marks it abandoned; its lease expires within a minute",
+  restore:
+    "interrupted: the objects restored before the stop stay in the target vault; run the same restore again and what is already there is skipped (--on-conflict skip, the default)",
+  drill:
+    "interrupted: what the drill restored stays in the scratch vault until the next drill purges it, and its row stays 'running' until then",
+};
+const interrupted = (command: string | undefined): string =>
+  (command && Interrupted[command]) || "interrupted: nothing was changed";
+
 /** What an error means to the operator: its exit code and the words (and diagnosis) to show. */
-function failure(e: unknown): {
+function failure(
+  e: unknown,
+  command?: string,
+): {
   code: number;
   error: { code: string; message: string; diagnosis?: Diagnosis };
 } {
@@ -79,8 +94,7 @@ function failure(e: unknown): {
         code: ExitCode.interrupted,
         error: {
           code: e.code,
-          message:
-            "interrupted: nothing more was written and no run committed; a backup's row stays 'running' until the vault's next run marks it abandoned, and its lease expires within a minute",
+          message: interrupted(command),
         },
       };
     return {
@@ -94,8 +108,8 @@ function failure(e: unknown): {
   };
 }
 
-function report(out: Output, e: unknown): number {
-  const { code, error } = failure(e);
+function report(out: Output, e: unknown, command?: string): number {
+  const { code, error } = failure(e, command);
   out.err(`kvbackup: ${error.message}`);
   if (error.diagnosis && error.message !== `${error.diagnosis.code}: ${error.diagnosis.cause}`)
     out.err(diagnosisLines(error.diagnosis));
@@ -137,11 +151,12 @@ type Env = Record<string, string | undefined>;
  * What the identity library and TLS read from the process itself, not from the settings the CLI is
  * given: with --settings .local/stack.env from a shell that did not source it, the stack's identity
  * endpoint and CA would be ignored. Applied to this process where its environment lacks them (the
- * environment wins, as everywhere). The app's own identity client ids are not applied: the CLI
- * signs in as the operator.
+ * environment wins, as everywhere). Nothing that chooses who signs in is taken from the file — not
+ * the app's identity client ids, not AZURE_TOKEN_CREDENTIALS (an app's "prod" would skip the
+ * operator's az login): the CLI signs in as the operator, as the operator's shell says.
  */
 function applyProcessSettings(settings: Env): void {
-  for (const name of ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_TOKEN_CREDENTIALS"])
+  for (const name of ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"])
     if (!process.env[name] && settings[name]) process.env[name] = settings[name];
   const ca = settings.NODE_EXTRA_CA_CERTS;
   if (!ca || process.env.NODE_EXTRA_CA_CERTS === ca) return;
@@ -202,7 +217,7 @@ export async function main(
       ...(signal ? { signal } : {}),
     });
   } catch (e) {
-    const code = report(out, e);
+    const code = report(out, e, command?.name);
     if (code === ExitCode.usage && !(e instanceof KvBackupError && e.code === "BadSettings"))
       out.err(`\n${command?.usage ?? Usage}`);
     return code;

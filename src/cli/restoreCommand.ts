@@ -142,7 +142,7 @@ export const verifyCommand: Command = {
   options: { vault: { type: "string" } },
   positionals: { min: 1, max: 1, name: "RUNID|latest" },
   async run(ctx) {
-    const result = await verifyRef(ctx.app(), ctx.positionals[0] as string, text(ctx, "vault"));
+    const result = await verifyRef(ctx.app(), ctx.positionals[0] as string, text(ctx, "vault"), ctx.signal);
     const { out } = ctx;
     if (out.json) out.document(result);
     else {

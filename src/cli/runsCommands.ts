@@ -18,11 +18,11 @@ export const listCommand: Command = {
     const status = text(ctx, "status") as InventoryRow["status"] | undefined;
     if (status && !RowStatuses.includes(status)) throw usageError(`--status takes ${RowStatuses.join(", ")}`);
     const vault = text(ctx, "vault")?.toLowerCase();
-    const runs = await listRuns(ctx.app(), {
-      ...(vault ? { vault } : {}),
-      ...(status ? { status } : {}),
-      top,
-    });
+    const runs = await listRuns(
+      ctx.app(),
+      { ...(vault ? { vault } : {}), ...(status ? { status } : {}), top },
+      ctx.signal,
+    );
     if (ctx.out.json) ctx.out.document({ runs });
     else if (runs.length === 0) ctx.out.out("no runs yet");
     else
@@ -53,7 +53,7 @@ export const showCommand: Command = {
   options: {},
   positionals: { min: 1, max: 1, name: "RUNID" },
   async run(ctx) {
-    const shown = await showRun(ctx.app(), ctx.positionals[0] as string);
+    const shown = await showRun(ctx.app(), ctx.positionals[0] as string, ctx.signal);
     const { run, manifest, manifestProblem } = shown;
     const code = run.status === "succeeded" && manifest ? ExitCode.ok : ExitCode.failed;
     if (ctx.out.json) {

@@ -40,7 +40,7 @@ export function diagnoseArm(f: AzureFailure, ctx: DiagnosisContext): Diagnosis |
     return {
       code: "ArmUnavailable",
       cause: `Azure Resource Manager (${ctx.subscription ? `subscription ${sub}` : "discovery"}) did not answer (${f.networkCode})${(TlsCodes as readonly string[]).includes(f.networkCode) ? ": its TLS certificate was not trusted (a TLS-inspecting proxy?)" : ""}.`,
-      fix: "The Function's outbound path (VNet, NSG, firewall) must reach management.azure.com (service tag AzureResourceManager), or BACKUP_ARM_ENDPOINT's host.",
+      fix: `${ctx.caller === "operator" ? "This machine's network" : "The Function's outbound path (VNet, NSG, firewall)"} must reach management.azure.com (service tag AzureResourceManager), or BACKUP_ARM_ENDPOINT's host.`,
     };
   return undefined;
 }

@@ -41,8 +41,8 @@ export function diagnoseKeyVault(f: AzureFailure, ctx: DiagnosisContext): Diagno
         ? `Key Vault '${vault}''s TLS certificate was not trusted (${f.networkCode}): a TLS-inspecting proxy is in the path, or the name resolves to another host.`
         : `Key Vault '${vault}' did not answer (${f.networkCode}).`,
       fix: tls
-        ? "Exempt *.vault.azure.net from TLS inspection, or trust the proxy's CA (NODE_EXTRA_CA_CERTS)."
-        : "With a private endpoint, link the caller's VNet to the privatelink.vaultcore.azure.net DNS zone and route all outbound traffic through the VNet.",
+        ? `Exempt ${ctx.hsm ? "*.managedhsm.azure.net" : "*.vault.azure.net"} from TLS inspection, or trust the proxy's CA (NODE_EXTRA_CA_CERTS).`
+        : `With a private endpoint, link the caller's VNet to the ${ctx.hsm ? "privatelink.managedhsm.azure.net" : "privatelink.vaultcore.azure.net"} DNS zone and route all outbound traffic through the VNet.`,
     };
   }
   if (f.status === 401 || f.status === 403) return diagnoseKeyVaultAuth(f, vault, ctx);

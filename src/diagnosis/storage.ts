@@ -9,7 +9,7 @@ const firewall = (ctx: DiagnosisContext): Diagnosis => {
         code: "StorageFirewall",
         cause:
           "The storage account's firewall or private link rejected this machine: the kvbackup CLI runs outside the network path the account admits (the Function's subnet or a private endpoint). This is the network layer, not a missing role.",
-        fix: `Run the CLI from a host inside the VNet (a jump host or Bastion, with the privatelink DNS zones linked), or add this machine's public IP for the time of the operation and remove it after: az storage account network-rule add -g <rg> --account-name ${account} --ip-address <your-ip>; az storage account network-rule remove -g <rg> --account-name ${account} --ip-address <your-ip>. See docs/deploy.md (operator access).`,
+        fix: `Run the CLI from a host inside the VNet (a jump host or Bastion, with the privatelink DNS zones linked), or add this machine's public IP for the time of the operation and remove it after: az storage account network-rule add -g <rg> --account-name ${account} --ip-address <your-ip>; az storage account network-rule remove -g <rg> --account-name ${account} --ip-address <your-ip>. See docs/deploy.md (Operators).`,
       }
     : {
         code: "StorageFirewall",

@@ -76,3 +76,18 @@ export function findHsm(config: Pick<Config, "hsms">, name: string): VaultRef | 
   const n = normalVaultName(name);
   return config.hsms.find((h) => h.name === n);
 }
+
+/** What a queue probe (doctor, /api/health) sends: a message the workers recognise and ignore. */
+export const QueueProbe = { kvbackupProbe: true } as const;
+export const isQueueProbe = (message: unknown): boolean => {
+  let raw = message;
+  if (typeof message === "string")
+    try {
+      raw = JSON.parse(message);
+    } catch {
+      return false;
+    }
+  return (
+    typeof raw === "object" && raw !== null && (raw as { kvbackupProbe?: unknown }).kvbackupProbe === true
+  );
+};

@@ -9,6 +9,7 @@ import {
   runDrill,
   runRestoreJob,
 } from "../backup/engine.js";
+import { isQueueProbe } from "../domain/config.js";
 import { KvBackupError } from "../domain/errors.js";
 import { check } from "./http.js";
 import { BackupJobMessage, RestoreJobMessage } from "./schemas.js";
@@ -28,6 +29,15 @@ function messageOf<T>(message: unknown, schema: Parameters<typeof check<T>>[0], 
   return r.value;
 }
 
+/** A doctor's or /api/health's probe message whose delete was refused: not work, done with at once. */
+function probeLeftBehind(message: unknown, context: InvocationContext): boolean {
+  if (!isQueueProbe(message)) return false;
+  context.warn(
+    "a queue probe of kvbackup doctor or /api/health was left behind (its delete was refused): ignored",
+  );
+  return true;
+}
+
 /** host.json's extensions.queues.maxDequeueCount: after this delivery the message goes to the poison queue. */
 export const MaxDequeueCount = 5;
 const lastDelivery = (context: InvocationContext): boolean =>
@@ -40,7 +50,8 @@ const lastDelivery = (context: InvocationContext): boolean =>
  */
 export const backupWorker =
   (deps: EngineDeps) =>
-  async (message: unknown, context: InvocationContext): Promise<RunResult | DrillResult> => {
+  async (message: unknown, context: InvocationContext): Promise<RunResult | DrillResult | undefined> => {
+    if (probeLeftBehind(message, context)) return undefined;
     const job = messageOf<BackupJob>(message, BackupJobMessage, "backup job");
     if (job.drill) return drillJob(deps, job, context);
     const r = await runBackup(deps, job, { lastDelivery: lastDelivery(context) });
@@ -84,7 +95,8 @@ async function drillJob(deps: EngineDeps, job: BackupJob, context: InvocationCon
 /** Queue trigger on restore-jobs. Objects that fail are results, not retries; only storage trouble throws. */
 export const restoreWorker =
   (deps: EngineDeps) =>
-  async (message: unknown, context: InvocationContext): Promise<RestoreState> => {
+  async (message: unknown, context: InvocationContext): Promise<RestoreState | undefined> => {
+    if (probeLeftBehind(message, context)) return undefined;
     const { restoreId } = messageOf<{ restoreId: string }>(message, RestoreJobMessage, "restore job");
     const state = await runRestoreJob(deps, restoreId);
     context.log(`restore ${restoreId}: ${state.status}`);

@@ -55,16 +55,30 @@ export const boolText = (hint: string) =>
 
 const Guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** An Application Insights connection string: Key=Value pairs with an InstrumentationKey GUID and https endpoints. */
-export function appInsightsProblem(cs: string): string | undefined {
-  const pairs = cs
+const connectionParts = (cs: string): string[] =>
+  cs
     .split(";")
     .map((p) => p.trim())
-    .filter(Boolean)
-    .map(
-      (p) => [p.slice(0, p.indexOf("=")).trim().toLowerCase(), p.slice(p.indexOf("=") + 1).trim()] as const,
-    );
-  if (pairs.some(([k]) => !k)) return "not a connection string (Key=Value pairs separated by ';')";
+    .filter(Boolean);
+
+/**
+ * The connection string as the Azure Monitor exporter reads it: its parser splits on ';' and '='
+ * and trims nothing, so "InstrumentationKey=<guid> ;..." would stop the app at load. Spaces around
+ * each key and value go.
+ */
+export const normalConnectionString = (cs: string): string =>
+  connectionParts(cs)
+    .map((p) => `${p.slice(0, p.indexOf("=")).trim()}=${p.slice(p.indexOf("=") + 1).trim()}`)
+    .join(";");
+
+/** An Application Insights connection string: Key=Value pairs with an InstrumentationKey GUID and https endpoints. */
+export function appInsightsProblem(cs: string): string | undefined {
+  const parts = connectionParts(cs);
+  if (parts.some((p) => !p.includes("=") || !p.slice(0, p.indexOf("=")).trim()))
+    return "not a connection string (Key=Value pairs separated by ';')";
+  const pairs = parts.map(
+    (p) => [p.slice(0, p.indexOf("=")).trim().toLowerCase(), p.slice(p.indexOf("=") + 1).trim()] as const,
+  );
   const repeated = pairs.map(([k]) => k).find((k, i, all) => all.indexOf(k) !== i);
   if (repeated) return `${repeated} is given twice`;
   const map = new Map(pairs);

@@ -69,6 +69,8 @@ export class BlobStore {
         }),
       this.label,
     );
+    // Read back: the runs' catalog, verify and restore read what the runs wrote.
+    await storageCall(() => probe.download(0, undefined, signalOption(signal)), this.label);
     await storageCall(() => probe.delete(signalOption(signal)), this.label);
   }
 

@@ -23,12 +23,18 @@ export class InventoryTable {
     this.created = true;
   }
 
-  /** Writes and deletes a probe row, every time (a check that is cached proves nothing about now). */
+  /** Writes, reads back and deletes a probe row, every time (a check that is cached proves nothing about now). */
   async probe(signal?: SignalLike): Promise<void> {
     this.created = false;
     await this.ensure();
     const entity = { partitionKey: "_probe", rowKey: randomUUID() };
     await storageCall(() => this.table.createEntity(entity, signalOption(signal)), this.label);
+    // Read back, as list, show and report do (a query, not a point read: their path).
+    await storageCall(async () => {
+      const filter = odata`PartitionKey eq ${entity.partitionKey} and RowKey eq ${entity.rowKey}`;
+      for await (const _ of this.table.listEntities({ queryOptions: { filter }, ...signalOption(signal) }))
+        break;
+    }, this.label);
     await storageCall(
       () => this.table.deleteEntity(entity.partitionKey, entity.rowKey, signalOption(signal)),
       this.label,

@@ -1,5 +1,6 @@
 import type { QueueClient } from "@azure/storage-queue";
 import type { StorageTarget } from "../domain/azureFailure.js";
+import { QueueProbe } from "../domain/config.js";
 import type { SignalLike } from "../domain/signal.js";
 import { createIfMissing, signalOption, storageCall } from "./storageCall.js";
 
@@ -35,10 +36,12 @@ export class JobQueue<T> {
   async probe(signal?: SignalLike): Promise<void> {
     this.ready = false;
     await this.ensure();
+    // Invisible for all but its last 10 s, encoded as the jobs are, and marked as a probe the
+    // workers ignore: one left behind (its delete refused) never becomes work.
     const sent = await storageCall(
       () =>
-        this.queue.sendMessage("kvbackup-probe", {
-          visibilityTimeout: 300,
+        this.queue.sendMessage(Buffer.from(JSON.stringify(QueueProbe)).toString("base64"), {
+          visibilityTimeout: 590,
           messageTimeToLive: 600,
           ...signalOption(signal),
         }),

@@ -1,3 +1,4 @@
+import { firstLine } from "../domain/errors.js";
 import { instrumentAzureSdk } from "./azureSdk.js";
 
 /**
@@ -16,13 +17,22 @@ export async function startTelemetry(
     import("@azure/monitor-opentelemetry"),
     import("@azure/identity"),
   ]);
-  useAzureMonitor({
-    azureMonitorExporterOptions: {
-      connectionString: cs,
-      credential: new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}),
-    },
-    enableLiveMetrics: true,
-  });
+  try {
+    useAzureMonitor({
+      azureMonitorExporterOptions: {
+        connectionString: cs,
+        credential: new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}),
+      },
+      enableLiveMetrics: true,
+    });
+  } catch (e) {
+    // Backups matter more than their telemetry: the app runs on, says why in the host's log, and
+    // the "kvbackup is silent" alert fires, as it should with no telemetry.
+    console.error(
+      `kvbackup: telemetry did not start (${firstLine(e)}); the app runs without it, and the "kvbackup is silent" alert will fire`,
+    );
+    return false;
+  }
   instrumentAzureSdk();
   return true;
 }

@@ -110,6 +110,10 @@ describe("the packed CLI, installed with production dependencies only", () => {
     const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
     const v = run(["--version"]);
     expect([v.status, v.stdout]).toEqual([0, `kvbackup ${version}\n`]);
+    // Wherever it stands, with --json one document.
+    expect(run(["doctor", "--version"]).stdout).toBe(`kvbackup ${version}\n`);
+    const j = run(["--json", "--version"]);
+    expect([j.status, JSON.parse(j.stdout)]).toEqual([0, { version }]);
     // This Node, made to report itself as 20 before the bin runs.
     const preload = join(dir, "node20.mjs");
     writeFileSync(preload, 'Object.defineProperty(process.versions, "node", { value: "20.19.0" });\n');

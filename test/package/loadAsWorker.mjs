@@ -2,7 +2,9 @@
 // import of package.json's "main"), with a stand-in for @azure/functions-core (which the worker
 // provides) that records every registration, and a spy on every socket and DNS lookup: loading the
 // package must open no connection. The test network guard is on: anything but loopback is
-// unreachable (and listed under "refused"). Prints one JSON document.
+// unreachable (and listed under "refused"); any module resolved outside the package is listed
+// under "outside", any the package asked for and did not find under "unresolved". Prints one JSON
+// document.
 //   node loadAsWorker.mjs <appDir> [--timed] [--invoke <function> [--input <json>]]...
 // --timed     exit as soon as the document is out (telemetry's exporters would keep the process).
 // --invoke F  then invoke function F as the worker does: its invocation model, the app's
@@ -12,9 +14,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import dns from "node:dns";
 import { readFileSync } from "node:fs";
+import { builtinModules, registerHooks } from "node:module";
 import net from "node:net";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { blocked, installNetworkGuard, targetOf } from "../setup/networkGuard.ts";
 
 installNetworkGuard("unreachable");
@@ -31,7 +34,30 @@ dns.lookup = (host, ...rest) => {
   return lookup(host, ...rest);
 };
 
-const appDir = process.argv[2];
+const appDir = resolve(process.argv[2]);
+// Every module the package gets from outside itself (but Node's own and the worker's
+// @azure/functions-core): a bundle must need none, and finding one here would hide that the copy
+// Azure runs cannot.
+const outside = [];
+const builtin = new Set(builtinModules);
+const unresolved = [];
+const appUrl = pathToFileURL(`${appDir}/`).href;
+registerHooks({
+  resolve(specifier, context, next) {
+    const fromApp = context.parentURL?.startsWith(appUrl);
+    let r;
+    try {
+      r = next(specifier, context);
+    } catch (e) {
+      if (fromApp) unresolved.push(specifier);
+      throw e;
+    }
+    const isBuiltin = r.url.startsWith("node:") || builtin.has(specifier);
+    if (fromApp && !r.url.startsWith(appUrl) && !isBuiltin && specifier !== "@azure/functions-core")
+      outside.push(r.url.startsWith("file:") ? fileURLToPath(r.url) : r.url);
+    return r;
+  },
+});
 const pkg = JSON.parse(readFileSync(join(appDir, "package.json"), "utf8"));
 const started = performance.now();
 await import(pathToFileURL(join(appDir, pkg.main)).href);
@@ -60,6 +86,8 @@ if (asked.length) {
   doc.flushed = await flush();
 }
 doc.refused = [...new Set(blocked)];
+doc.outside = [...new Set(outside)];
+doc.unresolved = [...new Set(unresolved)];
 process.stdout.write(`${JSON.stringify(doc)}\n`);
 if (process.argv.includes("--timed") || asked.length) process.exit(0);
 

@@ -2,12 +2,11 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { functionsCoreStand } from "./functionsCore.js";
 
-/** The package Azure runs (npm run package), unpacked and loaded as the Node worker loads it. */
+/** The package Azure runs (npm run package), unpacked away from the checkout and loaded as the Node worker loads it. */
 const root = join(import.meta.dirname, "..", "..");
-const built = join(root, ".local", "package", "app");
 let loaded: {
   main: string;
   registrations: {
@@ -18,11 +17,13 @@ let loaded: {
   hooks: string[];
   programmingModel: { name: string; version: string };
   connections: string[];
+  outside: string[];
+  unresolved: string[];
 };
 
-// globalSetup.ts built the package (npm run package) when it was stale; functionsCoreStand() stands
-// in for the module the worker provides.
-const dir = built;
+// globalSetup.ts built the package (npm run package) when it was stale and copied it out of the
+// checkout; functionsCoreStand() stands in for the module the worker provides.
+const dir = inject("deployedApp");
 let stubs: string;
 beforeAll(() => {
   stubs = functionsCoreStand(process.env.KVBACKUP_TEST_TLS_DIR ?? root);
@@ -141,5 +142,10 @@ describe("the deployed package, loaded as the Functions Node worker loads it", (
 
   it("loading it opens no connection (no DNS lookup, no socket)", () => {
     expect(loaded.connections).toEqual([]);
+  });
+
+  it("loading it reaches for no module outside itself, found or not (away from the checkout, as in Azure)", () => {
+    expect(loaded.outside).toEqual([]);
+    expect(loaded.unresolved).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { newRunId } from "../../src/domain/runId.js";
 import { MetricNames, RunCompletedEvent, StatusEvent } from "../../src/telemetry/instruments.js";
 import { childEnv, startTestStack, testTls } from "../integration/helpers.js";
@@ -19,13 +19,20 @@ import { type Envelope, Ingestion } from "./ingestion.js";
  * the events, the metrics, the run's trace with the Azure SDK's calls beneath it, never a secret.
  */
 const root = join(import.meta.dirname, "..", "..");
-// KVBACKUP_PACKAGE_APP: another package to hold to the same contract (e.g. an older build).
-const app = process.env.KVBACKUP_PACKAGE_APP ?? join(root, ".local", "package", "app");
+// The package copied away from the checkout (globalSetup.ts); KVBACKUP_PACKAGE_APP: another package
+// to hold to the same contract (e.g. an older build).
+const app = process.env.KVBACKUP_PACKAGE_APP ?? inject("deployedApp");
 let stack: Stack;
 let ingestion: Ingestion;
 let stubs: string;
 type Invocation = { name: string; traceId: string; ok: boolean; error?: string; log: string[] };
-let loaded: { invocations: Invocation[]; flushed: string[]; refused: string[] };
+let loaded: {
+  invocations: Invocation[];
+  flushed: string[];
+  refused: string[];
+  outside: string[];
+  unresolved: string[];
+};
 let backupTrace: string;
 let statusTrace: string;
 const runId = newRunId();
@@ -162,5 +169,10 @@ describe("the deployed package's telemetry, through the Azure Monitor exporter",
     // SDK-statistics settings fetch: both fail quietly, and everything above arrived regardless.
     const distro = ["169.254.169.254", "settings.sdk.monitor.azure.com"];
     expect(loaded.refused.filter((host) => !distro.includes(host))).toEqual([]);
+  });
+
+  it("nothing comes from outside the package: the distro's own reach for @azure/core-tracing finds nothing, and the SDK's spans above come from kvbackup's bridge on the bundled copy", () => {
+    expect(loaded.outside).toEqual([]);
+    expect(loaded.unresolved.filter((m) => m !== "@azure/core-tracing")).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { createApp } from "../../src/app.js";
 import { findRun } from "../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../src/backup/catalog/verifyRun.js";
 import type { DrillResult } from "../../src/backup/drill/drillTypes.js";
+import type { RestoreState } from "../../src/backup/engine.js";
 import type { RunResult } from "../../src/backup/run/record.js";
 import { formatBytes, table } from "../../src/cli/output.js";
 import { listBackups } from "../../src/functions/backupsApi.js";
@@ -97,7 +98,7 @@ console.log(`POST /api/restores -> ${accepted.status} ${restoreId}`);
 let restoredOk = false;
 for (let jobs = await app.restoreJobs.take(); jobs.length > 0; jobs = await app.restoreJobs.take()) {
   for (const job of jobs) {
-    const state = await restoreWorker(app)(job, context());
+    const state = (await restoreWorker(app)(job, context())) as RestoreState;
     const results = state.report?.results ?? [];
     const by = (o: string) => results.filter((r) => r.outcome === o).length;
     restoredOk = state.status === "succeeded";

@@ -61,6 +61,55 @@ describe("the app's credential", () => {
     expect(inner.calls).toBe(3);
   });
 
+  it("a resource refused fails that resource alone: the others still get their tokens (adversary on issue 21)", async () => {
+    const refusal = miError({ status: 400 });
+    const inner: TokenCredential = {
+      getToken: async (scopes) => {
+        if ([scopes].flat()[0] === "https://management.azure.com/.default") throw refusal;
+        return { token: "t", expiresOnTimestamp: Date.now() + 3_600_000 };
+      },
+    };
+    const bounded = new BoundedCredential(inner, app, false);
+    const arm = await bounded.getToken("https://management.azure.com/.default").catch((e: unknown) => e);
+    expect((arm as CredentialFailure).identity.reason).toBe("refused");
+    await expect(bounded.getToken("https://storage.azure.com/.default")).resolves.toMatchObject({
+      token: "t",
+    });
+    await expect(bounded.getToken("https://vault.azure.net/.default")).resolves.toMatchObject({ token: "t" });
+    // The refused resource is remembered: asked again at once, the same failure without a new request.
+    await expect(bounded.getToken("https://management.azure.com/.default")).rejects.toBe(arm);
+  });
+
+  it("checks made together ask once per resource, and a token is used again until near its expiry", async () => {
+    let calls = 0;
+    let answer: (t: AccessToken) => void = () => undefined;
+    const inner: TokenCredential = {
+      getToken: () => {
+        calls++;
+        return new Promise<AccessToken>((resolve) => {
+          answer = resolve;
+        });
+      },
+    };
+    const bounded = new BoundedCredential(inner, app, false);
+    const together = Array.from({ length: 15 }, () => bounded.getToken("https://vault.azure.net/.default"));
+    expect(calls).toBe(1);
+    answer({ token: "v", expiresOnTimestamp: Date.now() + 3_600_000 });
+    expect((await Promise.all(together)).map((t) => t?.token)).toEqual(Array(15).fill("v"));
+    await bounded.getToken("https://vault.azure.net/.default");
+    expect(calls).toBe(1);
+    // Another resource is its own request.
+    const storage = bounded.getToken("https://storage.azure.com/.default");
+    expect(calls).toBe(2);
+    answer({ token: "s", expiresOnTimestamp: Date.now() + 60_000 });
+    expect((await storage)?.token).toBe("s");
+    // A token that expires within two minutes is asked for again.
+    const again = bounded.getToken("https://storage.azure.com/.default");
+    expect(calls).toBe(3);
+    answer({ token: "s2", expiresOnTimestamp: Date.now() + 3_600_000 });
+    expect((await again)?.token).toBe("s2");
+  });
+
   it("the caller's abort stays an abort, not an identity failure", async () => {
     const bounded = new BoundedCredential(new Stuck(), app, false);
     const abort = new AbortController();

@@ -27,11 +27,16 @@ const MayHaveCommitted = new Set<InventoryRow["status"]>(["succeeded", "partial"
  * its subscription lost) is exactly the one whose backups are needed, and reading them sends no
  * token to it. A name with no runs and not in the fleet is refused, so a typo is not "never backed up".
  */
-export async function sourceVault(deps: EngineDeps & { fleet?: Fleet }, vault: string): Promise<string> {
+export async function sourceVault(
+  deps: EngineDeps & { fleet?: Fleet },
+  vault: string,
+  signal?: SignalLike,
+): Promise<string> {
   const v = findVault(deps.config, vault) ?? findHsm(deps.config, vault);
   if (v) return v.name;
   const name = normalVaultName(vault);
-  if (isVaultName(name) && (await deps.inventory.list({ vault: name, top: 1 })).length > 0) return name;
+  if (isVaultName(name) && (await deps.inventory.list({ vault: name, top: 1 }, signal)).length > 0)
+    return name;
   const refused = notInFleet(deps, vault);
   throw new KvBackupError(refused.code, `${refused.message}; no runs of it are in this account`, {
     retryable: refused.retryable,
@@ -56,7 +61,7 @@ export async function findRun(
   signal?: SignalLike,
 ): Promise<FoundRun> {
   const deps = await withFleet(given, signal);
-  const source = vault === undefined ? undefined : await sourceVault(deps, vault);
+  const source = vault === undefined ? undefined : await sourceVault(deps, vault, signal);
   let candidates: { path: string; row?: InventoryRow }[];
   if (ref === "latest") {
     if (!source) throw new KvBackupError("BadRequest", "'latest' needs the vault whose latest run to use");

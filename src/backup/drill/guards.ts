@@ -44,6 +44,7 @@ export async function drillLease(
 export async function scratchInUse(
   deps: EngineDeps & { fleet?: Fleet },
   scratch: VaultRef,
+  signal?: SignalLike,
 ): Promise<string | undefined> {
   const same = (v: VaultRef): boolean =>
     v.name === scratch.name || new URL(v.url).origin === new URL(scratch.url).origin;
@@ -55,7 +56,7 @@ export async function scratchInUse(
     deps.fleet?.excluded.find((x) => x.name === scratch.name && x.reason.includes("scratch vault"));
   if (tagged)
     return `it carries the backup tag (BACKUP_VAULT_TAG) in subscription ${tagged.subscription}: discovery would back it up`;
-  const runs = await deps.inventory.list({ vault: scratch.name, top: 1 });
+  const runs = await deps.inventory.list({ vault: scratch.name, top: 1 }, signal);
   if (runs.length > 0) return `this app has backed it up (run ${runs[0]?.runId}): it holds data of its own`;
   return undefined;
 }

@@ -108,7 +108,7 @@ export async function runDrill(
   if (!scratch) return end("failed", noDrillVault());
   try {
     // The scratch vault is the drill's alone: never a vault this app backs up or has backed up.
-    const inUse = await scratchInUse(deps, scratch);
+    const inUse = await scratchInUse(deps, scratch, options.signal);
     if (inUse) return end("failed", drillVaultInUse(scratch.name, inUse));
     const waitMs = options.waitForScratchMs ?? deps.tuning.drillWaitMs;
     return await holding(

@@ -12,6 +12,8 @@ export interface HsmHealth {
   url: string;
   ok: boolean;
   diagnosis?: Diagnosis;
+  /** Why the check was not made (then ok is false: nothing was proven). */
+  skipped?: string;
 }
 
 /**

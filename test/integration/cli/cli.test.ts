@@ -124,6 +124,23 @@ describe("the kvbackup CLI against the local Azure", () => {
     }
   });
 
+  it("doctor fails (exit 1) when the inventory table takes a row but cannot be read: the table check reads back what it wrote (adversary on issue 21)", async () => {
+    stack.proxies.table.addRule({
+      method: "GET",
+      pathPrefix: `/${stack.env.BACKUP_INVENTORY_TABLE}`,
+      fault: "ServerBusy",
+    });
+    try {
+      const r = await kvbackup(["doctor", "--json"]);
+      expect(r.code).toBe(1);
+      const report = JSON.parse(r.stdout);
+      expect(report.storage.checks.table).toMatchObject({ ok: false, diagnosis: { code: "StorageBusy" } });
+      expect(report.storage.checks.blob.ok).toBe(true);
+    } finally {
+      stack.proxies.table.clearRules();
+    }
+  });
+
   it("backup --json; list and show find the run", async () => {
     const b = await kvbackup(["backup", "--vault", "demo-vault", "--json"]);
     expect(b.code).toBe(0);

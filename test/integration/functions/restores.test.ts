@@ -1,5 +1,6 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RestoreState } from "../../../src/backup/engine.js";
 import { runBackup } from "../../../src/backup/engine.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { getRestore, postRestores } from "../../../src/functions/restoresApi.js";
@@ -133,7 +134,7 @@ describe("restores through the functions", () => {
     expect((r.headers as Record<string, string>).location).toBe(`/api/restores/${restoreId}`);
     expect(body(await get(restoreId))).toMatchObject({ status: "queued", requestedBy: "oncall@contoso.com" });
     const [job] = await queued();
-    const state = await restoreWorker(guarded())(job, ctx());
+    const state = (await restoreWorker(guarded())(job, ctx())) as RestoreState;
     expect(state.status).toBe("partial");
     const after = body(await get(restoreId));
     expect(
@@ -182,7 +183,7 @@ describe("restores through the functions", () => {
         }),
       ),
     );
-    const done = await restoreWorker(guarded())(job, ctx());
+    const done = (await restoreWorker(guarded())(job, ctx())) as RestoreState;
     expect(done.status).toBe("succeeded");
     expect(Object.fromEntries((done.report?.results ?? []).map((x) => [x.name, x.outcome]))).toEqual({
       "old-smtp-relay": "restored",

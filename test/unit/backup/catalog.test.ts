@@ -184,6 +184,41 @@ describe("health", () => {
     expect((await checkHealth(w.deps)).ok).toBe(true);
   }, 10_000);
 
+  it("keeps one shape whatever fails: an inventory that cannot be read fails the drill vault's check with its diagnosis; behind a failing storage path every HSM and the drill's own check are listed, not proven (adversary on issue 21)", async () => {
+    const drillVault = { name: "drill-vault", url: "https://drill-vault.vault.azure.net" };
+    const hsms = [{ name: "demo-hsm", url: "https://demo-hsm.managedhsm.azure.net" }];
+    const unreadable = world({ drillVault, hsms });
+    unreadable.storage.fault = (op) => (op === "rowRead" ? storageError(503, "ServerBusy") : undefined);
+    const r = await checkHealth(unreadable.deps);
+    expect(r.ok).toBe(false);
+    expect(r.drillVault).toMatchObject({ ok: false, problem: { code: "StorageBusy" } });
+    const firewalled = world({ drillVault, hsms });
+    firewalled.storage.fault = (op) =>
+      op === "probe" ? storageError(403, "AuthorizationFailure") : undefined;
+    const f = await checkHealth(firewalled.deps);
+    expect(f.hsms).toEqual([{ ...hsms[0], ok: false, skipped: "not checked while the storage path fails" }]);
+    expect(f.drillVault).toMatchObject({ ok: false, skipped: expect.stringContaining("not checked") });
+    expect(Object.keys(f).sort()).toEqual(Object.keys(r).sort());
+  });
+
+  it("stopped (Ctrl-C) is Aborted, not a report of failed checks (adversary on issue 21)", async () => {
+    const w = world();
+    const stop = new AbortController();
+    const makeVault = w.deps.vaults;
+    // Stopped while the probes are out.
+    w.deps.vaults = (...args: Parameters<typeof makeVault>) => {
+      const port = makeVault(...args);
+      return {
+        ...port,
+        probeBackup: async (kind, signal) => {
+          stop.abort();
+          return port.probeBackup(kind, signal);
+        },
+      };
+    };
+    await expect(checkHealth(w.deps, stop.signal)).rejects.toMatchObject({ code: "Aborted" });
+  });
+
   it("names the operator's machine, not the Function's subnet, when the CLI is the caller", async () => {
     const w = world({ caller: "operator" });
     w.storage.fault = (op) => (op === "probe" ? storageError(403, "AuthorizationFailure") : undefined);

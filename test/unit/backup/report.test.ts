@@ -38,6 +38,23 @@ const row = (over: Partial<DrillRow>): DrillRow => ({
 });
 
 describe("kvbackup report", () => {
+  it("stopped (Ctrl-C) while it lists the vaults: Aborted, not every vault 'at risk, coverage unknown' (adversary on issue 21)", async () => {
+    const { w } = await proven();
+    const stop = new AbortController();
+    const makeVault = w.deps.vaults;
+    w.deps.vaults = (...args: Parameters<typeof makeVault>) => {
+      const port = makeVault(...args);
+      return {
+        ...port,
+        list: (kind, signal) => {
+          stop.abort();
+          return port.list(kind, signal);
+        },
+      };
+    };
+    await expect(buildReport(w.deps, stop.signal)).rejects.toMatchObject({ code: "Aborted" });
+  });
+
   it("a vault backed up and proved, every object in the backup: ok", async () => {
     const { w, d } = await proven();
     const r = await demo(w);

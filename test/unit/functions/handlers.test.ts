@@ -2,11 +2,12 @@ import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/fu
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { runBackup } from "../../../src/backup/engine.js";
+import { QueueProbe } from "../../../src/domain/config.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { getBackup, listBackups, postBackups } from "../../../src/functions/backupsApi.js";
 import { getHealth } from "../../../src/functions/healthApi.js";
 import { getRestore, postRestores } from "../../../src/functions/restoresApi.js";
-import { restoreWorker } from "../../../src/functions/workers.js";
+import { backupWorker, restoreWorker } from "../../../src/functions/workers.js";
 import { seed, world } from "../fakes/deps.js";
 import { storageError } from "../fakes/memoryStorage.js";
 
@@ -124,6 +125,26 @@ describe("failures reach users as problem+json with a diagnosis, never a 500", (
     expect(state).toMatchObject({ status: "failed", diagnosis: { code: "CorruptManifest" } });
     const shown = await getRestore(w.deps)(get({ params: { id: body(accepted).restoreId } }), ctx());
     expect(body(shown).status).toBe("failed");
+  });
+
+  it("a doctor's queue probe left behind (its delete refused) is no work: both workers ignore it, as JSON or as text, and run nothing", async () => {
+    const w = world();
+    const warned: unknown[] = [];
+    const c = () =>
+      new InvocationContext({
+        functionName: "test",
+        logHandler: (level, ...args) => void warned.push([level, ...args]),
+      });
+    for (const message of [QueueProbe, JSON.stringify(QueueProbe)]) {
+      expect(await backupWorker(w.deps)(message, c())).toBeUndefined();
+      expect(await restoreWorker(w.deps)(message, c())).toBeUndefined();
+    }
+    expect(warned).toHaveLength(4);
+    expect(await w.deps.inventory.list({})).toEqual([]);
+    // Anything else that is not a job is still refused (the host retries, then poisons it).
+    await expect(backupWorker(w.deps)({ kvbackupProbe: "yes" }, c())).rejects.toMatchObject({
+      code: "BadRequest",
+    });
   });
 });
 

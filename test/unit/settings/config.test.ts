@@ -236,6 +236,7 @@ describe("values that look almost right", () => {
     ],
     ["APPLICATIONINSIGHTS_CONNECTION_STRING", "garbage"],
     ["APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=not-a-guid"],
+    ["APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=00000000-0000-0000-0000-000000000000;junk"],
     ["RESTORE_REQUIRE_ROLE", "yes"],
   ])("%s=%s is refused with its name", (key, value) => {
     expect(problems({ ...base, [key]: value })).toContain(key);
@@ -250,6 +251,17 @@ describe("values that look almost right", () => {
     });
     expect(c.ratePer10s).toBe(400);
     expect(c.appInsightsConnectionString).toContain("InstrumentationKey");
+  });
+
+  it("hands the exporter a connection string it reads: spaces around keys and values go (it trims nothing, and stopped the app at load; adversary on issue 21)", () => {
+    const c = load({
+      ...base,
+      APPLICATIONINSIGHTS_CONNECTION_STRING:
+        " InstrumentationKey = 00000000-0000-0000-0000-000000000000 ;IngestionEndpoint=https://127.0.0.1:9/; ",
+    });
+    expect(c.appInsightsConnectionString).toBe(
+      "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:9/",
+    );
   });
 });
 
