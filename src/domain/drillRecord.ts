@@ -1,3 +1,5 @@
+import { z } from "zod";
+import { ObjectRefPattern, RunIdPattern, VaultNamePattern } from "./rules.js";
 import type { Kind, Trigger } from "./vocabulary.js";
 
 /**
@@ -68,8 +70,22 @@ export interface DrillState {
   phase: "restoring" | "cleaning" | "clean";
 }
 
-/** Key Vault's version limit for a backup, and where the report starts to warn. */
-export const VersionLimit = 500;
+/**
+ * The drill's record in the container, read as the manifests are: against a schema. Anything else
+ * (edited, truncated, another shape) is no record at all, and the scratch vault's contents are then
+ * foreign until proven otherwise.
+ */
+export const DrillStateSchema = z
+  .object({
+    drillId: z.string().regex(RunIdPattern),
+    vault: z.string().regex(VaultNamePattern),
+    runId: z.string().regex(RunIdPattern),
+    objects: z.array(z.string().regex(ObjectRefPattern).max(140)).max(1_000_000),
+    phase: z.enum(["restoring", "cleaning", "clean"]),
+  })
+  .strict();
+
+/** Where the report starts to warn: Key Vault backs up an object of at most 500 versions. */
 export const VersionWarning = 400;
 
 /** What KeyVaultRestoreDrillCompleted carries (the telemetry port's drillEnded). */

@@ -1,6 +1,6 @@
 import { drillVaultNotEmpty, drillVaultPurgeProtected, isPurgeProtected } from "../../diagnosis/drill.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
-import type { DrillState } from "../../domain/drillRecord.js";
+import { type DrillState, DrillStateSchema } from "../../domain/drillRecord.js";
 import { failureOf } from "../../domain/errors.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";
@@ -17,12 +17,14 @@ export async function readDrillState(
 ): Promise<DrillState | undefined> {
   const found = await documents.read(drillStatePath(scratch), signal);
   if (!found) return undefined;
+  let raw: unknown;
   try {
-    const state = JSON.parse(Buffer.from(found.bytes).toString("utf8")) as DrillState;
-    return Array.isArray(state.objects) ? state : undefined;
+    raw = JSON.parse(Buffer.from(found.bytes).toString("utf8"));
   } catch {
     return undefined;
   }
+  const parsed = DrillStateSchema.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
 }
 
 export async function writeDrillState(

@@ -159,6 +159,28 @@ describe("a restore drill", () => {
     expect(empty(w)).toBe(true);
   });
 
+  it("a record edited into another shape is no record: read against its schema, as manifests are, it purges nothing (issue 22)", async () => {
+    for (const edit of [
+      (state: Record<string, unknown>) => ({ ...state, note: "added" }),
+      (state: Record<string, unknown>) => ({ ...state, phase: "done" }),
+      (state: Record<string, unknown>) => ({ ...state, objects: ["secrets/alpha", "../../etc"] }),
+    ]) {
+      const w = world({ drillVault });
+      seed(w.vault());
+      const run = await backup(w);
+      w.vault("drill-vault").put("secrets", "alpha");
+      await killedDrill(w, run.runId, ["secrets/alpha"]);
+      const path = drillStatePath("drill-vault");
+      const state = JSON.parse(
+        Buffer.from((await w.deps.documents.read(path))?.bytes as Uint8Array).toString(),
+      );
+      await w.deps.documents.replace(path, Buffer.from(JSON.stringify(edit(state))));
+      const r = await drill(w);
+      expect([r.status, r.diagnosis?.code]).toEqual(["failed", "DrillVaultNotEmpty"]);
+      expect(w.vault("drill-vault").objects.secrets.has("alpha")).toBe(true);
+    }
+  });
+
   it("a forged record (no drill row behind it, another scratch vault, or objects not in its run) purges nothing", async () => {
     const forgeries: [string, (w: ReturnType<typeof world>, runId: string) => Promise<unknown>][] = [
       ["no row", async (w, runId) => writeState(w, { drillId: "forged", runId, objects: ["secrets/mine"] })],
