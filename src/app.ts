@@ -22,11 +22,8 @@ import { JobQueue } from "./storage/jobQueue.js";
 import { VaultLeases } from "./storage/leases.js";
 import { otelTelemetry } from "./telemetry/otelTelemetry.js";
 
-/** The engine's dependencies, made of the real adapters; the queues keep their adapter type (the demo drains them). */
-export interface App extends EngineDeps {
-  backupJobs: JobQueue<BackupJob>;
-  restoreJobs: JobQueue<RestoreJob>;
-}
+/** The engine's dependencies, made of the real adapters. */
+export type App = EngineDeps;
 
 export interface AppOverrides {
   tuning?: Partial<Tuning>;

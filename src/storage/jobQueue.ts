@@ -56,20 +56,4 @@ export class JobQueue<T> {
       this.label,
     );
   }
-
-  /** Receives and deletes up to `max` messages (the local demo drains the queue this way, as the host would). */
-  async take(max = 32): Promise<T[]> {
-    await this.ensure();
-    const out: T[] = [];
-    await storageCall(async () => {
-      const { receivedMessageItems } = await this.queue.receiveMessages({
-        numberOfMessages: Math.min(32, max),
-      });
-      for (const m of receivedMessageItems) {
-        out.push(JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")) as T);
-        await this.queue.deleteMessage(m.messageId, m.popReceipt);
-      }
-    }, this.label);
-    return out;
-  }
 }

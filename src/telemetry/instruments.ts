@@ -32,15 +32,18 @@ export interface Instruments {
   lastProvenRestore: Map<string, number>;
 }
 
-let made: Instruments | undefined;
+/** The instruments, and the meter provider they were made from. */
+let made: { provider: unknown; instruments: Instruments } | undefined;
 
 /**
  * Instruments are made at first use, after the entry point (or a test) has installed a meter
- * provider: the OpenTelemetry API hands out no-op meters before that.
+ * provider: the OpenTelemetry API hands out no-op meters before that. Made again when another
+ * provider is installed (a test's own).
  */
 export function instruments(): Instruments {
-  if (made) return made;
-  const meter = metrics.getMeter("kvbackup");
+  const provider = metrics.getMeterProvider();
+  if (made?.provider === provider) return made.instruments;
+  const meter = provider.getMeter("kvbackup");
   const lastSuccess = new Map<string, number>();
   meter
     .createObservableGauge(MetricNames.lastSuccess, {
@@ -59,7 +62,7 @@ export function instruments(): Instruments {
     .addCallback((result) => {
       for (const [vault, at] of lastProvenRestore) result.observe(at, { "kvbackup.vault": vault });
     });
-  made = {
+  const instruments: Instruments = {
     objects: meter.createCounter(MetricNames.objects, {
       description: "Objects handled, by kind and outcome",
     }),
@@ -69,10 +72,6 @@ export function instruments(): Instruments {
     lastSuccess,
     lastProvenRestore,
   };
-  return made;
-}
-
-/** Only for tests that install a fresh meter provider. */
-export function resetInstrumentsForTests(): void {
-  made = undefined;
+  made = { provider, instruments };
+  return instruments;
 }

@@ -12,11 +12,13 @@ import { withFleet } from "../../src/backup/fleet.js";
 import { Pool } from "../../src/backup/pool.js";
 import { runRestore } from "../../src/backup/restore/runRestore.js";
 import type { RunResult } from "../../src/backup/run/record.js";
+import { Queues } from "../../src/domain/config.js";
 import { KvBackupError } from "../../src/domain/errors.js";
 import { totalOf } from "../../src/domain/inventory.js";
 import { keyVaultClientOptions } from "../../src/keyvault/clientOptions.js";
 import { loadConfig } from "../../src/loadConfig.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
+import { takeJobs } from "../stack/takeJobs.js";
 import { RunEnded } from "./measure.js";
 
 /**
@@ -193,7 +195,7 @@ async function drain(): Promise<Record<string, unknown>> {
   const givenBack: Record<string, unknown>[] = [];
   let idleSince = Date.now();
   for (;;) {
-    const [job] = await app.backupJobs.take(1);
+    const [job] = await takeJobs<BackupJob>(Queues.backup, 1);
     if (!job) {
       if (Date.now() - idleSince > idleMs) break;
       await new Promise((r) => setTimeout(r, 250));

@@ -4,9 +4,10 @@ import { createApp } from "../../src/app.js";
 import { findRun } from "../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../src/backup/catalog/verifyRun.js";
 import type { DrillResult } from "../../src/backup/drill/drillTypes.js";
-import type { RestoreState } from "../../src/backup/engine.js";
+import type { BackupJob, RestoreJob, RestoreState } from "../../src/backup/engine.js";
 import type { RunResult } from "../../src/backup/run/record.js";
 import { formatBytes, table } from "../../src/cli/output.js";
+import { Queues } from "../../src/domain/config.js";
 import { listBackups } from "../../src/functions/backupsApi.js";
 import { getReport, postDrills } from "../../src/functions/drillsApi.js";
 import { postRestores } from "../../src/functions/restoresApi.js";
@@ -15,6 +16,7 @@ import { backupWorker, restoreWorker } from "../../src/functions/workers.js";
 import { loadConfig } from "../../src/loadConfig.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
 import { compareVaults } from "./compareVaults.js";
+import { takeJobs } from "./takeJobs.js";
 
 /**
  * The demo's second half, in a process that knows only stack.env: fire the timer function, drain
@@ -38,7 +40,11 @@ const queued = await scheduledBackup(app)(timer, context());
 console.log(
   `timer: queued ${queued.length} job(s) on backup-jobs: ${queued.map((q) => `${q.vault} ${q.runId}`).join(", ")}`,
 );
-for (let jobs = await app.backupJobs.take(); jobs.length > 0; jobs = await app.backupJobs.take()) {
+for (
+  let jobs = await takeJobs<BackupJob>(Queues.backup);
+  jobs.length > 0;
+  jobs = await takeJobs<BackupJob>(Queues.backup)
+) {
   for (const job of jobs) {
     const r = (await backupWorker(app)(job, context())) as RunResult;
     const row = await app.inventory.get(r.runId, r.vault);
@@ -96,7 +102,11 @@ const accepted = await postRestores(app)(
 const { restoreId } = JSON.parse(String(accepted.body));
 console.log(`POST /api/restores -> ${accepted.status} ${restoreId}`);
 let restoredOk = false;
-for (let jobs = await app.restoreJobs.take(); jobs.length > 0; jobs = await app.restoreJobs.take()) {
+for (
+  let jobs = await takeJobs<RestoreJob>(Queues.restore);
+  jobs.length > 0;
+  jobs = await takeJobs<RestoreJob>(Queues.restore)
+) {
   for (const job of jobs) {
     const state = (await restoreWorker(app)(job, context())) as RestoreState;
     const results = state.report?.results ?? [];
@@ -128,7 +138,11 @@ const drillsAccepted = await postDrills(app)(
 );
 console.log(`\nPOST /api/drills -> ${drillsAccepted.status}`);
 let drilledOk = false;
-for (let jobs = await app.backupJobs.take(); jobs.length > 0; jobs = await app.backupJobs.take())
+for (
+  let jobs = await takeJobs<BackupJob>(Queues.backup);
+  jobs.length > 0;
+  jobs = await takeJobs<BackupJob>(Queues.backup)
+)
   for (const job of jobs) {
     const d = (await backupWorker(app)(job, context())) as DrillResult;
     drilledOk = d.status === "succeeded";

@@ -1,11 +1,14 @@
 import { InvocationContext, type Timer } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BackupJob } from "../../../src/backup/engine.js";
 import type { RunResult } from "../../../src/backup/run/record.js";
 import { main } from "../../../src/cli/main.js";
+import { Queues } from "../../../src/domain/config.js";
 import { scheduledBackup } from "../../../src/functions/scheduledBackup.js";
 import { backupWorker } from "../../../src/functions/workers.js";
 import { BackupOperatorRole, RestoreOperatorRole } from "../../stack/keyvault/roles.js";
 import { addFleet, type Stack, StackSubscriptions } from "../../stack/stack.js";
+import { takeJobs } from "../../stack/takeJobs.js";
 import { captureIo } from "../../unit/fakes/io.js";
 import { appFor, startTestStack } from "../helpers.js";
 
@@ -106,10 +109,10 @@ describe("discovery through the local Azure Resource Manager and the real ARM SD
 
   it("the timer queues every vault of the fleet; the queue worker backs up a discovered vault", async () => {
     const app = appFor(fleetEnv);
-    await app.backupJobs.take(32);
+    await takeJobs<BackupJob>(Queues.backup, 32);
     const runs = await scheduledBackup(app)(timer, ctx());
     expect(runs.map((r) => r.vault)).toEqual(["demo-vault", "team-a-kv", "team-b-kv"]);
-    const jobs = await app.backupJobs.take(32);
+    const jobs = await takeJobs<BackupJob>(Queues.backup, 32);
     const teamB = jobs.find((j) => j.vault === "team-b-kv");
     if (!teamB) throw new Error("no job for team-b-kv");
     const r = (await backupWorker(appFor(fleetEnv))(JSON.stringify(teamB), ctx())) as RunResult;
@@ -134,13 +137,13 @@ describe("discovery through the local Azure Resource Manager and the real ARM SD
         },
       ]);
       const app = appFor(fleetEnv);
-      await app.backupJobs.take(32);
+      await takeJobs<BackupJob>(Queues.backup, 32);
       logs.length = 0;
       const runs = await scheduledBackup(app)(timer, ctx());
       expect(runs.map((r) => r.vault)).toEqual(["demo-vault", "team-a-kv"]);
       // team-b-kv was backed up by the previous test: its absence is reported, not silent.
       expect(logs.join("\n")).toMatch(/vault team-b-kv is no longer backed up .*ArmForbidden/);
-      await app.backupJobs.take(32);
+      await takeJobs<BackupJob>(Queues.backup, 32);
     } finally {
       stack.arm.assign({
         principalId: stack.identities.app.principalId,

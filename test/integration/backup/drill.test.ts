@@ -4,10 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app.js";
 import { enqueueDrills } from "../../../src/backup/drill/drillJobs.js";
 import type { DrillResult } from "../../../src/backup/drill/drillTypes.js";
+import type { BackupJob } from "../../../src/backup/engine.js";
+import { Queues } from "../../../src/domain/config.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { backupWorker } from "../../../src/functions/workers.js";
 import { loadConfig } from "../../../src/loadConfig.js";
 import { addDrillVault, type Stack } from "../../stack/stack.js";
+import { takeJobs } from "../../stack/takeJobs.js";
 import { runCli, startTestStack } from "../helpers.js";
 
 const ctx = () => new InvocationContext({ functionName: "test", logHandler: () => undefined });
@@ -114,7 +117,7 @@ describe("restore drills against the local Azure", () => {
     const scratch = await addDrillVault(stack, `drill-${tok()}`);
     const env = { ...stack.env, ...scratch.env };
     const app = createApp(loadConfig(env, "function"));
-    await app.backupJobs.take(32);
+    await takeJobs<BackupJob>(Queues.backup, 32);
     const queued = await enqueueDrills(app, { trigger: "timer" });
     expect(queued.map((q) => q.vault)).toEqual(["demo-vault"]);
     // Interrupt the first drill after its first restores: what it restored stays behind.
@@ -134,7 +137,7 @@ describe("restore drills against the local Azure", () => {
       ),
     ).rejects.toThrow();
     expect(contents(scratch.vault.name).length).toBeGreaterThan(0);
-    const [job] = await app.backupJobs.take(1);
+    const [job] = await takeJobs<BackupJob>(Queues.backup, 1);
     const d = (await backupWorker(app)(JSON.parse(JSON.stringify(job)), ctx())) as DrillResult;
     expect(d).toMatchObject({ status: "succeeded", vault: "demo-vault" });
     expect(contents(scratch.vault.name)).toEqual([]);

@@ -2,12 +2,15 @@ import { HttpRequest, InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app.js";
 import { enqueueBackups } from "../../../src/backup/backupJobs.js";
+import type { BackupJob } from "../../../src/backup/engine.js";
 import type { RunResult } from "../../../src/backup/run/record.js";
+import { Queues } from "../../../src/domain/config.js";
 import { postBackups } from "../../../src/functions/backupsApi.js";
 import { backupWorker } from "../../../src/functions/workers.js";
 import { loadConfig } from "../../../src/loadConfig.js";
 import type { ManagedHsmEmulator } from "../../stack/hsm/hsmEmulator.js";
 import { addHsm, type Stack } from "../../stack/stack.js";
+import { takeJobs } from "../../stack/takeJobs.js";
 import { runCli, startTestStack } from "../helpers.js";
 
 const ctx = () => new InvocationContext({ functionName: "test", logHandler: () => undefined });
@@ -263,7 +266,7 @@ describe("a Managed HSM full backup behind the storage firewall (the `az keyvaul
     ]);
     expect((await post({ hsms: ["not-an-hsm"] })).status).toBe(400);
     expect((await post({ hsms: "x" })).status).toBe(400);
-    const jobs = await app.backupJobs.take(32);
+    const jobs = await takeJobs<BackupJob>(Queues.backup, 32);
     const job = jobs.find((j) => j.hsm);
     expect(job).toBeDefined();
     // Through the queue worker the Functions host calls (the message schema included).

@@ -20,12 +20,7 @@ import { newRunId } from "../../../src/domain/runId.js";
 import { VaultStatusFields } from "../../../src/domain/vaultStatus.js";
 import { scheduledStatus } from "../../../src/functions/scheduledStatus.js";
 import { instrumentAzureSdk } from "../../../src/telemetry/azureSdk.js";
-import {
-  MetricNames,
-  RunCompletedEvent,
-  resetInstrumentsForTests,
-  StatusEvent,
-} from "../../../src/telemetry/instruments.js";
+import { MetricNames, RunCompletedEvent, StatusEvent } from "../../../src/telemetry/instruments.js";
 import { addFleet, type Stack } from "../../stack/stack.js";
 import { appFor, startTestStack } from "../helpers.js";
 
@@ -53,8 +48,6 @@ beforeAll(async () => {
     new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logRecords })] }),
   );
   instrumentAzureSdk();
-  // Other files in this worker may have made the instruments before this meter provider existed.
-  resetInstrumentsForTests();
   stack = await startTestStack();
 });
 afterAll(async () => {

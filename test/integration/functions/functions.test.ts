@@ -2,12 +2,14 @@ import { HttpRequest, type HttpResponseInit, InvocationContext, type Timer } fro
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BackupJob } from "../../../src/backup/deps.js";
 import type { RunResult } from "../../../src/backup/run/record.js";
+import { Queues } from "../../../src/domain/config.js";
 import { isKvBackupError } from "../../../src/domain/errors.js";
 import { getBackup, listBackups, postBackups } from "../../../src/functions/backupsApi.js";
 import { getHealth } from "../../../src/functions/healthApi.js";
 import { scheduledBackup } from "../../../src/functions/scheduledBackup.js";
 import { backupWorker } from "../../../src/functions/workers.js";
 import type { Stack } from "../../stack/stack.js";
+import { takeJobs } from "../../stack/takeJobs.js";
 import { appFor, DoctorKeys, startTestStack } from "../helpers.js";
 
 let stack: Stack;
@@ -19,7 +21,7 @@ const timer: Timer = {
 };
 /** The app at a given moment (the timer's tier and the runIds follow the clock). */
 const at = (iso?: string) => appFor({}, iso ? { now: () => new Date(iso) } : {});
-const drain = async () => appFor().backupJobs.take(32);
+const drain = async () => takeJobs<BackupJob>(Queues.backup, 32);
 const req = (init: ConstructorParameters<typeof HttpRequest>[0]) =>
   new HttpRequest({ url: "https://func.example/api/backups", ...init });
 const body = (r: HttpResponseInit) => JSON.parse(String(r.body));
@@ -62,7 +64,7 @@ describe("scheduledBackup", () => {
 describe("backupWorker", () => {
   it("runs the queued job the way the host would hand it over (base64 JSON text or an object)", async () => {
     await scheduledBackup(at())(timer, ctx());
-    const [message] = await appFor().backupJobs.take(1);
+    const [message] = await takeJobs<BackupJob>(Queues.backup, 1);
     const r = (await backupWorker(appFor())(JSON.stringify(message), ctx())) as RunResult;
     expect(r.status).toBe("succeeded");
     expect(r.counts.certificates.backedUp).toBe(3);

@@ -1,11 +1,13 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RestoreState } from "../../../src/backup/engine.js";
+import type { RestoreJob, RestoreState } from "../../../src/backup/engine.js";
 import { runBackup } from "../../../src/backup/engine.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
+import { Queues } from "../../../src/domain/config.js";
 import { getRestore, postRestores } from "../../../src/functions/restoresApi.js";
 import { restoreWorker } from "../../../src/functions/workers.js";
 import type { Stack } from "../../stack/stack.js";
+import { takeJobs } from "../../stack/takeJobs.js";
 import { appFor, cliJob, startTestStack } from "../helpers.js";
 
 let stack: Stack;
@@ -39,7 +41,7 @@ const get = (id: string) =>
     ctx(),
   );
 const withRole = { "x-ms-client-principal": principal(["Backup.Restore"]) };
-const queued = async () => appFor().restoreJobs.take(32);
+const queued = async () => takeJobs<RestoreJob>(Queues.restore, 32);
 
 beforeAll(async () => {
   stack = await startTestStack();
