@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Config } from "./domain/config.js";
 import type { Caller } from "./domain/diagnosis.js";
 import { KvBackupError } from "./domain/errors.js";
-import { type Kind, Kinds, WeekDays } from "./domain/vocabulary.js";
+import { type Kind, Kinds, kindList, WeekDays } from "./domain/vocabulary.js";
 import { ncrontabProblem } from "./settings/ncrontab.js";
 import { StorageSchema } from "./settings/storageSetting.js";
 import {
@@ -102,17 +102,8 @@ const Schema = z.object({
   BACKUP_KINDS: z
     .string()
     .default(Kinds.join(","))
-    .transform((s) =>
-      s
-        .split(",")
-        .map((k) => k.trim().toLowerCase())
-        .filter(Boolean),
-    )
-    .refine(
-      (ks) => ks.length > 0 && ks.every((k) => (Kinds as readonly string[]).includes(k)),
-      `a non-empty subset of ${Kinds.join(",")}`,
-    )
-    .transform((ks) => Kinds.filter((k) => ks.includes(k))),
+    .transform((s) => kindList(s))
+    .refine((ks) => ks !== undefined, `a non-empty subset of ${Kinds.join(",")}`),
   BACKUP_RATE_PER_10S: z
     .string()
     .default("2000")

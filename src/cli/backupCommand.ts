@@ -1,21 +1,15 @@
 import { planBackups, type RunResult, runBackup, withFleet } from "../backup/engine.js";
 import { findHsm, findVault } from "../domain/config.js";
-import { isKind, Kinds, type Mode, type Tier, Tiers, unique } from "../domain/vocabulary.js";
+import { Kinds, kindList, type Mode, type Tier, Tiers } from "../domain/vocabulary.js";
 import { type Command, type CommandContext, ExitCode, text, texts, usageError } from "./command.js";
 import { diagnosisLines, formatBytes } from "./output.js";
 import { backupProgress } from "./progress.js";
 
 function kindsOf(raw: string | undefined) {
   if (raw === undefined) return undefined;
-  const kinds = unique(
-    raw
-      .split(",")
-      .map((k) => k.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  if (kinds.length === 0 || !kinds.every(isKind))
-    throw usageError(`--kinds takes a subset of ${Kinds.join(",")}`);
-  return Kinds.filter((k) => kinds.includes(k));
+  const kinds = kindList(raw);
+  if (!kinds) throw usageError(`--kinds takes a subset of ${Kinds.join(",")}`);
+  return kinds;
 }
 
 const hsmSummary = (r: RunResult): string =>

@@ -38,6 +38,19 @@ export type WeekDay = (typeof WeekDays)[number];
 
 export const isKind = (s: string): s is Kind => (Kinds as readonly string[]).includes(s);
 
+/**
+ * A list of kinds as people write it ("keys, Secrets"): each once, in the engine's order; undefined
+ * when it names none or anything else (BACKUP_KINDS and the CLI's --kinds read it so).
+ */
+export function kindList(text: string): Kind[] | undefined {
+  const named = text
+    .split(",")
+    .map((k) => k.trim().toLowerCase())
+    .filter(Boolean);
+  if (named.length === 0 || !named.every(isKind)) return undefined;
+  return Kinds.filter((k) => named.includes(k));
+}
+
 /** "secret 'x'", for messages. */
 export const objectLabel = (kind: Kind, name: string): string => `${kind.slice(0, -1)} '${name}'`;
 
