@@ -1,6 +1,7 @@
 import { type AzureFailure, TlsCodes } from "../domain/azureFailure.js";
 import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
 import { diagnoseKeyVaultAuth } from "./keyVaultAuth.js";
+import { vaultNamed } from "./named.js";
 
 /** Key Vault 409s: the name a restore needs is taken, deleted but recoverable, or still going away. */
 function conflict(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagnosis {
@@ -9,20 +10,20 @@ function conflict(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagno
     case "ObjectIsDeletedButRecoverable":
       return {
         code: "DeletedButRecoverable",
-        cause: `${name}'s name is held by a soft-deleted object in Key Vault '${vault}'.`,
+        cause: `${name}'s name is held by a soft-deleted object in ${vaultNamed(vault, ctx)}.`,
         fix: `Recover the deleted object (az keyvault secret|key|certificate recover --vault-name ${vault} --name <name>) if it is the one you want, or purge it (az keyvault secret|key|certificate purge --vault-name ${vault} --name <name>) and restore again.`,
       };
     case "ObjectIsBeingDeleted":
     case "ObjectIsBeingRecovered":
       return {
         code: "BeingDeleted",
-        cause: `${name}'s name is still being deleted, purged or recovered in Key Vault '${vault}'.`,
+        cause: `${name}'s name is still being deleted, purged or recovered in ${vaultNamed(vault, ctx)}.`,
         fix: "Wait a minute and restore again: purges and recoveries finish asynchronously.",
       };
     default:
       return {
         code: "RestoreConflict",
-        cause: `${name} already exists in Key Vault '${vault}' (or a purge of that name is still running).`,
+        cause: `${name} already exists in ${vaultNamed(vault, ctx)} (or a purge of that name is still running).`,
         fix: "Restore into another vault (--to / targetVault), or delete and purge the existing object first if the backup should replace it.",
       };
   }
@@ -38,8 +39,8 @@ export function diagnoseKeyVault(f: AzureFailure, ctx: DiagnosisContext): Diagno
     return {
       code: "KeyVaultUnreachable",
       cause: tls
-        ? `Key Vault '${vault}''s TLS certificate was not trusted (${f.networkCode}): a TLS-inspecting proxy is in the path, or the name resolves to another host.`
-        : `Key Vault '${vault}' did not answer (${f.networkCode}).`,
+        ? `${vaultNamed(vault, ctx)}'s TLS certificate was not trusted (${f.networkCode}): a TLS-inspecting proxy is in the path, or the name resolves to another host.`
+        : `${vaultNamed(vault, ctx)} did not answer (${f.networkCode}).`,
       fix: tls
         ? `Exempt ${ctx.hsm ? "*.managedhsm.azure.net" : "*.vault.azure.net"} from TLS inspection, or trust the proxy's CA (NODE_EXTRA_CA_CERTS).`
         : `With a private endpoint, link the caller's VNet to the ${ctx.hsm ? "privatelink.managedhsm.azure.net" : "privatelink.vaultcore.azure.net"} DNS zone and route all outbound traffic through the VNet.`,
@@ -50,28 +51,28 @@ export function diagnoseKeyVault(f: AzureFailure, ctx: DiagnosisContext): Diagno
   if (f.status === 400 && f.code === "BadParameter" && f.operation === "restore") {
     return {
       code: "RestoreRejected",
-      cause: `Key Vault '${vault}' refused the backup blob. A backup restores only into a vault of the same subscription and the same geography as its source (Key Vault's "security world"); a blob from elsewhere, or a damaged one, cannot be decrypted.`,
+      cause: `${vaultNamed(vault, ctx)} refused the backup blob. A backup restores only into a vault of the same subscription and the same geography as its source (Key Vault's "security world"); a blob from elsewhere, or a damaged one, cannot be decrypted.`,
       fix: "Restore into a vault in the source's subscription and geography (cross-geography copies need the objects re-created from their values), and run kvbackup verify on the run to rule out a damaged blob.",
     };
   }
   if (f.status === 429) {
     return {
       code: "KeyVaultThrottled",
-      cause: `Key Vault '${vault}' kept throttling after every retry.`,
+      cause: `${vaultNamed(vault, ctx)} kept throttling after every retry.`,
       fix: "Lower BACKUP_RATE_PER_10S, or move the schedule away from the vault's busy hours.",
     };
   }
   if (f.status === 400) {
     return {
       code: "KeyVaultBadRequest",
-      cause: `Key Vault '${vault}' refused the request as invalid (400${f.code ? ` ${f.code}` : ""}): ${f.message.split("\n")[0]?.slice(0, 200)}`,
+      cause: `${vaultNamed(vault, ctx)} refused the request as invalid (400${f.code ? ` ${f.code}` : ""}): ${f.message.split("\n")[0]?.slice(0, 200)}`,
       fix: "Check that the URL in BACKUP_VAULTS is the vault's (https://NAME.vault.azure.net or its private endpoint name) and that nothing between rewrites the request; kvbackup speaks the 2025-07-01 data-plane API.",
     };
   }
   if (f.status === 404 && f.operation === "list") {
     return {
       code: "KeyVaultNotFound",
-      cause: `The listing of Key Vault '${vault}' answered 404: the URL does not lead to a Key Vault (a wrong name, a deleted vault, or a proxy answering in its place).`,
+      cause: `The listing of ${vaultNamed(vault, ctx)} answered 404: the URL does not lead to a Key Vault (a wrong name, a deleted vault, or a proxy answering in its place).`,
       fix: "Check the vault's name and URL in BACKUP_VAULTS (az keyvault show --name <vault> --query properties.vaultUri); a deleted vault can be recovered with az keyvault recover.",
     };
   }
@@ -85,7 +86,7 @@ export function diagnoseKeyVault(f: AzureFailure, ctx: DiagnosisContext): Diagno
   if (f.status !== undefined && f.status >= 500) {
     return {
       code: "KeyVaultUnavailable",
-      cause: `Key Vault '${vault}' answered ${f.status}: the service had a transient problem.`,
+      cause: `${vaultNamed(vault, ctx)} answered ${f.status}: the service had a transient problem.`,
       fix: "Retried automatically; the next scheduled run will pick the object up.",
     };
   }

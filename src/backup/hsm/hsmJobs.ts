@@ -47,8 +47,8 @@ export function restoredVersions(details: string | undefined): {
 
 /**
  * The diagnosis of a failed call to a Managed HSM or to storage on its behalf: the HSM's own
- * (local RBAC, busy, not an HSM) first; else the Key Vault diagnosis of the same failure, worded for
- * the HSM it is about (the data planes share their error shapes, not their name).
+ * (local RBAC, busy, not an HSM) first; else the Key Vault diagnosis of the same failure, which
+ * names the HSM (the data planes share their error shapes, not their name).
  */
 export function hsmCallDiagnosis(
   e: unknown,
@@ -60,8 +60,6 @@ export function hsmCallDiagnosis(
   const own = f ? diagnoseHsmCall(f, ctx, what) : undefined;
   if (own) return own;
   if (isStorageFailure(e)) return diagnosisOf(e, storageCtx);
-  const d = diagnosisOf(e, ctx);
-  if (!d) return undefined;
-  const say = (t: string): string => t.replaceAll(`Key Vault '${ctx.hsm}'`, `Managed HSM '${ctx.hsm}'`);
-  return { ...d, cause: say(d.cause), fix: say(d.fix) };
+  // The Key Vault diagnosis of the same failure: the context's hsm makes it name the HSM.
+  return diagnosisOf(e, ctx);
 }
