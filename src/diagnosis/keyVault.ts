@@ -3,29 +3,34 @@ import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
 import { diagnoseKeyVaultAuth } from "./keyVaultAuth.js";
 import { vaultNamed } from "./named.js";
 
+/** A restore's name held by a soft-deleted object (409 ObjectIsDeletedButRecoverable, or seen when planning). */
+export const deletedButRecoverable = (vault: string, ctx: DiagnosisContext): Diagnosis => ({
+  code: "DeletedButRecoverable",
+  cause: `${ctx.object ?? "The object"}'s name is held by a soft-deleted object in ${vaultNamed(vault, ctx)}.`,
+  fix: `Recover the deleted object (az keyvault secret|key|certificate recover --vault-name ${vault} --name <name>) if it is the one you want, or purge it (az keyvault secret|key|certificate purge --vault-name ${vault} --name <name>) and restore again.`,
+});
+
+/** A restore's name taken by an object that exists (409 Conflict, or seen when planning). */
+export const restoreConflict = (vault: string, ctx: DiagnosisContext): Diagnosis => ({
+  code: "RestoreConflict",
+  cause: `${ctx.object ?? "The object"} already exists in ${vaultNamed(vault, ctx)} (or a purge of that name is still running).`,
+  fix: "Restore into another vault (--to / targetVault), or delete and purge the existing object first if the backup should replace it.",
+});
+
 /** Key Vault 409s: the name a restore needs is taken, deleted but recoverable, or still going away. */
 function conflict(f: AzureFailure, vault: string, ctx: DiagnosisContext): Diagnosis {
-  const name = ctx.object ?? "The object";
   switch (f.innerCode) {
     case "ObjectIsDeletedButRecoverable":
-      return {
-        code: "DeletedButRecoverable",
-        cause: `${name}'s name is held by a soft-deleted object in ${vaultNamed(vault, ctx)}.`,
-        fix: `Recover the deleted object (az keyvault secret|key|certificate recover --vault-name ${vault} --name <name>) if it is the one you want, or purge it (az keyvault secret|key|certificate purge --vault-name ${vault} --name <name>) and restore again.`,
-      };
+      return deletedButRecoverable(vault, ctx);
     case "ObjectIsBeingDeleted":
     case "ObjectIsBeingRecovered":
       return {
         code: "BeingDeleted",
-        cause: `${name}'s name is still being deleted, purged or recovered in ${vaultNamed(vault, ctx)}.`,
+        cause: `${ctx.object ?? "The object"}'s name is still being deleted, purged or recovered in ${vaultNamed(vault, ctx)}.`,
         fix: "Wait a minute and restore again: purges and recoveries finish asynchronously.",
       };
     default:
-      return {
-        code: "RestoreConflict",
-        cause: `${name} already exists in ${vaultNamed(vault, ctx)} (or a purge of that name is still running).`,
-        fix: "Restore into another vault (--to / targetVault), or delete and purge the existing object first if the backup should replace it.",
-      };
+      return restoreConflict(vault, ctx);
   }
 }
 

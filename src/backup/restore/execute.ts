@@ -1,4 +1,4 @@
-import { diagnose } from "../../diagnosis/diagnose.js";
+import { deletedButRecoverable, restoreConflict } from "../../diagnosis/keyVault.js";
 import { blobMissing, corruptBlob, notInBackup } from "../../diagnosis/local.js";
 import type { VaultRef } from "../../domain/config.js";
 import type { Diagnosis, DiagnosisContext } from "../../domain/diagnosis.js";
@@ -44,20 +44,10 @@ function settled(p: PlanEntry, target: string, conflict: Conflict): RestoreEntry
         p.detail ?? "not in this run",
       ),
     };
-  const conflictOf = (innerCode?: string): Diagnosis =>
-    diagnose(
-      {
-        service: "keyvault",
-        status: 409,
-        code: "Conflict",
-        ...(innerCode ? { innerCode } : {}),
-        message: "",
-      },
-      { vault: target, object },
-    );
-  if (p.action === "skip-exists") return conflict(p, "skipped-exists", conflictOf());
-  if (p.action === "skip-deleted")
-    return conflict(p, "skipped-deleted", conflictOf("ObjectIsDeletedButRecoverable"));
+  // Seen when planning: the same diagnoses a 409 would have given, without a call.
+  const ctx = { vault: target, object };
+  if (p.action === "skip-exists") return conflict(p, "skipped-exists", restoreConflict(target, ctx));
+  if (p.action === "skip-deleted") return conflict(p, "skipped-deleted", deletedButRecoverable(target, ctx));
   return undefined;
 }
 
