@@ -14,7 +14,14 @@ export async function takeJobs<T>(queue: string, max = 32, env: Env = process.en
   if (!base)
     throw new Error("takeJobs: BACKUP_STORAGE__queueServiceUri is not set (source .local/stack.env)");
   const client = new QueueClient(`${base.replace(/\/$/, "")}/${queue}`, new DefaultAzureCredential());
-  const { receivedMessageItems } = await client.receiveMessages({ numberOfMessages: Math.min(32, max) });
+  let receivedMessageItems: Awaited<ReturnType<QueueClient["receiveMessages"]>>["receivedMessageItems"];
+  try {
+    ({ receivedMessageItems } = await client.receiveMessages({ numberOfMessages: Math.min(32, max) }));
+  } catch (e) {
+    // No queue yet: nothing was ever sent to it.
+    if ((e as { statusCode?: number }).statusCode === 404) return [];
+    throw e;
+  }
   const out: T[] = [];
   for (const m of receivedMessageItems) {
     out.push(JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")) as T);
