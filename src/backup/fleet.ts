@@ -135,7 +135,7 @@ export async function withFleet(
 ): Promise<EngineDeps & { fleet?: Fleet }> {
   if ("fleet" in deps) return deps as EngineDeps & { fleet?: Fleet };
   if (!deps.directory || deps.config.subscriptions.length === 0) return deps;
-  const now = Date.now();
+  const now = deps.now().getTime();
   let entry = cache.get(deps);
   if (options.fresh || !entry || now - entry.at > FleetTtlMs) {
     entry = { at: now, fleet: await discoverFleet(deps, signal) };
