@@ -1,9 +1,11 @@
 import { ArmVaultDirectory } from "./arm/vaultDirectory.js";
 import {
   type BackupJob,
+  type Clock,
   DefaultTuning,
   type EngineDeps,
   type RestoreJob,
+  systemClock,
   type Tuning,
 } from "./backup/engine.js";
 import { type Config, Queues } from "./domain/config.js";
@@ -33,9 +35,8 @@ export interface AppOverrides {
   telemetry?: EngineDeps["telemetry"];
   /** Waits before re-sending a Key Vault 401 AKV10046 (transient); tests shorten them. */
   signingKeyRetryMs?: readonly number[];
-  /** How often a run waiting for a budget slot tries again (2 s; tests shorten it). */
-  budgetPollMs?: number;
   now?: () => Date;
+  clock?: Clock;
 }
 
 /**
@@ -67,17 +68,13 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     hsmFolders: new HsmFolders(clients.blob),
     documents: new DocumentStore(container),
     leases: new VaultLeases(container, overrides.leaseSeconds, overrides.leaseRenewMs),
-    budget: new BudgetSlots(
-      container,
-      overrides.leaseSeconds,
-      overrides.leaseRenewMs,
-      overrides.budgetPollMs,
-    ),
+    budget: new BudgetSlots(container, overrides.leaseSeconds, overrides.leaseRenewMs),
     inventory,
     backupJobs: new JobQueue<BackupJob>(clients.queue.getQueueClient(Queues.backup)),
     restoreJobs: new JobQueue<RestoreJob>(clients.queue.getQueueClient(Queues.restore)),
     telemetry: overrides.telemetry ?? otelTelemetry,
     now: overrides.now ?? (() => new Date()),
+    clock: overrides.clock ?? systemClock,
     tuning: { ...DefaultTuning, ...overrides.tuning },
     whoAmI: () => creds.storage.signedIn() ?? creds.keyVault.signedIn(),
   };

@@ -44,7 +44,7 @@ async function coverageOf(
   signal?: SignalLike,
 ): Promise<Coverage> {
   const { held: inBackup, failed } = await holdings(deps, vault, committed, signal);
-  const port = deps.vaults(vault, checkLimiter(deps.config.ratePer10s), {});
+  const port = deps.vaults(vault, checkLimiter(deps), {});
   const now: string[] = [];
   try {
     for (const kind of Kinds.filter((k) => deps.config.kinds.includes(k)))

@@ -16,6 +16,7 @@ import type {
   VaultFactory,
   VaultLeases,
 } from "./ports.js";
+import type { Clock } from "./wait.js";
 
 /** A queue message / CLI request: one vault, one run. */
 export interface BackupJob {
@@ -59,6 +60,8 @@ export interface Tuning {
   conflictRetryMs: number;
   /** How long a run waits for a slot of its subscription's budget before giving the job back (retried later). */
   budgetWaitMs: number;
+  /** How often a run waiting for a budget slot looks again (jittered ±25 %, so instances do not look in step). */
+  budgetPollMs: number;
   /**
    * How long a queued drill waits for the scratch vault while another drill holds it (every vault's
    * drill uses the one scratch vault, so the timer's drills run one after another), and how often
@@ -80,6 +83,7 @@ export const DefaultTuning: Tuning = {
   versionLimit: 500,
   conflictRetryMs: 60_000,
   budgetWaitMs: 10 * 60_000,
+  budgetPollMs: 2_000,
   drillWaitMs: 10 * 60_000,
   drillPollMs: 5_000,
   hsmPollMs: 5_000,
@@ -109,7 +113,10 @@ export interface EngineDeps {
   backupJobs: JobQueue<BackupJob>;
   restoreJobs: JobQueue<RestoreJob>;
   telemetry: Telemetry;
+  /** The calendar: what date it is, for records, schedules and ages. A test may fix it. */
   now: () => Date;
+  /** The clock every wait runs on (keepTrying, the vaults' pace): only moves forward. */
+  clock: Clock;
   tuning: Tuning;
   /** Who the calls were made as, once a token was had (doctor and /api/health say so). */
   whoAmI?: () => SignedIn | undefined;

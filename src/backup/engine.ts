@@ -30,3 +30,4 @@ export { restoredAsAsked } from "./restore/status.js";
 export type { Progress } from "./run/backupKinds.js";
 export type { RunResult } from "./run/record.js";
 export { runBackup } from "./runBackup.js";
+export { type Clock, systemClock } from "./wait.js";

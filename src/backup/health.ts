@@ -96,7 +96,7 @@ async function vaultHealth(
   use: VaultUse,
   signal?: SignalLike,
 ): Promise<VaultHealth> {
-  const port = deps.vaults(vault, checkLimiter(deps.config.ratePer10s), {});
+  const port = deps.vaults(vault, checkLimiter(deps), {});
   const grant = VaultGrants[use];
   const need = (role: KeyVaultRole): "required" | "optional" | undefined =>
     grant.required.includes(role) ? "required" : grant.optional.includes(role) ? "optional" : undefined;

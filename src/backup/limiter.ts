@@ -1,11 +1,12 @@
 import type { RateBudget } from "../domain/rateBudget.js";
-import { abortError, delay, type SignalLike } from "../domain/signal.js";
+import { abortError, type SignalLike } from "../domain/signal.js";
+import type { Clock } from "./wait.js";
 
 export interface LimiterOptions {
   /** Transactions this app may spend per 10 s on the vault (BACKUP_RATE_PER_10S). */
   ratePer10s: number;
-  now?: () => number;
-  sleep?: (ms: number, signal?: SignalLike) => Promise<void>;
+  /** The engine's clock (EngineDeps.clock): the pace is kept, and waited for, on it. */
+  clock: Clock;
   random?: () => number;
 }
 
@@ -35,7 +36,7 @@ export class VaultLimiter implements RateBudget {
   private lastIncrease: number;
   private chain: Promise<void> = Promise.resolve();
   private readonly now: () => number;
-  private readonly sleep: (ms: number, signal?: SignalLike) => Promise<void>;
+  private readonly sleep: Clock["sleep"];
   private readonly random: () => number;
   readonly stats: LimiterStats = { acquired: 0, throttled: 0, pace: 1 };
 
@@ -44,8 +45,8 @@ export class VaultLimiter implements RateBudget {
     // 10 s window (sliding, not only aligned ones) spends more than ratePer10s: burst + 10 s of refill.
     this.capacity = Math.max(1, options.ratePer10s / 100);
     this.rate = Math.max(0, options.ratePer10s - this.capacity) / 10_000; // tokens per ms
-    this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? delay;
+    this.now = () => options.clock.ms();
+    this.sleep = (ms, signal) => options.clock.sleep(ms, signal);
     this.random = options.random ?? Math.random;
     this.tokens = this.capacity;
     this.last = this.now();
@@ -116,5 +117,5 @@ export class VaultLimiter implements RateBudget {
 
 /** The pace of a check (doctor, /api/health, the report's coverage): a few calls per vault, at most 400 per 10 s whatever a run may spend. */
 export const CheckRatePer10s = 400;
-export const checkLimiter = (runRatePer10s: number): VaultLimiter =>
-  new VaultLimiter({ ratePer10s: Math.min(runRatePer10s, CheckRatePer10s) });
+export const checkLimiter = (deps: { config: { ratePer10s: number }; clock: Clock }): VaultLimiter =>
+  new VaultLimiter({ ratePer10s: Math.min(deps.config.ratePer10s, CheckRatePer10s), clock: deps.clock });

@@ -93,16 +93,17 @@ export interface Lease {
 }
 
 /**
- * A subscription's Key Vault budget as slots shared by every instance: acquire waits for a free
- * one (up to waitMs, then BudgetBusy, retryable); onLost as for the vault lease.
+ * A subscription's Key Vault budget as slots shared by every instance: tryAcquire looks at every
+ * slot once and takes a free one, or answers undefined when all are held (the engine decides how
+ * long to wait); onLost as for the vault lease.
  */
 export interface BudgetSlots {
-  acquire(
+  tryAcquire(
     scope: string,
     slots: number,
     onLost: (reason?: unknown) => void,
-    options: { signal?: SignalLike; waitMs: number },
-  ): Promise<Lease & { slot: number; waitedMs: number }>;
+    signal?: SignalLike,
+  ): Promise<(Lease & { slot: number }) | undefined>;
 }
 
 /** One run per vault at a time, across instances; a lease lost mid-run calls onLost. */

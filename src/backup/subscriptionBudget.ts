@@ -1,7 +1,9 @@
 import type { VaultRef } from "../domain/config.js";
+import { KvBackupError } from "../domain/errors.js";
 import type { SignalLike } from "../domain/signal.js";
 import type { EngineDeps } from "./deps.js";
 import { holding } from "./holding.js";
+import { keepTrying } from "./wait.js";
 
 /**
  * A subscription's budget (BACKUP_SUBSCRIPTION_RATE_PER_10S) is cut into slots of one vault's rate
@@ -34,13 +36,24 @@ export const underBudget = <T>(
   fn: (signal: SignalLike, waitedMs: number) => Promise<T>,
 ): Promise<T> => {
   const { scope, slots } = budgetOf(deps, vault);
+  const { budgetWaitMs, budgetPollMs } = deps.tuning;
   return holding(
     outer,
-    (onLost) =>
-      deps.budget.acquire(scope, slots, onLost, {
-        ...(outer ? { signal: outer } : {}),
-        waitMs: deps.tuning.budgetWaitMs,
-      }),
+    async (onLost) => {
+      const held = await keepTrying(
+        deps.clock,
+        // Jittered, so instances waiting on one subscription do not look in step.
+        { limitMs: budgetWaitMs, pauseMs: () => budgetPollMs * (0.75 + Math.random() / 2), signal: outer },
+        () => deps.budget.tryAcquire(scope, slots, onLost, outer),
+      );
+      if (!held.done)
+        throw new KvBackupError(
+          "BudgetBusy",
+          `every one of the ${slots} budget slot(s) of ${scope} stayed held for ${Math.round(budgetWaitMs / 1000)} s (BACKUP_SUBSCRIPTION_RATE_PER_10S shared by every run); the job is tried again later`,
+          { retryable: true },
+        );
+      return { ...held.value, waitedMs: held.waitedMs };
+    },
     `the budget slot of ${scope} was lost mid-run; the job is tried again`,
     (signal, held) => fn(signal, held.waitedMs),
   );

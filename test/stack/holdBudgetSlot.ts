@@ -14,6 +14,6 @@ const container = new BlobServiceClient(
 ).getContainerClient(process.env.BACKUP_CONTAINER as string);
 await container.createIfNotExists();
 const slots = new BudgetSlots(container, Number(leaseSeconds));
-await slots.acquire(scope, 1, () => undefined, { waitMs: 0 });
+if (!(await slots.tryAcquire(scope, 1, () => undefined))) throw new Error(`slot 0 of ${scope} is held`);
 process.stdout.write("held\n");
 setInterval(() => undefined, 60_000);

@@ -2,11 +2,12 @@ import type { VaultRef } from "../../domain/config.js";
 import type { DrillRow, DrillState } from "../../domain/drillRecord.js";
 import { isKvBackupError, KvBackupError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
-import { delay, type SignalLike } from "../../domain/signal.js";
+import type { SignalLike } from "../../domain/signal.js";
 import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { isStorageFailure } from "../failures.js";
 import type { Fleet } from "../fleet.js";
+import { keepTrying } from "../wait.js";
 import { scratchDigest } from "./scratch.js";
 
 /**
@@ -20,21 +21,24 @@ export async function drillLease(
   waitMs: number,
   signal?: SignalLike,
 ) {
-  const started = Date.now();
-  for (;;) {
-    try {
-      return await deps.leases.acquire(`drill-${scratch.name}`, onLost, signal);
-    } catch (e) {
-      if (!isKvBackupError(e, "AlreadyRunning")) throw e;
-      if (Date.now() - started + deps.tuning.drillPollMs > waitMs)
-        throw new KvBackupError(
-          "AlreadyRunning",
-          `a restore drill into scratch vault '${scratch.name}' is running (its lease is held); drills run one at a time: try again when it ends`,
-          { retryable: true },
-        );
-      await delay(deps.tuning.drillPollMs, signal);
-    }
-  }
+  const held = await keepTrying(
+    deps.clock,
+    { limitMs: waitMs, pauseMs: () => deps.tuning.drillPollMs, signal },
+    async () => {
+      try {
+        return await deps.leases.acquire(`drill-${scratch.name}`, onLost, signal);
+      } catch (e) {
+        if (isKvBackupError(e, "AlreadyRunning")) return undefined;
+        throw e;
+      }
+    },
+  );
+  if (held.done) return held.value;
+  throw new KvBackupError(
+    "AlreadyRunning",
+    `a restore drill into scratch vault '${scratch.name}' is running (its lease is held); drills run one at a time: try again when it ends`,
+    { retryable: true },
+  );
 }
 
 /**

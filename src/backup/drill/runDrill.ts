@@ -163,11 +163,15 @@ function drillPorts({ deps, vault, scratch }: DrillWork): DrillPorts {
   const { ratePer10s } = budgetOf(deps, scratch);
   const scratchLimiter = new VaultLimiter({
     ratePer10s: Math.min(ratePer10s, deps.tuning.restoreRatePer10s),
+    clock: deps.clock,
   });
   return {
     port: deps.vaults(scratch, scratchLimiter, {}),
     inspector: deps.inspect(scratch, scratchLimiter),
-    source: deps.inspect(vault, new VaultLimiter({ ratePer10s: budgetOf(deps, vault).ratePer10s })),
+    source: deps.inspect(
+      vault,
+      new VaultLimiter({ ratePer10s: budgetOf(deps, vault).ratePer10s, clock: deps.clock }),
+    ),
   };
 }
 

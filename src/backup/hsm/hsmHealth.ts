@@ -33,6 +33,7 @@ export async function hsmHealth(deps: EngineDeps, hsm: VaultRef, signal?: Signal
     await deps.hsmFolders.ensure(container, signal);
     const port = deps.hsms(hsm);
     const quick = {
+      clock: deps.clock,
       tuning: { ...deps.tuning, hsmJobTimeoutMs: Math.min(deps.tuning.hsmJobTimeoutMs, 120_000) },
     };
     const done = await untilDone(

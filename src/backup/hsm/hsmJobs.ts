@@ -2,9 +2,10 @@ import { diagnoseHsmCall } from "../../diagnosis/hsm.js";
 import type { Diagnosis, DiagnosisContext } from "../../domain/diagnosis.js";
 import { failureOf } from "../../domain/errors.js";
 import type { HsmJobState } from "../../domain/hsmBackup.js";
-import { delay, type SignalLike } from "../../domain/signal.js";
+import type { SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure } from "../failures.js";
+import { keepTrying } from "../wait.js";
 
 /**
  * Waits for an HSM job to end: reads its status every tuning.hsmPollMs (longer when the service's
@@ -12,18 +13,25 @@ import { diagnosisOf, isStorageFailure } from "../failures.js";
  * then the last state, still InProgress, is returned and the caller says so.
  */
 export async function untilDone(
-  deps: Pick<EngineDeps, "tuning">,
+  deps: Pick<EngineDeps, "tuning" | "clock">,
   started: HsmJobState,
   status: (jobId: string) => Promise<HsmJobState>,
   signal?: SignalLike,
 ): Promise<HsmJobState> {
   let state = started;
-  const deadline = Date.now() + deps.tuning.hsmJobTimeoutMs;
-  while (state.status === "InProgress" && Date.now() < deadline) {
-    const wait = Math.max(deps.tuning.hsmPollMs, Math.min(state.retryAfterMs ?? 0, 60_000));
-    await delay(Math.min(wait, Math.max(0, deadline - Date.now())), signal);
-    state = { ...(await status(started.jobId)), jobId: started.jobId };
-  }
+  const { hsmPollMs, hsmJobTimeoutMs } = deps.tuning;
+  await keepTrying(
+    deps.clock,
+    {
+      limitMs: hsmJobTimeoutMs,
+      pauseMs: () => Math.max(hsmPollMs, Math.min(state.retryAfterMs ?? 0, 60_000)),
+      signal,
+    },
+    async (n) => {
+      if (n > 0) state = { ...(await status(started.jobId)), jobId: started.jobId };
+      return state.status === "InProgress" ? undefined : state;
+    },
+  );
   return state;
 }
 

@@ -4,12 +4,13 @@ import type { VaultRef } from "../../domain/config.js";
 import type { Diagnosis, DiagnosisContext } from "../../domain/diagnosis.js";
 import { byKindAndName, type Manifest } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
-import { delay, type SignalLike } from "../../domain/signal.js";
+import type { SignalLike } from "../../domain/signal.js";
 import { type OnConflict, objectLabel } from "../../domain/vocabulary.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "../failures.js";
 import { Pool } from "../pool.js";
 import type { BlobStore, VaultPort } from "../ports.js";
 import { SignalFanout } from "../signals.js";
+import { type Clock, keepTrying } from "../wait.js";
 import type { PlanEntry, RestoreEntry } from "./restoreTypes.js";
 
 export interface ExecuteDeps {
@@ -19,8 +20,9 @@ export interface ExecuteDeps {
   /** What storage diagnoses need: the container, the caller, the credential. */
   storageContext: DiagnosisContext;
   concurrency: number;
-  /** How long a 409 that may be transient (a purge still running) is retried. */
+  /** How long a 409 that may be transient (a purge still running) is retried, on the clock. */
   conflictRetryMs: number;
+  clock: Clock;
   onProgress?: (done: number, total: number) => void;
   /** Each object's outcome as soon as it is known (the restore worker saves progress with it). */
   onEntry?: (entry: RestoreEntry) => void;
@@ -120,22 +122,25 @@ async function restoreOne(
   }
   const actual = sha256Hex(bytes);
   if (actual !== item.sha256) return failed(corruptBlob(item.blob, item.sha256, actual));
-  const deadline = Date.now() + deps.conflictRetryMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await deps.vault.restore(p.kind, bytes, signal);
-      return { kind: p.kind, name: p.name, outcome: "restored" };
-    } catch (e) {
-      if (!isKeyVaultFailure(e)) throw e;
-      const d = diagnosisOf(e, { vault: deps.target.name, object, purpose: "restore" }) as Diagnosis;
-      // A purge or deletion still running holds the name for a while: wait it out, up to a bound.
-      if ((d.code === "BeingDeleted" || d.code === "RestoreConflict") && Date.now() < deadline) {
-        await delay(Math.min(8000, 250 * 2 ** attempt), signal);
-        continue;
+  // A purge or deletion still running holds the name for a while: wait it out, up to a bound.
+  let refused: Diagnosis | undefined;
+  const tried = await keepTrying(
+    deps.clock,
+    { limitMs: deps.conflictRetryMs, pauseMs: (n) => Math.min(8000, 250 * 2 ** n), signal },
+    async () => {
+      try {
+        await deps.vault.restore(p.kind, bytes, signal);
+        return "restored" as const;
+      } catch (e) {
+        if (!isKeyVaultFailure(e)) throw e;
+        refused = diagnosisOf(e, { vault: deps.target.name, object, purpose: "restore" }) as Diagnosis;
+        return refused.code === "BeingDeleted" || refused.code === "RestoreConflict" ? undefined : "refused";
       }
-      if (d.code === "RestoreConflict") return conflict(p, "skipped-exists", d);
-      if (d.code === "DeletedButRecoverable") return conflict(p, "skipped-deleted", d);
-      return failed(d);
-    }
-  }
+    },
+  );
+  if (tried.done && tried.value === "restored") return { kind: p.kind, name: p.name, outcome: "restored" };
+  const d = refused as Diagnosis;
+  if (d.code === "RestoreConflict") return conflict(p, "skipped-exists", d);
+  if (d.code === "DeletedButRecoverable") return conflict(p, "skipped-deleted", d);
+  return failed(d);
 }

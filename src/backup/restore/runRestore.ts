@@ -78,7 +78,7 @@ export async function runRestore(
   const startedAt = deps.now().toISOString();
   const { run, target } = options.resolved ?? (await resolveRestore(deps, req, signal));
   const ratePer10s = Math.min(budgetOf(deps, target).ratePer10s, deps.tuning.restoreRatePer10s);
-  const vault = deps.vaults(target, new VaultLimiter({ ratePer10s }), {});
+  const vault = deps.vaults(target, new VaultLimiter({ ratePer10s, clock: deps.clock }), {});
   const filters = { ...(req.kinds ? { kinds: req.kinds } : {}), ...(req.names ? { names: req.names } : {}) };
   const plan = await planRestore(vault, run.manifest, filters, signal).catch((e: unknown) => {
     // Planning lists the target: a refusal there is about the restore role on it.
@@ -111,6 +111,7 @@ export async function runRestore(
         storageContext: storageContext(deps),
         concurrency: deps.tuning.restoreConcurrency,
         conflictRetryMs: deps.tuning.conflictRetryMs,
+        clock: deps.clock,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         ...(options.onEntry ? { onEntry: options.onEntry } : {}),
       },

@@ -63,7 +63,10 @@ async function backUp(
     record.mode = base ? "incremental" : "full";
     await record.start();
     const existing = await deps.blobs.list(record.prefix, signal);
-    const limiter = new VaultLimiter({ ratePer10s: budgetOf(deps, record.vault).ratePer10s });
+    const limiter = new VaultLimiter({
+      ratePer10s: budgetOf(deps, record.vault).ratePer10s,
+      clock: deps.clock,
+    });
     const vault = deps.vaults(record.vault, limiter, { onThrottled: () => record.telemetry.throttled() });
     const { concurrency, copyConcurrency, versionLimit } = deps.tuning;
     await backupKinds(

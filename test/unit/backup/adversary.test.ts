@@ -10,6 +10,7 @@ import type { Manifest } from "../../../src/domain/manifest.js";
 import { readManifestBytes } from "../../../src/domain/manifestCheck.js";
 import { newRunId } from "../../../src/domain/runId.js";
 import { seed, world } from "../fakes/deps.js";
+import { fakeClock } from "../fakes/fakeClock.js";
 import { storageError } from "../fakes/memoryStorage.js";
 import { kvError } from "../fakes/memoryVault.js";
 
@@ -301,7 +302,7 @@ describe("restore filters", () => {
     seed(w.vault());
     const r = await runBackup(w.deps, job());
     const plan = await planRestore(
-      w.vault("restore-vault").port(new VaultLimiter({ ratePer10s: 4000 })),
+      w.vault("restore-vault").port(new VaultLimiter({ ratePer10s: 4000, clock: fakeClock() })),
       manifestOf(w, r.manifestPath),
       { kinds: ["keys"] },
     );
@@ -310,7 +311,7 @@ describe("restore filters", () => {
       expect.objectContaining({ kind: "keys", name: "www", detail: expect.stringContaining("certificate") }),
     ]);
     const withCertificates = await planRestore(
-      w.vault("restore-vault").port(new VaultLimiter({ ratePer10s: 4000 })),
+      w.vault("restore-vault").port(new VaultLimiter({ ratePer10s: 4000, clock: fakeClock() })),
       manifestOf(w, r.manifestPath),
       { kinds: ["keys", "certificates"] },
     );
@@ -400,7 +401,7 @@ describe("a resumed run whose listing fails part-way", () => {
     expect([...held, ...(m.leftovers ?? [])].sort()).toEqual(secretBlobs().sort());
     expect(await verifyRun(w.deps, m)).toMatchObject({ ok: true });
     const plan = await planRestore(
-      w.vault("restore-vault").port(new VaultLimiter({ ratePer10s: 4000 })),
+      w.vault("restore-vault").port(new VaultLimiter({ ratePer10s: 4000, clock: fakeClock() })),
       m,
       {},
     );

@@ -1,22 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { VaultLimiter } from "../../../src/backup/limiter.js";
+import { fakeClock } from "../fakes/fakeClock.js";
 
 /** A clock that only moves when the limiter sleeps: pacing is checked without waiting. */
 function fakeTime() {
-  let t = 1_000_000;
-  return {
-    now: () => t,
-    sleep: async (ms: number) => {
-      t += ms;
-    },
-    elapsed: (since: number) => t - since,
-  };
+  const clock = fakeClock();
+  return { clock, now: () => clock.ms(), elapsed: (since: number) => clock.ms() - since };
 }
 
 describe("VaultLimiter", () => {
   it("spends at most the budget in any 10 s window: a burst of a hundredth, taken out of the budget", async () => {
     const time = fakeTime();
-    const l = new VaultLimiter({ ratePer10s: 1000, now: time.now, sleep: time.sleep });
+    const l = new VaultLimiter({ ratePer10s: 1000, clock: time.clock });
     const start = time.now();
     const at: number[] = [];
     for (let i = 0; i < 2000; i++) {
@@ -38,7 +33,7 @@ describe("VaultLimiter", () => {
 
   it("on a 429 without Retry-After: slows the pace and pauses everyone with jittered backoff", async () => {
     const time = fakeTime();
-    const l = new VaultLimiter({ ratePer10s: 1000, now: time.now, sleep: time.sleep, random: () => 1 });
+    const l = new VaultLimiter({ ratePer10s: 1000, clock: time.clock, random: () => 1 });
     await l.acquire();
     l.onThrottled();
     expect(l.stats.pace).toBeCloseTo(0.7);
@@ -49,7 +44,7 @@ describe("VaultLimiter", () => {
 
   it("honours Retry-After exactly, and a burst of 429s is one decrease", async () => {
     const time = fakeTime();
-    const l = new VaultLimiter({ ratePer10s: 1000, now: time.now, sleep: time.sleep });
+    const l = new VaultLimiter({ ratePer10s: 1000, clock: time.clock });
     l.onThrottled(3);
     l.onThrottled(3);
     l.onThrottled(3);
@@ -63,14 +58,14 @@ describe("VaultLimiter", () => {
 
   it("recovers the pace after clean seconds", async () => {
     const time = fakeTime();
-    const l = new VaultLimiter({ ratePer10s: 1000, now: time.now, sleep: time.sleep });
+    const l = new VaultLimiter({ ratePer10s: 1000, clock: time.clock });
     l.onThrottled(1);
     for (let i = 0; i < 2000; i++) await l.acquire();
     expect(l.stats.pace).toBe(1);
   });
 
   it("an aborted waiter leaves and does not block the next one", async () => {
-    const l = new VaultLimiter({ ratePer10s: 1000 });
+    const l = new VaultLimiter({ ratePer10s: 1000, clock: fakeClock() });
     l.onThrottled(0.05);
     const ac = new AbortController();
     const first = l.acquire(ac.signal);

@@ -1,5 +1,6 @@
 import { type BackupJob, DefaultTuning, type EngineDeps, type RestoreJob } from "../../../src/backup/deps.js";
 import type { Config } from "../../../src/domain/config.js";
+import { fakeClock } from "./fakeClock.js";
 import { MemoryDirectory } from "./memoryDirectory.js";
 import { MemoryHsm, MemoryHsmFolders } from "./memoryHsm.js";
 import { MemoryStorage } from "./memoryStorage.js";
@@ -40,7 +41,7 @@ export interface World {
   hsm(name?: string): MemoryHsm;
 }
 
-/** The engine wired to in-memory ports: a demo vault, an empty restore target, a clock that moves. */
+/** The engine wired to in-memory ports: a demo vault, an empty restore target, a calendar that moves and a clock that waits without waiting. */
 export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["tuning"]> = {}): World {
   const storage = new MemoryStorage();
   const telemetry = new MemoryTelemetry();
@@ -82,6 +83,8 @@ export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["
       t += 1000;
       return new Date(t);
     },
+    // Waits (budget slots, drill lease, HSM polls, conflicts, the vaults' pace) take no wall time.
+    clock: fakeClock(),
     tuning: { ...DefaultTuning, conflictRetryMs: 0, ...tuning },
   };
   return {

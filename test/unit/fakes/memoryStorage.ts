@@ -161,38 +161,27 @@ export class MemoryStorage {
 
   /** Budget slots held, by scope: slot -> its holder's onLost. */
   readonly slots = new Map<string, Map<number, (reason?: unknown) => void>>();
-  /** Every acquire that found all slots held, for tests to see that a run waited. */
+  /** Every look that found all slots held, for tests to see that a run waited. */
   budgetWaits = 0;
-  private slotWaiters: (() => void)[] = [];
 
-  /** Slots as the blob leases would be: one holder each; a run with every slot held waits for a release. */
+  /** Slots as the blob leases would be: one holder each; every slot held answers undefined. */
   readonly budget: BudgetSlots = {
-    acquire: async (scope, slots, onLost, options) => {
-      const started = Date.now();
-      let waited = false;
-      for (;;) {
-        this.check("lease", `budget/${scope}`);
-        const held = this.slots.get(scope) ?? new Map();
-        this.slots.set(scope, held);
-        const free = [...Array(slots).keys()].find((i) => !held.has(i));
-        if (free !== undefined) {
-          held.set(free, onLost);
-          return {
-            slot: free,
-            waitedMs: Date.now() - started,
-            release: async () => {
-              if (held.get(free) === onLost) held.delete(free);
-              const next = this.slotWaiters.shift();
-              next?.();
-            },
-          };
-        }
-        if (!waited) this.budgetWaits++;
-        waited = true;
-        if (options.waitMs <= 0)
-          throw new KvBackupError("BudgetBusy", `every budget slot of ${scope} is held`, { retryable: true });
-        await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    tryAcquire: async (scope, slots, onLost) => {
+      this.check("lease", `budget/${scope}`);
+      const held = this.slots.get(scope) ?? new Map();
+      this.slots.set(scope, held);
+      const free = [...Array(slots).keys()].find((i) => !held.has(i));
+      if (free === undefined) {
+        this.budgetWaits++;
+        return undefined;
       }
+      held.set(free, onLost);
+      return {
+        slot: free,
+        release: async () => {
+          if (held.get(free) === onLost) held.delete(free);
+        },
+      };
     },
   };
 
