@@ -17,12 +17,13 @@ if (!process.env.KVBACKUP_TEST_TLS_DIR) {
   process.env.NODE_EXTRA_CA_CERTS = join(dir, "ca.pem");
 }
 
-// Projects: unit (no servers), infra (the compiled ARM JSON; npm run infra:check builds it), package
-// (the deployed package loaded as the worker loads it; npm run package builds it), emulator
-// (the local Azure's own tests) and integration (the app through the real SDKs against it). The last
-// two share one local stack per worker: isolate is off, so a worker's test files run one after
-// another in one process and startTestStack() gives each file its own vaults and container.
-const shared = { isolate: false, maxWorkers: 2 } as const;
+// Projects: unit (no servers), infra (the compiled ARM JSON; npm run infra:check builds it) and
+// package (the deployed package loaded as the worker loads it; npm run package builds it) run
+// first, side by side; then integration: the local Azure's own tests (test/integration/emulator)
+// and the app through the real SDKs against it. It keeps one local stack per worker: isolate is
+// off, so a worker's test files run one after another in one process and startTestStack() gives
+// each file its own vaults and container.
+const shared = { isolate: false, maxWorkers: 3 } as const;
 
 export default defineConfig({
   test: {
@@ -39,12 +40,18 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           isolate: false,
+          maxWorkers: 2,
           sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
-        test: { name: "infra", include: ["test/infra/**/*.test.ts"], sequence: { groupOrder: 0 } },
+        test: {
+          name: "infra",
+          include: ["test/infra/**/*.test.ts"],
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,
@@ -53,23 +60,14 @@ export default defineConfig({
           include: ["test/package/**/*.test.ts"],
           globalSetup: ["test/package/globalSetup.ts"],
           maxWorkers: 2,
-          sequence: { groupOrder: 1 },
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: "emulator",
-          include: ["test/integration/emulator/**/*.test.ts"],
-          ...shared,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
         test: {
           name: "integration",
-          include: ["test/integration/{backup,functions,cli}/**/*.test.ts"],
+          include: ["test/integration/**/*.test.ts"],
           ...shared,
           sequence: { groupOrder: 1 },
         },

@@ -2,15 +2,16 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBackup } from "../../../src/backup/engine.js";
 import { keepTrying, systemClock } from "../../../src/backup/wait.js";
 import { BudgetSlots } from "../../../src/storage/budgetSlots.js";
 import type { Stack } from "../../stack/stack.js";
-import { appCredential, appFor, startTestStack } from "../helpers.js";
+import { appCredential, appFor, cliJob, startTestStack } from "../helpers.js";
 
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ seed: false });
+  stack = await startTestStack();
 });
 afterAll(async () => {
   await stack?.stop();
@@ -42,7 +43,19 @@ describe("a large manifest in Azurite", () => {
   }, 60_000);
 });
 
-describe("the subscription budget's slots in Azurite (blob leases)", () => {
+// Both wait on a service's own clock (Key Vault's 10 s window, Storage's 15 s lease) and share
+// nothing (demo-vault's limits; a budget scope of the test's own): they run side by side.
+describe.concurrent("budgets that run out: the vault's (429) and the subscription's slots (blob leases)", () => {
+  it("a 429 storm (the vault's limit far below the budget) still backs up everything", async () => {
+    // About 28 requests against 20 per 10 s: the last ones meet an empty bucket.
+    stack.emulator.setLimits("demo-vault", { perTenSeconds: 20 });
+    stack.emulator.resetStats("demo-vault");
+    const r = await runBackup(appFor(), cliJob(undefined, ["secrets"]));
+    expect(stack.emulator.stats("demo-vault").throttled).toBeGreaterThan(0);
+    expect(r.status).toBe("succeeded");
+    expect(r.counts.secrets.backedUp).toBe(25);
+  }, 60_000);
+
   it("a holder killed with SIGKILL gives its slot back when its lease expires: the waiting run gets it", async () => {
     const app = appFor();
     await app.blobs.probe();

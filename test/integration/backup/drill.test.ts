@@ -11,13 +11,13 @@ import { backupWorker } from "../../../src/functions/workers.js";
 import { loadConfig } from "../../../src/loadConfig.js";
 import { addDrillVault, type Stack } from "../../stack/stack.js";
 import { takeJobs } from "../../stack/takeJobs.js";
-import { runCli, startTestStack } from "../helpers.js";
+import { QuickRestores, quickOperatorApp, runCli, startTestStack } from "../helpers.js";
 
 const ctx = () => new InvocationContext({ functionName: "test", logHandler: () => undefined });
 let stack: Stack;
 const tok = () => Math.random().toString(36).slice(2, 7);
 
-const kvbackup = (args: string[], env: Record<string, string>) => runCli(args, env);
+const kvbackup = (args: string[], env: Record<string, string>) => runCli(args, env, quickOperatorApp);
 
 /** Everything in a vault of the emulator, active or soft-deleted. */
 const contents = (name: string): string[] => {
@@ -116,7 +116,7 @@ describe("restore drills against the local Azure", () => {
   it("the timer's drills run in the queue worker; a drill killed mid-way leaves leftovers the next drill purges", async () => {
     const scratch = await addDrillVault(stack, `drill-${tok()}`);
     const env = { ...stack.env, ...scratch.env };
-    const app = createApp(loadConfig(env, "function"));
+    const app = createApp(loadConfig(env, "function"), QuickRestores);
     await takeJobs<BackupJob>(Queues.backup, 32);
     const queued = await enqueueDrills(app, { trigger: "timer" });
     expect(queued.map((q) => q.vault)).toEqual(["demo-vault"]);

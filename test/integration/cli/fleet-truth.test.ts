@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RestoreOperatorRole } from "../../stack/keyvault/roles.js";
 import { addDrillVault, addFleet, type Stack, StackSubscriptions } from "../../stack/stack.js";
-import { childEnv, DoctorKeys, runCli, startTestStack } from "../helpers.js";
+import { childEnv, DoctorKeys, quickOperatorApp, runCli, startTestStack } from "../helpers.js";
 
 /**
  * Issue 20 on the local Azure, through the real SDKs: the fleet-wide word (the CLI's planning, a
@@ -17,7 +17,7 @@ import { childEnv, DoctorKeys, runCli, startTestStack } from "../helpers.js";
 let stack: Stack;
 let fleetEnv: Record<string, string>;
 const kvbackup = (args: string[], env: Record<string, string> = {}) =>
-  runCli(args, { ...stack.env, ...fleetEnv, ...env });
+  runCli(args, { ...stack.env, ...fleetEnv, ...env }, quickOperatorApp);
 
 /** A loopback port nothing listens on: the identity endpoint, down. */
 async function deadPort(): Promise<number> {
@@ -75,7 +75,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-describe("the identity failing: named, in seconds, every check still listed", () => {
+// Concurrent: both wait on the identity (the hanging endpoint for its 15 s bound) and change nothing.
+describe.concurrent("the identity failing: named, in seconds, every check still listed", () => {
   it("the identity endpoint down: kvbackup doctor lists every check with IdentityUnavailable, not an unknown storage answer; one that accepts and never answers: the same, and the CLI exits", async () => {
     const dead = `http://127.0.0.1:${await deadPort()}/msi/token`;
     // An endpoint that takes the connection and never answers (adversary): bounded, named, and the
@@ -84,9 +85,12 @@ describe("the identity failing: named, in seconds, every check still listed", ()
     const silent = createServer((socket) => void held.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const hanging = `http://127.0.0.1:${(silent.address() as { port: number }).port}/msi/token`;
-    const [r, hung] = await Promise.all([
+    const [r, hung, wrong] = await Promise.all([
       child(["bin/kvbackup.mjs", "doctor", "--json"], { IDENTITY_ENDPOINT: dead }),
       child(["bin/kvbackup.mjs", "doctor", "--json"], { IDENTITY_ENDPOINT: hanging }),
+      child(["bin/kvbackup.mjs", "doctor", "--json"], {
+        AZURE_CLIENT_ID: "6d8f9c1a-0000-4000-8000-00000000beef",
+      }),
     ]).finally(() => {
       for (const socket of held) socket.destroy();
       return new Promise((resolve) => silent.close(resolve));
@@ -114,9 +118,6 @@ describe("the identity failing: named, in seconds, every check still listed", ()
       "IdentityUnavailable",
     ]);
     expect(r.json.vaults[0].kinds.secrets.diagnosis.code).toBe("IdentityUnavailable");
-    const wrong = await child(["bin/kvbackup.mjs", "doctor", "--json"], {
-      AZURE_CLIENT_ID: "6d8f9c1a-0000-4000-8000-00000000beef",
-    });
     expect(wrong.code).toBe(1);
     expect(wrong.json.storage.checks.blob.diagnosis.code).toBe("IdentityNotAssigned");
   }, 120_000);
