@@ -66,10 +66,11 @@ describe("backup and restore semantics", () => {
       expect(err.statusCode).toBe(409);
       expect(err.code).toBe("Conflict");
       expect(err.message).toContain("There was a conflict restoring the secret");
-      await new Promise((r) => setTimeout(r, 350));
+      // The purge finishes: the vault's clock moves past it (no waiting on ours).
+      stack.emulator.setTiming("demo-vault", { aheadMs: 350 });
       expect((await admin.restoreSecretBackup(blob)).name).toBe("old-smtp-relay");
     } finally {
-      stack.emulator.setTiming("demo-vault", { purgeMs: 0 });
+      stack.emulator.setTiming("demo-vault", { purgeMs: 0, aheadMs: 0 });
     }
   });
 

@@ -32,15 +32,17 @@ describe("npm run stack, used from another process", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
-    child.stdout?.on("data", (d) => {
-      out += d;
-    });
-    child.stderr?.on("data", (d) => {
-      out += d;
+    // Up when it says so (or gone: the expectations below say what it printed instead).
+    await new Promise<void>((resolve) => {
+      const read = (d: Buffer): void => {
+        out += d;
+        if (out.includes("Press Ctrl-C")) resolve();
+      };
+      child?.stdout?.on("data", read);
+      child?.stderr?.on("data", read);
+      child?.once("exit", () => resolve());
     });
     const envFile = join(dir, "stack.env");
-    for (let i = 0; i < 300 && !out.includes("Press Ctrl-C"); i++)
-      await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain("kvbackup local stack is up");
     expect(existsSync(envFile)).toBe(true);
     const env = parseEnv(readFileSync(envFile, "utf8"));

@@ -9,6 +9,11 @@ export interface StoreTiming {
   /** ms during which a recovered object is still being recovered (set/create -> 409 ObjectIsBeingRecovered). */
   recoverMs: number;
   recoverableDays: number;
+  /**
+   * How far this vault's clock is ahead of the machine's, in ms: a test moves it to see a delete,
+   * purge or recovery finish without waiting for it (unset: none).
+   */
+  aheadMs?: number;
 }
 
 /**
@@ -16,6 +21,10 @@ export interface StoreTiming {
  * deleted set, where it holds its name until recovered or purged. Names are case-insensitive.
  */
 export class ObjectStore<V extends VersionBase> {
+  private now(): number {
+    return Date.now() + (this.timing.aheadMs ?? 0);
+  }
+
   private readonly active = new Map<string, StoredObject<V>>();
   private readonly deleted = new Map<string, DeletedObject<V>>();
   private readonly purging = new Map<string, number>();
@@ -61,18 +70,18 @@ export class ObjectStore<V extends VersionBase> {
     const key = name.toLowerCase();
     const recoverUntil = this.recovering.get(key);
     if (recoverUntil !== undefined) {
-      if (Date.now() < recoverUntil)
+      if (this.now() < recoverUntil)
         throw errors.beingRecovered(this.kind, this.active.get(key)?.name ?? name);
       this.recovering.delete(key);
     }
     const d = this.deleted.get(key);
     if (d) {
-      if (Date.now() < d.visibleAt) throw errors.beingDeleted(this.kind, d.object.name);
+      if (this.now() < d.visibleAt) throw errors.beingDeleted(this.kind, d.object.name);
       throw errors.deletedButRecoverable(this.kind, d.object.name);
     }
     const purgeUntil = this.purging.get(key);
     if (purgeUntil !== undefined) {
-      if (Date.now() < purgeUntil) throw errors.beingDeleted(this.kind, name);
+      if (this.now() < purgeUntil) throw errors.beingDeleted(this.kind, name);
       this.purging.delete(key);
     }
   }
@@ -81,7 +90,7 @@ export class ObjectStore<V extends VersionBase> {
   assertRestorable(name: string, id: string): void {
     const key = name.toLowerCase();
     const purgeUntil = this.purging.get(key);
-    if (purgeUntil !== undefined && Date.now() < purgeUntil) throw errors.restoreConflict(this.kind, id);
+    if (purgeUntil !== undefined && this.now() < purgeUntil) throw errors.restoreConflict(this.kind, id);
     if (this.active.get(key)?.versions.length) throw errors.restoreConflict(this.kind, id);
     const d = this.deleted.get(key);
     if (d) throw errors.deletedButRecoverable(this.kind, d.object.name);
@@ -123,7 +132,7 @@ export class ObjectStore<V extends VersionBase> {
       object: o,
       deletedDate: now,
       scheduledPurgeDate: now + this.timing.recoverableDays * 86400,
-      visibleAt: Date.now() + this.timing.deleteMs,
+      visibleAt: this.now() + this.timing.deleteMs,
     };
     this.removeActive(name.toLowerCase());
     this.deleted.set(name.toLowerCase(), d);
@@ -132,7 +141,7 @@ export class ObjectStore<V extends VersionBase> {
 
   getDeleted(name: string): DeletedObject<V> {
     const d = this.deleted.get(name.toLowerCase());
-    if (!d || Date.now() < d.visibleAt) throw errors.deletedNotFound(this.kind, name);
+    if (!d || this.now() < d.visibleAt) throw errors.deletedNotFound(this.kind, name);
     return d;
   }
 
@@ -141,14 +150,14 @@ export class ObjectStore<V extends VersionBase> {
     this.deleted.delete(name.toLowerCase());
     this.setActive(name.toLowerCase(), d.object);
     if (this.timing.recoverMs > 0)
-      this.recovering.set(name.toLowerCase(), Date.now() + this.timing.recoverMs);
+      this.recovering.set(name.toLowerCase(), this.now() + this.timing.recoverMs);
     return d.object;
   }
 
   purge(name: string): void {
     this.getDeleted(name);
     this.deleted.delete(name.toLowerCase());
-    if (this.timing.purgeMs > 0) this.purging.set(name.toLowerCase(), Date.now() + this.timing.purgeMs);
+    if (this.timing.purgeMs > 0) this.purging.set(name.toLowerCase(), this.now() + this.timing.purgeMs);
   }
 
   /** Active objects with at least one version (or pending ones when asked), in the service's order. */
@@ -158,7 +167,7 @@ export class ObjectStore<V extends VersionBase> {
   }
 
   listDeleted(): DeletedObject<V>[] {
-    const now = Date.now();
+    const now = this.now();
     return [...this.deleted.values()]
       .filter((d) => now >= d.visibleAt)
       .sort((a, b) => ordinal(sortKey(a.object.name), sortKey(b.object.name)));
