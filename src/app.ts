@@ -1,6 +1,6 @@
 import { ArmVaultDirectory } from "./arm/vaultDirectory.js";
 import {
-  type BackupJob,
+  type BackupQueueJob,
   type Clock,
   DefaultTuning,
   type EngineDeps,
@@ -70,7 +70,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     leases: new VaultLeases(container, overrides.leaseSeconds, overrides.leaseRenewMs),
     budget: new BudgetSlots(container, overrides.leaseSeconds, overrides.leaseRenewMs),
     inventory,
-    backupJobs: new JobQueue<BackupJob>(clients.queue.getQueueClient(Queues.backup)),
+    backupJobs: new JobQueue<BackupQueueJob>(clients.queue.getQueueClient(Queues.backup)),
     restoreJobs: new JobQueue<RestoreJob>(clients.queue.getQueueClient(Queues.restore)),
     telemetry: overrides.telemetry ?? otelTelemetry,
     now: overrides.now ?? (() => new Date()),

@@ -96,7 +96,7 @@ export function planBackups(deps: EngineDeps & { fleet?: Fleet }, req: BackupReq
       ...(kinds ? { kinds } : {}),
       ...(req.mode ? { mode: req.mode } : {}),
     })),
-    ...hsms.map((hsm) => ({ runId: nextId(), vault: hsm, ...common, hsm: true })),
+    ...hsms.map((hsm) => ({ runId: nextId(), vault: hsm, ...common, hsm: true as const })),
   ];
 }
 

@@ -18,24 +18,55 @@ import type {
 } from "./ports.js";
 import type { Clock } from "./wait.js";
 
-/** A queue message / CLI request: one vault, one run. */
-export interface BackupJob {
+/*
+ * The jobs that exist, as one tagged union. The tags are the queue message's own fields (`hsm:
+ * true`, `drill: true`, `restoreId`), so messages already queued by an earlier version still read.
+ */
+
+interface RunJobBase {
   runId: string;
+  /** The Key Vault, or the Managed HSM for an HSM job. */
   vault: string;
   tier: Tier;
   trigger: Trigger;
+}
+
+/** A backup of one Key Vault. */
+export interface VaultJob extends RunJobBase {
+  hsm?: undefined;
+  drill?: undefined;
   kinds?: Kind[] | undefined;
-  /** The job backs up the Managed HSM named `vault` (a full backup the HSM writes), not a Key Vault. */
-  hsm?: boolean | undefined;
-  /** A restore drill of the vault's latest committed run (runId is the drill's id), not a backup. */
-  drill?: boolean | undefined;
   /** Asked for: "full" backs up everything; "incremental" only what changed. Unset: daily runs follow BACKUP_INCREMENTAL, others are full. */
   mode?: Mode | undefined;
 }
 
+/** A full backup of the Managed HSM named `vault` (the HSM writes it into the backup account). */
+export interface HsmJob extends RunJobBase {
+  hsm: true;
+  drill?: undefined;
+  kinds?: undefined;
+  mode?: undefined;
+}
+
+/** A restore drill of the vault's latest committed run; runId is the drill's id. */
+export interface DrillJob extends RunJobBase {
+  drill: true;
+  hsm?: undefined;
+  kinds?: undefined;
+  mode?: undefined;
+}
+
+/** A restore the HTTP API accepted: its request and progress live in the restore's document. */
 export interface RestoreJob {
   restoreId: string;
 }
+
+/** What runBackup runs: a vault's backup or an HSM's. */
+export type BackupJob = VaultJob | HsmJob;
+/** What the backup-jobs queue carries. */
+export type BackupQueueJob = BackupJob | DrillJob;
+/** Every job: backup-jobs' and restore-jobs'. */
+export type Job = BackupQueueJob | RestoreJob;
 
 /** Knobs with production defaults; tests turn them to make slow things quick. */
 export interface Tuning {
@@ -110,7 +141,7 @@ export interface EngineDeps {
   /** The subscription budget's slots (BACKUP_SUBSCRIPTION_RATE_PER_10S), shared across instances. */
   budget: BudgetSlots;
   inventory: InventoryStore;
-  backupJobs: JobQueue<BackupJob>;
+  backupJobs: JobQueue<BackupQueueJob>;
   restoreJobs: JobQueue<RestoreJob>;
   telemetry: Telemetry;
   /** The calendar: what date it is, for records, schedules and ages. A test may fix it. */

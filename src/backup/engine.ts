@@ -10,7 +10,18 @@ export { listRuns } from "./catalog/listRuns.js";
 export { showRun } from "./catalog/showRun.js";
 export { verifyRef } from "./catalog/verifyRun.js";
 // What the engine is given: its ports, settings and tuning, and the jobs it is asked to do.
-export { type BackupJob, DefaultTuning, type EngineDeps, type RestoreJob, type Tuning } from "./deps.js";
+export {
+  type BackupJob,
+  type BackupQueueJob,
+  DefaultTuning,
+  type DrillJob,
+  type EngineDeps,
+  type HsmJob,
+  type Job,
+  type RestoreJob,
+  type Tuning,
+  type VaultJob,
+} from "./deps.js";
 // Drills, the fleet, health and the report.
 export { drillTargets, enqueueDrills, type QueuedDrill } from "./drill/drillJobs.js";
 export type { DrillResult } from "./drill/drillTypes.js";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { BackupQueueJob } from "../backup/engine.js";
 import {
   ObjectRefPattern,
   RestoreIdPattern,
@@ -74,7 +75,13 @@ export const BackupJobMessage = z
     /** A restore drill of the vault (runId is the drill's id). */
     drill: z.literal(true).optional(),
   })
-  .strict();
+  .strict()
+  // One job, one tag: a vault's backup (kinds, mode), an HSM's, or a drill.
+  .refine((m) => !(m.hsm && m.drill), { message: "a job is an HSM backup or a drill, not both" })
+  .refine((m) => !((m.hsm || m.drill) && (m.kinds || m.mode)), {
+    message: "kinds and mode belong to a vault's backup, not to an HSM backup or a drill",
+  })
+  .transform((m) => m as BackupQueueJob);
 
 export const PostDrillsBody = z.object({ vaults: z.array(vault).min(1).max(100).optional() }).strict();
 

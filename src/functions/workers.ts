@@ -1,6 +1,7 @@
 import type { InvocationContext } from "@azure/functions";
 import {
-  type BackupJob,
+  type BackupQueueJob,
+  type DrillJob,
   type DrillResult,
   type EngineDeps,
   type RestoreState,
@@ -52,7 +53,7 @@ export const backupWorker =
   (deps: EngineDeps) =>
   async (message: unknown, context: InvocationContext): Promise<RunResult | DrillResult | undefined> => {
     if (probeLeftBehind(message, context)) return undefined;
-    const job = messageOf<BackupJob>(message, BackupJobMessage, "backup job");
+    const job = messageOf<BackupQueueJob>(message, BackupJobMessage, "backup job");
     if (job.drill) return drillJob(deps, job, context);
     const r = await runBackup(deps, job, { lastDelivery: lastDelivery(context) });
     const summary = `${r.vault} ${r.runId}: ${r.status}, ${r.bytes} bytes in ${r.durationMs} ms`;
@@ -81,7 +82,7 @@ export const backupWorker =
  * drill again would not change what it found. Only a drill that could not run (the scratch vault's
  * lease held by another drill, storage unreachable) throws, so the host delivers it again.
  */
-async function drillJob(deps: EngineDeps, job: BackupJob, context: InvocationContext): Promise<DrillResult> {
+async function drillJob(deps: EngineDeps, job: DrillJob, context: InvocationContext): Promise<DrillResult> {
   const d = await runDrill(deps, { vault: job.vault, drillId: job.runId, trigger: job.trigger });
   const summary = `${d.vault} drill ${d.drillId} of run ${d.runId ?? "-"}: ${d.status}, ${d.compared} compared, ${d.mismatches} mismatched`;
   if (d.status === "succeeded") context.log(`restore drill succeeded: ${summary}`);

@@ -4,7 +4,7 @@ import { KvBackupError } from "../../domain/errors.js";
 import { normalVaultName } from "../../domain/rules.js";
 import { newRunId } from "../../domain/runId.js";
 import { type Trigger, unique } from "../../domain/vocabulary.js";
-import type { BackupJob, EngineDeps } from "../deps.js";
+import type { DrillJob, EngineDeps } from "../deps.js";
 import { notInFleet, withFleet } from "../fleet.js";
 
 export interface QueuedDrill {
@@ -37,7 +37,7 @@ export async function enqueueDrills(
   const out: QueuedDrill[] = [];
   const at = deps.now();
   for (const vault of names) {
-    const job: BackupJob = { runId: newRunId(at), vault, tier: "manual", trigger: req.trigger, drill: true };
+    const job: DrillJob = { runId: newRunId(at), vault, tier: "manual", trigger: req.trigger, drill: true };
     await deps.backupJobs.send(job);
     out.push({ drillId: job.runId, vault, status: "queued" });
   }

@@ -11,7 +11,7 @@ import {
 } from "../../domain/hsmBackup.js";
 import { type Manifest, manifestDocument } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
-import type { BackupJob, EngineDeps } from "../deps.js";
+import type { EngineDeps, HsmJob } from "../deps.js";
 import { storageContext } from "../failures.js";
 import { framedRun } from "../run/frame.js";
 import { priorCommit } from "../run/priorCommit.js";
@@ -26,14 +26,14 @@ import { hsmCallDiagnosis, untilDone } from "./hsmJobs.js";
  * recorded in the run's manifest, in the main container beside the vault runs. Every way it ends
  * gives a final row and the event; a job that failed ends with the one diagnosis of why.
  */
-export async function runHsm(deps: EngineDeps, job: BackupJob, signal?: SignalLike): Promise<RunResult> {
+export async function runHsm(deps: EngineDeps, job: HsmJob, signal?: SignalLike): Promise<RunResult> {
   const hsm = findHsm(deps.config, job.vault);
   if (!hsm)
     throw new KvBackupError(
       "VaultNotAllowed",
       `'${job.vault.slice(0, 64)}' is not a Managed HSM of BACKUP_MANAGED_HSMS`,
     );
-  const record = new RunRecord(deps, { ...job, mode: "full" }, hsm, []);
+  const record = new RunRecord(deps, job, hsm, []);
   return framedRun(deps, record, signal, "Managed HSM", (held) => backUpHsm(deps, record, hsm, held));
 }
 

@@ -1,7 +1,7 @@
 import { findVault } from "../../domain/config.js";
 import { abortError, type SignalLike } from "../../domain/signal.js";
 import { Kinds } from "../../domain/vocabulary.js";
-import type { BackupJob, EngineDeps } from "../deps.js";
+import type { EngineDeps, VaultJob } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
@@ -28,7 +28,7 @@ export interface RunOptions {
  * from outside (an abort, the lease lost) or refused (not allowed, already running) throws, and a
  * rerun of the same runId resumes where it stopped.
  */
-export async function runVault(given: EngineDeps, job: BackupJob, options: RunOptions): Promise<RunResult> {
+export async function runVault(given: EngineDeps, job: VaultJob, options: RunOptions): Promise<RunResult> {
   let deps = await withFleet(given, options.signal);
   let vault = findVault(deps.config, job.vault);
   // Queued by another instance that discovered it a moment ago: look again before refusing.

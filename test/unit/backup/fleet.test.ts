@@ -3,7 +3,7 @@ import { scheduleBackups } from "../../../src/backup/backupJobs.js";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { listRuns } from "../../../src/backup/catalog/listRuns.js";
 import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
-import { runBackup } from "../../../src/backup/engine.js";
+import { type BackupJob, runBackup } from "../../../src/backup/engine.js";
 import { emitFleetStatus } from "../../../src/backup/fleetStatus.js";
 import { buildReport } from "../../../src/backup/report.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
@@ -31,15 +31,11 @@ function fleetWorld(over: Parameters<typeof world>[0] = {}) {
   return w;
 }
 
-const backUp = (w: ReturnType<typeof world>, vault: string, kinds?: Kind[], hsm = false) =>
-  runBackup(w.deps, {
-    runId: newRunId(w.deps.now()),
-    vault,
-    tier: "daily",
-    trigger: "timer",
-    ...(kinds ? { kinds } : {}),
-    ...(hsm ? { hsm: true } : {}),
-  });
+const backUp = (w: ReturnType<typeof world>, vault: string, kinds?: Kind[], hsm = false) => {
+  const base = { runId: newRunId(w.deps.now()), vault, tier: "daily" as const, trigger: "timer" as const };
+  const job: BackupJob = hsm ? { ...base, hsm: true } : { ...base, ...(kinds ? { kinds } : {}) };
+  return runBackup(w.deps, job);
+};
 
 const reportOf = async (w: ReturnType<typeof world>, vault: string) =>
   (await buildReport(w.deps)).vaults.find((v) => v.vault === vault);

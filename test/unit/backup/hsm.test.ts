@@ -4,7 +4,7 @@ import { enqueueBackups } from "../../../src/backup/backupJobs.js";
 import { findRun } from "../../../src/backup/catalog/findRun.js";
 import { listRuns } from "../../../src/backup/catalog/listRuns.js";
 import { verifyRef } from "../../../src/backup/catalog/verifyRun.js";
-import { runBackup } from "../../../src/backup/engine.js";
+import { type HsmJob, runBackup } from "../../../src/backup/engine.js";
 import { restoreHsm } from "../../../src/backup/hsm/restoreHsm.js";
 import { runRestore } from "../../../src/backup/restore/runRestore.js";
 import { isKvBackupError, KvBackupError } from "../../../src/domain/errors.js";
@@ -13,11 +13,11 @@ import { seed, world } from "../fakes/deps.js";
 import { MemoryHsm } from "../fakes/memoryHsm.js";
 
 const hsms = [{ name: "demo-hsm", url: "https://demo-hsm.managedhsm.azure.net" }];
-const job = (over: Record<string, unknown> = {}) => ({
+const job = (over: Partial<HsmJob> = {}): HsmJob => ({
   runId: newRunId(new Date("2026-11-26T02:00:00Z")),
   vault: "demo-hsm",
-  tier: "daily" as const,
-  trigger: "timer" as const,
+  tier: "daily",
+  trigger: "timer",
   hsm: true,
   ...over,
 });
@@ -230,10 +230,12 @@ describe("an HSM run's record cannot be pointed elsewhere (adversary round 4)", 
     const w = hsmWorld();
     seed(w.vault());
     const hsmRun = await runBackup(w.deps, job());
-    const vaultRun = await runBackup(
-      w.deps,
-      job({ vault: "demo-vault", hsm: undefined, runId: newRunId(new Date()) }),
-    );
+    const vaultRun = await runBackup(w.deps, {
+      runId: newRunId(new Date()),
+      vault: "demo-vault",
+      tier: "daily",
+      trigger: "timer",
+    });
     const hsmRecord = (await findRun(w.deps, hsmRun.runId, "demo-hsm")).manifest.hsm;
     edit(w, vaultRun.runId, (m) => {
       m.hsm = hsmRecord;

@@ -146,6 +146,28 @@ describe("failures reach users as problem+json with a diagnosis, never a 500", (
       code: "BadRequest",
     });
   });
+
+  it("a backup-jobs message is one job: as queued by earlier versions it still runs; two tags, or kinds on an HSM or a drill, are refused and run nothing", async () => {
+    const w = world();
+    seed(w.vault());
+    const base = { vault: "demo-vault", tier: "manual", trigger: "http" };
+    // The wire format is unchanged: a vault job as every earlier version wrote it.
+    const ran = await backupWorker(w.deps)(
+      JSON.stringify({ ...base, runId: newRunId(new Date()), kinds: ["secrets"], mode: "full" }),
+      ctx(),
+    );
+    expect(ran).toMatchObject({ status: "succeeded", vault: "demo-vault" });
+    for (const [extra, words] of [
+      [{ hsm: true, drill: true }, "an HSM backup or a drill, not both"],
+      [{ hsm: true, kinds: ["keys"] }, "kinds and mode belong to a vault's backup"],
+      [{ drill: true, mode: "incremental" }, "kinds and mode belong to a vault's backup"],
+    ] as const) {
+      const runId = newRunId(new Date());
+      const err = await backupWorker(w.deps)({ ...base, runId, ...extra }, ctx()).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "BadRequest", message: expect.stringContaining(words) });
+      expect(await w.deps.inventory.get(runId)).toBeUndefined();
+    }
+  });
 });
 
 const bodies = fc.oneof(
