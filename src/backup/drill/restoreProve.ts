@@ -2,63 +2,66 @@ import { drillMismatch, drillNothingToProve } from "../../diagnosis/drill.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { VersionWarning } from "../../domain/drillRecord.js";
 import type { Manifest, ManifestItem } from "../../domain/manifest.js";
-import { sha256Hex } from "../../domain/manifestCheck.js";
-import { diagnosisOf, isKeyVaultFailure } from "../failures.js";
+import { storageContext } from "../failures.js";
 import { Pool } from "../pool.js";
+import { executeRestore } from "../restore/execute.js";
 import type { DrillPorts, DrillResult, DrillWork } from "./drillTypes.js";
 import { prove } from "./prove.js";
 import { emptyScratch, scratchContents, withManaged, writeDrillState } from "./scratch.js";
 
-/** Restores each object of the run into the scratch vault (a blob that is not as recorded is a mismatch, never restored). */
+/**
+ * Restores each object of the run into the scratch vault through the restore engine (each blob
+ * checked against its SHA-256 first: one that is not as recorded, or gone, is a mismatch of the
+ * run, never restored); a refusal of the scratch vault or of storage is a mismatch of the restore.
+ */
 async function restoreAll(
   w: DrillWork,
   manifest: Manifest,
   { port }: DrillPorts,
-  pool: Pool,
 ): Promise<{ restored: ManifestItem[]; refused?: Diagnosis }> {
   const { deps, scratch, mismatchList, signal, onProgress } = w;
-  const items = manifest.items;
+  const entries = await executeRestore(
+    {
+      blobs: deps.blobs,
+      vault: port,
+      target: scratch,
+      storageContext: storageContext(deps),
+      concurrency: deps.tuning.restoreConcurrency,
+      conflictRetryMs: deps.tuning.conflictRetryMs,
+      clock: deps.clock,
+      purpose: "drill",
+      caller: deps.config.caller,
+      onProgress: (done, total) => onProgress?.("restore", done, total),
+    },
+    manifest,
+    manifest.items.map((i) => ({ kind: i.kind, name: i.name, action: "restore" as const })),
+    "fail",
+    signal,
+  );
+  const item = new Map(manifest.items.map((i) => [`${i.kind}/${i.name}`, i]));
   let refused: Diagnosis | undefined;
   const restored: ManifestItem[] = [];
-  let done = 0;
-  for (const item of items)
-    await pool.submit(async () => {
-      try {
-        const bytes = await deps.blobs.read(item.blob, signal);
-        const actual = sha256Hex(bytes);
-        if (actual !== item.sha256) {
-          mismatchList.push({
-            kind: item.kind,
-            name: item.name,
-            field: "blob",
-            expected: item.sha256,
-            actual,
-          });
-          return;
-        }
-        await port.restore(item.kind, bytes, signal);
-        restored.push(item);
-      } catch (e) {
-        if (!isKeyVaultFailure(e)) throw e;
-        const object = `${item.kind}/${item.name}`;
-        const d = diagnosisOf(e, {
-          vault: scratch.name,
-          object,
-          caller: deps.config.caller,
-          purpose: "drill",
-        });
-        refused ??= d;
-        mismatchList.push({
-          kind: item.kind,
-          name: item.name,
-          field: "restore",
-          ...(d ? { actual: d.code } : {}),
-        });
-      } finally {
-        onProgress?.("restore", ++done, items.length);
-      }
-    });
-  await pool.drain();
+  for (const e of entries) {
+    const recorded = item.get(`${e.kind}/${e.name}`) as ManifestItem;
+    if (e.outcome === "restored") restored.push(recorded);
+    else if (e.diagnosis?.code === "CorruptBlob" || e.diagnosis?.code === "BlobMissing")
+      mismatchList.push({
+        kind: e.kind,
+        name: e.name,
+        field: "blob",
+        expected: recorded.sha256,
+        actual: e.blobSha256 ?? "missing",
+      });
+    else {
+      refused ??= e.diagnosis;
+      mismatchList.push({
+        kind: e.kind,
+        name: e.name,
+        field: "restore",
+        ...(e.diagnosis ? { actual: e.diagnosis.code } : {}),
+      });
+    }
+  }
   return { restored, ...(refused ? { refused } : {}) };
 }
 
@@ -120,9 +123,8 @@ export async function restoreProveClean(
   ports: DrillPorts,
 ): Promise<DrillResult> {
   const { vault, mismatchList, end } = w;
-  const pool = new Pool(w.deps.tuning.restoreConcurrency);
-  const { restored, refused } = await restoreAll(w, manifest, ports, pool);
-  await proveAll(w, restored, ports, pool);
+  const { restored, refused } = await restoreAll(w, manifest, ports);
+  await proveAll(w, restored, ports, new Pool(w.deps.tuning.restoreConcurrency));
   const blocked = await cleanScratch(w, manifest, ports, restored.length);
   if (blocked) return end("failed", blocked);
   mismatchList.sort((a, b) => (`${a.kind}/${a.name}` < `${b.kind}/${b.name}` ? -1 : 1));

@@ -23,6 +23,9 @@ export interface ExecuteDeps {
   /** How long a 409 that may be transient (a purge still running) is retried, on the clock. */
   conflictRetryMs: number;
   clock: Clock;
+  /** What the target is restored for, in its diagnoses: a restore (default) or a drill's scratch vault. */
+  purpose?: "restore" | "drill";
+  caller?: DiagnosisContext["caller"];
   onProgress?: (done: number, total: number) => void;
   /** Each object's outcome as soon as it is known (the restore worker saves progress with it). */
   onEntry?: (entry: RestoreEntry) => void;
@@ -121,7 +124,8 @@ async function restoreOne(
     return failed(diagnosisOf(e, { ...deps.storageContext, object }) as Diagnosis);
   }
   const actual = sha256Hex(bytes);
-  if (actual !== item.sha256) return failed(corruptBlob(item.blob, item.sha256, actual));
+  if (actual !== item.sha256)
+    return { ...failed(corruptBlob(item.blob, item.sha256, actual)), blobSha256: actual };
   // A purge or deletion still running holds the name for a while: wait it out, up to a bound.
   let refused: Diagnosis | undefined;
   const tried = await keepTrying(
@@ -133,7 +137,12 @@ async function restoreOne(
         return "restored" as const;
       } catch (e) {
         if (!isKeyVaultFailure(e)) throw e;
-        refused = diagnosisOf(e, { vault: deps.target.name, object, purpose: "restore" }) as Diagnosis;
+        refused = diagnosisOf(e, {
+          vault: deps.target.name,
+          object,
+          purpose: deps.purpose ?? "restore",
+          ...(deps.caller ? { caller: deps.caller } : {}),
+        }) as Diagnosis;
         return refused.code === "BeingDeleted" || refused.code === "RestoreConflict" ? undefined : "refused";
       }
     },

@@ -26,6 +26,8 @@ export interface RestoreEntry {
   diagnosis?: Diagnosis;
   /** skipped-exists: the kind holding the name, when not the object's own (as the plan's). */
   heldBy?: Kind;
+  /** failed CorruptBlob: the SHA-256 of what the blob held instead of what the manifest recorded. */
+  blobSha256?: string;
 }
 
 export interface RestoreFilters {
