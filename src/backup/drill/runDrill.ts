@@ -15,6 +15,7 @@ import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { holding } from "../holding.js";
+import { abandonedRow, finishing } from "../lifecycle.js";
 import { VaultLimiter } from "../limiter.js";
 import { budgetOf, underBudget } from "../subscriptionBudget.js";
 import type { DrillPorts, DrillProgress, DrillRequest, DrillResult, DrillWork } from "./drillTypes.js";
@@ -44,11 +45,10 @@ function failureContext(deps: EngineDeps, scratch: VaultRef, e: unknown): Diagno
 const drillEnder =
   (deps: EngineDeps, row: DrillRow, mismatchList: DrillMismatch[]) =>
   async (status: DrillRow["status"], diagnosis?: Diagnosis): Promise<DrillResult> => {
-    const finishedAt = deps.now();
-    const durationMs = Math.max(0, finishedAt.getTime() - Date.parse(row.startedAt));
+    const { finishedAt, durationMs } = finishing(deps, row.startedAt);
     Object.assign(row, {
       status,
-      finishedAt: finishedAt.toISOString(),
+      finishedAt,
       durationMs,
       // Objects that differ (one object may differ in several fields).
       mismatches: new Set(mismatchList.map((m) => `${m.kind}/${m.name}`)).size,
@@ -138,22 +138,19 @@ async function abandonDeadDrills(
   drillId: string,
   signal: SignalLike,
 ): Promise<void> {
-  for (const dead of await deps.drills.list({ vault, top: 20 }, signal))
-    if (dead.status === "running" && dead.drillId !== drillId) {
-      const finishedAt = deps.now().toISOString();
-      await deps.drills.put(
-        { ...dead, status: "abandoned", finishedAt, firstFailureCode: "Abandoned" },
-        signal,
-      );
+  for (const row of await deps.drills.list({ vault, top: 20 }, signal))
+    if (row.status === "running" && row.drillId !== drillId) {
+      const dead = abandonedRow(deps, row);
+      await deps.drills.put(dead, signal);
       deps.telemetry.drillEnded({
         vault: dead.vault,
         drillId: dead.drillId,
         ...(dead.runId ? { runId: dead.runId } : {}),
-        status: "abandoned",
+        status: dead.status,
         compared: dead.compared,
         mismatches: dead.mismatches,
-        durationMs: Math.max(0, Date.parse(finishedAt) - Date.parse(dead.startedAt)) || 0,
-        firstFailureCode: "Abandoned",
+        durationMs: dead.durationMs,
+        firstFailureCode: dead.firstFailureCode,
       });
     }
 }

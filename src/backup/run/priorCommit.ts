@@ -1,39 +1,7 @@
-import type { Diagnosis } from "../../domain/diagnosis.js";
-import { countsOf } from "../../domain/inventory.js";
-import { type Manifest, manifestBytes } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { readManifest } from "../catalog/readManifest.js";
 import type { EngineDeps } from "../deps.js";
 import { finalRow, type RunRecord, type RunResult } from "./record.js";
-
-const result = (record: RunRecord, extra: Partial<RunResult> & Pick<RunResult, "status">): RunResult => ({
-  runId: record.job.runId,
-  vault: record.vault.name,
-  manifestPath: record.manifestPath,
-  counts: countsOf({ items: [], skipped: [], failed: [] }),
-  mode: "full",
-  copied: 0,
-  bytes: 0,
-  durationMs: 0,
-  failed: [],
-  ...extra,
-});
-
-function committed(record: RunRecord, manifest: Manifest): RunResult {
-  return result(record, {
-    status: manifest.status,
-    mode: manifest.mode,
-    copied: manifest.items.filter((i) => i.copiedFrom).length,
-    counts: countsOf(manifest),
-    bytes: manifestBytes(manifest),
-    failed: manifest.failed,
-    alreadyCommitted: true,
-  });
-}
-
-/** A runId whose manifest is damaged: refused, its row left as evidence (no second row, no event). */
-const damaged = (record: RunRecord, diagnosis: Diagnosis): RunResult =>
-  result(record, { status: "failed", diagnosis, stoppedAt: "preflight" });
 
 /**
  * Did this runId commit before (a redelivered message, or a delivery that ran while this one
@@ -55,10 +23,10 @@ export async function priorCommit(
     signal,
   );
   if (found.state === "absent") return undefined;
-  if (found.state === "corrupt") return damaged(record, found.diagnosis);
+  if (found.state === "corrupt") return record.damaged(found.diagnosis);
   if (!sealed)
     await deps.inventory
       .put(finalRow(row ?? record.row("running"), found.manifest, found.sha256))
       .catch(() => undefined);
-  return committed(record, found.manifest);
+  return record.endedBefore(found.manifest);
 }

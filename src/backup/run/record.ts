@@ -10,6 +10,7 @@ import {
 } from "../../domain/manifest.js";
 import type { Kind, Mode, RunStatus } from "../../domain/vocabulary.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
+import { finishing } from "../lifecycle.js";
 import type { RunTelemetry } from "../ports.js";
 
 /** What a run tells its caller (the queue worker, the CLI). */
@@ -39,7 +40,10 @@ export interface RunResult {
 
 /**
  * One run's record keeping: its folder, its inventory row (one per runId, however often the run
- * resumes), its telemetry, and the result it ends with. Every way a run ends goes through end().
+ * resumes), its telemetry, and the result it ends with. Every result comes from here: end() for a
+ * run that ends now (final row, event); endedBefore() for one that had already committed (a
+ * redelivered message: its manifest answers, no second event); damaged() for one whose manifest
+ * is damaged (refused, its row left as evidence).
  */
 export class RunRecord {
   readonly prefix: string;
@@ -110,14 +114,13 @@ export class RunRecord {
       stoppedAt?: RunResult["stoppedAt"];
     },
   ): Promise<RunResult> {
-    const finishedAt = this.deps.now();
-    const durationMs = Math.max(0, finishedAt.getTime() - this.startedAt.getTime());
+    const { finishedAt, durationMs } = finishing(this.deps, this.startedAt);
     const firstFailureCode = outcome.diagnosis?.code ?? outcome.failed[0]?.code;
     let inventoryStale = false;
     try {
       await this.deps.inventory.put(
         this.row(status, {
-          finishedAt: finishedAt.toISOString(),
+          finishedAt,
           durationMs,
           bytes: outcome.bytes,
           ...(outcome.manifestSha256 ? { manifestSha256: outcome.manifestSha256 } : {}),
@@ -134,11 +137,8 @@ export class RunRecord {
       durationMs,
       ...(firstFailureCode ? { firstFailureCode } : {}),
     });
-    return {
-      runId: this.job.runId,
-      vault: this.vault.name,
+    return this.result({
       status,
-      manifestPath: this.manifestPath,
       mode: this.mode,
       copied: this.copied,
       counts: this.counts,
@@ -148,6 +148,39 @@ export class RunRecord {
       ...(outcome.diagnosis ? { diagnosis: outcome.diagnosis } : {}),
       ...(outcome.stoppedAt ? { stoppedAt: outcome.stoppedAt } : {}),
       ...(inventoryStale && status !== "failed" ? { inventoryStale } : {}),
+    });
+  }
+
+  /** The run had committed before: its manifest's word, as it was (no row, no event here). */
+  endedBefore(manifest: Manifest): RunResult {
+    return this.result({
+      status: manifest.status,
+      mode: manifest.mode,
+      copied: manifest.items.filter((i) => i.copiedFrom).length,
+      counts: countsOf(manifest),
+      bytes: manifestBytes(manifest),
+      failed: manifest.failed,
+      alreadyCommitted: true,
+    });
+  }
+
+  /** The runId's manifest is damaged: refused, its row left as evidence (no second row, no event). */
+  damaged(diagnosis: Diagnosis): RunResult {
+    return this.result({ status: "failed", diagnosis, stoppedAt: "preflight" });
+  }
+
+  private result(r: Partial<RunResult> & Pick<RunResult, "status">): RunResult {
+    return {
+      runId: this.job.runId,
+      vault: this.vault.name,
+      manifestPath: this.manifestPath,
+      counts: countsOf({ items: [], skipped: [], failed: [] }),
+      mode: "full",
+      copied: 0,
+      bytes: 0,
+      durationMs: 0,
+      failed: [],
+      ...r,
     };
   }
 }

@@ -2,6 +2,7 @@ import { emptyCounts } from "../../domain/inventory.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { readManifest } from "../catalog/readManifest.js";
 import type { EngineDeps } from "../deps.js";
+import { abandonedRow } from "../lifecycle.js";
 import { finalRow, type RunRecord } from "./record.js";
 
 /**
@@ -23,24 +24,14 @@ export async function tidyEarlierRuns(
       await deps.inventory.put(finalRow(row, found.manifest, found.sha256), signal);
       continue;
     }
-    const finishedAt = deps.now();
-    const durationMs = Math.max(0, finishedAt.getTime() - Date.parse(row.startedAt)) || 0;
-    await deps.inventory.put(
-      {
-        ...row,
-        status: "abandoned",
-        finishedAt: finishedAt.toISOString(),
-        durationMs,
-        firstFailureCode: "Abandoned",
-      },
-      signal,
-    );
+    const dead = abandonedRow(deps, row);
+    await deps.inventory.put(dead, signal);
     deps.telemetry.run({ runId: row.runId, vault: row.vault, tier: row.tier, trigger: row.trigger }).end({
-      status: "abandoned",
+      status: dead.status,
       counts: emptyCounts(),
       bytes: 0,
-      durationMs,
-      firstFailureCode: "Abandoned",
+      durationMs: dead.durationMs,
+      firstFailureCode: dead.firstFailureCode,
     });
   }
 }
