@@ -68,6 +68,16 @@ const vaultTag = optionalText.transform((raw, ctx) => {
   return { name, value: raw.slice(eq + 1).trim() };
 });
 
+/** An NCRONTAB schedule (six fields, as the Functions host reads it), its default and what that means. */
+const cronSetting = (fallback: string, meaning: string) =>
+  z
+    .string()
+    .default(fallback)
+    .superRefine((s, ctx) => {
+      const problem = ncrontabProblem(s);
+      if (problem) ctx.addIssue({ code: "custom", message: `${problem} (e.g. '${fallback}', ${meaning})` });
+    });
+
 const Schema = z.object({
   BACKUP_VAULTS: vaultList(false),
   BACKUP_SUBSCRIPTIONS: subscriptionList,
@@ -86,14 +96,7 @@ const Schema = z.object({
     .default("backupinventory")
     .refine((s) => /^[A-Za-z][A-Za-z0-9]{2,62}$/.test(s), "3-63 letters and digits, starting with a letter")
     .refine((s) => s.toLowerCase() !== "tables", "'tables' is reserved by Azure Table storage"),
-  BACKUP_SCHEDULE: z
-    .string()
-    .default("0 0 2 * * *")
-    .superRefine((s, ctx) => {
-      const problem = ncrontabProblem(s);
-      if (problem)
-        ctx.addIssue({ code: "custom", message: `${problem} (e.g. '0 0 2 * * *', daily at 02:00 UTC)` });
-    }),
+  BACKUP_SCHEDULE: cronSetting("0 0 2 * * *", "daily at 02:00 UTC"),
   BACKUP_WEEKLY_DAY: z
     .string()
     .default("Sunday")
@@ -122,14 +125,7 @@ const Schema = z.object({
       for (const message of problems) ctx.addIssue({ code: "custom", message });
       return vaults[0];
     }),
-  BACKUP_DRILL_SCHEDULE: z
-    .string()
-    .default("0 0 4 * * 0")
-    .superRefine((s, ctx) => {
-      const problem = ncrontabProblem(s);
-      if (problem)
-        ctx.addIssue({ code: "custom", message: `${problem} (e.g. '0 0 4 * * 0', Sundays at 04:00 UTC)` });
-    }),
+  BACKUP_DRILL_SCHEDULE: cronSetting("0 0 4 * * 0", "Sundays at 04:00 UTC"),
   BACKUP_INCREMENTAL: z
     .string()
     .default("true")

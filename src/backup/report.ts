@@ -57,13 +57,22 @@ const hoursSince = (now: Date, at: string): number =>
 
 const failureText = (code: string | undefined): string => (code ? ` (${code})` : "");
 
+/**
+ * Of rows newest first (runs or drills): the newest success, the newest finished one, and one still
+ * "running" older than any run can be (dead). The newest finished one decides; one still running
+ * neither hides an older failure nor counts as a result.
+ */
+function newestOf<R extends { status: string; startedAt: string }>(rows: readonly R[], now: Date) {
+  return {
+    success: rows.find((r) => r.status === "succeeded"),
+    latest: rows.find((r) => r.status !== "running"),
+    dead: rows.find((r) => r.status === "running" && hoursSince(now, r.startedAt) > StaleRunningHours),
+  };
+}
+
 /** The runs' part: the last successful backup, the newest run when it is not that one, a dead run. */
 function runFacts(report: VaultReport, runs: readonly InventoryRow[], now: Date): void {
-  const success = runs.find((r) => r.status === "succeeded");
-  // The newest finished run decides; one still "running" neither hides an older failure nor counts
-  // as a result (a dead one is named once it is older than any run can be).
-  const latest = runs.find((r) => r.status !== "running");
-  const dead = runs.find((r) => r.status === "running" && hoursSince(now, r.startedAt) > StaleRunningHours);
+  const { success, latest, dead } = newestOf(runs, now);
   if (success?.finishedAt)
     report.lastBackup = {
       runId: success.runId,
@@ -92,9 +101,7 @@ function runFacts(report: VaultReport, runs: readonly InventoryRow[], now: Date)
 
 /** The drills' part: the last proven restore, the newest drill when it did not prove one, a dead drill. */
 function drillFacts(report: VaultReport, drills: readonly DrillRow[], now: Date): void {
-  const proven = drills.find((d) => d.status === "succeeded");
-  const last = drills.find((d) => d.status !== "running");
-  const dead = drills.find((d) => d.status === "running" && hoursSince(now, d.startedAt) > StaleRunningHours);
+  const { success: proven, latest: last, dead } = newestOf(drills, now);
   if (proven?.finishedAt)
     report.lastProvenRestore = {
       drillId: proven.drillId,

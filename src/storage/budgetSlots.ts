@@ -1,7 +1,6 @@
 import type { ContainerClient } from "@azure/storage-blob";
-import type { StorageTarget } from "../domain/azureFailure.js";
 import type { SignalLike } from "../domain/signal.js";
-import { holdLease, tryLease } from "./heldLease.js";
+import { LockBlobs } from "./heldLease.js";
 
 /**
  * A subscription's Key Vault budget, shared by every instance of the app, as N slots: blob leases
@@ -10,18 +9,10 @@ import { holdLease, tryLease } from "./heldLease.js";
  * once; the engine waits and looks again — nothing but Storage coordinates, no server of our own.
  */
 export class BudgetSlots {
-  constructor(
-    private readonly client: ContainerClient,
-    private readonly leaseSeconds = 60,
-    private readonly renewMs = (leaseSeconds * 1000) / 3,
-  ) {}
+  private readonly locks: LockBlobs;
 
-  private get label(): StorageTarget {
-    return { kind: "container", name: this.client.containerName };
-  }
-
-  private get timing() {
-    return { leaseSeconds: this.leaseSeconds, renewMs: this.renewMs, label: this.label };
+  constructor(client: ContainerClient, leaseSeconds?: number, renewMs?: number) {
+    this.locks = new LockBlobs(client, leaseSeconds, renewMs);
   }
 
   async tryAcquire(
@@ -34,9 +25,8 @@ export class BudgetSlots {
     const first = Math.floor(Math.random() * slots);
     for (let k = 0; k < slots; k++) {
       const slot = (first + k) % slots;
-      const blob = this.client.getBlockBlobClient(`budget/${scope}/slot-${slot}.lock`);
-      const lease = await tryLease(blob, this.timing, signal);
-      if (lease) return { slot, ...holdLease(lease, this.timing, onLost) };
+      const held = await this.locks.take(`budget/${scope}/slot-${slot}.lock`, onLost, signal);
+      if (held) return { slot, ...held };
     }
     return undefined;
   }

@@ -1,4 +1,4 @@
-import type { BlobLeaseClient, BlockBlobClient } from "@azure/storage-blob";
+import type { BlobLeaseClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import type { StorageTarget } from "../domain/azureFailure.js";
 import type { SignalLike } from "../domain/signal.js";
 import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
@@ -109,5 +109,30 @@ export async function tryLease(
   } catch (e) {
     if (isStorageStatus(e, 409)) return undefined;
     throw e;
+  }
+}
+
+/**
+ * Lock blobs in one container, each held by one holder at a time through a blob lease of
+ * leaseSeconds (15-60, Azure's range for a finite lease), renewed every renewMs (a third of it by
+ * default): the vault leases and the budget slots.
+ */
+export class LockBlobs {
+  constructor(
+    private readonly client: ContainerClient,
+    readonly leaseSeconds = 60,
+    private readonly renewMs = (leaseSeconds * 1000) / 3,
+  ) {}
+
+  /** Takes the lock at `path` and keeps it until released (taken away or not renewed: onLost); held by another: undefined. */
+  async take(
+    path: string,
+    onLost: (reason?: unknown) => void,
+    signal?: SignalLike,
+  ): Promise<{ release(): Promise<void> } | undefined> {
+    const label: StorageTarget = { kind: "container", name: this.client.containerName };
+    const timing = { leaseSeconds: this.leaseSeconds, renewMs: this.renewMs, label };
+    const lease = await tryLease(this.client.getBlockBlobClient(path), timing, signal);
+    return lease ? holdLease(lease, timing, onLost) : undefined;
   }
 }

@@ -1,8 +1,7 @@
 import type { ContainerClient } from "@azure/storage-blob";
-import type { StorageTarget } from "../domain/azureFailure.js";
 import { KvBackupError } from "../domain/errors.js";
 import type { SignalLike } from "../domain/signal.js";
-import { holdLease, tryLease } from "./heldLease.js";
+import { LockBlobs } from "./heldLease.js";
 
 /**
  * One run per vault at a time, across instances: a blob lease on locks/{vault}.lock, held for the
@@ -10,15 +9,11 @@ import { holdLease, tryLease } from "./heldLease.js";
  * renewed for a whole period means another run may own the vault now: onLost is called.
  */
 export class VaultLeases {
-  /** leaseSeconds: 15-60, Azure's range for a finite lease; renewed every renewMs (a third of it by default). */
-  constructor(
-    private readonly client: ContainerClient,
-    private readonly leaseSeconds = 60,
-    private readonly renewMs = (leaseSeconds * 1000) / 3,
-  ) {}
+  private readonly locks: LockBlobs;
 
-  private get label(): StorageTarget {
-    return { kind: "container", name: this.client.containerName };
+  /** leaseSeconds: 15-60, Azure's range for a finite lease; renewed every renewMs (a third of it by default). */
+  constructor(client: ContainerClient, leaseSeconds?: number, renewMs?: number) {
+    this.locks = new LockBlobs(client, leaseSeconds, renewMs);
   }
 
   async acquire(
@@ -26,15 +21,13 @@ export class VaultLeases {
     onLost: (reason?: unknown) => void,
     signal?: SignalLike,
   ): Promise<{ release(): Promise<void> }> {
-    const blob = this.client.getBlockBlobClient(`locks/${vault}.lock`);
-    const timing = { leaseSeconds: this.leaseSeconds, renewMs: this.renewMs, label: this.label };
-    const lease = await tryLease(blob, timing, signal);
-    if (!lease)
+    const held = await this.locks.take(`locks/${vault}.lock`, onLost, signal);
+    if (!held)
       throw new KvBackupError(
         "AlreadyRunning",
-        `a backup of vault '${vault}' is already running (its lease is held), or one stopped less than ${this.leaseSeconds} s ago and its lease has not expired yet; try again when it ends (a queued job is delivered again by the host by itself)`,
+        `a backup of vault '${vault}' is already running (its lease is held), or one stopped less than ${this.locks.leaseSeconds} s ago and its lease has not expired yet; try again when it ends (a queued job is delivered again by the host by itself)`,
         { retryable: true },
       );
-    return holdLease(lease, timing, onLost);
+    return held;
   }
 }
