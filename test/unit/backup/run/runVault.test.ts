@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { findRun } from "../../../src/backup/catalog/findRun.js";
-import { runBackup } from "../../../src/backup/engine.js";
-import { isKvBackupError } from "../../../src/domain/errors.js";
-import { newRunId } from "../../../src/domain/runId.js";
-import { seed, world } from "../fakes/deps.js";
-import { storageError } from "../fakes/memoryStorage.js";
-import { kvError } from "../fakes/memoryVault.js";
+import { findRun } from "../../../../src/backup/catalog/findRun.js";
+import { runBackup } from "../../../../src/backup/engine.js";
+import { isKvBackupError } from "../../../../src/domain/errors.js";
+import { newRunId } from "../../../../src/domain/runId.js";
+import { seed, world } from "../../fakes/deps.js";
+import { storageError } from "../../fakes/memoryStorage.js";
+import { kvError } from "../../fakes/memoryVault.js";
 
 const job = (over: Partial<Parameters<typeof runBackup>[1]> = {}) => ({
   runId: newRunId(new Date("2026-11-26T02:00:00Z")),

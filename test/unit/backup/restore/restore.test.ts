@@ -1,16 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { runBackup } from "../../../src/backup/engine.js";
-import type { RestoreOutcome } from "../../../src/backup/restore/restoreTypes.js";
-import { runRestore } from "../../../src/backup/restore/runRestore.js";
-import { restoredAsAsked, restoreStatus } from "../../../src/backup/restore/status.js";
-import { main } from "../../../src/cli/main.js";
-import { restoreExitCode } from "../../../src/cli/restoreCommand.js";
-import { isKvBackupError } from "../../../src/domain/errors.js";
-import { newRunId } from "../../../src/domain/runId.js";
-import { seed, world } from "../fakes/deps.js";
-import { captureIo } from "../fakes/io.js";
-import { kvError } from "../fakes/memoryVault.js";
+import { runBackup } from "../../../../src/backup/engine.js";
+import type { RestoreOutcome } from "../../../../src/backup/restore/restoreTypes.js";
+import { runRestore } from "../../../../src/backup/restore/runRestore.js";
+import { restoredAsAsked, restoreStatus } from "../../../../src/backup/restore/status.js";
+import { main } from "../../../../src/cli/main.js";
+import { restoreExitCode } from "../../../../src/cli/restoreCommand.js";
+import { isKvBackupError } from "../../../../src/domain/errors.js";
+import { newRunId } from "../../../../src/domain/runId.js";
+import { seed, world } from "../../fakes/deps.js";
+import { captureIo } from "../../fakes/io.js";
+import { kvError } from "../../fakes/memoryVault.js";
 
 async function backedUp(w: ReturnType<typeof world>, kinds?: ("secrets" | "keys" | "certificates")[]) {
   return runBackup(w.deps, {
