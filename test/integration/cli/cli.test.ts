@@ -128,13 +128,15 @@ describe("the kvbackup CLI against the local Azure", () => {
     stack.proxies.table.addRule({
       method: "GET",
       pathPrefix: `/${stack.env.BACKUP_INVENTORY_TABLE}`,
-      fault: "ServerBusy",
+      // A role that lets the identity write rows but not read them (a 503 would do as well, but
+      // the SDK retries it for seconds).
+      fault: "AuthorizationPermissionMismatch",
     });
     try {
       const r = await kvbackup(["doctor", "--json"]);
       expect(r.code).toBe(1);
       const report = JSON.parse(r.stdout);
-      expect(report.storage.checks.table).toMatchObject({ ok: false, diagnosis: { code: "StorageBusy" } });
+      expect(report.storage.checks.table).toMatchObject({ ok: false, diagnosis: { code: "StorageRbac" } });
       expect(report.storage.checks.blob.ok).toBe(true);
     } finally {
       stack.proxies.table.clearRules();
