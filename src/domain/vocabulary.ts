@@ -5,6 +5,27 @@
 export const Kinds = ["secrets", "keys", "certificates"] as const;
 export type Kind = (typeof Kinds)[number];
 
+/**
+ * What the engine knows of each kind beyond its name — the one table to extend with a new kind
+ * (with one entry in each Key Vault adapter's client table: keyvault/vaultAdapter.ts and
+ * keyvault/vaultInspector.ts).
+ */
+export const KindTraits: Record<
+  Kind,
+  {
+    /** The kinds whose names an object of this kind also holds: a certificate has a key and a secret of its name. */
+    holds: readonly Kind[];
+    /** Order of deletion when a drill empties its scratch vault: lower first (a certificate takes its key and secret with it). */
+    deleteOrder: number;
+    /** The public material a drill compares, as the adapter's `thumbprint` reports it (none for a secret: its value is never read). */
+    publicMaterial?: string;
+  }
+> = {
+  secrets: { holds: ["secrets"], deleteOrder: 2 },
+  keys: { holds: ["keys"], deleteOrder: 1, publicMaterial: "public key thumbprint" },
+  certificates: { holds: ["certificates", "keys", "secrets"], deleteOrder: 0, publicMaterial: "x5t" },
+};
+
 export const Tiers = ["daily", "weekly", "manual"] as const;
 export type Tier = (typeof Tiers)[number];
 

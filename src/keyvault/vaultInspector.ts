@@ -45,6 +45,59 @@ export function jwkThumbprint(jwk: {
   return createHash("sha256").update(JSON.stringify(members)).digest("base64url");
 }
 
+/** One kind's calls, as the drill makes them: its versions, its current version with public material, delete, purge. */
+interface InspectClient {
+  versions(name: string, o: Options): AsyncIterable<VersionProps>;
+  /** The current version and its public material, where the kind has any (a secret has none a drill may read). */
+  current?(name: string, o: Options): Promise<{ properties: VersionProps; thumbprint?: string | undefined }>;
+  beginDelete(name: string, o: Options): Promise<{ pollUntilDone(): Promise<unknown> }>;
+  purge(name: string, o: Options): Promise<unknown>;
+}
+
+function inspectClients(
+  vault: VaultRef,
+  credential: TokenCredential,
+  budget: RateBudget,
+): Record<Kind, InspectClient> {
+  const options = {
+    ...keyVaultClientOptions(vault.url),
+    additionalPolicies: [{ policy: vaultPolicy(budget), position: "perRetry" as const }],
+    retryOptions: { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8000 },
+  };
+  const secrets = new SecretClient(vault.url, credential, options);
+  const keys = new KeyClient(vault.url, credential, options);
+  const certificates = new CertificateClient(vault.url, credential, options);
+  return {
+    secrets: {
+      versions: (name, o) => secrets.listPropertiesOfSecretVersions(name, o),
+      beginDelete: (name, o) => secrets.beginDeleteSecret(name, o),
+      purge: (name, o) => secrets.purgeDeletedSecret(name, o),
+    },
+    keys: {
+      versions: (name, o) => keys.listPropertiesOfKeyVersions(name, o),
+      current: async (name, o) => {
+        const key = await keys.getKey(name, o);
+        return {
+          properties: key.properties,
+          thumbprint: key.key ? jwkThumbprint(key.key as never) : undefined,
+        };
+      },
+      beginDelete: (name, o) => keys.beginDeleteKey(name, o),
+      purge: (name, o) => keys.purgeDeletedKey(name, o),
+    },
+    certificates: {
+      versions: (name, o) => certificates.listPropertiesOfCertificateVersions(name, o),
+      current: async (name, o) => {
+        const cert = await certificates.getCertificate(name, o);
+        const x5t = cert.properties.x509Thumbprint;
+        return { properties: cert.properties, thumbprint: x5t ? b64url(x5t) : undefined };
+      },
+      beginDelete: (name, o) => certificates.beginDeleteCertificate(name, o),
+      purge: (name, o) => certificates.purgeDeletedCertificate(name, o),
+    },
+  };
+}
+
 /**
  * What a restore drill reads of a vault — metadata and public material only: secrets by their
  * versions' properties (never a value), keys by their public key's thumbprint, certificates by
@@ -52,23 +105,14 @@ export function jwkThumbprint(jwk: {
  * other call to the vault.
  */
 export class VaultInspector {
-  private readonly secrets: SecretClient;
-  private readonly keys: KeyClient;
-  private readonly certificates: CertificateClient;
+  private readonly kinds: Record<Kind, InspectClient>;
 
   constructor(
     readonly vault: VaultRef,
     credential: TokenCredential,
     budget: RateBudget,
   ) {
-    const options = {
-      ...keyVaultClientOptions(vault.url),
-      additionalPolicies: [{ policy: vaultPolicy(budget), position: "perRetry" as const }],
-      retryOptions: { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8000 },
-    };
-    this.secrets = new SecretClient(vault.url, credential, options);
-    this.keys = new KeyClient(vault.url, credential, options);
-    this.certificates = new CertificateClient(vault.url, credential, options);
+    this.kinds = inspectClients(vault, credential, budget);
   }
 
   private call<T>(fn: () => Promise<T>): Promise<T> {
@@ -85,16 +129,10 @@ export class VaultInspector {
     }
   }
 
-  private async versions(kind: Kind, name: string, signal?: SignalLike): Promise<VersionProps[] | undefined> {
-    const list = (): AsyncIterable<VersionProps> =>
-      kind === "secrets"
-        ? this.secrets.listPropertiesOfSecretVersions(name, opts(signal))
-        : kind === "keys"
-          ? this.keys.listPropertiesOfKeyVersions(name, opts(signal))
-          : this.certificates.listPropertiesOfCertificateVersions(name, opts(signal));
+  private versions(kind: Kind, name: string, signal?: SignalLike): Promise<VersionProps[] | undefined> {
     return this.orAbsent(async () => {
       const out: VersionProps[] = [];
-      for await (const v of list()) out.push(v);
+      for await (const v of this.kinds[kind].versions(name, opts(signal))) out.push(v);
       return out;
     });
   }
@@ -107,16 +145,12 @@ export class VaultInspector {
     );
     let current: VersionProps = byCreated[byCreated.length - 1] as VersionProps;
     let thumbprint: string | undefined;
-    if (kind === "keys") {
-      const key = await this.orAbsent(() => this.keys.getKey(name, opts(signal)));
-      if (!key) return undefined;
-      current = key.properties;
-      thumbprint = key.key ? jwkThumbprint(key.key as never) : undefined;
-    } else if (kind === "certificates") {
-      const cert = await this.orAbsent(() => this.certificates.getCertificate(name, opts(signal)));
-      if (!cert) return undefined;
-      current = cert.properties;
-      thumbprint = cert.properties.x509Thumbprint ? b64url(cert.properties.x509Thumbprint) : undefined;
+    const read = this.kinds[kind].current;
+    if (read) {
+      const found = await this.orAbsent(() => read(name, opts(signal)));
+      if (!found) return undefined;
+      current = found.properties;
+      thumbprint = found.thumbprint;
     }
     return {
       enabled: current.enabled !== false,
@@ -136,26 +170,18 @@ export class VaultInspector {
   }
 
   async delete(kind: Kind, name: string, signal?: SignalLike): Promise<boolean> {
-    const poller = await this.orAbsent<{ pollUntilDone(): Promise<unknown> }>(() =>
-      kind === "secrets"
-        ? this.secrets.beginDeleteSecret(name, opts(signal))
-        : kind === "keys"
-          ? this.keys.beginDeleteKey(name, opts(signal))
-          : this.certificates.beginDeleteCertificate(name, opts(signal)),
-    );
+    const poller = await this.orAbsent(() => this.kinds[kind].beginDelete(name, opts(signal)));
     if (!poller) return false;
     await this.call(() => poller.pollUntilDone());
     return true;
   }
 
   async purge(kind: Kind, name: string, signal?: SignalLike): Promise<boolean> {
-    const done = await this.orAbsent(() =>
-      kind === "secrets"
-        ? this.secrets.purgeDeletedSecret(name, opts(signal))
-        : kind === "keys"
-          ? this.keys.purgeDeletedKey(name, opts(signal))
-          : this.certificates.purgeDeletedCertificate(name, opts(signal)),
-    );
-    return done !== undefined;
+    // The SDK's purge answers nothing: true once it went through, undefined for a 404 (not deleted).
+    const done = await this.orAbsent(async () => {
+      await this.kinds[kind].purge(name, opts(signal));
+      return true;
+    });
+    return done === true;
   }
 }

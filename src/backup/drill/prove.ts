@@ -1,5 +1,6 @@
 import type { DrillMismatch, ObjectFacts } from "../../domain/drillRecord.js";
 import type { ManifestItem } from "../../domain/manifest.js";
+import { KindTraits } from "../../domain/vocabulary.js";
 
 const tagsText = (t?: Record<string, string>): string =>
   JSON.stringify(Object.fromEntries(Object.entries(t ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))));
@@ -51,8 +52,8 @@ export function prove(
       same(`version ${v.id} enabled`, String(v.enabled), String(r.enabled));
       same(`version ${v.id} contentType`, v.contentType, r.contentType);
     }
-    if (item.kind !== "secrets")
-      same(item.kind === "keys" ? "public key thumbprint" : "x5t", source.thumbprint, restored.thumbprint);
+    const material = KindTraits[item.kind].publicMaterial;
+    if (material) same(material, source.thumbprint, restored.thumbprint);
   }
   return { mismatches: out, againstSource };
 }

@@ -4,7 +4,7 @@ import { type DrillState, DrillStateSchema } from "../../domain/drillRecord.js";
 import { failureOf } from "../../domain/errors.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";
-import { type Kind, Kinds } from "../../domain/vocabulary.js";
+import { isKind, type Kind, Kinds, KindTraits } from "../../domain/vocabulary.js";
 import type { DocumentStore, VaultInspector, VaultPort } from "../ports.js";
 
 /** The scratch vault's drill record: what the last drill restored, so its leftovers are known. */
@@ -49,12 +49,10 @@ export function scratchDigest(objects: readonly string[]): { count: number; sha2
 /** A certificate brings its managed key and secret: a drill that restored certificates/x also made keys/x and secrets/x. */
 export const withManaged = (objects: readonly string[]): Set<string> => {
   const all = new Set(objects.map((o) => o.toLowerCase()));
-  for (const o of objects)
-    if (o.startsWith("certificates/")) {
-      const name = o.slice("certificates/".length).toLowerCase();
-      all.add(`keys/${name}`);
-      all.add(`secrets/${name}`);
-    }
+  for (const o of objects) {
+    const [kind, name] = o.split("/") as [string, string];
+    if (isKind(kind)) for (const k of KindTraits[kind].holds) all.add(`${k}/${name.toLowerCase()}`);
+  }
   return all;
 };
 
@@ -85,7 +83,7 @@ export async function emptyScratch(
   objects: Iterable<string>,
   signal?: SignalLike,
 ): Promise<Diagnosis | undefined> {
-  const order: Kind[] = ["certificates", "keys", "secrets"];
+  const order = [...Kinds].sort((a, b) => KindTraits[a].deleteOrder - KindTraits[b].deleteOrder);
   const byKind = new Map<Kind, string[]>(order.map((k) => [k, []]));
   for (const o of objects) {
     const [kind, name] = o.split("/") as [Kind, string];

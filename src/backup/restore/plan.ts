@@ -1,6 +1,6 @@
 import type { Manifest } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
-import { type Kind, Kinds } from "../../domain/vocabulary.js";
+import { type Kind, Kinds, KindTraits } from "../../domain/vocabulary.js";
 import type { VaultPort } from "../ports.js";
 import type { PlanEntry, RestoreFilters } from "./restoreTypes.js";
 
@@ -16,9 +16,8 @@ function wanted(filters: RestoreFilters, kind: Kind, name: string): boolean {
 /** The kinds a request covers: the filter's, or every kind the run was asked to back up. */
 const kindsAsked = (m: Manifest, f: RestoreFilters): Kind[] => (f.kinds?.length ? [...f.kinds] : m.kinds);
 
-/** Names a certificate also occupies: restoring it brings its key and secret. */
-const holders = (kind: Kind): Kind[] =>
-  kind === "certificates" ? ["certificates", "keys", "secrets"] : [kind];
+/** Names an object also occupies: restoring a certificate brings its key and secret. */
+const holders = (kind: Kind): readonly Kind[] => KindTraits[kind].holds;
 
 /**
  * What the request asks for that this run does not hold, each with why: objects whose backup
@@ -50,14 +49,19 @@ function missing(m: Manifest, f: RestoreFilters, plan: readonly PlanEntry[]): Pl
         action: "not-in-backup",
         detail: `its backup failed in this run (${x.code})`,
       });
-  const certificates = new Set(plan.filter((p) => p.kind === "certificates").map((p) => lower(p.name)));
+  // Names of the other kinds that planned objects bring back with them (a certificate's key and secret).
+  const broughtBack = new Set(
+    plan.flatMap((p) =>
+      KindTraits[p.kind].holds.filter((k) => k !== p.kind).map((k) => `${k}/${lower(p.name)}`),
+    ),
+  );
   for (const s of m.skipped) {
     // A certificate's key and secret come back with it: only say so when the certificate is not
     // restored and the key or secret was asked for by name, or by its kind.
     const asked = f.names?.length
       ? wanted(f, s.kind, s.name)
       : s.reason === "managed-by-certificate" && !!f.kinds?.includes(s.kind);
-    if (!asked || certificates.has(lower(s.name))) continue;
+    if (!asked || broughtBack.has(`${s.kind}/${lower(s.name)}`)) continue;
     const detail =
       s.reason === "managed-by-certificate"
         ? "belongs to a certificate: restore the certificate"
@@ -71,7 +75,7 @@ function missing(m: Manifest, f: RestoreFilters, plan: readonly PlanEntry[]): Pl
     const kinds = kind ? [kind] : kindsAsked(m, f);
     const reasons = kinds.map(why).filter(Boolean);
     const detail = reasons.length ? `not in this backup: ${reasons.join("; ")}` : "not in this backup";
-    out.push({ kind: kind ?? kinds[0] ?? "secrets", name, action: "not-in-backup", detail });
+    out.push({ kind: kind ?? kinds[0] ?? Kinds[0], name, action: "not-in-backup", detail });
   }
   return out;
 }
