@@ -1,0 +1,115 @@
+import { findVault, type VaultRef } from "../../domain/config.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import { sha256Hex } from "../../domain/manifestCheck.js";
+import type { SignalLike } from "../../domain/signal.js";
+import type { VaultEvent } from "../../domain/vaultEvent.js";
+import { objectLabel } from "../../domain/vocabulary.js";
+import type { EngineDeps } from "../deps.js";
+import { diagnosisOf, isKeyVaultFailure } from "../failures.js";
+import { withFleet } from "../fleet.js";
+import { VaultLimiter } from "../limiter.js";
+import { budgetOf } from "../subscriptionBudget.js";
+
+/*
+ * Continuous protection, groundwork (issue 23): one event's object backed up on its own. Not yet
+ * wired to a trigger: the event worker, the daily run's use of these blobs, point-in-time restore,
+ * the report's recovery point and the infra come next (see docs/continuous-protection.md).
+ *
+ * Layout: events/{vault}/{kind}/{name, lower case}/{taken at, yyyyMMddTHHmmssSSSZ}-{version}.kvbak.
+ * The path says when the backup was taken (point-in-time restore picks the newest at or before a
+ * time) and which version's event asked for it (a redelivery finds it). A blob holds exactly what
+ * Key Vault's backup API returned: every version of the object up to when it was taken.
+ */
+
+export type EventOutcome = "backed-up" | "duplicate" | "not-protected" | "gone";
+
+export interface EventResult {
+  vault: string;
+  kind: VaultEvent["kind"];
+  name: string;
+  version: string;
+  outcome: EventOutcome;
+  /** The blob that holds the version: the one written, or the one that already did. */
+  blob?: string;
+  /** Why not backed up, in words. */
+  reason?: string;
+  diagnosis?: Diagnosis;
+}
+
+/** Where one object's event backups live. */
+export const eventFolder = (vault: string, kind: string, name: string): string =>
+  `events/${vault.toLowerCase()}/${kind}/${name.toLowerCase()}/`;
+
+const stamp = (d: Date): string => d.toISOString().replace(/[-:]/g, "").replace(".", "");
+
+/** An event backup's blob name, and back: when it was taken and which version asked for it. */
+export const eventBlob = (
+  vault: string,
+  kind: string,
+  name: string,
+  takenAt: Date,
+  version: string,
+): string => `${eventFolder(vault, kind, name)}${stamp(takenAt)}-${version}.kvbak`;
+
+export function eventBlobFacts(path: string): { takenAt: string; version: string } | undefined {
+  const m = /\/(\d{8})T(\d{6})(\d{3})Z-([0-9A-Za-z]{1,64})\.kvbak$/.exec(path);
+  if (!m) return undefined;
+  const [, day, time, ms, version] = m as unknown as [string, string, string, string, string];
+  const iso = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}T${time.slice(0, 2)}:${time.slice(2, 4)}:${time.slice(4)}.${ms}Z`;
+  return Number.isNaN(Date.parse(iso)) ? undefined : { takenAt: iso, version };
+}
+
+/** Each vault's pace for event backups, per deps (one per process in the Functions host). */
+const paces = new WeakMap<EngineDeps, Map<string, VaultLimiter>>();
+function paceOf(deps: EngineDeps, vault: VaultRef): VaultLimiter {
+  const byVault = paces.get(deps) ?? new Map<string, VaultLimiter>();
+  paces.set(deps, byVault);
+  const pace =
+    byVault.get(vault.name) ??
+    new VaultLimiter({ ratePer10s: budgetOf(deps, vault).ratePer10s, clock: deps.clock });
+  byVault.set(vault.name, pace);
+  return pace;
+}
+
+/**
+ * Backs up the object one event names, once: a version already held — by its own event's blob, or
+ * by any backup of the object taken at or after the event (Key Vault's backup holds every version
+ * up to then) — is a duplicate, written nothing. An object that is not protected (its vault is not
+ * in the fleet, its kind not in BACKUP_KINDS, a certificate's own key or secret) or gone since the
+ * event is said so, and not retried. Anything else that fails is thrown: the queue delivers the
+ * event again, and at last to its poison queue.
+ */
+export async function backupEvent(
+  given: EngineDeps,
+  event: VaultEvent,
+  signal?: SignalLike,
+): Promise<EventResult> {
+  const deps = await withFleet(given, signal);
+  const base = { vault: event.vault, kind: event.kind, name: event.name, version: event.version };
+  const vault = findVault(deps.config, event.vault);
+  if (!vault) return { ...base, outcome: "not-protected", reason: "its vault is not in the fleet" };
+  if (!deps.config.kinds.includes(event.kind))
+    return { ...base, outcome: "not-protected", reason: `BACKUP_KINDS does not include ${event.kind}` };
+  const folder = eventFolder(vault.name, event.kind, event.name);
+  const held = [...(await deps.blobs.list(folder, signal)).keys()].find((path) => {
+    const f = eventBlobFacts(path);
+    return f !== undefined && (f.version === event.version || f.takenAt >= event.at);
+  });
+  if (held) return { ...base, outcome: "duplicate", blob: held };
+  const object = objectLabel(event.kind, event.name);
+  let bytes: Uint8Array;
+  try {
+    bytes = await deps.vaults(vault, paceOf(deps, vault), {}).backup(event.kind, event.name, signal);
+  } catch (e) {
+    if (!isKeyVaultFailure(e)) throw e;
+    const d = diagnosisOf(e, { vault: vault.name, object });
+    if (d?.code === "ManagedByCertificate")
+      return { ...base, outcome: "not-protected", reason: "its certificate's backup holds it", diagnosis: d };
+    if (d?.code === "ObjectNotFound")
+      return { ...base, outcome: "gone", reason: "deleted before its backup", diagnosis: d };
+    throw e;
+  }
+  const blob = eventBlob(vault.name, event.kind, event.name, deps.now(), event.version);
+  const written = await deps.blobs.putOnce(blob, bytes, { sha256: sha256Hex(bytes) }, signal);
+  return written ? { ...base, outcome: "backed-up", blob } : { ...base, outcome: "duplicate", blob };
+}
