@@ -68,7 +68,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     hsmFolders: new HsmFolders(clients.blob),
     documents: new DocumentStore(container),
     leases: new VaultLeases(container, overrides.leaseSeconds, overrides.leaseRenewMs),
-    budget: new BudgetSlots(container, overrides.leaseSeconds, overrides.leaseRenewMs),
+    budgetSlots: new BudgetSlots(container, overrides.leaseSeconds, overrides.leaseRenewMs),
     inventory,
     backupJobs: new JobQueue<BackupQueueJob>(clients.queue.getQueueClient(Queues.backup)),
     restoreJobs: new JobQueue<RestoreJob>(clients.queue.getQueueClient(Queues.restore)),

@@ -139,7 +139,7 @@ export interface EngineDeps {
   documents: DocumentStore;
   leases: VaultLeases;
   /** The subscription budget's slots (BACKUP_SUBSCRIPTION_RATE_PER_10S), shared across instances. */
-  budget: BudgetSlots;
+  budgetSlots: BudgetSlots;
   inventory: InventoryStore;
   backupJobs: JobQueue<BackupQueueJob>;
   restoreJobs: JobQueue<RestoreJob>;

@@ -44,7 +44,7 @@ export const underBudget = <T>(
         deps.clock,
         // Jittered, so instances waiting on one subscription do not look in step.
         { limitMs: budgetWaitMs, pauseMs: () => budgetPollMs * (0.75 + Math.random() / 2), signal: outer },
-        () => deps.budget.tryAcquire(scope, slots, onLost, outer),
+        () => deps.budgetSlots.tryAcquire(scope, slots, onLost, outer),
       );
       if (!held.done)
         throw new KvBackupError(

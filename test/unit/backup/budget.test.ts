@@ -57,7 +57,7 @@ describe("the subscription budget", () => {
 
   it("no slot free within the wait: BudgetBusy, retryable, nothing written (the queue gives the job back later)", async () => {
     const w = world({ vaults, ratePer10s: 1000, subscriptionRatePer10s: 1000 }, { budgetWaitMs: 0 });
-    await w.storage.budget.tryAcquire(Sub, 1, () => undefined);
+    await w.storage.budgetSlots.tryAcquire(Sub, 1, () => undefined);
     const j = job("one-kv");
     const err = await runBackup(w.deps, j).catch((e) => e);
     expect(isKvBackupError(err, "BudgetBusy") && err.retryable).toBe(true);

@@ -108,7 +108,7 @@ describe("discovery, attacked", () => {
     });
     const busy = world({ ratePer10s: 1000, subscriptionRatePer10s: 1000 }, { budgetWaitMs: 0 });
     seed(busy.vault());
-    await busy.storage.budget.tryAcquire("unknown-subscription", 1, () => undefined);
+    await busy.storage.budgetSlots.tryAcquire("unknown-subscription", 1, () => undefined);
     const j = { runId: newRunId(), vault: "demo-vault", tier: "daily" as const, trigger: "timer" as const };
     const b = await runBackup(busy.deps, j, { lastDelivery: true });
     expect(b).toMatchObject({ status: "failed", diagnosis: { code: "SubscriptionBudgetBusy" } });

@@ -74,7 +74,7 @@ export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["
     hsmFolders,
     documents: storage.documentStore,
     leases: storage.leases,
-    budget: storage.budget,
+    budgetSlots: storage.budgetSlots,
     inventory: storage.inventory,
     backupJobs: storage.queue<BackupJob>("backup"),
     restoreJobs: storage.queue<RestoreJob>("restore"),

@@ -165,7 +165,7 @@ export class MemoryStorage {
   budgetWaits = 0;
 
   /** Slots as the blob leases would be: one holder each; every slot held answers undefined. */
-  readonly budget: BudgetSlots = {
+  readonly budgetSlots: BudgetSlots = {
     tryAcquire: async (scope, slots, onLost) => {
       this.check("lease", `budget/${scope}`);
       const held = this.slots.get(scope) ?? new Map();
