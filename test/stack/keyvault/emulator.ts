@@ -3,6 +3,7 @@ import type { Server } from "node:https";
 import { closeNow } from "../loopback.js";
 import type { AccessPolicy, AuthorizationMode, RoleAssignment } from "./authz.js";
 import { KvError } from "./errors.js";
+import type { EventPublisher } from "./events.js";
 import type { KeyMaterial } from "./keyMaterial.js";
 import { match, type Route } from "./router.js";
 import { certificateRoutes } from "./routes/certificates.js";
@@ -103,6 +104,7 @@ export class KeyVaultEmulator {
       shortPages: options.shortPages ?? false,
     };
     const vault = new Vault(config);
+    vault.onNewVersion = (v) => this.events?.publish(v);
     const server = await startVaultServer(
       vault,
       {
@@ -116,6 +118,9 @@ export class KeyVaultEmulator {
     this.vaults.set(name, { vault, server });
     return { name, url: vault.baseUrl };
   }
+
+  /** Where the vaults' "new version" events go (Event Grid's delivery to a queue); none: nowhere. */
+  events: EventPublisher | undefined;
 
   vault(name: string): Vault {
     const entry = this.vaults.get(name);

@@ -106,8 +106,12 @@ export class ObjectStore<V extends VersionBase> {
       this.setActive(key, o);
     }
     o.versions.push(version);
+    this.onVersion?.(o.name, version.version, managed || o.managed);
     return o;
   }
+
+  /** Told of every version added (the vault publishes its "new version" events from here). */
+  onVersion: ((name: string, version: string, managed: boolean) => void) | undefined;
 
   /** Creates an object shell (a certificate whose first version is still pending). */
   ensure(name: string, managed = false): StoredObject<V> {

@@ -83,6 +83,14 @@ export interface VaultConfig {
   shortPages: boolean;
 }
 
+/** A version Key Vault has just created: what its NewVersionCreated event names. */
+export interface NewVersion {
+  vault: Vault;
+  kind: "secrets" | "keys" | "certificates";
+  name: string;
+  version: string;
+}
+
 /** One emulated vault: its objects, its rules, its counters. */
 export class Vault {
   readonly secrets: ObjectStore<SecretVersion>;
@@ -106,7 +114,19 @@ export class Vault {
     this.certificates = new ObjectStore("certificate", config.timing);
     this.bucket = new TokenBucket(config.limits.perTenSeconds);
     this.createBucket = new TokenBucket(config.limits.createPerTenSeconds);
+    const announce =
+      (kind: NewVersion["kind"]) =>
+      (name: string, version: string, managed: boolean): void => {
+        // A certificate's own key and secret: its certificate's event stands for them.
+        if (!managed) this.onNewVersion?.({ vault: this, kind, name, version });
+      };
+    this.secrets.onVersion = announce("secrets");
+    this.keys.onVersion = announce("keys");
+    this.certificates.onVersion = announce("certificates");
   }
+
+  /** Told of each new version of an object (the emulator publishes the vault's events). */
+  onNewVersion: ((v: NewVersion) => void) | undefined;
 
   get name(): string {
     return this.config.name;

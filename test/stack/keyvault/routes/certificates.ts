@@ -81,7 +81,7 @@ function create(ctx: RequestContext) {
     completesAt: Date.now() + vault.config.timing.certificateMs,
     cancellationRequested: false,
     complete: () => {
-      cert.versions.push({
+      vault.certificates.addVersion(name, {
         version,
         cer: issued.cer,
         x5t: issued.x5t,
