@@ -1,5 +1,5 @@
 import type { ContainerClient } from "@azure/storage-blob";
-import type { SignalLike } from "../domain/signal.js";
+import { abortError, type SignalLike } from "../domain/signal.js";
 import { LockBlobs } from "./heldLease.js";
 
 /**
@@ -24,8 +24,11 @@ export class BudgetSlots {
     // Every slot, from a random one on, so instances do not all queue behind slot 0.
     const first = Math.floor(Math.random() * slots);
     for (let k = 0; k < slots; k++) {
+      if (signal?.aborted) throw abortError(signal);
       const slot = (first + k) % slots;
-      const held = await this.locks.take(`budget/${scope}/slot-${slot}.lock`, onLost, signal);
+      // Not cut short by the signal: an abort between Storage granting the lease and its answer
+      // would leave the slot held by nobody until the lease expires. The caller releases it.
+      const held = await this.locks.take(`budget/${scope}/slot-${slot}.lock`, onLost);
       if (held) return { slot, ...held };
     }
     return undefined;

@@ -12,7 +12,8 @@ import { emptyScratch, scratchContents, withManaged, writeDrillState } from "./s
 /**
  * Restores each object of the run into the scratch vault through the restore engine (each blob
  * checked against its SHA-256 first: one that is not as recorded, or gone, is a mismatch of the
- * run, never restored); a refusal of the scratch vault or of storage is a mismatch of the restore.
+ * run, never restored); a refusal of the scratch vault is a mismatch of the restore; storage
+ * refusing ends the drill (thrown: the drill empties the scratch vault and fails with that diagnosis).
  */
 async function restoreAll(
   w: DrillWork,
@@ -31,6 +32,7 @@ async function restoreAll(
       clock: deps.clock,
       purpose: "drill",
       caller: deps.config.caller,
+      storageFailureEnds: true,
       onProgress: (done, total) => onProgress?.("restore", done, total),
     },
     manifest,

@@ -23,6 +23,12 @@ export interface ExecuteDeps {
   /** How long a 409 that may be transient (a purge still running) is retried, on the clock. */
   conflictRetryMs: number;
   clock: Clock;
+  /**
+   * A storage refusal (other than a blob gone) ends the whole execution, thrown, instead of failing
+   * each object in turn: a drill stops at once when storage goes away (each refused read costs the
+   * SDK's retries, and the drill holds the scratch vault's lease meanwhile).
+   */
+  storageFailureEnds?: boolean;
   /** What the target is restored for, in its diagnoses: a restore (default) or a drill's scratch vault. */
   purpose?: "restore" | "drill";
   caller?: DiagnosisContext["caller"];
@@ -120,7 +126,10 @@ async function restoreOne(
     bytes = await deps.blobs.read(item.blob, signal);
   } catch (e) {
     if (!isStorageFailure(e)) throw e;
-    if (e.failure?.status === 404) return failed(blobMissing(item.blob));
+    // The blob gone is the run's damage; the container gone, or storage refusing, is the path's.
+    if (e.failure?.status === 404 && e.failure.code !== "ContainerNotFound")
+      return failed(blobMissing(item.blob));
+    if (deps.storageFailureEnds) throw e;
     return failed(diagnosisOf(e, { ...deps.storageContext, object }) as Diagnosis);
   }
   const actual = sha256Hex(bytes);

@@ -147,4 +147,39 @@ describe("a restore drill", () => {
     expect(w.storage.drillRows.get(b.drillId)?.status).toBe("failed");
     expect(w.telemetry.drills.map((d) => d.status)).toEqual(["failed"]);
   });
+  it("storage going away mid-drill ends it at once: no read after the refusal but those in flight, no mismatch counted, the scratch vault emptied (adversary on issue 22)", async () => {
+    const w = world({ drillVault });
+    for (let i = 0; i < 200; i++) w.vault().put("secrets", `s${i}`);
+    await backup(w);
+    let reads = 0;
+    let refused = 0;
+    w.storage.fault = (op, path) => {
+      if (op !== "read" || !path?.endsWith(".kvbak") || ++reads <= 10) return undefined;
+      refused++;
+      return storageError(503, "ServerBusy");
+    };
+    const r = await drill(w);
+    w.storage.fault = () => undefined;
+    expect([r.status, r.diagnosis?.code, r.mismatches]).toEqual(["failed", "StorageBusy", 0]);
+    // The pool's reads in flight when storage went away, no more (it was 190, one per object left).
+    expect(refused).toBeLessThanOrEqual(w.deps.tuning.restoreConcurrency);
+    expect(empty(w)).toBe(true);
+  });
+
+  it("a container gone is storage's failure, not blobs missing from the run (adversary on issue 22)", async () => {
+    const w = world({ drillVault });
+    seed(w.vault());
+    await backup(w);
+    let reads = 0;
+    w.storage.fault = (op, path) =>
+      op === "read" && path?.endsWith(".kvbak") && ++reads > 3
+        ? storageError(404, "ContainerNotFound")
+        : undefined;
+    const r = await drill(w);
+    w.storage.fault = () => undefined;
+    expect(r.status).toBe("failed");
+    expect(r.diagnosis?.code).not.toBe("DrillMismatch");
+    expect(r.mismatchList.filter((m) => m.field === "blob")).toEqual([]);
+    expect(empty(w)).toBe(true);
+  });
 });
