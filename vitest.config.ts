@@ -17,9 +17,9 @@ if (!process.env.KVBACKUP_TEST_TLS_DIR) {
   process.env.NODE_EXTRA_CA_CERTS = join(dir, "ca.pem");
 }
 
-// Projects: unit (no servers), infra (the compiled ARM JSON; npm run infra:check builds it) and
-// package (the deployed package loaded as the worker loads it; npm run package builds it) run
-// first, side by side; then integration: the local Azure's own tests (test/integration/emulator)
+// Projects: unit (no servers; with it the package's tests: the deployed package loaded as the
+// worker loads it, which globalSetup builds when stale) and infra (the compiled ARM JSON; npm run
+// infra:check builds it) run first; then integration: the local Azure's own tests (test/integration/emulator)
 // and the app through the real SDKs against it. It keeps one local stack per worker: isolate is
 // off, so a worker's test files run one after another in one process and startTestStack() gives
 // each file its own vaults and container.
@@ -38,7 +38,10 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["test/unit/**/*.test.ts"],
+          // The package's tests run with the unit tests: projects of one group run one after
+          // another, and these wait on child processes while the unit tests compute.
+          include: ["test/unit/**/*.test.ts", "test/package/**/*.test.ts"],
+          globalSetup: ["test/package/globalSetup.ts"],
           isolate: false,
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
@@ -49,16 +52,6 @@ export default defineConfig({
         test: {
           name: "infra",
           include: ["test/infra/**/*.test.ts"],
-          maxWorkers: 2,
-          sequence: { groupOrder: 0 },
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: "package",
-          include: ["test/package/**/*.test.ts"],
-          globalSetup: ["test/package/globalSetup.ts"],
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
         },
