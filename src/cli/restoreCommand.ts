@@ -10,9 +10,15 @@ export const restoreExitCode = (r: Pick<RestoreReport, "status" | "expected">): 
   (r.status === "planned" ? r.expected : r.status) === "succeeded" ? ExitCode.ok : ExitCode.failed;
 
 function printReport(out: Output, report: RestoreReport, seconds: number): void {
+  const { at } = report.source;
   out.out(
-    `${report.dryRun ? "plan" : "restore"}: run ${report.source.runId} of ${report.source.vault} (${report.source.status}) -> ${report.target.name} (${report.target.url})`,
+    `${report.dryRun ? "plan" : "restore"}: ${at ? `${report.source.vault} as of ${at}: ` : ""}run ${report.source.runId} of ${report.source.vault} (${report.source.status}) -> ${report.target.name} (${report.target.url})`,
   );
+  if (at)
+    out.out(
+      "  (each object from the newest backup taken by then: that run, or an event backup after it; an object deleted after the run is in the plan — deletions are not evented)",
+    );
+  const from = new Map(report.plan.map((p) => [`${p.kind}/${p.name}`, p.from ?? ""]));
   const rows = report.results
     ? report.results.map((r) => [
         r.kind,
@@ -21,7 +27,11 @@ function printReport(out: Output, report: RestoreReport, seconds: number): void 
         r.diagnosis ? `${r.diagnosis.code}: ${r.detail ?? r.diagnosis.cause}` : (r.detail ?? ""),
       ])
     : report.plan.map((p) => [p.kind, p.name, p.action, p.detail ?? ""]);
-  out.out(table([["KIND", "NAME", report.dryRun ? "ACTION" : "OUTCOME", "DETAIL"], ...rows]));
+  const withFrom = at
+    ? rows.map((r) => [...r.slice(0, 3), from.get(`${r[0]}/${r[1]}`) ?? "", r[3] ?? ""])
+    : rows;
+  const head = ["KIND", "NAME", report.dryRun ? "ACTION" : "OUTCOME", ...(at ? ["FROM"] : []), "DETAIL"];
+  out.out(table([head, ...withFrom]));
   const entries: { outcome?: string; action?: string }[] = report.results ?? report.plan;
   const count = (k: string): number => entries.filter((r) => (r.outcome ?? r.action) === k).length;
   const missing = count("not-in-backup");
@@ -74,6 +84,7 @@ async function restoreFromHsm(ctx: CommandContext, hsm: string): Promise<number>
 export const restoreCommand: Command = {
   name: "restore",
   usage: `kvbackup restore RUNID|latest --vault V [--to T] [--only kind/name]... [--dry-run] [--on-conflict skip|fail]
+kvbackup restore --at TIME --vault V [--to T] [--only kind/name]... [--dry-run] [--on-conflict skip|fail]
 kvbackup restore RUNID|latest --hsm H --key K
 kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
   Plans, then (unless --dry-run) restores the run of vault V into V or into T (a vault in
@@ -81,7 +92,11 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
   skipped by the conflict policy; anything not in the backup or failed exits 1.
   --hsm H --key K restores every version of key K from a Managed HSM run (the key must be deleted
   and purged in H first: the HSM does not overwrite). --full-restore replaces every key of H with
-  the backup's and needs --confirm H. The backup folder is verified before the HSM is asked.`,
+  the backup's and needs --confirm H. The backup folder is verified before the HSM is asked.
+  --at TIME (ISO 8601, e.g. 2026-12-06T09:30:00Z) restores V as it was then: the newest run that
+  had finished by then, each object newer in a continuous-protection event backup taken by then
+  from that backup; the plan says where each object comes from. Deletions are not evented: an
+  object deleted after that run is restored too.`,
   options: {
     hsm: { type: "string" },
     key: { type: "string" },
@@ -92,10 +107,17 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
     only: { type: "string", multiple: true },
     "dry-run": { type: "boolean" },
     "on-conflict": { type: "string" },
+    at: { type: "string" },
   },
-  positionals: { min: 1, max: 1, name: "RUNID|latest" },
+  positionals: { min: 0, max: 1, name: "RUNID|latest" },
   async run(ctx) {
+    const at = text(ctx, "at");
+    const ref = ctx.positionals[0];
+    if (at !== undefined && ref !== undefined)
+      throw usageError("--at picks the runs itself: give --at TIME or RUNID|latest, not both");
+    if (at === undefined && ref === undefined) throw usageError("restore needs RUNID|latest, or --at TIME");
     const hsm = text(ctx, "hsm");
+    if (hsm !== undefined && at !== undefined) throw usageError("--at is for vault restores, not --hsm");
     if (hsm !== undefined) return restoreFromHsm(ctx, hsm);
     for (const o of ["key", "full-restore", "confirm"])
       if (ctx.values[o] !== undefined) throw usageError(`--${o} goes with --hsm H (a Managed HSM restore)`);
@@ -115,7 +137,8 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
     const report = await runRestore(
       ctx.app(),
       {
-        runId: ctx.positionals[0] as string,
+        runId: ref ?? "latest",
+        ...(at !== undefined ? { at } : {}),
         vault,
         ...(to ? { targetVault: to } : {}),
         ...(only.length ? { names: only } : {}),

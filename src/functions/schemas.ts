@@ -26,21 +26,23 @@ export const PostBackupsBody = z
   })
   .strict();
 
+/** An ISO 8601 date or date-time of a real calendar day, as an ISO string. */
+const isoTime = z
+  .string()
+  .refine((s) => {
+    // A real calendar day: Date.parse reads 2026-02-30 as 2 March.
+    const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+    const t = Date.parse(s);
+    if (Number.isNaN(t) || !day) return false;
+    const d = new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])));
+    return d.getUTCMonth() === Number(day[2]) - 1 && d.getUTCDate() === Number(day[3]);
+  }, "an ISO date or date-time (YYYY-MM-DD...) of a real day")
+  .transform((s) => new Date(s).toISOString());
+
 export const ListBackupsQuery = z.object({
   vault: vault.optional(),
   status: z.enum(RowStatuses).optional(),
-  since: z
-    .string()
-    .refine((s) => {
-      // A real calendar day: Date.parse reads 2026-02-30 as 2 March.
-      const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
-      const t = Date.parse(s);
-      if (Number.isNaN(t) || !day) return false;
-      const d = new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])));
-      return d.getUTCMonth() === Number(day[2]) - 1 && d.getUTCDate() === Number(day[3]);
-    }, "an ISO date or date-time (YYYY-MM-DD...) of a real day")
-    .transform((s) => new Date(s).toISOString())
-    .optional(),
+  since: isoTime.optional(),
   top: z
     .string()
     .regex(/^\d{1,3}$/, "a whole number from 1 to 500")
@@ -51,7 +53,12 @@ export const ListBackupsQuery = z.object({
 
 export const PostRestoresBody = z
   .object({
-    runId: z.string().refine((s) => s === "latest" || RunIdPattern.test(s), `${RuleText.runId} or 'latest'`),
+    runId: z
+      .string()
+      .refine((s) => s === "latest" || RunIdPattern.test(s), `${RuleText.runId} or 'latest'`)
+      .optional(),
+    /** A point in time: the vault as it was then (instead of runId). */
+    at: isoTime.optional(),
     vault,
     targetVault: vault.optional(),
     kinds: kinds.optional(),
@@ -59,7 +66,11 @@ export const PostRestoresBody = z
     dryRun: z.boolean().optional(),
     onConflict: z.enum(OnConflicts).optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => (b.runId === undefined) !== (b.at === undefined), {
+    message: "give runId (a run, or 'latest') or at (a point in time), exactly one",
+  })
+  .transform((b) => ({ ...b, runId: b.runId ?? "latest" }));
 
 /** A backup-jobs message: a malformed one fails (and ends in the poison queue), it never runs. */
 export const BackupJobMessage = z

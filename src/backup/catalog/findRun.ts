@@ -49,7 +49,8 @@ const layoutPaths = (vaults: readonly string[], runId: string): { path: string }
   vaults.flatMap((v) => Tiers.map((t) => ({ path: manifestBlob(runPrefix(t, v, runId)) })));
 
 /**
- * A committed run: by runId, or "latest" = the newest run of a vault whose manifest is sound.
+ * A committed run: by runId, or "latest" = the newest run of a vault whose manifest is sound (with
+ * `asOf`: the newest that had finished by then, for a point-in-time restore).
  * The manifest decides, not the row: a run whose final row was never written is still found, and a
  * manifest that is damaged or edited (not its recorded SHA-256) is passed over by 'latest' and
  * refused by runId with a CorruptManifest diagnosis.
@@ -59,6 +60,7 @@ export async function findRun(
   ref: string,
   vault?: string,
   signal?: SignalLike,
+  asOf?: Date,
 ): Promise<FoundRun> {
   const deps = await withFleet(given, signal);
   const source = vault === undefined ? undefined : await sourceVault(deps, vault, signal);
@@ -68,6 +70,7 @@ export async function findRun(
     const rows = await deps.inventory.list({ vault: source, top: 500 }, signal);
     candidates = rows
       .filter((r) => MayHaveCommitted.has(r.status))
+      .filter((r) => !asOf || Date.parse(r.startedAt) <= asOf.getTime())
       .map((row) => ({ path: row.manifest, row }));
   } else {
     if (!isRunId(ref))
@@ -86,6 +89,7 @@ export async function findRun(
       sealed ? c.row?.manifestSha256 : undefined,
       signal,
     );
+    if (found.state === "sound" && asOf && Date.parse(found.manifest.finishedAt) > asOf.getTime()) continue;
     if (found.state === "sound")
       return {
         ...(c.row ? { row: c.row } : {}),
@@ -100,7 +104,7 @@ export async function findRun(
   throw new KvBackupError(
     "NotFound",
     ref === "latest"
-      ? `no committed run of vault '${source}' with a sound manifest${corrupt ? ` (passed over a damaged one: ${corrupt.cause})` : ""}`
+      ? `no committed run of vault '${source}' with a sound manifest${asOf ? ` that finished by ${asOf.toISOString()}` : ""}${corrupt ? ` (passed over a damaged one: ${corrupt.cause})` : ""}`
       : `no committed run ${ref}${source ? ` of vault '${source}'` : ""}`,
   );
 }

@@ -16,6 +16,8 @@ export interface PlanEntry {
    * named like a certificate): the object itself is then not in the target.
    */
   heldBy?: Kind;
+  /** A point-in-time restore: the backup the object comes from (a runId, or "event <taken at>"). */
+  from?: string;
 }
 
 export interface RestoreEntry {
@@ -37,8 +39,13 @@ export interface RestoreFilters {
 }
 
 export interface RestoreRequest {
-  /** A runId or "latest" (the newest committed run of `vault`). */
+  /** A runId or "latest" (the newest committed run of `vault`); with `at`, "latest". */
   runId: string;
+  /**
+   * A point in time (ISO 8601): the vault as it was then — the newest run that had finished by
+   * then, each object newer in an event backup taken by then taken from that backup.
+   */
+  at?: string | undefined;
   /** The source vault. */
   vault: string;
   /** Default: the source vault. Must be in BACKUP_VAULTS or RESTORE_TARGET_VAULTS. */
@@ -51,7 +58,7 @@ export interface RestoreRequest {
 
 export interface RestoreReport {
   restoreId?: string;
-  source: { runId: string; vault: string; status: RunStatus };
+  source: { runId: string; vault: string; status: RunStatus; at?: string };
   target: VaultRef;
   dryRun: boolean;
   onConflict: OnConflict;

@@ -8,6 +8,7 @@ import { diagnosed, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
 import { budgetOf, underBudget } from "../subscriptionBudget.js";
+import { asOf, type Sources, sourceOf } from "./asOf.js";
 import { executeRestore } from "./execute.js";
 import { planRestore } from "./plan.js";
 import type { RestoreEntry, RestoreReport, RestoreRequest } from "./restoreTypes.js";
@@ -16,6 +17,8 @@ import { expectedStatus, restoreStatus } from "./status.js";
 export interface Resolved {
   run: FoundRun;
   target: VaultRef;
+  /** A point-in-time restore: where each object comes from. */
+  sources?: Sources;
 }
 
 export interface RestoreOptions {
@@ -61,10 +64,33 @@ export async function resolveRestore(
       "VaultNotAllowed",
       `target vault '${targetName.slice(0, 64)}' is not in BACKUP_VAULTS or RESTORE_TARGET_VAULTS${req.targetVault ? "" : " (nor discovered): to restore the backups of a vault that is gone, name a target on the allow-list with --to T (HTTP: targetVault)"}`,
     );
-  const run = await findRun(deps, req.runId, req.vault, signal);
+  const at = pointInTime(req, deps.now());
+  const run = await findRun(deps, req.runId, req.vault, signal, at);
   if (run.manifest.hsm)
     throw new KvBackupError("BadRequest", `run ${run.manifest.runId} is a Managed HSM backup, not a vault's`);
-  return { run, target };
+  return at ? { ...(await asOf(deps, run, at, signal)), target } : { run, target };
+}
+
+/** The request's point in time: valid, not in the future, and only with 'latest'. */
+function pointInTime(req: RestoreRequest, now: Date): Date | undefined {
+  if (req.at === undefined) return undefined;
+  const at = new Date(req.at);
+  if (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(req.at))
+    throw new KvBackupError(
+      "BadRequest",
+      `'${req.at.slice(0, 40)}' is not an ISO 8601 time (e.g. 2026-12-06T09:30:00Z)`,
+    );
+  if (at.getTime() > now.getTime())
+    throw new KvBackupError(
+      "BadRequest",
+      `${at.toISOString()} is in the future: a restore can only go back in time`,
+    );
+  if (req.runId !== "latest")
+    throw new KvBackupError(
+      "BadRequest",
+      "a point in time (--at) picks its runs itself: give a point in time or a runId, not both",
+    );
+  return at;
 }
 
 /** Plans, and unless dryRun, restores: the same budget and 429 handling as backup, on the target vault. */
@@ -76,18 +102,29 @@ export async function runRestore(
   const req = normalRequest(request);
   const { signal } = options;
   const startedAt = deps.now().toISOString();
-  const { run, target } = options.resolved ?? (await resolveRestore(deps, req, signal));
+  const { run, target, sources } = options.resolved ?? (await resolveRestore(deps, req, signal));
   const ratePer10s = Math.min(budgetOf(deps, target).ratePer10s, deps.tuning.restoreRatePer10s);
   const vault = deps.vaults(target, new VaultLimiter({ ratePer10s, clock: deps.clock }), {});
   const filters = { ...(req.kinds ? { kinds: req.kinds } : {}), ...(req.names ? { names: req.names } : {}) };
-  const plan = await planRestore(vault, run.manifest, filters, signal).catch((e: unknown) => {
+  const planned = await planRestore(vault, run.manifest, filters, signal).catch((e: unknown) => {
     // Planning lists the target: a refusal there is about the restore role on it.
     throw diagnosed(e, { vault: target.name, caller: deps.config.caller, purpose: "restore" });
   });
+  const plan = sources
+    ? planned.map((p) => {
+        const from = sourceOf(sources, p.kind, p.name);
+        return from ? { ...p, from } : p;
+      })
+    : planned;
   const onConflict = req.onConflict ?? "skip";
   const base = {
     ...(options.restoreId ? { restoreId: options.restoreId } : {}),
-    source: { runId: run.manifest.runId, vault: run.manifest.vault.name, status: run.manifest.status },
+    source: {
+      runId: run.manifest.runId,
+      vault: run.manifest.vault.name,
+      status: run.manifest.status,
+      ...(req.at ? { at: new Date(req.at).toISOString() } : {}),
+    },
     target,
     onConflict,
     plan,

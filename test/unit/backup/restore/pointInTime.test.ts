@@ -1,0 +1,204 @@
+import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/functions";
+import { describe, expect, it } from "vitest";
+import { runBackup } from "../../../../src/backup/engine.js";
+import { backupEvent } from "../../../../src/backup/events/backupEvent.js";
+import { runRestore } from "../../../../src/backup/restore/runRestore.js";
+import { main } from "../../../../src/cli/main.js";
+import { newRunId } from "../../../../src/domain/runId.js";
+import { postRestores } from "../../../../src/functions/restoresApi.js";
+import { seed, world } from "../../fakes/deps.js";
+import { captureIo } from "../../fakes/io.js";
+
+type W = ReturnType<typeof world>;
+
+const backUp = async (w: W) => {
+  const r = await runBackup(w.deps, {
+    runId: newRunId(w.deps.now()),
+    vault: "demo-vault",
+    tier: "daily",
+    trigger: "timer",
+  });
+  return { runId: r.runId, finishedAt: w.storage.rows.get(r.runId)?.finishedAt as string };
+};
+
+const evented = (w: W, name: string) =>
+  backupEvent(w.deps, {
+    eventId: `e-${name}`,
+    eventType: "Microsoft.KeyVault.SecretNewVersionCreated",
+    vault: "demo-vault",
+    kind: "secrets",
+    name,
+    version: `v${Math.floor(Math.random() * 1e6)}`,
+    at: w.deps.now().toISOString(),
+  });
+
+/** A vault with a run, then changes evented after it, then a point in time, then another run. */
+async function history(w: W) {
+  seed(w.vault());
+  const first = await backUp(w);
+  w.vault().put("secrets", "alpha"); // a new version of alpha (its value changes)
+  const alphaThen = w.vault().valueOf("secrets", "alpha");
+  const alphaEvent = await evented(w, "alpha");
+  w.vault().put("secrets", "zulu"); // created after the run
+  const zuluEvent = await evented(w, "zulu");
+  const at = w.deps.now().toISOString();
+  w.vault().put("secrets", "alpha"); // changed again after the point in time
+  await evented(w, "alpha");
+  const second = await backUp(w);
+  return { first, second, at, alphaThen, alphaEvent, zuluEvent };
+}
+
+describe("restore as of a point in time (issue 23)", () => {
+  it("plans from the newest run that had finished by then, each object newer in an event backup taken by then from that backup", async () => {
+    const w = world();
+    const h = await history(w);
+    const r = await runRestore(w.deps, {
+      runId: "latest",
+      at: h.at,
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+      dryRun: true,
+    });
+    expect(r.source).toMatchObject({ runId: h.first.runId, at: h.at });
+    const from = (name: string) => r.plan.find((p) => p.kind === "secrets" && p.name === name)?.from;
+    expect(from("bravo")).toBe(h.first.runId);
+    expect(from("alpha")).toMatch(/^event \d{4}-/);
+    expect(from("zulu")).toMatch(/^event \d{4}-/);
+    expect(r.plan.find((p) => p.name === "zulu")?.action).toBe("restore");
+  });
+
+  it("restores the vault as it was: alpha's value then, not its later one; zulu, created after the run", async () => {
+    const w = world();
+    const h = await history(w);
+    const r = await runRestore(w.deps, {
+      runId: "latest",
+      at: h.at,
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+    });
+    expect(r.status).toBe("succeeded");
+    expect(w.vault("restore-vault").valueOf("secrets", "alpha")).toBe(h.alphaThen);
+    expect(w.vault("restore-vault").valueOf("secrets", "alpha")).not.toBe(
+      w.vault().valueOf("secrets", "alpha"),
+    );
+    expect(w.vault("restore-vault").valueOf("secrets", "zulu")).toBeDefined();
+  });
+
+  it("without event backups, the run that had finished by then; before any run, none; the future and a runId with it are refused", async () => {
+    const w = world();
+    seed(w.vault());
+    const before = w.deps.now().toISOString();
+    const first = await backUp(w);
+    const between = w.deps.now().toISOString();
+    await backUp(w);
+    const r = await runRestore(w.deps, {
+      runId: "latest",
+      at: between,
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+      dryRun: true,
+    });
+    expect(r.source.runId).toBe(first.runId);
+    expect(r.plan.every((p) => p.from === first.runId)).toBe(true);
+    const ask = (over: { runId?: string; at: string }) =>
+      runRestore(w.deps, {
+        runId: "latest",
+        vault: "demo-vault",
+        targetVault: "restore-vault",
+        dryRun: true,
+        ...over,
+      }).catch((e: unknown) => e);
+    expect(await ask({ at: before })).toMatchObject({
+      code: "NotFound",
+      message: expect.stringContaining("that finished by"),
+    });
+    expect(await ask({ at: "2999-01-01T00:00:00Z" })).toMatchObject({
+      code: "BadRequest",
+      message: expect.stringContaining("in the future"),
+    });
+    expect(await ask({ at: between, runId: first.runId })).toMatchObject({
+      code: "BadRequest",
+      message: expect.stringContaining("not both"),
+    });
+    expect(await ask({ at: "yesterday" })).toMatchObject({
+      code: "BadRequest",
+      message: expect.stringContaining("ISO 8601"),
+    });
+  });
+});
+
+describe("restore --at, from the CLI and over HTTP (issue 23)", () => {
+  const cli = async (w: W, ...argv: string[]) => {
+    const { io, stdout, stderr } = captureIo();
+    const code = await main(argv, {}, io, () => w.deps);
+    return { code, stdout: stdout(), stderr: stderr() };
+  };
+
+  it("kvbackup restore --at plans with where each object comes from; RUNID with --at, or neither, is bad usage", async () => {
+    const w = world();
+    const h = await history(w);
+    const plan = await cli(
+      w,
+      "restore",
+      "--at",
+      h.at,
+      "--vault",
+      "demo-vault",
+      "--to",
+      "restore-vault",
+      "--dry-run",
+    );
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain(`demo-vault as of ${h.at}`);
+    expect(plan.stdout).toMatch(/KIND\s+NAME\s+ACTION\s+FROM/);
+    expect(plan.stdout).toMatch(/secrets\s+zulu\s+restore\s+event \d{4}-/);
+    expect(plan.stdout).toContain("deletions are not evented");
+    const json = await cli(
+      w,
+      "restore",
+      "--at",
+      h.at,
+      "--vault",
+      "demo-vault",
+      "--to",
+      "restore-vault",
+      "--dry-run",
+      "--json",
+    );
+    expect(JSON.parse(json.stdout).plan).toContainEqual(
+      expect.objectContaining({ name: "bravo", from: h.first.runId }),
+    );
+    expect((await cli(w, "restore", "latest", "--at", h.at, "--vault", "demo-vault")).code).toBe(2);
+    expect((await cli(w, "restore", "--vault", "demo-vault")).code).toBe(2);
+  });
+
+  it("POST /api/restores takes at instead of runId (exactly one of them)", async () => {
+    const w = world();
+    const h = await history(w);
+    const post = (body: unknown) =>
+      postRestores(w.deps)(
+        new HttpRequest({
+          method: "POST",
+          url: "http://localhost/api/restores",
+          body: { string: JSON.stringify(body) },
+        }),
+        new InvocationContext({ functionName: "test", logHandler: () => undefined }),
+      );
+    const ok = (await post({
+      at: h.at,
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+      dryRun: true,
+    })) as HttpResponseInit;
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(String(ok.body)).source).toMatchObject({ runId: h.first.runId, at: h.at });
+    const both = (await post({
+      at: h.at,
+      runId: "latest",
+      vault: "demo-vault",
+      dryRun: true,
+    })) as HttpResponseInit;
+    expect(both.status).toBe(400);
+    expect(String(both.body)).toContain("exactly one");
+  });
+});
