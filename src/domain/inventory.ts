@@ -28,6 +28,8 @@ export interface InventoryQuery {
   vault?: string | undefined;
   status?: RowStatus | undefined;
   since?: string | undefined;
+  /** Runs started at or before this time (ISO 8601): a point-in-time restore's candidates. */
+  until?: string | undefined;
   top?: number | undefined;
 }
 

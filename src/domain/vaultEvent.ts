@@ -1,5 +1,5 @@
 import { KvBackupError } from "./errors.js";
-import { isVaultName, ObjectNamePattern } from "./rules.js";
+import { isVaultName, ObjectNamePattern, parseInstant } from "./rules.js";
 import type { Kind } from "./vocabulary.js";
 
 /*
@@ -42,6 +42,8 @@ export interface IgnoredEvent {
 const VersionPattern = /^[0-9A-Za-z]{1,64}$/;
 /** Key Vault's public hosts, per cloud: the vault's name is the host's first label there. */
 const VaultHost = /^([^.]+)\.vault\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)$/i;
+
+const Loopback = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 const bad = (why: string): KvBackupError =>
   new KvBackupError("BadRequest", `not a Key Vault new-version event: ${why}`);
@@ -87,7 +89,15 @@ function objectOf(id: string): { host: string; kind: string; name: string; versi
     throw bad(`data.Id '${id.slice(0, 80)}' is not a URL`);
   }
   const [kind, name, version, ...rest] = url.pathname.split("/").filter(Boolean);
-  if (url.protocol !== "https:" || !kind || !name || !version || rest.length > 0)
+  if (
+    url.protocol !== "https:" ||
+    url.username ||
+    url.password ||
+    !kind ||
+    !name ||
+    !version ||
+    rest.length > 0
+  )
     throw bad(`data.Id '${id.slice(0, 80)}' is not https://<vault>/<kind>/<name>/<version>`);
   return { host: url.hostname, kind, name, version };
 }
@@ -107,12 +117,13 @@ export function parseVaultEvent(message: unknown): VaultEvent | IgnoredEvent {
   const e = fieldsOf(json, "the event");
   const eventType = text(e, "eventtype", "type");
   if (!eventType) throw bad("no eventType (Event Grid schema) or type (CloudEvents)");
-  const kind = NewVersionEvents[eventType];
+  const kind = Object.hasOwn(NewVersionEvents, eventType) ? NewVersionEvents[eventType] : undefined;
   if (!kind) return { ignored: eventType.slice(0, 100) };
   const eventId = text(e, "id");
   const at = text(e, "eventtime", "time");
   if (!eventId) throw bad("no id");
-  if (!at || Number.isNaN(Date.parse(at))) throw bad("no eventTime/time, or not a time");
+  const time = at === undefined ? undefined : parseInstant(at);
+  if (!time) throw bad("no eventTime/time, or not an ISO 8601 time with its zone");
   const data = fieldsOf(e.get("data"), "data");
   const id = text(data, "id");
   if (!id) throw bad("no data.Id");
@@ -122,6 +133,9 @@ export function parseVaultEvent(message: unknown): VaultEvent | IgnoredEvent {
   const hostVault = VaultHost.exec(object.host)?.[1]?.toLowerCase();
   if (hostVault && hostVault !== vault)
     throw bad(`data.Id is in vault '${hostVault}' but data.VaultName says '${vault}'`);
+  // Key Vault's own hosts, or a loopback one (the local stack's emulator); nothing else.
+  if (!hostVault && !Loopback.has(object.host))
+    throw bad(`data.Id's host '${object.host.slice(0, 60)}' is not a Key Vault host`);
   if (object.kind !== kind) throw bad(`${eventType} names a ${object.kind} object in data.Id`);
   const name = text(data, "objectname") ?? object.name;
   if (name.toLowerCase() !== object.name.toLowerCase() || !ObjectNamePattern.test(object.name))
@@ -138,7 +152,7 @@ export function parseVaultEvent(message: unknown): VaultEvent | IgnoredEvent {
     kind,
     name: object.name,
     version,
-    at: new Date(at).toISOString(),
+    at: time.toISOString(),
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { BackupQueueJob } from "../backup/engine.js";
 import {
   ObjectRefPattern,
+  parseInstant,
   RestoreIdPattern,
   RuleText,
   RunIdPattern,
@@ -58,7 +59,13 @@ export const PostRestoresBody = z
       .refine((s) => s === "latest" || RunIdPattern.test(s), `${RuleText.runId} or 'latest'`)
       .optional(),
     /** A point in time: the vault as it was then (instead of runId). */
-    at: isoTime.optional(),
+    at: z
+      .string()
+      .refine(
+        (s) => parseInstant(s) !== undefined,
+        "an ISO 8601 time with its zone, of a real day (2026-12-06T09:30:00Z)",
+      )
+      .optional(),
     vault,
     targetVault: vault.optional(),
     kinds: kinds.optional(),

@@ -55,6 +55,7 @@ export class InventoryTable {
     if (q.vault) filters.push(odata`PartitionKey eq ${q.vault}`);
     if (q.status) filters.push(odata`status eq ${q.status}`);
     if (q.since) filters.push(odata`startedAt ge ${q.since}`);
+    if (q.until) filters.push(odata`startedAt le ${q.until}`);
     const top = q.top ?? 50;
     const rows: InventoryRow[] = [];
     await storageCall(async () => {

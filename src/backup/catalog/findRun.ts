@@ -67,10 +67,12 @@ export async function findRun(
   let candidates: { path: string; row?: InventoryRow }[];
   if (ref === "latest") {
     if (!source) throw new KvBackupError("BadRequest", "'latest' needs the vault whose latest run to use");
-    const rows = await deps.inventory.list({ vault: source, top: 500 }, signal);
+    // With a point in time, only runs started by then: asked of the table, so a time older than
+    // the newest 500 rows still finds its run.
+    const until = asOf?.toISOString();
+    const rows = await deps.inventory.list({ vault: source, top: 500, ...(until ? { until } : {}) }, signal);
     candidates = rows
       .filter((r) => MayHaveCommitted.has(r.status))
-      .filter((r) => !asOf || Date.parse(r.startedAt) <= asOf.getTime())
       .map((row) => ({ path: row.manifest, row }));
   } else {
     if (!isRunId(ref))
@@ -89,7 +91,13 @@ export async function findRun(
       sealed ? c.row?.manifestSha256 : undefined,
       signal,
     );
-    if (found.state === "sound" && asOf && Date.parse(found.manifest.finishedAt) > asOf.getTime()) continue;
+    if (
+      found.state === "sound" &&
+      ref === "latest" &&
+      asOf &&
+      Date.parse(found.manifest.finishedAt) > asOf.getTime()
+    )
+      continue;
     if (found.state === "sound")
       return {
         ...(c.row ? { row: c.row } : {}),

@@ -93,10 +93,13 @@ export async function backupEvent(
   const folder = eventFolder(vault.name, event.kind, event.name);
   const held = [...(await deps.blobs.list(folder, signal)).keys()].find((path) => {
     const f = eventBlobFacts(path);
-    return f !== undefined && (f.version === event.version || f.takenAt >= event.at);
+    return f !== undefined && (f.version === event.version || Date.parse(f.takenAt) >= Date.parse(event.at));
   });
   if (held) return { ...base, outcome: "duplicate", blob: held };
   const object = objectLabel(event.kind, event.name);
+  // Stamped before the call: Key Vault's backup holds at least what existed then (a version made
+  // while it runs may be in it or not, and must not count as held).
+  const takenAt = deps.now();
   let bytes: Uint8Array;
   try {
     bytes = await deps.vaults(vault, paceOf(deps, vault), {}).backup(event.kind, event.name, signal);
@@ -109,7 +112,7 @@ export async function backupEvent(
       return { ...base, outcome: "gone", reason: "deleted before its backup", diagnosis: d };
     throw e;
   }
-  const blob = eventBlob(vault.name, event.kind, event.name, deps.now(), event.version);
+  const blob = eventBlob(vault.name, event.kind, event.name, takenAt, event.version);
   const written = await deps.blobs.putOnce(blob, bytes, { sha256: sha256Hex(bytes) }, signal);
   return written ? { ...base, outcome: "backed-up", blob } : { ...base, outcome: "duplicate", blob };
 }

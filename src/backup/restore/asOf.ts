@@ -1,5 +1,6 @@
 import type { ManifestItem } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
+import { isKind, type Kind } from "../../domain/vocabulary.js";
 import type { FoundRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { eventBlobFacts } from "../events/backupEvent.js";
@@ -9,12 +10,59 @@ export type Sources = Map<string, string>;
 
 const key = (kind: string, name: string): string => `${kind}/${name.toLowerCase()}`;
 
+interface EventCopy {
+  kind: Kind;
+  name: string;
+  blob: string;
+  takenAt: string;
+  bytes: number;
+  sha256?: string | undefined;
+}
+
 /**
- * A vault as it was at `at`: the newest run committed at or before then (found by the caller), with
- * each object that an event backup holds in a newer state (taken after the run ended and at or
- * before `at`) taken from that backup instead, and objects created after the run added. A Key Vault
- * backup holds every version up to when it was taken, so the current version is the one current
- * then. Deletions are not evented: an object deleted after the run is still in it.
+ * The event backups of the run's vault taken after the run started and by `at`, newest per object:
+ * only blobs of the documented layout (events/{vault}/{kind}/{name}/{taken at}-{version}.kvbak, the
+ * name lower case), of a kind the run covers.
+ */
+async function eventCopies(
+  deps: Pick<EngineDeps, "blobs">,
+  run: FoundRun,
+  at: Date,
+  signal?: SignalLike,
+): Promise<Map<string, EventCopy>> {
+  const m = run.manifest;
+  const vault = m.vault.name.toLowerCase();
+  const from = Date.parse(m.startedAt);
+  const newest = new Map<string, EventCopy>();
+  for (const [blob, stored] of await deps.blobs.list(`events/${vault}/`, signal)) {
+    const [top, v, kind, name, file, ...rest] = blob.split("/");
+    const facts = eventBlobFacts(blob);
+    if (top !== "events" || v !== vault || !kind || !name || !file || rest.length > 0 || !facts) continue;
+    if (!isKind(kind) || !m.kinds.includes(kind) || !/^[0-9a-z-]{1,127}$/.test(name)) continue;
+    const t = Date.parse(facts.takenAt);
+    if (t <= from || t > at.getTime()) continue;
+    const known = newest.get(key(kind, name));
+    if (!known || Date.parse(known.takenAt) < t)
+      newest.set(key(kind, name), {
+        kind,
+        name,
+        blob,
+        takenAt: facts.takenAt,
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+      });
+  }
+  return newest;
+}
+
+/**
+ * A vault as it was at `at`: the newest run committed by then (found by the caller), with each
+ * object an event backup holds as of later — taken after the run started (a run backs its objects
+ * up over minutes; an event backup then is at least as new, with every event delivered) and by
+ * `at` — taken from that backup, and objects created since added. A Key Vault backup holds every
+ * version up to when it was taken, so the current version is the one current then. Deletions are
+ * not evented: an object deleted after the run is still in it. An event backup that says no
+ * SHA-256 cannot be checked: it is not used, and its object's source says so.
  */
 export async function asOf(
   deps: Pick<EngineDeps, "blobs">,
@@ -23,34 +71,33 @@ export async function asOf(
   signal?: SignalLike,
 ): Promise<{ run: FoundRun; sources: Sources }> {
   const m = run.manifest;
-  const after = Date.parse(m.finishedAt);
-  const newest = new Map<string, { blob: string; takenAt: string; bytes: number; sha256: string }>();
-  for (const [blob, stored] of await deps.blobs.list(`events/${m.vault.name}/`, signal)) {
-    const facts = eventBlobFacts(blob);
-    const [, , kind, name] = blob.split("/");
-    if (!facts || !kind || !name || !stored.sha256 || !m.kinds.some((k) => k === kind)) continue;
-    const t = Date.parse(facts.takenAt);
-    if (t <= after || t > at.getTime()) continue;
-    const k = key(kind, name);
-    const known = newest.get(k);
-    if (!known || known.takenAt < facts.takenAt)
-      newest.set(k, { blob, takenAt: facts.takenAt, bytes: stored.bytes, sha256: stored.sha256 });
-  }
+  const copies = await eventCopies(deps, run, at, signal);
   const sources: Sources = new Map(m.items.map((i) => [key(i.kind, i.name), m.runId]));
-  const items: ManifestItem[] = m.items.map((i) => {
-    const e = newest.get(key(i.kind, i.name));
-    if (!e) return i;
-    newest.delete(key(i.kind, i.name));
-    sources.set(key(i.kind, i.name), `event ${e.takenAt}`);
-    // The event's backup, under the run's own name of the object.
-    return { kind: i.kind, name: i.name, blob: e.blob, bytes: e.bytes, sha256: e.sha256, enabled: true };
+  const usable = new Map<string, EventCopy & { sha256: string }>();
+  for (const [k, c] of copies)
+    if (c.sha256) usable.set(k, { ...c, sha256: c.sha256 });
+    else sources.set(k, `${m.runId} (the event backup taken ${c.takenAt} has no SHA-256 and is not used)`);
+  const item = (c: EventCopy & { sha256: string }, name: string): ManifestItem => {
+    sources.set(key(c.kind, name), `event ${c.takenAt}`);
+    return { kind: c.kind, name, blob: c.blob, bytes: c.bytes, sha256: c.sha256, enabled: true };
+  };
+  const items = m.items.map((i) => {
+    const c = usable.get(key(i.kind, i.name));
+    if (!c) return i;
+    usable.delete(key(i.kind, i.name));
+    return item(c, i.name); // under the run's own spelling of the name
   });
-  for (const [k, e] of newest) {
-    const [kind, name] = k.split("/") as [ManifestItem["kind"], string];
-    sources.set(k, `event ${e.takenAt}`);
-    items.push({ kind, name, blob: e.blob, bytes: e.bytes, sha256: e.sha256, enabled: true });
-  }
-  return { run: { ...run, manifest: { ...m, items } }, sources };
+  for (const c of usable.values()) items.push(item(c, c.name));
+  // What an event backup brings back is no longer missing from the run.
+  const covered = (kind: string, name: string): boolean =>
+    sources.get(key(kind, name))?.startsWith("event ") ?? false;
+  const manifest = {
+    ...m,
+    items,
+    failed: m.failed.filter((f) => !covered(f.kind, f.name)),
+    skipped: m.skipped.filter((s) => !covered(s.kind, s.name)),
+  };
+  return { run: { ...run, manifest }, sources };
 }
 
 /** The source of a plan entry's object, as the plan says it. */

@@ -67,9 +67,9 @@ export async function submitRestore(
   const resolved = await resolveRestore(deps, asked);
   if (asked.dryRun) return { dryRun: true, report: await runRestore(deps, asked, { resolved }) };
   // "latest" is the run the caller saw when asking: pinned now, so a run committed before the
-  // worker starts (perhaps of the very damage being undone) is never restored in its place. A
-  // point in time (never in the future) pins itself.
-  const req = asked.at ? asked : { ...asked, runId: resolved.run.manifest.runId };
+  // worker starts (perhaps of the very damage being undone) is never restored in its place. A point
+  // in time keeps its time and is pinned to its run the same way.
+  const req = { ...asked, runId: resolved.run.manifest.runId };
   const restoreId = newRunId(deps.now(), "r");
   const now = deps.now().toISOString();
   const state: RestoreState = {
@@ -82,7 +82,7 @@ export async function submitRestore(
   };
   await deps.documents.create(statePath(restoreId), encode(state));
   await deps.restoreJobs.send({ restoreId });
-  return { dryRun: false, restoreId, runId: resolved.run.manifest.runId };
+  return { dryRun: false, restoreId, runId: req.runId };
 }
 
 /**

@@ -39,7 +39,10 @@ export interface RestoreFilters {
 }
 
 export interface RestoreRequest {
-  /** A runId or "latest" (the newest committed run of `vault`); with `at`, "latest". */
+  /**
+   * A runId or "latest" (the newest committed run of `vault`). With `at`: "latest" picks the newest
+   * run finished by then; a runId pins that run (a queued restore), which must have finished by then.
+   */
   runId: string;
   /**
    * A point in time (ISO 8601): the vault as it was then — the newest run that had finished by

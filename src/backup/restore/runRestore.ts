@@ -1,5 +1,6 @@
 import { findHsm, findVault, type VaultRef } from "../../domain/config.js";
 import { KvBackupError } from "../../domain/errors.js";
+import { parseInstant } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { unique } from "../../domain/vocabulary.js";
 import { type FoundRun, findRun } from "../catalog/findRun.js";
@@ -66,29 +67,31 @@ export async function resolveRestore(
     );
   const at = pointInTime(req, deps.now());
   const run = await findRun(deps, req.runId, req.vault, signal, at);
+  // A queued point-in-time restore is pinned to the run it was planned from (runId and at): that
+  // run must have finished by then.
+  if (at && Date.parse(run.manifest.finishedAt) > at.getTime())
+    throw new KvBackupError(
+      "BadRequest",
+      `run ${run.manifest.runId} finished at ${run.manifest.finishedAt}, after ${at.toISOString()}: not the vault as it was then`,
+    );
   if (run.manifest.hsm)
     throw new KvBackupError("BadRequest", `run ${run.manifest.runId} is a Managed HSM backup, not a vault's`);
   return at ? { ...(await asOf(deps, run, at, signal)), target } : { run, target };
 }
 
-/** The request's point in time: valid, not in the future, and only with 'latest'. */
+/** The request's point in time: an ISO 8601 time with its zone, of a real day, not in the future. */
 function pointInTime(req: RestoreRequest, now: Date): Date | undefined {
   if (req.at === undefined) return undefined;
-  const at = new Date(req.at);
-  if (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(req.at))
+  const at = parseInstant(req.at);
+  if (!at)
     throw new KvBackupError(
       "BadRequest",
-      `'${req.at.slice(0, 40)}' is not an ISO 8601 time (e.g. 2026-12-06T09:30:00Z)`,
+      `'${req.at.slice(0, 40)}' is not an ISO 8601 time with its zone, of a real day (e.g. 2026-12-06T09:30:00Z)`,
     );
   if (at.getTime() > now.getTime())
     throw new KvBackupError(
       "BadRequest",
       `${at.toISOString()} is in the future: a restore can only go back in time`,
-    );
-  if (req.runId !== "latest")
-    throw new KvBackupError(
-      "BadRequest",
-      "a point in time (--at) picks its runs itself: give a point in time or a runId, not both",
     );
   return at;
 }

@@ -69,19 +69,25 @@ export class EventPublisher {
     const copies = f.duplicateEvery > 0 && n % f.duplicateEvery === 0 ? 2 : 1;
     if (copies === 2) this.counts.duplicated++;
     if (f.swapEvery > 0 && n % f.swapEvery === 0 && this.held === undefined) {
+      // Held for the next event; a duplicated one goes once now, once after it.
       this.held = message;
       this.counts.swapped++;
+      if (copies === 2) this.deliver(message);
       return;
     }
     for (let i = 0; i < copies; i++) this.deliver(message);
     this.release();
   }
 
-  /** Resolves once every event published so far is on the queue (one still held is let go). */
+  /** Resolves once every event published so far is on the queue (one still held is let go); a send that failed is thrown here. */
   async settled(): Promise<void> {
     this.release();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    const failed = this.failures.shift();
+    if (failed !== undefined) throw failed;
   }
+
+  private readonly failures: unknown[] = [];
 
   private release(): void {
     const held = this.held;
@@ -92,9 +98,14 @@ export class EventPublisher {
   private deliver(message: string): void {
     const sent = new Promise<void>((resolve) => setTimeout(resolve, this.faults.delayMs))
       .then(() => this.send(message))
-      .then(() => {
-        this.counts.sent++;
-      });
+      .then(
+        () => {
+          this.counts.sent++;
+        },
+        (e: unknown) => {
+          this.failures.push(e);
+        },
+      );
     this.inFlight.add(sent);
     void sent.finally(() => this.inFlight.delete(sent));
   }

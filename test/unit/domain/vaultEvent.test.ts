@@ -83,7 +83,11 @@ describe("a Key Vault new-version event off the queue (issue 23 groundwork)", ()
   });
 
   it("other Key Vault events are not work: ignored, named", () => {
-    for (const t of ["Microsoft.KeyVault.SecretNearExpiry", "Microsoft.KeyVault.VaultAccessPolicyChanged"]) {
+    for (const t of [
+      "Microsoft.KeyVault.SecretNearExpiry",
+      "Microsoft.KeyVault.VaultAccessPolicyChanged",
+      "constructor",
+    ]) {
       const r = parseVaultEvent({ ...sample, eventType: t });
       expect(isIgnoredEvent(r) && r.ignored).toBe(t);
     }
@@ -94,7 +98,41 @@ describe("a Key Vault new-version event off the queue (issue 23 groundwork)", ()
       ["not json, not base64!", /neither JSON nor Base64/],
       [[sample, sample], /an array of 2 events/],
       [{ ...sample, eventType: undefined }, /no eventType/],
-      [{ ...sample, eventTime: "yesterday" }, /not a time/],
+      [{ ...sample, eventTime: "yesterday" }, /not an ISO 8601 time/],
+      // A number or a year past 9999 is no event time (it would outrank every backup taken).
+      [{ ...sample, eventTime: "1" }, /not an ISO 8601 time/],
+      [{ ...sample, eventTime: "+275760-09-13T00:00:00.000Z" }, /not an ISO 8601 time/],
+      // Only Key Vault's hosts (or a loopback one, the local stack's): nothing else is a vault.
+      [
+        {
+          ...sample,
+          data: {
+            ...sample.data,
+            Id: "https://evil.example.com/secrets/newsecret/ee059b2bb5bc48398a53b168c6cdcb10",
+          },
+        },
+        /is not a Key Vault host/,
+      ],
+      [
+        {
+          ...sample,
+          data: {
+            ...sample.data,
+            Id: "https://sample-kv.vault.azure.net.evil.com/secrets/newsecret/ee059b2bb5bc48398a53b168c6cdcb10",
+          },
+        },
+        /is not a Key Vault host/,
+      ],
+      [
+        {
+          ...sample,
+          data: {
+            ...sample.data,
+            Id: "https://x@sample-kv.vault.azure.net/secrets/newsecret/ee059b2bb5bc48398a53b168c6cdcb10",
+          },
+        },
+        /is not https/,
+      ],
       [{ ...sample, data: "x" }, /data is not an object/],
       [{ ...sample, data: { ...sample.data, Id: "not a url" } }, /is not a URL/],
       [

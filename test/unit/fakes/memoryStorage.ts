@@ -206,7 +206,8 @@ export class MemoryStorage {
           (r) =>
             (!q.vault || r.vault === q.vault) &&
             (!q.status || r.status === q.status) &&
-            (!q.since || r.startedAt >= q.since),
+            (!q.since || r.startedAt >= q.since) &&
+            (!q.until || r.startedAt <= q.until),
         )
         .sort((a, b) => (a.runId < b.runId ? 1 : -1))
         .slice(0, q.top ?? 50)

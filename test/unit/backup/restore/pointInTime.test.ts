@@ -1,52 +1,12 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/functions";
 import { describe, expect, it } from "vitest";
-import { runBackup } from "../../../../src/backup/engine.js";
-import { backupEvent } from "../../../../src/backup/events/backupEvent.js";
 import { runRestore } from "../../../../src/backup/restore/runRestore.js";
 import { main } from "../../../../src/cli/main.js";
-import { newRunId } from "../../../../src/domain/runId.js";
 import { postRestores } from "../../../../src/functions/restoresApi.js";
 import { seed, world } from "../../fakes/deps.js";
 import { captureIo } from "../../fakes/io.js";
 
-type W = ReturnType<typeof world>;
-
-const backUp = async (w: W) => {
-  const r = await runBackup(w.deps, {
-    runId: newRunId(w.deps.now()),
-    vault: "demo-vault",
-    tier: "daily",
-    trigger: "timer",
-  });
-  return { runId: r.runId, finishedAt: w.storage.rows.get(r.runId)?.finishedAt as string };
-};
-
-const evented = (w: W, name: string) =>
-  backupEvent(w.deps, {
-    eventId: `e-${name}`,
-    eventType: "Microsoft.KeyVault.SecretNewVersionCreated",
-    vault: "demo-vault",
-    kind: "secrets",
-    name,
-    version: `v${Math.floor(Math.random() * 1e6)}`,
-    at: w.deps.now().toISOString(),
-  });
-
-/** A vault with a run, then changes evented after it, then a point in time, then another run. */
-async function history(w: W) {
-  seed(w.vault());
-  const first = await backUp(w);
-  w.vault().put("secrets", "alpha"); // a new version of alpha (its value changes)
-  const alphaThen = w.vault().valueOf("secrets", "alpha");
-  const alphaEvent = await evented(w, "alpha");
-  w.vault().put("secrets", "zulu"); // created after the run
-  const zuluEvent = await evented(w, "zulu");
-  const at = w.deps.now().toISOString();
-  w.vault().put("secrets", "alpha"); // changed again after the point in time
-  await evented(w, "alpha");
-  const second = await backUp(w);
-  return { first, second, at, alphaThen, alphaEvent, zuluEvent };
-}
+import { backUp, history, type W } from "./pointInTimeWorld.js";
 
 describe("restore as of a point in time (issue 23)", () => {
   it("plans from the newest run that had finished by then, each object newer in an event backup taken by then from that backup", async () => {
@@ -84,13 +44,13 @@ describe("restore as of a point in time (issue 23)", () => {
     expect(w.vault("restore-vault").valueOf("secrets", "zulu")).toBeDefined();
   });
 
-  it("without event backups, the run that had finished by then; before any run, none; the future and a runId with it are refused", async () => {
+  it("without event backups, the run that had finished by then; before any run, none; the future, a time without its zone or of no real day, and a pinned run that finished later are refused", async () => {
     const w = world();
     seed(w.vault());
     const before = w.deps.now().toISOString();
     const first = await backUp(w);
     const between = w.deps.now().toISOString();
-    await backUp(w);
+    const second = await backUp(w);
     const r = await runRestore(w.deps, {
       runId: "latest",
       at: between,
@@ -116,14 +76,17 @@ describe("restore as of a point in time (issue 23)", () => {
       code: "BadRequest",
       message: expect.stringContaining("in the future"),
     });
-    expect(await ask({ at: between, runId: first.runId })).toMatchObject({
+    // A queued restore is pinned to its run (runId with at): that run, if it had finished by then.
+    expect(await ask({ at: between, runId: first.runId })).toMatchObject({ source: { runId: first.runId } });
+    expect(await ask({ at: between, runId: second.runId })).toMatchObject({
       code: "BadRequest",
-      message: expect.stringContaining("not both"),
+      message: expect.stringContaining("after"),
     });
-    expect(await ask({ at: "yesterday" })).toMatchObject({
-      code: "BadRequest",
-      message: expect.stringContaining("ISO 8601"),
-    });
+    for (const at of ["yesterday", "2026-02-30T00:00:00Z", "2026-11-26T02:00", "2026-11-26"])
+      expect(await ask({ at })).toMatchObject({
+        code: "BadRequest",
+        message: expect.stringContaining("ISO 8601 time with its zone"),
+      });
   });
 });
 
