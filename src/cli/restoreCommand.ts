@@ -16,7 +16,7 @@ function printReport(out: Output, report: RestoreReport, seconds: number): void 
   );
   if (at)
     out.out(
-      "  (each object from the newest backup taken by then: that run, or an event backup after it; an object deleted after the run is in the plan — deletions are not evented)",
+      "  (each object from the newest backup taken by then: that run, or an event backup taken since it started; an object deleted after the run is in the plan — deletions are not evented)",
     );
   const from = new Map(report.plan.map((p) => [`${p.kind}/${p.name}`, p.from ?? ""]));
   const rows = report.results
