@@ -6,19 +6,13 @@ import { postRestores } from "../../../../src/functions/restoresApi.js";
 import { seed, world } from "../../fakes/deps.js";
 import { captureIo } from "../../fakes/io.js";
 
-import { backUp, history, type W } from "./pointInTimeWorld.js";
+import { backUp, history, restoreAt, type W } from "./pointInTimeWorld.js";
 
 describe("restore as of a point in time (issue 23)", () => {
   it("plans from the newest run that had finished by then, each object newer in an event backup taken by then from that backup", async () => {
     const w = world();
     const h = await history(w);
-    const r = await runRestore(w.deps, {
-      runId: "latest",
-      at: h.at,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-      dryRun: true,
-    });
+    const r = await restoreAt(w, h.at, true);
     expect(r.source).toMatchObject({ runId: h.first.runId, at: h.at });
     const from = (name: string) => r.plan.find((p) => p.kind === "secrets" && p.name === name)?.from;
     expect(from("bravo")).toBe(h.first.runId);
@@ -30,12 +24,7 @@ describe("restore as of a point in time (issue 23)", () => {
   it("restores the vault as it was: alpha's value then, not its later one; zulu, created after the run", async () => {
     const w = world();
     const h = await history(w);
-    const r = await runRestore(w.deps, {
-      runId: "latest",
-      at: h.at,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-    });
+    const r = await restoreAt(w, h.at);
     expect(r.status).toBe("succeeded");
     expect(w.vault("restore-vault").valueOf("secrets", "alpha")).toBe(h.alphaThen);
     expect(w.vault("restore-vault").valueOf("secrets", "alpha")).not.toBe(
@@ -51,13 +40,7 @@ describe("restore as of a point in time (issue 23)", () => {
     const first = await backUp(w);
     const between = w.deps.now().toISOString();
     const second = await backUp(w);
-    const r = await runRestore(w.deps, {
-      runId: "latest",
-      at: between,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-      dryRun: true,
-    });
+    const r = await restoreAt(w, between, true);
     expect(r.source.runId).toBe(first.runId);
     expect(r.plan.every((p) => p.from === first.runId)).toBe(true);
     const ask = (over: { runId?: string; at: string }) =>
@@ -100,34 +83,14 @@ describe("restore --at, from the CLI and over HTTP (issue 23)", () => {
   it("kvbackup restore --at plans with where each object comes from; RUNID with --at, or neither, is bad usage", async () => {
     const w = world();
     const h = await history(w);
-    const plan = await cli(
-      w,
-      "restore",
-      "--at",
-      h.at,
-      "--vault",
-      "demo-vault",
-      "--to",
-      "restore-vault",
-      "--dry-run",
-    );
+    const args = ["restore", "--at", h.at, "--vault", "demo-vault", "--to", "restore-vault", "--dry-run"];
+    const plan = await cli(w, ...args);
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain(`demo-vault as of ${h.at}`);
     expect(plan.stdout).toMatch(/KIND\s+NAME\s+ACTION\s+FROM/);
     expect(plan.stdout).toMatch(/secrets\s+zulu\s+restore\s+event \d{4}-/);
     expect(plan.stdout).toContain("deletions are not evented");
-    const json = await cli(
-      w,
-      "restore",
-      "--at",
-      h.at,
-      "--vault",
-      "demo-vault",
-      "--to",
-      "restore-vault",
-      "--dry-run",
-      "--json",
-    );
+    const json = await cli(w, ...args, "--json");
     expect(JSON.parse(json.stdout).plan).toContainEqual(
       expect.objectContaining({ name: "bravo", from: h.first.runId }),
     );

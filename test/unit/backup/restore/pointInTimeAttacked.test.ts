@@ -1,14 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { eventBlob } from "../../../../src/backup/events/backupEvent.js";
 import { runRestoreJob, submitRestore } from "../../../../src/backup/restore/restoreJobs.js";
-import { runRestore } from "../../../../src/backup/restore/runRestore.js";
 import { manifestBlob, runPrefix } from "../../../../src/domain/manifest.js";
 import { seed, world } from "../../fakes/deps.js";
 import { kvError } from "../../fakes/memoryVault.js";
-import { backUp, evented, type W } from "./pointInTimeWorld.js";
-
-const restoreAt = (w: W, at: string, dryRun = false) =>
-  runRestore(w.deps, { runId: "latest", at, vault: "demo-vault", targetVault: "restore-vault", dryRun });
+import { backUp, evented, restoreAt, type W } from "./pointInTimeWorld.js";
 
 /** Runs hook once, while the run backs up `during` (an object in the middle of the vault). */
 function whileBackingUp(w: W, during: string, hook: () => Promise<void>): void {

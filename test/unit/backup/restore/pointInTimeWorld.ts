@@ -1,6 +1,7 @@
 // What the point-in-time restore tests share: a vault's history of runs and event backups.
 import { runBackup } from "../../../../src/backup/engine.js";
 import { backupEvent } from "../../../../src/backup/events/backupEvent.js";
+import { runRestore } from "../../../../src/backup/restore/runRestore.js";
 import { newRunId } from "../../../../src/domain/runId.js";
 import { seed, type world } from "../../fakes/deps.js";
 
@@ -43,3 +44,7 @@ export async function history(w: W) {
   const second = await backUp(w);
   return { first, second, at, alphaThen, alphaEvent, zuluEvent };
 }
+
+/** demo-vault into restore-vault as of `at` (a dry run when asked). */
+export const restoreAt = (w: W, at: string, dryRun = false) =>
+  runRestore(w.deps, { runId: "latest", at, vault: "demo-vault", targetVault: "restore-vault", dryRun });

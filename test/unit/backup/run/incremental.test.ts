@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { verifyRun } from "../../../../src/backup/catalog/verifyRun.js";
 import { runBackup } from "../../../../src/backup/engine.js";
-import { newRunId } from "../../../../src/domain/runId.js";
 import { seed, world } from "../../fakes/deps.js";
-import { expectRestoresToTheVault, manifestOf, nextDay, run } from "./incrementalWorld.js";
+import { expectRestoresToTheVault, manifestOf, run, stoppedAtCopy } from "./incrementalWorld.js";
 
 describe("incremental daily runs", () => {
   it("back up only what changed, copy the rest server-side, and still restore to exactly the vault", async () => {
@@ -109,21 +108,7 @@ describe("incremental daily runs", () => {
     const v = seed(w.vault());
     const first = await run(w);
     v.put("secrets", "echo", { contentType: "text/plain", updatedOn: "2026-11-25T10:00:00.000Z" });
-    const ac = new AbortController();
-    let copies = 0;
-    const copy = w.storage.blobStore.copy;
-    w.storage.blobStore.copy = async (...args) => {
-      if (++copies === 4) ac.abort();
-      return copy(...args);
-    };
-    const job = {
-      runId: newRunId(nextDay()),
-      vault: "demo-vault",
-      tier: "daily" as const,
-      trigger: "timer" as const,
-    };
-    await expect(runBackup(w.deps, job, { signal: ac.signal })).rejects.toThrow();
-    w.storage.blobStore.copy = copy;
+    const job = await stoppedAtCopy(w, 4);
     const r = await runBackup(w.deps, job);
     expect(r).toMatchObject({ status: "succeeded", mode: "incremental" });
     const m = manifestOf(w, r.manifestPath);

@@ -2,9 +2,8 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { verifyRun } from "../../../../src/backup/catalog/verifyRun.js";
 import { runBackup } from "../../../../src/backup/engine.js";
-import { newRunId } from "../../../../src/domain/runId.js";
 import { seed, world } from "../../fakes/deps.js";
-import { expectRestoresToTheVault, manifestOf, nextDay, run } from "./incrementalWorld.js";
+import { expectRestoresToTheVault, manifestOf, run, stoppedAtCopy } from "./incrementalWorld.js";
 
 describe("incremental runs, attacked", () => {
   it("a base blob damaged since (its size or its own SHA-256 no longer the manifest's) is not copied forward: backed up anew", async () => {
@@ -125,21 +124,7 @@ describe("incremental runs, attacked", () => {
     const w = world({}, { concurrency: 1 });
     seed(w.vault());
     const first = await run(w);
-    const ac = new AbortController();
-    let copies = 0;
-    const copy = w.storage.blobStore.copy;
-    w.storage.blobStore.copy = async (...args) => {
-      if (++copies === 3) ac.abort();
-      return copy(...args);
-    };
-    const job = {
-      runId: newRunId(nextDay()),
-      vault: "demo-vault",
-      tier: "daily" as const,
-      trigger: "timer" as const,
-    };
-    await expect(runBackup(w.deps, job, { signal: ac.signal })).rejects.toThrow();
-    w.storage.blobStore.copy = copy;
+    const job = await stoppedAtCopy(w, 3);
     w.storage.documents.delete(first.manifestPath);
     const r = await runBackup(w.deps, job);
     const m = manifestOf(w, r.manifestPath);

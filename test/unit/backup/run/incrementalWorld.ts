@@ -1,3 +1,4 @@
+// What incremental.test.ts and incrementalAttacked.test.ts share: a day-by-day clock, runs, and their checks.
 import { expect } from "vitest";
 import { runBackup } from "../../../../src/backup/engine.js";
 import { runRestore } from "../../../../src/backup/restore/runRestore.js";
@@ -46,4 +47,27 @@ export async function expectRestoresToTheVault(w: World, runId: string): Promise
   const report = await runRestore(w.deps, { runId, vault: "demo-vault", targetVault: "restore-vault" });
   expect(report.status).toBe("succeeded");
   expect(contents(w, "restore-vault")).toEqual(contents(w, "demo-vault"));
+}
+
+/**
+ * A daily run of demo-vault stopped (aborted) at its n-th server-side copy: its job, to run again.
+ * The copies go on as before once it stopped.
+ */
+export async function stoppedAtCopy(w: World, n: number) {
+  const ac = new AbortController();
+  let copies = 0;
+  const copy = w.storage.blobStore.copy;
+  w.storage.blobStore.copy = async (...args) => {
+    if (++copies === n) ac.abort();
+    return copy(...args);
+  };
+  const job = {
+    runId: newRunId(nextDay()),
+    vault: "demo-vault",
+    tier: "daily" as const,
+    trigger: "timer" as const,
+  };
+  await expect(runBackup(w.deps, job, { signal: ac.signal })).rejects.toThrow();
+  w.storage.blobStore.copy = copy;
+  return job;
 }
