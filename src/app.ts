@@ -18,6 +18,7 @@ import { BlobStore } from "./storage/blobStore.js";
 import { BudgetSlots } from "./storage/budgetSlots.js";
 import { storageClients } from "./storage/clients.js";
 import { DocumentStore } from "./storage/documentStore.js";
+import { EventQueue } from "./storage/eventQueue.js";
 import { HsmFolders } from "./storage/hsmFolders.js";
 import { InventoryTable } from "./storage/inventoryTable.js";
 import { JobQueue } from "./storage/jobQueue.js";
@@ -72,6 +73,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     inventory,
     backupJobs: new JobQueue<BackupQueueJob>(clients.queue.getQueueClient(Queues.backup)),
     restoreJobs: new JobQueue<RestoreJob>(clients.queue.getQueueClient(Queues.restore)),
+    ...(config.eventsQueue
+      ? { events: new EventQueue(clients.queue.getQueueClient(config.eventsQueue)) }
+      : {}),
     telemetry: overrides.telemetry ?? otelTelemetry,
     now: overrides.now ?? (() => new Date()),
     clock: overrides.clock ?? systemClock,

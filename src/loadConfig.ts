@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Config } from "./domain/config.js";
+import { type Config, Queues } from "./domain/config.js";
 import type { Caller } from "./domain/diagnosis.js";
 import { KvBackupError } from "./domain/errors.js";
 import { type Kind, Kinds, kindList, WeekDays } from "./domain/vocabulary.js";
@@ -126,6 +126,17 @@ const Schema = z.object({
       return vaults[0];
     }),
   BACKUP_DRILL_SCHEDULE: cronSetting("0 0 4 * * 0", "Sundays at 04:00 UTC"),
+  BACKUP_EVENTS_QUEUE: z
+    .string()
+    .optional()
+    .refine(
+      (s) => s === undefined || /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(s),
+      "a queue name: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit",
+    )
+    .refine(
+      (s) => s === undefined || !Object.values(Queues).some((q) => s === q || s === `${q}-poison`),
+      "a queue of its own, not backup-jobs or restore-jobs (or their poison queues)",
+    ),
   BACKUP_INCREMENTAL: z
     .string()
     .default("true")
@@ -188,6 +199,7 @@ const configOf = (s: Settings, storage: Config["storage"], caller: Caller): Read
     hsms: s.BACKUP_MANAGED_HSMS,
     ...(s.BACKUP_DRILL_VAULT ? { drillVault: s.BACKUP_DRILL_VAULT } : {}),
     drillSchedule: s.BACKUP_DRILL_SCHEDULE,
+    ...(s.BACKUP_EVENTS_QUEUE ? { eventsQueue: s.BACKUP_EVENTS_QUEUE } : {}),
     storage,
     container: s.BACKUP_CONTAINER,
     inventoryTable: s.BACKUP_INVENTORY_TABLE,

@@ -6,6 +6,7 @@ import type {
   BudgetSlots,
   DocumentStore,
   DrillStore,
+  EventQueue,
   HsmFactory,
   HsmFolders,
   InspectorFactory,
@@ -142,6 +143,8 @@ export interface EngineDeps {
   budgetSlots: BudgetSlots;
   inventory: InventoryStore;
   backupJobs: JobQueue<BackupQueueJob>;
+  /** Continuous protection's events (BACKUP_EVENTS_QUEUE); absent when it is off. */
+  events?: EventQueue;
   restoreJobs: JobQueue<RestoreJob>;
   telemetry: Telemetry;
   /** The calendar: what date it is, for records, schedules and ages. A test may fix it. */

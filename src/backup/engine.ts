@@ -26,6 +26,7 @@ export {
 export { drillTargets, enqueueDrills, type QueuedDrill } from "./drill/drillJobs.js";
 export type { DrillResult } from "./drill/drillTypes.js";
 export { runDrill } from "./drill/runDrill.js";
+export { type DrainResult, drainEvents, handleEventMessage } from "./events/drainEvents.js";
 // What went wrong, as a diagnosis.
 export { diagnosisOf } from "./failures.js";
 export { discoverFleet, withFleet } from "./fleet.js";

@@ -130,6 +130,29 @@ export interface JobQueue<T> {
   probe(signal?: SignalLike): Promise<void>;
 }
 
+/** A message taken off a queue, hidden from others while it is worked on. */
+export interface QueuedMessage {
+  id: string;
+  popReceipt: string;
+  /** The message as the queue holds it (Event Grid's: Base64 of the event's JSON). */
+  text: string;
+  dequeueCount: number;
+}
+
+/**
+ * The queue Event Grid delivers the vaults' new-version events to (BACKUP_EVENTS_QUEUE). The app
+ * reads and removes; it never sends there, nor creates it (the infra does, for Event Grid).
+ */
+export interface EventQueue {
+  readonly name: string;
+  /** Up to `max` messages, each hidden for `hideSeconds` while it is worked on. */
+  receive(max: number, hideSeconds: number, signal?: SignalLike): Promise<QueuedMessage[]>;
+  /** Done with: the message leaves the queue. */
+  remove(message: QueuedMessage, signal?: SignalLike): Promise<void>;
+  /** A peek: proves the queue is there and readable. */
+  probe(signal?: SignalLike): Promise<void>;
+}
+
 export interface RunInfo {
   runId: string;
   vault: string;

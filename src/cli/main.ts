@@ -11,6 +11,7 @@ import { type Command, ExitCode, type OptionSpec } from "./command.js";
 import { discoverCommand } from "./discoverCommand.js";
 import { doctorCommand } from "./doctorCommand.js";
 import { drillCommand, reportCommand } from "./drillCommands.js";
+import { eventsCommand } from "./eventsCommand.js";
 import { diagnosisLines, type Io, type Output, output, processIo } from "./output.js";
 import { restoreCommand, verifyCommand } from "./restoreCommand.js";
 import { listCommand, showCommand } from "./runsCommands.js";
@@ -23,6 +24,7 @@ const Commands: readonly Command[] = [
   verifyCommand,
   restoreCommand,
   discoverCommand,
+  eventsCommand,
   drillCommand,
   reportCommand,
   doctorCommand,

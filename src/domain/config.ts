@@ -29,6 +29,11 @@ export interface Config {
   drillVault?: VaultRef;
   /** NCRONTAB of the drill timer (BACKUP_DRILL_SCHEDULE). */
   drillSchedule: string;
+  /**
+   * The queue in the backup account that Event Grid delivers the vaults' new-version events to
+   * (BACKUP_EVENTS_QUEUE): continuous protection on. Preview: see docs/continuous-protection.md.
+   */
+  eventsQueue?: string;
   storage: StorageConfig;
   container: string;
   inventoryTable: string;

@@ -7,7 +7,7 @@ import { getHealth } from "./healthApi.js";
 import { getRestore, postRestores } from "./restoresApi.js";
 import { scheduledBackup } from "./scheduledBackup.js";
 import { StatusSchedule, scheduledStatus } from "./scheduledStatus.js";
-import { backupWorker, restoreWorker } from "./workers.js";
+import { backupWorker, eventWorker, restoreWorker } from "./workers.js";
 
 /** The triggers: thin adapters from bindings to the engine, all sharing one set of dependencies. */
 export function registerFunctions(deps: EngineDeps): void {
@@ -42,6 +42,18 @@ export function registerFunctions(deps: EngineDeps): void {
   for (const [name, queueName, worker] of queues) {
     app.storageQueue(name, {
       queueName,
+      connection: "BACKUP_STORAGE",
+      handler: async (message, context) => {
+        await worker(message, context);
+      },
+    });
+  }
+  // Continuous protection (preview) only where its queue is set (BACKUP_EVENTS_QUEUE).
+  const events = deps.config.eventsQueue;
+  if (events) {
+    const worker = eventWorker(deps);
+    app.storageQueue("eventWorker", {
+      queueName: events,
       connection: "BACKUP_STORAGE",
       handler: async (message, context) => {
         await worker(message, context);

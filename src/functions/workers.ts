@@ -4,6 +4,7 @@ import {
   type DrillJob,
   type DrillResult,
   type EngineDeps,
+  handleEventMessage,
   type RestoreState,
   type RunResult,
   runBackup,
@@ -102,4 +103,24 @@ export const restoreWorker =
     const state = await runRestoreJob(deps, restoreId);
     context.log(`restore ${restoreId}: ${state.status}`);
     return state;
+  };
+
+/**
+ * Queue trigger on BACKUP_EVENTS_QUEUE (continuous protection, preview): backs up the object one
+ * Key Vault event names. Not work (another event type), not protected or gone: logged, done. A
+ * message that is not an event, or a backup that fails, throws: the host delivers it again and,
+ * at last, moves it to the poison queue.
+ */
+export const eventWorker =
+  (deps: EngineDeps) =>
+  async (message: unknown, context: InvocationContext): Promise<void> => {
+    const r = await handleEventMessage(deps, message);
+    if ("ignored" in r) {
+      context.log(`event ignored: ${r.ignored} is not a new version`);
+      return;
+    }
+    const what = `${r.vault} ${r.kind}/${r.name} version ${r.version}`;
+    if (r.outcome === "backed-up" || r.outcome === "duplicate")
+      context.log(`event ${r.outcome}: ${what} -> ${r.blob}`);
+    else context.warn(`event ${r.outcome}: ${what} (${r.reason ?? ""})`);
   };

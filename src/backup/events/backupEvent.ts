@@ -79,7 +79,7 @@ function paceOf(deps: EngineDeps, vault: VaultRef): VaultLimiter {
  * event is said so, and not retried. Anything else that fails is thrown: the queue delivers the
  * event again, and at last to its poison queue.
  */
-export async function backupEvent(
+async function backupEventOnce(
   given: EngineDeps,
   event: VaultEvent,
   signal?: SignalLike,
@@ -115,4 +115,34 @@ export async function backupEvent(
   const blob = eventBlob(vault.name, event.kind, event.name, takenAt, event.version);
   const written = await deps.blobs.putOnce(blob, bytes, { sha256: sha256Hex(bytes) }, signal);
   return written ? { ...base, outcome: "backed-up", blob } : { ...base, outcome: "duplicate", blob };
+}
+
+/** Events being backed up now, per deps: a second delivery of one while the first is under way waits for it. */
+const inFlight = new WeakMap<EngineDeps, Map<string, Promise<EventResult>>>();
+
+/**
+ * Backs up the object one event names, once (see backupEventOnce); the same version delivered
+ * twice at once in this process is backed up once, the second answered as its duplicate. (Two
+ * instances of the app may still each write one: two blobs of the same state, nothing lost.)
+ */
+export async function backupEvent(
+  given: EngineDeps,
+  event: VaultEvent,
+  signal?: SignalLike,
+): Promise<EventResult> {
+  const running = inFlight.get(given) ?? new Map<string, Promise<EventResult>>();
+  inFlight.set(given, running);
+  const key = `${event.vault}/${event.kind}/${event.name.toLowerCase()}/${event.version}`;
+  const first = running.get(key);
+  if (first) {
+    const r = await first;
+    return r.outcome === "backed-up" ? { ...r, outcome: "duplicate" } : r;
+  }
+  const work = backupEventOnce(given, event, signal);
+  running.set(key, work);
+  try {
+    return await work;
+  } finally {
+    running.delete(key);
+  }
 }

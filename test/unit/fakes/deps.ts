@@ -78,6 +78,7 @@ export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["
     inventory: storage.inventory,
     backupJobs: storage.queue<BackupJob>("backup"),
     restoreJobs: storage.queue<RestoreJob>("restore"),
+    ...(cfg.eventsQueue ? { events: storage.eventQueue } : {}),
     telemetry,
     now: () => {
       t += 1000;

@@ -5,6 +5,7 @@ import type {
   BudgetSlots,
   DocumentStore,
   DrillStore,
+  EventQueue,
   InventoryStore,
   JobQueue,
   Lease,
@@ -49,6 +50,8 @@ export type StorageOp =
   | "rowRead"
   | "tableProbe"
   | "send"
+  | "receive"
+  | "remove"
   | "queueProbe";
 
 /** The container, the documents, the leases, the inventory and the queues, in memory, with one fault hook. */
@@ -246,4 +249,38 @@ export class MemoryStorage {
       probe: async () => this.check("queueProbe", name),
     };
   }
+
+  /** The events queue: what Event Grid delivered; a message received is hidden until removed (or revealed). */
+  readonly eventMessages: {
+    id: string;
+    popReceipt: string;
+    text: string;
+    dequeueCount: number;
+    hidden: boolean;
+  }[] = [];
+
+  /** Delivers a message as Event Grid would (its text as the queue holds it). */
+  deliver(text: string): void {
+    const id = `m${this.eventMessages.length + 1}`;
+    this.eventMessages.push({ id, popReceipt: `p-${id}`, text, dequeueCount: 0, hidden: false });
+  }
+
+  readonly eventQueue: EventQueue = {
+    name: "keyvault-events",
+    receive: async (max) => {
+      this.check("receive", "keyvault-events");
+      const out = this.eventMessages.filter((m) => !m.hidden).slice(0, max);
+      for (const m of out) {
+        m.hidden = true;
+        m.dequeueCount++;
+      }
+      return out.map(({ id, popReceipt, text, dequeueCount }) => ({ id, popReceipt, text, dequeueCount }));
+    },
+    remove: async (message) => {
+      this.check("remove", "keyvault-events");
+      const i = this.eventMessages.findIndex((m) => m.id === message.id);
+      if (i >= 0) this.eventMessages.splice(i, 1);
+    },
+    probe: async () => this.check("queueProbe", "keyvault-events"),
+  };
 }

@@ -1,0 +1,75 @@
+import { firstLine, isKvBackupError, KvBackupError } from "../../domain/errors.js";
+import type { SignalLike } from "../../domain/signal.js";
+import { isIgnoredEvent, parseVaultEvent } from "../../domain/vaultEvent.js";
+import type { EngineDeps } from "../deps.js";
+import { Pool } from "../pool.js";
+import type { QueuedMessage } from "../ports.js";
+import { backupEvent, type EventResult } from "./backupEvent.js";
+
+/** What `kvbackup events --drain` did: the scripts' contract is {processed, backedUp, duplicates, failed}. */
+export interface DrainResult {
+  processed: number;
+  backedUp: number;
+  duplicates: number;
+  /** Not work (another event type), not protected (vault, kind, a certificate's own key or secret), or gone. */
+  skipped: number;
+  failed: number;
+  /** Each message that failed (left on the queue: retried, then poisoned, as the function would). */
+  failures: { messageId: string; code: string; message: string }[];
+}
+
+/** How long a message stays hidden while a drain works on it: past that, another reader may take it. */
+const HideSeconds = 300;
+
+/**
+ * One event message, as the function handles it: an event backed up (or a duplicate, or not work)
+ * is removed; one that fails stays, to be delivered again and, at last, poisoned.
+ */
+export async function handleEventMessage(
+  deps: EngineDeps,
+  message: unknown,
+  signal?: SignalLike,
+): Promise<EventResult | { ignored: string }> {
+  const event = parseVaultEvent(message);
+  if (isIgnoredEvent(event)) return event;
+  return backupEvent(deps, event, signal);
+}
+
+/**
+ * Works off what waits on the events queue now (a backlog after an outage), as the event function
+ * does, at the vaults' pace: every message once; a message that fails is counted and left on the
+ * queue (hidden for a while, so the drain ends).
+ */
+export async function drainEvents(deps: EngineDeps, signal?: SignalLike): Promise<DrainResult> {
+  const queue = deps.events;
+  if (!queue)
+    throw new KvBackupError("BadRequest", "BACKUP_EVENTS_QUEUE is not set: continuous protection is off");
+  const r: DrainResult = { processed: 0, backedUp: 0, duplicates: 0, skipped: 0, failed: 0, failures: [] };
+  const seen = new Set<string>();
+  const pool = new Pool(deps.tuning.concurrency);
+  const one = async (m: QueuedMessage): Promise<void> => {
+    r.processed++;
+    try {
+      const done = await handleEventMessage(deps, m.text, signal);
+      if ("ignored" in done || done.outcome === "not-protected" || done.outcome === "gone") r.skipped++;
+      else if (done.outcome === "duplicate") r.duplicates++;
+      else r.backedUp++;
+      await queue.remove(m, signal);
+    } catch (e) {
+      if (isKvBackupError(e, "Aborted", "LeaseLost")) throw e;
+      r.failed++;
+      const code = isKvBackupError(e) ? e.code : "Unknown";
+      r.failures.push({ messageId: m.id, code, message: firstLine(e, 300) });
+    }
+  };
+  for (;;) {
+    const fresh = (await queue.receive(32, HideSeconds, signal)).filter((m) => !seen.has(m.id));
+    if (fresh.length === 0) break;
+    for (const m of fresh) {
+      seen.add(m.id);
+      await pool.submit(() => one(m));
+    }
+    await pool.drain();
+  }
+  return r;
+}
