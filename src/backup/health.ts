@@ -52,7 +52,8 @@ export interface HealthReport {
   storage: Check & {
     container: string;
     /** blob: write, read, delete a probe blob; queues: send, delete, peek; table: write, read, delete a row. */
-    checks: { blob: Check; backupQueue: Check; restoreQueue: Check; table: Check };
+    /** `events` only with continuous protection on (BACKUP_EVENTS_QUEUE): the queue is there and readable. */
+    checks: { blob: Check; backupQueue: Check; restoreQueue: Check; table: Check; events?: Check };
   };
   vaults: VaultHealth[];
   restoreTargets: VaultHealth[];
@@ -178,20 +179,24 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
   const ctx = storageContext(deps);
   const discovered = new Set(deps.fleet?.vaults.filter((v) => v.source === "discovered").map((v) => v.name));
   // The storage paths and the vaults at once: an unreachable one costs its own retries only once.
-  const [blob, backupQueue, restoreQueue, table, vaults, restoreTargets, drillVault] = await Promise.all([
-    check(() => deps.blobs.probe(signal), ctx, isStorageFailure),
-    check(() => deps.backupJobs.probe(signal), ctx, isStorageFailure),
-    check(() => deps.restoreJobs.probe(signal), ctx, isStorageFailure),
-    check(() => deps.inventory.probe(signal), ctx, isStorageFailure),
-    Promise.all(
-      deps.config.vaults.map((v) =>
-        vaultHealth(deps, v, discovered.has(v.name) ? "discovered" : "listed", signal),
+  const [blob, backupQueue, restoreQueue, table, vaults, restoreTargets, drillVault, events] =
+    await Promise.all([
+      check(() => deps.blobs.probe(signal), ctx, isStorageFailure),
+      check(() => deps.backupJobs.probe(signal), ctx, isStorageFailure),
+      check(() => deps.restoreJobs.probe(signal), ctx, isStorageFailure),
+      check(() => deps.inventory.probe(signal), ctx, isStorageFailure),
+      Promise.all(
+        deps.config.vaults.map((v) =>
+          vaultHealth(deps, v, discovered.has(v.name) ? "discovered" : "listed", signal),
+        ),
       ),
-    ),
-    Promise.all(deps.config.restoreTargets.map((v) => vaultHealth(deps, v, "restoreTarget", signal))),
-    deps.config.drillVault ? vaultHealth(deps, deps.config.drillVault, "drill", signal) : undefined,
-  ]);
-  const checks = { blob, backupQueue, restoreQueue, table };
+      Promise.all(deps.config.restoreTargets.map((v) => vaultHealth(deps, v, "restoreTarget", signal))),
+      deps.config.drillVault ? vaultHealth(deps, deps.config.drillVault, "drill", signal) : undefined,
+      deps.events
+        ? check(() => (deps.events as NonNullable<typeof deps.events>).probe(signal), ctx, isStorageFailure)
+        : undefined,
+    ]);
+  const checks = { blob, backupQueue, restoreQueue, table, ...(events ? { events } : {}) };
   const failing = Object.values(checks).find((c) => !c.ok);
   const storage = {
     ok: !failing,

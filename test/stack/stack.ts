@@ -1,11 +1,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { QueueServiceClient, StorageSharedKeyCredential } from "@azure/storage-queue";
 import { AdminServer } from "./admin.js";
 import { ArmEmulator } from "./arm/armEmulator.js";
 import { stackCaFile } from "./caBundle.js";
 import { ManagedHsmEmulator } from "./hsm/hsmEmulator.js";
 import { IdentityEndpoint, type StackIdentity } from "./identity/server.js";
 import { KeyVaultEmulator } from "./keyvault/emulator.js";
+import { type DeliveryFaults, EventPublisher } from "./keyvault/events.js";
 import type { KeyMaterial } from "./keyvault/keyMaterial.js";
 import { BackupOperatorRole, DrillOperatorRole, RestoreOperatorRole } from "./keyvault/roles.js";
 import { type SeedSummary, seedDemoVault } from "./seed.js";
@@ -244,6 +246,28 @@ export async function addDrillVault(
 }
 
 /**
+ * Continuous protection's queue (issue 23): made in Azurite, and the Key Vault emulator's
+ * new-version events delivered to it as Event Grid delivers them (Base64 of the event's JSON), with
+ * the delivery's faults when asked. Returns BACKUP_EVENTS_QUEUE, and the publisher (its counts,
+ * settled()).
+ */
+export async function addEventsQueue(
+  base: StackBase,
+  name = "keyvault-events",
+  faults?: DeliveryFaults,
+): Promise<{ publisher: EventPublisher; env: Record<string, string> }> {
+  const account = DevAccount.name;
+  const queue = new QueueServiceClient(
+    `${base.proxies.queue.url}/${account}`,
+    new StorageSharedKeyCredential(account, DevAccount.key),
+  ).getQueueClient(name);
+  await queue.createIfNotExists();
+  const publisher = new EventPublisher((message) => queue.sendMessage(message), faults);
+  base.emulator.events = publisher;
+  return { publisher, env: { BACKUP_EVENTS_QUEUE: name } };
+}
+
+/**
  * A Managed HSM with its own user-assigned identity (the one it writes backups with), registered
  * with the storage firewall model as the resource it is, seeded with keys, and the app given the
  * Managed HSM Backup role in its local RBAC. Returns BACKUP_MANAGED_HSMS.
@@ -331,6 +355,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // Retry-After 2 s instead of the service's 10 s keeps the demo quick; tests use 0.
       ...(await addHsm(base, StackHsm, { retryAfterSeconds: 2 })).env,
       ...(await addDrillVault(base)).env,
+      ...(await addEventsQueue(base)).env,
     };
     if (options.writeEnv !== false) {
       // Keeps a CA the shell trusts already (a TLS-inspecting proxy's) beside the stack's own.

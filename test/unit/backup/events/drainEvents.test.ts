@@ -1,11 +1,13 @@
 import { InvocationContext } from "@azure/functions";
 import { describe, expect, it } from "vitest";
 import { drainEvents } from "../../../../src/backup/events/drainEvents.js";
+import { checkHealth } from "../../../../src/backup/health.js";
 import { main } from "../../../../src/cli/main.js";
 import { eventWorker } from "../../../../src/functions/workers.js";
 import { loadConfig } from "../../../../src/loadConfig.js";
 import { seed, world } from "../../fakes/deps.js";
 import { captureIo } from "../../fakes/io.js";
+import { storageError } from "../../fakes/memoryStorage.js";
 import { kvError } from "../../fakes/memoryVault.js";
 
 /** A message as Event Grid queues it: Base64 of the event's JSON. */
@@ -102,5 +104,15 @@ describe("continuous protection's queue (issue 23, preview)", () => {
       expect(() => loadConfig({ ...env, BACKUP_EVENTS_QUEUE: bad }, "function")).toThrow(
         /BACKUP_EVENTS_QUEUE/,
       );
+  });
+  it("doctor and /api/health check the events queue only when it is set, and fail when it cannot be read", async () => {
+    expect((await checkHealth(world().deps)).storage.checks.events).toBeUndefined();
+    const w = eventsWorld();
+    expect((await checkHealth(w.deps)).storage.checks.events).toMatchObject({ ok: true });
+    w.storage.fault = (op, path) =>
+      op === "queueProbe" && path === "keyvault-events" ? storageError(404, "QueueNotFound") : undefined;
+    const h = await checkHealth(w.deps);
+    expect(h.storage.checks.events).toMatchObject({ ok: false });
+    expect(h.storage.ok).toBe(false);
   });
 });
