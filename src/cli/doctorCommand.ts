@@ -71,7 +71,8 @@ export const doctorCommand: Command = {
     line(s.checks.backupQueue, "queue backup-jobs: send + delete + peek");
     line(s.checks.restoreQueue, "queue restore-jobs: send + delete + peek");
     line(s.checks.table, "inventory table: write, read, delete a row");
-    if (s.checks.events) line(s.checks.events, "events queue (BACKUP_EVENTS_QUEUE, continuous protection): peek");
+    if (s.checks.events)
+      line(s.checks.events, "events queue (BACKUP_EVENTS_QUEUE, continuous protection): peek");
     for (const d of report.discovery) line(d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
     for (const v of report.vaults) vault(line, out, v);
     for (const v of report.restoreTargets) vault(line, out, v);

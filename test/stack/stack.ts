@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { QueueServiceClient, StorageSharedKeyCredential } from "@azure/storage-queue";
 import { AdminServer } from "./admin.js";
 import { ArmEmulator } from "./arm/armEmulator.js";
@@ -256,6 +257,10 @@ export async function addEventsQueue(
   name = "keyvault-events",
   faults?: DeliveryFaults,
 ): Promise<{ publisher: EventPublisher; env: Record<string, string> }> {
+  // The stack's own process talks to its Azurite through its proxy, over its TLS: trust its CA here
+  // (a test worker already does, through NODE_EXTRA_CA_CERTS; `npm run stack` does not).
+  const trusted = getCACertificates("default");
+  if (!trusted.includes(base.tls.caPem)) setDefaultCACertificates([...trusted, base.tls.caPem]);
   const account = DevAccount.name;
   const queue = new QueueServiceClient(
     `${base.proxies.queue.url}/${account}`,

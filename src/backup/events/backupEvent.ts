@@ -11,9 +11,9 @@ import { VaultLimiter } from "../limiter.js";
 import { budgetOf } from "../subscriptionBudget.js";
 
 /*
- * Continuous protection, groundwork (issue 23): one event's object backed up on its own. Not yet
- * wired to a trigger: the event worker, the daily run's use of these blobs, point-in-time restore,
- * the report's recovery point and the infra come next (see docs/continuous-protection.md).
+ * Continuous protection (issue 23, preview): one event's object backed up on its own, by the event
+ * function or `kvbackup events --drain` (drainEvents.ts); point-in-time restore reads the blobs
+ * (restore/asOf.ts). See docs/continuous-protection.md for what is not built yet.
  *
  * Layout: events/{vault}/{kind}/{name, lower case}/{taken at, yyyyMMddTHHmmssSSSZ}-{version}.kvbak.
  * The path says when the backup was taken (point-in-time restore picks the newest at or before a
