@@ -6,6 +6,7 @@ import { abortError, type SignalLike } from "../domain/signal.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import { findRun } from "./catalog/findRun.js";
 import type { EngineDeps } from "./deps.js";
+import { eventBlobFacts } from "./events/backupEvent.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "./failures.js";
 import { checkLimiter } from "./limiter.js";
 
@@ -19,9 +20,10 @@ async function holdings(
   vault: VaultRef,
   committed: readonly InventoryRow[],
   signal?: SignalLike,
-): Promise<{ held: Set<string>; failed: string[] }> {
+): Promise<{ held: Map<string, string | undefined>; failed: string[] }> {
   const wanted = new Set<Kind>(deps.config.kinds);
-  const held = new Set<string>();
+  // Each object the backups hold, with the update time of the state they hold (when known).
+  const held = new Map<string, string | undefined>();
   let failed: string[] | undefined;
   for (const row of committed) {
     if (wanted.size === 0) break;
@@ -31,10 +33,58 @@ async function holdings(
       (k) => wanted.has(k) && !manifest.failed.some((f) => f.kind === k && f.name === "*"),
     );
     for (const i of manifest.items)
-      if (covers.includes(i.kind)) held.add(`${i.kind}/${i.name.toLowerCase()}`);
+      if (covers.includes(i.kind)) held.set(`${i.kind}/${i.name.toLowerCase()}`, i.updatedOn);
     for (const k of covers) wanted.delete(k);
   }
   return { held, failed: failed ?? [] };
+}
+
+/** With continuous protection on, a change not backed up after this long means its event did not come. */
+export const EventsLateSeconds = 15 * 60;
+
+/** Continuous protection's event backups of the vault: per object, when the newest was taken. */
+async function eventBackups(
+  deps: EngineDeps,
+  vault: VaultRef,
+  signal?: SignalLike,
+): Promise<Map<string, number>> {
+  const newest = new Map<string, number>();
+  if (!deps.config.eventsQueue) return newest;
+  for (const blob of (await deps.blobs.list(`events/${vault.name.toLowerCase()}/`, signal)).keys()) {
+    const [, , kind, name] = blob.split("/");
+    const at = Date.parse(eventBlobFacts(blob)?.takenAt ?? "");
+    if (!kind || !name || Number.isNaN(at)) continue;
+    const k = `${kind}/${name}`;
+    newest.set(k, Math.max(at, newest.get(k) ?? 0));
+  }
+  return newest;
+}
+
+/**
+ * The recovery point: how long the oldest change not held by any backup has been waiting (0: all
+ * held). A change is held when a run's copy of the object is of that state or newer, or an event
+ * backup was taken after it.
+ */
+function recoveryPoint(
+  now: number,
+  inVault: readonly { key: string; updatedOn?: string | undefined }[],
+  held: Map<string, string | undefined>,
+  events: Map<string, number>,
+): { seconds: number; waiting: string[]; fresh: string[] } {
+  let seconds = 0;
+  const waiting: string[] = [];
+  const fresh: string[] = [];
+  for (const o of inVault) {
+    const changed = Date.parse(o.updatedOn ?? "");
+    if (Number.isNaN(changed)) continue;
+    const run = Date.parse(held.get(o.key) ?? "");
+    if ((!Number.isNaN(run) && run >= changed) || (events.get(o.key) ?? 0) >= changed) continue;
+    if (!held.has(o.key) && events.has(o.key)) continue;
+    waiting.push(o.key);
+    if (now - changed <= EventsLateSeconds * 1000) fresh.push(o.key);
+    seconds = Math.max(seconds, Math.round((now - changed) / 1000));
+  }
+  return { seconds, waiting, fresh };
 }
 
 async function coverageOf(
@@ -43,29 +93,33 @@ async function coverageOf(
   committed: readonly InventoryRow[],
   signal?: SignalLike,
 ): Promise<Coverage> {
-  const { held: inBackup, failed } = await holdings(deps, vault, committed, signal);
+  const { held, failed } = await holdings(deps, vault, committed, signal);
+  const events = await eventBackups(deps, vault, signal);
   const port = deps.vaults(vault, checkLimiter(deps), {});
-  const now: string[] = [];
+  const now: { key: string; updatedOn?: string | undefined }[] = [];
   try {
     for (const kind of Kinds.filter((k) => deps.config.kinds.includes(k)))
       for await (const page of port.list(kind, signal))
-        for (const o of page) if (!o.managed) now.push(`${kind}/${o.name.toLowerCase()}`);
+        for (const o of page)
+          if (!o.managed) now.push({ key: `${kind}/${o.name.toLowerCase()}`, updatedOn: o.updatedOn });
   } catch (e) {
     if (!isKeyVaultFailure(e)) throw e;
     const diagnosis = diagnosisOf(e, { vault: vault.name, caller: deps.config.caller, purpose: "backup" });
-    return {
-      inVault: 0,
-      inBackup: inBackup.size,
-      missing: [],
-      failed,
-      ...(diagnosis ? { diagnosis } : {}),
-    };
+    return { inVault: 0, inBackup: held.size, missing: [], failed, ...(diagnosis ? { diagnosis } : {}) };
   }
+  const point = recoveryPoint(deps.now().getTime(), now, held, events);
   return {
     inVault: now.length,
-    inBackup: inBackup.size,
-    missing: now.filter((o) => !inBackup.has(o)).sort(),
+    inBackup: held.size,
+    // An object created since the newest run is held once an event backup of it was taken.
+    missing: now
+      .map((o) => o.key)
+      .filter((k) => !held.has(k) && !events.has(k))
+      .sort(),
     failed,
+    recoveryPointSeconds: point.seconds,
+    waiting: point.waiting.sort(),
+    fresh: point.fresh.sort(),
   };
 }
 
@@ -79,6 +133,15 @@ export interface Coverage {
   inBackup: number;
   missing: string[];
   failed: string[];
+  /**
+   * How long the oldest change in the vault not held by any backup (a run's, or an event backup)
+   * has been waiting, in seconds; 0 when every change is held. Absent when the vault could not be listed.
+   */
+  recoveryPointSeconds?: number;
+  /** The objects whose current state no backup holds yet. */
+  waiting?: string[];
+  /** Of those, the ones changed within the last EventsLateSeconds (continuous protection's grace). */
+  fresh?: string[];
   diagnosis?: Diagnosis;
 }
 
@@ -101,7 +164,14 @@ export async function coverageFacts(
   }
   const reasons: string[] = [];
   if (c.diagnosis) reasons.push(`coverage unknown: the vault could not be listed (${c.diagnosis.code})`);
-  if (c.missing.length) reasons.push(`${c.missing.length} object(s) in the vault are not in the backups`);
+  // With continuous protection on, an object created moments ago waits for its event, not a risk yet.
+  const missing = deps.config.eventsQueue ? c.missing.filter((k) => !c.fresh?.includes(k)) : c.missing;
+  if (missing.length) reasons.push(`${missing.length} object(s) in the vault are not in the backups`);
   if (c.failed.length) reasons.push(`${c.failed.length} object(s) failed in the newest run`);
+  // With continuous protection on, a change should be backed up within minutes of its event.
+  if (deps.config.eventsQueue && (c.recoveryPointSeconds ?? 0) > EventsLateSeconds)
+    reasons.push(
+      `events are not arriving: ${c.waiting?.length ?? 0} change(s) waiting up to ${Math.round((c.recoveryPointSeconds ?? 0) / 60)} min for a backup (continuous protection is on: check the vault's Event Grid subscription, its dead letters, and the eventWorker function)`,
+    );
   return { coverage: c, reasons };
 }

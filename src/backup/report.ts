@@ -32,6 +32,8 @@ export interface VaultReport {
   };
   /** The vault now against what its backups hold (coverage.ts). */
   coverage?: Coverage;
+  /** How long the oldest change no backup holds yet has waited, in seconds (0: none waits); with coverage. */
+  recoveryPointSeconds?: number;
   /** Objects with 400+ versions (Key Vault backs up at most 500), as the last drill counted them. */
   nearVersionLimit: string[];
   /** Why a vault with runs of its own in the last RememberDays is not in today's fleet (it is then at risk). */
@@ -160,6 +162,8 @@ async function vaultReport(
     if (!gone && how.coverage) {
       const { coverage, reasons } = await coverageFacts(deps, vault, runs, signal);
       if (coverage) report.coverage = coverage;
+      if (coverage?.recoveryPointSeconds !== undefined)
+        report.recoveryPointSeconds = coverage.recoveryPointSeconds;
       report.reasons.push(...reasons);
     }
   }

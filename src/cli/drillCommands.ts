@@ -84,6 +84,16 @@ const coverageText = (v: VaultReport): string => {
   return `${c.inBackup}/${c.inVault}${c.missing.length ? `, ${c.missing.length} missing` : ""}${c.failed.length ? `, ${c.failed.length} failed` : ""}`;
 };
 
+/** The recovery point as the table shows it: how long the oldest change no backup holds has waited. */
+const unsavedFor = (seconds: number | undefined): string =>
+  seconds === undefined
+    ? "-"
+    : seconds === 0
+      ? "nothing"
+      : seconds < 5400
+        ? `${Math.ceil(seconds / 60)} min`
+        : `${Math.round(seconds / 3600)} h`;
+
 export const reportCommand: Command = {
   name: "report",
   usage: `kvbackup report
@@ -102,7 +112,7 @@ export const reportCommand: Command = {
     }
     out.out(
       table([
-        ["VAULT", "LAST BACKUP", "AGE", "PROVEN RESTORE", "AGE", "COVERAGE", "VERDICT"],
+        ["VAULT", "LAST BACKUP", "AGE", "PROVEN RESTORE", "AGE", "COVERAGE", "UNSAVED FOR", "VERDICT"],
         ...report.vaults.map((v) => [
           v.vault,
           v.lastBackup?.runId ?? "-",
@@ -110,6 +120,7 @@ export const reportCommand: Command = {
           v.kind === "managedHsm" ? "n/a (HSM)" : (v.lastProvenRestore?.runId ?? "-"),
           v.kind === "managedHsm" ? "" : age(v.lastProvenRestore?.ageHours),
           coverageText(v),
+          unsavedFor(v.recoveryPointSeconds),
           v.verdict,
         ]),
       ]),
