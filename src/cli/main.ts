@@ -76,6 +76,8 @@ const Interrupted: Record<string, string> = {
     "interrupted: the objects restored before the stop stay in the target vault; run the same restore again and what is already there is skipped (--on-conflict skip, the default)",
   drill:
     "interrupted: what the drill restored stays in the scratch vault until the next drill purges it, and its row stays 'running' until then",
+  events:
+    "interrupted: the events backed up before the stop are off the queue; the others stay on it (those taken are hidden for up to 5 minutes) for the event function or the next drain",
 };
 const interrupted = (command: string | undefined): string =>
   (command && Interrupted[command]) || "interrupted: nothing was changed";

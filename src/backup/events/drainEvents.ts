@@ -51,10 +51,11 @@ export async function drainEvents(deps: EngineDeps, signal?: SignalLike): Promis
     r.processed++;
     try {
       const done = await handleEventMessage(deps, m.text, signal);
+      // Counted once the message is off the queue: a remove refused leaves it there, a failure.
+      await queue.remove(m, signal);
       if ("ignored" in done || done.outcome === "not-protected" || done.outcome === "gone") r.skipped++;
       else if (done.outcome === "duplicate") r.duplicates++;
       else r.backedUp++;
-      await queue.remove(m, signal);
     } catch (e) {
       if (isKvBackupError(e, "Aborted", "LeaseLost")) throw e;
       r.failed++;
