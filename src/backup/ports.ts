@@ -151,6 +151,8 @@ export interface EventQueue {
   remove(message: QueuedMessage, signal?: SignalLike): Promise<void>;
   /** A peek: proves the queue is there and readable. */
   probe(signal?: SignalLike): Promise<void>;
+  /** About how many messages are on the queue, hidden ones included (the service's approximate count). */
+  waiting(signal?: SignalLike): Promise<number>;
 }
 
 export interface RunInfo {

@@ -1,4 +1,5 @@
 import { type AzureFailure, type StorageTarget, TlsCodes } from "../domain/azureFailure.js";
+import { Queues } from "../domain/config.js";
 import type { Diagnosis, DiagnosisContext } from "../domain/diagnosis.js";
 import { diagnoseStorageAuth } from "./storageAuth.js";
 
@@ -67,6 +68,13 @@ function missing(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
     queue: `az storage queue create --auth-mode login --account-name ${account} --name ${target.name}`,
     table: `az storage table create --auth-mode login --account-name ${account} --name ${target.name}`,
   }[target.kind];
+  // Continuous protection's queue (BACKUP_EVENTS_QUEUE) is not one the infra makes yet.
+  if (target.kind === "queue" && !Object.values(Queues).includes(target.name as never))
+    return {
+      code: "StorageResourceMissing",
+      cause: `The events queue '${target.name}' (BACKUP_EVENTS_QUEUE) does not exist in the storage account (${f.code}).`,
+      fix: `Create it — ${create} — and give the app's identity Storage Queue Data Message Processor on it (the infra does not set up continuous protection yet: docs/continuous-protection.md), or unset BACKUP_EVENTS_QUEUE.`,
+    };
   return {
     code: "StorageResourceMissing",
     cause: `The ${target.kind} '${target.name}' does not exist in the storage account (${f.code}), and the identity's role is scoped to it, so it cannot create it.`,

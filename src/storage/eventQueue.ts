@@ -44,6 +44,11 @@ export class EventQueue {
     );
   }
 
+  async waiting(signal?: SignalLike): Promise<number> {
+    const p = await storageCall(() => this.queue.getProperties(signalOption(signal)), this.label);
+    return p.approximateMessagesCount ?? 0;
+  }
+
   async probe(signal?: SignalLike): Promise<void> {
     await storageCall(
       () => this.queue.peekMessages({ numberOfMessages: 1, ...signalOption(signal) }),

@@ -6,7 +6,7 @@ import type { VaultEvent } from "../../domain/vaultEvent.js";
 import { objectLabel } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isKeyVaultFailure } from "../failures.js";
-import { withFleet } from "../fleet.js";
+import { type Fleet, notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
 import { budgetOf } from "../subscriptionBudget.js";
 
@@ -59,17 +59,20 @@ export function eventBlobFacts(path: string): { takenAt: string; version: string
   return Number.isNaN(Date.parse(iso)) ? undefined : { takenAt: iso, version };
 }
 
-/** Each vault's pace for event backups, per deps (one per process in the Functions host). */
+/** Each vault's pace for event backups, per the deps the app was made with (one per process in the Functions host). */
 const paces = new WeakMap<EngineDeps, Map<string, VaultLimiter>>();
-function paceOf(deps: EngineDeps, vault: VaultRef): VaultLimiter {
-  const byVault = paces.get(deps) ?? new Map<string, VaultLimiter>();
-  paces.set(deps, byVault);
+function paceOf(given: EngineDeps, deps: EngineDeps, vault: VaultRef): VaultLimiter {
+  const byVault = paces.get(given) ?? new Map<string, VaultLimiter>();
+  paces.set(given, byVault);
   const pace =
     byVault.get(vault.name) ??
     new VaultLimiter({ ratePer10s: budgetOf(deps, vault).ratePer10s, clock: deps.clock });
   byVault.set(vault.name, pace);
   return pace;
 }
+
+/** How much later than an event a backup must be taken to count as holding its version (clock skew). */
+const ClockMarginMs = 60_000;
 
 /**
  * Backs up the object one event names, once: a version already held — by its own event's blob, or
@@ -84,16 +87,28 @@ async function backupEventOnce(
   event: VaultEvent,
   signal?: SignalLike,
 ): Promise<EventResult> {
-  const deps = await withFleet(given, signal);
+  let deps = await withFleet(given, signal);
   const base = { vault: event.vault, kind: event.kind, name: event.name, version: event.version };
+  // A vault tagged or made since the fleet was read: read it again before saying "not protected".
+  if (!findVault(deps.config, event.vault) && deps.config.subscriptions.length > 0)
+    deps = await withFleet(given, signal, { fresh: true });
   const vault = findVault(deps.config, event.vault);
-  if (!vault) return { ...base, outcome: "not-protected", reason: "its vault is not in the fleet" };
+  if (!vault) {
+    // Discovery could not read a subscription: the vault may be one of its own. Thrown (retryable):
+    // the queue delivers the event again, never drops it.
+    if ((deps as { fleet?: Fleet }).fleet?.unread.length) throw notInFleet(deps, event.vault);
+    return { ...base, outcome: "not-protected", reason: "its vault is not in the fleet" };
+  }
   if (!deps.config.kinds.includes(event.kind))
     return { ...base, outcome: "not-protected", reason: `BACKUP_KINDS does not include ${event.kind}` };
   const folder = eventFolder(vault.name, event.kind, event.name);
   const held = [...(await deps.blobs.list(folder, signal)).keys()].find((path) => {
     const f = eventBlobFacts(path);
-    return f !== undefined && (f.version === event.version || Date.parse(f.takenAt) >= Date.parse(event.at));
+    // Taken well after the event (Key Vault's clock and ours may differ by a little): it holds the version.
+    return (
+      f !== undefined &&
+      (f.version === event.version || Date.parse(f.takenAt) >= Date.parse(event.at) + ClockMarginMs)
+    );
   });
   if (held) return { ...base, outcome: "duplicate", blob: held };
   const object = objectLabel(event.kind, event.name);
@@ -102,7 +117,7 @@ async function backupEventOnce(
   const takenAt = deps.now();
   let bytes: Uint8Array;
   try {
-    bytes = await deps.vaults(vault, paceOf(deps, vault), {}).backup(event.kind, event.name, signal);
+    bytes = await deps.vaults(vault, paceOf(given, deps, vault), {}).backup(event.kind, event.name, signal);
   } catch (e) {
     if (!isKeyVaultFailure(e)) throw e;
     const d = diagnosisOf(e, { vault: vault.name, object });

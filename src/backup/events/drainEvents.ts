@@ -14,6 +14,11 @@ export interface DrainResult {
   /** Not work (another event type), not protected (vault, kind, a certificate's own key or secret), or gone. */
   skipped: number;
   failed: number;
+  /**
+   * About how many messages are still on the queue when the drain ends: those that failed (hidden
+   * for a while, then delivered again) and any that arrived meanwhile.
+   */
+  left: number;
   /** Each message that failed (left on the queue: retried, then poisoned, as the function would). */
   failures: { messageId: string; code: string; message: string }[];
 }
@@ -44,7 +49,15 @@ export async function drainEvents(deps: EngineDeps, signal?: SignalLike): Promis
   const queue = deps.events;
   if (!queue)
     throw new KvBackupError("BadRequest", "BACKUP_EVENTS_QUEUE is not set: continuous protection is off");
-  const r: DrainResult = { processed: 0, backedUp: 0, duplicates: 0, skipped: 0, failed: 0, failures: [] };
+  const r: DrainResult = {
+    processed: 0,
+    backedUp: 0,
+    duplicates: 0,
+    skipped: 0,
+    failed: 0,
+    left: 0,
+    failures: [],
+  };
   const seen = new Set<string>();
   const pool = new Pool(deps.tuning.concurrency);
   const one = async (m: QueuedMessage): Promise<void> => {
@@ -72,5 +85,6 @@ export async function drainEvents(deps: EngineDeps, signal?: SignalLike): Promis
     }
     await pool.drain();
   }
+  r.left = await queue.waiting(signal);
   return r;
 }

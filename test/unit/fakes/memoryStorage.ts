@@ -282,5 +282,6 @@ export class MemoryStorage {
       if (i >= 0) this.eventMessages.splice(i, 1);
     },
     probe: async () => this.check("queueProbe", "keyvault-events"),
+    waiting: async () => this.eventMessages.length,
   };
 }
