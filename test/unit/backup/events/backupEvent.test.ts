@@ -1,21 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { backupEvent, eventBlobFacts, eventFolder } from "../../../../src/backup/events/backupEvent.js";
 import { VaultLimiter } from "../../../../src/backup/limiter.js";
-import type { VaultEvent } from "../../../../src/domain/vaultEvent.js";
 import { seed, world } from "../../fakes/deps.js";
 import { fakeClock } from "../../fakes/fakeClock.js";
 import { kvError } from "../../fakes/memoryVault.js";
+import { secretEvent } from "./eventsWorld.js";
 
-const event = (over: Partial<VaultEvent> = {}): VaultEvent => ({
-  eventId: "00eccf70-95a7-4e7c-8299-2eb17ee9ad64",
-  eventType: "Microsoft.KeyVault.SecretNewVersionCreated",
-  vault: "demo-vault",
-  kind: "secrets",
-  name: "alpha",
-  version: "v2",
-  at: "2026-11-26T01:59:00.000Z",
-  ...over,
-});
+const event = secretEvent;
 
 const blobsOf = (w: ReturnType<typeof world>, name = "alpha") =>
   [...w.storage.blobs.keys()].filter((b) => b.startsWith(eventFolder("demo-vault", "secrets", name)));

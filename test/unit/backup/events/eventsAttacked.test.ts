@@ -6,18 +6,10 @@ import type { VaultEvent } from "../../../../src/domain/vaultEvent.js";
 import { seed, world } from "../../fakes/deps.js";
 import { armError } from "../../fakes/memoryDirectory.js";
 import { storageError } from "../../fakes/memoryStorage.js";
+import { secretEvent } from "./eventsWorld.js";
 
 const Sub = "00000000-0000-0000-0000-00000000000a";
-const event = (over: Partial<VaultEvent> = {}): VaultEvent => ({
-  eventId: "e1",
-  eventType: "Microsoft.KeyVault.SecretNewVersionCreated",
-  vault: "demo-vault",
-  kind: "secrets",
-  name: "alpha",
-  version: "v2",
-  at: "2026-11-26T01:00:00.000Z",
-  ...over,
-});
+const event = secretEvent;
 const message = (e: VaultEvent) =>
   Buffer.from(
     JSON.stringify({

@@ -6,6 +6,7 @@ import { main } from "../../../../src/cli/main.js";
 import { newRunId } from "../../../../src/domain/runId.js";
 import { seed, world } from "../../fakes/deps.js";
 import { captureIo } from "../../fakes/io.js";
+import { secretEvent } from "./eventsWorld.js";
 
 type W = ReturnType<typeof world>;
 
@@ -47,15 +48,7 @@ describe("the report's recovery point (issue 23)", () => {
     dated(w);
     await backUp(w);
     change(w, "alpha", 2);
-    await backupEvent(w.deps, {
-      eventId: "e1",
-      eventType: "Microsoft.KeyVault.SecretNewVersionCreated",
-      vault: "demo-vault",
-      kind: "secrets",
-      name: "alpha",
-      version: "v2",
-      at: w.deps.now().toISOString(),
-    });
+    await backupEvent(w.deps, secretEvent({ at: w.deps.now().toISOString() }));
     w.vault().put("secrets", "zulu", { updatedOn: w.deps.now().toISOString() }); // new, no event yet
     const fresh = await demo(w);
     expect(fresh?.coverage?.waiting).toEqual(["secrets/zulu"]);
