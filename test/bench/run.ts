@@ -2,9 +2,14 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { parseArgs } from "node:util";
+import { QueueServiceClient, StorageSharedKeyCredential } from "@azure/storage-queue";
+import { eventBlobFacts } from "../../src/backup/events/backupEvent.js";
 import { newRunId } from "../../src/domain/runId.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
+import { EventPublisher } from "../stack/keyvault/events.js";
+import { DevAccount } from "../stack/storage/azurite.js";
 import { type BenchStack, type StorageMode, startBenchStack } from "./benchStack.js";
 import {
   compileWorker,
@@ -21,7 +26,8 @@ import {
 import { churnBenchVault, seedBenchVault } from "./seed.js";
 
 /**
- * `npm run bench -- --scenario single|incremental|fleet|restore [--objects N] [--vaults V --workers W]`
+ * `npm run bench -- --scenario single|incremental|fleet|restore|events [--objects N] [--vaults V --workers W]`
+ * (events: N new secret versions across V vaults, default 10, made over --seconds, default 60)
  *
  * Starts a private local Azure (Key Vault emulator with its token buckets on, identity endpoint,
  * ARM emulator, Azurite in memory — or with --storage sql its blob metadata in a private MariaDB,
@@ -54,11 +60,12 @@ const { values } = parseArgs({
     "baseline-sample": { type: "string", default: "300" },
     "storage-probe": { type: "string", default: "2000" },
     out: { type: "string" },
+    seconds: { type: "string", default: "60" },
   },
 });
 
 const scenario = values.scenario as string;
-const Scenarios = ["single", "incremental", "fleet", "restore"] as const;
+const Scenarios = ["single", "incremental", "fleet", "restore", "events"] as const;
 type Scenario = (typeof Scenarios)[number];
 if (!(Scenarios as readonly string[]).includes(scenario))
   throw new Error(`--scenario: one of ${Scenarios.join(", ")}`);
@@ -72,6 +79,7 @@ const defaultObjects: Record<Scenario, string> = {
   incremental: "10000",
   fleet: "10000",
   restore: "2000",
+  events: "2000",
 };
 const objects = Math.round(num("objects", values.objects ?? defaultObjects[scenario as Scenario], 10));
 const storage = values.storage as StorageMode;
@@ -453,11 +461,130 @@ async function restore(stack: BenchStack, requests: RequestLog): Promise<Result>
   };
 }
 
+/** The p-th percentile of sorted values (nearest rank). */
+const percentile = (sorted: number[], p: number): number =>
+  sorted.length
+    ? (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number)
+    : 0;
+
+/**
+ * Continuous protection (issue 23): N new secret versions across V vaults, made at an even pace
+ * over --seconds while an event function's instance (one worker process) works off the events
+ * queue the emulator's events go to. Measures every version backed up (held by a blob of its own
+ * version, or by a backup of its object taken after it), none doubled (one version in two blobs),
+ * and the seconds from each version's creation to its backup.
+ */
+async function events(stack: BenchStack, requests: RequestLog): Promise<Result> {
+  const vaults = Math.round(num("vaults", values.vaults === "20" ? "10" : values.vaults, 1));
+  const over = num("seconds", values.seconds, 1);
+  const names: { name: string; url: string }[] = [];
+  for (let i = 0; i < vaults; i++) {
+    const v = await stack.addVault(`events-${String(i).padStart(2, "0")}`);
+    stack.emulator.setLimits(v.name, { perTenSeconds: vaultLimit, createPerTenSeconds: createLimit });
+    stack.emulator.setLatency(v.name, latency);
+    names.push(v);
+  }
+  // The bench process reaches Azurite over the stack's TLS: trust its CA here.
+  const ca = readFileSync(stack.env.NODE_EXTRA_CA_CERTS as string, "utf8");
+  setDefaultCACertificates([...getCACertificates("default"), ca]);
+  const queue = new QueueServiceClient(
+    stack.env.BACKUP_STORAGE__queueServiceUri as string,
+    new StorageSharedKeyCredential(DevAccount.name, DevAccount.key),
+  ).getQueueClient("keyvault-events");
+  await queue.createIfNotExists();
+  const publisher = new EventPublisher((m) => queue.sendMessage(m));
+  stack.emulator.events = publisher;
+  const env = appEnv(stack, {
+    BACKUP_VAULTS: names.map((v) => `${v.name}=${v.url}`).join(","),
+    BACKUP_RATE_PER_10S: String(rate),
+    BACKUP_EVENTS_QUEUE: "keyvault-events",
+    BENCH_MODE: "events",
+    BENCH_EVENTS_EXPECTED: String(objects),
+  });
+  requests.clear();
+  const worker = runWorker(env, "events");
+  // N versions at an even pace: each vault's secrets s0..s49 get new versions in turn.
+  const made: { vault: string; name: string; version: string; at: number }[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < objects; i++) {
+    const due = (i * over * 1000) / objects - (performance.now() - t0);
+    if (due > 0) await sleep(due);
+    const vault = names[i % vaults] as { name: string };
+    const name = `s${Math.floor(i / vaults) % 50}`;
+    const at = Date.now();
+    const r = stack.emulator.call(vault.name, "PUT", `/secrets/${name}?api-version=7.6`, {
+      value: `v${i}`,
+    }) as {
+      id?: string;
+    };
+    made.push({
+      vault: vault.name,
+      name,
+      version:
+        String(r.id ?? "")
+          .split("/")
+          .pop() ?? "",
+      at,
+    });
+  }
+  const generationSeconds = secondsSince(t0);
+  log(`made ${made.length} versions across ${vaults} vaults in ${generationSeconds} s`);
+  await publisher.settled();
+  const done = (await worker.done) as {
+    processed: number;
+    backedUp: number;
+    duplicates: number;
+    failed: number;
+    seconds: number[];
+    blobs: string[];
+    peakRssMb: number;
+  };
+  const totalSeconds = secondsSince(t0);
+  // A version is held by a blob of its own version, or by a backup of its object taken after it.
+  const byObject = new Map<string, { version: string; takenAt: number }[]>();
+  const perVersion = new Map<string, number>();
+  for (const b of done.blobs) {
+    const [, vault, , name] = b.split("/");
+    const facts = eventBlobFacts(b);
+    if (!vault || !name || !facts) continue;
+    const k = `${vault}/${name}`;
+    byObject.set(k, [
+      ...(byObject.get(k) ?? []),
+      { version: facts.version, takenAt: Date.parse(facts.takenAt) },
+    ]);
+    perVersion.set(`${k}/${facts.version}`, (perVersion.get(`${k}/${facts.version}`) ?? 0) + 1);
+  }
+  const held = (v: (typeof made)[number]): boolean =>
+    (byObject.get(`${v.vault}/${v.name}`) ?? []).some((b) => b.version === v.version || b.takenAt >= v.at);
+  const lost = made.filter((v) => !held(v)).length;
+  const doubled = [...perVersion.values()].filter((n) => n > 1).length;
+  const sorted = [...done.seconds].sort((a, b) => a - b);
+  return {
+    objects,
+    vaults,
+    seconds: totalSeconds,
+    generationSeconds,
+    events: publisher.counts.sent,
+    processed: done.processed,
+    backedUp: done.backedUp,
+    duplicates: done.duplicates,
+    failed: done.failed,
+    lost,
+    doubled,
+    p50Seconds: round(percentile(sorted, 50), 2),
+    p99Seconds: round(percentile(sorted, 99), 2),
+    // kvbackup's calls: the emulator's log less the versions the bench made.
+    kvTransactions: requests.count - made.length,
+    peakRssMb: done.peakRssMb,
+  };
+}
+
 const run: Record<Scenario, (s: BenchStack, r: RequestLog) => Promise<Result>> = {
   single,
   incremental,
   fleet,
   restore,
+  events,
 };
 
 let stack: BenchStack | undefined;

@@ -7,7 +7,7 @@ import { enqueueBackups } from "../../src/backup/backupJobs.js";
 import { findRun } from "../../src/backup/catalog/findRun.js";
 import { verifyRun } from "../../src/backup/catalog/verifyRun.js";
 import type { BackupJob } from "../../src/backup/deps.js";
-import { runBackup } from "../../src/backup/engine.js";
+import { drainEvents, runBackup } from "../../src/backup/engine.js";
 import { withFleet } from "../../src/backup/fleet.js";
 import { Pool } from "../../src/backup/pool.js";
 import { runRestore } from "../../src/backup/restore/runRestore.js";
@@ -25,7 +25,8 @@ import { RunEnded } from "./measure.js";
  * The measured side of `npm run bench`, one process per role so that its memory is its own:
  * BENCH_MODE = backup (one runBackup, optionally verify it and probe storage), baseline (what a
  * runbook does, one secret at a time), drain (a Functions instance: takes jobs from backup-jobs and
- * runs them until the queue stays empty), restore (runRestore of a run into another vault).
+ * runs them until the queue stays empty), restore (runRestore of a run into another vault), events
+ * (an event function's instance: works off the events queue).
  * Prints one JSON line last.
  */
 installNetworkGuard();
@@ -238,6 +239,30 @@ async function restore(): Promise<Record<string, unknown>> {
   };
 }
 
+/**
+ * An event function's instance (continuous protection): works off the events queue until it has
+ * taken BENCH_EVENTS_EXPECTED messages; per event, the seconds from the version's creation (the
+ * event's time) to its backup done; then every event blob's name, for the bench to check.
+ */
+async function events(): Promise<Record<string, unknown>> {
+  const expected = Number(process.env.BENCH_EVENTS_EXPECTED);
+  const deadline = Date.now() + Number(process.env.BENCH_EVENTS_TIMEOUT_MS ?? "600000");
+  const seconds: number[] = [];
+  const totals = { processed: 0, backedUp: 0, duplicates: 0, skipped: 0, failed: 0 };
+  // The container exists in a deployment (the infra makes it); the bench's storage starts empty.
+  await app.blobs.probe();
+  while (totals.processed < expected && Date.now() < deadline) {
+    const r = await drainEvents(app, undefined, {
+      onEvent: (e) => seconds.push((Date.now() - Date.parse(e.eventAt)) / 1000),
+    });
+    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r[k];
+    // As the Functions host polls an empty queue: look again shortly.
+    if (r.processed === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const blobs = [...(await app.blobs.list("events/")).keys()];
+  return { ...totals, seconds, blobs, peakRssMb: peakRssMb() };
+}
+
 /** The timer's part: the fleet discovered, one job per vault on backup-jobs (full runs: no base yet). */
 async function enqueue(): Promise<Record<string, unknown>> {
   const deps = await withFleet(app, undefined, { fresh: true });
@@ -251,6 +276,7 @@ const modes: Record<string, () => Promise<Record<string, unknown>>> = {
   drain,
   restore,
   enqueue,
+  events,
 };
 const fn = modes[mode];
 if (!fn) throw new Error(`BENCH_MODE: one of ${Object.keys(modes).join(", ")}`);

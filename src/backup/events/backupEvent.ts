@@ -28,6 +28,8 @@ export interface EventResult {
   kind: VaultEvent["kind"];
   name: string;
   version: string;
+  /** When the event says the version was made. */
+  eventAt: string;
   outcome: EventOutcome;
   /** The blob that holds the version: the one written, or the one that already did. */
   blob?: string;
@@ -88,7 +90,13 @@ async function backupEventOnce(
   signal?: SignalLike,
 ): Promise<EventResult> {
   let deps = await withFleet(given, signal);
-  const base = { vault: event.vault, kind: event.kind, name: event.name, version: event.version };
+  const base = {
+    vault: event.vault,
+    kind: event.kind,
+    name: event.name,
+    version: event.version,
+    eventAt: event.at,
+  };
   // A vault tagged or made since the fleet was read: read it again before saying "not protected".
   if (!findVault(deps.config, event.vault) && deps.config.subscriptions.length > 0)
     deps = await withFleet(given, signal, { fresh: true });

@@ -45,7 +45,11 @@ export async function handleEventMessage(
  * does, at the vaults' pace: every message once; a message that fails is counted and left on the
  * queue (hidden for a while, so the drain ends).
  */
-export async function drainEvents(deps: EngineDeps, signal?: SignalLike): Promise<DrainResult> {
+export async function drainEvents(
+  deps: EngineDeps,
+  signal?: SignalLike,
+  options: { onEvent?: (result: EventResult) => void } = {},
+): Promise<DrainResult> {
   const queue = deps.events;
   if (!queue)
     throw new KvBackupError("BadRequest", "BACKUP_EVENTS_QUEUE is not set: continuous protection is off");
@@ -66,6 +70,7 @@ export async function drainEvents(deps: EngineDeps, signal?: SignalLike): Promis
       const done = await handleEventMessage(deps, m.text, signal);
       // Counted once the message is off the queue: a remove refused leaves it there, a failure.
       await queue.remove(m, signal);
+      if (!("ignored" in done)) options.onEvent?.(done);
       if ("ignored" in done || done.outcome === "not-protected" || done.outcome === "gone") r.skipped++;
       else if (done.outcome === "duplicate") r.duplicates++;
       else r.backedUp++;
