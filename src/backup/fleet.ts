@@ -131,13 +131,14 @@ const cache = new WeakMap<EngineDeps, { at: number; fleet: Fleet }>();
 export async function withFleet(
   deps: EngineDeps,
   signal?: SignalLike,
-  options: { fresh?: boolean } = {},
+  /** fresh: read discovery now; maxAgeMs: now, if what was read is older than that (default five minutes). */
+  options: { fresh?: boolean; maxAgeMs?: number } = {},
 ): Promise<EngineDeps & { fleet?: Fleet }> {
   if ("fleet" in deps) return deps as EngineDeps & { fleet?: Fleet };
   if (!deps.directory || deps.config.subscriptions.length === 0) return deps;
   const now = deps.now().getTime();
   let entry = cache.get(deps);
-  if (options.fresh || !entry || now - entry.at > FleetTtlMs) {
+  if (options.fresh || !entry || now - entry.at > (options.maxAgeMs ?? FleetTtlMs)) {
     entry = { at: now, fleet: await discoverFleet(deps, signal) };
     cache.set(deps, entry);
   }

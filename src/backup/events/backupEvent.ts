@@ -97,9 +97,10 @@ async function backupEventOnce(
     version: event.version,
     eventAt: event.at,
   };
-  // A vault tagged or made since the fleet was read: read it again before saying "not protected".
+  // A vault tagged or made since the fleet was read: read it again (at most once a minute, so a
+  // burst of events from a vault outside the fleet does not become a burst of ARM calls).
   if (!findVault(deps.config, event.vault) && deps.config.subscriptions.length > 0)
-    deps = await withFleet(given, signal, { fresh: true });
+    deps = await withFleet(given, signal, { maxAgeMs: 60_000 });
   const vault = findVault(deps.config, event.vault);
   if (!vault) {
     // Discovery could not read a subscription: the vault may be one of its own. Thrown (retryable):

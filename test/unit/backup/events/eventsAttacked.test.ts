@@ -31,10 +31,16 @@ describe("continuous protection's queue, attacked (adversary on issue 23)", () =
     expect(r).toMatchObject({ processed: 1, failed: 1, skipped: 0 });
     expect(w.storage.eventMessages).toHaveLength(1);
     w.directory.fault = () => undefined;
-    // Read the fleet now (cached five minutes), then a vault made since: found on a fresh read.
+    // A minute on (the fleet is read again at most once a minute for a vault it does not know):
+    // delivered again, the event is backed up.
+    const now = w.deps.now;
+    let ahead = 61_000;
+    w.deps.now = () => new Date(now().getTime() + ahead);
     expect((await backupEvent(w.deps, event({ vault: "team-a-kv", name: "db" }))).outcome).toBe("backed-up");
+    // A vault made since the fleet was read: found once the read is a minute old.
     w.directory.add(Sub, "team-c-kv");
     w.vault("team-c-kv").put("secrets", "new");
+    ahead += 61_000;
     expect(
       (await backupEvent(w.deps, event({ vault: "team-c-kv", name: "new", version: "v9" }))).outcome,
     ).toBe("backed-up");
