@@ -52,7 +52,8 @@ async function eventBackups(
   if (!deps.config.eventsQueue) return newest;
   for (const blob of (await deps.blobs.list(`events/${vault.name.toLowerCase()}/`, signal)).keys()) {
     const [, , kind, name] = blob.split("/");
-    const at = Date.parse(eventBlobFacts(blob)?.takenAt ?? "");
+    // What the backup surely holds: everything up to when its call started.
+    const at = Date.parse(eventBlobFacts(blob)?.startedAt ?? "");
     if (!kind || !name || Number.isNaN(at)) continue;
     const k = `${kind}/${name}`;
     newest.set(k, Math.max(at, newest.get(k) ?? 0));

@@ -550,7 +550,8 @@ async function events(stack: BenchStack, requests: RequestLog): Promise<Result> 
     const k = `${vault}/${name}`;
     byObject.set(k, [
       ...(byObject.get(k) ?? []),
-      { version: facts.version, takenAt: Date.parse(facts.takenAt) },
+      // Surely held: what existed when the backup call started.
+      { version: facts.version, takenAt: Date.parse(facts.startedAt) },
     ]);
     perVersion.set(`${k}/${facts.version}`, (perVersion.get(`${k}/${facts.version}`) ?? 0) + 1);
   }

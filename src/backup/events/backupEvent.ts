@@ -15,9 +15,10 @@ import { budgetOf } from "../subscriptionBudget.js";
  * function or `kvbackup events --drain` (drainEvents.ts); point-in-time restore reads the blobs
  * (restore/asOf.ts). See docs/continuous-protection.md for what is not built yet.
  *
- * Layout: events/{vault}/{kind}/{name, lower case}/{taken at, yyyyMMddTHHmmssSSSZ}-{version}.kvbak.
- * The path says when the backup was taken (point-in-time restore picks the newest at or before a
- * time) and which version's event asked for it (a redelivery finds it). A blob holds exactly what
+ * Layout: events/{vault}/{kind}/{name, lower case}/{ended}-{started}-{version}.kvbak, the times as
+ * yyyyMMddTHHmmssSSSZ: when Key Vault's backup call ended (point-in-time restore picks the newest
+ * ended by a time) and started (what it surely holds), and which version's event asked for it (a
+ * redelivery finds it). A blob holds exactly what
  * Key Vault's backup API returned: every version of the object up to when it was taken.
  */
 
@@ -44,21 +45,35 @@ export const eventFolder = (vault: string, kind: string, name: string): string =
 
 const stamp = (d: Date): string => d.toISOString().replace(/[-:]/g, "").replace(".", "");
 
-/** An event backup's blob name, and back: when it was taken and which version asked for it. */
+/**
+ * An event backup's blob name, and back: when Key Vault's backup call ended (the blob holds nothing
+ * newer: point-in-time restore reads this), when it started (the blob holds everything up to then:
+ * what counts as held reads this), and which version's event asked for it.
+ */
 export const eventBlob = (
   vault: string,
   kind: string,
   name: string,
   takenAt: Date,
   version: string,
-): string => `${eventFolder(vault, kind, name)}${stamp(takenAt)}-${version}.kvbak`;
+  startedAt: Date = takenAt,
+): string => `${eventFolder(vault, kind, name)}${stamp(takenAt)}-${stamp(startedAt)}-${version}.kvbak`;
 
-export function eventBlobFacts(path: string): { takenAt: string; version: string } | undefined {
-  const m = /\/(\d{8})T(\d{6})(\d{3})Z-([0-9A-Za-z]{1,64})\.kvbak$/.exec(path);
+const Stamp = "(\\d{8})T(\\d{6})(\\d{3})Z";
+const iso = (day: string, time: string, ms: string): string =>
+  `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}T${time.slice(0, 2)}:${time.slice(2, 4)}:${time.slice(4)}.${ms}Z`;
+
+export function eventBlobFacts(
+  path: string,
+): { takenAt: string; startedAt: string; version: string } | undefined {
+  const m = new RegExp(`/${Stamp}-${Stamp}-([0-9A-Za-z]{1,64})\\.kvbak$`).exec(path);
   if (!m) return undefined;
-  const [, day, time, ms, version] = m as unknown as [string, string, string, string, string];
-  const iso = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}T${time.slice(0, 2)}:${time.slice(2, 4)}:${time.slice(4)}.${ms}Z`;
-  return Number.isNaN(Date.parse(iso)) ? undefined : { takenAt: iso, version };
+  const [, d1, t1, ms1, d2, t2, ms2, version] = m as unknown as string[];
+  const takenAt = iso(d1 as string, t1 as string, ms1 as string);
+  const startedAt = iso(d2 as string, t2 as string, ms2 as string);
+  if (Number.isNaN(Date.parse(takenAt)) || Number.isNaN(Date.parse(startedAt)) || startedAt > takenAt)
+    return undefined;
+  return { takenAt, startedAt, version: version as string };
 }
 
 /** Each vault's pace for event backups, per the deps the app was made with (one per process in the Functions host). */
@@ -116,14 +131,14 @@ async function backupEventOnce(
     // Taken well after the event (Key Vault's clock and ours may differ by a little): it holds the version.
     return (
       f !== undefined &&
-      (f.version === event.version || Date.parse(f.takenAt) >= Date.parse(event.at) + ClockMarginMs)
+      (f.version === event.version || Date.parse(f.startedAt) >= Date.parse(event.at) + ClockMarginMs)
     );
   });
   if (held) return { ...base, outcome: "duplicate", blob: held };
   const object = objectLabel(event.kind, event.name);
-  // Stamped before the call: Key Vault's backup holds at least what existed then (a version made
-  // while it runs may be in it or not, and must not count as held).
-  const takenAt = deps.now();
+  // Key Vault's backup holds at least what existed when the call started (a version made while it
+  // runs may be in it or not: it must not count as held), and nothing newer than its end.
+  const startedAt = deps.now();
   let bytes: Uint8Array;
   try {
     bytes = await deps.vaults(vault, paceOf(given, deps, vault), {}).backup(event.kind, event.name, signal);
@@ -136,7 +151,7 @@ async function backupEventOnce(
       return { ...base, outcome: "gone", reason: "deleted before its backup", diagnosis: d };
     throw e;
   }
-  const blob = eventBlob(vault.name, event.kind, event.name, takenAt, event.version);
+  const blob = eventBlob(vault.name, event.kind, event.name, deps.now(), event.version, startedAt);
   const written = await deps.blobs.putOnce(blob, bytes, { sha256: sha256Hex(bytes) }, signal);
   return written ? { ...base, outcome: "backed-up", blob } : { ...base, outcome: "duplicate", blob };
 }

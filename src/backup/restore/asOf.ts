@@ -21,7 +21,7 @@ interface EventCopy {
 
 /**
  * The event backups of the run's vault taken after the run started and by `at`, newest per object:
- * only blobs of the documented layout (events/{vault}/{kind}/{name}/{taken at}-{version}.kvbak, the
+ * only blobs of the documented layout (events/{vault}/{kind}/{name}/{ended}-{started}-{version}.kvbak, the
  * name lower case), of a kind the run covers.
  */
 async function eventCopies(

@@ -87,6 +87,6 @@ describe("one event's object backed up on its own (issue 23 groundwork)", () => 
     w.vault("team-a-kv").put("secrets", "db-password");
     const r = await backupEvent(w.deps, event({ vault: "team-a-kv", name: "db-password" }));
     expect(r).toMatchObject({ outcome: "backed-up" });
-    expect(r.blob).toMatch(/^events\/team-a-kv\/secrets\/db-password\/\d{8}T\d{9}Z-v2\.kvbak$/);
+    expect(r.blob).toMatch(/^events\/team-a-kv\/secrets\/db-password\/\d{8}T\d{9}Z-\d{8}T\d{9}Z-v2\.kvbak$/);
   });
 });

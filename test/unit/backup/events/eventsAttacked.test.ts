@@ -52,7 +52,7 @@ describe("continuous protection's queue, attacked (adversary on issue 23)", () =
     const first = await backupEvent(w.deps, event({ version: "v1", at: w.deps.now().toISOString() }));
     expect(first.outcome).toBe("backed-up");
     // Key Vault's clock half a second behind ours: the new version's event looks older than the backup.
-    const takenAt = Date.parse(eventBlobFacts(first.blob as string)?.takenAt ?? "");
+    const takenAt = Date.parse(eventBlobFacts(first.blob as string)?.startedAt ?? "");
     const late = await backupEvent(
       w.deps,
       event({ version: "v2", at: new Date(takenAt - 500).toISOString() }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eventBlob } from "../../../../src/backup/events/backupEvent.js";
+import { eventBlob, eventBlobFacts } from "../../../../src/backup/events/backupEvent.js";
 import { runRestoreJob, submitRestore } from "../../../../src/backup/restore/restoreJobs.js";
 import { manifestBlob, runPrefix } from "../../../../src/domain/manifest.js";
 import { seed, world } from "../../fakes/deps.js";
@@ -127,5 +127,23 @@ describe("restore as of a point in time, attacked (adversary on issue 23)", () =
     await w.deps.documents.replace(path, new TextEncoder().encode(edited));
     const state = await runRestoreJob(w.deps, submitted.restoreId);
     expect(state).toMatchObject({ status: "failed", diagnosis: { code: "CorruptManifest" } });
+  });
+  it("an event backup that ended after the time is not used for it: it may hold a version made after the time", async () => {
+    const w = world();
+    seed(w.vault());
+    await backUp(w);
+    const before = w.vault().valueOf("secrets", "alpha");
+    let madeDuring = "";
+    whileBackingUp(w, "alpha", async () => {
+      w.vault().put("secrets", "alpha"); // a version made while the event backup's call runs
+      madeDuring = w.vault().valueOf("secrets", "alpha") as string;
+    });
+    const r = await evented(w, "alpha");
+    const facts = eventBlobFacts(r.blob as string);
+    expect(facts && facts.startedAt < facts.takenAt).toBe(true);
+    // As of the call's start: the run's copy, not the event backup (which holds what came after).
+    await restoreAt(w, facts?.startedAt as string);
+    expect(w.vault("restore-vault").valueOf("secrets", "alpha")).toBe(before);
+    expect(w.vault("restore-vault").valueOf("secrets", "alpha")).not.toBe(madeDuring);
   });
 });
