@@ -6,7 +6,7 @@ import { abortError, type SignalLike } from "../domain/signal.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import { findRun } from "./catalog/findRun.js";
 import type { EngineDeps } from "./deps.js";
-import { eventBlobFacts } from "./events/backupEvent.js";
+import { eventBackupsOf } from "./events/backupEvent.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "./failures.js";
 import { checkLimiter } from "./limiter.js";
 
@@ -50,13 +50,10 @@ async function eventBackups(
 ): Promise<Map<string, number>> {
   const newest = new Map<string, number>();
   if (!deps.config.eventsQueue) return newest;
-  for (const blob of (await deps.blobs.list(`events/${vault.name.toLowerCase()}/`, signal)).keys()) {
-    const [, , kind, name] = blob.split("/");
+  for (const e of await eventBackupsOf(deps.blobs, vault.name, signal)) {
     // What the backup surely holds: everything up to when its call started.
-    const at = Date.parse(eventBlobFacts(blob)?.startedAt ?? "");
-    if (!kind || !name || Number.isNaN(at)) continue;
-    const k = `${kind}/${name}`;
-    newest.set(k, Math.max(at, newest.get(k) ?? 0));
+    const k = `${e.kind}/${e.name}`;
+    newest.set(k, Math.max(Date.parse(e.startedAt), newest.get(k) ?? 0));
   }
   return newest;
 }

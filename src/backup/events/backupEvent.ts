@@ -3,11 +3,12 @@ import type { Diagnosis } from "../../domain/diagnosis.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { VaultEvent } from "../../domain/vaultEvent.js";
-import { objectLabel } from "../../domain/vocabulary.js";
+import { isKind, type Kind, objectLabel } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isKeyVaultFailure } from "../failures.js";
 import { type Fleet, notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
+import type { BlobStore } from "../ports.js";
 import { budgetOf } from "../subscriptionBudget.js";
 
 /*
@@ -74,6 +75,50 @@ export function eventBlobFacts(
   if (Number.isNaN(Date.parse(takenAt)) || Number.isNaN(Date.parse(startedAt)) || startedAt > takenAt)
     return undefined;
   return { takenAt, startedAt, version: version as string };
+}
+
+/** One event backup of a vault, as its blob's path and metadata say. */
+export interface EventBackup {
+  kind: Kind;
+  /** Lower case, as the layout has it. */
+  name: string;
+  blob: string;
+  /** When the backup call ended: the blob holds nothing newer. */
+  takenAt: string;
+  /** When it started: the blob holds everything up to then. */
+  startedAt: string;
+  version: string;
+  bytes: number;
+  sha256?: string;
+}
+
+/**
+ * The vault's event backups: only blobs of the documented layout
+ * (events/{vault}/{kind}/{name, lower case}/{ended}-{started}-{version}.kvbak); anything else under
+ * events/ is no backup of ours.
+ */
+export async function eventBackupsOf(
+  blobs: Pick<BlobStore, "list">,
+  vault: string,
+  signal?: SignalLike,
+): Promise<EventBackup[]> {
+  const v = vault.toLowerCase();
+  const out: EventBackup[] = [];
+  for (const [blob, stored] of await blobs.list(`events/${v}/`, signal)) {
+    const [top, folder, kind, name, file, ...rest] = blob.split("/");
+    const facts = eventBlobFacts(blob);
+    if (top !== "events" || folder !== v || !kind || !name || !file || rest.length > 0 || !facts) continue;
+    if (!isKind(kind) || !/^[0-9a-z-]{1,127}$/.test(name)) continue;
+    out.push({
+      kind,
+      name,
+      blob,
+      ...facts,
+      bytes: stored.bytes,
+      ...(stored.sha256 ? { sha256: stored.sha256 } : {}),
+    });
+  }
+  return out;
 }
 
 /** Each vault's pace for event backups, per the deps the app was made with (one per process in the Functions host). */

@@ -1,56 +1,32 @@
 import type { ManifestItem } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
-import { isKind, type Kind } from "../../domain/vocabulary.js";
 import type { FoundRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
-import { eventBlobFacts } from "../events/backupEvent.js";
+import { type EventBackup, eventBackupsOf } from "../events/backupEvent.js";
 
 /** Where each object of a point-in-time restore comes from: its run, or an event backup's blob. */
 export type Sources = Map<string, string>;
 
 const key = (kind: string, name: string): string => `${kind}/${name.toLowerCase()}`;
 
-interface EventCopy {
-  kind: Kind;
-  name: string;
-  blob: string;
-  takenAt: string;
-  bytes: number;
-  sha256?: string | undefined;
-}
-
 /**
- * The event backups of the run's vault taken after the run started and by `at`, newest per object:
- * only blobs of the documented layout (events/{vault}/{kind}/{name}/{ended}-{started}-{version}.kvbak, the
- * name lower case), of a kind the run covers.
+ * The event backups of the run's vault taken after the run started and by `at`, newest per object,
+ * of a kind the run covers.
  */
 async function eventCopies(
   deps: Pick<EngineDeps, "blobs">,
   run: FoundRun,
   at: Date,
   signal?: SignalLike,
-): Promise<Map<string, EventCopy>> {
+): Promise<Map<string, EventBackup>> {
   const m = run.manifest;
-  const vault = m.vault.name.toLowerCase();
   const from = Date.parse(m.startedAt);
-  const newest = new Map<string, EventCopy>();
-  for (const [blob, stored] of await deps.blobs.list(`events/${vault}/`, signal)) {
-    const [top, v, kind, name, file, ...rest] = blob.split("/");
-    const facts = eventBlobFacts(blob);
-    if (top !== "events" || v !== vault || !kind || !name || !file || rest.length > 0 || !facts) continue;
-    if (!isKind(kind) || !m.kinds.includes(kind) || !/^[0-9a-z-]{1,127}$/.test(name)) continue;
-    const t = Date.parse(facts.takenAt);
-    if (t <= from || t > at.getTime()) continue;
-    const known = newest.get(key(kind, name));
-    if (!known || Date.parse(known.takenAt) < t)
-      newest.set(key(kind, name), {
-        kind,
-        name,
-        blob,
-        takenAt: facts.takenAt,
-        bytes: stored.bytes,
-        sha256: stored.sha256,
-      });
+  const newest = new Map<string, EventBackup>();
+  for (const e of await eventBackupsOf(deps.blobs, m.vault.name, signal)) {
+    const t = Date.parse(e.takenAt);
+    if (!m.kinds.includes(e.kind) || t <= from || t > at.getTime()) continue;
+    const known = newest.get(key(e.kind, e.name));
+    if (!known || Date.parse(known.takenAt) < t) newest.set(key(e.kind, e.name), e);
   }
   return newest;
 }
@@ -73,11 +49,11 @@ export async function asOf(
   const m = run.manifest;
   const copies = await eventCopies(deps, run, at, signal);
   const sources: Sources = new Map(m.items.map((i) => [key(i.kind, i.name), m.runId]));
-  const usable = new Map<string, EventCopy & { sha256: string }>();
+  const usable = new Map<string, EventBackup & { sha256: string }>();
   for (const [k, c] of copies)
     if (c.sha256) usable.set(k, { ...c, sha256: c.sha256 });
     else sources.set(k, `${m.runId} (the event backup taken ${c.takenAt} has no SHA-256 and is not used)`);
-  const item = (c: EventCopy & { sha256: string }, name: string): ManifestItem => {
+  const item = (c: EventBackup & { sha256: string }, name: string): ManifestItem => {
     sources.set(key(c.kind, name), `event ${c.takenAt}`);
     return { kind: c.kind, name, blob: c.blob, bytes: c.bytes, sha256: c.sha256, enabled: true };
   };

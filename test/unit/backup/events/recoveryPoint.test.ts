@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runBackup } from "../../../../src/backup/engine.js";
-import { backupEvent } from "../../../../src/backup/events/backupEvent.js";
+import { backupEvent, eventBlob } from "../../../../src/backup/events/backupEvent.js";
 import { buildReport } from "../../../../src/backup/report.js";
 import { main } from "../../../../src/cli/main.js";
 import { newRunId } from "../../../../src/domain/runId.js";
@@ -63,5 +63,19 @@ describe("the report's recovery point (issue 23)", () => {
     await main(["report"], {}, io, () => w.deps);
     expect(stdout()).toMatch(/UNSAVED FOR/);
     expect(stdout()).toMatch(/demo-vault .* 4\d min +at risk/);
+  });
+  it("a blob under events/ outside the layout holds no change (the same reader as point-in-time restore)", async () => {
+    const w = world({ eventsQueue: "keyvault-events" });
+    seed(w.vault());
+    dated(w);
+    await backUp(w);
+    change(w, "alpha", 40);
+    const good = eventBlob("demo-vault", "secrets", "alpha", w.deps.now(), "v9");
+    await w.deps.blobs.putOnce(good.replace("/alpha/", "/alpha/nested/"), new Uint8Array([1]), {
+      sha256: "x",
+    });
+    expect((await demo(w))?.coverage?.waiting).toEqual(["secrets/alpha"]);
+    await w.deps.blobs.putOnce(good, new Uint8Array([1]), { sha256: "x" });
+    expect((await demo(w))?.coverage?.waiting).toEqual([]);
   });
 });
