@@ -24,6 +24,14 @@ export const isRunId = (s: string): boolean => RunIdPattern.test(s);
 /** Vault names are DNS names: one spelling for storage paths, rows and comparisons. */
 export const normalVaultName = (s: string): string => s.trim().toLowerCase();
 
+/** The text starts YYYY-MM-DD of a day that exists (Date.parse reads 2026-02-30 as 2 March). */
+export function startsWithRealDay(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+  if (!m) return false;
+  const day = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return day.getUTCMonth() === Number(m[2]) - 1 && day.getUTCDate() === Number(m[3]);
+}
+
 /**
  * A point in time as ISO 8601 with its zone, of a real calendar day: 2026-12-06T09:30:00Z or
  * 2026-12-06T11:30+02:00. No zone is refused (a machine's local time is not the service's), and
@@ -31,9 +39,7 @@ export const normalVaultName = (s: string): string => s.trim().toLowerCase();
  */
 export function parseInstant(s: string): Date | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/i.exec(s);
-  if (!m) return undefined;
-  const day = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  if (day.getUTCMonth() !== Number(m[2]) - 1 || day.getUTCDate() !== Number(m[3])) return undefined;
+  if (!m || !startsWithRealDay(s)) return undefined;
   const t = new Date(s);
   return Number.isNaN(t.getTime()) ? undefined : t;
 }

@@ -6,6 +6,7 @@ import {
   RestoreIdPattern,
   RuleText,
   RunIdPattern,
+  startsWithRealDay,
   VaultNamePattern,
 } from "../domain/rules.js";
 import { Kinds, Modes, OnConflicts, RowStatuses, Tiers, Triggers } from "../domain/vocabulary.js";
@@ -30,14 +31,10 @@ export const PostBackupsBody = z
 /** An ISO 8601 date or date-time of a real calendar day, as an ISO string. */
 const isoTime = z
   .string()
-  .refine((s) => {
-    // A real calendar day: Date.parse reads 2026-02-30 as 2 March.
-    const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
-    const t = Date.parse(s);
-    if (Number.isNaN(t) || !day) return false;
-    const d = new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])));
-    return d.getUTCMonth() === Number(day[2]) - 1 && d.getUTCDate() === Number(day[3]);
-  }, "an ISO date or date-time (YYYY-MM-DD...) of a real day")
+  .refine(
+    (s) => startsWithRealDay(s) && !Number.isNaN(Date.parse(s)),
+    "an ISO date or date-time (YYYY-MM-DD...) of a real day",
+  )
   .transform((s) => new Date(s).toISOString());
 
 export const ListBackupsQuery = z.object({
