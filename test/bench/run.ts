@@ -2,14 +2,11 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { parseArgs } from "node:util";
-import { QueueServiceClient, StorageSharedKeyCredential } from "@azure/storage-queue";
 import { eventBlobFacts } from "../../src/backup/events/backupEvent.js";
 import { newRunId } from "../../src/domain/runId.js";
 import { installNetworkGuard } from "../setup/networkGuard.js";
-import { EventPublisher } from "../stack/keyvault/events.js";
-import { DevAccount } from "../stack/storage/azurite.js";
+import { deliverEvents } from "../stack/stack.js";
 import { type BenchStack, type StorageMode, startBenchStack } from "./benchStack.js";
 import {
   compileWorker,
@@ -484,16 +481,12 @@ async function events(stack: BenchStack, requests: RequestLog): Promise<Result> 
     stack.emulator.setLatency(v.name, latency);
     names.push(v);
   }
-  // The bench process reaches Azurite over the stack's TLS: trust its CA here.
-  const ca = readFileSync(stack.env.NODE_EXTRA_CA_CERTS as string, "utf8");
-  setDefaultCACertificates([...getCACertificates("default"), ca]);
-  const queue = new QueueServiceClient(
+  const publisher = await deliverEvents(
+    stack.emulator,
     stack.env.BACKUP_STORAGE__queueServiceUri as string,
-    new StorageSharedKeyCredential(DevAccount.name, DevAccount.key),
-  ).getQueueClient("keyvault-events");
-  await queue.createIfNotExists();
-  const publisher = new EventPublisher((m) => queue.sendMessage(m));
-  stack.emulator.events = publisher;
+    readFileSync(stack.env.NODE_EXTRA_CA_CERTS as string, "utf8"),
+    "keyvault-events",
+  );
   const env = appEnv(stack, {
     BACKUP_VAULTS: names.map((v) => `${v.name}=${v.url}`).join(","),
     BACKUP_RATE_PER_10S: String(rate),

@@ -257,19 +257,39 @@ export async function addEventsQueue(
   name = "keyvault-events",
   faults?: DeliveryFaults,
 ): Promise<{ publisher: EventPublisher; env: Record<string, string> }> {
-  // The stack's own process talks to its Azurite through its proxy, over its TLS: trust its CA here
-  // (a test worker already does, through NODE_EXTRA_CA_CERTS; `npm run stack` does not).
+  const publisher = await deliverEvents(
+    base.emulator,
+    `${base.proxies.queue.url}/${DevAccount.name}`,
+    base.tls.caPem,
+    name,
+    faults,
+  );
+  return { publisher, env: { BACKUP_EVENTS_QUEUE: name } };
+}
+
+/**
+ * The Key Vault emulator's events delivered to queue `name` of the Azurite behind queueServiceUri
+ * (made when missing), as Event Grid delivers them, with the delivery's faults when asked. The
+ * process talks to that Azurite over the stack's TLS, so it trusts the stack's CA from here on (a
+ * test worker already does, through NODE_EXTRA_CA_CERTS; `npm run stack` and the bench do not).
+ */
+export async function deliverEvents(
+  emulator: KeyVaultEmulator,
+  queueServiceUri: string,
+  caPem: string,
+  name: string,
+  faults?: DeliveryFaults,
+): Promise<EventPublisher> {
   const trusted = getCACertificates("default");
-  if (!trusted.includes(base.tls.caPem)) setDefaultCACertificates([...trusted, base.tls.caPem]);
-  const account = DevAccount.name;
+  if (!trusted.includes(caPem)) setDefaultCACertificates([...trusted, caPem]);
   const queue = new QueueServiceClient(
-    `${base.proxies.queue.url}/${account}`,
-    new StorageSharedKeyCredential(account, DevAccount.key),
+    queueServiceUri,
+    new StorageSharedKeyCredential(DevAccount.name, DevAccount.key),
   ).getQueueClient(name);
   await queue.createIfNotExists();
   const publisher = new EventPublisher((message) => queue.sendMessage(message), faults);
-  base.emulator.events = publisher;
-  return { publisher, env: { BACKUP_EVENTS_QUEUE: name } };
+  emulator.events = publisher;
+  return publisher;
 }
 
 /**
