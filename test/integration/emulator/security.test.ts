@@ -57,9 +57,37 @@ describe("authentication", () => {
       error: {
         code: "BadParameter",
         message:
-          "The specified version (9.9) is not recognized. Consider using the latest supported version (2025-07-01).",
+          "The specified version (9.9) is not recognized. Consider using the latest supported version (2026-04-01).",
       },
     });
+  });
+});
+
+describe("api versions", () => {
+  it("answers the api-version each current SDK sends by default (secrets 4.12 sends 2026-04-01)", async () => {
+    const seen: string[] = [];
+    const capture = {
+      policy: {
+        name: "captureApiVersion",
+        sendRequest: (req: { url: string }, next: (r: never) => Promise<unknown>) => {
+          seen.push(new URL(req.url).searchParams.get("api-version") ?? "");
+          return next(req as never);
+        },
+      },
+      position: "perCall" as const,
+    };
+    const options = { disableChallengeResourceVerification: true, additionalPolicies: [capture] };
+    const secrets = new SecretClient(
+      demo,
+      identityCredential(stack.identities.admin.clientId),
+      options as never,
+    );
+    await secrets.setSecret("sdk-default-version", "v");
+    expect((await secrets.getSecret("sdk-default-version")).value).toBe("v");
+    const keys = new KeyClient(demo, identityCredential(stack.identities.admin.clientId), options as never);
+    expect((await keys.createRsaKey("sdk-default-version")).name).toBe("sdk-default-version");
+    expect(seen).toContain("2026-04-01");
+    expect(seen).toContain("2025-07-01");
   });
 });
 

@@ -33,8 +33,23 @@ function due(config: object, fault: "drop" | "error", rate: number): boolean {
   return true;
 }
 
-export const SupportedApiVersions = ["7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01"] as const;
-export const LatestApiVersion = "2025-07-01";
+/**
+ * The versions the service answers. 2026-04-01 is what @azure/keyvault-secrets 4.12 sends by default
+ * (its LATEST_API_VERSION); the service it was released against accepts it, so the emulator does too.
+ * Its answers are the 2025-07-01 shapes (no 2026-04-01 spec is published to check against).
+ */
+export const SupportedApiVersions = [
+  "7.0",
+  "7.1",
+  "7.2",
+  "7.3",
+  "7.4",
+  "7.5",
+  "7.6",
+  "2025-07-01",
+  "2026-04-01",
+] as const;
+export const LatestApiVersion = "2026-04-01";
 const MaxBodyBytes = 4 * 1024 * 1024;
 const routes: Route[] = [...secretRoutes, ...keyRoutes, ...certificateRoutes];
 
