@@ -20,14 +20,17 @@ async function holdings(
   vault: VaultRef,
   committed: readonly InventoryRow[],
   signal?: SignalLike,
-): Promise<{ held: Map<string, string | undefined>; failed: string[] }> {
+): Promise<{ held: Map<string, string | undefined>; failed: string[]; missed?: EventsMissed }> {
   const wanted = new Set<Kind>(deps.config.kinds);
   // Each object the backups hold, with the update time of the state they hold (when known).
   const held = new Map<string, string | undefined>();
   let failed: string[] | undefined;
+  let missed: EventsMissed | undefined;
   for (const row of committed) {
     if (wanted.size === 0) break;
     const { manifest } = await findRun(deps, row.runId, vault.name, signal);
+    if (failed === undefined && manifest.eventsMissed?.length)
+      missed = { runId: manifest.runId, objects: manifest.eventsMissed.map((m) => `${m.kind}/${m.name}`) };
     failed ??= manifest.failed.map((f) => `${f.kind}/${f.name}`);
     const covers = manifest.kinds.filter(
       (k) => wanted.has(k) && !manifest.failed.some((f) => f.kind === k && f.name === "*"),
@@ -36,7 +39,13 @@ async function holdings(
       if (covers.includes(i.kind)) held.set(`${i.kind}/${i.name.toLowerCase()}`, i.updatedOn);
     for (const k of covers) wanted.delete(k);
   }
-  return { held, failed: failed ?? [] };
+  return { held, failed: failed ?? [], ...(missed ? { missed } : {}) };
+}
+
+/** The new versions continuous protection missed, as the newest run found them (and took them). */
+export interface EventsMissed {
+  runId: string;
+  objects: string[];
 }
 
 /** With continuous protection on, a change not backed up after this long means its event did not come. */
@@ -91,7 +100,7 @@ async function coverageOf(
   committed: readonly InventoryRow[],
   signal?: SignalLike,
 ): Promise<Coverage> {
-  const { held, failed } = await holdings(deps, vault, committed, signal);
+  const { held, failed, missed } = await holdings(deps, vault, committed, signal);
   const events = await eventBackups(deps, vault, signal);
   const port = deps.vaults(vault, checkLimiter(deps), {});
   const now: { key: string; updatedOn?: string | undefined }[] = [];
@@ -103,7 +112,14 @@ async function coverageOf(
   } catch (e) {
     if (!isKeyVaultFailure(e)) throw e;
     const diagnosis = diagnosisOf(e, { vault: vault.name, caller: deps.config.caller, purpose: "backup" });
-    return { inVault: 0, inBackup: held.size, missing: [], failed, ...(diagnosis ? { diagnosis } : {}) };
+    return {
+      inVault: 0,
+      inBackup: held.size,
+      missing: [],
+      failed,
+      ...(missed ? { eventsMissed: missed } : {}),
+      ...(diagnosis ? { diagnosis } : {}),
+    };
   }
   const point = recoveryPoint(deps.now().getTime(), now, held, events);
   return {
@@ -118,6 +134,7 @@ async function coverageOf(
     recoveryPointSeconds: point.seconds,
     waiting: point.waiting.sort(),
     fresh: point.fresh.sort(),
+    ...(missed ? { eventsMissed: missed } : {}),
   };
 }
 
@@ -140,6 +157,8 @@ export interface Coverage {
   waiting?: string[];
   /** Of those, the ones changed within the last EventsLateSeconds (continuous protection's grace). */
   fresh?: string[];
+  /** With continuous protection on: new versions the newest run found that no event backup held. */
+  eventsMissed?: EventsMissed;
   diagnosis?: Diagnosis;
 }
 
@@ -171,5 +190,13 @@ export async function coverageFacts(
     reasons.push(
       `events are not arriving: ${c.waiting?.length ?? 0} change(s) waiting up to ${Math.round((c.recoveryPointSeconds ?? 0) / 60)} min for a backup (continuous protection is on: check the vault's Event Grid subscription, its dead letters, and the eventWorker function)`,
     );
+  if (deps.config.eventsQueue && c.eventsMissed) {
+    const { runId, objects } = c.eventsMissed;
+    const named =
+      objects.slice(0, 5).join(", ") + (objects.length > 5 ? `, and ${objects.length - 5} more` : "");
+    reasons.push(
+      `events missed ${objects.length} new version(s) that run ${runId} then took from Key Vault (${named}): continuous protection had a gap — check the vault's Event Grid subscription and its dead letters (kvbackup events --dead-letters)`,
+    );
+  }
   return { coverage: c, reasons };
 }

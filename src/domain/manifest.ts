@@ -16,7 +16,11 @@ export interface ManifestItem {
   enabled: boolean;
   contentType?: string;
   tags?: Record<string, string>;
-  /** Incremental runs: the run whose blob was copied server-side into this run's folder. */
+  /**
+   * Incremental runs: where the blob was copied from, server-side, into this run's folder — the run
+   * whose blob it was, or "events" (CopiedFromEvents): continuous protection's backup of the object,
+   * taken after its current state was made.
+   */
   copiedFrom?: string;
   /**
    * The blob's ETag when this run wrote, copied or found it. A later incremental run copies the
@@ -38,6 +42,20 @@ export interface ManifestFailure {
   code: string;
   message: string;
   diagnosis: Diagnosis;
+}
+
+/** ManifestItem.copiedFrom of an object copied from its continuous-protection (event) backup. */
+export const CopiedFromEvents = "events";
+
+/**
+ * A change continuous protection should have backed up and did not: the daily run found the object
+ * with a new version (made at createdOn, after the base run started and well before this run) that
+ * no event backup held, and backed it up from Key Vault itself.
+ */
+export interface MissedChange {
+  kind: Kind;
+  name: string;
+  createdOn: string;
 }
 
 /** manifest.json: written last, its presence means the run committed. Never a secret value. */
@@ -64,6 +82,8 @@ export interface Manifest {
   leftovers?: string[];
   /** A Managed HSM full backup: the folder the HSM wrote (items, skipped and failed are empty). */
   hsm?: HsmBackupRecord;
+  /** With continuous protection on: the changes its events missed, which this run took from Key Vault. */
+  eventsMissed?: MissedChange[];
 }
 
 /** Blob paths: {tier}/{vault}/{yyyy}/{mm}/{dd}/{runId}/... (lifecycle rules match on the tier). */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { HsmFolderPattern } from "./hsmBackup.js";
-import { type Manifest, manifestBlob, objectBlob, runPrefix } from "./manifest.js";
+import { CopiedFromEvents, type Manifest, manifestBlob, objectBlob, runPrefix } from "./manifest.js";
 import { EtagPattern } from "./objects.js";
 import { ObjectNamePattern, RunIdPattern, VaultNamePattern } from "./rules.js";
 import { Kinds, Modes, RunStatuses, Tiers, Triggers } from "./vocabulary.js";
@@ -32,7 +32,7 @@ const Schema = z.object({
       enabled: z.boolean(),
       contentType: z.string().optional(),
       tags: z.record(z.string(), z.string()).optional(),
-      copiedFrom: z.string().regex(RunIdPattern).optional(),
+      copiedFrom: z.union([z.string().regex(RunIdPattern), z.literal(CopiedFromEvents)]).optional(),
       // A strong ETag (EtagPattern): a copy sends it as x-ms-source-if-match.
       etag: z.string().regex(EtagPattern).optional(),
     }),
@@ -50,6 +50,7 @@ const Schema = z.object({
     }),
   ),
   leftovers: z.array(z.string()).optional(),
+  eventsMissed: z.array(z.object({ kind, name, createdOn: z.string() })).optional(),
   hsm: z
     .object({
       jobId: z.string().min(1),

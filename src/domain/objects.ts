@@ -6,6 +6,8 @@ export interface ObjectInfo {
   name: string;
   enabled: boolean;
   updatedOn?: string;
+  /** When the current version was made (an attribute change since moves updatedOn, not this). */
+  createdOn?: string;
   contentType?: string;
   tags?: Record<string, string>;
   /** A certificate's key or secret: its certificate's backup covers it. */
@@ -19,6 +21,11 @@ export interface BlobFacts {
   object?: Omit<ObjectInfo, "managed">;
   /** The run whose blob this one was copied from (an incremental run's unchanged object). */
   copiedFrom?: string;
+  /**
+   * A continuous-protection (event) backup: the eventTime of the event it answered, in Key Vault's
+   * clock. The backup was taken after the event came, so it holds the object as it was then.
+   */
+  eventAt?: string;
 }
 
 /** What a listing says of an object that tells one state of it from another. */

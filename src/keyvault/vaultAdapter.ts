@@ -16,6 +16,7 @@ interface Properties {
   name?: string;
   enabled?: boolean;
   updatedOn?: Date;
+  createdOn?: Date;
   contentType?: string;
   tags?: Record<string, string>;
   managed?: boolean;
@@ -40,6 +41,7 @@ const infoOf = (kind: Kind, p: Properties & { name: string }): ObjectInfo => ({
   name: p.name,
   enabled: p.enabled !== false,
   ...(p.updatedOn ? { updatedOn: p.updatedOn.toISOString() } : {}),
+  ...(p.createdOn ? { createdOn: p.createdOn.toISOString() } : {}),
   ...(p.contentType ? { contentType: p.contentType } : {}),
   ...(p.tags && Object.keys(p.tags).length > 0 ? { tags: p.tags } : {}),
   managed: p.managed === true,

@@ -14,6 +14,7 @@ function metadataOf(facts: BlobFacts): Record<string, string> {
     sha256: facts.sha256,
     ...(object && object.length <= MaxFactsChars ? { kvobject: object } : {}),
     ...(facts.copiedFrom ? { copiedfrom: facts.copiedFrom } : {}),
+    ...(facts.eventAt ? { eventat: facts.eventAt } : {}),
   };
 }
 
@@ -27,6 +28,7 @@ function factsOf(metadata: Record<string, string> | undefined): Partial<BlobFact
       sha256: metadata.sha256,
       ...(object ? { object } : {}),
       ...(metadata.copiedfrom ? { copiedFrom: metadata.copiedfrom } : {}),
+      ...(metadata.eventat ? { eventAt: metadata.eventat } : {}),
     };
   } catch {
     return { sha256: metadata.sha256 };

@@ -77,6 +77,16 @@ export function eventBlobFacts(
   return { takenAt, startedAt, version: version as string };
 }
 
+/**
+ * An event time a blob's metadata may say: the backup was taken after its event came, so the event
+ * is older than the backup's end (give or take Key Vault's clock against ours). A later one is not
+ * believed: the daily run would take the blob for a state it cannot hold.
+ */
+const plausibleEventAt = (eventAt: string | undefined, takenAt: string): eventAt is string =>
+  eventAt !== undefined &&
+  !Number.isNaN(Date.parse(eventAt)) &&
+  Date.parse(eventAt) <= Date.parse(takenAt) + 5 * 60_000;
+
 /** One event backup of a vault, as its blob's path and metadata say. */
 export interface EventBackup {
   kind: Kind;
@@ -90,6 +100,9 @@ export interface EventBackup {
   version: string;
   bytes: number;
   sha256?: string;
+  etag?: string;
+  /** The eventTime of the event it answered (Key Vault's clock), when its metadata says. */
+  eventAt?: string;
 }
 
 /**
@@ -116,6 +129,8 @@ export async function eventBackupsOf(
       ...facts,
       bytes: stored.bytes,
       ...(stored.sha256 ? { sha256: stored.sha256 } : {}),
+      ...(stored.etag ? { etag: stored.etag } : {}),
+      ...(plausibleEventAt(stored.eventAt, facts.takenAt) ? { eventAt: stored.eventAt } : {}),
     });
   }
   return out;
@@ -133,9 +148,6 @@ function paceOf(given: EngineDeps, deps: EngineDeps, vault: VaultRef): VaultLimi
   return pace;
 }
 
-/** How much later than an event a backup must be taken to count as holding its version (clock skew). */
-const ClockMarginMs = 60_000;
-
 /**
  * Backs up the object one event names, once: a version already held — by its own event's blob, or
  * by any backup of the object taken at or after the event (Key Vault's backup holds every version
@@ -144,6 +156,9 @@ const ClockMarginMs = 60_000;
  * event is said so, and not retried. Anything else that fails is thrown: the queue delivers the
  * event again, and at last to its poison queue.
  */
+/** How much later than an event a backup must be taken to count as holding its version (clock skew). */
+const ClockMarginMs = 60_000;
+
 async function backupEventOnce(
   given: EngineDeps,
   event: VaultEvent,
@@ -197,7 +212,12 @@ async function backupEventOnce(
     throw e;
   }
   const blob = eventBlob(vault.name, event.kind, event.name, deps.now(), event.version, startedAt);
-  const written = await deps.blobs.putOnce(blob, bytes, { sha256: sha256Hex(bytes) }, signal);
+  const written = await deps.blobs.putOnce(
+    blob,
+    bytes,
+    { sha256: sha256Hex(bytes), eventAt: event.at },
+    signal,
+  );
   return written ? { ...base, outcome: "backed-up", blob } : { ...base, outcome: "duplicate", blob };
 }
 

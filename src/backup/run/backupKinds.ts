@@ -1,6 +1,6 @@
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { firstLine } from "../../domain/errors.js";
-import type { ManifestFailure, ManifestItem, ManifestSkip } from "../../domain/manifest.js";
+import type { ManifestFailure, ManifestItem, ManifestSkip, MissedChange } from "../../domain/manifest.js";
 import { objectBlob } from "../../domain/manifest.js";
 import type { ObjectInfo, StoredBlob } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
@@ -10,7 +10,7 @@ import type { VaultLimiter } from "../limiter.js";
 import { Pool } from "../pool.js";
 import type { BlobStore, VaultPort } from "../ports.js";
 import { SignalFanout } from "../signals.js";
-import { backupObject, type ObjectOutcome } from "./objectBackup.js";
+import { backupObject, type EventSource, type ObjectOutcome } from "./objectBackup.js";
 import type { RunRecord } from "./record.js";
 import type { RunItems } from "./runItems.js";
 
@@ -32,11 +32,15 @@ export interface BackedUp {
   skipped: ManifestSkip[];
   failed: ManifestFailure[];
   bytes: number;
+  /** Changes continuous protection missed (taken from Key Vault by this run). */
+  eventsMissed?: MissedChange[];
 }
 
 /** An incremental run's base: the vault's newest committed run, its items by kind and lower-cased name. */
 export interface Base {
   runId: string;
+  /** When the base run started: the changes since then are this run's to take. */
+  startedAt: string;
   items: ReadonlyMap<string, ManifestItem>;
   /**
    * The base run's blobs as the container lists them now (what each says of itself, and its size),
@@ -58,6 +62,12 @@ export interface KindsDeps {
   onProgress?: (p: Progress) => void;
   /** Set for an incremental run: unchanged objects are copied from it. */
   base?: Base | undefined;
+  /**
+   * With continuous protection on (an incremental run): each object's newest event backup, by
+   * baseKey; an object changed since the base run whose state one holds is copied from it. A change
+   * made between the base run's start and `missedBefore` that none holds is one the events missed.
+   */
+  events?: { newest: ReadonlyMap<string, EventSource>; missedBefore: number } | undefined;
 }
 
 /** One kind's pass: its progress, and where each object's outcome goes. */
@@ -107,6 +117,22 @@ class KindPass {
       this.tally("failed");
     }
     this.report();
+  }
+
+  /**
+   * Backed up from Key Vault by an incremental run with continuous protection on: a change made after
+   * the base run started and well before this run (the events' grace) that no event backup held is
+   * one the events missed.
+   */
+  takenFromVault(o: ObjectInfo, event: EventSource | undefined): void {
+    const { events, base } = this.deps;
+    // Only a new version has an event (an attribute or tag change has none): its creation time says.
+    if (!events || !base || o.createdOn === undefined) return;
+    const at = Date.parse(o.createdOn);
+    if (Number.isNaN(at) || at < Date.parse(base.startedAt) || at > events.missedBefore) return;
+    // An event backup answered an event of this version or later: the events did not miss it.
+    if (event && Date.parse(event.eventAt) >= at) return;
+    (this.out.eventsMissed ??= []).push({ kind: this.kind, name: o.name, createdOn: o.createdOn });
   }
 
   /** Listing the kind failed (RBAC, firewall...): one failure for the kind, named "*". */
@@ -172,10 +198,14 @@ async function backupKind(
             inBase && deps.base
               ? { runId: deps.base.runId, item: inBase, stored: deps.base.blobs.get(inBase.blob) }
               : undefined;
+          const event = deps.events?.newest.get(baseKey(pass.kind, o.name));
           await pool.submit(() =>
-            signals.with(async (s) =>
-              pass.add(await backupObject(objectDeps, o, blob, existing.get(blob), s, base)),
-            ),
+            signals.with(async (s) => {
+              const outcome = await backupObject(objectDeps, o, blob, existing.get(blob), s, base, event);
+              if (outcome.outcome === "backedUp" && !outcome.copied && !outcome.resumed)
+                pass.takenFromVault(o, event);
+              pass.add(outcome);
+            }),
           );
         }
         pass.report();

@@ -30,6 +30,7 @@ export async function baseFor(
     const listed = manifest.items.some((i) => i.etag === undefined);
     return {
       runId: manifest.runId,
+      startedAt: manifest.startedAt,
       items: new Map(manifest.items.map((i) => [baseKey(i.kind, i.name), i])),
       blobs: listed
         ? await deps.blobs.list(runPrefix(manifest.tier, manifest.vault.name, manifest.runId), signal)

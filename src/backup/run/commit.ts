@@ -81,6 +81,7 @@ export async function commit(
     skipped: [...out.skipped].sort(byKindAndName),
     failed,
     ...(leftovers.length ? { leftovers } : {}),
+    ...(out.eventsMissed?.length ? { eventsMissed: [...out.eventsMissed].sort(byKindAndName) } : {}),
   };
   const document = manifestDocument(manifest, () => out.items.sorted());
   const manifestSha256 = document.sha256;

@@ -1,7 +1,12 @@
 import { blobInTheWay, tooManyVersions } from "../../diagnosis/local.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { firstLine } from "../../domain/errors.js";
-import type { ManifestFailure, ManifestItem, ManifestSkip } from "../../domain/manifest.js";
+import {
+  CopiedFromEvents,
+  type ManifestFailure,
+  type ManifestItem,
+  type ManifestSkip,
+} from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
 import { type BlobFacts, type ObjectInfo, type StoredBlob, sameListedState } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
@@ -32,6 +37,29 @@ export interface BaseItem {
    */
   stored?: StoredBlob | undefined;
 }
+
+/** Continuous protection's newest backup of the object (an event backup), as listed. */
+export interface EventSource {
+  blob: string;
+  bytes: number;
+  /** What the blob's metadata says it holds. */
+  sha256: string;
+  etag?: string | undefined;
+  /** The eventTime of the event it answered (Key Vault's clock): it was taken after then. */
+  eventAt: string;
+}
+
+/**
+ * The event backup holds the object as it is now: the event it answered came at or after the
+ * object's last change as the listing shows it (both Key Vault's clock; any change — a version, an
+ * attribute, a tag — moves updatedOn), and its backup was taken after the event came. Like an
+ * incremental run's base, a change within the same second as the event's time looks the same
+ * (Key Vault's timestamps have one-second resolution): the weekly full run covers it.
+ */
+export const eventHolds = (source: EventSource, o: ObjectInfo): boolean =>
+  o.updatedOn !== undefined &&
+  !Number.isNaN(Date.parse(o.updatedOn)) &&
+  Date.parse(source.eventAt) >= Date.parse(o.updatedOn);
 
 type Described = StoredBlob & Required<Pick<BlobFacts, "sha256" | "object">>;
 
@@ -107,9 +135,35 @@ async function copyFromBase(
 }
 
 /**
+ * An object changed since the base run whose change continuous protection already backed up: the
+ * event backup is copied server-side into this run's folder (no Key Vault transaction), the item
+ * carrying the listing's facts and the event blob's hash. Undefined when it cannot be (aged out,
+ * rewritten since it was listed, a blob in the way): the object is then backed up from Key Vault.
+ */
+async function copyFromEvent(
+  deps: ObjectBackupDeps,
+  o: ObjectInfo,
+  blob: string,
+  source: EventSource,
+  signal?: SignalLike,
+): Promise<ObjectOutcome | undefined> {
+  const { managed: _managed, ...object } = o;
+  const facts: BlobFacts = { sha256: source.sha256, object, copiedFrom: CopiedFromEvents };
+  const copied = await deps.blobs.copy(source.blob, blob, facts, signal, source.etag);
+  if (!copied) return undefined;
+  return {
+    outcome: "backedUp",
+    item: itemOf(blob, source.bytes, { ...facts, object }, copied.etag),
+    resumed: false,
+    copied: true,
+  };
+}
+
+/**
  * Backs up one object: Key Vault backup -> SHA-256 -> one blob, written once, carrying the object's
  * metadata. A blob already in the run (a resumed run) is kept and recorded from what it says of
- * itself; an object unchanged since the base run is copied from it. Key Vault failures come back as
+ * itself; an object unchanged since the base run is copied from it, one whose current state an event
+ * backup holds is copied from that. Key Vault failures come back as
  * outcomes with their diagnosis; a storage failure or an abort escapes: the run cannot go on
  * without its container.
  */
@@ -120,6 +174,7 @@ export async function backupObject(
   prior: StoredBlob | undefined,
   signal?: SignalLike,
   base?: BaseItem,
+  event?: EventSource,
 ): Promise<ObjectOutcome> {
   if (current(prior, o))
     return { outcome: "backedUp", item: itemOf(blob, prior.bytes, prior, prior.etag), resumed: true };
@@ -127,6 +182,11 @@ export async function backupObject(
   if (base && prior === undefined && sameListedState(base.item, o) && copyable(base)) {
     copyTried = true;
     const copied = await copyFromBase(deps, o, blob, base, signal);
+    if (copied) return copied;
+  }
+  if (!copyTried && event && prior === undefined && eventHolds(event, o)) {
+    copyTried = true;
+    const copied = await copyFromEvent(deps, o, blob, event, signal);
     if (copied) return copied;
   }
   const label = objectLabel(o.kind, o.name);

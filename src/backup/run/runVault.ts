@@ -1,15 +1,18 @@
 import { findVault } from "../../domain/config.js";
 import { abortError, type SignalLike } from "../../domain/signal.js";
 import { Kinds } from "../../domain/vocabulary.js";
+import { EventsLateSeconds } from "../coverage.js";
 import type { EngineDeps, VaultJob } from "../deps.js";
+import { eventBackupsOf } from "../events/backupEvent.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
 import { budgetOf, underBudget } from "../subscriptionBudget.js";
-import { type BackedUp, backupKinds, type Progress } from "./backupKinds.js";
+import { type BackedUp, backupKinds, baseKey, type KindsDeps, type Progress } from "./backupKinds.js";
 import { baseFor } from "./base.js";
 import { commit } from "./commit.js";
 import { framedRun } from "./frame.js";
+import type { EventSource } from "./objectBackup.js";
 import { RunRecord, type RunResult } from "./record.js";
 import { RunItems } from "./runItems.js";
 import { tidyEarlierRuns } from "./tidy.js";
@@ -50,6 +53,28 @@ export async function runVault(given: EngineDeps, job: VaultJob, options: RunOpt
   );
 }
 
+/**
+ * With continuous protection on, an incremental run takes what the events already captured: each
+ * object's newest event backup (one that says what it holds), and the time before which a change
+ * should have had its event backup (the report's grace, counted back from this run's start).
+ */
+async function eventSources(
+  deps: EngineDeps,
+  record: RunRecord,
+  signal: SignalLike,
+): Promise<KindsDeps["events"]> {
+  if (!deps.config.eventsQueue) return undefined;
+  const newest = new Map<string, EventSource>();
+  for (const e of await eventBackupsOf(deps.blobs, record.vault.name, signal)) {
+    if (!e.sha256 || !e.eventAt) continue;
+    const key = baseKey(e.kind, e.name);
+    const known = newest.get(key);
+    if (!known || Date.parse(e.eventAt) > Date.parse(known.eventAt))
+      newest.set(key, { blob: e.blob, bytes: e.bytes, sha256: e.sha256, etag: e.etag, eventAt: e.eventAt });
+  }
+  return { newest, missedBefore: record.startedAt.getTime() - EventsLateSeconds * 1000 };
+}
+
 async function backUp(
   deps: EngineDeps,
   record: RunRecord,
@@ -68,6 +93,7 @@ async function backUp(
       clock: deps.clock,
     });
     const vault = deps.vaults(record.vault, limiter, { onThrottled: () => record.telemetry.throttled() });
+    const events = base ? await eventSources(deps, record, signal) : undefined;
     const { concurrency, copyConcurrency, versionLimit } = deps.tuning;
     await backupKinds(
       {
@@ -78,6 +104,7 @@ async function backUp(
         copyConcurrency,
         versionLimit,
         base,
+        events,
         ...(onProgress ? { onProgress } : {}),
       },
       record,
