@@ -132,7 +132,8 @@ class KindPass {
     if (Number.isNaN(at) || at < Date.parse(base.startedAt) || at > events.missedBefore) return;
     // An event backup answered an event of this version or later: the events did not miss it.
     if (event && Date.parse(event.eventAt) >= at) return;
-    (this.out.eventsMissed ??= []).push({ kind: this.kind, name: o.name, createdOn: o.createdOn });
+    this.out.eventsMissed ??= [];
+    this.out.eventsMissed.push({ kind: this.kind, name: o.name, createdOn: o.createdOn });
   }
 
   /** Listing the kind failed (RBAC, firewall...): one failure for the kind, named "*". */

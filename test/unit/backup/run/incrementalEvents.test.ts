@@ -20,8 +20,12 @@ type W = ReturnType<typeof world>;
 function eventsWorld(): { w: W; later: (minutes: number) => Date } {
   const w = world({ eventsQueue: "keyvault-events" });
   let t = Date.parse("2026-11-26T02:00:00Z");
-  w.deps.now = () => new Date((t += 1000));
-  return { w, later: (minutes) => new Date((t += minutes * 60_000)) };
+  const step = (ms: number): Date => {
+    t += ms;
+    return new Date(t);
+  };
+  w.deps.now = () => step(1000);
+  return { w, later: (minutes) => step(minutes * 60_000) };
 }
 
 const daily = (w: W) =>
