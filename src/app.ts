@@ -17,6 +17,7 @@ import { VaultInspector } from "./keyvault/vaultInspector.js";
 import { BlobStore } from "./storage/blobStore.js";
 import { BudgetSlots } from "./storage/budgetSlots.js";
 import { storageClients } from "./storage/clients.js";
+import { DeadLetterStore } from "./storage/deadLetterStore.js";
 import { DocumentStore } from "./storage/documentStore.js";
 import { EventQueue } from "./storage/eventQueue.js";
 import { HsmFolders } from "./storage/hsmFolders.js";
@@ -75,6 +76,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     restoreJobs: new JobQueue<RestoreJob>(clients.queue.getQueueClient(Queues.restore)),
     ...(config.eventsQueue
       ? { events: new EventQueue(clients.queue.getQueueClient(config.eventsQueue)) }
+      : {}),
+    ...(config.eventsDeadLetters
+      ? { deadLetters: new DeadLetterStore(clients.blob.getContainerClient(config.eventsDeadLetters)) }
       : {}),
     telemetry: overrides.telemetry ?? otelTelemetry,
     now: overrides.now ?? (() => new Date()),

@@ -137,6 +137,13 @@ const Schema = z.object({
       (s) => s === undefined || !Object.values(Queues).some((q) => s === q || s === `${q}-poison`),
       "a queue of its own, not backup-jobs or restore-jobs (or their poison queues)",
     ),
+  BACKUP_EVENTS_DEADLETTER_CONTAINER: z
+    .string()
+    .optional()
+    .refine(
+      (s) => s === undefined || /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(s),
+      "a container name: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit",
+    ),
   BACKUP_INCREMENTAL: z
     .string()
     .default("true")
@@ -161,6 +168,15 @@ function crossProblems(s: Settings): string[] {
   const { BACKUP_MANAGED_HSMS: hsms, BACKUP_VAULTS: vaults, BACKUP_CONTAINER: container } = s;
   const targets = s.RESTORE_TARGET_VAULTS;
   const problems: string[] = [];
+  const deadLetters = s.BACKUP_EVENTS_DEADLETTER_CONTAINER;
+  if (deadLetters && !s.BACKUP_EVENTS_QUEUE)
+    problems.push(
+      "BACKUP_EVENTS_DEADLETTER_CONTAINER: the dead letters of continuous protection's events; set BACKUP_EVENTS_QUEUE too",
+    );
+  if (deadLetters && (deadLetters === container || deadLetters.startsWith(`${container}-hsm-`)))
+    problems.push(
+      `BACKUP_EVENTS_DEADLETTER_CONTAINER: '${deadLetters}' holds backups; Event Grid's dead letters need a container of their own`,
+    );
   if (s.BACKUP_VAULT_TAG && s.BACKUP_SUBSCRIPTIONS.length === 0)
     problems.push("BACKUP_VAULT_TAG: filters discovery; set BACKUP_SUBSCRIPTIONS too");
   problems.push(...clashes(vaults, targets).map((p) => `RESTORE_TARGET_VAULTS: ${p}`));
@@ -200,6 +216,9 @@ const configOf = (s: Settings, storage: Config["storage"], caller: Caller): Read
     ...(s.BACKUP_DRILL_VAULT ? { drillVault: s.BACKUP_DRILL_VAULT } : {}),
     drillSchedule: s.BACKUP_DRILL_SCHEDULE,
     ...(s.BACKUP_EVENTS_QUEUE ? { eventsQueue: s.BACKUP_EVENTS_QUEUE } : {}),
+    ...(s.BACKUP_EVENTS_DEADLETTER_CONTAINER
+      ? { eventsDeadLetters: s.BACKUP_EVENTS_DEADLETTER_CONTAINER }
+      : {}),
     storage,
     container: s.BACKUP_CONTAINER,
     inventoryTable: s.BACKUP_INVENTORY_TABLE,

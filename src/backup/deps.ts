@@ -4,6 +4,7 @@ import type { Kind, Mode, Tier, Trigger } from "../domain/vocabulary.js";
 import type {
   BlobStore,
   BudgetSlots,
+  DeadLetters,
   DocumentStore,
   DrillStore,
   EventQueue,
@@ -145,6 +146,8 @@ export interface EngineDeps {
   backupJobs: JobQueue<BackupQueueJob>;
   /** Continuous protection's events (BACKUP_EVENTS_QUEUE); absent when it is off. */
   events?: EventQueue;
+  /** Event Grid's dead letters of those events (BACKUP_EVENTS_DEADLETTER_CONTAINER); absent when not set. */
+  deadLetters?: DeadLetters;
   restoreJobs: JobQueue<RestoreJob>;
   telemetry: Telemetry;
   /** The calendar: what date it is, for records, schedules and ages. A test may fix it. */

@@ -26,6 +26,11 @@ export {
 export { drillTargets, enqueueDrills, type QueuedDrill } from "./drill/drillJobs.js";
 export type { DrillResult } from "./drill/drillTypes.js";
 export { runDrill } from "./drill/runDrill.js";
+export {
+  deadLetterFacts,
+  type ReplayResult,
+  replayDeadLetters,
+} from "./events/deadLetters.js";
 export { type DrainResult, drainEvents, handleEventMessage } from "./events/drainEvents.js";
 // What went wrong, as a diagnosis.
 export { diagnosisOf } from "./failures.js";

@@ -14,6 +14,7 @@ import type { SignedIn } from "../domain/signedIn.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import type { EngineDeps } from "./deps.js";
 import { scratchInUse } from "./drill/guards.js";
+import { deadLetterCheck } from "./events/deadLetters.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure, storageContext } from "./failures.js";
 import { withFleet } from "./fleet.js";
 import { type HsmHealth, hsmHealth } from "./hsm/hsmHealth.js";
@@ -65,6 +66,11 @@ export interface HealthReport {
   discovery: { subscription: string; ok: boolean; diagnosis?: Diagnosis }[];
   /** Who the checks were made as; null when no token could be had. Every key is always there, whatever fails. */
   identity: SignedIn | null;
+  /**
+   * Continuous protection's dead letters (BACKUP_EVENTS_DEADLETTER_CONTAINER): ok when Event Grid
+   * dead-lettered nothing, else EventsDeadLettered; null when the setting is not there.
+   */
+  deadLetters: Check | null;
 }
 
 async function check(
@@ -179,7 +185,7 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
   const ctx = storageContext(deps);
   const discovered = new Set(deps.fleet?.vaults.filter((v) => v.source === "discovered").map((v) => v.name));
   // The storage paths and the vaults at once: an unreachable one costs its own retries only once.
-  const [blob, backupQueue, restoreQueue, table, vaults, restoreTargets, drillVault, events] =
+  const [blob, backupQueue, restoreQueue, table, vaults, restoreTargets, drillVault, events, deadLetters] =
     await Promise.all([
       check(() => deps.blobs.probe(signal), ctx, isStorageFailure),
       check(() => deps.backupJobs.probe(signal), ctx, isStorageFailure),
@@ -195,6 +201,7 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
       deps.events
         ? check(() => (deps.events as NonNullable<typeof deps.events>).probe(signal), ctx, isStorageFailure)
         : undefined,
+      deps.deadLetters ? deadLettersHealth(deps, ctx, signal) : null,
     ]);
   const checks = { blob, backupQueue, restoreQueue, table, ...(events ? { events } : {}) };
   const failing = Object.values(checks).find((c) => !c.ok);
@@ -215,6 +222,7 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
   return {
     ok:
       storage.ok &&
+      deadLetters?.ok !== false &&
       [...vaults, ...restoreTargets, ...discovery, ...hsms, ...(drillVault ? [drillVault] : [])].every(
         (v) => v.ok,
       ),
@@ -226,5 +234,23 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
     hsms,
     drillVault: drillVault ?? null,
     discovery,
+    deadLetters,
   };
+}
+
+/** The dead-letter container read: none is ok; some are EventsDeadLettered; a storage failure is its own diagnosis. */
+async function deadLettersHealth(
+  deps: EngineDeps,
+  ctx: Parameters<typeof diagnosisOf>[1],
+  signal?: SignalLike,
+): Promise<Check> {
+  let found: Check = { ok: true };
+  const read = await check(
+    async () => {
+      found = await deadLetterCheck(deps, signal);
+    },
+    ctx,
+    isStorageFailure,
+  );
+  return read.ok ? found : read;
 }

@@ -155,6 +155,18 @@ export interface EventQueue {
   waiting(signal?: SignalLike): Promise<number>;
 }
 
+/** Event Grid's dead letters of the events queue (BACKUP_EVENTS_DEADLETTER_CONTAINER). */
+export interface DeadLetters {
+  readonly container: string;
+  /** Up to `max` dead-letter blobs; `more` when there are others. */
+  list(
+    max: number,
+    signal?: SignalLike,
+  ): Promise<{ blobs: { blob: string; bytes: number; lastModified?: string }[]; more: boolean }>;
+  read(blob: string, bytes: number, signal?: SignalLike): Promise<string>;
+  remove(blob: string, signal?: SignalLike): Promise<void>;
+}
+
 export interface RunInfo {
   runId: string;
   vault: string;

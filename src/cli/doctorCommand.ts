@@ -73,6 +73,11 @@ export const doctorCommand: Command = {
     line(s.checks.table, "inventory table: write, read, delete a row");
     if (s.checks.events)
       line(s.checks.events, "events queue (BACKUP_EVENTS_QUEUE, continuous protection): peek");
+    if (report.deadLetters)
+      line(
+        report.deadLetters,
+        "events dead letters (BACKUP_EVENTS_DEADLETTER_CONTAINER): none, Event Grid delivered every event",
+      );
     for (const d of report.discovery) line(d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
     for (const v of report.vaults) vault(line, out, v);
     for (const v of report.restoreTargets) vault(line, out, v);

@@ -34,6 +34,12 @@ export interface Config {
    * (BACKUP_EVENTS_QUEUE): continuous protection on. Preview: see docs/continuous-protection.md.
    */
   eventsQueue?: string;
+  /**
+   * The container Event Grid dead-letters undeliverable events into
+   * (BACKUP_EVENTS_DEADLETTER_CONTAINER): doctor and /api/health count them; `kvbackup events
+   * --replay-dead-letters` backs up what they name.
+   */
+  eventsDeadLetters?: string;
   storage: StorageConfig;
   container: string;
   inventoryTable: string;

@@ -70,6 +70,7 @@ export const DiagnosisCodes = [
   "HsmJobFailed",
   "HsmJobTimedOut",
   "HsmBackupEmpty",
+  "EventsDeadLettered",
   "Unknown",
 ] as const;
 export type DiagnosisCode = (typeof DiagnosisCodes)[number];

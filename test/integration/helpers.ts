@@ -162,6 +162,7 @@ export async function runCli(
 /** kvbackup doctor --json (and GET /api/health): these keys, sorted, whatever passes or fails. */
 export const DoctorKeys = [
   "caller",
+  "deadLetters",
   "discovery",
   "drillVault",
   "hsms",

@@ -79,6 +79,7 @@ export function world(config: Partial<Config> = {}, tuning: Partial<EngineDeps["
     backupJobs: storage.queue<BackupJob>("backup"),
     restoreJobs: storage.queue<RestoreJob>("restore"),
     ...(cfg.eventsQueue ? { events: storage.eventQueue } : {}),
+    ...(cfg.eventsDeadLetters ? { deadLetters: storage.deadLetterStore } : {}),
     telemetry,
     now: () => {
       t += 1000;

@@ -3,6 +3,7 @@ import type { BackupJob, RestoreJob } from "../../../src/backup/deps.js";
 import type {
   BlobStore,
   BudgetSlots,
+  DeadLetters,
   DocumentStore,
   DrillStore,
   EventQueue,
@@ -52,7 +53,8 @@ export type StorageOp =
   | "send"
   | "receive"
   | "remove"
-  | "queueProbe";
+  | "queueProbe"
+  | "deadLetters";
 
 /** The container, the documents, the leases, the inventory and the queues, in memory, with one fault hook. */
 export class MemoryStorage {
@@ -283,5 +285,32 @@ export class MemoryStorage {
     },
     probe: async () => this.check("queueProbe", "keyvault-events"),
     waiting: async () => this.eventMessages.length,
+  };
+
+  /** Event Grid's dead-letter container: blob name -> its text. */
+  readonly deadLetterBlobs = new Map<string, string>();
+
+  readonly deadLetterStore: DeadLetters = {
+    container: "keyvault-events-deadletter",
+    list: async (max) => {
+      this.check("deadLetters", "keyvault-events-deadletter");
+      const names = [...this.deadLetterBlobs.keys()].sort();
+      return {
+        blobs: names
+          .slice(0, max)
+          .map((blob) => ({ blob, bytes: Buffer.byteLength(this.deadLetterBlobs.get(blob) ?? "") })),
+        more: names.length > max,
+      };
+    },
+    read: async (blob) => {
+      this.check("deadLetters", blob);
+      const text = this.deadLetterBlobs.get(blob);
+      if (text === undefined) throw storageError(404, "BlobNotFound");
+      return text;
+    },
+    remove: async (blob) => {
+      this.check("deadLetters", blob);
+      this.deadLetterBlobs.delete(blob);
+    },
   };
 }

@@ -1,0 +1,171 @@
+import { type DeadLetterFacts, eventsDeadLettered } from "../../diagnosis/events.js";
+import { parseDeadLetters } from "../../domain/deadLetter.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import { firstLine, isKvBackupError } from "../../domain/errors.js";
+import type { SignalLike } from "../../domain/signal.js";
+import { isIgnoredEvent } from "../../domain/vaultEvent.js";
+import type { EngineDeps } from "../deps.js";
+import { backupEvent } from "./backupEvent.js";
+
+/*
+ * Event Grid's dead letters of the events queue (continuous protection): what doctor and
+ * /api/health count, and what `kvbackup events --replay-dead-letters` backs up.
+ */
+
+/** How many dead-letter blobs a check reads at most (each is small; more are counted as "more"). */
+const CheckBlobs = 200;
+
+/** The dead letters, summed up; undefined when there are none. Storage failures escape. */
+export async function deadLetterFacts(
+  deps: Pick<EngineDeps, "deadLetters">,
+  signal?: SignalLike,
+): Promise<DeadLetterFacts | undefined> {
+  const store = deps.deadLetters;
+  if (!store) return undefined;
+  const { blobs, more } = await store.list(CheckBlobs, signal);
+  if (blobs.length === 0) return undefined;
+  const facts: DeadLetterFacts = {
+    container: store.container,
+    blobs: blobs.length,
+    more,
+    events: 0,
+    statuses: {},
+    reasons: {},
+    vaults: [],
+  };
+  const vaults = new Set<string>();
+  const times: string[] = [];
+  for (const b of blobs) {
+    if (b.lastModified) times.push(b.lastModified);
+    let text: string;
+    try {
+      text = await store.read(b.blob, b.bytes, signal);
+    } catch (e) {
+      if (!isKvBackupError(e, "BadRequest")) throw e;
+      facts.events++;
+      continue;
+    }
+    const parsed = parseDeadLetters(text);
+    if ("problem" in parsed) {
+      facts.events++;
+      continue;
+    }
+    for (const l of parsed.letters) {
+      facts.events++;
+      if (l.lastStatus !== undefined) facts.statuses[l.lastStatus] = (facts.statuses[l.lastStatus] ?? 0) + 1;
+      if (l.reason) facts.reasons[l.reason] = (facts.reasons[l.reason] ?? 0) + 1;
+      if (l.publishedAt) times.push(l.publishedAt);
+      if (l.event && !isIgnoredEvent(l.event)) vaults.add(l.event.vault);
+    }
+  }
+  facts.vaults = [...vaults].sort();
+  const oldest = times.sort()[0];
+  if (oldest) facts.oldest = oldest;
+  return facts;
+}
+
+/** The doctor / health check: ok with none, else EventsDeadLettered. */
+export async function deadLetterCheck(
+  deps: Pick<EngineDeps, "deadLetters">,
+  signal?: SignalLike,
+): Promise<{ ok: true } | { ok: false; diagnosis: Diagnosis }> {
+  const facts = await deadLetterFacts(deps, signal);
+  return facts ? { ok: false, diagnosis: eventsDeadLettered(facts) } : { ok: true };
+}
+
+/** What `kvbackup events --replay-dead-letters` did. */
+export interface ReplayResult {
+  /** Dead-letter blobs read. */
+  blobs: number;
+  events: number;
+  backedUp: number;
+  duplicates: number;
+  /** Not work (another event type), not protected, or gone. */
+  skipped: number;
+  failed: number;
+  /** Dead-letter blobs removed: every event in them taken care of. */
+  removed: number;
+  /** Kept: an event failed, or the blob cannot be read as Event Grid's dead letter. */
+  kept: number;
+  /** More dead letters wait than one replay reads (run it again). */
+  more: boolean;
+  failures: { blob: string; message: string }[];
+}
+
+/** How many dead-letter blobs one replay takes on. */
+const ReplayBlobs = 1000;
+
+/**
+ * Backs up what each dead letter names, as the event function would have (each version once: one
+ * already held is a duplicate), and removes a dead letter once every event in it is taken care of.
+ * A blob that is not Event Grid's dead letter, or whose event fails, is kept and named.
+ */
+export async function replayDeadLetters(deps: EngineDeps, signal?: SignalLike): Promise<ReplayResult> {
+  const store = deps.deadLetters;
+  const r: ReplayResult = {
+    blobs: 0,
+    events: 0,
+    backedUp: 0,
+    duplicates: 0,
+    skipped: 0,
+    failed: 0,
+    removed: 0,
+    kept: 0,
+    more: false,
+    failures: [],
+  };
+  if (!store) return r;
+  const { blobs, more } = await store.list(ReplayBlobs, signal);
+  r.more = more;
+  for (const b of blobs) {
+    r.blobs++;
+    const keep = (message: string): void => {
+      r.kept++;
+      r.failures.push({ blob: b.blob, message });
+    };
+    let text: string;
+    try {
+      text = await store.read(b.blob, b.bytes, signal);
+    } catch (e) {
+      if (!isKvBackupError(e, "BadRequest")) throw e;
+      keep(firstLine(e));
+      continue;
+    }
+    const parsed = parseDeadLetters(text);
+    if ("problem" in parsed) {
+      keep(`not Event Grid's dead letter: ${parsed.problem}`);
+      continue;
+    }
+    let done = true;
+    for (const l of parsed.letters) {
+      r.events++;
+      if (!l.event) {
+        // Not a Key Vault event we can read: nothing to back up; the blob stays for a person to see.
+        r.failed++;
+        done = false;
+        r.failures.push({ blob: b.blob, message: l.problem ?? "not a Key Vault event" });
+        continue;
+      }
+      if (isIgnoredEvent(l.event)) {
+        r.skipped++;
+        continue;
+      }
+      try {
+        const result = await backupEvent(deps, l.event, signal);
+        if (result.outcome === "backed-up") r.backedUp++;
+        else if (result.outcome === "duplicate") r.duplicates++;
+        else r.skipped++;
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        r.failed++;
+        done = false;
+        r.failures.push({ blob: b.blob, message: firstLine(e) });
+      }
+    }
+    if (done) {
+      await store.remove(b.blob, signal);
+      r.removed++;
+    } else r.kept++;
+  }
+  return r;
+}
