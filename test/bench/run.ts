@@ -481,12 +481,11 @@ async function events(stack: BenchStack, requests: RequestLog): Promise<Result> 
     stack.emulator.setLatency(v.name, latency);
     names.push(v);
   }
-  const publisher = await deliverEvents(
-    stack.emulator,
-    stack.env.BACKUP_STORAGE__queueServiceUri as string,
-    readFileSync(stack.env.NODE_EXTRA_CA_CERTS as string, "utf8"),
-    "keyvault-events",
-  );
+  const publisher = await deliverEvents(stack.emulator, {
+    queueServiceUri: stack.env.BACKUP_STORAGE__queueServiceUri as string,
+    caPem: readFileSync(stack.env.NODE_EXTRA_CA_CERTS as string, "utf8"),
+    name: "keyvault-events",
+  });
   const env = appEnv(stack, {
     BACKUP_VAULTS: names.map((v) => `${v.name}=${v.url}`).join(","),
     BACKUP_RATE_PER_10S: String(rate),

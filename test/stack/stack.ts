@@ -1,6 +1,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
+import type { TokenCredential } from "@azure/core-auth";
+import {
+  StorageSharedKeyCredential as BlobKey,
+  BlobServiceClient,
+  type ContainerClient,
+} from "@azure/storage-blob";
 import { QueueServiceClient, StorageSharedKeyCredential } from "@azure/storage-queue";
 import { AdminServer } from "./admin.js";
 import { ArmEmulator } from "./arm/armEmulator.js";
@@ -246,48 +252,104 @@ export async function addDrillVault(
   return { vault, env: { BACKUP_DRILL_VAULT: `${vault.name}=${vault.url}` } };
 }
 
+/** The system topic that delivers the stack's vault events, as the infra makes one per vault. */
+export const StackEventsTopic = `/subscriptions/${StackSubscriptions.a}/resourceGroups/kvbackup-local/providers/Microsoft.EventGrid/systemTopics/kvbackup-events`;
+
 /**
- * Continuous protection's queue (issue 23): made in Azurite, and the Key Vault emulator's
- * new-version events delivered to it as Event Grid delivers them (Base64 of the event's JSON), with
- * the delivery's faults when asked. Returns BACKUP_EVENTS_QUEUE, and the publisher (its counts,
- * settled()).
+ * Continuous protection's queue (issue 23): the queue and Event Grid's dead-letter container made
+ * in Azurite (as the infra makes them), and the Key Vault emulator's new-version events delivered
+ * to the queue as Event Grid delivers them — Base64 of the event's JSON, with the system topic's
+ * managed identity, through the storage account's firewall model (which admits Event Grid only
+ * when trusted Microsoft services are allowed), retried, then dead-lettered — with the delivery's
+ * faults when asked. Returns the settings and the publisher (its counts, settled()).
  */
 export async function addEventsQueue(
   base: StackBase,
   name = "keyvault-events",
   faults?: DeliveryFaults,
 ): Promise<{ publisher: EventPublisher; env: Record<string, string> }> {
+  const topic = base.identity.addUserAssigned(`${name}-topic`);
+  base.network.resources.set(topic.principalId, StackEventsTopic);
+  const credential: TokenCredential = {
+    getToken: async () => ({
+      token: base.identity.mint(topic, "https://storage.azure.com"),
+      expiresOnTimestamp: Date.now() + 3_600_000,
+    }),
+  };
+  const deadLetters = `${name}-deadletter`;
   const publisher = await deliverEvents(
     base.emulator,
-    `${base.proxies.queue.url}/${DevAccount.name}`,
-    base.tls.caPem,
-    name,
+    {
+      queueServiceUri: `${base.proxies.queue.url}/${DevAccount.name}`,
+      caPem: base.tls.caPem,
+      name,
+      credential,
+      deadLetters: { blobServiceUri: `${base.proxies.blob.url}/${DevAccount.name}`, container: deadLetters },
+    },
     faults,
   );
-  return { publisher, env: { BACKUP_EVENTS_QUEUE: name } };
+  return { publisher, env: { BACKUP_EVENTS_QUEUE: name, BACKUP_EVENTS_DEADLETTER_CONTAINER: deadLetters } };
+}
+
+/** The HTTP status of a storage call: 2xx when it went through, the error's status, 0 without an answer. */
+async function statusOf(call: () => Promise<{ _response: { status: number } }>): Promise<number> {
+  try {
+    return (await call())._response.status;
+  } catch (e) {
+    return (e as { statusCode?: number }).statusCode ?? 0;
+  }
 }
 
 /**
- * The Key Vault emulator's events delivered to queue `name` of the Azurite behind queueServiceUri
- * (made when missing), as Event Grid delivers them, with the delivery's faults when asked. The
- * process talks to that Azurite over the stack's TLS, so it trusts the stack's CA from here on (a
- * test worker already does, through NODE_EXTRA_CA_CERTS; `npm run stack` and the bench do not).
+ * The Key Vault emulator's events delivered to queue `name` of the storage behind queueServiceUri
+ * (made when missing, with the account key), as Event Grid delivers them: with `credential` (the
+ * system topic's identity) when given, else the account key; dead letters to `deadLetters` when
+ * given. The process talks to that storage over the stack's TLS, so it trusts the stack's CA from
+ * here on (a test worker already does, through NODE_EXTRA_CA_CERTS; `npm run stack` and the bench do not).
  */
 export async function deliverEvents(
   emulator: KeyVaultEmulator,
-  queueServiceUri: string,
-  caPem: string,
-  name: string,
+  target: {
+    queueServiceUri: string;
+    caPem: string;
+    name: string;
+    credential?: TokenCredential;
+    deadLetters?: { blobServiceUri: string; container: string };
+  },
   faults?: DeliveryFaults,
 ): Promise<EventPublisher> {
   const trusted = getCACertificates("default");
-  if (!trusted.includes(caPem)) setDefaultCACertificates([...trusted, caPem]);
-  const queue = new QueueServiceClient(
-    queueServiceUri,
-    new StorageSharedKeyCredential(DevAccount.name, DevAccount.key),
-  ).getQueueClient(name);
-  await queue.createIfNotExists();
-  const publisher = new EventPublisher((message) => queue.sendMessage(message), faults);
+  if (!trusted.includes(target.caPem)) setDefaultCACertificates([...trusted, target.caPem]);
+  const key = new StorageSharedKeyCredential(DevAccount.name, DevAccount.key);
+  await new QueueServiceClient(target.queueServiceUri, key).getQueueClient(target.name).createIfNotExists();
+  const queue = new QueueServiceClient(target.queueServiceUri, target.credential ?? key).getQueueClient(
+    target.name,
+  );
+  const dl = target.deadLetters;
+  let letters: ContainerClient | undefined;
+  if (dl) {
+    const blobKey = new BlobKey(DevAccount.name, DevAccount.key);
+    await new BlobServiceClient(dl.blobServiceUri, blobKey)
+      .getContainerClient(dl.container)
+      .createIfNotExists();
+    letters = new BlobServiceClient(dl.blobServiceUri, target.credential ?? blobKey).getContainerClient(
+      dl.container,
+    );
+  }
+  const publisher = new EventPublisher(
+    {
+      send: (message) => statusOf(() => queue.sendMessage(message)),
+      ...(letters
+        ? {
+            deadLetter: (blob: string, body: string) =>
+              statusOf(() =>
+                (letters as ContainerClient).getBlockBlobClient(blob).upload(body, Buffer.byteLength(body)),
+              ),
+          }
+        : {}),
+    },
+    faults,
+  );
   emulator.events = publisher;
   return publisher;
 }

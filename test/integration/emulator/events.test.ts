@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { backupEvent } from "../../../src/backup/events/backupEvent.js";
 import { isIgnoredEvent, parseVaultEvent, type VaultEvent } from "../../../src/domain/vaultEvent.js";
 import { EventPublisher } from "../../stack/keyvault/events.js";
-import { addEventsQueue, type Stack } from "../../stack/stack.js";
+import { addEventsQueue, type Stack, StackEventsTopic } from "../../stack/stack.js";
 import { appFor, identityCredential, kvOptions, runCli, startTestStack } from "../helpers.js";
 
 let stack: Stack;
@@ -23,7 +23,15 @@ afterAll(async () => {
 
 const listen = (faults?: ConstructorParameters<typeof EventPublisher>[1]): EventPublisher => {
   messages = [];
-  const publisher = new EventPublisher(async (m) => messages.push(m), faults);
+  const publisher = new EventPublisher(
+    {
+      send: async (m) => {
+        messages.push(m);
+        return 201;
+      },
+    },
+    faults,
+  );
   stack.emulator.events = publisher;
   return publisher;
 };
@@ -156,5 +164,71 @@ describe("the Key Vault emulator's new-version events, as Event Grid queues them
         from: expect.stringMatching(/^event /),
       }),
     );
+  });
+
+  it("Event Grid through the storage firewall: refused without trusted services (lost), dead-lettered when the queue refuses it, replayed once fixed", async () => {
+    const name = `events-${Math.random().toString(36).slice(2, 8)}`;
+    const { publisher, env } = await addEventsQueue(stack, name, {
+      delayMs: 0,
+      duplicateEvery: 0,
+      dropEvery: 0,
+      swapEvery: 0,
+      maxAttempts: 2,
+      retryMs: 5,
+    });
+    const settings = { ...stack.env, ...env };
+    const cli = (...args: string[]) => runCli(args, settings);
+    const admin = new SecretClient(
+      stack.vaults.demo.url,
+      identityCredential(stack.identities.admin.clientId),
+      kvOptions,
+    );
+    const firewall = stack.network.firewall;
+    const before = { ...firewall };
+    try {
+      // The account closed to all but the Function's subnet, trusted services not allowed: Event
+      // Grid's delivery is refused, and so is its dead letter (same account): the event is lost.
+      Object.assign(firewall, { defaultAction: "Deny", functionSubnet: true, trustedServices: false });
+      await admin.setSecret("evented-refused", "v1");
+      await publisher.settled();
+      expect(publisher.counts).toMatchObject({ sent: 0, refused: 2, deadLettered: 0, lost: 1 });
+      expect(publisher.refusals).toEqual([403, 403]);
+      expect(stack.proxies.queue.refusedBy.get(StackEventsTopic)).toBeGreaterThanOrEqual(2);
+      // The infra's rule (bypass AzureServices): delivered.
+      firewall.trustedServices = true;
+      await admin.setSecret("evented-admitted", "v1");
+      await publisher.settled();
+      expect(publisher.counts).toMatchObject({ sent: 1, lost: 1 });
+      // The topic's identity without its queue role: refused (403), retried, dead-lettered.
+      const rule = stack.proxies.queue.addRule({
+        service: "queue",
+        pathPrefix: `/${name}/messages`,
+        method: "POST",
+        auth: "bearer",
+        fault: "AuthorizationPermissionMismatch",
+      });
+      await admin.setSecret("evented-dead-lettered", "v1");
+      await publisher.settled();
+      expect(publisher.counts).toMatchObject({ deadLettered: 1, lost: 1 });
+      const doctor = await cli("doctor", "--json");
+      expect(doctor.code).toBe(1);
+      expect(doctor.json.storage.ok).toBe(true);
+      expect(doctor.json.deadLetters.diagnosis.code).toBe("EventsDeadLettered");
+      expect(doctor.json.deadLetters.diagnosis.cause).toMatch(
+        /1 Key Vault event\(s\) in 1 dead letter\(s\).*last delivery status 403 ×1/,
+      );
+      stack.proxies.queue.removeRule(rule);
+      const replay = await cli("events", "--replay-dead-letters", "--json");
+      expect(replay.code).toBe(0);
+      expect(replay.json).toMatchObject({ blobs: 1, events: 1, backedUp: 1, removed: 1, kept: 0 });
+      expect((await cli("events", "--dead-letters")).code).toBe(0);
+      const healthy = await cli("doctor", "--json");
+      expect(healthy.json.deadLetters).toEqual({ ok: true });
+      // The delivered event is on the queue: drained, it is backed up too.
+      const drained = await cli("events", "--drain", "--json");
+      expect(drained.json).toMatchObject({ processed: 1, backedUp: 1, failed: 0 });
+    } finally {
+      Object.assign(firewall, before);
+    }
   });
 });

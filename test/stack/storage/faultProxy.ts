@@ -143,6 +143,11 @@ export class StorageFaultProxy {
     const fw = this.network.firewall;
     if (fw.defaultAction === "Allow") return undefined;
     const resource = this.resourceOf(authorization);
+    // Event Grid delivers through a storage firewall only with the system topic's system-assigned
+    // identity, and only when trusted Microsoft services are allowed (learn.microsoft.com/azure/
+    // event-grid/handler-storage-queues); no resource instance rule is documented for it.
+    if (resource && /\/providers\/Microsoft\.EventGrid\//i.test(resource))
+      return fw.trustedServices ? undefined : resource;
     if (resource) {
       const named = fw.resourceInstances.some((r) => r.toLowerCase() === resource.toLowerCase());
       return named || fw.trustedServices ? undefined : resource;
