@@ -163,7 +163,8 @@ export interface DeadLetters {
     max: number,
     signal?: SignalLike,
   ): Promise<{ blobs: { blob: string; bytes: number; lastModified?: string }[]; more: boolean }>;
-  read(blob: string, bytes: number, signal?: SignalLike): Promise<string>;
+  /** The blob's text; undefined when it is gone since it was listed. */
+  read(blob: string, bytes: number, signal?: SignalLike): Promise<string | undefined>;
   remove(blob: string, signal?: SignalLike): Promise<void>;
 }
 

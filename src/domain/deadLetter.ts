@@ -27,8 +27,16 @@ const field = (o: Record<string, unknown>, name: string): unknown => {
   const key = Object.keys(o).find((k) => k.toLowerCase() === name.toLowerCase());
   return key === undefined ? undefined : o[key];
 };
+/** Text from a dead letter, safe to print: control characters (terminal escapes) become "?". */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+export const printable = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
 const shortText = (v: unknown): string | undefined =>
-  typeof v === "string" && v.trim() ? v.trim().slice(0, 200) : undefined;
+  typeof v === "string" && v.trim() ? printable(v.trim().slice(0, 200)) : undefined;
+/** A publish time worth saying: an ISO 8601 time of a four-digit year. */
+const timeText = (v: unknown): string | undefined =>
+  typeof v === "string" && /^\d{4}-\d{2}-\d{2}T/.test(v.trim()) && !Number.isNaN(Date.parse(v.trim()))
+    ? new Date(v.trim()).toISOString()
+    : undefined;
 const wholeNumber = (v: unknown): number | undefined => {
   const n = typeof v === "string" && /^\d{1,9}$/.test(v.trim()) ? Number(v) : v;
   return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : undefined;
@@ -60,14 +68,12 @@ export function parseDeadLetters(text: string): { letters: DeadLetter[] } | { pr
       ...(shortText(field(o, "lastDeliveryOutcome"))
         ? { lastOutcome: shortText(field(o, "lastDeliveryOutcome")) }
         : {}),
-      ...(shortText(field(o, "publishTime")) && !Number.isNaN(Date.parse(String(field(o, "publishTime"))))
-        ? { publishedAt: new Date(String(field(o, "publishTime"))).toISOString() }
-        : {}),
+      ...(timeText(field(o, "publishTime")) ? { publishedAt: timeText(field(o, "publishTime")) } : {}),
     } as Omit<DeadLetter, "event" | "problem">;
     try {
       letters.push({ event: parseVaultEvent(o), ...why });
     } catch (e) {
-      letters.push({ problem: firstLine(e), ...why });
+      letters.push({ problem: printable(firstLine(e)), ...why });
     }
   }
   return { letters };

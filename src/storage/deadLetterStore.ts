@@ -45,14 +45,20 @@ export class DeadLetterStore {
     return { blobs, more };
   }
 
-  async read(blob: string, bytes: number, signal?: SignalLike): Promise<string> {
+  /** The blob's text; undefined when it is gone since it was listed (another replay removed it). */
+  async read(blob: string, bytes: number, signal?: SignalLike): Promise<string | undefined> {
     if (bytes > MaxBlobBytes)
       throw new KvBackupError("BadRequest", `dead letter ${blob} is ${bytes} bytes: not read (over 1 MiB)`);
-    const buffer = await storageCall(
-      () => this.client.getBlobClient(blob).downloadToBuffer(0, undefined, signalOption(signal)),
-      this.label,
-    );
-    return buffer.toString("utf8");
+    try {
+      const buffer = await storageCall(
+        () => this.client.getBlobClient(blob).downloadToBuffer(0, undefined, signalOption(signal)),
+        this.label,
+      );
+      return buffer.toString("utf8");
+    } catch (e) {
+      if (isStorageStatus(e, 404)) return undefined;
+      throw e;
+    }
   }
 
   /** Removes a dead letter once what it names is backed up; gone already is fine. */

@@ -79,13 +79,13 @@ export function eventBlobFacts(
 
 /**
  * An event time a blob's metadata may say: the backup was taken after its event came, so the event
- * is older than the backup's end (give or take Key Vault's clock against ours). A later one is not
+ * is older than the backup's end (give or take a minute of Key Vault's clock against ours). A later one is not
  * believed: the daily run would take the blob for a state it cannot hold.
  */
 const plausibleEventAt = (eventAt: string | undefined, takenAt: string): eventAt is string =>
   eventAt !== undefined &&
   !Number.isNaN(Date.parse(eventAt)) &&
-  Date.parse(eventAt) <= Date.parse(takenAt) + 5 * 60_000;
+  Date.parse(eventAt) <= Date.parse(takenAt) + 60_000;
 
 /** One event backup of a vault, as its blob's path and metadata say. */
 export interface EventBackup {

@@ -1,5 +1,5 @@
 import { type DeadLetterFacts, eventsDeadLettered } from "../../diagnosis/events.js";
-import { parseDeadLetters } from "../../domain/deadLetter.js";
+import { parseDeadLetters, printable } from "../../domain/deadLetter.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { firstLine, isKvBackupError } from "../../domain/errors.js";
 import type { SignalLike } from "../../domain/signal.js";
@@ -36,8 +36,7 @@ export async function deadLetterFacts(
   const vaults = new Set<string>();
   const times: string[] = [];
   for (const b of blobs) {
-    if (b.lastModified) times.push(b.lastModified);
-    let text: string;
+    let text: string | undefined;
     try {
       text = await store.read(b.blob, b.bytes, signal);
     } catch (e) {
@@ -45,6 +44,12 @@ export async function deadLetterFacts(
       facts.events++;
       continue;
     }
+    // Gone since the listing (a replay took care of it): not a dead letter any more.
+    if (text === undefined) {
+      facts.blobs--;
+      continue;
+    }
+    if (b.lastModified) times.push(b.lastModified);
     const parsed = parseDeadLetters(text);
     if ("problem" in parsed) {
       facts.events++;
@@ -58,6 +63,7 @@ export async function deadLetterFacts(
       if (l.event && !isIgnoredEvent(l.event)) vaults.add(l.event.vault);
     }
   }
+  if (facts.blobs === 0) return undefined;
   facts.vaults = [...vaults].sort();
   const oldest = times.sort()[0];
   if (oldest) facts.oldest = oldest;
@@ -123,12 +129,17 @@ export async function replayDeadLetters(deps: EngineDeps, signal?: SignalLike): 
       r.kept++;
       r.failures.push({ blob: b.blob, message });
     };
-    let text: string;
+    let text: string | undefined;
     try {
       text = await store.read(b.blob, b.bytes, signal);
     } catch (e) {
       if (!isKvBackupError(e, "BadRequest")) throw e;
       keep(firstLine(e));
+      continue;
+    }
+    // Gone since the listing: another replay took care of it.
+    if (text === undefined) {
+      r.blobs--;
       continue;
     }
     const parsed = parseDeadLetters(text);
@@ -143,7 +154,7 @@ export async function replayDeadLetters(deps: EngineDeps, signal?: SignalLike): 
         // Not a Key Vault event we can read: nothing to back up; the blob stays for a person to see.
         r.failed++;
         done = false;
-        r.failures.push({ blob: b.blob, message: l.problem ?? "not a Key Vault event" });
+        r.failures.push({ blob: b.blob, message: printable(l.problem ?? "not a Key Vault event") });
         continue;
       }
       if (isIgnoredEvent(l.event)) {
@@ -159,7 +170,7 @@ export async function replayDeadLetters(deps: EngineDeps, signal?: SignalLike): 
         if (signal?.aborted) throw e;
         r.failed++;
         done = false;
-        r.failures.push({ blob: b.blob, message: firstLine(e) });
+        r.failures.push({ blob: b.blob, message: printable(firstLine(e)) });
       }
     }
     if (done) {

@@ -67,7 +67,14 @@ export interface KindsDeps {
    * baseKey; an object changed since the base run whose state one holds is copied from it. A change
    * made between the base run's start and `missedBefore` that none holds is one the events missed.
    */
-  events?: { newest: ReadonlyMap<string, EventSource>; missedBefore: number } | undefined;
+  events?:
+    | {
+        newest: ReadonlyMap<string, EventSource>;
+        /** Per object, the latest time any of its event backups answered an event or started (blobs without an event time too). */
+        latest: ReadonlyMap<string, number>;
+        missedBefore: number;
+      }
+    | undefined;
 }
 
 /** One kind's pass: its progress, and where each object's outcome goes. */
@@ -124,14 +131,14 @@ class KindPass {
    * the base run started and well before this run (the events' grace) that no event backup held is
    * one the events missed.
    */
-  takenFromVault(o: ObjectInfo, event: EventSource | undefined): void {
+  takenFromVault(o: ObjectInfo): void {
     const { events, base } = this.deps;
     // Only a new version has an event (an attribute or tag change has none): its creation time says.
     if (!events || !base || o.createdOn === undefined) return;
     const at = Date.parse(o.createdOn);
     if (Number.isNaN(at) || at < Date.parse(base.startedAt) || at > events.missedBefore) return;
-    // An event backup answered an event of this version or later: the events did not miss it.
-    if (event && Date.parse(event.eventAt) >= at) return;
+    // An event backup answered an event of this version or later, or was taken after it: not missed.
+    if ((events.latest.get(baseKey(this.kind, o.name)) ?? 0) >= at) return;
     this.out.eventsMissed ??= [];
     this.out.eventsMissed.push({ kind: this.kind, name: o.name, createdOn: o.createdOn });
   }
@@ -204,7 +211,7 @@ async function backupKind(
             signals.with(async (s) => {
               const outcome = await backupObject(objectDeps, o, blob, existing.get(blob), s, base, event);
               if (outcome.outcome === "backedUp" && !outcome.copied && !outcome.resumed)
-                pass.takenFromVault(o, event);
+                pass.takenFromVault(o);
               pass.add(outcome);
             }),
           );

@@ -49,17 +49,28 @@ export interface EventSource {
   eventAt: string;
 }
 
+/** How long after a version's creation (Key Vault's whole second) its event's time may fall. */
+const EventLagMs = 2_000;
+
 /**
- * The event backup holds the object as it is now: the event it answered came at or after the
- * object's last change as the listing shows it (both Key Vault's clock; any change — a version, an
- * attribute, a tag — moves updatedOn), and its backup was taken after the event came. Like an
- * incremental run's base, a change within the same second as the event's time looks the same
- * (Key Vault's timestamps have one-second resolution): the weekly full run covers it.
+ * The event backup holds the object as it is now: its event was for the object's current version
+ * (the event's time falls in the second Key Vault says that version was made, or just after), and
+ * nothing changed since (the listing's last change is that same second). Not "the event came after
+ * the last change": a restore of an older backup moves the listing's times back, and an event of
+ * a newer, rolled-back state would pass for it. Like an incremental run's base, a change within
+ * the same second looks the same (Key Vault's timestamps have one-second resolution): the weekly
+ * full run covers it.
  */
-export const eventHolds = (source: EventSource, o: ObjectInfo): boolean =>
-  o.updatedOn !== undefined &&
-  !Number.isNaN(Date.parse(o.updatedOn)) &&
-  Date.parse(source.eventAt) >= Date.parse(o.updatedOn);
+export function eventHolds(source: EventSource, o: ObjectInfo): boolean {
+  const created = Date.parse(o.createdOn ?? "");
+  const updated = Date.parse(o.updatedOn ?? "");
+  const event = Date.parse(source.eventAt);
+  if (Number.isNaN(created) || Number.isNaN(updated) || Number.isNaN(event)) return false;
+  const second = (t: number): number => Math.floor(t / 1000);
+  return (
+    second(updated) === second(created) && event >= second(created) * 1000 && event < created + EventLagMs
+  );
+}
 
 type Described = StoredBlob & Required<Pick<BlobFacts, "sha256" | "object">>;
 

@@ -65,14 +65,17 @@ async function eventSources(
 ): Promise<KindsDeps["events"]> {
   if (!deps.config.eventsQueue) return undefined;
   const newest = new Map<string, EventSource>();
+  const latest = new Map<string, number>();
   for (const e of await eventBackupsOf(deps.blobs, record.vault.name, signal)) {
-    if (!e.sha256 || !e.eventAt) continue;
     const key = baseKey(e.kind, e.name);
+    const seen = Math.max(Date.parse(e.startedAt), e.eventAt ? Date.parse(e.eventAt) : 0);
+    latest.set(key, Math.max(seen, latest.get(key) ?? 0));
+    if (!e.sha256 || !e.eventAt) continue;
     const known = newest.get(key);
     if (!known || Date.parse(e.eventAt) > Date.parse(known.eventAt))
       newest.set(key, { blob: e.blob, bytes: e.bytes, sha256: e.sha256, etag: e.etag, eventAt: e.eventAt });
   }
-  return { newest, missedBefore: record.startedAt.getTime() - EventsLateSeconds * 1000 };
+  return { newest, latest, missedBefore: record.startedAt.getTime() - EventsLateSeconds * 1000 };
 }
 
 async function backUp(

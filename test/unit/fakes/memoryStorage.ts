@@ -305,7 +305,7 @@ export class MemoryStorage {
     read: async (blob) => {
       this.check("deadLetters", blob);
       const text = this.deadLetterBlobs.get(blob);
-      if (text === undefined) throw storageError(404, "BlobNotFound");
+      if (text === undefined) return undefined;
       return text;
     },
     remove: async (blob) => {

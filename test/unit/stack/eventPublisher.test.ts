@@ -27,9 +27,9 @@ describe("the emulator's event delivery faults (adversary on issue 23)", () => {
     expect(sent).toHaveLength(6);
   });
 
-  it("a refused delivery is retried, then dead-lettered as Event Grid writes it; 400 is not retried; no destination loses it", async () => {
+  it("a failed delivery is retried, then dead-lettered as Event Grid writes it; 403 and 400 are not retried; no destination loses it", async () => {
     const letters = new Map<string, string>();
-    let answer = 403;
+    let answer = 503;
     const p = new EventPublisher(
       {
         send: async () => answer,
@@ -50,14 +50,18 @@ describe("the emulator's event delivery faults (adversary on issue 23)", () => {
         eventType: "Microsoft.KeyVault.SecretNewVersionCreated",
         deadLetterReason: "MaxDeliveryAttemptsExceeded",
         deliveryAttempts: 3,
-        lastHttpStatusCode: 403,
-        lastDeliveryOutcome: "Forbidden",
+        lastHttpStatusCode: 503,
       }),
     ]);
-    answer = 400;
+    answer = 403;
     p.publish(version(2));
     await p.settled();
     expect(p.counts).toMatchObject({ refused: 4, deadLettered: 2 });
+    expect(JSON.parse([...letters.values()][1] as string)[0]).toMatchObject({
+      deliveryAttempts: 1,
+      lastHttpStatusCode: 403,
+      lastDeliveryOutcome: "Forbidden",
+    });
     const lost = new EventPublisher(
       {
         send: async () => {

@@ -196,3 +196,44 @@ describe("Event Grid's dead letters", () => {
     ).toBe("keyvault-events-deadletter");
   });
 });
+
+describe("dead letters an adversary wrote, or another replay took (adversary on issue 23)", () => {
+  it("one gone between the listing and the read is not counted, and a replay goes on", async () => {
+    const w = deadLetterWorld();
+    w.storage.deadLetterBlobs.set(blobName(1), JSON.stringify([letter("alpha", "v1")]));
+    w.storage.deadLetterBlobs.set(blobName(2), JSON.stringify([letter("bravo", "v1")]));
+    const read = w.storage.deadLetterStore.read;
+    w.storage.deadLetterStore.read = async (blob, bytes) => {
+      if (blob === blobName(1)) w.storage.deadLetterBlobs.delete(blob);
+      return read(blob, bytes);
+    };
+    const h = await checkHealth(w.deps);
+    expect(h.deadLetters?.diagnosis?.cause).toMatch(/^1 Key Vault event\(s\) in 1 dead letter\(s\)/);
+    w.storage.deadLetterBlobs.set(blobName(1), JSON.stringify([letter("alpha", "v1")]));
+    expect(await replayDeadLetters(w.deps)).toMatchObject({ blobs: 1, backedUp: 1, removed: 1, kept: 0 });
+    expect(w.storage.deadLetterBlobs.size).toBe(0);
+  });
+
+  it("terminal escapes in a dead letter's text are not printed; a publish time that is no date is not said", async () => {
+    const w = deadLetterWorld();
+    const esc = "\u001b]0;pwned\u0007\u001b[2J";
+    w.storage.deadLetterBlobs.set(
+      blobName(1),
+      JSON.stringify([
+        letter("alpha", "v1", { deadLetterReason: `x${esc}`, publishTime: "-000001-01-01T00:00:00Z" }),
+      ]),
+    );
+    w.storage.deadLetterBlobs.set(
+      blobName(2),
+      JSON.stringify([
+        { ...letter("bravo", "v1"), data: { Id: `https://demo-vault.vault.azure.net/secrets/b${esc}/v1` } },
+      ]),
+    );
+    const io = captureIo();
+    expect(await main(["events", "--dead-letters"], {}, io.io, () => w.deps)).toBe(1);
+    const replay = captureIo();
+    await main(["events", "--replay-dead-letters"], {}, replay.io, () => w.deps);
+    for (const text of [io.stdout(), replay.stdout()]) expect(text).not.toMatch(/\u001b|\u0007/);
+    expect(io.stdout()).not.toMatch(/-000001/);
+  });
+});

@@ -196,3 +196,46 @@ describe("what an event backup's metadata may say", () => {
     expect((await eventBackupsOf(w.deps.blobs, "demo-vault"))[0]?.eventAt).toBeUndefined();
   });
 });
+
+describe("event backups the daily run must not take for the current state (adversary on issue 23)", () => {
+  it("an object rolled back (an older backup restored: its times go back) is taken from Key Vault, not from the newer event backup", async () => {
+    const { w, later } = eventsWorld();
+    const v = seed(w.vault());
+    const t0 = later(60);
+    newVersion(w, "alpha", t0);
+    const old = {
+      ...(v.objects.secrets.get("alpha") as NonNullable<ReturnType<typeof v.objects.secrets.get>>),
+    };
+    newVersion(w, "alpha", later(60));
+    await daily(w);
+    const t2 = later(60);
+    newVersion(w, "alpha", t2);
+    await backupEvent(w.deps, secretEvent({ version: "v9", at: t2.toISOString() }));
+    // Rolled back: delete, purge, restore the t0 backup — Key Vault keeps its times.
+    v.objects.secrets.set("alpha", old);
+    later(60);
+    const before = v.calls.backup;
+    const second = await daily(w);
+    expect(v.calls.backup - before).toBe(1);
+    expect(
+      manifestOf(w, second.manifestPath).items.find((i) => i.name === "alpha")?.copiedFrom,
+    ).toBeUndefined();
+    await expectRestoresToTheVault(w, second.runId);
+  });
+
+  it("an event backup written before event times were recorded still counts as catching its change (no false 'missed')", async () => {
+    const { w, later } = eventsWorld();
+    const v = seed(w.vault());
+    await daily(w);
+    const made = later(60);
+    newVersion(w, "alpha", made);
+    await backupEvent(w.deps, secretEvent({ version: "v9", at: made.toISOString() }));
+    for (const [path, blob] of w.storage.blobs)
+      if (path.startsWith("events/")) delete (blob.facts as { eventAt?: string }).eventAt;
+    later(60);
+    const before = v.calls.backup;
+    const second = await daily(w);
+    expect(v.calls.backup - before).toBe(1);
+    expect(manifestOf(w, second.manifestPath).eventsMissed).toBeUndefined();
+  });
+});
