@@ -13,7 +13,12 @@ describe("the emulator's event delivery faults (adversary on issue 23)", () => {
   it("an event both duplicated and held back is still sent twice: the counts say what the queue got", async () => {
     const sent: string[] = [];
     const p = new EventPublisher(
-      { send: async (m) => (sent.push(m), 201) },
+      {
+        send: async (m) => {
+          sent.push(m);
+          return 201;
+        },
+      },
       {
         delayMs: 0,
         duplicateEvery: 2,
