@@ -8,6 +8,7 @@
 export { enqueueBackups, planBackups, type QueuedRun, scheduleBackups } from "./backupJobs.js";
 export { listRuns } from "./catalog/listRuns.js";
 export { showRun } from "./catalog/showRun.js";
+export { type EventsVerifyResult, verifyEvents } from "./catalog/verifyEvents.js";
 export { verifyRef } from "./catalog/verifyRun.js";
 // What the engine is given: its ports, settings and tuning, and the jobs it is asked to do.
 export {

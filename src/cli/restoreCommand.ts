@@ -1,4 +1,11 @@
-import { type RestoreReport, restoredAsAsked, restoreHsm, runRestore, verifyRef } from "../backup/engine.js";
+import {
+  type RestoreReport,
+  restoredAsAsked,
+  restoreHsm,
+  runRestore,
+  verifyEvents,
+  verifyRef,
+} from "../backup/engine.js";
 import { ObjectRefPattern, RuleText } from "../domain/rules.js";
 import { type OnConflict, OnConflicts } from "../domain/vocabulary.js";
 import { type Command, type CommandContext, ExitCode, text, texts, usageError } from "./command.js";
@@ -160,13 +167,48 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
 export const verifyCommand: Command = {
   name: "verify",
   usage: `kvbackup verify RUNID|latest [--vault V]
+kvbackup verify --events --vault V
   Re-reads every blob of a run: each must exist and match its SHA-256, and no blob may be there
-  that the manifest does not name. Exit 1 on any missing, corrupt or extra blob.`,
-  options: { vault: { type: "string" } },
-  positionals: { min: 1, max: 1, name: "RUNID|latest" },
+  that the manifest does not name. With --events: every continuous-protection (event) backup of
+  the vault, each against the SHA-256 it was written with (what restore --at and the daily run take
+  from them). Exit 1 on any missing, corrupt, extra or unverifiable blob.`,
+  options: { vault: { type: "string" }, events: { type: "boolean" } },
+  positionals: { min: 0, max: 1, name: "RUNID|latest" },
   async run(ctx) {
-    const result = await verifyRef(ctx.app(), ctx.positionals[0] as string, text(ctx, "vault"), ctx.signal);
     const { out } = ctx;
+    if (ctx.values.events === true) {
+      const vault = text(ctx, "vault");
+      if (!vault || ctx.positionals.length > 0)
+        throw usageError(
+          "verify --events takes --vault V and no RUNID (it checks the vault's event backups)",
+        );
+      const r = await verifyEvents(ctx.app(), vault, ctx.signal);
+      if (out.json) out.document(r);
+      else {
+        out.out(
+          `verify the event backups of ${r.vault}: ${r.checked}/${r.expected} blobs read (${formatBytes(r.bytes)})`,
+        );
+        if (r.ok)
+          out.out(r.expected ? "ok: every event backup matches its SHA-256, nothing extra" : "ok: none yet");
+        else
+          out.out(
+            table([
+              ["PROBLEM", "BLOB", "DETAIL"],
+              ...r.problems.map((p) => [
+                p.problem,
+                p.blob,
+                p.diagnosis?.cause ??
+                  (p.problem === "unverifiable"
+                    ? "its metadata says no SHA-256: restore --at does not use it"
+                    : "not an event backup (events/{vault}/{kind}/{name}/{ended}-{started}-{version}.kvbak)"),
+              ]),
+            ]),
+          );
+      }
+      return r.ok ? ExitCode.ok : ExitCode.failed;
+    }
+    if (ctx.positionals.length !== 1) throw usageError("verify takes RUNID|latest (or --events --vault V)");
+    const result = await verifyRef(ctx.app(), ctx.positionals[0] as string, text(ctx, "vault"), ctx.signal);
     if (out.json) out.document(result);
     else {
       out.out(

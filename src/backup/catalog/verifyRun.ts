@@ -13,7 +13,7 @@ import { findRun } from "./findRun.js";
 
 export interface VerifyProblem {
   blob: string;
-  problem: "missing" | "corrupt" | "extra";
+  problem: "missing" | "corrupt" | "extra" | "unverifiable";
   diagnosis?: Diagnosis;
 }
 
