@@ -28,7 +28,7 @@ describe("kvbackup verify --events --vault V", () => {
     // Tampered bytes, a blob that says no hash, a stray blob under the vault's folder.
     const blobs = w.storage.blobs;
     (blobs.get(a.blob as string) as { bytes: Uint8Array }).bytes = new Uint8Array([1, 2, 3]);
-    delete (blobs.get(b.blob as string)?.facts as { sha256?: string }).sha256;
+    delete (blobs.get(b.blob as string) as { facts: { sha256?: string } }).facts.sha256;
     blobs.set("events/demo-vault/secrets/alpha/notes.txt", {
       bytes: new Uint8Array([1]),
       facts: { sha256: "0".repeat(64) },
