@@ -1,6 +1,6 @@
 targetScope = 'subscription'
 
-import { hsmRef, privateDnsZoneIds, vaultGrant, vaultRef, vaultKey, vaultSubscription } from 'modules/types.bicep'
+import { eventsSubscriptionName, eventsSubscriptionProperties, hsmRef, privateDnsZoneIds, vaultGrant, vaultRef, vaultKey, vaultSubscription } from 'modules/types.bicep'
 
 @description('azd environment name: names the resource group and the resources.')
 @minLength(1)
@@ -68,9 +68,12 @@ param vnetDnsServers string[] = []
 @description('Operator IPs/CIDRs allowed through the backup storage firewall.')
 param storageIpRules array = []
 
-@description('Storage firewall bypass: None by default ("trusted Microsoft services" do not write these backups).')
+@description('Storage firewall bypass: None by default ("trusted Microsoft services" do not write these backups). With continuousProtection the deployment adds AzureServices to whatever is set here: Event Grid delivers to a firewalled queue only through that exception.')
 @allowed(['None', 'AzureServices', 'Logging', 'Metrics'])
 param storageBypass string = 'None'
+
+@description('Continuous protection (BACKUP_EVENTS_QUEUE): every listed vault gets an Event Grid system topic whose subscription delivers its new-version events to the keyvault-events queue of the backup account, dead-lettering into keyvault-events-deadletter; every discovery subscription gets an Azure Policy that does the same for the vaults discovery finds (with the tag). Turns on the firewall\'s trusted-services exception (AzureServices), which Event Grid\'s delivery needs. docs/deploy.md, "Continuous protection".')
+param continuousProtection bool = false
 
 @description('Managed HSMs whose full backups the app starts (BACKUP_MANAGED_HSMS). Each gets a resource instance rule on the backup account and its identity the data role on the HSM containers; the app\'s Managed HSM Backup role is the HSM\'s local RBAC: run the commands in the HSM_ROLE_COMMANDS output.')
 param managedHsms hsmRef[] = []
@@ -140,6 +143,9 @@ var token = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName, app: 'kvbackup' }
 var containerName = 'keyvault-backups'
 var inventoryTableName = 'backupinventory'
+// Continuous protection (src reads them from BACKUP_EVENTS_QUEUE and BACKUP_EVENTS_DEADLETTER_CONTAINER).
+var eventsQueueName = continuousProtection ? 'keyvault-events' : ''
+var deadLetterContainerName = continuousProtection ? 'keyvault-events-deadletter' : ''
 var subscriptionId = toLower(subscription().subscriptionId)
 
 // Checked before anything is deployed (ARM evaluates the template's variables first): role
@@ -165,6 +171,21 @@ var backsUpSomething = empty(vaults) && empty(discoverySubscriptions) && empty(m
 var alertRecipients = empty(alertEmails)
   ? fail('no alert recipients: set alertEmails (azd env set KVBACKUP_ALERT_EMAILS oncall@contoso.com,...): the alerts would fire for nobody')
   : alertEmails
+// Events come from vaults: with neither listed vaults nor discovery (HSMs alone) there is no vault to
+// subscribe to, and the trusted-services exception would be opened for nothing.
+var eventsFromVaults = continuousProtection && empty(vaults) && empty(discoverySubscriptions)
+  ? fail('continuousProtection needs vaults or discoverySubscriptions: Key Vault events come from vaults (Managed HSMs send none to back up here); set vaults or discoverySubscriptions, or leave continuousProtection off')
+  : continuousProtection
+// Event Grid delivers to a queue behind the storage firewall only with the system topic's
+// system-assigned identity and the "trusted Microsoft services" exception
+// (learn.microsoft.com/azure/event-grid/handler-storage-queues). Storage also lists
+// Microsoft.EventGrid/systemTopics among the resource types a resource instance rule can admit
+// (storage-network-security-trusted-azure-services), which would be narrower; but Event Grid's own
+// delivery documentation names only the exception, so the template relies on the exception and
+// keeps whatever else was set (Logging, Metrics).
+var effectiveBypass = !eventsFromVaults
+  ? storageBypass
+  : (storageBypass == 'None' || storageBypass == 'AzureServices' ? 'AzureServices' : '${storageBypass}, AzureServices')
 var lockImmutability = immutabilityLocked && immutabilityDays == 0
   ? fail('immutabilityLocked needs a policy to lock: set immutabilityDays (1-29) and deploy once unlocked first')
   : immutabilityLocked
@@ -176,6 +197,7 @@ var roleGuids = {
   restore: guid(subscription().id, environmentName, 'kvbackup', 'Key Vault Restore Operator')
   drill: guid(subscription().id, environmentName, 'kvbackup', 'Key Vault Restore Drill Operator')
   discovery: guid(subscription().id, environmentName, 'kvbackup', 'Key Vault Discovery Reader')
+  eventsDeployer: guid(subscription().id, environmentName, 'kvbackup', 'Key Vault Events Deployer')
 }
 var hasDrill = drillVault != null
 var hasDiscovery = !empty(discoverySubscriptions)
@@ -261,6 +283,7 @@ module roles 'modules/roles.bicep' = {
     enableRestore: enableRestore
     enableDrill: hasDrill
     enableDiscovery: hasDiscovery
+    enableEventsDeployer: continuousProtection && hasDiscovery
   }
 }
 
@@ -293,6 +316,9 @@ module monitoring 'modules/monitoring.bicep' = {
     deadManHours: deadManHours
     drills: hasDrill
     provenRestoreDays: provenRestoreDays
+    eventsQueueName: eventsQueueName
+    deadLetterContainerName: deadLetterContainerName
+    eventsSubscriptionName: eventsSubscriptionName
   }
 }
 
@@ -387,6 +413,9 @@ module app 'modules/functionApp.bicep' = {
       empty(managedHsms) ? {} : { BACKUP_MANAGED_HSMS: join(map(managedHsms, h => '${h.name}=${hsmUrl(h.name)}'), ',') },
       hasDrill
         ? { BACKUP_DRILL_VAULT: '${drillVault!.name}=${vaultUrl(drillVault!.name)}', BACKUP_DRILL_SCHEDULE: drillSchedule }
+        : {},
+      eventsFromVaults
+        ? { BACKUP_EVENTS_QUEUE: eventsQueueName, BACKUP_EVENTS_DEADLETTER_CONTAINER: deadLetterContainerName }
         : {}
     )
   }
@@ -414,10 +443,12 @@ module backupStorage 'modules/backupStorage.bicep' = {
     privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
     zoneIds: storageZoneIds
     ipRules: storageIpRules
-    bypass: storageBypass
+    bypass: effectiveBypass
     managedHsms: hsmResourceIds
     containerName: containerName
     inventoryTableName: inventoryTableName
+    eventsQueueName: eventsQueueName
+    deadLetterContainerName: deadLetterContainerName
     dailyRetentionDays: dailyRetentionDays
     weeklyRetentionDays: weeklyRetentionDays
     manualRetentionDays: manualRetentionDays
@@ -486,6 +517,63 @@ module discoveryAccess 'modules/subscriptionAccess.bicep' = [
   }
 ]
 
+// ---- continuous protection -----------------------------------------------------------------------
+
+var backupAccount = { subscriptionId: subscriptionId, resourceGroup: rg.name, name: backupStorageName }
+
+// Each listed vault, where it is (its location for its system topic).
+resource listedVaults 'Microsoft.KeyVault/vaults@2025-05-01' existing = [
+  for v in vaults: {
+    name: v.name
+    scope: resourceGroup(vaultSubscription(v, subscriptionId), v.resourceGroup)
+  }
+]
+
+module eventsTopics 'modules/eventsTopic.bicep' = [
+  for (v, i) in vaults: if (eventsFromVaults) {
+    name: 'kvbackup-${environmentName}-ev-${i}-${v.name}'
+    scope: resourceGroup(vaultSubscription(v, subscriptionId), v.resourceGroup)
+    params: {
+      vaultName: v.name
+      existingTopicName: v.?eventsSystemTopic ?? ''
+      location: listedVaults[i].location
+      tags: tags
+      backupAccount: backupAccount
+      queueName: eventsQueueName
+      deadLetterContainerName: deadLetterContainerName
+      workspaceId: monitoring.outputs.workspaceId
+    }
+    // The queue and the dead-letter container exist before anything is given a role on them.
+    dependsOn: [backupStorage]
+  }
+]
+
+// Vaults found by discovery, now and later: a policy per discovery subscription (eventsPolicy.bicep says why a policy).
+module eventsPolicies 'modules/eventsPolicy.bicep' = [
+  for (s, i) in discoverySubscriptions: if (eventsFromVaults) {
+    name: 'kvbackup-${environmentName}-eventspol-${i}'
+    scope: subscription(s)
+    params: {
+      environmentName: environmentName
+      location: location
+      vaultTag: discoveryVaultTag
+      backupSubscriptionId: subscriptionId
+      backupResourceGroup: rg.name
+      backupAccountName: backupStorageName
+      queueName: eventsQueueName
+      deadLetterContainerName: deadLetterContainerName
+      subscriptionName: eventsSubscriptionName
+      subscriptionProperties: eventsSubscriptionProperties(
+        resourceId(subscriptionId, rg.name, 'Microsoft.Storage/storageAccounts', backupStorageName),
+        eventsQueueName,
+        deadLetterContainerName
+      )
+      deployerRoleGuid: roleGuids.eventsDeployer
+    }
+    dependsOn: [roles, backupStorage]
+  }
+]
+
 output AZURE_RESOURCE_GROUP string = rg.name
 output FUNCTION_APP_NAME string = app.outputs.name
 output FUNCTION_APP_HOST string = app.outputs.defaultHostName
@@ -497,5 +585,10 @@ output BACKUP_ROLE_NAME string = roles.outputs.backupRoleName
 output RESTORE_ROLE_NAME string = roles.outputs.restoreRoleName
 output DRILL_ROLE_NAME string = roles.outputs.drillRoleName
 output DISCOVERY_ROLE_NAME string = roles.outputs.discoveryRoleName
+output EVENTS_DEPLOYER_ROLE_NAME string = roles.outputs.eventsDeployerRoleName
+// The events policy's assignment per discovery subscription (az policy remediation create --policy-assignment <id>).
+output EVENTS_POLICY_ASSIGNMENTS string[] = [
+  for (s, i) in (eventsFromVaults ? discoverySubscriptions : []): eventsPolicies[i]!.outputs.assignmentId
+]
 // The app's role in each HSM's local RBAC (data plane: no ARM resource can assign it).
 output HSM_ROLE_COMMANDS string[] = map(managedHsms, h => 'az keyvault role assignment create --hsm-name ${h.name} --role "Managed HSM Backup" --assignee-object-id ${app.outputs.principalId} --assignee-principal-type ServicePrincipal --scope /')

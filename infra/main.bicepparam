@@ -18,6 +18,9 @@ param restoreTargets = json(readEnvironmentVariable('KVBACKUP_RESTORE_TARGETS', 
 param discoverySubscriptions = filter(split(readEnvironmentVariable('KVBACKUP_DISCOVERY_SUBSCRIPTIONS', ''), ','), s => !empty(trim(s)))
 param discoveryVaultTag = readEnvironmentVariable('KVBACKUP_DISCOVERY_TAG', '')
 
+// Continuous protection (docs/deploy.md, "Continuous protection"): "true" to turn it on.
+param continuousProtection = bool(readEnvironmentVariable('KVBACKUP_CONTINUOUS_PROTECTION', 'false'))
+
 // The restore drill's empty scratch vault, as JSON ('{"name":"kvb-drill","resourceGroup":"rg-drill"}'); empty = no drills.
 param drillVault = empty(readEnvironmentVariable('KVBACKUP_DRILL_VAULT', ''))
   ? null

@@ -14,8 +14,7 @@ param privateEndpointSubnetId string
 @description('Operator IP addresses or CIDR ranges allowed through the firewall (for az / Storage Explorer).')
 param ipRules array
 
-@description('Firewall bypass. None by default: "trusted Microsoft services" do not write these backups, the Function does.')
-@allowed(['None', 'AzureServices', 'Logging', 'Metrics'])
+@description('Firewall bypass, as networkAcls.bypass takes it: None, or a comma-separated combination of AzureServices, Logging, Metrics. main.bicep adds AzureServices for continuous protection (Event Grid\'s delivery); otherwise None by default: "trusted Microsoft services" do not write these backups, the Function does.')
 param bypass string
 
 @description('Managed HSMs whose full backups land here: { resourceId, identityPrincipalId }. The HSM itself writes, so each gets a resource instance rule (not the blanket trusted-services bypass) and its identity the data role on the HSM containers.')
@@ -23,6 +22,10 @@ param managedHsms { resourceId: string, identityPrincipalId: string }[] = []
 
 param containerName string
 param inventoryTableName string
+
+@description('Continuous protection: the queue Event Grid delivers the vaults\' events to (BACKUP_EVENTS_QUEUE) and the container it dead-letters into; both empty = off.')
+param eventsQueueName string
+param deadLetterContainerName string
 
 @description('Lifecycle: days after which daily/, weekly/ and manual/ blobs are deleted, and previous versions.')
 param dailyRetentionDays int
@@ -57,9 +60,16 @@ param operatorPrincipalType string
 
 param logAnalyticsWorkspaceId string
 
-var queueNames = ['backup-jobs', 'backup-jobs-poison', 'restore-jobs', 'restore-jobs-poison']
-// The queues an operator's CLI touches (kvbackup doctor probes both); not the poison queues.
-var jobQueueNames = ['backup-jobs', 'restore-jobs']
+var events = !empty(eventsQueueName)
+// The events queue's poison queue is the Functions host's own (<queue>-poison): with a role on
+// the queue only, the host could not move a message that keeps failing there.
+var queueNames = concat(
+  ['backup-jobs', 'backup-jobs-poison', 'restore-jobs', 'restore-jobs-poison'],
+  events ? [eventsQueueName, '${eventsQueueName}-poison'] : []
+)
+// The queues an operator's CLI touches (kvbackup doctor probes them; kvbackup events --drain
+// works off the events queue); not the poison queues.
+var jobQueueNames = concat(['backup-jobs', 'restore-jobs'], events ? [eventsQueueName] : [])
 var hasOperator = !empty(operatorPrincipalId)
 var tiers = [
   { name: 'daily', days: dailyRetentionDays }
@@ -170,13 +180,61 @@ resource hsmContainerRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 ]
 
+// Continuous protection: where Event Grid writes the events it could not deliver. The app reads
+// them (the dead-letter diagnosis); the operator's CLI too. The system topics' own role on it is
+// eventsTopicAccess.bicep's.
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' = if (events) {
+  parent: blobService
+  // A name ARM can still form when the feature is off (it never deploys then).
+  name: events ? deadLetterContainerName : 'unused'
+  properties: { publicAccess: 'None' }
+}
+
+var deadLetterPrincipals = concat(
+  [{ principalId: principalId, principalType: 'ServicePrincipal' }],
+  hasOperator ? [{ principalId: operatorPrincipalId, principalType: operatorPrincipalType }] : []
+)
+
+resource deadLetterRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for p in (events ? deadLetterPrincipals : []): {
+    name: guid(deadLetterContainer.id, p.principalId, roles.blobDataContributor)
+    scope: deadLetterContainer
+    properties: {
+      principalId: p.principalId
+      principalType: p.principalType
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.blobDataContributor)
+    }
+  }
+]
+
+// Continuous protection's blobs age out like the daily tier: a point-in-time restore reaches back
+// as far as the daily runs it starts from (dailyRetentionDays). Dead letters are kept as long:
+// they say which changes the events missed in the window the restore points cover (the daily run
+// backs those changes up anyway), and older ones speak of restore points that are gone. Both ages
+// are at least 30 by default, above immutabilityDays (at most 29), as every lifecycle age must be:
+// a delete of a version still under immutability fails.
+var eventRules = events
+  ? [
+      {
+        name: 'delete-events'
+        prefixMatch: ['${containerName}/events/']
+        days: dailyRetentionDays
+      }
+      {
+        name: 'delete-dead-letters'
+        prefixMatch: ['${deadLetterContainerName}/']
+        days: dailyRetentionDays
+      }
+    ]
+  : []
+
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-06-01' = {
   parent: account
   name: 'default'
   properties: {
     policy: {
-      rules: [
-        for tier in tiers: {
+      rules: concat(
+        map(tiers, tier => {
           name: 'delete-${tier.name}'
           enabled: true
           type: 'Lifecycle'
@@ -191,8 +249,20 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-06
               version: { delete: { daysAfterCreationGreaterThan: previousVersionRetentionDays } }
             }
           }
-        }
-      ]
+        }),
+        map(eventRules, r => {
+          name: r.name
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: { blobTypes: ['blockBlob'], prefixMatch: r.prefixMatch }
+            actions: {
+              baseBlob: { delete: { daysAfterModificationGreaterThan: r.days } }
+              version: { delete: { daysAfterCreationGreaterThan: previousVersionRetentionDays } }
+            }
+          }
+        })
+      )
     }
   }
 }
@@ -314,6 +384,21 @@ resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-previ
       { category: 'StorageDelete', enabled: true }
     ]
     metrics: [{ category: 'Transaction', enabled: true }]
+  }
+}
+
+// Continuous protection: the queue's requests too, so that a delivery the account refuses (the
+// firewall, a role missing) is seen in StorageQueueLogs whichever topic made it — listed or made by
+// the policy — without a setting per topic.
+#disable-next-line use-recent-api-versions
+resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (events) {
+  name: 'kvbackup'
+  scope: queueService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      { category: 'StorageWrite', enabled: true }
+    ]
   }
 }
 

@@ -20,6 +20,11 @@ param drills bool
 @description('Days without a proven restore before the alert fires.')
 param provenRestoreDays int
 
+@description('Continuous protection: the events queue, its dead-letter container and the name of every vault topic\'s event subscription; empty queue = off (no events alert).')
+param eventsQueueName string
+param deadLetterContainerName string
+param eventsSubscriptionName string
+
 resource workspace 'Microsoft.OperationalInsights/workspaces@2025-07-01' = {
   name: 'log-${name}'
   location: location
@@ -175,6 +180,52 @@ resource silence 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
           timeAggregation: 'Count'
           operator: 'LessThan'
           threshold: 1
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    actions: { actionGroups: [actionGroup.id] }
+  }
+}
+
+// Continuous protection: an event that did not reach the events queue, whichever vault it came from
+// (listed or found by the policy), with no vault list — three sources, each naming what failed:
+// - AegDeliveryFailureLogs: Event Grid's own delivery failures (the topics the template makes send
+//   them here; the policy's topics do not, see eventsPolicy.bicep), this app's subscription only;
+// - StorageQueueLogs: a message the backup account refused (the firewall, a role missing or not yet
+//   propagated), seen from the account's side, so every topic is covered;
+// - StorageBlobLogs: an event written to the dead-letter container (delivery given up).
+// isfuzzy: a table that has no rows yet (no failure ever) is not an error; and the rule skips the
+// query's validation at creation for the same reason (none of the three may exist on day one).
+var eventsFailuresQuery = join(
+  [
+    'union isfuzzy=true'
+    '(AegDeliveryFailureLogs | where EventSubscriptionName =~ "${eventsSubscriptionName}" | project TimeGenerated, failure = "delivery failed", resource = _ResourceId, detail = Message),'
+    '(StorageQueueLogs | where OperationName == "PutMessage" and ObjectKey contains "/${eventsQueueName}/" and toint(StatusCode) >= 400 | project TimeGenerated, failure = "delivery refused by the backup account", resource = _ResourceId, detail = strcat(StatusCode, " ", StatusText)),'
+    '(StorageBlobLogs | where OperationName == "PutBlob" and ObjectKey contains "/${deadLetterContainerName}/" | project TimeGenerated, failure = "event dead-lettered", resource = _ResourceId, detail = ObjectKey)'
+  ],
+  ' '
+)
+
+resource eventsFailures 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = if (!empty(eventsQueueName)) {
+  name: 'alert-${name}-events-not-delivered'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'kvbackup: a Key Vault event was not delivered to the events queue (refused, failed or dead-lettered)'
+    severity: 2
+    enabled: true
+    scopes: [workspace.id]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    skipQueryValidation: true
+    criteria: {
+      allOf: [
+        {
+          query: eventsFailuresQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
           failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
         }
       ]

@@ -7,7 +7,7 @@ param assignableScopes string[]
 param roleNameSuffix string
 
 @description('Role definition GUIDs (the roleDefinitions\' names), chosen by main.bicep so that the assignments need not wait on this module\'s outputs: { backup, restore, drill, discovery }.')
-param roleGuids { backup: string, restore: string, drill: string, discovery: string }
+param roleGuids { backup: string, restore: string, drill: string, discovery: string, eventsDeployer: string }
 
 @description('Create the restore role too.')
 param enableRestore bool
@@ -17,6 +17,9 @@ param enableDrill bool
 
 @description('Create the discovery role (discovery subscriptions are configured).')
 param enableDiscovery bool
+
+@description('Create the events deployer role (continuous protection with discovery: the policy\'s identity).')
+param enableEventsDeployer bool
 
 // Exactly what a backup needs: list metadata and back up. Never getSecret: the backup identity
 // cannot read a secret value.
@@ -64,11 +67,28 @@ var discoveryActions = [
   'Microsoft.KeyVault/vaults/read'
 ]
 
+// Continuous protection for discovered vaults: the policy's remediation deploys, into the backup
+// account's resource group, the role assignments of each new system topic (a nested deployment: an
+// ARM deployment cannot make an extension resource in another resource group). Deploying is all
+// this role allows: a deployment does only what its caller may do resource by resource, and there
+// the caller may only assign two roles, on the events queue and the dead-letter container
+// (eventsPolicyAccess.bicep). No built-in role is that narrow (EventGrid Contributor, which has
+// deployments/*, would also let it make Event Grid subscriptions on the backup account itself).
+var eventsDeployerActions = [
+  'Microsoft.Resources/deployments/read'
+  'Microsoft.Resources/deployments/write'
+  'Microsoft.Resources/deployments/validate/action'
+  'Microsoft.Resources/deployments/operations/read'
+  'Microsoft.Resources/deployments/operationstatuses/read'
+  'Microsoft.Resources/subscriptions/resourceGroups/read'
+]
+
 var names = {
   backup: 'Key Vault Backup Operator (${roleNameSuffix})'
   restore: 'Key Vault Restore Operator (${roleNameSuffix})'
   drill: 'Key Vault Restore Drill Operator (${roleNameSuffix})'
   discovery: 'Key Vault Discovery Reader (${roleNameSuffix})'
+  eventsDeployer: 'Key Vault Events Deployer (${roleNameSuffix})'
 }
 
 resource backupOperator 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
@@ -143,8 +163,27 @@ resource discoveryReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = 
   }
 }
 
+resource eventsDeployer 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (enableEventsDeployer) {
+  name: roleGuids.eventsDeployer
+  properties: {
+    roleName: names.eventsDeployer
+    description: 'kvbackup continuous protection: the Azure Policy identity deploys the role assignments of new Event Grid system topics into the backup account\'s resource group. Deployments only; what a deployment may do is the caller\'s other roles.'
+    type: 'CustomRole'
+    assignableScopes: assignableScopes
+    permissions: [
+      {
+        actions: eventsDeployerActions
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+  }
+}
+
 // The names, as deployed: what `az role assignment create --role` and the portal show.
 output backupRoleName string = names.backup
 output restoreRoleName string = enableRestore ? names.restore : ''
 output drillRoleName string = enableDrill ? names.drill : ''
 output discoveryRoleName string = enableDiscovery ? names.discovery : ''
+output eventsDeployerRoleName string = enableEventsDeployer ? names.eventsDeployer : ''

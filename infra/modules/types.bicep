@@ -16,6 +16,9 @@ type vaultRef = {
 
   @description('How the vault authorizes: rbac (the default: role assignments) or accessPolicy (the vault still uses access policies, where a role assignment does nothing: the template adds an access policy with the same rights instead — list, backup, restore, never get).')
   accessModel: ('rbac' | 'accessPolicy')?
+
+  @description('Continuous protection only: the name of the Event Grid system topic the vault already has (Event Grid allows one per vault, so a second one cannot be made). The subscription is added to it; it must have its system-assigned identity on (az eventgrid system-topic update --identity systemassigned). Omitted: the template creates "kvbackup-<vault>".')
+  eventsSystemTopic: string?
 }
 
 @export()
@@ -73,4 +76,65 @@ type hsmRef = {
 
   @description('Principal (object) id of the user-assigned identity the HSM writes to storage with (az keyvault update-hsm --mi-user-assigned).')
   identityPrincipalId: string
+}
+
+// ---- continuous protection: one definition of the Event Grid subscription, used by the listed
+// vaults' topics (eventsTopic.bicep) and by the policy's template for discovered vaults
+// (eventsPolicy.bicep), so the two cannot drift apart.
+
+@export()
+@description('The name of the system topic the template (or the policy) creates for a vault.')
+func eventsTopicName(vaultName string) string => 'kvbackup-${toLower(vaultName)}'
+
+@export()
+@description('The name of the event subscription on each vault\'s system topic.')
+var eventsSubscriptionName = 'kvbackup-backup-events'
+
+@export()
+@description('''The properties of the event subscription that delivers a vault's new-version events to the
+events queue and dead-letters what it cannot deliver, both with the system topic's SYSTEM-assigned
+identity: behind a storage firewall Event Grid delivers only with that identity, and only when the
+account lets trusted Azure services in (learn.microsoft.com/azure/event-grid/handler-storage-queues);
+a user-assigned identity is refused there whatever the firewall says.''')
+func eventsSubscriptionProperties(accountId string, queueName string, deadLetterContainerName string) object => {
+  deliveryWithResourceIdentity: {
+    identity: { type: 'SystemAssigned' }
+    destination: {
+      endpointType: 'StorageQueue'
+      properties: {
+        resourceId: accountId
+        queueName: queueName
+        // -1: the message never expires on the queue. The app removes each message it has handled;
+        // one it cannot handle goes to the poison queue. An expiring message would be an event lost
+        // without a trace after an outage longer than its TTL (the daily run would catch the change,
+        // but only as of its own time, not the minute of the event).
+        queueMessageTimeToLiveInSeconds: -1
+      }
+    }
+  }
+  // A new version of a secret, key or certificate: what continuous protection backs up.
+  filter: {
+    includedEventTypes: [
+      'Microsoft.KeyVault.SecretNewVersionCreated'
+      'Microsoft.KeyVault.KeyNewVersionCreated'
+      'Microsoft.KeyVault.CertificateNewVersionCreated'
+    ]
+  }
+  eventDeliverySchema: 'EventGridSchema'
+  // Event Grid's own maximums (30 attempts over 24 h): a firewall change or a role still
+  // propagating is retried for a day before the event is dead-lettered.
+  retryPolicy: {
+    maxDeliveryAttempts: 30
+    eventTimeToLiveInMinutes: 1440
+  }
+  deadLetterWithResourceIdentity: {
+    identity: { type: 'SystemAssigned' }
+    deadLetterDestination: {
+      endpointType: 'StorageBlob'
+      properties: {
+        resourceId: accountId
+        blobContainerName: deadLetterContainerName
+      }
+    }
+  }
 }

@@ -277,7 +277,8 @@ describe("the compiled infra", () => {
     expect(defaultOf(main, "deadManHours")).toBe(26);
     const t = moduleTemplate("kvbackup-monitoring");
     const rules = ofType(t, "Microsoft.Insights/scheduledQueryRules");
-    expect(rules).toHaveLength(4);
+    // the fifth: continuous protection's events alert (test/infra/events.test.ts)
+    expect(rules).toHaveLength(5);
     const queries = JSON.stringify((t.variables as Json) ?? {});
     expect(queries).toContain("customEvents | where name == ");
     expect(queries).toContain("runCompletedEvent");
@@ -801,8 +802,12 @@ describe("8. API versions", () => {
     const flat = Object.fromEntries(Object.entries(versions).map(([k, v]) => [k, [...v].join(",")]));
     expect(flat).toEqual({
       "Microsoft.Authorization/locks": "2020-05-01",
+      "Microsoft.Authorization/policyAssignments": "2026-07-01",
+      "Microsoft.Authorization/policyDefinitions": "2026-07-01",
       "Microsoft.Authorization/roleAssignments": "2022-04-01",
       "Microsoft.Authorization/roleDefinitions": "2022-04-01",
+      "Microsoft.EventGrid/systemTopics": "2025-02-15",
+      "Microsoft.EventGrid/systemTopics/eventSubscriptions": "2025-02-15",
       "Microsoft.Insights/actionGroups": "2023-01-01",
       "Microsoft.Insights/components": "2020-02-02",
       // the newest there is; silenced for that one line (see backupStorage.bicep)
@@ -817,6 +822,7 @@ describe("8. API versions", () => {
       "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": "2025-05-01",
       "Microsoft.Network/virtualNetworks": "2025-05-01",
       "Microsoft.OperationalInsights/workspaces": "2025-07-01",
+      "Microsoft.PolicyInsights/remediations": "2024-10-01",
       "Microsoft.Resources/deployments": "2025-04-01",
       "Microsoft.Resources/resourceGroups": "2025-04-01",
       "Microsoft.Storage/storageAccounts": "2025-06-01",
