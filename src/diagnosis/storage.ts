@@ -68,17 +68,17 @@ function missing(f: AzureFailure, ctx: DiagnosisContext): Diagnosis {
     queue: `az storage queue create --auth-mode login --account-name ${account} --name ${target.name}`,
     table: `az storage table create --auth-mode login --account-name ${account} --name ${target.name}`,
   }[target.kind];
-  // Continuous protection's queue (BACKUP_EVENTS_QUEUE) is not one the infra makes yet.
+  // Continuous protection's queue (BACKUP_EVENTS_QUEUE): the infra makes it only with continuousProtection.
   if (target.kind === "queue" && !Object.values(Queues).includes(target.name as never))
     return {
       code: "StorageResourceMissing",
       cause: `The events queue '${target.name}' (BACKUP_EVENTS_QUEUE) does not exist in the storage account (${f.code}).`,
-      fix: `Create it — ${create} — and give the app's identity Storage Queue Data Message Processor on it (the infra does not set up continuous protection yet: docs/continuous-protection.md), or unset BACKUP_EVENTS_QUEUE.`,
+      fix: `Deploy the infra with continuousProtection (it makes the queue 'keyvault-events' and gives the app Storage Queue Data Contributor on it: docs/deploy.md#continuous-protection), or create it — ${create} — and give the app's identity Storage Queue Data Contributor on it; or unset BACKUP_EVENTS_QUEUE.`,
     };
   return {
     code: "StorageResourceMissing",
     cause: `The ${target.kind} '${target.name}' does not exist in the storage account (${f.code}), and the identity's role is scoped to it, so it cannot create it.`,
-    fix: `Deploy the infra (it creates the container, the queues and the table, and scopes the roles to them), or create it: ${create}; check the name in the settings (BACKUP_CONTAINER, BACKUP_INVENTORY_TABLE).`,
+    fix: `Deploy the infra (it creates the container, the queues and the table, and scopes the roles to them), or create it: ${create}; check the name in the settings (BACKUP_CONTAINER, BACKUP_INVENTORY_TABLE, BACKUP_EVENTS_DEADLETTER_CONTAINER).`,
   };
 }
 

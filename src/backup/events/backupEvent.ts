@@ -5,7 +5,7 @@ import type { SignalLike } from "../../domain/signal.js";
 import type { VaultEvent } from "../../domain/vaultEvent.js";
 import { isKind, type Kind, objectLabel } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
-import { diagnosisOf, isKeyVaultFailure } from "../failures.js";
+import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "../failures.js";
 import { type Fleet, notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
 import type { BlobStore } from "../ports.js";
@@ -159,6 +159,21 @@ function paceOf(given: EngineDeps, deps: EngineDeps, vault: VaultRef): VaultLimi
 /** How much later than an event a backup must be taken to count as holding its version (clock skew). */
 const ClockMarginMs = 60_000;
 
+/**
+ * The object's event backups; the container made first when it is not there yet (an event before
+ * the first run on a new account: the run's storage preflight makes it the same way).
+ */
+async function listMakingContainer(deps: EngineDeps, folder: string, signal?: SignalLike) {
+  try {
+    return await deps.blobs.list(folder, signal);
+  } catch (e) {
+    if (!(isStorageFailure(e) && e.failure?.status === 404 && e.failure.code === "ContainerNotFound"))
+      throw e;
+    await deps.blobs.probe(signal);
+    return deps.blobs.list(folder, signal);
+  }
+}
+
 async function backupEventOnce(
   given: EngineDeps,
   event: VaultEvent,
@@ -186,7 +201,7 @@ async function backupEventOnce(
   if (!deps.config.kinds.includes(event.kind))
     return { ...base, outcome: "not-protected", reason: `BACKUP_KINDS does not include ${event.kind}` };
   const folder = eventFolder(vault.name, event.kind, event.name);
-  const held = [...(await deps.blobs.list(folder, signal)).keys()].find((path) => {
+  const held = [...(await listMakingContainer(deps, folder, signal)).keys()].find((path) => {
     const f = eventBlobFacts(path);
     // Taken well after the event (Key Vault's clock and ours may differ by a little): it holds the version.
     return (

@@ -112,6 +112,7 @@ export class KeyVaultEmulator {
         notify: (e) => {
           for (const fn of this.observers) fn(e);
         },
+        gate: (v, operation) => this.gate?.(v, operation),
       },
       options.port ?? 0,
     );
@@ -121,6 +122,9 @@ export class KeyVaultEmulator {
 
   /** Where the vaults' "new version" events go (Event Grid's delivery to a queue); none: nowhere. */
   events: EventPublisher | undefined;
+
+  /** Awaited before each authorized request is handled (vault, operation name): a test's way to hold a call. */
+  gate: ((vault: string, operation: string) => Promise<void> | undefined) | undefined;
 
   vault(name: string): Vault {
     const entry = this.vaults.get(name);

@@ -60,6 +60,8 @@ export interface ServerDeps {
   tokenKeys: () => readonly KeyObject[];
   /** Sees every answer (tests validate them against the swagger). */
   notify?: (event: ResponseEvent) => void;
+  /** Awaited before an authorized request is handled: a test holds one there (to kill its caller mid-call). */
+  gate?: (vault: string, operation: string) => Promise<void> | undefined;
 }
 
 export interface ResponseEvent {
@@ -203,6 +205,7 @@ async function handle(
         throw errors.badParameter("The request body is not valid JSON.");
       }
     }
+    await deps.gate?.(config.name, op.name);
     vault.settle();
     const result = found.route.handler({
       vault,

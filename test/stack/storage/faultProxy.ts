@@ -114,6 +114,8 @@ export class StorageFaultProxy {
   faulted = 0;
   /** Refused by the firewall model, by caller: "app" or the resource id. */
   readonly refusedBy = new Map<string, number>();
+  /** Awaited before a request is forwarded (method, path): a test holds one there (to kill its caller mid-call). */
+  gate: ((method: string, path: string) => Promise<void> | undefined) | undefined;
 
   constructor(
     readonly service: StorageService,
@@ -240,6 +242,7 @@ export class StorageFaultProxy {
         return;
       }
     }
+    await this.gate?.(method, url.pathname);
     this.forwarded++;
     const target = new URL(this.target);
     const upstream = request(
