@@ -31,3 +31,40 @@ export class Pool {
     if (this.firstError !== undefined) throw this.firstError;
   }
 }
+
+/**
+ * The source's items, with the next ones already asked for while the consumer works on this one
+ * (`ahead` at most): a listing's next page is on its way while the pool works through the current
+ * one, instead of the pool running dry at every page boundary. Memory stays bounded: `ahead`
+ * items. A failure of a page asked for early surfaces when its turn comes; a consumer that stops
+ * early closes the source.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>, ahead = 1): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  const asked: Promise<IteratorResult<T>>[] = [];
+  let done = false;
+  const ask = (): void => {
+    const next = it.next();
+    // Observed when its turn comes; never an unhandled rejection meanwhile.
+    next.catch(() => undefined);
+    asked.push(next);
+  };
+  try {
+    ask();
+    for (;;) {
+      const r = await (asked.shift() as Promise<IteratorResult<T>>);
+      if (r.done) {
+        done = true;
+        return;
+      }
+      while (asked.length < ahead) ask();
+      yield r.value;
+    }
+  } finally {
+    if (!done) {
+      // The consumer stopped (or a page failed): let what was asked settle, then close the source.
+      await Promise.allSettled(asked);
+      await it.return?.()?.catch(() => undefined);
+    }
+  }
+}

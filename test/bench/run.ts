@@ -169,6 +169,7 @@ async function backupRun(
     peakConcurrencyAtVault: stats.peakInflight,
     peakRssMb: r.peakRssMb as number,
     ...(r.peakMemoryMb ? { peakMemoryMb: r.peakMemoryMb } : {}),
+    ...(r.phasesSeconds ? { phasesSeconds: r.phasesSeconds } : {}),
     bytes: r.bytes,
     averageBlobBytes: r.averageBlobBytes,
     ...(r.verify ? { verify: r.verify } : {}),
