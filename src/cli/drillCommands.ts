@@ -1,18 +1,22 @@
 import { buildReport, type DrillResult, drillTargets, runDrill, type VaultReport } from "../backup/engine.js";
 import { newRunId } from "../domain/runId.js";
 import { unique } from "../domain/vocabulary.js";
-import { type Command, ExitCode, texts } from "./command.js";
+import { type Command, ExitCode, text, texts } from "./command.js";
 import { diagnosisLines, table } from "./output.js";
 import { drawBar } from "./progress.js";
 
 export const drillCommand: Command = {
   name: "drill",
-  usage: `kvbackup drill [--vault V]...
+  usage: `kvbackup drill [--vault V]... [--at TIME]
   Restore drill, in this process: each vault's newest committed run (default: every vault) restored
   into the scratch vault BACKUP_DRILL_VAULT, every object proved there (metadata, versions, public
   key thumbprints, x5t; never a secret value), then everything the drill restored deleted and
-  purged. Exit 0 only when every drill proved its run.`,
-  options: { vault: { type: "string", multiple: true } },
+  purged. Exit 0 only when every drill proved its run.
+  --at TIME (ISO 8601) drills a point-in-time restore: each vault as restore --at brings it back
+  (the newest run finished by then, and continuous protection's event backups taken since); an
+  object from an event backup is proved to hold the version its event named, and no version the
+  vault never had.`,
+  options: { vault: { type: "string", multiple: true }, at: { type: "string" } },
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const app = ctx.app();
@@ -25,7 +29,12 @@ export const drillCommand: Command = {
       out.err(`drilling ${vault} into ${app.config.drillVault?.name} (drill ${drillId})`);
       const d = await runDrill(
         app,
-        { vault, drillId, trigger: "cli" },
+        {
+          vault,
+          drillId,
+          trigger: "cli",
+          ...(text(ctx, "at") !== undefined ? { at: text(ctx, "at") as string } : {}),
+        },
         {
           // An operator is told at once that another drill holds the scratch vault.
           waitForScratchMs: 0,
@@ -36,7 +45,7 @@ export const drillCommand: Command = {
       );
       drills.push(d);
       out.out(
-        `${vault}: ${d.status} — run ${d.runId ?? "-"}, ${d.compared} object(s) compared (${d.againstSource ?? 0} against the vault as it is now), ${d.mismatches} mismatched, ${((d.durationMs ?? 0) / 1000).toFixed(1)} s`,
+        `${vault}: ${d.status} — ${d.at ? `as of ${d.at}: ` : ""}run ${d.runId ?? "-"}, ${d.compared} object(s) compared (${d.againstSource ?? 0} against the vault as it is now), ${d.mismatches} mismatched, ${((d.durationMs ?? 0) / 1000).toFixed(1)} s`,
       );
       if (d.mismatchList.length)
         out.out(
@@ -59,6 +68,7 @@ export const drillCommand: Command = {
           vault: d.vault,
           drillId: d.drillId,
           runId: d.runId,
+          ...(d.at ? { at: d.at } : {}),
           status: d.status,
           compared: d.compared,
           againstSource: d.againstSource ?? 0,

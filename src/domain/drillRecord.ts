@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ObjectRefPattern, RunIdPattern, VaultNamePattern } from "./rules.js";
+import { ObjectRefPattern, parseInstant, RunIdPattern, VaultNamePattern } from "./rules.js";
 import type { Kind, Trigger } from "./vocabulary.js";
 
 /**
@@ -36,6 +36,8 @@ export interface DrillRow {
   drillId: string;
   /** The run drilled (absent when the vault had no committed run to drill). */
   runId?: string;
+  /** A point-in-time drill: the vault as of this time (the run, and event backups taken since it started). */
+  at?: string;
   scratchVault: string;
   trigger: Trigger;
   status: DrillStatus;
@@ -68,6 +70,8 @@ export interface DrillState {
   /** kind/name of everything the drill restores (a certificate's managed key and secret come with it). */
   objects: string[];
   phase: "restoring" | "cleaning" | "clean";
+  /** A point-in-time drill's time: its objects are the run's and the event backups' by then. */
+  at?: string;
 }
 
 /**
@@ -82,6 +86,10 @@ export const DrillStateSchema = z
     runId: z.string().regex(RunIdPattern),
     objects: z.array(z.string().regex(ObjectRefPattern).max(140)).max(1_000_000),
     phase: z.enum(["restoring", "cleaning", "clean"]),
+    at: z
+      .string()
+      .refine((s) => parseInstant(s) !== undefined)
+      .optional(),
   })
   .strict();
 

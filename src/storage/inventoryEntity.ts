@@ -56,7 +56,14 @@ export function fromEntity(e: Record<string, unknown>): InventoryRow {
   };
 }
 
-const DrillOptional = ["runId", "finishedAt", "durationMs", "againstSource", "firstFailureCode"] as const;
+const DrillOptional = [
+  "runId",
+  "at",
+  "finishedAt",
+  "durationMs",
+  "againstSource",
+  "firstFailureCode",
+] as const;
 
 /** A drill's row: its lists (the first mismatches, objects near the version limit) as JSON text. */
 export function drillEntity(r: DrillRow): Entity {
@@ -105,6 +112,7 @@ export function drillFromEntity(e: Record<string, unknown>): DrillRow {
     mismatches: Number(e.mismatches ?? 0),
     sample: jsonList(e.sample),
     ...(text("runId") ? { runId: text("runId") as string } : {}),
+    ...(text("at") ? { at: text("at") as string } : {}),
     ...(text("finishedAt") ? { finishedAt: text("finishedAt") as string } : {}),
     ...(num("durationMs") !== undefined ? { durationMs: num("durationMs") as number } : {}),
     ...(num("againstSource") !== undefined ? { againstSource: num("againstSource") as number } : {}),

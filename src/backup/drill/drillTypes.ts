@@ -10,6 +10,11 @@ export interface DrillRequest {
   vault: string;
   drillId: string;
   trigger: Trigger;
+  /**
+   * A point in time (ISO 8601): the vault as it was then — the newest run finished by then with
+   * continuous protection's event backups taken since, as `restore --at` restores it — is drilled.
+   */
+  at?: string;
 }
 
 /** What a drill ends with: its row, every mismatch, and the diagnosis when it could not prove the run. */

@@ -7,6 +7,7 @@ import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { isStorageFailure } from "../failures.js";
 import type { Fleet } from "../fleet.js";
+import { asOf } from "../restore/asOf.js";
 import { keepTrying } from "../wait.js";
 import { scratchDigest } from "./scratch.js";
 
@@ -87,7 +88,9 @@ export async function trustedState(
   if (row.inScratch?.sha256 !== scratchDigest(state.objects).sha256) return undefined;
   let manifest: Manifest;
   try {
-    manifest = (await findRun(deps, state.runId, state.vault, signal)).manifest;
+    const run = await findRun(deps, state.runId, state.vault, signal);
+    // A point-in-time drill restored the run and the event backups by its time: those too.
+    manifest = state.at ? (await asOf(deps, run, new Date(state.at), signal)).run.manifest : run.manifest;
   } catch (e) {
     if (isStorageFailure(e)) throw e;
     return undefined;

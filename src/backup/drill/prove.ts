@@ -57,3 +57,30 @@ export function prove(
   }
   return { mismatches: out, againstSource };
 }
+
+/**
+ * Proves one object a point-in-time drill restored from an event backup (the backup holds no
+ * listing of the object, so its metadata cannot be compared): it came back; the version whose
+ * event asked for the backup is among its versions; and, while the vault still holds that version
+ * (the same object, not one deleted and made again), every version that came back is one the
+ * vault has — nothing the vault never held.
+ */
+export function proveEvent(
+  item: ManifestItem,
+  eventVersion: string | undefined,
+  restored: ObjectFacts | undefined,
+  source: ObjectFacts | undefined,
+): DrillMismatch[] {
+  const at = { kind: item.kind, name: item.name };
+  if (!restored) return [{ ...at, field: "missing" }];
+  const out: DrillMismatch[] = [];
+  const mine = new Set(restored.versions.map((v) => v.id));
+  if (!eventVersion || !mine.has(eventVersion))
+    out.push({ ...at, field: `version ${eventVersion ?? "?"}`, expected: "present", actual: "missing" });
+  const theirs = new Set(source?.versions.map((v) => v.id) ?? []);
+  if (eventVersion && theirs.has(eventVersion))
+    for (const v of restored.versions)
+      if (!theirs.has(v.id))
+        out.push({ ...at, field: `version ${v.id}`, expected: "in the vault", actual: "only in the backup" });
+  return out;
+}

@@ -2,11 +2,12 @@ import { drillMismatch, drillNothingToProve } from "../../diagnosis/drill.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { VersionWarning } from "../../domain/drillRecord.js";
 import type { Manifest, ManifestItem } from "../../domain/manifest.js";
+import { eventBlobFacts } from "../events/backupEvent.js";
 import { storageContext } from "../failures.js";
 import { Pool } from "../pool.js";
 import { executeRestore } from "../restore/execute.js";
 import type { DrillPorts, DrillResult, DrillWork } from "./drillTypes.js";
-import { prove } from "./prove.js";
+import { prove, proveEvent } from "./prove.js";
 import { emptyScratch, scratchContents, withManaged, writeDrillState } from "./scratch.js";
 
 /**
@@ -84,9 +85,15 @@ async function proveAll(
         inspector.facts(item.kind, item.name, signal),
         source.facts(item.kind, item.name, signal),
       ]);
-      const proof = prove(item, mine, theirs);
-      mismatchList.push(...proof.mismatches);
-      if (proof.againstSource) againstSource++;
+      // An object a point-in-time drill took from an event backup: proved as far as that backup says.
+      const event = item.blob.startsWith("events/") ? eventBlobFacts(item.blob) : undefined;
+      if (item.blob.startsWith("events/"))
+        mismatchList.push(...proveEvent(item, event?.version, mine, theirs));
+      else {
+        const proof = prove(item, mine, theirs);
+        mismatchList.push(...proof.mismatches);
+        if (proof.againstSource) againstSource++;
+      }
       if ((theirs?.versions.length ?? 0) >= VersionWarning) near.push(`${item.kind}/${item.name}`);
       row.compared++;
       onProgress?.("prove", ++done, restored.length);

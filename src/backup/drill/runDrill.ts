@@ -17,6 +17,8 @@ import { notInFleet, withFleet } from "../fleet.js";
 import { holding } from "../holding.js";
 import { abandonedRow, finishing } from "../lifecycle.js";
 import { VaultLimiter } from "../limiter.js";
+import { asOf } from "../restore/asOf.js";
+import { pointInTime } from "../restore/runRestore.js";
 import { budgetOf, underBudget } from "../subscriptionBudget.js";
 import type { DrillPorts, DrillProgress, DrillRequest, DrillResult, DrillWork } from "./drillTypes.js";
 import { drillLease, scratchInUse, trustedState } from "./guards.js";
@@ -92,9 +94,12 @@ export async function runDrill(
   const scratch = deps.config.drillVault;
   const vault = findVault(deps.config, req.vault);
   if (!vault) throw notInFleet(deps, req.vault);
+  // A point in time is checked as a restore's is (of a real day, with its zone, not in the future).
+  const at = pointInTime(req, deps.now());
   const row: DrillRow = {
     vault: vault.name,
     drillId: req.drillId,
+    ...(at ? { at: at.toISOString() } : {}),
     scratchVault: scratch?.name ?? "",
     trigger: req.trigger,
     status: "running",
@@ -226,12 +231,28 @@ async function failAfterRestore(w: DrillWork, ports: DrillPorts, objects: string
   return w.end("failed", diagnosis);
 }
 
+/**
+ * What a drill restores: the vault's newest committed run; with a time, the vault as it was then —
+ * the newest run finished by then, each object an event backup holds since that run started (and
+ * by then) from that backup, as `restore --at` restores it.
+ */
+export async function drilledManifest(
+  deps: EngineDeps,
+  vault: string,
+  at: string | undefined,
+  signal?: SignalLike,
+): Promise<Manifest> {
+  if (!at) return (await findRun(deps, "latest", vault, signal)).manifest;
+  const when = new Date(at);
+  return (await asOf(deps, await findRun(deps, "latest", vault, signal, when), when, signal)).run.manifest;
+}
+
 async function drill(w: DrillWork): Promise<DrillResult> {
   const { deps, vault, scratch, row, end, signal } = w;
   await abandonDeadDrills(deps, vault.name, row.drillId, signal);
   let manifest: Manifest;
   try {
-    manifest = (await findRun(deps, "latest", vault.name, signal)).manifest;
+    manifest = await drilledManifest(deps, vault.name, row.at, signal);
   } catch (e) {
     if (!isKvBackupError(e, "NotFound", "CorruptManifest")) throw e;
     return end("failed", drillNothingToProve(vault.name, e.message));
@@ -245,7 +266,13 @@ async function drill(w: DrillWork): Promise<DrillResult> {
   // checks the one against the other.
   row.inScratch = scratchDigest(objects);
   await deps.drills.put(row, signal);
-  const state = { drillId: row.drillId, vault: vault.name, runId: manifest.runId, objects };
+  const state = {
+    drillId: row.drillId,
+    vault: vault.name,
+    runId: manifest.runId,
+    objects,
+    ...(row.at ? { at: row.at } : {}),
+  };
   await writeDrillState(deps.documents, scratch.name, { ...state, phase: "restoring" }, signal);
   try {
     return await restoreProveClean(w, manifest, ports);

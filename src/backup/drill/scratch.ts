@@ -24,7 +24,9 @@ export async function readDrillState(
     return undefined;
   }
   const parsed = DrillStateSchema.safeParse(raw);
-  return parsed.success ? parsed.data : undefined;
+  if (!parsed.success) return undefined;
+  const { at, ...state } = parsed.data;
+  return { ...state, ...(at !== undefined ? { at } : {}) };
 }
 
 export async function writeDrillState(

@@ -80,7 +80,7 @@ export async function resolveRestore(
 }
 
 /** The request's point in time: an ISO 8601 time with its zone, of a real day, not in the future. */
-function pointInTime(req: RestoreRequest, now: Date): Date | undefined {
+export function pointInTime(req: Pick<RestoreRequest, "at">, now: Date): Date | undefined {
   if (req.at === undefined) return undefined;
   const at = parseInstant(req.at);
   if (!at)
