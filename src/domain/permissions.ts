@@ -82,6 +82,15 @@ export const StorageRoles = {
   table: "Storage Table Data Contributor",
 } as const;
 
+/**
+ * Continuous protection: what each Event Grid system topic's own (system-assigned) identity gets,
+ * scoped to the events queue and the dead-letter container — to deliver, and to dead-letter.
+ */
+export const EventGridDeliveryRoles = {
+  queue: "Storage Queue Data Message Sender",
+  deadLetter: "Storage Blob Data Contributor",
+} as const;
+
 /** What a vault is to the app, and so which role it needs there. */
 export type VaultUse = "listed" | "discovered" | "restoreTarget" | "drill";
 
