@@ -43,7 +43,7 @@ export { buildReport, type VaultReport } from "./report.js";
 export { getRestore, type RestoreState, runRestoreJob, submitRestore } from "./restore/restoreJobs.js";
 export type { RestoreReport } from "./restore/restoreTypes.js";
 // Restores: of a vault's run (now, or queued), of a Managed HSM key.
-export { runRestore } from "./restore/runRestore.js";
+export { pointInTime, runRestore } from "./restore/runRestore.js";
 export { restoredAsAsked } from "./restore/status.js";
 export type { Progress } from "./run/backupKinds.js";
 export type { RunResult } from "./run/record.js";

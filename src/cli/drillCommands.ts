@@ -1,4 +1,11 @@
-import { buildReport, type DrillResult, drillTargets, runDrill, type VaultReport } from "../backup/engine.js";
+import {
+  buildReport,
+  type DrillResult,
+  drillTargets,
+  pointInTime,
+  runDrill,
+  type VaultReport,
+} from "../backup/engine.js";
 import { newRunId } from "../domain/runId.js";
 import { unique } from "../domain/vocabulary.js";
 import { type Command, ExitCode, text, texts } from "./command.js";
@@ -20,6 +27,11 @@ export const drillCommand: Command = {
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const app = ctx.app();
+    // A time is checked before anything is drilled (as restore --at checks it).
+    const at = pointInTime(
+      { ...(text(ctx, "at") !== undefined ? { at: text(ctx, "at") as string } : {}) },
+      app.now(),
+    );
     const asked = unique(texts(ctx, "vault").map((v) => v.toLowerCase()));
     const vaults = await drillTargets(app, asked.length ? asked : undefined);
     const { out } = ctx;
@@ -33,7 +45,7 @@ export const drillCommand: Command = {
           vault,
           drillId,
           trigger: "cli",
-          ...(text(ctx, "at") !== undefined ? { at: text(ctx, "at") as string } : {}),
+          ...(at ? { at: at.toISOString() } : {}),
         },
         {
           // An operator is told at once that another drill holds the scratch vault.

@@ -93,6 +93,22 @@ async function proveAll(
         const proof = prove(item, mine, theirs);
         mismatchList.push(...proof.mismatches);
         if (proof.againstSource) againstSource++;
+        // A point-in-time drill: the vault's object changed by the drill's time, after the run, and
+        // no event backup holds the change — the restore is not the vault as it was then.
+        const changed = Date.parse(theirs?.updatedOn ?? "");
+        if (
+          w.row.at &&
+          changed <= Date.parse(w.row.at) &&
+          theirs?.updatedOn !== item.updatedOn &&
+          changed > Date.parse(item.updatedOn ?? "")
+        )
+          mismatchList.push({
+            kind: item.kind,
+            name: item.name,
+            field: "state at the time",
+            expected: `changed ${theirs?.updatedOn}`,
+            actual: `the run's copy of ${item.updatedOn} (no event backup holds the change)`,
+          });
       }
       if ((theirs?.versions.length ?? 0) >= VersionWarning) near.push(`${item.kind}/${item.name}`);
       row.compared++;

@@ -10,6 +10,7 @@ import type { DrillMismatch, DrillRow } from "../../domain/drillRecord.js";
 import { failureOf, isKvBackupError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
+import type { Kind } from "../../domain/vocabulary.js";
 import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
@@ -241,10 +242,19 @@ export async function drilledManifest(
   vault: string,
   at: string | undefined,
   signal?: SignalLike,
-): Promise<Manifest> {
-  if (!at) return (await findRun(deps, "latest", vault, signal)).manifest;
+): Promise<{ manifest: Manifest; unused: { kind: Kind; name: string; why: string }[] }> {
+  if (!at) return { manifest: (await findRun(deps, "latest", vault, signal)).manifest, unused: [] };
   const when = new Date(at);
-  return (await asOf(deps, await findRun(deps, "latest", vault, signal, when), when, signal)).run.manifest;
+  const { run, sources } = await asOf(deps, await findRun(deps, "latest", vault, signal, when), when, signal);
+  // An event backup by then that says no SHA-256 is not used: the restore is not the vault as it
+  // was for that object (an older copy, or none), and the drill must not call it proved.
+  const unused = [...sources]
+    .filter(([, source]) => source.includes("is not used"))
+    .map(([key, why]) => {
+      const [kind, ...name] = key.split("/");
+      return { kind: kind as Kind, name: name.join("/"), why };
+    });
+  return { manifest: run.manifest, unused };
 }
 
 async function drill(w: DrillWork): Promise<DrillResult> {
@@ -252,7 +262,16 @@ async function drill(w: DrillWork): Promise<DrillResult> {
   await abandonDeadDrills(deps, vault.name, row.drillId, signal);
   let manifest: Manifest;
   try {
-    manifest = await drilledManifest(deps, vault.name, row.at, signal);
+    const drilled = await drilledManifest(deps, vault.name, row.at, signal);
+    manifest = drilled.manifest;
+    for (const u of drilled.unused)
+      w.mismatchList.push({
+        kind: u.kind,
+        name: u.name,
+        field: "event backup",
+        expected: "a SHA-256",
+        actual: u.why,
+      });
   } catch (e) {
     if (!isKvBackupError(e, "NotFound", "CorruptManifest")) throw e;
     return end("failed", drillNothingToProve(vault.name, e.message));

@@ -72,6 +72,9 @@ export interface KindsDeps {
         newest: ReadonlyMap<string, EventSource>;
         /** Per object, the latest time any of its event backups answered an event or started (blobs without an event time too). */
         latest: ReadonlyMap<string, number>;
+        /** New versions made from here (the vault's run before this one started)… */
+        missedAfter: number;
+        /** …to here (the report's grace before this run's start) should each have an event backup. */
         missedBefore: number;
       }
     | undefined;
@@ -132,11 +135,11 @@ class KindPass {
    * one the events missed.
    */
   takenFromVault(o: ObjectInfo): void {
-    const { events, base } = this.deps;
+    const { events } = this.deps;
     // Only a new version has an event (an attribute or tag change has none): its creation time says.
-    if (!events || !base || o.createdOn === undefined) return;
+    if (!events || o.createdOn === undefined) return;
     const at = Date.parse(o.createdOn);
-    if (Number.isNaN(at) || at < Date.parse(base.startedAt) || at > events.missedBefore) return;
+    if (Number.isNaN(at) || at < events.missedAfter || at > events.missedBefore) return;
     // An event backup answered an event of this version or later, or was taken after it: not missed.
     if ((events.latest.get(baseKey(this.kind, o.name)) ?? 0) >= at) return;
     this.out.eventsMissed ??= [];
@@ -208,11 +211,14 @@ async function backupKind(
             inBase && deps.base
               ? { runId: deps.base.runId, item: inBase, stored: deps.base.blobs.get(inBase.blob) }
               : undefined;
-          const event = deps.events?.newest.get(baseKey(pass.kind, o.name));
+          // Copied from an event backup only in an incremental run (a full run takes everything from Key Vault).
+          const event = deps.base ? deps.events?.newest.get(baseKey(pass.kind, o.name)) : undefined;
           await pool.submit(() =>
             signals.with(async (s) => {
               const outcome = await backupObject(objectDeps, o, blob, existing.get(blob), s, base, event);
-              if (outcome.outcome === "backedUp" && !outcome.copied && !outcome.resumed)
+              // Taken from Key Vault by this attempt, or by an earlier one of this run (a resumed blob
+              // that was not copied): a new version there may be one the events missed.
+              if (outcome.outcome === "backedUp" && !outcome.copied && !outcome.item.copiedFrom)
                 pass.takenFromVault(o);
               pass.add(outcome);
             }),

@@ -1,6 +1,8 @@
 import { findVault } from "../../domain/config.js";
+import { isKvBackupError } from "../../domain/errors.js";
 import { abortError, type SignalLike } from "../../domain/signal.js";
 import { Kinds } from "../../domain/vocabulary.js";
+import { findRun } from "../catalog/findRun.js";
 import { EventsLateSeconds } from "../coverage.js";
 import type { EngineDeps, VaultJob } from "../deps.js";
 import { eventBackupsOf } from "../events/backupEvent.js";
@@ -8,7 +10,14 @@ import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
 import { budgetOf, underBudget } from "../subscriptionBudget.js";
-import { type BackedUp, backupKinds, baseKey, type KindsDeps, type Progress } from "./backupKinds.js";
+import {
+  type BackedUp,
+  type Base,
+  backupKinds,
+  baseKey,
+  type KindsDeps,
+  type Progress,
+} from "./backupKinds.js";
 import { baseFor } from "./base.js";
 import { commit } from "./commit.js";
 import { framedRun } from "./frame.js";
@@ -54,16 +63,21 @@ export async function runVault(given: EngineDeps, job: VaultJob, options: RunOpt
 }
 
 /**
- * With continuous protection on, an incremental run takes what the events already captured: each
- * object's newest event backup (one that says what it holds), and the time before which a change
- * should have had its event backup (the report's grace, counted back from this run's start).
+ * With continuous protection on: each object's newest event backup (one that says what it holds:
+ * an incremental run copies from it), and the window in which a new version should have had its
+ * event backup — from the start of the vault's run before this one (the base, or for a full run
+ * the newest committed run) to the report's grace before this run's start. No earlier run: no
+ * window (nothing to compare with).
  */
 async function eventSources(
   deps: EngineDeps,
   record: RunRecord,
+  base: Base | undefined,
   signal: SignalLike,
 ): Promise<KindsDeps["events"]> {
   if (!deps.config.eventsQueue) return undefined;
+  const before = base?.startedAt ?? (await previousRunStart(deps, record, signal));
+  if (before === undefined) return undefined;
   const newest = new Map<string, EventSource>();
   const latest = new Map<string, number>();
   for (const e of await eventBackupsOf(deps.blobs, record.vault.name, signal)) {
@@ -75,7 +89,27 @@ async function eventSources(
     if (!known || Date.parse(e.eventAt) > Date.parse(known.eventAt))
       newest.set(key, { blob: e.blob, bytes: e.bytes, sha256: e.sha256, etag: e.etag, eventAt: e.eventAt });
   }
-  return { newest, latest, missedBefore: record.startedAt.getTime() - EventsLateSeconds * 1000 };
+  return {
+    newest,
+    latest,
+    missedAfter: Date.parse(before),
+    missedBefore: record.startedAt.getTime() - EventsLateSeconds * 1000,
+  };
+}
+
+/** When the vault's newest committed run (not this one) started; undefined when it has none. */
+async function previousRunStart(
+  deps: EngineDeps,
+  record: RunRecord,
+  signal: SignalLike,
+): Promise<string | undefined> {
+  try {
+    const { manifest } = await findRun(deps, "latest", record.vault.name, signal);
+    return manifest.runId === record.job.runId ? undefined : manifest.startedAt;
+  } catch (e) {
+    if (isKvBackupError(e, "NotFound") || isKvBackupError(e, "CorruptManifest")) return undefined;
+    throw e;
+  }
 }
 
 async function backUp(
@@ -96,7 +130,7 @@ async function backUp(
       clock: deps.clock,
     });
     const vault = deps.vaults(record.vault, limiter, { onThrottled: () => record.telemetry.throttled() });
-    const events = base ? await eventSources(deps, record, signal) : undefined;
+    const events = await eventSources(deps, record, base, signal);
     const { concurrency, copyConcurrency, versionLimit } = deps.tuning;
     await backupKinds(
       {

@@ -131,4 +131,26 @@ describe("a point-in-time restore drill", () => {
     const refused = await drillAt(v, v.deps.now().toISOString());
     expect([refused.status, refused.diagnosis?.code]).toEqual(["failed", "DrillVaultNotEmpty"]);
   });
+
+  it("does not call it proved when the restore is not the vault as it was: an event backup without its SHA-256, a change no event backup holds (adversary)", async () => {
+    const w = pitWorld();
+    const dayBefore = "2026-11-25T02:00:00.000Z";
+    for (const objects of Object.values(w.vault().objects))
+      for (const o of objects.values()) o.info.updatedOn = dayBefore;
+    await backup(w);
+    // foxtrot made since, its event backup without a SHA-256 (not used by restore --at).
+    w.vault().put("secrets", "foxtrot", {});
+    const f = await backupEvent(w.deps, secretEvent({ name: "foxtrot", version: "v0" }));
+    delete (w.storage.blobs.get(f.blob as string)?.facts as { sha256?: string } | undefined)?.sha256;
+    // bravo changed since the run, before the drill's time, and no event backup holds it.
+    w.vault().put("secrets", "bravo", { updatedOn: w.deps.now().toISOString() });
+    const r = await drillAt(w, w.deps.now().toISOString());
+    expect(r.status).toBe("failed");
+    expect(r.mismatchList.map((m) => [m.name, m.field])).toEqual([
+      ["bravo", "state at the time"],
+      ["foxtrot", "event backup"],
+    ]);
+    expect(r.diagnosis?.code).toBe("DrillMismatch");
+    expect(empty(w)).toBe(true);
+  });
 });

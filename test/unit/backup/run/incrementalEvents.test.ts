@@ -239,3 +239,49 @@ describe("event backups the daily run must not take for the current state (adver
     expect(manifestOf(w, second.manifestPath).eventsMissed).toBeUndefined();
   });
 });
+
+describe("what the events missed, on every kind of run (adversary on issue 23)", () => {
+  it("the weekly full run names them too (it copies nothing from events)", async () => {
+    const { w, later } = eventsWorld();
+    seed(w.vault());
+    await daily(w);
+    const made = later(60);
+    newVersion(w, "foxtrot", made);
+    const full = await runBackup(w.deps, {
+      runId: newRunId(later(60)),
+      vault: "demo-vault",
+      tier: "weekly",
+      trigger: "timer",
+    });
+    expect(full).toMatchObject({ mode: "full", copied: 0 });
+    expect(manifestOf(w, full.manifestPath).eventsMissed).toEqual([
+      { kind: "secrets", name: "foxtrot", createdOn: made.toISOString() },
+    ]);
+  });
+
+  it("a run stopped after taking a missed version from Key Vault, then resumed, still names it", async () => {
+    const { w, later } = eventsWorld();
+    const v = seed(w.vault());
+    await daily(w);
+    const made = later(60);
+    newVersion(w, "alpha", made);
+    later(60);
+    const job = {
+      runId: newRunId(w.deps.now()),
+      vault: "demo-vault",
+      tier: "daily" as const,
+      trigger: "timer" as const,
+    };
+    const ac = new AbortController();
+    v.onBackup = (_kind, name) => {
+      if (name === "alpha") queueMicrotask(() => ac.abort());
+    };
+    await expect(runBackup(w.deps, job, { signal: ac.signal })).rejects.toThrow();
+    v.onBackup = () => undefined;
+    const resumed = await runBackup(w.deps, job);
+    expect(resumed.status).toBe("succeeded");
+    expect(manifestOf(w, resumed.manifestPath).eventsMissed).toEqual([
+      { kind: "secrets", name: "alpha", createdOn: made.toISOString() },
+    ]);
+  });
+});
