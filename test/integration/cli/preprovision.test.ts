@@ -32,12 +32,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const hook = (subscription: string) =>
+const hook = (subscription: string, env: Record<string, string> = {}) =>
   exec(process.execPath, ["infra/hooks/preprovision.mjs"], {
     env: childEnv({
       PATH: `${bin}:${process.env.PATH ?? ""}`,
       AZURE_SUBSCRIPTION_ID: subscription,
       KVBACKUP_ARM_ENDPOINT: stack.arm.url,
+      ...env,
     }),
   }).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),
@@ -66,5 +67,38 @@ describe("azd preprovision: the Microsoft.App resource provider (issue 21)", () 
     expect(r.out).toMatch(
       /could not check that Microsoft\.App is registered \(Resource Manager answered 404 SubscriptionNotFound\)/,
     );
+  });
+});
+
+describe("azd preprovision with continuous protection (issue 23)", () => {
+  it("checks Microsoft.EventGrid where the vaults and the discovery subscriptions are, and Microsoft.PolicyInsights where the policy remediates", async () => {
+    const env = {
+      KVBACKUP_CONTINUOUS_PROTECTION: "true",
+      KVBACKUP_VAULTS: JSON.stringify([
+        { name: "kv-a", resourceGroup: "rg" },
+        { name: "kv-b", resourceGroup: "rg", subscriptionId: StackSubscriptions.b },
+      ]),
+      KVBACKUP_DISCOVERY_SUBSCRIPTIONS: StackSubscriptions.b,
+    };
+    stack.arm.setRegistration(StackSubscriptions.a, "Microsoft.App", "Registered");
+    const ok = await hook(StackSubscriptions.a, env);
+    expect(ok.code).toBe(0);
+    for (const line of [
+      `Microsoft.EventGrid is registered in subscription ${StackSubscriptions.a}`,
+      `Microsoft.EventGrid is registered in subscription ${StackSubscriptions.b}`,
+      `Microsoft.PolicyInsights is registered in subscription ${StackSubscriptions.b}`,
+    ])
+      expect(ok.out).toContain(line);
+    stack.arm.setRegistration(StackSubscriptions.b, "Microsoft.EventGrid", "NotRegistered");
+    const refused = await hook(StackSubscriptions.a, env);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain(
+      `the Microsoft.EventGrid resource provider is NotRegistered in subscription ${StackSubscriptions.b}: continuous protection makes each vault's Event Grid system topic there`,
+    );
+    // Without continuous protection, nothing of it is checked.
+    const off = await hook(StackSubscriptions.a, { ...env, KVBACKUP_CONTINUOUS_PROTECTION: "false" });
+    expect(off.code).toBe(0);
+    expect(off.out).not.toContain("Microsoft.EventGrid");
+    stack.arm.setRegistration(StackSubscriptions.b, "Microsoft.EventGrid", "Registered");
   });
 });

@@ -81,8 +81,11 @@ describe("the event function killed mid-backup (issue 23)", () => {
       arrived = resolve;
     });
     // Key Vault holds the backup call until the process is gone.
-    stack.emulator.gate = (_vault, operation) =>
-      operation === "BackupSecret" ? (arrived(), new Promise<void>(() => undefined)) : undefined;
+    stack.emulator.gate = (_vault, operation) => {
+      if (operation !== "BackupSecret") return undefined;
+      arrived();
+      return new Promise<void>(() => undefined);
+    };
     const first = eventProcess(message);
     const early = await Promise.race([held.then(() => undefined), first.exited]);
     expect(early, "the process ended before it reached the held call").toBeUndefined();
@@ -108,10 +111,11 @@ describe("the event function killed mid-backup (issue 23)", () => {
       arrived = resolve;
     });
     // Storage holds the blob's PUT (the proxy has not forwarded it) until the process is gone.
-    stack.proxies.blob.gate = (method, path) =>
-      method === "PUT" && path.includes("/events/demo-vault/secrets/killed-in-write/")
-        ? (arrived(), new Promise<void>(() => undefined))
-        : undefined;
+    stack.proxies.blob.gate = (method, path) => {
+      if (method !== "PUT" || !path.includes("/events/demo-vault/secrets/killed-in-write/")) return undefined;
+      arrived();
+      return new Promise<void>(() => undefined);
+    };
     const first = eventProcess(message);
     const early = await Promise.race([held.then(() => undefined), first.exited]);
     expect(early, "the process ended before it reached the held call").toBeUndefined();
