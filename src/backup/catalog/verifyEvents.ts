@@ -7,20 +7,14 @@ import type { EngineDeps } from "../deps.js";
 import { eventBackupsOf } from "../events/backupEvent.js";
 import { isStorageFailure } from "../failures.js";
 import { Pool } from "../pool.js";
-import type { VerifyProblem } from "./verifyRun.js";
+import type { VerifyProblem, VerifyResult } from "./verifyRun.js";
 
-/** What `kvbackup verify --events --vault V` found. */
-export interface EventsVerifyResult {
-  vault: string;
-  ok: boolean;
-  /** Event backups in the layout. */
-  expected: number;
-  /** Read back and hashed. */
-  checked: number;
-  bytes: number;
-  /** corrupt: not the SHA-256 its metadata says; unverifiable: it says none; extra: under events/{vault}/ but not an event backup. */
-  problems: VerifyProblem[];
-}
+/**
+ * What `kvbackup verify --events --vault V` found: a run's verify result without the run — expected
+ * is the event backups in the layout; problems name a corrupt one (not the SHA-256 its metadata
+ * says), an unverifiable one (it says none), and anything under events/{vault}/ that is not one.
+ */
+export type EventsVerifyResult = Omit<VerifyResult, "runId">;
 
 /**
  * Continuous protection's backups of a vault (events/{vault}/…), each read back and hashed against

@@ -121,45 +121,21 @@ const copyable = (base: BaseItem): boolean =>
   (base.stored?.sha256 === base.item.sha256 && base.stored.bytes === base.item.bytes);
 
 /**
- * An unchanged object of an incremental run: its blob in the base run is copied server-side into
- * this run's folder (no Key Vault transaction), carrying the base item's facts and where it came
- * from. Undefined when it cannot be (the base blob aged out, or a blob is in the way): the object
- * is then backed up from Key Vault.
+ * A blob that already holds the object as it is now — its copy in the base run (unchanged since),
+ * or continuous protection's backup of its current state — copied server-side into this run's
+ * folder (no Key Vault transaction), the item carrying the listing's facts, the source's hash and
+ * where it came from. Only the listed version of the source is copied (its ETag). Undefined when it
+ * cannot be (aged out, rewritten since, a blob in the way): the object is then backed up from Key Vault.
  */
-async function copyFromBase(
+async function copyHeld(
   deps: ObjectBackupDeps,
   o: ObjectInfo,
   blob: string,
-  base: BaseItem,
+  source: { blob: string; bytes: number; sha256: string; etag?: string | undefined; copiedFrom: string },
   signal?: SignalLike,
 ): Promise<ObjectOutcome | undefined> {
   const { managed: _managed, ...object } = o;
-  const facts: BlobFacts = { sha256: base.item.sha256, object, copiedFrom: base.runId };
-  const copied = await deps.blobs.copy(base.item.blob, blob, facts, signal, base.item.etag);
-  if (!copied) return undefined;
-  return {
-    outcome: "backedUp",
-    item: itemOf(blob, base.item.bytes, { ...facts, object }, copied.etag),
-    resumed: false,
-    copied: true,
-  };
-}
-
-/**
- * An object changed since the base run whose change continuous protection already backed up: the
- * event backup is copied server-side into this run's folder (no Key Vault transaction), the item
- * carrying the listing's facts and the event blob's hash. Undefined when it cannot be (aged out,
- * rewritten since it was listed, a blob in the way): the object is then backed up from Key Vault.
- */
-async function copyFromEvent(
-  deps: ObjectBackupDeps,
-  o: ObjectInfo,
-  blob: string,
-  source: EventSource,
-  signal?: SignalLike,
-): Promise<ObjectOutcome | undefined> {
-  const { managed: _managed, ...object } = o;
-  const facts: BlobFacts = { sha256: source.sha256, object, copiedFrom: CopiedFromEvents };
+  const facts: BlobFacts = { sha256: source.sha256, object, copiedFrom: source.copiedFrom };
   const copied = await deps.blobs.copy(source.blob, blob, facts, signal, source.etag);
   if (!copied) return undefined;
   return {
@@ -192,12 +168,12 @@ export async function backupObject(
   let copyTried = false;
   if (base && prior === undefined && sameListedState(base.item, o) && copyable(base)) {
     copyTried = true;
-    const copied = await copyFromBase(deps, o, blob, base, signal);
+    const copied = await copyHeld(deps, o, blob, { ...base.item, copiedFrom: base.runId }, signal);
     if (copied) return copied;
   }
   if (!copyTried && event && prior === undefined && eventHolds(event, o)) {
     copyTried = true;
-    const copied = await copyFromEvent(deps, o, blob, event, signal);
+    const copied = await copyHeld(deps, o, blob, { ...event, copiedFrom: CopiedFromEvents }, signal);
     if (copied) return copied;
   }
   const label = objectLabel(o.kind, o.name);

@@ -73,25 +73,49 @@ const eventBlobs = async (name: string) => {
   return [...(await app.blobs.list(eventFolder("demo-vault", "secrets", name))).values()];
 };
 
+/**
+ * The event function's process on `message`, killed (SIGKILL) once the call `hold` picks is held:
+ * `hold(stop)` installs a gate that calls stop() and never lets the call through; the gate is
+ * taken away once the process is gone.
+ */
+async function killedWhileHeld(
+  message: string,
+  hold: (held: () => void) => void,
+  release: () => void,
+): Promise<void> {
+  let arrived: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
+  hold(arrived);
+  const first = eventProcess(message);
+  const early = await Promise.race([held.then(() => undefined), first.exited]);
+  expect(early, "the process ended before it reached the held call").toBeUndefined();
+  first.proc.kill("SIGKILL");
+  expect((await first.exited).signal).toBe("SIGKILL");
+  release();
+}
+
+/** A gate that holds the call forever (its caller is killed meanwhile), after saying it has it. */
+const holdForever = (arrived: () => void): Promise<void> => {
+  arrived();
+  return new Promise<void>(() => undefined);
+};
+
 describe("the event function killed mid-backup (issue 23)", () => {
   it("killed during Key Vault's backup call: nothing written; delivered again, backed up once; again, a duplicate", async () => {
     const message = await newVersionMessage("killed-in-backup");
-    let arrived: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      arrived = resolve;
-    });
     // Key Vault holds the backup call until the process is gone.
-    stack.emulator.gate = (_vault, operation) => {
-      if (operation !== "BackupSecret") return undefined;
-      arrived();
-      return new Promise<void>(() => undefined);
-    };
-    const first = eventProcess(message);
-    const early = await Promise.race([held.then(() => undefined), first.exited]);
-    expect(early, "the process ended before it reached the held call").toBeUndefined();
-    first.proc.kill("SIGKILL");
-    expect((await first.exited).signal).toBe("SIGKILL");
-    stack.emulator.gate = undefined;
+    await killedWhileHeld(
+      message,
+      (arrived) => {
+        stack.emulator.gate = (_vault, operation) =>
+          operation === "BackupSecret" ? holdForever(arrived) : undefined;
+      },
+      () => {
+        stack.emulator.gate = undefined;
+      },
+    );
     expect(await eventBlobs("killed-in-backup")).toEqual([]);
     const again = eventProcess(message);
     const r = await again.exited;
@@ -106,22 +130,19 @@ describe("the event function killed mid-backup (issue 23)", () => {
 
   it("killed while the blob is being written: no partial blob; delivered again, backed up once", async () => {
     const message = await newVersionMessage("killed-in-write");
-    let arrived: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      arrived = resolve;
-    });
     // Storage holds the blob's PUT (the proxy has not forwarded it) until the process is gone.
-    stack.proxies.blob.gate = (method, path) => {
-      if (method !== "PUT" || !path.includes("/events/demo-vault/secrets/killed-in-write/")) return undefined;
-      arrived();
-      return new Promise<void>(() => undefined);
-    };
-    const first = eventProcess(message);
-    const early = await Promise.race([held.then(() => undefined), first.exited]);
-    expect(early, "the process ended before it reached the held call").toBeUndefined();
-    first.proc.kill("SIGKILL");
-    expect((await first.exited).signal).toBe("SIGKILL");
-    stack.proxies.blob.gate = undefined;
+    await killedWhileHeld(
+      message,
+      (arrived) => {
+        stack.proxies.blob.gate = (method, path) =>
+          method === "PUT" && path.includes("/events/demo-vault/secrets/killed-in-write/")
+            ? holdForever(arrived)
+            : undefined;
+      },
+      () => {
+        stack.proxies.blob.gate = undefined;
+      },
+    );
     expect(await eventBlobs("killed-in-write")).toEqual([]);
     const again = eventProcess(message);
     expect(JSON.parse((await again.exited).out)).toMatchObject({ outcome: "backed-up" });

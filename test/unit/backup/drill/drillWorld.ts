@@ -33,7 +33,7 @@ export function afterEachRestore(v: MemoryVault, hook: (kind: Kind) => void): vo
 /** Writes (or overwrites) the scratch vault's drill record, as a drill or a forger would. */
 export async function writeState(
   w: ReturnType<typeof world>,
-  state: { drillId: string; runId: string; objects: string[] },
+  state: { drillId: string; runId: string; objects: string[]; at?: string },
 ): Promise<void> {
   const bytes = Buffer.from(JSON.stringify({ ...state, vault: "demo-vault", phase: "restoring" }));
   if (!(await w.deps.documents.create(drillStatePath("drill-vault"), bytes)))
@@ -45,12 +45,15 @@ export async function killedDrill(
   w: ReturnType<typeof world>,
   runId: string,
   objects: string[],
+  /** A point-in-time drill's time (its row and its record carry it). */
+  at?: string,
 ): Promise<void> {
   const drillId = newRunId(new Date("2026-11-25T04:00:00Z"));
   await w.deps.drills.put({
     vault: "demo-vault",
     drillId,
     runId,
+    ...(at ? { at } : {}),
     scratchVault: "drill-vault",
     trigger: "timer",
     status: "running",
@@ -60,7 +63,7 @@ export async function killedDrill(
     sample: [],
     inScratch: scratchDigest(objects),
   });
-  await writeState(w, { drillId, runId, objects });
+  await writeState(w, { drillId, runId, objects, ...(at ? { at } : {}) });
 }
 
 export const empty = (w: ReturnType<typeof world>) => {

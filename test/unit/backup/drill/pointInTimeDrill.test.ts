@@ -1,13 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { runDrill } from "../../../../src/backup/drill/runDrill.js";
-import { drillStatePath, scratchDigest } from "../../../../src/backup/drill/scratch.js";
 import { backupEvent } from "../../../../src/backup/events/backupEvent.js";
 import { main } from "../../../../src/cli/main.js";
 import { newRunId } from "../../../../src/domain/runId.js";
 import { seed, world } from "../../fakes/deps.js";
 import { captureIo } from "../../fakes/io.js";
 import { secretEvent } from "../events/eventsWorld.js";
-import { backup, drillVault, empty } from "./drillWorld.js";
+import { backup, drillVault, empty, killedDrill } from "./drillWorld.js";
 
 /** Issue 23: a restore drill can prove a point-in-time restore (the run and the event backups since). */
 const pitWorld = () => {
@@ -83,23 +82,7 @@ describe("a point-in-time restore drill", () => {
     const at = w.deps.now().toISOString();
     // What the killed drill left: its row and record (with its time), and foxtrot in the scratch vault.
     const objects = ["secrets/alpha", "secrets/foxtrot"];
-    const drillId = newRunId(new Date("2026-11-25T04:00:00Z"));
-    await w.deps.drills.put({
-      vault: "demo-vault",
-      drillId,
-      runId: run.runId,
-      at,
-      scratchVault: "drill-vault",
-      trigger: "timer",
-      status: "running",
-      startedAt: "2026-11-25T04:00:00Z",
-      compared: 0,
-      mismatches: 0,
-      sample: [],
-      inScratch: scratchDigest(objects),
-    });
-    const state = { drillId, runId: run.runId, objects, at, vault: "demo-vault", phase: "restoring" };
-    await w.deps.documents.create(drillStatePath("drill-vault"), Buffer.from(JSON.stringify(state)));
+    await killedDrill(w, run.runId, objects, at);
     w.vault("drill-vault").put("secrets", "foxtrot", {});
     const r = await drillAt(w, at);
     expect(r.status).toBe("succeeded");
@@ -109,24 +92,7 @@ describe("a point-in-time restore drill", () => {
     const run2 = await backup(v);
     v.vault().put("secrets", "foxtrot", {});
     await backupEvent(v.deps, secretEvent({ name: "foxtrot", version: "v0" }));
-    await v.deps.drills.put({
-      vault: "demo-vault",
-      drillId,
-      runId: run2.runId,
-      scratchVault: "drill-vault",
-      trigger: "timer",
-      status: "running",
-      startedAt: "2026-11-25T04:00:00Z",
-      compared: 0,
-      mismatches: 0,
-      sample: [],
-      inScratch: scratchDigest(objects),
-    });
-    const { at: _no, ...timeless } = state;
-    await v.deps.documents.create(
-      drillStatePath("drill-vault"),
-      Buffer.from(JSON.stringify({ ...timeless, runId: run2.runId })),
-    );
+    await killedDrill(v, run2.runId, objects);
     v.vault("drill-vault").put("secrets", "foxtrot", {});
     const refused = await drillAt(v, v.deps.now().toISOString());
     expect([refused.status, refused.diagnosis?.code]).toEqual(["failed", "DrillVaultNotEmpty"]);

@@ -39,6 +39,17 @@ const newVersion = (w: W, name: string, at: Date) =>
     createdOn: at.toISOString(),
   });
 
+/** Continuous protection on, a first daily run, then a new version of alpha an hour later, backed up by its event. */
+async function alphaChangedWithItsEvent() {
+  const { w, later } = eventsWorld();
+  const v = seed(w.vault());
+  await daily(w);
+  const made = later(60);
+  newVersion(w, "alpha", made);
+  await backupEvent(w.deps, secretEvent({ version: "v9", at: made.toISOString() }));
+  return { w, v, later, made };
+}
+
 const demoReport = async (w: W) => (await buildReport(w.deps)).vaults.find((v) => v.vault === "demo-vault");
 
 describe("the daily run with continuous protection on", () => {
@@ -88,12 +99,7 @@ describe("the daily run with continuous protection on", () => {
   });
 
   it("a change the event backup does not hold (a tag set after it) is taken from Key Vault, and is not a missed event", async () => {
-    const { w, later } = eventsWorld();
-    const v = seed(w.vault());
-    await daily(w);
-    const made = later(60);
-    newVersion(w, "alpha", made);
-    await backupEvent(w.deps, secretEvent({ version: "v9", at: made.toISOString() }));
+    const { w, v, later, made } = await alphaChangedWithItsEvent();
     // An attribute change: no event; updatedOn moves, createdOn (the version's) does not.
     const tagged = later(5);
     v.put("secrets", "alpha", {
@@ -224,12 +230,7 @@ describe("event backups the daily run must not take for the current state (adver
   });
 
   it("an event backup written before event times were recorded still counts as catching its change (no false 'missed')", async () => {
-    const { w, later } = eventsWorld();
-    const v = seed(w.vault());
-    await daily(w);
-    const made = later(60);
-    newVersion(w, "alpha", made);
-    await backupEvent(w.deps, secretEvent({ version: "v9", at: made.toISOString() }));
+    const { w, v, later } = await alphaChangedWithItsEvent();
     for (const [path, blob] of w.storage.blobs)
       if (path.startsWith("events/")) delete (blob.facts as { eventAt?: string }).eventAt;
     later(60);
