@@ -10,17 +10,15 @@ import type { DrillMismatch, DrillRow } from "../../domain/drillRecord.js";
 import { failureOf, isKvBackupError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
-import type { Kind } from "../../domain/vocabulary.js";
-import { findRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { holding } from "../holding.js";
 import { abandonedRow, finishing } from "../lifecycle.js";
 import { VaultLimiter } from "../limiter.js";
-import { asOf } from "../restore/asOf.js";
 import { pointInTime } from "../restore/runRestore.js";
 import { budgetOf, underBudget } from "../subscriptionBudget.js";
+import { drilledManifest } from "./drilledManifest.js";
 import type { DrillPorts, DrillProgress, DrillRequest, DrillResult, DrillWork } from "./drillTypes.js";
 import { drillLease, scratchInUse, trustedState } from "./guards.js";
 import { restoreProveClean } from "./restoreProve.js";
@@ -230,31 +228,6 @@ async function failAfterRestore(w: DrillWork, ports: DrillPorts, objects: string
         ? ` The scratch vault still holds ${left} object(s) this drill restored; the next drill purges them.`
         : " Objects this drill restored may remain in the scratch vault; the next drill purges them.";
   return w.end("failed", diagnosis);
-}
-
-/**
- * What a drill restores: the vault's newest committed run; with a time, the vault as it was then —
- * the newest run finished by then, each object an event backup holds since that run started (and
- * by then) from that backup, as `restore --at` restores it.
- */
-export async function drilledManifest(
-  deps: EngineDeps,
-  vault: string,
-  at: string | undefined,
-  signal?: SignalLike,
-): Promise<{ manifest: Manifest; unused: { kind: Kind; name: string; why: string }[] }> {
-  if (!at) return { manifest: (await findRun(deps, "latest", vault, signal)).manifest, unused: [] };
-  const when = new Date(at);
-  const { run, sources } = await asOf(deps, await findRun(deps, "latest", vault, signal, when), when, signal);
-  // An event backup by then that says no SHA-256 is not used: the restore is not the vault as it
-  // was for that object (an older copy, or none), and the drill must not call it proved.
-  const unused = [...sources]
-    .filter(([, source]) => source.includes("is not used"))
-    .map(([key, why]) => {
-      const [kind, ...name] = key.split("/");
-      return { kind: kind as Kind, name: name.join("/"), why };
-    });
-  return { manifest: run.manifest, unused };
 }
 
 async function drill(w: DrillWork): Promise<DrillResult> {
