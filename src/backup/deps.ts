@@ -96,6 +96,13 @@ export interface Tuning {
   /** How often a run waiting for a budget slot looks again (jittered ±25 %, so instances do not look in step). */
   budgetPollMs: number;
   /**
+   * How long a process keeps a vault's event hold (its events lock and a budget slot) after its
+   * last event of that vault, so the next ones need not take them again.
+   */
+  eventHoldLingerMs: number;
+  /** How long an event that could not have its vault's hold waits on the queue before it is tried again. */
+  eventDeferSeconds: number;
+  /**
    * How long a queued drill waits for the scratch vault while another drill holds it (every vault's
    * drill uses the one scratch vault, so the timer's drills run one after another), and how often
    * it looks. Under the Functions timeout; past it the job is given back and delivered again.
@@ -117,6 +124,8 @@ export const DefaultTuning: Tuning = {
   conflictRetryMs: 60_000,
   budgetWaitMs: 10 * 60_000,
   budgetPollMs: 2_000,
+  eventHoldLingerMs: 5_000,
+  eventDeferSeconds: 30,
   drillWaitMs: 10 * 60_000,
   drillPollMs: 5_000,
   hsmPollMs: 5_000,

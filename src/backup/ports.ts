@@ -149,6 +149,8 @@ export interface EventQueue {
   receive(max: number, hideSeconds: number, signal?: SignalLike): Promise<QueuedMessage[]>;
   /** Done with: the message leaves the queue. */
   remove(message: QueuedMessage, signal?: SignalLike): Promise<void>;
+  /** The message's text put back on the queue, hidden for delaySeconds (an event deferred). */
+  sendLater(text: string, delaySeconds: number, signal?: SignalLike): Promise<void>;
   /** A peek: proves the queue is there and readable. */
   probe(signal?: SignalLike): Promise<void>;
   /** About how many messages are on the queue, hidden ones included (the service's approximate count). */

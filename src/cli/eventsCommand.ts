@@ -53,7 +53,7 @@ export const eventsCommand: Command = {
       if (ctx.out.json) ctx.out.document(r);
       else {
         ctx.out.out(
-          `dead letters: ${r.blobs} read, ${r.events} event(s) — ${r.backedUp} backed up, ${r.duplicates} already held, ${r.skipped} skipped, ${r.failed} failed; ${r.removed} removed, ${r.kept} kept${r.more ? "; more wait: run it again" : ""}`,
+          `dead letters: ${r.blobs} read, ${r.events} event(s) — ${r.backedUp} backed up, ${r.duplicates} already held, ${r.skipped} skipped, ${r.deferred} deferred, ${r.failed} failed; ${r.removed} removed, ${r.kept} kept${r.more ? "; more wait: run it again" : ""}`,
         );
         for (const f of r.failures) ctx.out.out(`  ${f.blob}: ${f.message}`);
       }
@@ -63,7 +63,7 @@ export const eventsCommand: Command = {
     if (ctx.out.json) ctx.out.document(r);
     else {
       ctx.out.out(
-        `events: ${r.processed} processed — ${r.backedUp} backed up, ${r.duplicates} already held, ${r.skipped} skipped, ${r.failed} failed; about ${r.left} still on the queue`,
+        `events: ${r.processed} processed — ${r.backedUp} backed up, ${r.duplicates} already held, ${r.skipped} skipped, ${r.deferred} deferred, ${r.failed} failed; about ${r.left} still on the queue`,
       );
       for (const f of r.failures) ctx.out.out(`  message ${f.messageId}: ${f.code}: ${f.message}`);
       if (r.left > 0 && r.processed === 0)

@@ -120,6 +120,16 @@ export const eventWorker =
       return;
     }
     const what = `${r.vault} ${r.kind}/${r.name} version ${r.version}`;
+    if (r.outcome === "deferred") {
+      // Back on the queue for later, as Base64 of its JSON (how Event Grid writes it): this
+      // delivery then completes, so waiting for the hold never counts toward the poison queue.
+      const text = typeof message === "string" ? message : JSON.stringify(message);
+      const queue = deps.events;
+      if (!queue) throw new Error("eventWorker runs only with BACKUP_EVENTS_QUEUE set");
+      await queue.sendLater(Buffer.from(text, "utf8").toString("base64"), deps.tuning.eventDeferSeconds);
+      context.log(`event deferred ${deps.tuning.eventDeferSeconds} s: ${what} (${r.reason ?? ""})`);
+      return;
+    }
     if (r.outcome === "backed-up" || r.outcome === "duplicate")
       context.log(`event ${r.outcome}: ${what} -> ${r.blob}`);
     else context.warn(`event ${r.outcome}: ${what} (${r.reason ?? ""})`);

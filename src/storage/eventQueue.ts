@@ -44,6 +44,13 @@ export class EventQueue {
     );
   }
 
+  async sendLater(text: string, delaySeconds: number, signal?: SignalLike): Promise<void> {
+    await storageCall(
+      () => this.queue.sendMessage(text, { visibilityTimeout: delaySeconds, ...signalOption(signal) }),
+      this.label,
+    );
+  }
+
   async waiting(signal?: SignalLike): Promise<number> {
     const p = await storageCall(() => this.queue.getProperties(signalOption(signal)), this.label);
     return p.approximateMessagesCount ?? 0;

@@ -7,9 +7,8 @@ import { isKind, type Kind, objectLabel } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "../failures.js";
 import { type Fleet, notInFleet, withFleet } from "../fleet.js";
-import { VaultLimiter } from "../limiter.js";
 import type { BlobStore } from "../ports.js";
-import { budgetOf } from "../subscriptionBudget.js";
+import { withEventHold } from "./eventHold.js";
 
 /*
  * Continuous protection (issue 23, preview): one event's object backed up on its own, by the event
@@ -23,7 +22,8 @@ import { budgetOf } from "../subscriptionBudget.js";
  * Key Vault's backup API returned: every version of the object up to when it was taken.
  */
 
-export type EventOutcome = "backed-up" | "duplicate" | "not-protected" | "gone";
+/** deferred: the vault's event hold could not be had now (another instance, or the budget): the event waits on the queue. */
+export type EventOutcome = "backed-up" | "duplicate" | "not-protected" | "gone" | "deferred";
 
 export interface EventResult {
   vault: string;
@@ -136,26 +136,6 @@ export async function eventBackupsOf(
   return out;
 }
 
-/** Each vault's pace for event backups, per the deps the app was made with (one per process in the Functions host). */
-const paces = new WeakMap<EngineDeps, Map<string, VaultLimiter>>();
-function paceOf(given: EngineDeps, deps: EngineDeps, vault: VaultRef): VaultLimiter {
-  const byVault = paces.get(given) ?? new Map<string, VaultLimiter>();
-  paces.set(given, byVault);
-  const pace =
-    byVault.get(vault.name) ??
-    new VaultLimiter({ ratePer10s: budgetOf(deps, vault).ratePer10s, clock: deps.clock });
-  byVault.set(vault.name, pace);
-  return pace;
-}
-
-/**
- * Backs up the object one event names, once: a version already held — by its own event's blob, or
- * by any backup of the object taken at or after the event (Key Vault's backup holds every version
- * up to then) — is a duplicate, written nothing. An object that is not protected (its vault is not
- * in the fleet, its kind not in BACKUP_KINDS, a certificate's own key or secret) or gone since the
- * event is said so, and not retried. Anything else that fails is thrown: the queue delivers the
- * event again, and at last to its poison queue.
- */
 /** How much later than an event a backup must be taken to count as holding its version (clock skew). */
 const ClockMarginMs = 60_000;
 
@@ -216,7 +196,17 @@ async function backupEventOnce(
   const startedAt = deps.now();
   let bytes: Uint8Array;
   try {
-    bytes = await deps.vaults(vault, paceOf(given, deps, vault), {}).backup(event.kind, event.name, signal);
+    const held = await withEventHold(given, deps, vault, (pace) =>
+      deps.vaults(vault, pace, {}).backup(event.kind, event.name, signal),
+    );
+    if (!held)
+      return {
+        ...base,
+        outcome: "deferred",
+        reason:
+          "another instance is backing up this vault's events, or runs hold its subscription's whole budget",
+      };
+    bytes = held.value;
   } catch (e) {
     if (!isKeyVaultFailure(e)) throw e;
     const d = diagnosisOf(e, { vault: vault.name, object });

@@ -6,6 +6,7 @@ import type { SignalLike } from "../../domain/signal.js";
 import { isIgnoredEvent } from "../../domain/vaultEvent.js";
 import type { EngineDeps } from "../deps.js";
 import { backupEvent } from "./backupEvent.js";
+import { releaseEventHolds } from "./eventHold.js";
 
 /*
  * Event Grid's dead letters of the events queue (continuous protection): what doctor and
@@ -88,6 +89,8 @@ export interface ReplayResult {
   duplicates: number;
   /** Not work (another event type), not protected, or gone. */
   skipped: number;
+  /** Not backed up now (the vault's event hold was another instance's, or runs held the whole budget): kept for the next replay. */
+  deferred: number;
   failed: number;
   /** Dead-letter blobs removed: every event in them taken care of. */
   removed: number;
@@ -114,6 +117,7 @@ export async function replayDeadLetters(deps: EngineDeps, signal?: SignalLike): 
     backedUp: 0,
     duplicates: 0,
     skipped: 0,
+    deferred: 0,
     failed: 0,
     removed: 0,
     kept: 0,
@@ -121,6 +125,20 @@ export async function replayDeadLetters(deps: EngineDeps, signal?: SignalLike): 
     failures: [],
   };
   if (!store) return r;
+  try {
+    return await replay(deps, store, r, signal);
+  } finally {
+    // A replay is a process of its own (the CLI): its vaults' event holds go with it.
+    await releaseEventHolds(deps);
+  }
+}
+
+async function replay(
+  deps: EngineDeps,
+  store: NonNullable<EngineDeps["deadLetters"]>,
+  r: ReplayResult,
+  signal?: SignalLike,
+): Promise<ReplayResult> {
   const { blobs, more } = await store.list(ReplayBlobs, signal);
   r.more = more;
   for (const b of blobs) {
@@ -165,7 +183,10 @@ export async function replayDeadLetters(deps: EngineDeps, signal?: SignalLike): 
         const result = await backupEvent(deps, l.event, signal);
         if (result.outcome === "backed-up") r.backedUp++;
         else if (result.outcome === "duplicate") r.duplicates++;
-        else r.skipped++;
+        else if (result.outcome === "deferred") {
+          r.deferred++;
+          done = false;
+        } else r.skipped++;
       } catch (e) {
         if (signal?.aborted) throw e;
         r.failed++;

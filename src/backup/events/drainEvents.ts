@@ -5,6 +5,7 @@ import type { EngineDeps } from "../deps.js";
 import { Pool } from "../pool.js";
 import type { QueuedMessage } from "../ports.js";
 import { backupEvent, type EventResult } from "./backupEvent.js";
+import { releaseEventHolds } from "./eventHold.js";
 
 /** What `kvbackup events --drain` did: the scripts' contract is {processed, backedUp, duplicates, failed}. */
 export interface DrainResult {
@@ -13,6 +14,8 @@ export interface DrainResult {
   duplicates: number;
   /** Not work (another event type), not protected (vault, kind, a certificate's own key or secret), or gone. */
   skipped: number;
+  /** Put back on the queue for later: the vault's event hold was another instance's, or runs held the whole budget. */
+  deferred: number;
   failed: number;
   /**
    * About how many messages are still on the queue when the drain ends: those that failed (hidden
@@ -58,6 +61,7 @@ export async function drainEvents(
     backedUp: 0,
     duplicates: 0,
     skipped: 0,
+    deferred: 0,
     failed: 0,
     left: 0,
     failures: [],
@@ -68,10 +72,14 @@ export async function drainEvents(
     r.processed++;
     try {
       const done = await handleEventMessage(deps, m.text, signal);
+      // Deferred: back on the queue for later (first, so that nothing is lost if the remove fails).
+      const deferred = !("ignored" in done) && done.outcome === "deferred";
+      if (deferred) await queue.sendLater(m.text, deps.tuning.eventDeferSeconds, signal);
       // Counted once the message is off the queue: a remove refused leaves it there, a failure.
       await queue.remove(m, signal);
       if (!("ignored" in done)) options.onEvent?.(done);
-      if ("ignored" in done || done.outcome === "not-protected" || done.outcome === "gone") r.skipped++;
+      if (deferred) r.deferred++;
+      else if ("ignored" in done || done.outcome === "not-protected" || done.outcome === "gone") r.skipped++;
       else if (done.outcome === "duplicate") r.duplicates++;
       else r.backedUp++;
     } catch (e) {
@@ -81,14 +89,19 @@ export async function drainEvents(
       r.failures.push({ messageId: m.id, code, message: firstLine(e, 300) });
     }
   };
-  for (;;) {
-    const fresh = (await queue.receive(32, HideSeconds, signal)).filter((m) => !seen.has(m.id));
-    if (fresh.length === 0) break;
-    for (const m of fresh) {
-      seen.add(m.id);
-      await pool.submit(() => one(m));
+  try {
+    for (;;) {
+      const fresh = (await queue.receive(32, HideSeconds, signal)).filter((m) => !seen.has(m.id));
+      if (fresh.length === 0) break;
+      for (const m of fresh) {
+        seen.add(m.id);
+        await pool.submit(() => one(m));
+      }
+      await pool.drain();
     }
-    await pool.drain();
+  } finally {
+    // A drain is a process of its own (the CLI): its vaults' event holds go with it.
+    await releaseEventHolds(deps);
   }
   r.left = await queue.waiting(signal);
   return r;

@@ -283,6 +283,11 @@ export class MemoryStorage {
       const i = this.eventMessages.findIndex((m) => m.id === message.id);
       if (i >= 0) this.eventMessages.splice(i, 1);
     },
+    sendLater: async (text) => {
+      this.check("send", "keyvault-events");
+      const id = `m${this.eventMessages.length + 1}-later`;
+      this.eventMessages.push({ id, popReceipt: `p-${id}`, text, dequeueCount: 0, hidden: true });
+    },
     probe: async () => this.check("queueProbe", "keyvault-events"),
     waiting: async () => this.eventMessages.length,
   };

@@ -136,7 +136,7 @@ describe("Event Grid's dead letters", () => {
     const io = captureIo();
     expect(await main(["events", "--replay-dead-letters"], {}, io.io, () => w.deps)).toBe(1);
     expect(io.stdout()).toMatch(
-      /2 read, 1 event\(s\) — 1 backed up, 0 already held, 0 skipped, 0 failed; 1 removed, 1 kept/,
+      /2 read, 1 event\(s\) — 1 backed up, 0 already held, 0 skipped, 0 deferred, 0 failed; 1 removed, 1 kept/,
     );
     expect(io.stdout()).toMatch(/not Event Grid's dead letter: not JSON/);
     w.storage.deadLetterBlobs.delete(blobName(3));
