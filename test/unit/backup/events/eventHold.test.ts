@@ -100,4 +100,20 @@ describe("events inside the budgets, across instances", () => {
     // The original is gone; the same text waits on the queue, hidden (for eventDeferSeconds).
     expect(w.storage.eventMessages.map((m) => [m.text, m.hidden])).toEqual([[message, true]]);
   });
+
+  it("a process holds one slot of a subscription's budget for all its vaults' events, and a lock per vault", async () => {
+    const vaults = ["demo-vault", "team-a-kv", "team-b-kv"].map((name) => ({
+      name,
+      url: `https://${name}.vault.azure.net`,
+    }));
+    const w = world({ eventsQueue: "keyvault-events", vaults }, { eventHoldLingerMs: 60_000 });
+    for (const v of vaults) seed(w.vault(v.name));
+    const results = await Promise.all(
+      vaults.map((v) => backupEvent(w.deps, secretEvent({ vault: v.name, version: "v1" }))),
+    );
+    expect(results.map((r) => r.outcome)).toEqual(["backed-up", "backed-up", "backed-up"]);
+    const { scope } = budgetOf(w.deps, vaults[0] as (typeof vaults)[0]);
+    expect(w.storage.slots.get(scope)?.size).toBe(1);
+    for (const v of vaults) expect(w.storage.slots.get(eventsLockScope(v.name))?.size).toBe(1);
+  });
 });
