@@ -123,10 +123,13 @@ export const eventWorker =
     if (r.outcome === "deferred") {
       // Back on the queue for later, as Base64 of its JSON (how Event Grid writes it): this
       // delivery then completes, so waiting for the hold never counts toward the poison queue.
-      const text = typeof message === "string" ? message : JSON.stringify(message);
+      // A string the host handed over is JSON text (decoded) or, undecoded, already Base64: the
+      // latter goes back as it came (Base64 of Base64 would not read as an event again).
+      const text = typeof message === "string" ? message.trim() : JSON.stringify(message);
+      const encoded = /^[[{]/.test(text) ? Buffer.from(text, "utf8").toString("base64") : text;
       const queue = deps.events;
       if (!queue) throw new Error("eventWorker runs only with BACKUP_EVENTS_QUEUE set");
-      await queue.sendLater(Buffer.from(text, "utf8").toString("base64"), deps.tuning.eventDeferSeconds);
+      await queue.sendLater(encoded, deps.tuning.eventDeferSeconds);
       context.log(`event deferred ${deps.tuning.eventDeferSeconds} s: ${what} (${r.reason ?? ""})`);
       return;
     }

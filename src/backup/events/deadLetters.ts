@@ -186,6 +186,10 @@ async function replay(
         else if (result.outcome === "deferred") {
           r.deferred++;
           done = false;
+          r.failures.push({
+            blob: b.blob,
+            message: `${l.event.kind}/${l.event.name} deferred: ${result.reason ?? "its vault's event hold is taken"}; replay again in a minute`,
+          });
         } else r.skipped++;
       } catch (e) {
         if (signal?.aborted) throw e;

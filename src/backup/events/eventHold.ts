@@ -39,47 +39,61 @@ class Shared<T> {
     lingerMs: number,
     take: (lost: () => void) => Promise<{ value: T; release: () => Promise<void> } | undefined>,
     fn: (value: T) => Promise<R>,
+    /** Whether to keep it for the linger after this result (false: let it go at once when idle). */
+    keep: (result: R) => boolean = () => true,
   ): Promise<{ value: R } | undefined> {
-    let taking = this.taking.get(key);
-    if (!taking) {
-      const forget = (): void => {
-        if (this.taking.get(key) === taking) this.taking.delete(key);
-      };
-      const before = this.letting.get(key) ?? Promise.resolve();
-      taking = before.then(async () => {
-        const got = await take(forget);
-        return got ? { ...got, users: 0 } : undefined;
-      });
-      this.taking.set(key, taking);
-      // Not had (or failed): the next user tries again.
-      taking.then((h) => (h ? undefined : forget()), forget);
+    let taking: Promise<Held<T> | undefined> | undefined;
+    let held: Held<T> | undefined;
+    // A hold let go between its taking and this user's turn is not used: take a new one.
+    for (;;) {
+      taking = this.taking.get(key);
+      if (!taking) {
+        const mine: Promise<Held<T> | undefined> = bounded(this.letting.get(key)).then(async () => {
+          const got = await take(() => {
+            if (this.taking.get(key) === mine) this.taking.delete(key);
+          });
+          return got ? { ...got, users: 0 } : undefined;
+        });
+        taking = mine;
+        this.taking.set(key, mine);
+        // Not had (or failed): the next user tries again.
+        const forget = (): void => {
+          if (this.taking.get(key) === mine) this.taking.delete(key);
+        };
+        mine.then((h) => (h ? undefined : forget()), forget);
+      }
+      held = await taking;
+      if (!held) return undefined;
+      if (this.taking.get(key) === taking) break;
     }
-    const held = await taking;
-    if (!held) return undefined;
     held.users++;
     if (held.linger) clearTimeout(held.linger);
     held.linger = undefined;
+    let kept = true;
     try {
-      return { value: await fn(held.value) };
+      const value = await fn(held.value);
+      kept = keep(value);
+      return { value };
     } finally {
       held.users--;
       if (held.users === 0) {
         const current = taking;
-        held.letGo = () => {
-          if (held.users > 0) return;
-          if (held.linger) clearTimeout(held.linger);
-          held.letGo = undefined;
+        const h = held;
+        h.letGo = () => {
+          if (h.users > 0) return;
+          if (h.linger) clearTimeout(h.linger);
+          h.letGo = undefined;
           if (this.taking.get(key) === current) this.taking.delete(key);
-          const done = held.release();
+          const done = h.release();
           this.letting.set(key, done);
           void done.finally(() => {
             if (this.letting.get(key) === done) this.letting.delete(key);
           });
         };
-        if (lingerMs <= 0) held.letGo();
+        if (lingerMs <= 0 || !kept) h.letGo();
         else {
-          held.linger = setTimeout(() => held.letGo?.(), lingerMs);
-          held.linger.unref?.();
+          h.linger = setTimeout(() => h.letGo?.(), lingerMs);
+          h.linger.unref?.();
         }
       }
     }
@@ -91,8 +105,22 @@ class Shared<T> {
       const held = await taking.catch(() => undefined);
       held?.letGo?.();
     }
-    await Promise.allSettled([...this.letting.values()]);
+    await Promise.allSettled([...this.letting.values()].map((p) => bounded(p)));
   }
+}
+
+/** How long a lease's release is waited for before a new one is taken anyway (a release that hangs). */
+const ReleaseWaitMs = 10_000;
+
+/** The promise, or its end after ReleaseWaitMs, whichever comes first (never rejects). */
+function bounded(p: Promise<void> | undefined): Promise<void> {
+  if (!p) return Promise.resolve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ReleaseWaitMs);
+    timer.unref?.();
+  });
+  return Promise.race([p.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
 }
 
 interface ProcessHolds {
@@ -129,30 +157,33 @@ export async function withEventHold<T>(
   const { slots, locks } = holdsOf(given);
   const budget = budgetOf(deps, vault);
   const linger = deps.tuning.eventHoldLingerMs;
-  const inSlot = await slots.use(
-    budget.scope,
+  // The vault's lock first: an instance whose events of the vault are deferred takes no budget slot.
+  // Had, but no slot (runs hold them all): the lock is let go at once, not kept for the linger.
+  const locked = await locks.use(
+    vault.name.toLowerCase(),
     linger,
     async (lost) => {
-      const slot = await deps.budgetSlots.tryAcquire(budget.scope, budget.slots, lost);
-      return (
-        slot && {
-          value: new VaultLimiter({ ratePer10s: budget.ratePer10s, clock: deps.clock }),
-          release: slot.release,
-        }
-      );
+      const lock = await deps.budgetSlots.tryAcquire(eventsLockScope(vault.name), 1, lost);
+      return lock && { value: null, release: lock.release };
     },
-    (pace) =>
-      locks.use(
-        vault.name.toLowerCase(),
+    () =>
+      slots.use(
+        budget.scope,
         linger,
         async (lost) => {
-          const lock = await deps.budgetSlots.tryAcquire(eventsLockScope(vault.name), 1, lost);
-          return lock && { value: null, release: lock.release };
+          const slot = await deps.budgetSlots.tryAcquire(budget.scope, budget.slots, lost);
+          return (
+            slot && {
+              value: new VaultLimiter({ ratePer10s: budget.ratePer10s, clock: deps.clock }),
+              release: slot.release,
+            }
+          );
         },
-        () => fn(pace),
+        (pace) => fn(pace),
       ),
+    (inSlot) => inSlot !== undefined,
   );
-  return inSlot?.value;
+  return locked?.value;
 }
 
 /**

@@ -261,9 +261,12 @@ export class MemoryStorage {
     hidden: boolean;
   }[] = [];
 
+  /** Messages ever put on the events queue: each gets an id of its own, as the service gives. */
+  private messagesSent = 0;
+
   /** Delivers a message as Event Grid would (its text as the queue holds it). */
   deliver(text: string): void {
-    const id = `m${this.eventMessages.length + 1}`;
+    const id = `m${++this.messagesSent}`;
     this.eventMessages.push({ id, popReceipt: `p-${id}`, text, dequeueCount: 0, hidden: false });
   }
 
@@ -285,7 +288,7 @@ export class MemoryStorage {
     },
     sendLater: async (text) => {
       this.check("send", "keyvault-events");
-      const id = `m${this.eventMessages.length + 1}-later`;
+      const id = `m${++this.messagesSent}`;
       this.eventMessages.push({ id, popReceipt: `p-${id}`, text, dequeueCount: 0, hidden: true });
     },
     probe: async () => this.check("queueProbe", "keyvault-events"),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { backupEvent } from "../../../../src/backup/events/backupEvent.js";
 import { drainEvents } from "../../../../src/backup/events/drainEvents.js";
-import { eventsLockScope } from "../../../../src/backup/events/eventHold.js";
+import { eventsLockScope, withEventHold } from "../../../../src/backup/events/eventHold.js";
 import { budgetOf } from "../../../../src/backup/subscriptionBudget.js";
 import { seed, world } from "../../fakes/deps.js";
 import { secretEvent } from "./eventsWorld.js";
@@ -115,5 +115,44 @@ describe("events inside the budgets, across instances", () => {
     const { scope } = budgetOf(w.deps, vaults[0] as (typeof vaults)[0]);
     expect(w.storage.slots.get(scope)?.size).toBe(1);
     for (const v of vaults) expect(w.storage.slots.get(eventsLockScope(v.name))?.size).toBe(1);
+  });
+
+  it("an instance whose events of a vault are deferred takes no budget slot (adversary: they shut runs out)", async () => {
+    const w = holdWorld(60_000);
+    await backupEvent(w.deps, secretEvent({ version: "v1" })); // this instance holds demo-vault
+    const vault = w.deps.config.vaults[0] as NonNullable<(typeof w.deps.config.vaults)[0]>;
+    const { scope, slots } = budgetOf(w.deps, vault);
+    for (let i = 0; i < slots + 2; i++)
+      expect(
+        (await backupEvent(otherInstance(w), secretEvent({ name: "bravo", version: `v${i + 2}` }))).outcome,
+      ).toBe("deferred");
+    expect(w.storage.slots.get(scope)?.size).toBe(1);
+    // A run still gets a slot.
+    expect(await w.deps.budgetSlots.tryAcquire(scope, slots, () => undefined)).toBeDefined();
+  });
+
+  it("linger 0: an event that finds the hold as the last one lets it go runs under a hold of its own (adversary: it ran with none)", async () => {
+    const w = holdWorld(0);
+    const vault = w.deps.config.vaults[0] as NonNullable<(typeof w.deps.config.vaults)[0]>;
+    const { scope } = budgetOf(w.deps, vault);
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const a = withEventHold(w.deps, w.deps, vault, async () => {
+      await gate;
+    });
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    open();
+    await Promise.resolve();
+    let during = { slot: -1, lock: -1 };
+    const b = withEventHold(w.deps, w.deps, vault, async () => {
+      during = {
+        slot: w.storage.slots.get(scope)?.size ?? 0,
+        lock: w.storage.slots.get(eventsLockScope("demo-vault"))?.size ?? 0,
+      };
+    });
+    await Promise.all([a, b]);
+    expect(during).toEqual({ slot: 1, lock: 1 });
   });
 });
