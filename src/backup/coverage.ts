@@ -188,7 +188,7 @@ export async function coverageFacts(
   // With continuous protection on, a change should be backed up within minutes of its event.
   if (deps.config.eventsQueue && (c.recoveryPointSeconds ?? 0) > EventsLateSeconds)
     reasons.push(
-      `events are not arriving: ${c.waiting?.length ?? 0} change(s) waiting up to ${Math.round((c.recoveryPointSeconds ?? 0) / 60)} min for a backup (continuous protection is on: check the vault's Event Grid subscription, its dead letters, and the eventWorker function)`,
+      `events are not arriving: ${c.waiting?.length ?? 0} change(s) waiting up to ${Math.round((c.recoveryPointSeconds ?? 0) / 60)} min for a backup (continuous protection is on: check the vault's Event Grid subscription, its dead letters — kvbackup events --dead-letters — and the eventWorker function; events also wait, deferred, while runs hold the subscription's whole budget)`,
     );
   if (deps.config.eventsQueue && c.eventsMissed) {
     const { runId, objects } = c.eventsMissed;
