@@ -25,6 +25,27 @@ import { withEventHold } from "./eventHold.js";
 /** deferred: the vault's event hold could not be had now (another instance, or the budget): the event waits on the queue. */
 export type EventOutcome = "backed-up" | "duplicate" | "not-protected" | "gone" | "deferred";
 
+/** The counts an event's outcome adds to: a drain's, a dead-letter replay's. */
+export interface EventCounts {
+  backedUp: number;
+  duplicates: number;
+  /** Not work (another event type), not protected, or gone. */
+  skipped: number;
+  deferred: number;
+}
+
+/** Counts one event's outcome (an event that is not work — ignored — is skipped). */
+export function countOutcome(
+  counts: EventCounts,
+  done: { outcome: EventOutcome } | { ignored: string },
+): void {
+  if ("ignored" in done) counts.skipped++;
+  else if (done.outcome === "backed-up") counts.backedUp++;
+  else if (done.outcome === "duplicate") counts.duplicates++;
+  else if (done.outcome === "deferred") counts.deferred++;
+  else counts.skipped++;
+}
+
 export interface EventResult {
   vault: string;
   kind: VaultEvent["kind"];

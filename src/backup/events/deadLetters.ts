@@ -1,17 +1,38 @@
 import { type DeadLetterFacts, eventsDeadLettered } from "../../diagnosis/events.js";
-import { parseDeadLetters, printable } from "../../domain/deadLetter.js";
+import { type DeadLetter, parseDeadLetters, printable } from "../../domain/deadLetter.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { firstLine, isKvBackupError } from "../../domain/errors.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { isIgnoredEvent } from "../../domain/vaultEvent.js";
 import type { EngineDeps } from "../deps.js";
-import { backupEvent } from "./backupEvent.js";
+import { backupEvent, countOutcome } from "./backupEvent.js";
 import { releaseEventHolds } from "./eventHold.js";
 
 /*
  * Event Grid's dead letters of the events queue (continuous protection): what doctor and
  * /api/health count, and what `kvbackup events --replay-dead-letters` backs up.
  */
+
+/**
+ * One dead-letter blob read: its letters, or why it is no dead letter of Event Grid's (too big to
+ * read, not its shape), or undefined when it is gone since the listing (a replay took care of it).
+ */
+async function readLetters(
+  store: NonNullable<EngineDeps["deadLetters"]>,
+  b: { blob: string; bytes: number },
+  signal?: SignalLike,
+): Promise<{ letters: DeadLetter[] } | { problem: string } | undefined> {
+  let text: string | undefined;
+  try {
+    text = await store.read(b.blob, b.bytes, signal);
+  } catch (e) {
+    if (!isKvBackupError(e, "BadRequest")) throw e;
+    return { problem: firstLine(e) };
+  }
+  if (text === undefined) return undefined;
+  const parsed = parseDeadLetters(text);
+  return "problem" in parsed ? { problem: `not Event Grid's dead letter: ${parsed.problem}` } : parsed;
+}
 
 /** How many dead-letter blobs a check reads at most (each is small; more are counted as "more"). */
 const CheckBlobs = 200;
@@ -37,26 +58,19 @@ export async function deadLetterFacts(
   const vaults = new Set<string>();
   const times: string[] = [];
   for (const b of blobs) {
-    let text: string | undefined;
-    try {
-      text = await store.read(b.blob, b.bytes, signal);
-    } catch (e) {
-      if (!isKvBackupError(e, "BadRequest")) throw e;
-      facts.events++;
-      continue;
-    }
+    const read = await readLetters(store, b, signal);
     // Gone since the listing (a replay took care of it): not a dead letter any more.
-    if (text === undefined) {
+    if (!read) {
       facts.blobs--;
       continue;
     }
-    if (b.lastModified) times.push(b.lastModified);
-    const parsed = parseDeadLetters(text);
-    if ("problem" in parsed) {
+    // Unreadable: an event (or more) Event Grid could not deliver all the same.
+    if ("problem" in read) {
       facts.events++;
       continue;
     }
-    for (const l of parsed.letters) {
+    if (b.lastModified) times.push(b.lastModified);
+    for (const l of read.letters) {
       facts.events++;
       if (l.lastStatus !== undefined) facts.statuses[l.lastStatus] = (facts.statuses[l.lastStatus] ?? 0) + 1;
       if (l.reason) facts.reasons[l.reason] = (facts.reasons[l.reason] ?? 0) + 1;
@@ -147,50 +161,41 @@ async function replay(
       r.kept++;
       r.failures.push({ blob: b.blob, message });
     };
-    let text: string | undefined;
-    try {
-      text = await store.read(b.blob, b.bytes, signal);
-    } catch (e) {
-      if (!isKvBackupError(e, "BadRequest")) throw e;
-      keep(firstLine(e));
-      continue;
-    }
+    const read = await readLetters(store, b, signal);
     // Gone since the listing: another replay took care of it.
-    if (text === undefined) {
+    if (!read) {
       r.blobs--;
       continue;
     }
-    const parsed = parseDeadLetters(text);
-    if ("problem" in parsed) {
-      keep(`not Event Grid's dead letter: ${parsed.problem}`);
+    if ("problem" in read) {
+      keep(read.problem);
       continue;
     }
     let done = true;
-    for (const l of parsed.letters) {
+    for (const l of read.letters) {
       r.events++;
       if (!l.event) {
         // Not a Key Vault event we can read: nothing to back up; the blob stays for a person to see.
         r.failed++;
         done = false;
-        r.failures.push({ blob: b.blob, message: printable(l.problem ?? "not a Key Vault event") });
+        // (The problem is printable already: parseDeadLetters made it so.)
+        r.failures.push({ blob: b.blob, message: l.problem ?? "not a Key Vault event" });
         continue;
       }
       if (isIgnoredEvent(l.event)) {
-        r.skipped++;
+        countOutcome(r, l.event);
         continue;
       }
       try {
         const result = await backupEvent(deps, l.event, signal);
-        if (result.outcome === "backed-up") r.backedUp++;
-        else if (result.outcome === "duplicate") r.duplicates++;
-        else if (result.outcome === "deferred") {
-          r.deferred++;
+        countOutcome(r, result);
+        if (result.outcome === "deferred") {
           done = false;
           r.failures.push({
             blob: b.blob,
             message: `${l.event.kind}/${l.event.name} deferred: ${result.reason ?? "its vault's event hold is taken"}; replay again in a minute`,
           });
-        } else r.skipped++;
+        }
       } catch (e) {
         if (signal?.aborted) throw e;
         r.failed++;

@@ -4,7 +4,7 @@ import { isIgnoredEvent, parseVaultEvent } from "../../domain/vaultEvent.js";
 import type { EngineDeps } from "../deps.js";
 import { Pool } from "../pool.js";
 import type { QueuedMessage } from "../ports.js";
-import { backupEvent, type EventResult } from "./backupEvent.js";
+import { backupEvent, countOutcome, type EventResult } from "./backupEvent.js";
 import { releaseEventHolds } from "./eventHold.js";
 
 /** What `kvbackup events --drain` did: the scripts' contract is {processed, backedUp, duplicates, failed}. */
@@ -78,10 +78,7 @@ export async function drainEvents(
       // Counted once the message is off the queue: a remove refused leaves it there, a failure.
       await queue.remove(m, signal);
       if (!("ignored" in done)) options.onEvent?.(done);
-      if (deferred) r.deferred++;
-      else if ("ignored" in done || done.outcome === "not-protected" || done.outcome === "gone") r.skipped++;
-      else if (done.outcome === "duplicate") r.duplicates++;
-      else r.backedUp++;
+      countOutcome(r, done);
     } catch (e) {
       if (isKvBackupError(e, "Aborted", "LeaseLost")) throw e;
       r.failed++;

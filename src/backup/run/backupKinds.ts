@@ -63,9 +63,9 @@ export interface KindsDeps {
   /** Set for an incremental run: unchanged objects are copied from it. */
   base?: Base | undefined;
   /**
-   * With continuous protection on (an incremental run): each object's newest event backup, by
-   * baseKey; an object changed since the base run whose state one holds is copied from it. A change
-   * made between the base run's start and `missedBefore` that none holds is one the events missed.
+   * With continuous protection on: each object's newest event backup, by baseKey (an incremental
+   * run copies an object changed since its base from the one that holds its current state), and
+   * the window in which a new version no event backup holds is one the events missed.
    */
   events?:
     | {
