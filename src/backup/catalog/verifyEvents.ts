@@ -1,13 +1,12 @@
-import { blobMissing, corruptBlob } from "../../diagnosis/local.js";
+import { blobMissing } from "../../diagnosis/local.js";
 import { KvBackupError } from "../../domain/errors.js";
-import { sha256Hex } from "../../domain/manifestCheck.js";
 import { isVaultName } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
-import { eventBackupsOf } from "../events/backupEvent.js";
+import { eventBackupsIn, eventsPrefix } from "../events/backupEvent.js";
 import { isStorageFailure } from "../failures.js";
 import { Pool } from "../pool.js";
-import type { VerifyProblem, VerifyResult } from "./verifyRun.js";
+import { rehash, type VerifyProblem, type VerifyResult } from "./verifyRun.js";
 
 /**
  * What `kvbackup verify --events --vault V` found: a run's verify result without the run — expected
@@ -29,11 +28,12 @@ export async function verifyEvents(
   const name = vault.toLowerCase();
   if (!isVaultName(name))
     throw new KvBackupError("BadRequest", `'${vault.slice(0, 40)}' is not a vault name`);
-  const backups = await eventBackupsOf(deps.blobs, name, signal);
+  // One listing: the event backups in it, and anything else there (extra).
+  const listing = await deps.blobs.list(eventsPrefix(name), signal);
+  const backups = eventBackupsIn(listing, name);
   const ours = new Set(backups.map((b) => b.blob));
   const problems: VerifyProblem[] = [];
-  for (const blob of (await deps.blobs.list(`events/${name}/`, signal)).keys())
-    if (!ours.has(blob)) problems.push({ blob, problem: "extra" });
+  for (const blob of listing.keys()) if (!ours.has(blob)) problems.push({ blob, problem: "extra" });
   let checked = 0;
   let bytes = 0;
   const pool = new Pool(8);
@@ -43,9 +43,9 @@ export async function verifyEvents(
         problems.push({ blob: b.blob, problem: "unverifiable" });
         return;
       }
-      let content: Uint8Array;
+      let read: Awaited<ReturnType<typeof rehash>>;
       try {
-        content = await deps.blobs.read(b.blob, signal);
+        read = await rehash(deps.blobs, b.blob, b.sha256, signal);
       } catch (e) {
         // Gone since the listing (the lifecycle rule aged it out a moment ago).
         if (isStorageFailure(e) && e.failure?.status === 404 && e.failure.code !== "ContainerNotFound") {
@@ -55,10 +55,8 @@ export async function verifyEvents(
         throw e;
       }
       checked++;
-      bytes += content.length;
-      const actual = sha256Hex(content);
-      if (actual !== b.sha256)
-        problems.push({ blob: b.blob, problem: "corrupt", diagnosis: corruptBlob(b.blob, b.sha256, actual) });
+      bytes += read.bytes;
+      if (read.problem) problems.push(read.problem);
     });
   }
   await pool.drain();

@@ -40,6 +40,23 @@ export async function verifyRef(
   return verifyRun(deps, manifest, signal, row);
 }
 
+/** Reads a blob back and hashes it: its size, and the problem when it is not the SHA-256 recorded for it. */
+export async function rehash(
+  blobs: Pick<EngineDeps["blobs"], "read">,
+  blob: string,
+  sha256: string,
+  signal?: SignalLike,
+): Promise<{ bytes: number; problem?: VerifyProblem }> {
+  const content = await blobs.read(blob, signal);
+  const actual = sha256Hex(content);
+  return actual === sha256
+    ? { bytes: content.length }
+    : {
+        bytes: content.length,
+        problem: { blob, problem: "corrupt", diagnosis: corruptBlob(blob, sha256, actual) },
+      };
+}
+
 /** Re-reads every blob of a run: each must exist and match its SHA-256; no blob may be there that the manifest does not name. */
 export async function verifyRun(
   deps: Pick<EngineDeps, "blobs" | "hsmFolders" | "config">,
@@ -63,16 +80,10 @@ export async function verifyRun(
         problems.push({ blob: item.blob, problem: "missing", diagnosis: blobMissing(item.blob) });
         return;
       }
-      const content = await deps.blobs.read(item.blob, signal);
+      const read = await rehash(deps.blobs, item.blob, item.sha256, signal);
       checked++;
-      bytes += content.length;
-      const actual = sha256Hex(content);
-      if (actual !== item.sha256)
-        problems.push({
-          blob: item.blob,
-          problem: "corrupt",
-          diagnosis: corruptBlob(item.blob, item.sha256, actual),
-        });
+      bytes += read.bytes;
+      if (read.problem) problems.push(read.problem);
     });
   }
   await pool.drain();

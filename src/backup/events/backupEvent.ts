@@ -1,6 +1,7 @@
 import { findVault, type VaultRef } from "../../domain/config.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
+import type { StoredBlob } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { VaultEvent } from "../../domain/vaultEvent.js";
 import { isKind, type Kind, objectLabel } from "../../domain/vocabulary.js";
@@ -61,9 +62,12 @@ export interface EventResult {
   diagnosis?: Diagnosis;
 }
 
+/** Where a vault's event backups live (and are listed from). */
+export const eventsPrefix = (vault: string): string => `events/${vault.toLowerCase()}/`;
+
 /** Where one object's event backups live. */
 export const eventFolder = (vault: string, kind: string, name: string): string =>
-  `events/${vault.toLowerCase()}/${kind}/${name.toLowerCase()}/`;
+  `${eventsPrefix(vault)}${kind}/${name.toLowerCase()}/`;
 
 const stamp = (d: Date): string => d.toISOString().replace(/[-:]/g, "").replace(".", "");
 
@@ -136,9 +140,14 @@ export async function eventBackupsOf(
   vault: string,
   signal?: SignalLike,
 ): Promise<EventBackup[]> {
+  return eventBackupsIn(await blobs.list(eventsPrefix(vault), signal), vault);
+}
+
+/** The event backups among a listing of the vault's events prefix (the rest is no backup of ours). */
+export function eventBackupsIn(listing: ReadonlyMap<string, StoredBlob>, vault: string): EventBackup[] {
   const v = vault.toLowerCase();
   const out: EventBackup[] = [];
-  for (const [blob, stored] of await blobs.list(`events/${v}/`, signal)) {
+  for (const [blob, stored] of listing) {
     const [top, folder, kind, name, file, ...rest] = blob.split("/");
     const facts = eventBlobFacts(blob);
     if (top !== "events" || folder !== v || !kind || !name || !file || rest.length > 0 || !facts) continue;
