@@ -84,3 +84,28 @@ export function proveEvent(
         out.push({ ...at, field: `version ${v.id}`, expected: "in the vault", actual: "only in the backup" });
   return out;
 }
+
+/**
+ * A point-in-time drill's run item whose object the vault changed after the run and by the drill's
+ * time, with no event backup holding the change: the restore is not the vault as it was then.
+ */
+export function changedByThen(
+  item: ManifestItem,
+  source: ObjectFacts | undefined,
+  at: string,
+): DrillMismatch | undefined {
+  const changed = Date.parse(source?.updatedOn ?? "");
+  if (
+    !(changed <= Date.parse(at)) ||
+    source?.updatedOn === item.updatedOn ||
+    !(changed > Date.parse(item.updatedOn ?? ""))
+  )
+    return undefined;
+  return {
+    kind: item.kind,
+    name: item.name,
+    field: "state at the time",
+    expected: `changed ${source?.updatedOn}`,
+    actual: `the run's copy of ${item.updatedOn} (no event backup holds the change)`,
+  };
+}

@@ -2,12 +2,12 @@ import { drillMismatch, drillNothingToProve } from "../../diagnosis/drill.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { VersionWarning } from "../../domain/drillRecord.js";
 import type { Manifest, ManifestItem } from "../../domain/manifest.js";
-import { eventBlobFacts } from "../events/backupEvent.js";
+import { EventsFolder, eventBlobFacts } from "../events/backupEvent.js";
 import { storageContext } from "../failures.js";
 import { Pool } from "../pool.js";
 import { executeRestore } from "../restore/execute.js";
 import type { DrillPorts, DrillResult, DrillWork } from "./drillTypes.js";
-import { prove, proveEvent } from "./prove.js";
+import { changedByThen, prove, proveEvent } from "./prove.js";
 import { emptyScratch, scratchContents, withManaged, writeDrillState } from "./scratch.js";
 
 /**
@@ -86,29 +86,14 @@ async function proveAll(
         source.facts(item.kind, item.name, signal),
       ]);
       // An object a point-in-time drill took from an event backup: proved as far as that backup says.
-      const event = item.blob.startsWith("events/") ? eventBlobFacts(item.blob) : undefined;
-      if (item.blob.startsWith("events/"))
-        mismatchList.push(...proveEvent(item, event?.version, mine, theirs));
+      if (item.blob.startsWith(EventsFolder))
+        mismatchList.push(...proveEvent(item, eventBlobFacts(item.blob)?.version, mine, theirs));
       else {
         const proof = prove(item, mine, theirs);
         mismatchList.push(...proof.mismatches);
         if (proof.againstSource) againstSource++;
-        // A point-in-time drill: the vault's object changed by the drill's time, after the run, and
-        // no event backup holds the change — the restore is not the vault as it was then.
-        const changed = Date.parse(theirs?.updatedOn ?? "");
-        if (
-          w.row.at &&
-          changed <= Date.parse(w.row.at) &&
-          theirs?.updatedOn !== item.updatedOn &&
-          changed > Date.parse(item.updatedOn ?? "")
-        )
-          mismatchList.push({
-            kind: item.kind,
-            name: item.name,
-            field: "state at the time",
-            expected: `changed ${theirs?.updatedOn}`,
-            actual: `the run's copy of ${item.updatedOn} (no event backup holds the change)`,
-          });
+        const stale = row.at ? changedByThen(item, theirs, row.at) : undefined;
+        if (stale) mismatchList.push(stale);
       }
       if ((theirs?.versions.length ?? 0) >= VersionWarning) near.push(`${item.kind}/${item.name}`);
       row.compared++;

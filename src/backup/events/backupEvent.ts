@@ -62,8 +62,11 @@ export interface EventResult {
   diagnosis?: Diagnosis;
 }
 
+/** The folder of the container continuous protection's backups live under. */
+export const EventsFolder = "events/";
+
 /** Where a vault's event backups live (and are listed from). */
-export const eventsPrefix = (vault: string): string => `events/${vault.toLowerCase()}/`;
+export const eventsPrefix = (vault: string): string => `${EventsFolder}${vault.toLowerCase()}/`;
 
 /** Where one object's event backups live. */
 export const eventFolder = (vault: string, kind: string, name: string): string =>
