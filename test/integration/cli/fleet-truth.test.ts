@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { GuardedNodeArgs } from "../../setup/guardedNode.js";
 import { RestoreOperatorRole } from "../../stack/keyvault/roles.js";
 import { addDrillVault, addFleet, type Stack, StackSubscriptions } from "../../stack/stack.js";
 import { childEnv, DoctorKeys, quickOperatorApp, runCli, startTestStack } from "../helpers.js";
@@ -30,7 +31,7 @@ async function deadPort(): Promise<number> {
 
 const exec = promisify(execFile);
 /** Node, with tsx and the network guard loaded first: the test's own rules hold in the child too. */
-const guarded = ["--import", "tsx", "--import", "./test/setup/guard.setup.ts"];
+const guarded = GuardedNodeArgs;
 
 /**
  * A program in a process of its own with the stack's settings plus `env`: the identity library keeps

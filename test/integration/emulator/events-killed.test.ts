@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventFolder } from "../../../src/backup/events/backupEvent.js";
+import { GuardedNodeArgs } from "../../setup/guardedNode.js";
 import { EventPublisher } from "../../stack/keyvault/events.js";
 import type { Stack } from "../../stack/stack.js";
 import { appFor, childEnv, identityCredential, kvOptions, startTestStack } from "../helpers.js";
@@ -23,7 +24,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const guarded = ["--import", "tsx", "--import", "./test/setup/guard.setup.ts"];
+const guarded = GuardedNodeArgs;
 
 /** One new version of `name` in demo-vault, and the message Event Grid queues for it. */
 async function newVersionMessage(name: string): Promise<string> {

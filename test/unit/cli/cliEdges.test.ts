@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../../src/cli/main.js";
+import { GuardedNodeArgs } from "../../setup/guardedNode.js";
 import { seed, world } from "../fakes/deps.js";
 import { captureIo } from "../fakes/io.js";
 
@@ -75,17 +76,7 @@ describe("--settings FILE and who signs in", () => {
       const root = join(import.meta.dirname, "..", "..", "..");
       const r = spawnSync(
         process.execPath,
-        [
-          "--import",
-          "tsx",
-          "--import",
-          "./test/setup/guard.setup.ts",
-          "bin/kvbackup.mjs",
-          "--settings",
-          file,
-          "list",
-          "--json",
-        ],
+        [...GuardedNodeArgs, "bin/kvbackup.mjs", "--settings", file, "list", "--json"],
         { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: dir } },
       );
       expect(r.status).toBe(1);

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { GuardedNodeArgs } from "../../setup/guardedNode.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 
@@ -8,14 +9,7 @@ describe("telemetry that cannot start", () => {
   it("does not stop the app: one line in the host's log says why, and the app runs on without it", () => {
     const r = spawnSync(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        "--import",
-        "./test/setup/guard.setup.ts",
-        "test/unit/telemetry/startTelemetry.ts",
-        "InstrumentationKey=not-a-guid",
-      ],
+      [...GuardedNodeArgs, "test/unit/telemetry/startTelemetry.ts", "InstrumentationKey=not-a-guid"],
       {
         cwd: root,
         encoding: "utf8",

@@ -21,6 +21,16 @@ async function backedUp(w: ReturnType<typeof world>, kinds?: ("secrets" | "keys"
     ...(kinds ? { kinds } : {}),
   });
 }
+/** The request that restores run `runId` of demo-vault into restore-vault, with what a test adds. */
+const intoRestoreVault = (
+  runId: string,
+  over: Omit<Parameters<typeof runRestore>[1], "runId" | "vault"> = {},
+) => ({
+  runId,
+  vault: "demo-vault",
+  targetVault: "restore-vault",
+  ...over,
+});
 const outcomes = (rs: { kind: string; name: string; outcome: string }[] = []) =>
   Object.fromEntries(rs.map((r) => [`${r.kind}/${r.name}`, r.outcome]));
 
@@ -29,11 +39,7 @@ describe("restore", () => {
     const w = world();
     seed(w.vault());
     const r = await backedUp(w);
-    const report = await runRestore(w.deps, {
-      runId: r.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-    });
+    const report = await runRestore(w.deps, intoRestoreVault(r.runId));
     expect(report.status).toBe("succeeded");
     expect(report.results?.filter((x) => x.outcome === "restored")).toHaveLength(9);
     expect(w.vault("restore-vault").valueOf("secrets", "alpha")).toBe(w.vault().valueOf("secrets", "alpha"));
@@ -45,11 +51,7 @@ describe("restore", () => {
       op === "list" && kind === "keys" ? kvError(403, "Forbidden", "ForbiddenByRbac") : undefined;
     const r = await backedUp(w);
     w.vault().fault = () => undefined;
-    const report = await runRestore(w.deps, {
-      runId: r.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-    });
+    const report = await runRestore(w.deps, intoRestoreVault(r.runId));
     expect(report.status).toBe("partial");
     expect(report.results).toContainEqual(
       expect.objectContaining({
@@ -66,12 +68,12 @@ describe("restore", () => {
     const w = world();
     seed(w.vault());
     const r = await backedUp(w);
-    const report = await runRestore(w.deps, {
-      runId: r.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-      names: ["secrets/no-such-secret"],
-    });
+    const report = await runRestore(
+      w.deps,
+      intoRestoreVault(r.runId, {
+        names: ["secrets/no-such-secret"],
+      }),
+    );
     expect(report.status).toBe("failed");
     expect(outcomes(report.results)).toEqual({ "secrets/no-such-secret": "not-in-backup" });
     expect(restoreExitCode(report)).toBe(1);
@@ -81,13 +83,13 @@ describe("restore", () => {
     const w = world();
     seed(w.vault());
     const r = await backedUp(w, ["secrets"]);
-    const plan = await runRestore(w.deps, {
-      runId: r.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-      kinds: ["keys"],
-      dryRun: true,
-    });
+    const plan = await runRestore(
+      w.deps,
+      intoRestoreVault(r.runId, {
+        kinds: ["keys"],
+        dryRun: true,
+      }),
+    );
     expect(plan.plan).toEqual([
       expect.objectContaining({
         kind: "keys",
@@ -104,12 +106,12 @@ describe("restore", () => {
     const w = world();
     seed(w.vault());
     const r = await backedUp(w);
-    const report = await runRestore(w.deps, {
-      runId: r.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-      names: ["alpha", "ALPHA", "secrets/alpha"],
-    });
+    const report = await runRestore(
+      w.deps,
+      intoRestoreVault(r.runId, {
+        names: ["alpha", "ALPHA", "secrets/alpha"],
+      }),
+    );
     expect(report.results).toHaveLength(1);
   });
 
@@ -119,12 +121,9 @@ describe("restore", () => {
     const r = await backedUp(w);
     w.vault("restore-vault").put("secrets", "alpha");
     w.vault("restore-vault").deleted.secrets.add("bravo");
-    const req = {
-      runId: r.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
+    const req = intoRestoreVault(r.runId, {
       names: ["alpha", "bravo"],
-    };
+    });
     const skip = await runRestore(w.deps, req);
     expect(outcomes(skip.results)).toEqual({
       "secrets/alpha": "skipped-exists",
@@ -169,12 +168,9 @@ describe("restore", () => {
     seed(w.vault());
     const r = await backedUp(w);
     w.vault("restore-vault").put("keys", "www");
-    const req = {
-      runId: r.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
+    const req = intoRestoreVault(r.runId, {
       names: ["certificates/www"],
-    };
+    });
     const plan = await runRestore(w.deps, { ...req, dryRun: true });
     expect(plan.plan[0]).toMatchObject({ action: "skip-exists", heldBy: "keys" });
     expect(plan.expected).toBe("failed");
@@ -194,12 +190,12 @@ describe("restore", () => {
     const r = await backedUp(w, ["secrets"]);
     const path = [...w.storage.blobs.keys()].find((k) => k.endsWith("/alpha.kvbak")) as string;
     (w.storage.blobs.get(path) as { bytes: Uint8Array }).bytes = new TextEncoder().encode("tampered");
-    const report = await runRestore(w.deps, {
-      runId: r.runId,
-      vault: "demo-vault",
-      targetVault: "restore-vault",
-      names: ["alpha"],
-    });
+    const report = await runRestore(
+      w.deps,
+      intoRestoreVault(r.runId, {
+        names: ["alpha"],
+      }),
+    );
     expect(report.results?.[0]).toMatchObject({ outcome: "failed", diagnosis: { code: "CorruptBlob" } });
     expect(w.vault("restore-vault").calls.restore).toBe(0);
   });
