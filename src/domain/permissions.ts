@@ -121,3 +121,26 @@ export const VaultGrants: Record<VaultUse, VaultGrant> = {
 
 /** The data action no role of this app ever holds: reading a secret's value. */
 export const NeverGranted = kv("secrets/getSecret/action");
+
+const blobs = (what: string): string => `Microsoft.Storage/storageAccounts/blobServices/containers/blobs/${what}`;
+
+/**
+ * The isolated copy (BACKUP_COPY_BLOB_URI): the app's identity on the copy's container, granted by
+ * the copy account's owners (infra/copy). Read, and add new blobs — `add/action` writes a blob that
+ * does not exist yet, never over one — and nothing else: no write (overwrite, metadata, tier), no
+ * delete, no version delete, no immutability super-user. Version-level immutability, locked by the
+ * owners, keeps every version even from them until it expires.
+ */
+export const CopyWriterRole = {
+  name: "Key Vault Backup Copy Writer",
+  dataActions: [blobs("read"), blobs("add/action")],
+} as const;
+
+/** What the app's identity must never hold on the copy: `doctor` proves it cannot delete or overwrite there. */
+export const CopyNeverGranted = [
+  blobs("write"),
+  blobs("delete"),
+  blobs("deleteBlobVersion/action"),
+  blobs("permanentDelete/action"),
+  blobs("immutableStorage/runAsSuperUser/action"),
+] as const;
