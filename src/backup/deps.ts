@@ -4,6 +4,7 @@ import type { Kind, Mode, Tier, Trigger } from "../domain/vocabulary.js";
 import type {
   BlobStore,
   BudgetSlots,
+  CopyPort,
   DeadLetters,
   DocumentStore,
   DrillStore,
@@ -158,6 +159,8 @@ export interface EngineDeps {
   /** Event Grid's dead letters of those events (BACKUP_EVENTS_DEADLETTER_CONTAINER); absent when not set. */
   deadLetters?: DeadLetters;
   restoreJobs: JobQueue<RestoreJob>;
+  /** The isolated copy (BACKUP_COPY_BLOB_URI); absent when it is not set. */
+  copy?: CopyPort;
   telemetry: Telemetry;
   /** The calendar: what date it is, for records, schedules and ages. A test may fix it. */
   now: () => Date;

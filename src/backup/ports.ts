@@ -5,8 +5,9 @@ import type { VaultStatus } from "../domain/vaultStatus.js";
 
 export type { DrillSummary };
 
+import type { KvBackupError } from "../domain/errors.js";
 import type { HsmJobState } from "../domain/hsmBackup.js";
-import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
+import type { CopyMethod, Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
 import type { ChunkedDocument } from "../domain/manifest.js";
 import type { BlobFacts, DiscoveredVault, ObjectInfo, StoredBlob, Written } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
@@ -170,6 +171,48 @@ export interface DeadLetters {
   remove(blob: string, signal?: SignalLike): Promise<void>;
 }
 
+/** What adding one blob to the isolated copy did: written now, or found there already (nothing written). */
+export interface CopyAdded {
+  outcome: "added" | "present";
+  method: CopyMethod;
+  /** Server-side copy was refused because Storage could not read the primary (its firewall): streamed instead. */
+  fellBack?: string;
+}
+
+/** What doctor learns of the copy: each step as far as it got. */
+export interface CopyCheckResult {
+  /** The container answered a listing (network path, read right, container there). */
+  read: "ok" | KvBackupError;
+  /** The app could add its marker blob (or it was there): the add right. */
+  add: "ok" | KvBackupError;
+  /** Deleting the marker: refused is right ("refused"); "deleted" means the app holds delete there. */
+  remove: "refused" | "deleted" | KvBackupError;
+  /** Writing over the marker: refused is right; "overwritten" means the app holds write there. */
+  overwrite: "refused" | "overwritten" | KvBackupError;
+}
+
+/**
+ * The isolated copy (BACKUP_COPY_BLOB_URI): a container in another account where the app may read
+ * and add blobs, never delete or overwrite. Paths mirror the primary container's exactly.
+ */
+export interface CopyPort {
+  /** The copy's account endpoint and container, for people: "https://acct.blob.core.windows.net/keyvault-backups". */
+  readonly where: string;
+  /** The copy's container read as the primary's is: listing and reading (verify, restore from the copy). */
+  readonly blobs: BlobStore;
+  readonly documents: DocumentStore;
+  /** The folders directly under `prefix` (each ends with "/"), for finding runs without the inventory. */
+  folders(prefix: string, signal?: SignalLike): Promise<string[]>;
+  /**
+   * Adds the primary's blob at `path` to the same path in the copy, never over a blob there:
+   * server-side (Put Blob From URL, the source read with the app's own token), or read and written
+   * by the app when Storage cannot read the primary.
+   */
+  add(path: string, signal?: SignalLike): Promise<CopyAdded>;
+  /** Proves the path and the rights: reads, adds a marker, and tries (expecting refusal) to delete and overwrite it. */
+  check(signal?: SignalLike): Promise<CopyCheckResult>;
+}
+
 export interface RunInfo {
   runId: string;
   vault: string;
@@ -202,6 +245,21 @@ export interface Telemetry {
   drillEnded(summary: DrillSummary): void;
   /** The hourly status of every vault: one KeyVaultBackupStatus event each (what the alerts read). */
   fleetStatus(statuses: readonly VaultStatus[]): void;
+  /** A run's isolated copy ended: KeyVaultBackupCopyCompleted (the copy alerts read it). */
+  copyEnded(summary: CopySummary): void;
+}
+
+export interface CopySummary {
+  runId: string;
+  vault: string;
+  status: "copied" | "failed";
+  blobs: number;
+  bytes: number;
+  durationMs: number;
+  /** How far the vault's copy is behind after this pass. */
+  lagSeconds?: number;
+  method?: CopyMethod;
+  code?: string;
 }
 
 /**

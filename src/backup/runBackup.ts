@@ -1,10 +1,30 @@
 import { refusalDiagnosis } from "../diagnosis/local.js";
 import { findVault } from "../domain/config.js";
 import { isKvBackupError } from "../domain/errors.js";
+import type { SignalLike } from "../domain/signal.js";
+import { copyPass } from "./copy/copyPass.js";
 import type { BackupJob, EngineDeps } from "./deps.js";
 import { runHsm } from "./hsm/runHsm.js";
 import { RunRecord, type RunResult } from "./run/record.js";
 import { type RunOptions, runVault } from "./run/runVault.js";
+
+/**
+ * After a vault's run committed, the isolated copy (when set): this run first, then what the copy
+ * still owes of the vault. The run's verdict is final before and stays as it is; an abort mid-copy
+ * leaves the rest to the next pass.
+ */
+async function withCopy(deps: EngineDeps, result: RunResult, signal?: SignalLike): Promise<RunResult> {
+  if (!deps.copy || (result.status !== "succeeded" && result.status !== "partial")) return result;
+  try {
+    return {
+      ...result,
+      copy: await copyPass({ ...deps, copy: deps.copy }, result.vault, result.runId, signal),
+    };
+  } catch (e) {
+    if (isKvBackupError(e, "Aborted")) return result;
+    throw e;
+  }
+}
 
 /**
  * One backup job, a vault's (run/runVault.ts) or a Managed HSM's (hsm/runHsm.ts). Every way it
@@ -19,7 +39,8 @@ export async function runBackup(
   options: RunOptions = {},
 ): Promise<RunResult> {
   try {
-    return job.hsm ? await runHsm(given, job, options.signal) : await runVault(given, job, options);
+    const result = job.hsm ? await runHsm(given, job, options.signal) : await runVault(given, job, options);
+    return job.hsm ? result : await withCopy(given, result, options.signal);
   } catch (e) {
     const refusal = isKvBackupError(e, "VaultNotAllowed", "DiscoveryIncomplete", "BudgetBusy");
     if (!options.lastDelivery || !refusal) throw e;

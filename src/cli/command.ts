@@ -1,3 +1,4 @@
+import { fromCopy } from "../backup/copy/fromCopy.js";
 import type { EngineDeps } from "../backup/engine.js";
 import { KvBackupError } from "../domain/errors.js";
 import type { Output } from "./output.js";
@@ -34,3 +35,14 @@ export const text = (ctx: CommandContext, name: string): string | undefined =>
 
 export const texts = (ctx: CommandContext, name: string): string[] =>
   Array.isArray(ctx.values[name]) ? (ctx.values[name] as string[]) : [];
+
+/**
+ * The engine a read of backups uses: the backup account, or with `--from copy` the isolated copy
+ * (its blobs and manifests; its runs found by the layout, since the inventory is the account's).
+ */
+export function sourceApp(ctx: CommandContext): EngineDeps {
+  const from = text(ctx, "from");
+  if (from === undefined) return ctx.app();
+  if (from !== "copy") throw usageError(`--from takes copy (the isolated copy), not '${from.slice(0, 32)}'`);
+  return fromCopy(ctx.app());
+}

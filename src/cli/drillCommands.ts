@@ -8,7 +8,7 @@ import {
 } from "../backup/engine.js";
 import { newRunId } from "../domain/runId.js";
 import { unique } from "../domain/vocabulary.js";
-import { type Command, ExitCode, text, texts } from "./command.js";
+import { type Command, ExitCode, text, texts, usageError } from "./command.js";
 import { diagnosisLines, table } from "./output.js";
 import { drawBar } from "./progress.js";
 
@@ -22,11 +22,15 @@ export const drillCommand: Command = {
   --at TIME (ISO 8601) drills a point-in-time restore: each vault as restore --at brings it back
   (the newest run finished by then, and continuous protection's event backups taken since); an
   object from an event backup is proved to hold the version its event named, and no version the
-  vault never had.`,
-  options: { vault: { type: "string", multiple: true }, at: { type: "string" } },
+  vault never had.
+  --from copy drills the isolated copy's run (BACKUP_COPY_BLOB_URI): proof that the copy restores.`,
+  options: { vault: { type: "string", multiple: true }, at: { type: "string" }, from: { type: "string" } },
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const app = ctx.app();
+    const from = text(ctx, "from");
+    if (from !== undefined && from !== "copy")
+      throw usageError(`--from takes copy (the isolated copy), not '${from.slice(0, 32)}'`);
     // A time is checked before anything is drilled (as restore --at checks it).
     const at = pointInTime(
       { ...(text(ctx, "at") !== undefined ? { at: text(ctx, "at") as string } : {}) },
@@ -38,13 +42,16 @@ export const drillCommand: Command = {
     const drills: DrillResult[] = [];
     for (const vault of vaults) {
       const drillId = newRunId();
-      out.err(`drilling ${vault} into ${app.config.drillVault?.name} (drill ${drillId})`);
+      out.err(
+        `drilling ${vault}${from ? " from the isolated copy" : ""} into ${app.config.drillVault?.name} (drill ${drillId})`,
+      );
       const d = await runDrill(
         app,
         {
           vault,
           drillId,
           trigger: "cli",
+          ...(from ? { from: "copy" as const } : {}),
           ...(at ? { at: at.toISOString() } : {}),
         },
         {
@@ -81,6 +88,7 @@ export const drillCommand: Command = {
           drillId: d.drillId,
           runId: d.runId,
           ...(d.at ? { at: d.at } : {}),
+          ...(d.from ? { from: d.from } : {}),
           status: d.status,
           compared: d.compared,
           againstSource: d.againstSource ?? 0,

@@ -8,7 +8,15 @@ import {
 } from "../backup/engine.js";
 import { ObjectRefPattern, RuleText } from "../domain/rules.js";
 import { type OnConflict, OnConflicts } from "../domain/vocabulary.js";
-import { type Command, type CommandContext, ExitCode, text, texts, usageError } from "./command.js";
+import {
+  type Command,
+  type CommandContext,
+  ExitCode,
+  sourceApp,
+  text,
+  texts,
+  usageError,
+} from "./command.js";
 import { diagnosisLines, formatBytes, type Output, table } from "./output.js";
 import { drawBar } from "./progress.js";
 
@@ -103,7 +111,9 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
   --at TIME (ISO 8601, e.g. 2026-12-06T09:30:00Z) restores V as it was then: the newest run that
   had finished by then, each object newer in a continuous-protection event backup taken by then
   from that backup; the plan says where each object comes from. Deletions are not evented: an
-  object deleted after that run is restored too.`,
+  object deleted after that run is restored too.
+  --from copy reads the run (and, with --at, the event backups) from the isolated copy
+  (BACKUP_COPY_BLOB_URI) instead of the backup account: it works when that account is gone.`,
   options: {
     hsm: { type: "string" },
     key: { type: "string" },
@@ -115,6 +125,7 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
     "dry-run": { type: "boolean" },
     "on-conflict": { type: "string" },
     at: { type: "string" },
+    from: { type: "string" },
   },
   positionals: { min: 0, max: 1, name: "RUNID|latest" },
   async run(ctx) {
@@ -125,6 +136,8 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
     if (at === undefined && ref === undefined) throw usageError("restore needs RUNID|latest, or --at TIME");
     const hsm = text(ctx, "hsm");
     if (hsm !== undefined && at !== undefined) throw usageError("--at is for vault restores, not --hsm");
+    if (hsm !== undefined && ctx.values.from !== undefined)
+      throw usageError("--from copy is for vault restores: a Managed HSM's backups are not copied");
     if (hsm !== undefined) return restoreFromHsm(ctx, hsm);
     for (const o of ["key", "full-restore", "confirm"])
       if (ctx.values[o] !== undefined) throw usageError(`--${o} goes with --hsm H (a Managed HSM restore)`);
@@ -142,7 +155,7 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
     const to = text(ctx, "to");
     const started = Date.now();
     const report = await runRestore(
-      ctx.app(),
+      sourceApp(ctx),
       {
         runId: ref ?? "latest",
         ...(at !== undefined ? { at } : {}),
@@ -171,8 +184,9 @@ kvbackup verify --events --vault V
   Re-reads every blob of a run: each must exist and match its SHA-256, and no blob may be there
   that the manifest does not name. With --events: every continuous-protection (event) backup of
   the vault, each against the SHA-256 it was written with (what restore --at and the daily run take
-  from them). Exit 1 on any missing, corrupt, extra or unverifiable blob.`,
-  options: { vault: { type: "string" }, events: { type: "boolean" } },
+  from them). --from copy checks the isolated copy's blobs (BACKUP_COPY_BLOB_URI) instead.
+  Exit 1 on any missing, corrupt, extra or unverifiable blob.`,
+  options: { vault: { type: "string" }, events: { type: "boolean" }, from: { type: "string" } },
   positionals: { min: 0, max: 1, name: "RUNID|latest" },
   async run(ctx) {
     const { out } = ctx;
@@ -182,7 +196,7 @@ kvbackup verify --events --vault V
         throw usageError(
           "verify --events takes --vault V and no RUNID (it checks the vault's event backups)",
         );
-      const r = await verifyEvents(ctx.app(), vault, ctx.signal);
+      const r = await verifyEvents(sourceApp(ctx), vault, ctx.signal);
       if (out.json) out.document(r);
       else {
         out.out(
@@ -208,7 +222,12 @@ kvbackup verify --events --vault V
       return r.ok ? ExitCode.ok : ExitCode.failed;
     }
     if (ctx.positionals.length !== 1) throw usageError("verify takes RUNID|latest (or --events --vault V)");
-    const result = await verifyRef(ctx.app(), ctx.positionals[0] as string, text(ctx, "vault"), ctx.signal);
+    const result = await verifyRef(
+      sourceApp(ctx),
+      ctx.positionals[0] as string,
+      text(ctx, "vault"),
+      ctx.signal,
+    );
     if (out.json) out.document(result);
     else {
       out.out(

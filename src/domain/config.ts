@@ -19,6 +19,14 @@ export type StorageConfig =
       clientId?: string;
     };
 
+export interface CopyConfig {
+  /** The copy account's blob endpoint (no trailing slash). */
+  blobServiceUri: string;
+  container: string;
+  /** BACKUP_COPY_MAX_LAG_HOURS: past this the copy is at risk (report, health, alert). */
+  maxLagHours: number;
+}
+
 /** The validated settings (src/config.ts makes them from the environment, once). */
 export interface Config {
   vaults: readonly VaultRef[];
@@ -40,6 +48,11 @@ export interface Config {
    * --replay-dead-letters` backs up what they name.
    */
   eventsDeadLetters?: string;
+  /**
+   * The isolated copy (BACKUP_COPY_BLOB_URI, BACKUP_COPY_CONTAINER): an append-only second account in
+   * another subscription that each committed run is copied to (docs/isolated-copy.md).
+   */
+  copy?: CopyConfig;
   storage: StorageConfig;
   container: string;
   inventoryTable: string;

@@ -71,6 +71,14 @@ export const DiagnosisCodes = [
   "HsmJobTimedOut",
   "HsmBackupEmpty",
   "EventsDeadLettered",
+  "CopyUnreachable",
+  "CopyNotAllowed",
+  "CopyContainerMissing",
+  "CopyFailed",
+  "CopyMismatch",
+  "CopyNotAppendOnly",
+  "CopyLagging",
+  "CopyNotForHsm",
   "Unknown",
 ] as const;
 export type DiagnosisCode = (typeof DiagnosisCodes)[number];

@@ -38,6 +38,8 @@ export interface DrillRow {
   runId?: string;
   /** A point-in-time drill: the vault as of this time (the run, and event backups taken since it started). */
   at?: string;
+  /** "copy": the run was read from the isolated copy (the drill proves the copy restores). */
+  from?: "copy";
   scratchVault: string;
   trigger: Trigger;
   status: DrillStatus;

@@ -22,6 +22,26 @@ export interface InventoryRow {
   /** SHA-256 of manifest.json as written: a manifest edited later no longer matches. */
   manifestSha256?: string;
   firstFailureCode?: string;
+  /** The run's isolated copy (BACKUP_COPY_BLOB_URI): absent until a copy was tried. */
+  copy?: RunCopy;
+}
+
+/** How a run's blobs reached the isolated copy: copied by Storage from the primary, or read and written by the app. */
+export type CopyMethod = "server-side" | "streamed";
+
+/** A run's isolated copy, as its inventory row keeps it. */
+export interface RunCopy {
+  /** copied = every blob and the manifest are in the copy, read back and matched to the manifest. */
+  status: "copied" | "failed";
+  /** When the attempt ended. */
+  at: string;
+  /** Blobs of the run in the copy (the manifest included), and their bytes. */
+  blobs: number;
+  bytes: number;
+  method?: CopyMethod;
+  /** A failed copy's diagnosis code and message. */
+  code?: string;
+  message?: string;
 }
 
 export interface InventoryQuery {

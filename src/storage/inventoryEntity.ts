@@ -1,5 +1,5 @@
 import type { DrillRow } from "../domain/drillRecord.js";
-import { emptyCounts, type InventoryRow, Outcomes } from "../domain/inventory.js";
+import { emptyCounts, type InventoryRow, Outcomes, type RunCopy } from "../domain/inventory.js";
 import { runIdTime } from "../domain/runId.js";
 import { type Kind, Kinds, type Mode, type Tier, type Trigger } from "../domain/vocabulary.js";
 
@@ -30,7 +30,32 @@ export function toEntity(r: InventoryRow): Entity {
   };
   for (const kind of Kinds) for (const outcome of Outcomes) e[`${kind}_${outcome}`] = r.counts[kind][outcome];
   for (const k of Optional) if (r[k] !== undefined) e[k] = r[k];
+  if (r.copy) {
+    e.copyStatus = r.copy.status;
+    e.copyAt = r.copy.at;
+    e.copyBlobs = r.copy.blobs;
+    e.copyBytes = r.copy.bytes;
+    if (r.copy.method) e.copyMethod = r.copy.method;
+    if (r.copy.code) e.copyCode = r.copy.code;
+    if (r.copy.message) e.copyMessage = r.copy.message.slice(0, 1000);
+  }
   return e;
+}
+
+function copyOf(e: Record<string, unknown>): RunCopy | undefined {
+  const status = e.copyStatus;
+  if (status !== "copied" && status !== "failed") return undefined;
+  const text = (k: string): string | undefined => (typeof e[k] === "string" ? (e[k] as string) : undefined);
+  const method = text("copyMethod");
+  return {
+    status,
+    at: text("copyAt") ?? "",
+    blobs: Number(e.copyBlobs ?? 0),
+    bytes: Number(e.copyBytes ?? 0),
+    ...(method === "server-side" || method === "streamed" ? { method } : {}),
+    ...(text("copyCode") ? { code: text("copyCode") as string } : {}),
+    ...(text("copyMessage") ? { message: text("copyMessage") as string } : {}),
+  };
 }
 
 export function fromEntity(e: Record<string, unknown>): InventoryRow {
@@ -53,12 +78,14 @@ export function fromEntity(e: Record<string, unknown>): InventoryRow {
     manifest: String(e.manifest ?? ""),
     ...(text("manifestSha256") ? { manifestSha256: text("manifestSha256") as string } : {}),
     ...(text("firstFailureCode") ? { firstFailureCode: text("firstFailureCode") as string } : {}),
+    ...(copyOf(e) ? { copy: copyOf(e) as RunCopy } : {}),
   };
 }
 
 const DrillOptional = [
   "runId",
   "at",
+  "from",
   "finishedAt",
   "durationMs",
   "againstSource",
@@ -113,6 +140,7 @@ export function drillFromEntity(e: Record<string, unknown>): DrillRow {
     sample: jsonList(e.sample),
     ...(text("runId") ? { runId: text("runId") as string } : {}),
     ...(text("at") ? { at: text("at") as string } : {}),
+    ...(text("from") === "copy" ? { from: "copy" as const } : {}),
     ...(text("finishedAt") ? { finishedAt: text("finishedAt") as string } : {}),
     ...(num("durationMs") !== undefined ? { durationMs: num("durationMs") as number } : {}),
     ...(num("againstSource") !== undefined ? { againstSource: num("againstSource") as number } : {}),

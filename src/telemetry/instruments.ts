@@ -10,6 +10,8 @@ export const DrillCompletedEvent = "KeyVaultRestoreDrillCompleted";
  * The hourly status of each vault the app backs up: the infra's "no successful backup in 26 h",
  * "no proven restore in 8 days" and "kvbackup is silent" alerts query it.
  */
+/** A run's isolated copy ended (copied or failed): the copy alerts read it. */
+export const CopyCompletedEvent = "KeyVaultBackupCopyCompleted";
 export const StatusEvent = "KeyVaultBackupStatus";
 
 export const MetricNames = {

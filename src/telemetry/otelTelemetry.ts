@@ -1,11 +1,18 @@
 import { type Attributes, context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import { logs, SeverityNumber } from "@opentelemetry/api-logs";
+import type { CopySummary } from "../backup/ports.js";
 import type { DrillSummary } from "../domain/drillRecord.js";
 import { firstLine } from "../domain/errors.js";
 import type { Outcome } from "../domain/inventory.js";
 import type { VaultStatus } from "../domain/vaultStatus.js";
 import type { Kind, RunStatus, Tier, Trigger } from "../domain/vocabulary.js";
-import { DrillCompletedEvent, instruments, RunCompletedEvent, StatusEvent } from "./instruments.js";
+import {
+  CopyCompletedEvent,
+  DrillCompletedEvent,
+  instruments,
+  RunCompletedEvent,
+  StatusEvent,
+} from "./instruments.js";
 
 interface RunInfo {
   runId: string;
@@ -149,9 +156,30 @@ function fleetStatus(statuses: readonly VaultStatus[]): void {
     });
 }
 
+/** A run's copy ended: KeyVaultBackupCopyCompleted, what the copy alerts read (failed; lagSeconds). */
+function copyEnded(c: CopySummary): void {
+  logs.getLogger("kvbackup").emit({
+    severityNumber: c.status === "copied" ? SeverityNumber.INFO : SeverityNumber.WARN,
+    body: CopyCompletedEvent,
+    attributes: {
+      "microsoft.custom_event.name": CopyCompletedEvent,
+      runId: c.runId,
+      vault: c.vault,
+      status: c.status,
+      blobs: c.blobs,
+      bytes: c.bytes,
+      durationMs: c.durationMs,
+      ...(c.lagSeconds !== undefined ? { lagSeconds: c.lagSeconds } : {}),
+      ...(c.method ? { method: c.method } : {}),
+      ...(c.code ? { code: c.code } : {}),
+    },
+  });
+}
+
 /** The engine's Telemetry port, on the OpenTelemetry API (exported to Azure Monitor when bootstrap set that up). */
 export const otelTelemetry = {
   run: (info: RunInfo): OtelRun => new OtelRun(info),
   drillEnded,
   fleetStatus,
+  copyEnded,
 };

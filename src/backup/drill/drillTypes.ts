@@ -15,6 +15,8 @@ export interface DrillRequest {
    * continuous protection's event backups taken since, as `restore --at` restores it — is drilled.
    */
   at?: string;
+  /** "copy": the run (and its blobs) read from the isolated copy, to prove the copy restores. */
+  from?: "copy";
 }
 
 /** What a drill ends with: its row, every mismatch, and the diagnosis when it could not prove the run. */
@@ -29,6 +31,8 @@ export type DrillProgress = (phase: "restore" | "prove" | "clean", done: number,
 /** One drill under way: what it drills, where, its row as it grows, and how it ends. */
 export interface DrillWork {
   deps: EngineDeps;
+  /** Where the drilled run and its blobs are read: the backup account, or the isolated copy. */
+  source: EngineDeps;
   /** The vault whose run is drilled. */
   vault: VaultRef;
   scratch: VaultRef;

@@ -24,7 +24,7 @@ async function restoreAll(
   const { deps, scratch, mismatchList, signal, onProgress } = w;
   const entries = await executeRestore(
     {
-      blobs: deps.blobs,
+      blobs: w.source.blobs,
       vault: port,
       target: scratch,
       storageContext: storageContext(deps),

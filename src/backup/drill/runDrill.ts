@@ -10,6 +10,7 @@ import type { DrillMismatch, DrillRow } from "../../domain/drillRecord.js";
 import { failureOf, isKvBackupError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
+import { fromCopy } from "../copy/fromCopy.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
@@ -95,10 +96,12 @@ export async function runDrill(
   if (!vault) throw notInFleet(deps, req.vault);
   // A point in time is checked as a restore's is (of a real day, with its zone, not in the future).
   const at = pointInTime(req, deps.now());
+  const source = req.from === "copy" ? fromCopy(deps) : deps;
   const row: DrillRow = {
     vault: vault.name,
     drillId: req.drillId,
     ...(at ? { at: at.toISOString() } : {}),
+    ...(req.from ? { from: req.from } : {}),
     scratchVault: scratch?.name ?? "",
     trigger: req.trigger,
     status: "running",
@@ -123,7 +126,17 @@ export async function runDrill(
       async (held) => {
         await deps.drills.put(row, held);
         return underBudget(deps, vault, held, (signal) =>
-          drill({ deps, vault, scratch, row, mismatchList, end, signal, onProgress: options.onProgress }),
+          drill({
+            deps,
+            source,
+            vault,
+            scratch,
+            row,
+            mismatchList,
+            end,
+            signal,
+            onProgress: options.onProgress,
+          }),
         );
       },
     );
@@ -235,7 +248,7 @@ async function drill(w: DrillWork): Promise<DrillResult> {
   await abandonDeadDrills(deps, vault.name, row.drillId, signal);
   let manifest: Manifest;
   try {
-    const drilled = await drilledManifest(deps, vault.name, row.at, signal);
+    const drilled = await drilledManifest(w.source, vault.name, row.at, signal);
     manifest = drilled.manifest;
     for (const u of drilled.unused)
       w.mismatchList.push({

@@ -9,6 +9,7 @@ import {
   runPrefix,
 } from "../../domain/manifest.js";
 import type { Kind, Mode, RunStatus } from "../../domain/vocabulary.js";
+import type { CopyPass } from "../copy/copyPass.js";
 import type { BackupJob, EngineDeps } from "../deps.js";
 import { finishing } from "../lifecycle.js";
 import type { RunTelemetry } from "../ports.js";
@@ -36,6 +37,8 @@ export interface RunResult {
   hsm?: { container: string; folder: string; files: number };
   /** The run committed but its inventory row could not be written; the next run of the vault repairs it. */
   inventoryStale?: boolean;
+  /** The isolated copy's pass after the run (BACKUP_COPY_BLOB_URI): this run's copy first, then what was owed. */
+  copy?: CopyPass;
 }
 
 /**

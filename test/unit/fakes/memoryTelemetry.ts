@@ -1,4 +1,5 @@
 import type {
+  CopySummary,
   DrillSummary,
   RunInfo,
   RunSummary,
@@ -26,6 +27,13 @@ export class MemoryTelemetry implements Telemetry {
 
   /** KeyVaultBackupStatus events, in order. */
   readonly statuses: VaultStatus[] = [];
+
+  /** KeyVaultBackupCopyCompleted events, in order. */
+  readonly copies: CopySummary[] = [];
+
+  copyEnded(summary: CopySummary): void {
+    this.copies.push(summary);
+  }
 
   drillEnded(summary: DrillSummary): void {
     this.drills.push(summary);

@@ -1,0 +1,133 @@
+import { copyDiagnosis, copyMismatch } from "../../diagnosis/copy.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
+import { isKvBackupError } from "../../domain/errors.js";
+import type { InventoryRow } from "../../domain/inventory.js";
+import type { SignalLike } from "../../domain/signal.js";
+import { findRun } from "../catalog/findRun.js";
+import { rehash } from "../catalog/verifyRun.js";
+import { eventBackupsIn, eventsPrefix } from "../events/backupEvent.js";
+import { Pool } from "../pool.js";
+import { copyLagSeconds } from "./copyLag.js";
+import { type CopyDeps, type CopyResult, copyRun, recordCopy } from "./copyRun.js";
+
+/** How many of a vault's uncopied runs one pass copies at most (the newest first); the next pass goes on. */
+export const CopyCatchUpRuns = 10;
+
+/** A run the copy still owes: committed, and not copied (never tried, or tried and failed). */
+const owed = (r: InventoryRow): boolean =>
+  (r.status === "succeeded" || r.status === "partial") && r.copy?.status !== "copied";
+
+/** One vault's pass: its runs and its event backups. */
+export interface CopyPass {
+  vault: string;
+  runs: CopyResult[];
+  events: { added: number; copied: number; failed: number; diagnosis?: Diagnosis };
+  /** How far the vault's copy is behind after the pass (copyLagSeconds). */
+  lagSeconds?: number;
+}
+
+/**
+ * Copies what the copy owes of one vault: `first` (the run that just committed) before anything,
+ * then its other committed runs not yet copied (newest first, at most CopyCatchUpRuns), then its
+ * event backups. Each run's outcome goes on its row and into telemetry. Never throws.
+ */
+export async function copyPass(
+  deps: CopyDeps,
+  vault: string,
+  first?: string,
+  signal?: SignalLike,
+): Promise<CopyPass> {
+  const runs: CopyResult[] = [];
+  const one = async (runId: string): Promise<void> => {
+    let result: CopyResult;
+    try {
+      result = await copyRun(deps, await findRun(deps, runId, vault, signal), signal);
+    } catch (e) {
+      if (isKvBackupError(e, "Aborted")) throw e;
+      // The run's manifest could not be read from the primary: nothing to copy from, said as such.
+      const diagnosis =
+        e instanceof Error && isKvBackupError(e) && e.diagnosis
+          ? e.diagnosis
+          : copyDiagnosis(e, deps.copy.where);
+      result = { runId, vault, status: "failed", blobs: 0, bytes: 0, added: 0, durationMs: 0, diagnosis };
+    }
+    runs.push(result);
+    await recordCopy(deps, result, signal);
+  };
+  if (first) await one(first);
+  let rows: InventoryRow[] = [];
+  try {
+    rows = await deps.inventory.list({ vault, top: 100 }, signal);
+  } catch {
+    // The inventory cannot be read: the run that committed was copied; the others wait for a pass that can.
+  }
+  for (const r of rows
+    .filter(owed)
+    .filter((r) => r.runId !== first)
+    .slice(0, CopyCatchUpRuns))
+    await one(r.runId);
+  const events = await copyEvents(deps, vault, signal);
+  const lag = await vaultCopyLag(deps, vault, signal);
+  for (const r of runs) emit(deps, r, lag);
+  return { vault, runs, events, ...(lag !== undefined ? { lagSeconds: lag } : {}) };
+}
+
+/** How far the vault's copy is behind, from its rows now (undefined when they cannot be read). */
+async function vaultCopyLag(deps: CopyDeps, vault: string, signal?: SignalLike): Promise<number | undefined> {
+  try {
+    return copyLagSeconds(await deps.inventory.list({ vault, top: 100 }, signal), deps.now());
+  } catch {
+    return undefined;
+  }
+}
+
+/** The vault's event backups the copy lacks, added and each read back against its SHA-256. */
+async function copyEvents(deps: CopyDeps, vault: string, signal?: SignalLike): Promise<CopyPass["events"]> {
+  const out: CopyPass["events"] = { added: 0, copied: 0, failed: 0 };
+  try {
+    const prefix = eventsPrefix(vault);
+    const primary = eventBackupsIn(await deps.blobs.list(prefix, signal), vault);
+    if (primary.length === 0) return out;
+    const there = await deps.copy.blobs.list(prefix, signal);
+    const bad: string[] = [];
+    const pool = new Pool(deps.tuning.copyConcurrency);
+    for (const b of primary) {
+      if (!b.sha256) continue;
+      await pool.submit(async () => {
+        const present = there.get(b.blob);
+        // Copied by an earlier pass (and read back then): its listing must still say the same bytes.
+        if (present && present.bytes === b.bytes && present.sha256 === b.sha256) {
+          out.copied++;
+          return;
+        }
+        if (!present && (await deps.copy.add(b.blob, signal)).outcome === "added") out.added++;
+        const read = await rehash(deps.copy.blobs, b.blob, b.sha256 as string, signal);
+        if (read.problem) {
+          out.failed++;
+          bad.push(b.blob);
+        } else out.copied++;
+      });
+    }
+    await pool.drain();
+    if (bad.length) out.diagnosis = copyMismatch(`events of ${vault}`, bad);
+  } catch (e) {
+    if (isKvBackupError(e, "Aborted")) throw e;
+    out.diagnosis = copyDiagnosis(e, deps.copy.where);
+  }
+  return out;
+}
+
+function emit(deps: CopyDeps, r: CopyResult, lagSeconds: number | undefined): void {
+  if (r.status === "skipped") return;
+  deps.telemetry.copyEnded({
+    runId: r.runId,
+    vault: r.vault,
+    status: r.status,
+    blobs: r.blobs,
+    bytes: r.bytes,
+    durationMs: r.durationMs,
+    ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+    ...(r.method ? { method: r.method } : {}),
+    ...(r.diagnosis ? { code: r.diagnosis.code } : {}),
+  });
+}

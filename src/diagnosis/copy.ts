@@ -1,0 +1,67 @@
+import type { Diagnosis } from "../domain/diagnosis.js";
+import { failureOf, firstLine, isKvBackupError } from "../domain/errors.js";
+import { CopyWriterRole } from "../domain/permissions.js";
+
+/**
+ * The isolated copy's diagnoses (docs/troubleshooting.md, "Isolated copy"). The copy account is not
+ * the app's: its owners fix its network and roles, so each fix names what they do, in their template
+ * (infra/copy) where it can.
+ */
+
+const Guide = "docs/isolated-copy.md";
+
+/** What a failure on the copy account means, by status and error code. */
+export function copyDiagnosis(e: unknown, where: string): Diagnosis {
+  if (isKvBackupError(e) && e.diagnosis?.code.startsWith("Copy")) return e.diagnosis;
+  const f = failureOf(e, "storage");
+  if (f?.networkCode || f?.code === "AuthorizationFailure")
+    return {
+      code: "CopyUnreachable",
+      cause: `The isolated copy (${where}) did not admit the app's network path (${f.code ?? f.networkCode}): its firewall or private endpoint does not let the Function's subnet in, or its name does not resolve from there.`,
+      fix: `The copy's owners: a private endpoint into the app's VNet (and its address in the app's privatelink.blob DNS zone) or a virtual network rule for the Function's subnet (infra/copy, networkMode). See ${Guide}.`,
+    };
+  if (f?.code === "AuthorizationPermissionMismatch" || f?.status === 403)
+    return {
+      code: "CopyNotAllowed",
+      cause: `The app's identity may not read or add blobs in the isolated copy (${where}): ${f.code ?? "403"}.`,
+      fix: `The copy's owners assign "${CopyWriterRole.name}" (read + add, no delete) to the app's principal on the copy's container (infra/copy, appPrincipalId); a new assignment takes up to 10 minutes. See ${Guide}.`,
+    };
+  if (f?.code === "ContainerNotFound" || (f?.status === 404 && !f.code))
+    return {
+      code: "CopyContainerMissing",
+      cause: `The isolated copy's container does not exist (${where}); the app may not create containers there.`,
+      fix: `Deploy infra/copy (it makes the container with version-level immutability), or set BACKUP_COPY_CONTAINER to the container it made. See ${Guide}.`,
+    };
+  return {
+    code: "CopyFailed",
+    cause: `Copying to the isolated copy (${where}) failed: ${f ? `${f.status ?? f.networkCode ?? ""} ${f.code ?? ""} ${firstLine(f.message, 200)}`.trim() : firstLine(e, 300)}.`,
+    fix: "The next run (or kvbackup copy) tries again; if it keeps failing, see docs/troubleshooting.md (Isolated copy).",
+  };
+}
+
+/** The copy holds a blob at a run's path that is not the run's: append-only, so it cannot be replaced. */
+export function copyMismatch(runId: string, blobs: string[]): Diagnosis {
+  return {
+    code: "CopyMismatch",
+    cause: `The isolated copy of run ${runId} does not match its manifest: ${blobs.slice(0, 3).join(", ")}${blobs.length > 3 ? ` and ${blobs.length - 3} more` : ""} missing or not the bytes the manifest recorded. The copy is append-only, so they cannot be written again.`,
+    fix: "This run's copy cannot be used; the next run is copied into its own folder. If it happens again, ask the copy's owners who else can write to the container.",
+  };
+}
+
+/** doctor: the app's identity could delete or overwrite in the copy. */
+export function copyNotAppendOnly(what: "deleted" | "overwritten", where: string): Diagnosis {
+  return {
+    code: "CopyNotAppendOnly",
+    cause: `The app's identity ${what} a blob in the isolated copy (${where}): it holds more than "${CopyWriterRole.name}" there, so a compromised app could destroy the copy.`,
+    fix: `The copy's owners: remove any other role of the app's principal on the copy account (e.g. Storage Blob Data Contributor), keep only "${CopyWriterRole.name}", and lock the container's immutability policy. See ${Guide}.`,
+  };
+}
+
+/** Report, health: the copy is behind the primary by more than BACKUP_COPY_MAX_LAG_HOURS. */
+export function copyLagging(vault: string, hours: number, max: number, last?: string): Diagnosis {
+  return {
+    code: "CopyLagging",
+    cause: `The isolated copy of '${vault}' is ${hours.toFixed(1)} h behind the backup account (more than BACKUP_COPY_MAX_LAG_HOURS=${max})${last ? `; the last copy failed: ${last}` : ""}.`,
+    fix: "Run kvbackup copy --vault <vault> to copy what is missing now, and fix what the last copy's diagnosis names (kvbackup list --vault <vault> shows each run's copy).",
+  };
+}

@@ -1,0 +1,177 @@
+import type { AccessToken } from "@azure/core-auth";
+import type { ContainerClient } from "@azure/storage-blob";
+import type { CopyAdded, CopyCheckResult, CopyPort } from "../backup/ports.js";
+import type { StorageTarget } from "../domain/azureFailure.js";
+import { isKvBackupError, KvBackupError } from "../domain/errors.js";
+import type { SignalLike } from "../domain/signal.js";
+import { BlobStore } from "./blobStore.js";
+import { DocumentStore } from "./documentStore.js";
+import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
+
+/** The blob doctor adds once to the copy and then tries to delete and overwrite (both must be refused). */
+export const CopyMarker = "_kvbackup/copy-marker";
+
+/** The app's token for Storage, for the source read of a server-side copy; undefined with a connection string. */
+export type SourceToken = (signal?: SignalLike) => Promise<AccessToken | null>;
+
+/** "Storage could not read the copy's source": the primary's firewall refuses Storage's own backend. */
+const sourceRefused = (e: unknown): e is KvBackupError =>
+  isKvBackupError(e) &&
+  (e.failure?.code === "CannotVerifyCopySource" ||
+    // Older service versions answer a source they cannot read without that code.
+    (e.failure?.status === 403 && /copy source/i.test(e.failure?.message ?? "")));
+
+/**
+ * The isolated copy's container in another account (CopyPort). The app's identity there may read
+ * and add (Key Vault Backup Copy Writer), so every write is conditional (If-None-Match: *): a blob
+ * already there is "present", never written over.
+ */
+export class CopyTarget implements CopyPort {
+  readonly blobs: BlobStore;
+  readonly documents: DocumentStore;
+  /** Set once Storage refused to read the primary: the rest of this process streams. */
+  private streamOnly: string | undefined;
+
+  constructor(
+    private readonly copy: ContainerClient,
+    private readonly source: ContainerClient,
+    private readonly token: SourceToken | undefined,
+  ) {
+    this.blobs = new BlobStore(copy);
+    this.documents = new DocumentStore(copy);
+    if (!token)
+      this.streamOnly =
+        "the backup account is reached with a connection string: no token to authorise Storage's read";
+  }
+
+  get where(): string {
+    return this.copy.url;
+  }
+
+  private get label(): StorageTarget {
+    return { kind: "container", name: `${this.copy.containerName} (isolated copy)` };
+  }
+
+  async folders(prefix: string, signal?: SignalLike): Promise<string[]> {
+    const found: string[] = [];
+    await storageCall(async () => {
+      for await (const item of this.copy.listBlobsByHierarchy("/", { prefix, ...signalOption(signal) }))
+        if (item.kind === "prefix") found.push(item.name);
+    }, this.label);
+    return found;
+  }
+
+  async add(path: string, signal?: SignalLike): Promise<CopyAdded> {
+    if (!this.streamOnly) {
+      try {
+        return { outcome: await this.serverSide(path, signal), method: "server-side" };
+      } catch (e) {
+        if (!sourceRefused(e)) throw e;
+        this.streamOnly = `Storage could not read the backup account (${e.failure?.code ?? e.failure?.status}): its firewall admits the Function's subnet, not Storage's own copy service`;
+        const outcome = await this.streamed(path, signal);
+        return { outcome, method: "streamed", fellBack: this.streamOnly };
+      }
+    }
+    return { outcome: await this.streamed(path, signal), method: "streamed" };
+  }
+
+  /** Put Blob From URL: the copy account reads the primary's blob with the app's own bearer token. */
+  private async serverSide(path: string, signal?: SignalLike): Promise<CopyAdded["outcome"]> {
+    const token = await (this.token as SourceToken)(signal);
+    if (!token) throw new KvBackupError("StorageFailed", "no token for the copy's source read");
+    try {
+      await storageCall(
+        () =>
+          this.copy.getBlockBlobClient(path).syncUploadFromURL(this.source.getBlobClient(path).url, {
+            sourceAuthorization: { scheme: "Bearer", value: token.token },
+            conditions: { ifNoneMatch: "*" },
+            ...signalOption(signal),
+          }),
+        this.label,
+      );
+      return "added";
+    } catch (e) {
+      if (isStorageStatus(e, 409, "BlobAlreadyExists") || isStorageStatus(e, 412)) return "present";
+      throw e;
+    }
+  }
+
+  /** Read from the primary (through the Function's own network path), written to the copy once. */
+  private async streamed(path: string, signal?: SignalLike): Promise<CopyAdded["outcome"]> {
+    const from = this.source.getBlockBlobClient(path);
+    const source = { kind: "container", name: this.source.containerName } as const;
+    const props = await storageCall(() => from.getProperties(signalOption(signal)), source);
+    const bytes = await storageCall(() => from.downloadToBuffer(0, undefined, signalOption(signal)), source);
+    try {
+      await storageCall(
+        () =>
+          this.copy.getBlockBlobClient(path).uploadData(bytes, {
+            blobHTTPHeaders: {
+              ...(props.contentMD5 ? { blobContentMD5: props.contentMD5 } : {}),
+              blobContentType: props.contentType ?? "application/octet-stream",
+            },
+            ...(props.metadata ? { metadata: props.metadata } : {}),
+            conditions: { ifNoneMatch: "*" },
+            ...signalOption(signal),
+          }),
+        this.label,
+      );
+      return "added";
+    } catch (e) {
+      if (isStorageStatus(e, 409) || isStorageStatus(e, 412)) return "present";
+      throw e;
+    }
+  }
+
+  async check(signal?: SignalLike): Promise<CopyCheckResult> {
+    const marker = this.copy.getBlockBlobClient(CopyMarker);
+    const step = async <T>(fn: () => Promise<T>): Promise<T | KvBackupError> => {
+      try {
+        return await fn();
+      } catch (e) {
+        if (e instanceof KvBackupError) return e;
+        throw e;
+      }
+    };
+    const read = await step(async () => {
+      await storageCall(
+        () =>
+          this.copy
+            .listBlobsFlat({ ...signalOption(signal) })
+            .byPage({ maxPageSize: 1 })
+            .next(),
+        this.label,
+      );
+      return "ok" as const;
+    });
+    const body = Buffer.from("kvbackup: the app may add here, never delete or overwrite\n");
+    const add = await step(async () => {
+      try {
+        await storageCall(
+          () => marker.uploadData(body, { conditions: { ifNoneMatch: "*" }, ...signalOption(signal) }),
+          this.label,
+        );
+      } catch (e) {
+        if (!isStorageStatus(e, 409)) throw e;
+      }
+      return "ok" as const;
+    });
+    // Both must be refused: 403 (the role holds no delete/write) or 409 (immutability keeps the version).
+    const refusedOr = async <T>(done: T, fn: () => Promise<unknown>) =>
+      step(async () => {
+        try {
+          await storageCall(fn, this.label);
+          return done;
+        } catch (e) {
+          if (isStorageStatus(e, 403, "AuthorizationPermissionMismatch") || isStorageStatus(e, 409))
+            return "refused" as const;
+          throw e;
+        }
+      });
+    const overwrite = await refusedOr("overwritten" as const, () =>
+      marker.uploadData(body, signalOption(signal)),
+    );
+    const remove = await refusedOr("deleted" as const, () => marker.delete(signalOption(signal)));
+    return { read, add, remove, overwrite };
+  }
+}
