@@ -12,6 +12,7 @@ import {
 import { abortError, type SignalLike } from "../domain/signal.js";
 import type { SignedIn } from "../domain/signedIn.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
+import { type CopyHealth, copyHealth } from "./copy/copyHealth.js";
 import type { EngineDeps } from "./deps.js";
 import { scratchInUse } from "./drill/guards.js";
 import { deadLetterCheck } from "./events/deadLetters.js";
@@ -71,6 +72,11 @@ export interface HealthReport {
    * dead-lettered nothing, else EventsDeadLettered; null when the setting is not there.
    */
   deadLetters: Check | null;
+  /**
+   * The isolated copy (BACKUP_COPY_BLOB_URI): reachable, readable, the app may add — and may NOT
+   * delete or overwrite there; null when the setting is not there.
+   */
+  copy: CopyHealth | null;
 }
 
 async function check(
@@ -185,24 +191,35 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
   const ctx = storageContext(deps);
   const discovered = new Set(deps.fleet?.vaults.filter((v) => v.source === "discovered").map((v) => v.name));
   // The storage paths and the vaults at once: an unreachable one costs its own retries only once.
-  const [blob, backupQueue, restoreQueue, table, vaults, restoreTargets, drillVault, events, deadLetters] =
-    await Promise.all([
-      check(() => deps.blobs.probe(signal), ctx, isStorageFailure),
-      check(() => deps.backupJobs.probe(signal), ctx, isStorageFailure),
-      check(() => deps.restoreJobs.probe(signal), ctx, isStorageFailure),
-      check(() => deps.inventory.probe(signal), ctx, isStorageFailure),
-      Promise.all(
-        deps.config.vaults.map((v) =>
-          vaultHealth(deps, v, discovered.has(v.name) ? "discovered" : "listed", signal),
-        ),
+  const [
+    blob,
+    backupQueue,
+    restoreQueue,
+    table,
+    vaults,
+    restoreTargets,
+    drillVault,
+    events,
+    deadLetters,
+    copy,
+  ] = await Promise.all([
+    check(() => deps.blobs.probe(signal), ctx, isStorageFailure),
+    check(() => deps.backupJobs.probe(signal), ctx, isStorageFailure),
+    check(() => deps.restoreJobs.probe(signal), ctx, isStorageFailure),
+    check(() => deps.inventory.probe(signal), ctx, isStorageFailure),
+    Promise.all(
+      deps.config.vaults.map((v) =>
+        vaultHealth(deps, v, discovered.has(v.name) ? "discovered" : "listed", signal),
       ),
-      Promise.all(deps.config.restoreTargets.map((v) => vaultHealth(deps, v, "restoreTarget", signal))),
-      deps.config.drillVault ? vaultHealth(deps, deps.config.drillVault, "drill", signal) : undefined,
-      deps.events
-        ? check(() => (deps.events as NonNullable<typeof deps.events>).probe(signal), ctx, isStorageFailure)
-        : undefined,
-      deps.deadLetters ? deadLettersHealth(deps, ctx, signal) : null,
-    ]);
+    ),
+    Promise.all(deps.config.restoreTargets.map((v) => vaultHealth(deps, v, "restoreTarget", signal))),
+    deps.config.drillVault ? vaultHealth(deps, deps.config.drillVault, "drill", signal) : undefined,
+    deps.events
+      ? check(() => (deps.events as NonNullable<typeof deps.events>).probe(signal), ctx, isStorageFailure)
+      : undefined,
+    deps.deadLetters ? deadLettersHealth(deps, ctx, signal) : null,
+    copyHealth(deps, signal),
+  ]);
   const checks = { blob, backupQueue, restoreQueue, table, ...(events ? { events } : {}) };
   const failing = Object.values(checks).find((c) => !c.ok);
   const storage = {
@@ -223,6 +240,7 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
     ok:
       storage.ok &&
       deadLetters?.ok !== false &&
+      copy?.ok !== false &&
       [...vaults, ...restoreTargets, ...discovery, ...hsms, ...(drillVault ? [drillVault] : [])].every(
         (v) => v.ok,
       ),
@@ -235,6 +253,7 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
     drillVault: drillVault ?? null,
     discovery,
     deadLetters,
+    copy,
   };
 }
 

@@ -186,9 +186,9 @@ export interface CopyCheckResult {
   /** The app could add its marker blob (or it was there): the add right. */
   add: "ok" | KvBackupError;
   /** Deleting the marker: refused is right ("refused"); "deleted" means the app holds delete there. */
-  remove: "refused" | "deleted" | KvBackupError;
+  remove: "refused" | "deleted" | "skipped" | KvBackupError;
   /** Writing over the marker: refused is right; "overwritten" means the app holds write there. */
-  overwrite: "refused" | "overwritten" | KvBackupError;
+  overwrite: "refused" | "overwritten" | "skipped" | KvBackupError;
 }
 
 /**

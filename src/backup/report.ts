@@ -4,6 +4,7 @@ import type { DrillRow } from "../domain/drillRecord.js";
 import type { InventoryRow } from "../domain/inventory.js";
 import { abortError, type SignalLike } from "../domain/signal.js";
 import { findRun } from "./catalog/findRun.js";
+import { copyFacts } from "./copy/copyLag.js";
 import { type Coverage, coverageFacts } from "./coverage.js";
 import type { EngineDeps } from "./deps.js";
 import { isStorageFailure } from "./failures.js";
@@ -34,6 +35,8 @@ export interface VaultReport {
   coverage?: Coverage;
   /** How long the oldest change no backup holds yet has waited, in seconds (0: none waits); with coverage. */
   recoveryPointSeconds?: number;
+  /** How long the isolated copy has been missing a restore point this account has (0: none); with BACKUP_COPY_BLOB_URI. */
+  copyLagSeconds?: number;
   /** Objects with 400+ versions (Key Vault backs up at most 500), as the last drill counted them. */
   nearVersionLimit: string[];
   /** Why a vault with runs of its own in the last RememberDays is not in today's fleet (it is then at risk). */
@@ -156,6 +159,11 @@ async function vaultReport(
   }
   const runs = await deps.inventory.list({ vault: vault.name, top: 50 }, signal);
   runFacts(report, runs, now);
+  if (kind === "vault" && deps.config.copy) {
+    const copy = copyFacts(runs, now, deps.config.copy.maxLagHours);
+    if (copy.copyLagSeconds !== undefined) report.copyLagSeconds = copy.copyLagSeconds;
+    report.reasons.push(...copy.reasons);
+  }
   if (kind === "vault") {
     drillFacts(report, await deps.drills.list({ vault: vault.name, top: 20 }, signal), now);
     // A vault not in today's fleet is not on the allow-list: it is never listed (no token to its host).

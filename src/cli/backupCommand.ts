@@ -39,6 +39,29 @@ function printRun(ctx: CommandContext, r: RunResult, hsm: boolean): void {
   for (const f of r.failed) out.out(`  ${f.kind}/${f.name}:\n${diagnosisLines(f.diagnosis, "    ")}`);
   if (r.inventoryStale)
     out.out("  committed, but the inventory row could not be written; the next run of this vault repairs it");
+  if (r.copy) printCopy(ctx, r.runId, r.copy);
+}
+
+/** The isolated copy's pass after the run: this run's copy, and what else it caught up. */
+function printCopy(ctx: CommandContext, runId: string, pass: NonNullable<RunResult["copy"]>): void {
+  const { out } = ctx;
+  const mine = pass.runs.find((c) => c.runId === runId);
+  if (mine)
+    out.out(
+      mine.status === "copied"
+        ? `  isolated copy: copied and verified, ${mine.blobs} blob(s) (${mine.added} added now, ${mine.method ?? "already there"})`
+        : `  isolated copy: NOT copied (the run itself stands as above):\n${mine.diagnosis ? diagnosisLines(mine.diagnosis, "    ") : ""}`,
+    );
+  if (mine?.fellBack) out.out(`    streamed through this process: ${mine.fellBack}`);
+  const others = pass.runs.filter((c) => c.runId !== runId);
+  if (others.length)
+    out.out(
+      `  isolated copy: ${others.filter((c) => c.status === "copied").length}/${others.length} earlier run(s) it owed copied`,
+    );
+  if (pass.events.added || pass.events.failed || pass.events.diagnosis)
+    out.out(
+      `  isolated copy: ${pass.events.added} event backup(s) added${pass.events.failed ? `, ${pass.events.failed} not as recorded` : ""}${pass.events.diagnosis ? `\n${diagnosisLines(pass.events.diagnosis, "    ")}` : ""}`,
+    );
 }
 
 async function run(ctx: CommandContext): Promise<number> {

@@ -78,6 +78,13 @@ export const doctorCommand: Command = {
         report.deadLetters,
         "events dead letters (BACKUP_EVENTS_DEADLETTER_CONTAINER): none, Event Grid delivered every event",
       );
+    if (report.copy) {
+      const c = report.copy;
+      line(c.checks.read, `isolated copy ${c.where}: reachable, list blobs`);
+      line(c.checks.add, "isolated copy: add a blob (its marker, kept)");
+      line(c.checks.noOverwrite, "isolated copy: overwrite refused to the app (append-only)");
+      line(c.checks.noDelete, "isolated copy: delete refused to the app (append-only)");
+    }
     for (const d of report.discovery) line(d, `subscription ${d.subscription}: list Key Vaults (discovery)`);
     for (const v of report.vaults) vault(line, out, v);
     for (const v of report.restoreTargets) vault(line, out, v);

@@ -129,11 +129,14 @@ export const reportCommand: Command = {
   usage: `kvbackup report
   Per vault (and Managed HSM): the last successful backup and its age, the last restore a drill
   proved and its age, coverage (objects in the vault now against the last backup), objects near
-  the 500-version limit, and a verdict — ok, or at risk with why. Exit 0 when every vault is ok.`,
+  the 500-version limit, with BACKUP_COPY_BLOB_URI how far the isolated copy is behind, and a
+  verdict — ok, or at risk with why. Exit 0 when every vault is ok.`,
   options: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
-    const report = await buildReport(ctx.app(), ctx.signal);
+    const app = ctx.app();
+    const report = await buildReport(app, ctx.signal);
+    const copy = app.config.copy !== undefined;
     const { ok } = report;
     const { out } = ctx;
     if (out.json) {
@@ -142,7 +145,17 @@ export const reportCommand: Command = {
     }
     out.out(
       table([
-        ["VAULT", "LAST BACKUP", "AGE", "PROVEN RESTORE", "AGE", "COVERAGE", "UNSAVED FOR", "VERDICT"],
+        [
+          "VAULT",
+          "LAST BACKUP",
+          "AGE",
+          "PROVEN RESTORE",
+          "AGE",
+          "COVERAGE",
+          "UNSAVED FOR",
+          ...(copy ? ["COPY BEHIND"] : []),
+          "VERDICT",
+        ],
         ...report.vaults.map((v) => [
           v.vault,
           v.lastBackup?.runId ?? "-",
@@ -151,6 +164,7 @@ export const reportCommand: Command = {
           v.kind === "managedHsm" ? "" : age(v.lastProvenRestore?.ageHours),
           coverageText(v),
           unsavedFor(v.recoveryPointSeconds),
+          ...(copy ? [v.kind === "managedHsm" ? "n/a (HSM)" : unsavedFor(v.copyLagSeconds)] : []),
           v.verdict,
         ]),
       ]),

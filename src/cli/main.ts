@@ -8,6 +8,7 @@ import { firstLine, KvBackupError, UsageCodes } from "../domain/errors.js";
 import { loadConfig } from "../loadConfig.js";
 import { backupCommand } from "./backupCommand.js";
 import { type Command, ExitCode, type OptionSpec } from "./command.js";
+import { copyCommand } from "./copyCommand.js";
 import { discoverCommand } from "./discoverCommand.js";
 import { doctorCommand } from "./doctorCommand.js";
 import { drillCommand, reportCommand } from "./drillCommands.js";
@@ -25,6 +26,7 @@ const Commands: readonly Command[] = [
   restoreCommand,
   discoverCommand,
   eventsCommand,
+  copyCommand,
   drillCommand,
   reportCommand,
   doctorCommand,

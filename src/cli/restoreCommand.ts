@@ -27,7 +27,7 @@ export const restoreExitCode = (r: Pick<RestoreReport, "status" | "expected">): 
 function printReport(out: Output, report: RestoreReport, seconds: number): void {
   const { at } = report.source;
   out.out(
-    `${report.dryRun ? "plan" : "restore"}: ${at ? `${report.source.vault} as of ${at}: ` : ""}run ${report.source.runId} of ${report.source.vault} (${report.source.status}) -> ${report.target.name} (${report.target.url})`,
+    `${report.dryRun ? "plan" : "restore"}: ${report.source.from ? "from the isolated copy: " : ""}${at ? `${report.source.vault} as of ${at}: ` : ""}run ${report.source.runId} of ${report.source.vault} (${report.source.status}) -> ${report.target.name} (${report.target.url})`,
   );
   if (at)
     out.out(
@@ -154,8 +154,11 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
     if (bad !== undefined) throw usageError(`--only takes ${RuleText.objectRef}, not '${bad.slice(0, 64)}'`);
     const to = text(ctx, "to");
     const started = Date.now();
+    const from = text(ctx, "from");
+    if (from !== undefined && from !== "copy")
+      throw usageError(`--from takes copy (the isolated copy), not '${from.slice(0, 32)}'`);
     const report = await runRestore(
-      sourceApp(ctx),
+      ctx.app(),
       {
         runId: ref ?? "latest",
         ...(at !== undefined ? { at } : {}),
@@ -163,6 +166,7 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
         ...(to ? { targetVault: to } : {}),
         ...(only.length ? { names: only } : {}),
         dryRun: ctx.values["dry-run"] === true,
+        ...(from ? { from: "copy" as const } : {}),
         ...(onConflict ? { onConflict: onConflict as OnConflict } : {}),
       },
       {

@@ -18,8 +18,10 @@ export const listCommand: Command = {
     const status = text(ctx, "status") as InventoryRow["status"] | undefined;
     if (status && !RowStatuses.includes(status)) throw usageError(`--status takes ${RowStatuses.join(", ")}`);
     const vault = text(ctx, "vault")?.toLowerCase();
+    const app = ctx.app();
+    const copy = app.config.copy !== undefined;
     const runs = await listRuns(
-      ctx.app(),
+      app,
       { ...(vault ? { vault } : {}), ...(status ? { status } : {}), top },
       ctx.signal,
     );
@@ -28,7 +30,17 @@ export const listCommand: Command = {
     else
       ctx.out.out(
         table([
-          ["RUN", "VAULT", "TIER", "STATUS", "OBJECTS", "BYTES", "STARTED", "FIRST FAILURE"],
+          [
+            "RUN",
+            "VAULT",
+            "TIER",
+            "STATUS",
+            "OBJECTS",
+            "BYTES",
+            "STARTED",
+            "FIRST FAILURE",
+            ...(copy ? ["COPY"] : []),
+          ],
           ...runs.map((r) => [
             r.runId,
             r.vault,
@@ -38,6 +50,7 @@ export const listCommand: Command = {
             formatBytes(r.bytes),
             r.startedAt,
             r.firstFailureCode ?? "",
+            ...(copy ? [r.copy ? `${r.copy.status}${r.copy.code ? ` (${r.copy.code})` : ""}` : "-"] : []),
           ]),
         ]),
       );

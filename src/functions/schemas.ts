@@ -69,6 +69,7 @@ export const PostRestoresBody = z
     names: z.array(z.string().regex(ObjectRefPattern, RuleText.objectRef)).min(1).max(1000).optional(),
     dryRun: z.boolean().optional(),
     onConflict: z.enum(OnConflicts).optional(),
+    from: z.literal("copy").optional(),
   })
   .strict()
   .refine((b) => (b.runId === undefined) !== (b.at === undefined), {

@@ -156,6 +156,7 @@ export class CopyTarget implements CopyPort {
       }
       return "ok" as const;
     });
+    if (add !== "ok") return { read, add, remove: "skipped", overwrite: "skipped" };
     // Both must be refused: 403 (the role holds no delete/write) or 409 (immutability keeps the version).
     const refusedOr = async <T>(done: T, fn: () => Promise<unknown>) =>
       step(async () => {

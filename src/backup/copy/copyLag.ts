@@ -27,3 +27,24 @@ export function lastCopyFailure(rows: readonly InventoryRow[]): string | undefin
   }
   return undefined;
 }
+
+/** The report's copy part for one vault: how far its copy lags, and "at risk" past BACKUP_COPY_MAX_LAG_HOURS. */
+export function copyFacts(
+  rows: readonly InventoryRow[],
+  now: Date,
+  maxLagHours: number,
+): { copyLagSeconds?: number; reasons: string[] } {
+  const lag = copyLagSeconds(rows, now);
+  if (lag === undefined) return { reasons: [] };
+  const hours = lag / 3600;
+  const last = lastCopyFailure(rows);
+  return {
+    copyLagSeconds: lag,
+    reasons:
+      hours > maxLagHours
+        ? [
+            `isolated copy is ${hours.toFixed(1)} h behind (over BACKUP_COPY_MAX_LAG_HOURS=${maxLagHours})${last ? `; last copy failed: ${last.slice(0, 300)}` : ""}: kvbackup copy --vault <vault>`,
+          ]
+        : [],
+  };
+}

@@ -6,7 +6,8 @@ import { runIdTime } from "../../domain/runId.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { Tiers } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
-import type { CopyPort, InventoryStore } from "../ports.js";
+import { isStorageFailure } from "../failures.js";
+import type { BudgetSlots, CopyPort, InventoryStore } from "../ports.js";
 
 /** How many runs per tier a look for a vault's runs in the copy walks back at most (newest first). */
 export const CopyWalkRuns = 50;
@@ -98,5 +99,24 @@ export function fromCopy(deps: EngineDeps): EngineDeps {
     blobs: deps.copy.blobs,
     documents: deps.copy.documents,
     inventory: new CopyCatalog(deps.copy),
+    budgetSlots: slotsOrAlone(deps.budgetSlots),
+  };
+}
+
+/**
+ * The subscription budget's slots live in the backup account: a restore from the copy takes one
+ * there while it can, and — when that account cannot be reached (gone, or its path refused) — goes
+ * on alone, at its vault's own pace, since the copy exists for exactly that day.
+ */
+function slotsOrAlone(shared: BudgetSlots): BudgetSlots {
+  return {
+    async tryAcquire(scope, slots, onLost, signal) {
+      try {
+        return await shared.tryAcquire(scope, slots, onLost, signal);
+      } catch (e) {
+        if (!isStorageFailure(e)) throw e;
+        return { slot: 0, release: async () => undefined };
+      }
+    },
   };
 }

@@ -57,11 +57,13 @@ export interface RestoreRequest {
   names?: string[] | undefined;
   dryRun?: boolean | undefined;
   onConflict?: OnConflict | undefined;
+  /** "copy": the run (and with `at` the event backups) read from the isolated copy, not the backup account. */
+  from?: "copy" | undefined;
 }
 
 export interface RestoreReport {
   restoreId?: string;
-  source: { runId: string; vault: string; status: RunStatus; at?: string };
+  source: { runId: string; vault: string; status: RunStatus; at?: string; from?: "copy" };
   target: VaultRef;
   dryRun: boolean;
   onConflict: OnConflict;

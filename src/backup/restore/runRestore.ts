@@ -4,6 +4,7 @@ import { parseInstant } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { unique } from "../../domain/vocabulary.js";
 import { type FoundRun, findRun } from "../catalog/findRun.js";
+import { fromCopy } from "../copy/fromCopy.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosed, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
@@ -48,7 +49,7 @@ export async function resolveRestore(
   req: RestoreRequest,
   signal?: SignalLike,
 ): Promise<Resolved> {
-  const deps = await withFleet(given, signal);
+  const deps = await withFleet(req.from === "copy" ? fromCopy(given) : given, signal);
   for (const name of [req.vault, req.targetVault])
     if (name && findHsm(deps.config, name))
       throw new KvBackupError(
@@ -98,11 +99,12 @@ export function pointInTime(req: Pick<RestoreRequest, "at">, now: Date): Date | 
 
 /** Plans, and unless dryRun, restores: the same budget and 429 handling as backup, on the target vault. */
 export async function runRestore(
-  deps: EngineDeps,
+  given: EngineDeps,
   request: RestoreRequest,
   options: RestoreOptions = {},
 ): Promise<RestoreReport> {
   const req = normalRequest(request);
+  const deps = req.from === "copy" ? fromCopy(given) : given;
   const { signal } = options;
   const startedAt = deps.now().toISOString();
   const { run, target, sources } = options.resolved ?? (await resolveRestore(deps, req, signal));
@@ -126,6 +128,7 @@ export async function runRestore(
       runId: run.manifest.runId,
       vault: run.manifest.vault.name,
       status: run.manifest.status,
+      ...(req.from ? { from: req.from } : {}),
       ...(req.at ? { at: new Date(req.at).toISOString() } : {}),
     },
     target,

@@ -1,0 +1,71 @@
+import { type CopyPass, copyPass } from "../backup/copy/copyPass.js";
+import { withFleet } from "../backup/engine.js";
+import { KvBackupError } from "../domain/errors.js";
+import { unique } from "../domain/vocabulary.js";
+import { type Command, ExitCode, texts, usageError } from "./command.js";
+import { diagnosisLines, formatBytes, table } from "./output.js";
+
+const behind = (seconds: number | undefined): string =>
+  seconds === undefined ? "-" : seconds === 0 ? "nothing" : `${(seconds / 3600).toFixed(1)} h`;
+
+export const copyCommand: Command = {
+  name: "copy",
+  usage: `kvbackup copy [--vault V]...
+  Copies to the isolated copy (BACKUP_COPY_BLOB_URI) what it still owes of each vault (default:
+  every vault of the fleet): committed runs not yet copied (newest first, 10 per vault at a time),
+  each verified against its manifest there, and the vault's event backups. What each backup run
+  does after it commits, now — after an outage of the copy account. Exit 0 when everything owed
+  is copied and verified.`,
+  options: { vault: { type: "string", multiple: true } },
+  positionals: { min: 0, max: 0 },
+  async run(ctx) {
+    const app = await withFleet(ctx.app(), ctx.signal);
+    const copy = app.copy;
+    if (!copy)
+      throw new KvBackupError(
+        "BadSettings",
+        "Bad settings:\n  - BACKUP_COPY_BLOB_URI: not set; kvbackup copy copies to the isolated copy named there (docs/isolated-copy.md)",
+      );
+    const asked = unique(texts(ctx, "vault").map((v) => v.toLowerCase()));
+    const fleet = app.config.vaults.map((v) => v.name);
+    const strange = asked.find((v) => !fleet.includes(v));
+    if (strange)
+      throw usageError(`'${strange.slice(0, 64)}' is not a vault of the fleet (BACKUP_VAULTS or discovered)`);
+    const passes: CopyPass[] = [];
+    for (const vault of asked.length ? asked : fleet) {
+      ctx.out.err(`copying what ${copy.where} owes of ${vault}`);
+      passes.push(await copyPass({ ...app, copy }, vault, undefined, ctx.signal));
+    }
+    const ok = passes.every(
+      (p) => p.runs.every((r) => r.status !== "failed") && p.events.failed === 0 && !p.events.diagnosis,
+    );
+    if (ctx.out.json) {
+      ctx.out.document({ ok, copy: copy.where, vaults: passes });
+      return ok ? ExitCode.ok : ExitCode.failed;
+    }
+    const rows = passes.flatMap((p) =>
+      p.runs.map((r) => [
+        p.vault,
+        r.runId,
+        r.status,
+        String(r.blobs),
+        formatBytes(r.bytes),
+        r.method ?? "",
+        r.diagnosis?.code ?? "",
+      ]),
+    );
+    if (rows.length)
+      ctx.out.out(table([["VAULT", "RUN", "COPY", "BLOBS", "BYTES", "HOW", "DIAGNOSIS"], ...rows]));
+    for (const p of passes) {
+      ctx.out.out(
+        `${p.vault}: ${p.runs.length ? `${p.runs.filter((r) => r.status === "copied").length}/${p.runs.length} run(s) copied` : "no run owed"}, event backups ${p.events.copied} in the copy (${p.events.added} added now${p.events.failed ? `, ${p.events.failed} not as recorded` : ""}), copy behind: ${behind(p.lagSeconds)}`,
+      );
+      for (const r of p.runs) {
+        if (r.fellBack) ctx.out.out(`  ${r.runId}: streamed through this process: ${r.fellBack}`);
+        if (r.diagnosis && r.status !== "copied") ctx.out.out(diagnosisLines(r.diagnosis, "  "));
+      }
+      if (p.events.diagnosis) ctx.out.out(diagnosisLines(p.events.diagnosis, "  "));
+    }
+    return ok ? ExitCode.ok : ExitCode.failed;
+  },
+};
