@@ -58,7 +58,7 @@ export const copyCommand: Command = {
       ctx.out.out(table([["VAULT", "RUN", "COPY", "BLOBS", "BYTES", "HOW", "DIAGNOSIS"], ...rows]));
     for (const p of passes) {
       ctx.out.out(
-        `${p.vault}: ${p.runs.length ? `${p.runs.filter((r) => r.status === "copied").length}/${p.runs.length} run(s) copied` : "no run owed"}, event backups ${p.events.copied} in the copy (${p.events.added} added now${p.events.failed ? `, ${p.events.failed} not as recorded` : ""}), copy behind: ${behind(p.lagSeconds)}`,
+        `${p.vault}: ${p.runs.length ? `${p.runs.filter((r) => r.status === "copied").length}/${p.runs.length} run(s) copied` : "no run owed"}, event backups: ${p.events.added} added now (${p.events.verified} read back as recorded${p.events.failed ? `, ${p.events.failed} NOT as recorded` : ""}), ${p.events.present} there before, copy behind: ${behind(p.lagSeconds)}`,
       );
       for (const r of p.runs) {
         if (r.fellBack) ctx.out.out(`  ${r.runId}: streamed through this process: ${r.fellBack}`);

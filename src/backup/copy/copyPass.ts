@@ -21,7 +21,12 @@ const owed = (r: InventoryRow): boolean =>
 export interface CopyPass {
   vault: string;
   runs: CopyResult[];
-  events: { added: number; copied: number; failed: number; diagnosis?: Diagnosis };
+  /**
+   * The vault's event backups: added now and read back (verified, or failed: not the SHA-256 their
+   * metadata records), or there already with the same size and recorded SHA-256 (present: not read
+   * again; verify --events --from copy reads every one).
+   */
+  events: { added: number; verified: number; present: number; failed: number; diagnosis?: Diagnosis };
   /** How far the vault's copy is behind after the pass (copyLagSeconds). */
   lagSeconds?: number;
 }
@@ -83,7 +88,7 @@ async function vaultCopyLag(deps: CopyDeps, vault: string, signal?: SignalLike):
 
 /** The vault's event backups the copy lacks, added and each read back against its SHA-256. */
 async function copyEvents(deps: CopyDeps, vault: string, signal?: SignalLike): Promise<CopyPass["events"]> {
-  const out: CopyPass["events"] = { added: 0, copied: 0, failed: 0 };
+  const out: CopyPass["events"] = { added: 0, verified: 0, present: 0, failed: 0 };
   try {
     const prefix = eventsPrefix(vault);
     const primary = eventBackupsIn(await deps.blobs.list(prefix, signal), vault);
@@ -97,7 +102,7 @@ async function copyEvents(deps: CopyDeps, vault: string, signal?: SignalLike): P
         const present = there.get(b.blob);
         // Copied by an earlier pass (and read back then): its listing must still say the same bytes.
         if (present && present.bytes === b.bytes && present.sha256 === b.sha256) {
-          out.copied++;
+          out.present++;
           return;
         }
         if (!present && (await deps.copy.add(b.blob, signal)).outcome === "added") out.added++;
@@ -105,7 +110,7 @@ async function copyEvents(deps: CopyDeps, vault: string, signal?: SignalLike): P
         if (read.problem) {
           out.failed++;
           bad.push(b.blob);
-        } else out.copied++;
+        } else out.verified++;
       });
     }
     await pool.drain();

@@ -1,0 +1,193 @@
+import { describe, expect, it } from "vitest";
+import { verifyRef } from "../../../../src/backup/catalog/verifyRun.js";
+import { copyHealth } from "../../../../src/backup/copy/copyHealth.js";
+import { copyLagSeconds } from "../../../../src/backup/copy/copyLag.js";
+import { copyPass } from "../../../../src/backup/copy/copyPass.js";
+import { fromCopy } from "../../../../src/backup/copy/fromCopy.js";
+import { runBackup, runRestore } from "../../../../src/backup/engine.js";
+import { eventBlob } from "../../../../src/backup/events/backupEvent.js";
+import type { InventoryRow } from "../../../../src/domain/inventory.js";
+import { sha256Hex } from "../../../../src/domain/manifestCheck.js";
+import { newRunId } from "../../../../src/domain/runId.js";
+import { seed, world } from "../../fakes/deps.js";
+import { MemoryCopy } from "../../fakes/memoryCopy.js";
+import { storageError } from "../../fakes/memoryStorage.js";
+
+const CopyConfig = {
+  blobServiceUri: "https://copyacct.blob.core.windows.net",
+  container: "keyvault-backups",
+  maxLagHours: 26,
+};
+
+function copyWorld() {
+  const w = world({ copy: CopyConfig });
+  const copy = new MemoryCopy(w.storage);
+  w.deps.copy = copy;
+  seed(w.vault());
+  return { w, copy };
+}
+
+let minute = 0;
+const job = (tier: "daily" | "manual" = "manual") => ({
+  runId: newRunId(new Date(Date.parse("2026-11-26T02:00:00Z") + ++minute * 60_000)),
+  vault: "demo-vault",
+  tier,
+  trigger: "cli" as const,
+});
+
+describe("the isolated copy after a run", () => {
+  it("copies every blob, the manifest last, verifies them, and records the copy on the run's row", async () => {
+    const { w, copy } = copyWorld();
+    const r = await runBackup(w.deps, job());
+    expect(r.status).toBe("succeeded");
+    const mine = r.copy?.runs.find((c) => c.runId === r.runId);
+    expect(mine).toMatchObject({ status: "copied", blobs: 10, added: 10, method: "server-side" });
+    expect(copy.added.at(-1)).toBe(r.manifestPath);
+    expect(copy.added).toHaveLength(10);
+    expect(w.storage.rows.get(r.runId)?.copy).toMatchObject({ status: "copied", blobs: 10 });
+    expect(w.telemetry.copies).toEqual([
+      expect.objectContaining({ runId: r.runId, status: "copied", lagSeconds: 0 }),
+    ]);
+  });
+
+  it("a copy that fails leaves the run's verdict as it was, says why on its row, and the next pass copies it", async () => {
+    const { w, copy } = copyWorld();
+    copy.fault = () => storageError(403, "AuthorizationFailure");
+    const first = await runBackup(w.deps, job());
+    expect(first.status).toBe("succeeded");
+    expect(w.telemetry.events.at(-1)).toMatchObject({ runId: first.runId, status: "succeeded" });
+    expect(w.storage.rows.get(first.runId)?.status).toBe("succeeded");
+    expect(w.storage.rows.get(first.runId)?.copy).toMatchObject({
+      status: "failed",
+      code: "CopyUnreachable",
+    });
+    expect(w.telemetry.copies.at(-1)).toMatchObject({ status: "failed", code: "CopyUnreachable" });
+    copy.fault = () => undefined;
+    const second = await runBackup(w.deps, job());
+    expect(second.copy?.runs.map((c) => [c.runId, c.status])).toEqual([
+      [second.runId, "copied"],
+      [first.runId, "copied"],
+    ]);
+    expect(w.storage.rows.get(first.runId)?.copy?.status).toBe("copied");
+  });
+
+  it("a blob already in the copy that is not the run's bytes fails the copy (it cannot be written over)", async () => {
+    const { w, copy } = copyWorld();
+    const r = await runBackup(w.deps, job());
+    const bad = newRunId(new Date("2026-11-26T03:00:00Z"));
+    // Someone with add rights got there first with other bytes at the next run's path.
+    const next = { ...job(), runId: bad };
+    copy.fault = (path) => {
+      if (path.includes(bad) && path.endsWith(".kvbak") && !copy.store.blobs.has(path)) {
+        copy.store.blobs.set(path, { bytes: Uint8Array.from([1, 2, 3]), facts: { sha256: "0".repeat(64) } });
+      }
+      return undefined;
+    };
+    const second = await runBackup(w.deps, next);
+    const mine = second.copy?.runs.find((c) => c.runId === bad);
+    expect(mine?.status).toBe("failed");
+    expect(mine?.diagnosis?.code).toBe("CopyMismatch");
+    expect(w.storage.rows.get(r.runId)?.copy?.status).toBe("copied");
+  });
+
+  it("event backups are copied too, each read back against its SHA-256; a later pass trusts what it verified", async () => {
+    const { w, copy } = copyWorld();
+    const good = eventBlob("demo-vault", "secrets", "alpha", new Date("2026-11-26T02:01:00Z"), "v1");
+    const bad = eventBlob("demo-vault", "secrets", "bravo", new Date("2026-11-26T02:01:00Z"), "v2");
+    w.storage.blobs.set(good, {
+      bytes: Uint8Array.from([9, 9]),
+      facts: { sha256: sha256Hex(Uint8Array.from([9, 9])) },
+    });
+    // Its metadata's SHA-256 is not its bytes': read back from the copy, it is named.
+    w.storage.blobs.set(bad, { bytes: Uint8Array.from([7]), facts: { sha256: "0".repeat(64) } });
+    const r = await runBackup(w.deps, job());
+    expect(r.copy?.events).toMatchObject({ added: 2, verified: 1, failed: 1 });
+    expect(r.copy?.events.diagnosis?.code).toBe("CopyMismatch");
+    expect(copy.store.blobs.has(good)).toBe(true);
+    const again = await copyPass({ ...w.deps, copy }, "demo-vault");
+    expect(again.events).toMatchObject({ added: 0, verified: 0, present: 2, failed: 0 });
+  });
+});
+
+describe("reading the copy", () => {
+  it("restores and verifies from the copy when the backup account's blobs and inventory are gone", async () => {
+    const { w } = copyWorld();
+    const r = await runBackup(w.deps, job());
+    w.storage.blobs.clear();
+    w.storage.documents.clear();
+    w.storage.fault = (op) =>
+      ["rowRead", "rowWrite", "lease", "list", "read", "docRead"].includes(op)
+        ? storageError(0, "ENOTFOUND")
+        : undefined;
+    const verified = await verifyRef(fromCopy(w.deps), "latest", "demo-vault");
+    expect(verified).toMatchObject({ runId: r.runId, ok: true, expected: 9 });
+    const restored = await runRestore(w.deps, {
+      runId: "latest",
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+      from: "copy",
+    });
+    expect(restored.status).toBe("succeeded");
+    expect(restored.source).toMatchObject({ runId: r.runId, from: "copy" });
+    expect(w.vault("restore-vault").objects.secrets.size).toBe(6);
+  });
+
+  it("verify --from copy names a blob the copy holds with other bytes", async () => {
+    const { w, copy } = copyWorld();
+    const r = await runBackup(w.deps, job());
+    const item = [...copy.store.blobs.keys()].find((k) => k.includes(r.runId)) as string;
+    (copy.store.blobs.get(item) as { bytes: Uint8Array }).bytes = Uint8Array.from([0]);
+    const v = await verifyRef(fromCopy(w.deps), r.runId, "demo-vault");
+    expect(v.ok).toBe(false);
+    expect(v.problems).toEqual([expect.objectContaining({ blob: item, problem: "corrupt" })]);
+  });
+
+  it("--from copy without BACKUP_COPY_BLOB_URI is a bad setting, named", () => {
+    const w = world();
+    expect(() => fromCopy(w.deps)).toThrow(/BACKUP_COPY_BLOB_URI/);
+  });
+});
+
+describe("doctor on the copy", () => {
+  it("is green only when delete and overwrite are refused to the app", async () => {
+    const { w, copy } = copyWorld();
+    expect((await copyHealth(w.deps))?.ok).toBe(true);
+    copy.rights = { remove: "deleted", overwrite: "refused" };
+    const h = await copyHealth(w.deps);
+    expect(h?.ok).toBe(false);
+    expect(h?.checks.noDelete.diagnosis?.code).toBe("CopyNotAppendOnly");
+    copy.rights = { remove: "refused", overwrite: "overwritten" };
+    expect((await copyHealth(w.deps))?.checks.noOverwrite.diagnosis?.code).toBe("CopyNotAppendOnly");
+  });
+});
+
+describe("copy lag", () => {
+  const row = (runId: string, finishedAt: string, copied?: "copied" | "failed"): InventoryRow =>
+    ({
+      vault: "v",
+      runId,
+      status: "succeeded",
+      startedAt: finishedAt,
+      finishedAt,
+      ...(copied ? { copy: { status: copied, at: finishedAt, blobs: 1, bytes: 1 } } : {}),
+    }) as InventoryRow;
+  const now = new Date("2026-12-07T12:00:00Z");
+
+  it("is 0 when the newest run is copied, else the age of the oldest run the copy lacks", () => {
+    expect(copyLagSeconds([row("c", "2026-12-07T11:00:00Z", "copied")], now)).toBe(0);
+    expect(
+      copyLagSeconds(
+        [
+          row("c", "2026-12-07T11:00:00Z", "failed"),
+          row("b", "2026-12-07T10:00:00Z"),
+          row("a", "2026-12-07T02:00:00Z", "copied"),
+        ],
+        now,
+      ),
+    ).toBe(2 * 3600);
+    expect(copyLagSeconds([row("b", "2026-12-07T10:00:00Z"), row("a", "2026-12-06T12:00:00Z")], now)).toBe(
+      24 * 3600,
+    );
+    expect(copyLagSeconds([], now)).toBeUndefined();
+  });
+});

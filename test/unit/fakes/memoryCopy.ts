@@ -1,0 +1,63 @@
+import type { CopyAdded, CopyCheckResult, CopyPort } from "../../../src/backup/ports.js";
+import type { KvBackupError } from "../../../src/domain/errors.js";
+import { MemoryStorage, storageError } from "./memoryStorage.js";
+
+/**
+ * The isolated copy in memory: a second MemoryStorage that only ever gains blobs (added from the
+ * primary's blobs or documents, never over one there), with a fault hook and what doctor's check sees.
+ */
+export class MemoryCopy implements CopyPort {
+  readonly store = new MemoryStorage();
+  readonly where = "https://copyacct.blob.core.windows.net/keyvault-backups";
+  /** Every path added, in order (the manifest must come last). */
+  readonly added: string[] = [];
+  /** Strikes an add (the path) with an error. */
+  fault: (path: string) => KvBackupError | undefined = () => undefined;
+  method: CopyAdded["method"] = "server-side";
+  /** What the app may do there (doctor's check): refused as it should be, or allowed. */
+  rights: { remove: CopyCheckResult["remove"]; overwrite: CopyCheckResult["overwrite"] } = {
+    remove: "refused",
+    overwrite: "refused",
+  };
+
+  constructor(private readonly primary: MemoryStorage) {}
+
+  get blobs() {
+    return this.store.blobStore;
+  }
+
+  get documents() {
+    return this.store.documentStore;
+  }
+
+  async folders(prefix: string): Promise<string[]> {
+    const out = new Set<string>();
+    for (const name of [...this.store.blobs.keys(), ...this.store.documents.keys()])
+      if (name.startsWith(prefix)) {
+        const rest = name.slice(prefix.length);
+        const slash = rest.indexOf("/");
+        if (slash > 0) out.add(`${prefix}${rest.slice(0, slash + 1)}`);
+      }
+    return [...out].sort();
+  }
+
+  async add(path: string): Promise<CopyAdded> {
+    const e = this.fault(path);
+    if (e) throw e;
+    if (this.store.blobs.has(path) || this.store.documents.has(path))
+      return { outcome: "present", method: this.method };
+    const blob = this.primary.blobs.get(path);
+    const doc = this.primary.documents.get(path);
+    if (blob)
+      this.store.blobs.set(path, { bytes: Uint8Array.from(blob.bytes), facts: structuredClone(blob.facts) });
+    else if (doc)
+      this.store.documents.set(path, { bytes: Uint8Array.from(doc.bytes), etag: `"c${this.added.length}"` });
+    else throw storageError(404, "CannotVerifyCopySource");
+    this.added.push(path);
+    return { outcome: "added", method: this.method };
+  }
+
+  async check(): Promise<CopyCheckResult> {
+    return { read: "ok", add: "ok", ...this.rights };
+  }
+}
