@@ -12,14 +12,14 @@ import {
 import { type Config, Queues } from "./domain/config.js";
 import { firstLine, KvBackupError } from "./domain/errors.js";
 import type { SignalLike } from "./domain/signal.js";
-import { type BoundedCredential, credentials } from "./identity.js";
+import { credentials } from "./identity.js";
 import { HsmAdapter } from "./keyvault/hsmAdapter.js";
 import { VaultAdapter } from "./keyvault/vaultAdapter.js";
 import { VaultInspector } from "./keyvault/vaultInspector.js";
 import { BlobStore } from "./storage/blobStore.js";
 import { BudgetSlots } from "./storage/budgetSlots.js";
 import { storageClients } from "./storage/clients.js";
-import { CopyTarget } from "./storage/copyTarget.js";
+import { copyTarget } from "./storage/copyTarget.js";
 import { DeadLetterStore } from "./storage/deadLetterStore.js";
 import { DocumentStore } from "./storage/documentStore.js";
 import { EventQueue } from "./storage/eventQueue.js";
@@ -83,28 +83,15 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     ...(config.eventsDeadLetters
       ? { deadLetters: new DeadLetterStore(clients.blob.getContainerClient(config.eventsDeadLetters)) }
       : {}),
-    ...(config.copy ? { copy: copyTarget(config, creds.storage, container) } : {}),
+    ...(config.copy
+      ? { copy: copyTarget(config.copy, creds.storage, container, config.storage.kind === "identity") }
+      : {}),
     telemetry: overrides.telemetry ?? otelTelemetry,
     now: overrides.now ?? (() => new Date()),
     clock: overrides.clock ?? systemClock,
     tuning: { ...DefaultTuning, ...overrides.tuning },
     whoAmI: () => creds.storage.signedIn() ?? creds.keyVault.signedIn(),
   };
-}
-
-/**
- * The isolated copy: the app's storage identity on another account; the primary's blobs are its
- * source, read by Storage with that identity's token (none with a connection string: streamed).
- */
-function copyTarget(config: Config, credential: BoundedCredential, primary: ContainerClient): CopyTarget {
-  const copy = config.copy as NonNullable<Config["copy"]>;
-  const client = new BlobServiceClient(copy.blobServiceUri, credential).getContainerClient(copy.container);
-  const token =
-    config.storage.kind === "identity"
-      ? (signal?: SignalLike) =>
-          credential.getToken("https://storage.azure.com/.default", signal ? { abortSignal: signal } : {})
-      : undefined;
-  return new CopyTarget(client, primary, token);
 }
 
 /** The SDKs check a connection string only when the clients are made: a refusal there is a bad setting, named. */

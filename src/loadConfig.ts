@@ -3,6 +3,7 @@ import { type Config, Queues } from "./domain/config.js";
 import type { Caller } from "./domain/diagnosis.js";
 import { KvBackupError } from "./domain/errors.js";
 import { type Kind, Kinds, kindList, WeekDays } from "./domain/vocabulary.js";
+import { CopySettings, copyConfig, copyProblems } from "./settings/copySetting.js";
 import { ncrontabProblem } from "./settings/ncrontab.js";
 import { StorageSchema } from "./settings/storageSetting.js";
 import {
@@ -144,18 +145,7 @@ const Schema = z.object({
       (s) => s === undefined || /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(s),
       "a container name: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit",
     ),
-  BACKUP_COPY_BLOB_URI: serviceUrl(true).optional(),
-  BACKUP_COPY_CONTAINER: z
-    .string()
-    .optional()
-    .refine(
-      (s) => s === undefined || /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(s),
-      "a container name: 3-63 lower-case letters, digits and single hyphens",
-    ),
-  BACKUP_COPY_MAX_LAG_HOURS: z
-    .string()
-    .default("26")
-    .pipe(decimal(1, 720, " (how far the isolated copy may lag behind the primary before it is at risk)")),
+  ...CopySettings,
   BACKUP_INCREMENTAL: z
     .string()
     .default("true")
@@ -219,27 +209,6 @@ function crossProblems(s: Settings): string[] {
   return problems;
 }
 
-/** The isolated copy is another account: never the backup account itself. */
-function copyProblems(s: Settings, primary: string): string[] {
-  const copy = s.BACKUP_COPY_BLOB_URI;
-  if (!copy)
-    return s.BACKUP_COPY_CONTAINER
-      ? ["BACKUP_COPY_CONTAINER: set BACKUP_COPY_BLOB_URI too (the copy's account)"]
-      : [];
-  const problems: string[] = [];
-  if (new URL(copy).search)
-    problems.push(
-      "BACKUP_COPY_BLOB_URI: the account's blob endpoint only, no query (no SAS: the app signs in with its identity)",
-    );
-  const same = (a: string, b: string): boolean =>
-    a.replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase();
-  if (primary && same(primary, copy))
-    problems.push(
-      "BACKUP_COPY_BLOB_URI: the backup account itself; the isolated copy must be another account (another subscription)",
-    );
-  return problems;
-}
-
 /** The settings, read, as the app uses them. */
 const configOf = (s: Settings, storage: Config["storage"], caller: Caller): Readonly<Config> =>
   Object.freeze({
@@ -252,15 +221,7 @@ const configOf = (s: Settings, storage: Config["storage"], caller: Caller): Read
     ...(s.BACKUP_EVENTS_DEADLETTER_CONTAINER
       ? { eventsDeadLetters: s.BACKUP_EVENTS_DEADLETTER_CONTAINER }
       : {}),
-    ...(s.BACKUP_COPY_BLOB_URI
-      ? {
-          copy: {
-            blobServiceUri: s.BACKUP_COPY_BLOB_URI.replace(/\/+$/, ""),
-            container: s.BACKUP_COPY_CONTAINER ?? s.BACKUP_CONTAINER,
-            maxLagHours: s.BACKUP_COPY_MAX_LAG_HOURS,
-          },
-        }
-      : {}),
+    ...copyConfig(s),
     storage,
     container: s.BACKUP_CONTAINER,
     inventoryTable: s.BACKUP_INVENTORY_TABLE,

@@ -10,6 +10,8 @@ export { listRuns } from "./catalog/listRuns.js";
 export { showRun } from "./catalog/showRun.js";
 export { type EventsVerifyResult, verifyEvents } from "./catalog/verifyEvents.js";
 export { verifyRef } from "./catalog/verifyRun.js";
+export { type CopyPass, copyPass } from "./copy/copyPass.js";
+export { fromCopy } from "./copy/fromCopy.js";
 // What the engine is given: its ports, settings and tuning, and the jobs it is asked to do.
 export {
   type BackupJob,

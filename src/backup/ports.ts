@@ -3,11 +3,11 @@ import type { DrillRow, DrillSummary, ObjectFacts } from "../domain/drillRecord.
 import type { RateBudget } from "../domain/rateBudget.js";
 import type { VaultStatus } from "../domain/vaultStatus.js";
 
-export type { DrillSummary };
+export type { CopyAdded, CopyCheckResult, CopySummary, DrillSummary };
 
-import type { KvBackupError } from "../domain/errors.js";
+import type { CopyAdded, CopyCheckResult, CopySummary } from "../domain/copy.js";
 import type { HsmJobState } from "../domain/hsmBackup.js";
-import type { CopyMethod, Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
+import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
 import type { ChunkedDocument } from "../domain/manifest.js";
 import type { BlobFacts, DiscoveredVault, ObjectInfo, StoredBlob, Written } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
@@ -171,26 +171,6 @@ export interface DeadLetters {
   remove(blob: string, signal?: SignalLike): Promise<void>;
 }
 
-/** What adding one blob to the isolated copy did: written now, or found there already (nothing written). */
-export interface CopyAdded {
-  outcome: "added" | "present";
-  method: CopyMethod;
-  /** Server-side copy was refused because Storage could not read the primary (its firewall): streamed instead. */
-  fellBack?: string;
-}
-
-/** What doctor learns of the copy: each step as far as it got. */
-export interface CopyCheckResult {
-  /** The container answered a listing (network path, read right, container there). */
-  read: "ok" | KvBackupError;
-  /** The app could add its marker blob (or it was there): the add right. */
-  add: "ok" | KvBackupError;
-  /** Deleting the marker: refused is right ("refused"); "deleted" means the app holds delete there. */
-  remove: "refused" | "deleted" | "skipped" | KvBackupError;
-  /** Writing over the marker: refused is right; "overwritten" means the app holds write there. */
-  overwrite: "refused" | "overwritten" | "skipped" | KvBackupError;
-}
-
 /**
  * The isolated copy (BACKUP_COPY_BLOB_URI): a container in another account where the app may read
  * and add blobs, never delete or overwrite. Paths mirror the primary container's exactly.
@@ -247,19 +227,6 @@ export interface Telemetry {
   fleetStatus(statuses: readonly VaultStatus[]): void;
   /** A run's isolated copy ended: KeyVaultBackupCopyCompleted (the copy alerts read it). */
   copyEnded(summary: CopySummary): void;
-}
-
-export interface CopySummary {
-  runId: string;
-  vault: string;
-  status: "copied" | "failed";
-  blobs: number;
-  bytes: number;
-  durationMs: number;
-  /** How far the vault's copy is behind after this pass. */
-  lagSeconds?: number;
-  method?: CopyMethod;
-  code?: string;
 }
 
 /**

@@ -160,7 +160,7 @@ async function vaultReport(
   const runs = await deps.inventory.list({ vault: vault.name, top: 50 }, signal);
   runFacts(report, runs, now);
   if (kind === "vault" && deps.config.copy) {
-    const copy = copyFacts(runs, now, deps.config.copy.maxLagHours);
+    const copy = copyFacts(vault.name, runs, now, deps.config.copy.maxLagHours);
     if (copy.copyLagSeconds !== undefined) report.copyLagSeconds = copy.copyLagSeconds;
     report.reasons.push(...copy.reasons);
   }

@@ -1,5 +1,4 @@
-import { fromCopy } from "../backup/copy/fromCopy.js";
-import type { EngineDeps } from "../backup/engine.js";
+import { type EngineDeps, fromCopy } from "../backup/engine.js";
 import { KvBackupError } from "../domain/errors.js";
 import type { Output } from "./output.js";
 

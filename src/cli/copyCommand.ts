@@ -1,5 +1,4 @@
-import { type CopyPass, copyPass } from "../backup/copy/copyPass.js";
-import { withFleet } from "../backup/engine.js";
+import { type CopyPass, copyPass, withFleet } from "../backup/engine.js";
 import { KvBackupError } from "../domain/errors.js";
 import { unique } from "../domain/vocabulary.js";
 import { type Command, ExitCode, texts, usageError } from "./command.js";

@@ -62,6 +62,6 @@ export function copyLagging(vault: string, hours: number, max: number, last?: st
   return {
     code: "CopyLagging",
     cause: `The isolated copy of '${vault}' is ${hours.toFixed(1)} h behind the backup account (more than BACKUP_COPY_MAX_LAG_HOURS=${max})${last ? `; the last copy failed: ${last}` : ""}.`,
-    fix: "Run kvbackup copy --vault <vault> to copy what is missing now, and fix what the last copy's diagnosis names (kvbackup list --vault <vault> shows each run's copy).",
+    fix: `Run kvbackup copy --vault ${vault} to copy what is missing now, and fix what the last copy's diagnosis names (kvbackup list --vault ${vault} shows each run's copy).`,
   };
 }

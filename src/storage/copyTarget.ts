@@ -1,7 +1,8 @@
-import type { AccessToken } from "@azure/core-auth";
-import type { ContainerClient } from "@azure/storage-blob";
-import type { CopyAdded, CopyCheckResult, CopyPort } from "../backup/ports.js";
+import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import type { StorageTarget } from "../domain/azureFailure.js";
+import type { CopyConfig } from "../domain/config.js";
+import type { CopyAdded, CopyCheckResult } from "../domain/copy.js";
 import { isKvBackupError, KvBackupError } from "../domain/errors.js";
 import type { SignalLike } from "../domain/signal.js";
 import { BlobStore } from "./blobStore.js";
@@ -26,7 +27,7 @@ const sourceRefused = (e: unknown): e is KvBackupError =>
  * and add (Key Vault Backup Copy Writer), so every write is conditional (If-None-Match: *): a blob
  * already there is "present", never written over.
  */
-export class CopyTarget implements CopyPort {
+export class CopyTarget {
   readonly blobs: BlobStore;
   readonly documents: DocumentStore;
   /** Set once Storage refused to read the primary: the rest of this process streams. */
@@ -175,4 +176,23 @@ export class CopyTarget implements CopyPort {
     const remove = await refusedOr("deleted" as const, () => marker.delete(signalOption(signal)));
     return { read, add, remove, overwrite };
   }
+}
+
+/**
+ * The isolated copy as the app reaches it: its storage identity on the copy's account; the primary's
+ * blobs are the source, read by Storage with that identity's token (with a connection string there
+ * is none: every blob is streamed through the app).
+ */
+export function copyTarget(
+  copy: CopyConfig,
+  credential: TokenCredential,
+  primary: ContainerClient,
+  identity: boolean,
+): CopyTarget {
+  const client = new BlobServiceClient(copy.blobServiceUri, credential).getContainerClient(copy.container);
+  const token: SourceToken | undefined = identity
+    ? (signal) =>
+        credential.getToken("https://storage.azure.com/.default", signal ? { abortSignal: signal } : {})
+    : undefined;
+  return new CopyTarget(client, primary, token);
 }

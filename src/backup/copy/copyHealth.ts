@@ -1,8 +1,15 @@
 import { copyDiagnosis, copyNotAppendOnly } from "../../diagnosis/copy.js";
+import type { Diagnosis } from "../../domain/diagnosis.js";
 import { KvBackupError } from "../../domain/errors.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
-import type { Check } from "../health.js";
+
+/** One check, shaped as /api/health's (backup/health.ts Check). */
+interface Check {
+  ok: boolean;
+  diagnosis?: Diagnosis;
+  notice?: string;
+}
 
 /** doctor and /api/health on the isolated copy: the path, the add right, and that delete and overwrite are refused. */
 export interface CopyHealth extends Check {

@@ -1,3 +1,4 @@
+import { copyLagging } from "../../diagnosis/copy.js";
 import type { InventoryRow } from "../../domain/inventory.js";
 
 const committed = (r: InventoryRow): boolean => r.status === "succeeded" || r.status === "partial";
@@ -30,6 +31,7 @@ export function lastCopyFailure(rows: readonly InventoryRow[]): string | undefin
 
 /** The report's copy part for one vault: how far its copy lags, and "at risk" past BACKUP_COPY_MAX_LAG_HOURS. */
 export function copyFacts(
+  vault: string,
   rows: readonly InventoryRow[],
   now: Date,
   maxLagHours: number,
@@ -38,13 +40,7 @@ export function copyFacts(
   if (lag === undefined) return { reasons: [] };
   const hours = lag / 3600;
   const last = lastCopyFailure(rows);
-  return {
-    copyLagSeconds: lag,
-    reasons:
-      hours > maxLagHours
-        ? [
-            `isolated copy is ${hours.toFixed(1)} h behind (over BACKUP_COPY_MAX_LAG_HOURS=${maxLagHours})${last ? `; last copy failed: ${last.slice(0, 300)}` : ""}: kvbackup copy --vault <vault>`,
-          ]
-        : [],
-  };
+  if (hours <= maxLagHours) return { copyLagSeconds: lag, reasons: [] };
+  const d = copyLagging(vault, hours, maxLagHours, last?.slice(0, 300));
+  return { copyLagSeconds: lag, reasons: [`${d.code}: ${d.cause} ${d.fix}`] };
 }

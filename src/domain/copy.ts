@@ -1,0 +1,37 @@
+import type { KvBackupError } from "./errors.js";
+import type { CopyMethod } from "./inventory.js";
+
+/** The isolated copy's facts, shared by the engine's port (backup/ports.ts) and its adapter (storage/copyTarget.ts). */
+
+/** What adding one blob to the isolated copy did: written now, or found there already (nothing written). */
+export interface CopyAdded {
+  outcome: "added" | "present";
+  method: CopyMethod;
+  /** Server-side copy was refused because Storage could not read the primary (its firewall): streamed instead. */
+  fellBack?: string;
+}
+
+/** What doctor learns of the copy: each step as far as it got. */
+export interface CopyCheckResult {
+  /** The container answered a listing (network path, read right, container there). */
+  read: "ok" | KvBackupError;
+  /** The app could add its marker blob (or it was there): the add right. */
+  add: "ok" | KvBackupError;
+  /** Deleting the marker: refused is right ("refused"); "deleted" means the app holds delete there. */
+  remove: "refused" | "deleted" | "skipped" | KvBackupError;
+  /** Writing over the marker: refused is right; "overwritten" means the app holds write there. */
+  overwrite: "refused" | "overwritten" | "skipped" | KvBackupError;
+}
+
+export interface CopySummary {
+  runId: string;
+  vault: string;
+  status: "copied" | "failed";
+  blobs: number;
+  bytes: number;
+  durationMs: number;
+  /** How far the vault's copy is behind after this pass. */
+  lagSeconds?: number;
+  method?: CopyMethod;
+  code?: string;
+}

@@ -1,0 +1,59 @@
+import { z } from "zod";
+import type { CopyConfig } from "../domain/config.js";
+import { decimal, serviceUrl } from "./values.js";
+
+/** The isolated copy's settings (docs/isolated-copy.md). */
+export const CopySettings = {
+  BACKUP_COPY_BLOB_URI: serviceUrl(true).optional(),
+  BACKUP_COPY_CONTAINER: z
+    .string()
+    .optional()
+    .refine(
+      (s) => s === undefined || /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(s),
+      "a container name: 3-63 lower-case letters, digits and single hyphens",
+    ),
+  BACKUP_COPY_MAX_LAG_HOURS: z
+    .string()
+    .default("26")
+    .pipe(decimal(1, 720, " (how far the isolated copy may lag behind the primary before it is at risk)")),
+};
+
+type Settings = {
+  BACKUP_COPY_BLOB_URI?: string | undefined;
+  BACKUP_COPY_CONTAINER?: string | undefined;
+  BACKUP_COPY_MAX_LAG_HOURS: number;
+  BACKUP_CONTAINER: string;
+};
+
+/** The isolated copy is another account: never the backup account itself. */
+export function copyProblems(s: Settings, primary: string): string[] {
+  const copy = s.BACKUP_COPY_BLOB_URI;
+  if (!copy)
+    return s.BACKUP_COPY_CONTAINER
+      ? ["BACKUP_COPY_CONTAINER: set BACKUP_COPY_BLOB_URI too (the copy's account)"]
+      : [];
+  const problems: string[] = [];
+  if (new URL(copy).search)
+    problems.push(
+      "BACKUP_COPY_BLOB_URI: the account's blob endpoint only, no query (no SAS: the app signs in with its identity)",
+    );
+  const same = (a: string, b: string): boolean =>
+    a.replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase();
+  if (primary && same(primary, copy))
+    problems.push(
+      "BACKUP_COPY_BLOB_URI: the backup account itself; the isolated copy must be another account (another subscription)",
+    );
+  return problems;
+}
+
+/** The copy as the app uses it; nothing when BACKUP_COPY_BLOB_URI is not set. */
+export const copyConfig = (s: Settings): { copy?: CopyConfig } =>
+  s.BACKUP_COPY_BLOB_URI
+    ? {
+        copy: {
+          blobServiceUri: s.BACKUP_COPY_BLOB_URI.replace(/\/+$/, ""),
+          container: s.BACKUP_COPY_CONTAINER ?? s.BACKUP_CONTAINER,
+          maxLagHours: s.BACKUP_COPY_MAX_LAG_HOURS,
+        },
+      }
+    : {};
