@@ -1,4 +1,3 @@
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { ArmVaultDirectory } from "./arm/vaultDirectory.js";
 import {
   type BackupQueueJob,

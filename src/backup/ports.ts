@@ -5,7 +5,7 @@ import type { VaultStatus } from "../domain/vaultStatus.js";
 
 export type { CopyAdded, CopyCheckResult, CopySummary, DrillSummary };
 
-import type { CopyAdded, CopyCheckResult, CopySummary } from "../domain/copy.js";
+import type { CopyAdded, CopyCheckResult, CopySummary } from "../domain/copyFacts.js";
 import type { HsmJobState } from "../domain/hsmBackup.js";
 import type { Counts, InventoryQuery, InventoryRow, Outcome } from "../domain/inventory.js";
 import type { ChunkedDocument } from "../domain/manifest.js";

@@ -2,7 +2,7 @@ import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import type { StorageTarget } from "../domain/azureFailure.js";
 import type { CopyConfig } from "../domain/config.js";
-import type { CopyAdded, CopyCheckResult } from "../domain/copy.js";
+import type { CopyAdded, CopyCheckResult } from "../domain/copyFacts.js";
 import { isKvBackupError, KvBackupError } from "../domain/errors.js";
 import type { SignalLike } from "../domain/signal.js";
 import { BlobStore } from "./blobStore.js";

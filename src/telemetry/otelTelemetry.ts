@@ -1,6 +1,6 @@
 import { type Attributes, context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import { logs, SeverityNumber } from "@opentelemetry/api-logs";
-import type { CopySummary } from "../domain/copy.js";
+import type { CopySummary } from "../domain/copyFacts.js";
 import type { DrillSummary } from "../domain/drillRecord.js";
 import { firstLine } from "../domain/errors.js";
 import type { Outcome } from "../domain/inventory.js";
