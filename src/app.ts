@@ -10,7 +10,6 @@ import {
 } from "./backup/engine.js";
 import { type Config, Queues } from "./domain/config.js";
 import { firstLine, KvBackupError } from "./domain/errors.js";
-import type { SignalLike } from "./domain/signal.js";
 import { credentials } from "./identity.js";
 import { HsmAdapter } from "./keyvault/hsmAdapter.js";
 import { VaultAdapter } from "./keyvault/vaultAdapter.js";

@@ -6,7 +6,7 @@ import { abortError, type SignalLike } from "../domain/signal.js";
 import { type Kind, Kinds } from "../domain/vocabulary.js";
 import { findRun } from "./catalog/findRun.js";
 import type { EngineDeps } from "./deps.js";
-import { eventBackupsOf } from "./events/backupEvent.js";
+import { eventBackupsOf } from "./eventLayout.js";
 import { diagnosisOf, isKeyVaultFailure, isStorageFailure } from "./failures.js";
 import { checkLimiter } from "./limiter.js";
 

@@ -174,6 +174,17 @@ async function drillAlone(deps: EngineDeps, drill: VaultHealth, storageOk: boole
   }
 }
 
+/** Each discovery subscription: read, or the diagnosis of why not. */
+function discoveryHealth(
+  deps: EngineDeps & { fleet?: { unread: { subscription: string; diagnosis: Diagnosis }[] } },
+) {
+  const unread = new Map((deps.fleet?.unread ?? []).map((u) => [u.subscription, u.diagnosis]));
+  return (deps.directory ? deps.config.subscriptions : []).map((subscription) => {
+    const diagnosis = unread.get(subscription);
+    return { subscription, ok: !diagnosis, ...(diagnosis ? { diagnosis } : {}) };
+  });
+}
+
 /**
  * Proves every path the app uses, uncached: the container (write + delete), both job queues (send,
  * delete, peek), the inventory table (write + delete); for each backup vault and kind the right to
@@ -183,43 +194,32 @@ async function drillAlone(deps: EngineDeps, drill: VaultHealth, storageOk: boole
 export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promise<HealthReport> {
   // Discovered vaults are checked like listed ones; a subscription discovery cannot read fails the check.
   const deps = await withFleet(given, signal, { fresh: true });
-  const unread = new Map((deps.fleet?.unread ?? []).map((u) => [u.subscription, u.diagnosis]));
-  const discovery = (deps.directory ? deps.config.subscriptions : []).map((subscription) => {
-    const diagnosis = unread.get(subscription);
-    return { subscription, ok: !diagnosis, ...(diagnosis ? { diagnosis } : {}) };
-  });
+  const discovery = discoveryHealth(deps);
   const ctx = storageContext(deps);
   const discovered = new Set(deps.fleet?.vaults.filter((v) => v.source === "discovered").map((v) => v.name));
   // The storage paths and the vaults at once: an unreachable one costs its own retries only once.
-  const [
-    blob,
-    backupQueue,
-    restoreQueue,
-    table,
-    vaults,
-    restoreTargets,
-    drillVault,
-    events,
-    deadLetters,
-    copy,
-  ] = await Promise.all([
-    check(() => deps.blobs.probe(signal), ctx, isStorageFailure),
-    check(() => deps.backupJobs.probe(signal), ctx, isStorageFailure),
-    check(() => deps.restoreJobs.probe(signal), ctx, isStorageFailure),
-    check(() => deps.inventory.probe(signal), ctx, isStorageFailure),
-    Promise.all(
-      deps.config.vaults.map((v) =>
-        vaultHealth(deps, v, discovered.has(v.name) ? "discovered" : "listed", signal),
+  const copying = copyHealth(deps, signal);
+  // Awaited below; marked handled now, so a failure while the others still run is not an unhandled rejection.
+  copying.catch(() => undefined);
+  const [blob, backupQueue, restoreQueue, table, vaults, restoreTargets, drillVault, events, deadLetters] =
+    await Promise.all([
+      check(() => deps.blobs.probe(signal), ctx, isStorageFailure),
+      check(() => deps.backupJobs.probe(signal), ctx, isStorageFailure),
+      check(() => deps.restoreJobs.probe(signal), ctx, isStorageFailure),
+      check(() => deps.inventory.probe(signal), ctx, isStorageFailure),
+      Promise.all(
+        deps.config.vaults.map((v) =>
+          vaultHealth(deps, v, discovered.has(v.name) ? "discovered" : "listed", signal),
+        ),
       ),
-    ),
-    Promise.all(deps.config.restoreTargets.map((v) => vaultHealth(deps, v, "restoreTarget", signal))),
-    deps.config.drillVault ? vaultHealth(deps, deps.config.drillVault, "drill", signal) : undefined,
-    deps.events
-      ? check(() => (deps.events as NonNullable<typeof deps.events>).probe(signal), ctx, isStorageFailure)
-      : undefined,
-    deps.deadLetters ? deadLettersHealth(deps, ctx, signal) : null,
-    copyHealth(deps, signal),
-  ]);
+      Promise.all(deps.config.restoreTargets.map((v) => vaultHealth(deps, v, "restoreTarget", signal))),
+      deps.config.drillVault ? vaultHealth(deps, deps.config.drillVault, "drill", signal) : undefined,
+      deps.events
+        ? check(() => (deps.events as NonNullable<typeof deps.events>).probe(signal), ctx, isStorageFailure)
+        : undefined,
+      deps.deadLetters ? deadLettersHealth(deps, ctx, signal) : null,
+    ]);
+  const copy = await copying;
   const checks = { blob, backupQueue, restoreQueue, table, ...(events ? { events } : {}) };
   const failing = Object.values(checks).find((c) => !c.ok);
   const storage = {
@@ -236,14 +236,9 @@ export async function checkHealth(given: EngineDeps, signal?: SignalLike): Promi
   if (drillVault) await drillAlone(deps, drillVault, storage.ok, signal);
   // Stopped (Ctrl-C): what the checks say now is about the stop, not the paths.
   if (signal?.aborted) throw abortError(signal);
+  const parts = [storage, ...vaults, ...restoreTargets, ...discovery, ...hsms, drillVault, deadLetters, copy];
   return {
-    ok:
-      storage.ok &&
-      deadLetters?.ok !== false &&
-      copy?.ok !== false &&
-      [...vaults, ...restoreTargets, ...discovery, ...hsms, ...(drillVault ? [drillVault] : [])].every(
-        (v) => v.ok,
-      ),
+    ok: parts.every((p) => p?.ok !== false),
     caller: deps.config.caller,
     identity: deps.whoAmI?.() ?? null,
     storage,

@@ -40,8 +40,13 @@ export const texts = (ctx: CommandContext, name: string): string[] =>
  * (its blobs and manifests; its runs found by the layout, since the inventory is the account's).
  */
 export function sourceApp(ctx: CommandContext): EngineDeps {
+  return fromOption(ctx) ? fromCopy(ctx.app()) : ctx.app();
+}
+
+/** `--from copy`, checked: the isolated copy is the only other source. */
+export function fromOption(ctx: CommandContext): "copy" | undefined {
   const from = text(ctx, "from");
-  if (from === undefined) return ctx.app();
-  if (from !== "copy") throw usageError(`--from takes copy (the isolated copy), not '${from.slice(0, 32)}'`);
-  return fromCopy(ctx.app());
+  if (from !== undefined && from !== "copy")
+    throw usageError(`--from takes copy (the isolated copy), not '${from.slice(0, 32)}'`);
+  return from;
 }

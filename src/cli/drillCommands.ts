@@ -8,7 +8,7 @@ import {
 } from "../backup/engine.js";
 import { newRunId } from "../domain/runId.js";
 import { unique } from "../domain/vocabulary.js";
-import { type Command, ExitCode, text, texts, usageError } from "./command.js";
+import { type Command, ExitCode, fromOption, text, texts } from "./command.js";
 import { diagnosisLines, table } from "./output.js";
 import { drawBar } from "./progress.js";
 
@@ -28,9 +28,7 @@ export const drillCommand: Command = {
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const app = ctx.app();
-    const from = text(ctx, "from");
-    if (from !== undefined && from !== "copy")
-      throw usageError(`--from takes copy (the isolated copy), not '${from.slice(0, 32)}'`);
+    const from = fromOption(ctx);
     // A time is checked before anything is drilled (as restore --at checks it).
     const at = pointInTime(
       { ...(text(ctx, "at") !== undefined ? { at: text(ctx, "at") as string } : {}) },
@@ -81,26 +79,26 @@ export const drillCommand: Command = {
           `  ${d.nearVersionLimit.length} object(s) have 400+ versions: ${d.nearVersionLimit.slice(0, 10).join(", ")}`,
         );
     }
-    if (out.json)
-      out.document({
-        drills: drills.map((d) => ({
-          vault: d.vault,
-          drillId: d.drillId,
-          runId: d.runId,
-          ...(d.at ? { at: d.at } : {}),
-          ...(d.from ? { from: d.from } : {}),
-          status: d.status,
-          compared: d.compared,
-          againstSource: d.againstSource ?? 0,
-          mismatches: d.mismatchList,
-          ...(d.nearVersionLimit ? { nearVersionLimit: d.nearVersionLimit } : {}),
-          durationMs: d.durationMs,
-          ...(d.diagnosis ? { diagnosis: d.diagnosis } : {}),
-        })),
-      });
+    if (out.json) out.document({ drills: drills.map(drillJson) });
     return drills.every((d) => d.status === "succeeded") ? ExitCode.ok : ExitCode.failed;
   },
 };
+
+/** One drill as `drill --json` prints it (the scripts' contract). */
+const drillJson = (d: DrillResult) => ({
+  vault: d.vault,
+  drillId: d.drillId,
+  runId: d.runId,
+  ...(d.at ? { at: d.at } : {}),
+  ...(d.from ? { from: d.from } : {}),
+  status: d.status,
+  compared: d.compared,
+  againstSource: d.againstSource ?? 0,
+  mismatches: d.mismatchList,
+  ...(d.nearVersionLimit ? { nearVersionLimit: d.nearVersionLimit } : {}),
+  durationMs: d.durationMs,
+  ...(d.diagnosis ? { diagnosis: d.diagnosis } : {}),
+});
 
 const age = (hours: number | undefined): string =>
   hours === undefined ? "never" : hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} d`;

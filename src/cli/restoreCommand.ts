@@ -12,6 +12,7 @@ import {
   type Command,
   type CommandContext,
   ExitCode,
+  fromOption,
   sourceApp,
   text,
   texts,
@@ -154,9 +155,7 @@ kvbackup restore RUNID|latest --hsm H --full-restore --confirm H
     if (bad !== undefined) throw usageError(`--only takes ${RuleText.objectRef}, not '${bad.slice(0, 64)}'`);
     const to = text(ctx, "to");
     const started = Date.now();
-    const from = text(ctx, "from");
-    if (from !== undefined && from !== "copy")
-      throw usageError(`--from takes copy (the isolated copy), not '${from.slice(0, 32)}'`);
+    const from = fromOption(ctx);
     const report = await runRestore(
       ctx.app(),
       {

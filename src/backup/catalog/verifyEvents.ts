@@ -3,7 +3,7 @@ import { KvBackupError } from "../../domain/errors.js";
 import { isVaultName } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { EngineDeps } from "../deps.js";
-import { eventBackupsIn, eventsPrefix } from "../events/backupEvent.js";
+import { eventBackupsIn, eventsPrefix } from "../eventLayout.js";
 import { isStorageFailure } from "../failures.js";
 import { Pool } from "../pool.js";
 import { rehash, type VerifyProblem, type VerifyResult } from "./verifyRun.js";

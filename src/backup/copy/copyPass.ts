@@ -5,7 +5,7 @@ import type { InventoryRow } from "../../domain/inventory.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { findRun } from "../catalog/findRun.js";
 import { rehash } from "../catalog/verifyRun.js";
-import { eventBackupsIn, eventsPrefix } from "../events/backupEvent.js";
+import { eventBackupsIn, eventsPrefix } from "../eventLayout.js";
 import { Pool } from "../pool.js";
 import { copyLagSeconds } from "./copyLag.js";
 import { type CopyDeps, type CopyResult, copyRun, recordCopy } from "./copyRun.js";

@@ -2,7 +2,7 @@ import { drillMismatch, drillNothingToProve } from "../../diagnosis/drill.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { VersionWarning } from "../../domain/drillRecord.js";
 import type { Manifest, ManifestItem } from "../../domain/manifest.js";
-import { EventsFolder, eventBlobFacts } from "../events/backupEvent.js";
+import { EventsFolder, eventBlobFacts } from "../eventLayout.js";
 import { storageContext } from "../failures.js";
 import { Pool } from "../pool.js";
 import { executeRestore } from "../restore/execute.js";

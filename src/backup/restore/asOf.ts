@@ -2,7 +2,7 @@ import type { ManifestItem } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { FoundRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
-import { type EventBackup, eventBackupsOf } from "../events/backupEvent.js";
+import { type EventBackup, eventBackupsOf } from "../eventLayout.js";
 
 /** Where each object of a point-in-time restore comes from: its run, or an event backup's blob. */
 export type Sources = Map<string, string>;

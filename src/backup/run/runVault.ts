@@ -5,7 +5,7 @@ import { Kinds } from "../../domain/vocabulary.js";
 import { findRun } from "../catalog/findRun.js";
 import { EventsLateSeconds } from "../coverage.js";
 import type { EngineDeps, VaultJob } from "../deps.js";
-import { eventBackupsOf } from "../events/backupEvent.js";
+import { eventBackupsOf } from "../eventLayout.js";
 import { diagnosisOf, isStorageFailure, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
 import { VaultLimiter } from "../limiter.js";
