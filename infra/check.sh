@@ -4,6 +4,9 @@
 # use-recent-api-versions too, reported as a notice only: it depends on the date). Output goes to .local/infra/:
 #   main.json, main.parameters.json     the compiled template and infra/main.bicepparam
 #   main.snapshot.json                  infra/main.bicepparam evaluated (bicep snapshot) with a fixed env
+#   copy.json, copy.snapshot.json       the isolated copy's template (infra/copy/main.bicep, deployed by
+#                                       the copy's owners into a resource group) and its example
+#                                       infra/copy/main.bicepparam evaluated
 #   <name>.snapshot.json                each test/infra/params/<name>.bicepparam evaluated: every
 #                                       resource the deployment would create, parameters applied
 #   <name>.error.txt                    each test/infra/params/<name>.fails.bicepparam, which must
@@ -40,24 +43,32 @@ judge "$log"
 log=$(AZURE_ENV_NAME=kvbackup AZURE_LOCATION=westeurope KVBACKUP_VAULTS='[]' KVBACKUP_ALERT_EMAILS=a@example.org \
   "$bicep" build-params infra/main.bicepparam --outfile "$out/main.parameters.json" 2>&1) || { echo "$log"; exit 1; }
 judge "$log"
+log=$("$bicep" build infra/copy/main.bicep --outfile "$out/copy.json" 2>&1) || { echo "$log"; exit 1; }
+judge "$log"
+log=$("$bicep" build-params infra/copy/main.bicepparam --outfile "$out/copy.parameters.json" 2>&1) || { echo "$log"; exit 1; }
+judge "$log"
 
 # bicep snapshot evaluates a parameter file the way ARM would (nested deployments expanded), with a
 # fake tenant and subscription; it writes <file>.snapshot.json next to the parameter file, which is
-# moved to .local/infra/ at once.
+# moved to .local/infra/ at once. A parameter file of the isolated copy's template is evaluated as a
+# resource group deployment (rg-kvbackup-copy) in a subscription of its own (...0000c), in the same
+# fake tenant.
 snapshot() { # <param file> <name>
   local dir base
   dir=$(dirname "$1")
   base=$(basename "$1" .bicepparam)
   rm -f "$dir/$base.snapshot.json"
-  local rc=0
+  local rc=0 scope=(--subscription-id 00000000-0000-0000-0000-00000000000a)
+  if [ "$dir" = infra/copy ] || grep -q "^using '.*infra/copy/main.bicep'" "$1"; then
+    scope=(--subscription-id 00000000-0000-0000-0000-00000000000c --resource-group rg-kvbackup-copy)
+  fi
   log=$("$bicep" snapshot "$1" --mode overwrite \
-    --tenant-id 00000000-0000-0000-0000-0000000000ff \
-    --subscription-id 00000000-0000-0000-0000-00000000000a \
+    --tenant-id 00000000-0000-0000-0000-0000000000ff "${scope[@]}" \
     --location westeurope --deployment-name "kvbackup-$2" 2>&1) || rc=$?
   if [ -f "$dir/$base.snapshot.json" ]; then mv "$dir/$base.snapshot.json" "$out/$2.snapshot.json"; fi
   return $rc
 }
-trap 'rm -f infra/*.snapshot.json test/infra/params/*.snapshot.json' EXIT
+trap 'rm -f infra/*.snapshot.json infra/copy/*.snapshot.json test/infra/params/*.snapshot.json' EXIT
 
 # infra/main.bicepparam as azd would evaluate it (its readEnvironmentVariable inputs pinned).
 if ! AZURE_ENV_NAME=kvbackup AZURE_LOCATION=westeurope \
@@ -69,6 +80,8 @@ if ! AZURE_ENV_NAME=kvbackup AZURE_LOCATION=westeurope \
   KVBACKUP_OPERATOR_GROUP_ID= snapshot infra/main.bicepparam main; then
   echo "$log"; status=1
 fi
+# The copy's owners' example parameter file, as they would deploy it.
+if ! snapshot infra/copy/main.bicepparam copy; then echo "$log"; status=1; fi
 # An unedited azd up (nothing set but azd's own values) must stop before anything is created, naming
 # what it needs: the evaluation error, kept for the infra test.
 if (env -u KVBACKUP_VAULTS -u KVBACKUP_ALERT_EMAILS AZURE_ENV_NAME=kvbackup AZURE_LOCATION=westeurope \

@@ -133,12 +133,27 @@ param vnetAddressPrefix string = '10.40.0.0/24'
 param functionSubnetPrefix string = '10.40.0.0/27'
 param privateEndpointSubnetPrefix string = '10.40.0.32/27'
 
+@description('The isolated copy (docs/isolated-copy.md): the copy account\'s blob endpoint, https://<account>.blob.<storage suffix> (BACKUP_COPY_BLOB_URI; COPY_BLOB_URI output of infra/copy/main.bicep). Empty: no copy, and no copy setting or alert.')
+param copyBlobUri string = ''
+
+@description('The copy\'s container (BACKUP_COPY_CONTAINER); empty: the backup container\'s name, keyvault-backups.')
+param copyContainer string = ''
+
+@description('Hours after a successful run by which its copy must be made (BACKUP_COPY_MAX_LAG_HOURS): the copy-lagging alert fires beyond it. At most 48: a log search alert reads at most two days.')
+@minValue(2)
+@maxValue(48)
+param copyMaxLagHours int = 26
+
+@description('networkMode privateEndpoint: resource id of the copy account (COPY_ACCOUNT_ID output of infra/copy/main.bicep). The template makes a private endpoint to it in the private-endpoints subnet, registered in the privatelink.blob zone, which the copy\'s owners approve. serviceEndpoint: unused (the copy\'s firewall admits the Function subnet).')
+param copyAccountId string = ''
+
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
 // The names of the events src/telemetry/instruments.ts emits; the alerts query them.
 var runCompletedEvent = 'KeyVaultBackupRunCompleted'
 var statusEvent = 'KeyVaultBackupStatus'
+var copyCompletedEvent = 'KeyVaultBackupCopyCompleted'
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName, app: 'kvbackup' }
 var containerName = 'keyvault-backups'
@@ -186,6 +201,15 @@ var eventsFromVaults = continuousProtection && empty(vaults) && empty(discoveryS
 var effectiveBypass = !eventsFromVaults
   ? storageBypass
   : (storageBypass == 'None' || storageBypass == 'AzureServices' ? 'AzureServices' : '${storageBypass}, AzureServices')
+// The isolated copy. Private Link mode reaches it through an endpoint this deployment makes (the
+// copy's owners cannot: an endpoint lives in its VNet's subscription); service endpoint mode through
+// the copy's virtual network rule for the Function subnet, which needs nothing here.
+var hasCopy = !empty(copyBlobUri)
+var copyEndpointAccountId = hasCopy && networkMode == 'privateEndpoint'
+  ? (empty(copyAccountId)
+      ? fail('copyBlobUri with networkMode privateEndpoint needs copyAccountId: the copy account\'s resource id (azd env set KVBACKUP_COPY_ACCOUNT_ID <COPY_ACCOUNT_ID output of infra/copy/main.bicep>), for the private endpoint the app reaches it through')
+      : copyAccountId)
+  : ''
 var lockImmutability = immutabilityLocked && immutabilityDays == 0
   ? fail('immutabilityLocked needs a policy to lock: set immutabilityDays (1-29) and deploy once unlocked first')
   : immutabilityLocked
@@ -319,6 +343,8 @@ module monitoring 'modules/monitoring.bicep' = {
     eventsQueueName: eventsQueueName
     deadLetterContainerName: deadLetterContainerName
     eventsSubscriptionName: eventsSubscriptionName
+    copyCompletedEvent: hasCopy ? copyCompletedEvent : ''
+    copyMaxLagHours: copyMaxLagHours
   }
 }
 
@@ -416,6 +442,13 @@ module app 'modules/functionApp.bicep' = {
         : {},
       eventsFromVaults
         ? { BACKUP_EVENTS_QUEUE: eventsQueueName, BACKUP_EVENTS_DEADLETTER_CONTAINER: deadLetterContainerName }
+        : {},
+      hasCopy
+        ? {
+            BACKUP_COPY_BLOB_URI: copyBlobUri
+            BACKUP_COPY_CONTAINER: empty(copyContainer) ? containerName : copyContainer
+            BACKUP_COPY_MAX_LAG_HOURS: copyMaxLagHours
+          }
         : {}
     )
   }
@@ -461,6 +494,18 @@ module backupStorage 'modules/backupStorage.bicep' = {
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module copyEndpoint 'modules/copyEndpoint.bicep' = if (!empty(copyEndpointAccountId)) {
+  name: 'kvbackup-copy-endpoint'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    copyAccountId: copyEndpointAccountId
+    privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
+    blobZoneId: storageZoneIds.blob
   }
 }
 
@@ -578,8 +623,12 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output FUNCTION_APP_NAME string = app.outputs.name
 output FUNCTION_APP_HOST string = app.outputs.defaultHostName
 output FUNCTION_PRINCIPAL_ID string = app.outputs.principalId
+// The app's tenant: with FUNCTION_PRINCIPAL_ID, what the isolated copy's owners deploy infra/copy with.
+output FUNCTION_TENANT_ID string = tenant().tenantId
 output BACKUP_STORAGE_ACCOUNT string = backupStorage.outputs.name
 output FUNCTION_SUBNET_ID string = network.outputs.functionSubnetId
+// The private endpoint to the isolated copy ('' without one): its owners approve this one.
+output COPY_PRIVATE_ENDPOINT_ID string = empty(copyEndpointAccountId) ? '' : copyEndpoint!.outputs.id
 // The custom roles this deployment created ('' when not created): assign them by these names.
 output BACKUP_ROLE_NAME string = roles.outputs.backupRoleName
 output RESTORE_ROLE_NAME string = roles.outputs.restoreRoleName

@@ -36,5 +36,13 @@ param operatorPrincipalId = readEnvironmentVariable('KVBACKUP_OPERATOR_GROUP_ID'
 
 param networkMode = readEnvironmentVariable('KVBACKUP_NETWORK_MODE', 'serviceEndpoint')
 
+// The isolated copy (docs/isolated-copy.md): the copy account's blob endpoint from its owners; empty =
+// no copy. With KVBACKUP_NETWORK_MODE privateEndpoint also the copy account's resource id (the app
+// reaches it through a private endpoint its owners approve).
+param copyBlobUri = readEnvironmentVariable('KVBACKUP_COPY_BLOB_URI', '')
+param copyContainer = readEnvironmentVariable('KVBACKUP_COPY_CONTAINER', '')
+param copyMaxLagHours = int(readEnvironmentVariable('KVBACKUP_COPY_MAX_LAG_HOURS', '26'))
+param copyAccountId = readEnvironmentVariable('KVBACKUP_COPY_ACCOUNT_ID', '')
+
 // Who gets the alerts, comma separated: required (an alert nobody receives helps nobody).
 param alertEmails = filter(split(readEnvironmentVariable('KVBACKUP_ALERT_EMAILS'), ','), e => !empty(trim(e)))

@@ -25,6 +25,12 @@ param eventsQueueName string
 param deadLetterContainerName string
 param eventsSubscriptionName string
 
+@description('The isolated copy: the event the app emits for each run it copies (KeyVaultBackupCopyCompleted), or empty = no copy configured (no copy alerts).')
+param copyCompletedEvent string
+
+@description('Hours after a successful run by which its copy must exist (BACKUP_COPY_MAX_LAG_HOURS).')
+param copyMaxLagHours int
+
 resource workspace 'Microsoft.OperationalInsights/workspaces@2025-07-01' = {
   name: 'log-${name}'
   location: location
@@ -76,6 +82,23 @@ var deadManQuery = '${latestStatus} | extend lastSuccessAt = todatetime(tostring
 var noProvenRestoreQuery = '${latestStatus} | where tostring(customDimensions.drilled) == "true" | extend lastProvenRestoreAt = todatetime(tostring(customDimensions.lastProvenRestoreAt)) | where isnull(lastProvenRestoreAt) or lastProvenRestoreAt < ago(${provenRestoreDays}d) | project vault, lastProvenRestoreAt'
 
 var silenceQuery = 'customEvents | where name == "${statusEvent}"'
+
+// The isolated copy. A copy the app gave up on (status failed), with the Azure code that stopped it.
+var copyFailedQuery = 'customEvents | where name == "${copyCompletedEvent}" | extend status = tostring(customDimensions.status), vault = tolower(tostring(customDimensions.vault)), runId = tostring(customDimensions.runId), method = tostring(customDimensions.method), code = tostring(customDimensions.code) | where status == "failed" | project timestamp, vault, runId, method, code'
+
+// A copy that came too late (lagSeconds: from the run's commit to its copy's manifest), and a vault
+// whose successful run has no copy at all in copyMaxLagHours. A run of the last hour is left out of
+// the second: its copy may still be under way.
+var copyLagSeconds = copyMaxLagHours * 3600
+var copyLaggingQuery = join(
+  [
+    'let copied = customEvents | where name == "${copyCompletedEvent}" | where tostring(customDimensions.status) == "copied" | extend vault = tolower(tostring(customDimensions.vault)), lagSeconds = todouble(customDimensions.lagSeconds);'
+    'let late = copied | where lagSeconds > ${copyLagSeconds} | summarize lastCopyAt = max(timestamp), maxLagSeconds = max(lagSeconds) by vault | extend reason = "copy later than ${copyMaxLagHours} h";'
+    'let uncopied = customEvents | where name == "${runCompletedEvent}" | where tostring(customDimensions.status) == "succeeded" and timestamp < ago(1h) | extend vault = tolower(tostring(customDimensions.vault)) | summarize lastRunAt = max(timestamp) by vault | join kind=leftanti (copied) on vault | extend reason = "no copy of a successful run in ${copyMaxLagHours} h";'
+    'union late, uncopied | project vault, reason, lastRunAt, lastCopyAt, maxLagSeconds'
+  ],
+  ' '
+)
 
 resource failedRuns 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: 'alert-${name}-failed-runs'
@@ -223,6 +246,60 @@ resource eventsFailures 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = if
       allOf: [
         {
           query: eventsFailuresQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    actions: { actionGroups: [actionGroup.id] }
+  }
+}
+
+resource copyFailed 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = if (!empty(copyCompletedEvent)) {
+  name: 'alert-${name}-copy-failed'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'kvbackup: copying a run to the isolated copy failed'
+    severity: 2
+    enabled: true
+    scopes: [insights.id]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: copyFailedQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    actions: { actionGroups: [actionGroup.id] }
+  }
+}
+
+// The isolated copy's dead man's switch: read over copyMaxLagHours (at most two days, what a log
+// search alert allows), every hour.
+resource copyLagging 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = if (!empty(copyCompletedEvent)) {
+  name: 'alert-${name}-copy-lagging'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'kvbackup: a vault\'s isolated copy is more than ${copyMaxLagHours} h behind its backups'
+    severity: 2
+    enabled: true
+    scopes: [insights.id]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT${copyMaxLagHours}H'
+    criteria: {
+      allOf: [
+        {
+          query: copyLaggingQuery
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0

@@ -277,8 +277,9 @@ describe("the compiled infra", () => {
     expect(defaultOf(main, "deadManHours")).toBe(26);
     const t = moduleTemplate("kvbackup-monitoring");
     const rules = ofType(t, "Microsoft.Insights/scheduledQueryRules");
-    // the fifth: continuous protection's events alert (test/infra/events.test.ts)
-    expect(rules).toHaveLength(5);
+    // the fifth: continuous protection's events alert (test/infra/events.test.ts); the sixth and
+    // seventh: the isolated copy's (test/infra/copy.test.ts)
+    expect(rules).toHaveLength(7);
     const queries = JSON.stringify((t.variables as Json) ?? {});
     expect(queries).toContain("customEvents | where name == ");
     expect(queries).toContain("runCompletedEvent");
