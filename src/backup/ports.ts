@@ -186,9 +186,10 @@ export interface CopyPort {
   /**
    * Adds the primary's blob at `path` to the same path in the copy, never over a blob there:
    * server-side (Put Blob From URL, the source read with the app's own token), or read and written
-   * by the app when Storage cannot read the primary.
+   * by the app when Storage cannot read the primary. `facts`: the primary blob's facts (its
+   * metadata), written with it — a server-side copy does not carry metadata over.
    */
-  add(path: string, signal?: SignalLike): Promise<CopyAdded>;
+  add(path: string, facts?: BlobFacts, signal?: SignalLike): Promise<CopyAdded>;
   /** Proves the path and the rights: reads, adds a marker, and tries (expecting refusal) to delete and overwrite it. */
   check(signal?: SignalLike): Promise<CopyCheckResult>;
 }

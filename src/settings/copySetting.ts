@@ -15,7 +15,13 @@ export const CopySettings = {
   BACKUP_COPY_MAX_LAG_HOURS: z
     .string()
     .default("26")
-    .pipe(decimal(1, 720, " (how far the isolated copy may lag behind the primary before it is at risk)")),
+    .pipe(
+      decimal(
+        2,
+        48,
+        " (how far the isolated copy may lag behind the primary before it is at risk; the copy-lag alert reads at most two days)",
+      ),
+    ),
 };
 
 type Settings = {

@@ -8,7 +8,7 @@ import { createIfMissing, isStorageStatus, signalOption, storageCall } from "./s
 /** Blob metadata holds at most 8 KiB; an object's facts beyond this are not stored (its blob is then not resumable). */
 const MaxFactsChars = 6000;
 
-function metadataOf(facts: BlobFacts): Record<string, string> {
+export function metadataOf(facts: BlobFacts): Record<string, string> {
   const object = facts.object ? Buffer.from(JSON.stringify(facts.object)).toString("base64") : undefined;
   return {
     sha256: facts.sha256,

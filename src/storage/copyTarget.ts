@@ -4,10 +4,14 @@ import type { StorageTarget } from "../domain/azureFailure.js";
 import type { CopyConfig } from "../domain/config.js";
 import type { CopyAdded, CopyCheckResult } from "../domain/copyFacts.js";
 import { isKvBackupError, KvBackupError } from "../domain/errors.js";
+import type { BlobFacts } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
-import { BlobStore } from "./blobStore.js";
+import { BlobStore, metadataOf } from "./blobStore.js";
 import { DocumentStore } from "./documentStore.js";
 import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
+
+/** How long a copy streams after Storage refused to read the primary, before it tries server-side again. */
+const StreamForMs = 10 * 60_000;
 
 /** The blob doctor adds once to the copy and then tries to delete and overwrite (both must be refused). */
 export const CopyMarker = "_kvbackup/copy-marker";
@@ -30,8 +34,10 @@ const sourceRefused = (e: unknown): e is KvBackupError =>
 export class CopyTarget {
   readonly blobs: BlobStore;
   readonly documents: DocumentStore;
-  /** Set once Storage refused to read the primary: the rest of this process streams. */
+  /** Why blobs are streamed: no token for the source (always), or Storage refused to read the primary (for a while). */
   private streamOnly: string | undefined;
+  /** Until when a refusal of Storage's source read is believed (then server-side is tried again: rules change). */
+  private streamUntil = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly copy: ContainerClient,
@@ -62,12 +68,14 @@ export class CopyTarget {
     return found;
   }
 
-  async add(path: string, signal?: SignalLike): Promise<CopyAdded> {
+  async add(path: string, facts?: BlobFacts, signal?: SignalLike): Promise<CopyAdded> {
+    if (this.streamOnly && Date.now() > this.streamUntil) this.streamOnly = undefined;
     if (!this.streamOnly) {
       try {
-        return { outcome: await this.serverSide(path, signal), method: "server-side" };
+        return { outcome: await this.serverSide(path, facts, signal), method: "server-side" };
       } catch (e) {
         if (!sourceRefused(e)) throw e;
+        this.streamUntil = Date.now() + StreamForMs;
         this.streamOnly = `Storage could not read the backup account (${e.failure?.code ?? e.failure?.status}): its firewall admits the Function's subnet, not Storage's own copy service`;
         const outcome = await this.streamed(path, signal);
         return { outcome, method: "streamed", fellBack: this.streamOnly };
@@ -77,7 +85,11 @@ export class CopyTarget {
   }
 
   /** Put Blob From URL: the copy account reads the primary's blob with the app's own bearer token. */
-  private async serverSide(path: string, signal?: SignalLike): Promise<CopyAdded["outcome"]> {
+  private async serverSide(
+    path: string,
+    facts?: BlobFacts,
+    signal?: SignalLike,
+  ): Promise<CopyAdded["outcome"]> {
     const token = await (this.token as SourceToken)(signal);
     if (!token) throw new KvBackupError("StorageFailed", "no token for the copy's source read");
     try {
@@ -85,6 +97,7 @@ export class CopyTarget {
         () =>
           this.copy.getBlockBlobClient(path).syncUploadFromURL(this.source.getBlobClient(path).url, {
             sourceAuthorization: { scheme: "Bearer", value: token.token },
+            ...(facts?.sha256 ? { metadata: metadataOf(facts) } : {}),
             conditions: { ifNoneMatch: "*" },
             ...signalOption(signal),
           }),

@@ -20,7 +20,11 @@ export async function copyEventBackup(
   try {
     const [written] = [...(await deps.blobs.list(blob, signal)).values()].filter((b) => b.name === blob);
     if (!written?.sha256) return copyMismatch(`event backup ${blob}`, [blob]);
-    await copy.add(blob, signal);
+    await copy.add(
+      blob,
+      { sha256: written.sha256, ...(written.eventAt ? { eventAt: written.eventAt } : {}) },
+      signal,
+    );
     const read = await rehash(copy.blobs, blob, written.sha256, signal);
     return read.problem ? copyMismatch(`event backup ${blob}`, [blob]) : "copied";
   } catch (e) {

@@ -105,7 +105,17 @@ async function copyEvents(deps: CopyDeps, vault: string, signal?: SignalLike): P
           out.present++;
           return;
         }
-        if (!present && (await deps.copy.add(b.blob, signal)).outcome === "added") out.added++;
+        if (
+          !present &&
+          (
+            await deps.copy.add(
+              b.blob,
+              { sha256: b.sha256 as string, ...(b.eventAt ? { eventAt: b.eventAt } : {}) },
+              signal,
+            )
+          ).outcome === "added"
+        )
+          out.added++;
         const read = await rehash(deps.copy.blobs, b.blob, b.sha256 as string, signal);
         if (read.problem) {
           out.failed++;

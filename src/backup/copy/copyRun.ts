@@ -3,6 +3,7 @@ import type { Diagnosis } from "../../domain/diagnosis.js";
 import type { CopyMethod, InventoryRow, RunCopy } from "../../domain/inventory.js";
 import { manifestBlob, runPrefix } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
+import type { BlobFacts, StoredBlob } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { FoundRun } from "../catalog/findRun.js";
 import { verifyRun } from "../catalog/verifyRun.js";
@@ -61,9 +62,12 @@ export async function copyRun(deps: CopyDeps, run: FoundRun, signal?: SignalLike
   let fellBack: string | undefined;
   try {
     const prefix = runPrefix(manifest.tier, manifest.vault.name, manifest.runId);
-    const there = await deps.copy.blobs.list(prefix, signal);
+    const [there, source] = await Promise.all([
+      deps.copy.blobs.list(prefix, signal),
+      deps.blobs.list(prefix, signal),
+    ]);
     const add = async (path: string): Promise<void> => {
-      const r = await deps.copy.add(path, signal);
+      const r = await deps.copy.add(path, factsOf(source.get(path)), signal);
       if (r.outcome === "added") added++;
       method = method === "streamed" ? method : r.method;
       fellBack ??= r.fellBack;
@@ -103,6 +107,17 @@ export async function copyRun(deps: CopyDeps, run: FoundRun, signal?: SignalLike
     };
   }
 }
+
+/** A listed blob's facts as its metadata holds them (undefined without a SHA-256: nothing to carry). */
+const factsOf = (b: StoredBlob | undefined): BlobFacts | undefined =>
+  b?.sha256
+    ? {
+        sha256: b.sha256,
+        ...(b.object ? { object: b.object } : {}),
+        ...(b.copiedFrom ? { copiedFrom: b.copiedFrom } : {}),
+        ...(b.eventAt ? { eventAt: b.eventAt } : {}),
+      }
+    : undefined;
 
 /** The run's row with its copy recorded (best effort: the copy happened whether or not the row says so). */
 export async function recordCopy(deps: CopyDeps, result: CopyResult, signal?: SignalLike): Promise<void> {

@@ -1,5 +1,6 @@
 import type { CopyAdded, CopyCheckResult, CopyPort } from "../../../src/backup/ports.js";
 import type { KvBackupError } from "../../../src/domain/errors.js";
+import type { BlobFacts } from "../../../src/domain/objects.js";
 import { MemoryStorage, storageError } from "./memoryStorage.js";
 
 /**
@@ -41,15 +42,19 @@ export class MemoryCopy implements CopyPort {
     return [...out].sort();
   }
 
-  async add(path: string): Promise<CopyAdded> {
+  async add(path: string, facts?: BlobFacts): Promise<CopyAdded> {
     const e = this.fault(path);
     if (e) throw e;
     if (this.store.blobs.has(path) || this.store.documents.has(path))
       return { outcome: "present", method: this.method };
     const blob = this.primary.blobs.get(path);
     const doc = this.primary.documents.get(path);
+    // Storage's copy carries no metadata over: what the app passes is what the copy's blob says.
     if (blob)
-      this.store.blobs.set(path, { bytes: Uint8Array.from(blob.bytes), facts: structuredClone(blob.facts) });
+      this.store.blobs.set(path, {
+        bytes: Uint8Array.from(blob.bytes),
+        facts: structuredClone(facts ?? { sha256: "" }),
+      });
     else if (doc)
       this.store.documents.set(path, { bytes: Uint8Array.from(doc.bytes), etag: `"c${this.added.length}"` });
     else throw storageError(404, "CannotVerifyCopySource");
