@@ -122,7 +122,8 @@ export const VaultGrants: Record<VaultUse, VaultGrant> = {
 /** The data action no role of this app ever holds: reading a secret's value. */
 export const NeverGranted = kv("secrets/getSecret/action");
 
-const blobs = (what: string): string => `Microsoft.Storage/storageAccounts/blobServices/containers/blobs/${what}`;
+const blobs = (what: string): string =>
+  `Microsoft.Storage/storageAccounts/blobServices/containers/blobs/${what}`;
 
 /**
  * The isolated copy (BACKUP_COPY_BLOB_URI): the app's identity on the copy's container, granted by
