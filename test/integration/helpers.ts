@@ -51,6 +51,7 @@ export async function startTestStack(options: { seed?: boolean } = {}): Promise<
   base.arm.reset();
   for (const p of Object.values(base.proxies)) p.clearRules();
   Object.assign(base.network.firewall, OpenFirewall);
+  base.copy.reset();
   const added = await addDemoVaults(base, options.seed !== false, true);
   const id = token();
   const env = stackEnv(base, added.vaults, { container: `kvb-${id}`, table: `inventory${id}` });
@@ -62,6 +63,7 @@ export async function startTestStack(options: { seed?: boolean } = {}): Promise<
     stop: async () => {
       for (const p of Object.values(base.proxies)) p.clearRules();
       Object.assign(base.network.firewall, OpenFirewall);
+      base.copy.reset();
       await base.emulator.removeAll();
     },
   };

@@ -4,6 +4,7 @@ import type { ManagedHsmEmulator } from "./hsm/hsmEmulator.js";
 import type { IdentityEndpoint } from "./identity/server.js";
 import type { KeyVaultEmulator } from "./keyvault/emulator.js";
 import { closeNow, listenLoopback } from "./loopback.js";
+import type { IsolatedCopy } from "./storage/copyAccount.js";
 import type {
   CallerDirectory,
   FaultRule,
@@ -18,6 +19,8 @@ export interface AdminTargets {
   proxies: Record<StorageService, StorageFaultProxy>;
   network: { firewall: StorageFirewall; resources: CallerDirectory };
   hsms: Map<string, ManagedHsmEmulator>;
+  /** The isolated copy's account: its own firewall model, set with /storage/copy/firewall. */
+  copy: Pick<IsolatedCopy, "network">;
 }
 
 type Handler = (body: Record<string, unknown>, m: RegExpMatchArray) => Promise<unknown> | unknown;
@@ -86,6 +89,8 @@ export class AdminServer {
       ["DELETE", /^\/storage\/(blob|queue|table)\/rules$/, (_b, m) => proxy(m).clearRules()],
       ["GET", /^\/storage\/firewall$/, () => t.network.firewall],
       ["PUT", /^\/storage\/firewall$/, (b) => setFirewall(t.network.firewall, b)],
+      ["GET", /^\/storage\/copy\/firewall$/, () => t.copy.network.firewall],
+      ["PUT", /^\/storage\/copy\/firewall$/, (b) => setFirewall(t.copy.network.firewall, b)],
       [
         "GET",
         /^\/hsms$/,
@@ -149,7 +154,11 @@ export class AdminServer {
   }
 }
 
-/** PUT /storage/firewall {defaultAction, functionSubnet, resourceInstances, trustedServices}: the account's network rules. */
+/**
+ * PUT /storage/firewall (the primary account) and /storage/copy/firewall (the isolated copy's, where
+ * functionSubnet is the private endpoint or VNet rule the copy's owners made for the app)
+ * {defaultAction, functionSubnet, resourceInstances, trustedServices}: the account's network rules.
+ */
 function setFirewall(fw: StorageFirewall, b: Record<string, unknown>): StorageFirewall {
   if (b.defaultAction !== "Allow" && b.defaultAction !== "Deny")
     throw new Error("defaultAction: Allow or Deny");

@@ -17,6 +17,7 @@ line("restore-vault", stack.vaults.restore.url);
 line("blob (fault proxy)", stack.env.BACKUP_STORAGE__blobServiceUri ?? "");
 line("queue (fault proxy)", stack.env.BACKUP_STORAGE__queueServiceUri ?? "");
 line("table (fault proxy)", stack.env.BACKUP_STORAGE__tableServiceUri ?? "");
+line("copy blob (isolated)", `${stack.env.BACKUP_COPY_BLOB_URI ?? ""}  container ${stack.copy.container}`);
 line("admin API", stack.admin.url);
 if (stack.seeded) {
   const s = stack.seeded;

@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import type { TokenCredential } from "@azure/core-auth";
 import {
   StorageSharedKeyCredential as BlobKey,
@@ -19,6 +18,8 @@ import type { KeyMaterial } from "./keyvault/keyMaterial.js";
 import { BackupOperatorRole, DrillOperatorRole, RestoreOperatorRole } from "./keyvault/roles.js";
 import { type SeedSummary, seedDemoVault } from "./seed.js";
 import { type AzuriteProcess, DevAccount, startAzurite } from "./storage/azurite.js";
+import { CopyAccount, IsolatedCopy, newAccountKey } from "./storage/copyAccount.js";
+import { deleteAccount } from "./storage/deleteAccount.js";
 import {
   type CallerDirectory,
   OpenFirewall,
@@ -26,7 +27,9 @@ import {
   type StorageFirewall,
   type StorageService,
 } from "./storage/faultProxy.js";
-import { createStackTls, type StackTls, writeTlsFiles } from "./tls.js";
+import { answer } from "./storage/putBlobFromUrl.js";
+import { storageError } from "./storage/storageErrors.js";
+import { createStackTls, type StackTls, trustStackCa, writeTlsFiles } from "./tls.js";
 
 export interface StackOptions {
   /** Folder for the CA, the server pair (for Azurite) and stack.env. Default ".local". */
@@ -59,6 +62,14 @@ export interface StackBase {
   identities: { app: StackIdentity; admin: StackIdentity; none: StackIdentity };
   /** Key material shared by every vault seeded on this base (RSA generation is the slow part of seeding). */
   keyPool: Map<string, KeyMaterial>;
+  /**
+   * The isolated copy's account (issue 24), in the same Azurite: its own blob proxy, firewall model
+   * (copy.network), role model (copy.roles), immutability switch (copy.immutable), key (copy.key, the
+   * owners'), container, and copy.env (BACKUP_COPY_BLOB_URI, BACKUP_COPY_CONTAINER).
+   */
+  copy: IsolatedCopy;
+  /** The primary account deleted for good: its data gone and its three endpoints refusing connections. */
+  deletePrimaryAccount(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -103,7 +114,10 @@ export async function startBase(options: { dir: string; tls?: StackTls }): Promi
     });
     await arm.start();
     stoppers.push(() => arm.stop());
-    const azurite = await startAzurite(files);
+    const copyKey = newAccountKey();
+    const azurite = await startAzurite(files, undefined, {
+      accounts: [{ name: CopyAccount.name, key: copyKey }],
+    });
     stoppers.push(() => azurite.stop());
     const proxyTls = { cert: tls.certPem, key: tls.keyPem, ca: tls.caPem };
     const network = { firewall: { ...OpenFirewall }, resources: new Map<string, string>() };
@@ -113,11 +127,24 @@ export async function startBase(options: { dir: string; tls?: StackTls }): Promi
       table: new StorageFaultProxy("table", azurite.endpoints.table, proxyTls, network),
     };
     for (const p of Object.values(proxies)) {
+      // One Azurite holds both accounts; in Azure they are different hosts, so the copy's name
+      // reaches nothing here (else it would be a way round the copy's own firewall and roles).
+      p.intercept = async (req, res, url) =>
+        url.pathname.split("/")[1] === CopyAccount.name &&
+        answer(req, res, storageError("ResourceNotFound", undefined, p.service));
       await p.start();
       stoppers.push(() => p.stop());
     }
+    const copy = new IsolatedCopy(
+      azurite.endpoints.blob,
+      proxyTls,
+      identity.systemAssigned.principalId,
+      copyKey,
+    );
+    await copy.start();
+    stoppers.push(() => copy.stop());
     const hsms = new Map<string, ManagedHsmEmulator>();
-    const adminServer = new AdminServer({ emulator, identity, proxies, network, hsms });
+    const adminServer = new AdminServer({ emulator, identity, proxies, network, hsms, copy });
     await adminServer.start();
     stoppers.push(() => adminServer.stop());
     return {
@@ -133,6 +160,8 @@ export async function startBase(options: { dir: string; tls?: StackTls }): Promi
       hsms,
       identities: { app: identity.systemAssigned, admin, none },
       keyPool: new Map(),
+      copy,
+      deletePrimaryAccount: () => deleteAccount(azurite.endpoints, DevAccount, Object.values(proxies)),
       stop,
     };
   } catch (e) {
@@ -318,8 +347,7 @@ export async function deliverEvents(
   },
   faults?: DeliveryFaults,
 ): Promise<EventPublisher> {
-  const trusted = getCACertificates("default");
-  if (!trusted.includes(target.caPem)) setDefaultCACertificates([...trusted, target.caPem]);
+  trustStackCa(target.caPem);
   const key = new StorageSharedKeyCredential(DevAccount.name, DevAccount.key);
   await new QueueServiceClient(target.queueServiceUri, key).getQueueClient(target.name).createIfNotExists();
   const queue = new QueueServiceClient(target.queueServiceUri, target.credential ?? key).getQueueClient(
@@ -443,6 +471,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(await addHsm(base, StackHsm, { retryAfterSeconds: 2 })).env,
       ...(await addDrillVault(base)).env,
       ...(await addEventsQueue(base)).env,
+      ...base.copy.env,
     };
     if (options.writeEnv !== false) {
       // Keeps a CA the shell trusts already (a TLS-inspecting proxy's) beside the stack's own.

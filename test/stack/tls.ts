@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import forge from "node-forge";
 
 /** A CA and one server certificate for the loopback names, both made at run time and never stored in git. */
@@ -74,4 +75,13 @@ export function writeTlsFiles(tls: StackTls, files: { ca: string; cert?: string;
   writeFileSync(files.ca, tls.caPem);
   if (files.cert) writeFileSync(files.cert, tls.certPem);
   if (files.key) writeFileSync(files.key, tls.keyPem, { mode: 0o600 });
+}
+
+/**
+ * This process trusts the stack's CA from here on, for the SDK clients the stack itself runs (a test
+ * worker already does, through NODE_EXTRA_CA_CERTS; `npm run stack` and the bench do not).
+ */
+export function trustStackCa(caPem: string): void {
+  const trusted = getCACertificates("default");
+  if (!trusted.includes(caPem)) setDefaultCACertificates([...trusted, caPem]);
 }

@@ -37,6 +37,11 @@ export interface AzuriteOptions {
    * is written there and Azurite fdatasyncs every upload: a tmpfs (/dev/shm) keeps that in memory.
    */
   tmpRoot?: string;
+  /**
+   * Accounts beside devstoreaccount1 (Azurite's AZURITE_ACCOUNTS; setting it replaces the default
+   * account, so devstoreaccount1 is always listed first with its well-known key).
+   */
+  accounts?: { name: string; key: string }[];
 }
 
 /**
@@ -67,7 +72,15 @@ export async function startAzurite(
   const child: ChildProcess = spawn(process.execPath, [watchdog, ...args], {
     cwd,
     stdio: ["ignore", "pipe", "pipe", "ipc"],
-    ...(options.sqlMetadata ? { env: { ...process.env, AZURITE_DB: options.sqlMetadata } } : {}),
+    env: {
+      ...process.env,
+      ...(options.sqlMetadata ? { AZURITE_DB: options.sqlMetadata } : {}),
+      ...(options.accounts?.length
+        ? {
+            AZURITE_ACCOUNTS: [DevAccount, ...options.accounts].map((a) => `${a.name}:${a.key}`).join(";"),
+          }
+        : {}),
+    },
   });
   // The IPC channel must not keep this process alive; it only tells Azurite when this process is gone.
   child.channel?.unref();

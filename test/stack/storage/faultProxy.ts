@@ -96,6 +96,20 @@ export const OpenFirewall: StorageFirewall = {
 /** Who is calling, from the token's object id: an Azure resource the stack registered, or the app. */
 export type CallerDirectory = Map<string, string>;
 
+/** Set only by the stack's proxies, on a copy's source read: the caller is another account's storage backend. */
+export const StorageServiceCaller = { header: "x-stack-caller", value: "storage-service" } as const;
+
+/** The object id (oid) of a bearer token's principal, undefined for any other authorization. */
+export function tokenOid(authorization: string | undefined): string | undefined {
+  if (!authorization?.startsWith("Bearer ")) return undefined;
+  try {
+    const payload = authorization.slice(7).split(".")[1] ?? "";
+    return (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { oid?: string }).oid;
+  } catch {
+    return undefined;
+  }
+}
+
 interface ActiveRule extends FaultRule {
   id: string;
   hits: number;
@@ -114,6 +128,8 @@ export class StorageFaultProxy {
   faulted = 0;
   /** Refused by the firewall model, by caller: "app" or the resource id. */
   readonly refusedBy = new Map<string, number>();
+  /** The account's own behaviour past the firewall and the rules (the copy's): true = answered, nothing forwarded. */
+  intercept: ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>) | undefined;
   /** Awaited before a request is forwarded (method, path): a test holds one there (to kill its caller mid-call). */
   gate: ((method: string, path: string) => Promise<void> | undefined) | undefined;
 
@@ -128,23 +144,17 @@ export class StorageFaultProxy {
     },
   ) {}
 
-  /** The Azure resource a bearer token belongs to (its oid registered as that resource's identity). */
-  private resourceOf(authorization: string | undefined): string | undefined {
-    if (!authorization?.startsWith("Bearer ")) return undefined;
-    try {
-      const payload = authorization.slice(7).split(".")[1] ?? "";
-      const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { oid?: string };
-      return claims.oid ? this.network.resources.get(claims.oid) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
   /** Storage's network check, before authentication: undefined = admitted, else who was refused. */
-  private refused(authorization: string | undefined): string | undefined {
+  private refused(headers: IncomingMessage["headers"]): string | undefined {
     const fw = this.network.firewall;
     if (fw.defaultAction === "Allow") return undefined;
-    const resource = this.resourceOf(authorization);
+    // Another account's copy service reading a source (Put Blob From URL) calls from that storage
+    // backend's dynamic addresses: no network rule names them and the trusted-services bypass does not
+    // cover them, so a firewalled source fails the copy with CannotVerifyCopySource
+    // (Azure/azure-storage-azcopy#755, #1003, #3057).
+    if (headers[StorageServiceCaller.header] === StorageServiceCaller.value) return "storage-service";
+    const oid = tokenOid(headers.authorization);
+    const resource = oid ? this.network.resources.get(oid) : undefined;
     // Event Grid delivers through a storage firewall only with the system topic's system-assigned
     // identity, and only when trusted Microsoft services are allowed (learn.microsoft.com/azure/
     // event-grid/handler-storage-queues); no resource instance rule is documented for it.
@@ -200,7 +210,7 @@ export class StorageFaultProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? "GET";
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
-    const refused = this.refused(req.headers.authorization);
+    const refused = this.refused(req.headers);
     if (refused) {
       this.refusedBy.set(refused, (this.refusedBy.get(refused) ?? 0) + 1);
       this.faulted++;
@@ -242,16 +252,18 @@ export class StorageFaultProxy {
         return;
       }
     }
+    if (await this.intercept?.(req, res, url)) return;
     await this.gate?.(method, url.pathname);
     this.forwarded++;
     const target = new URL(this.target);
+    const { [StorageServiceCaller.header]: _caller, ...headers } = req.headers;
     const upstream = request(
       {
         host: target.hostname,
         port: target.port,
         method,
         path: req.url,
-        headers: { ...req.headers, host: target.host },
+        headers: { ...headers, host: target.host },
         ca: this.tls.ca,
       },
       (up) => {
