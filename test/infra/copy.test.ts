@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CopyNeverGranted, CopyWriterRole } from "../../src/domain/permissions.js";
+import { CopyCompletedEvent } from "../../src/telemetry/instruments.js";
 import {
   appSettings,
   assignments,
@@ -281,7 +282,7 @@ describe("infra/main.bicep with the isolated copy", () => {
         expect(String((props(r).scopes as string[])[0])).toContain("Microsoft.Insights/components");
       }
       expect(props(failed).windowSize).toBe("PT1H");
-      expect(query(failed)).toContain('customEvents | where name == "KeyVaultBackupCopyCompleted"');
+      expect(query(failed)).toContain(`customEvents | where name == "${CopyCompletedEvent}"`);
       expect(query(failed)).toContain('where status == "failed"');
       expect(query(failed)).toContain("tolower(tostring(customDimensions.vault))");
     }
@@ -291,7 +292,7 @@ describe("infra/main.bicep with the isolated copy", () => {
       expect(props(lagging).windowSize).toBe(`PT${h}H`);
       const q = query(lagging);
       expect(q).toContain(`where lagSeconds > ${h * 3600}`);
-      expect(q).toContain('where name == "KeyVaultBackupCopyCompleted"');
+      expect(q).toContain(`where name == "${CopyCompletedEvent}"`);
       expect(q).toContain('tostring(customDimensions.status) == "copied"');
       // A vault with a successful run (the app's run event) and no copied event in the window.
       expect(q).toContain('where name == "KeyVaultBackupRunCompleted"');

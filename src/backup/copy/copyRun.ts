@@ -31,6 +31,20 @@ export interface CopyResult {
 
 export type CopyDeps = EngineDeps & { copy: CopyPort };
 
+/** A Managed HSM's run: its backup is the HSM's own folder, not copied (yet). */
+const NotForHsm = {
+  status: "skipped",
+  blobs: 0,
+  bytes: 0,
+  added: 0,
+  diagnosis: {
+    code: "CopyNotForHsm",
+    cause:
+      "A Managed HSM's full backup is written by the HSM into its own containers; kvbackup does not copy it to the isolated copy yet.",
+    fix: "Keep the HSM's backups in the primary account's immutable containers, or copy the HSM's folder with azcopy to the copy account.",
+  },
+} as const;
+
 /**
  * Copies one committed run to the isolated copy — its blobs, then the manifest last — and counts it
  * copied only when every blob the manifest names is there with the SHA-256 it records and the
@@ -42,21 +56,7 @@ export async function copyRun(deps: CopyDeps, run: FoundRun, signal?: SignalLike
   const { manifest } = run;
   const base = { runId: manifest.runId, vault: manifest.vault.name };
   const took = (): number => Math.max(0, Math.round(deps.clock.ms() - started));
-  if (manifest.hsm)
-    return {
-      ...base,
-      status: "skipped",
-      blobs: 0,
-      bytes: 0,
-      added: 0,
-      durationMs: took(),
-      diagnosis: {
-        code: "CopyNotForHsm",
-        cause:
-          "A Managed HSM's full backup is written by the HSM into its own containers; kvbackup does not copy it to the isolated copy yet.",
-        fix: "Keep the HSM's backups in the primary account's immutable containers, or copy the HSM's folder with azcopy to the copy account.",
-      },
-    };
+  if (manifest.hsm) return { ...base, ...NotForHsm, durationMs: took() };
   let added = 0;
   let method: CopyMethod | undefined;
   let fellBack: string | undefined;
