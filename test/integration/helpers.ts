@@ -27,7 +27,8 @@ export function testTls(): StackTls {
 const Shared = Symbol.for("kvbackup.test.stack");
 type Holder = { [Shared]?: Promise<StackBase> };
 
-function sharedBase(): Promise<StackBase> {
+/** The worker's shared base (its identity endpoint is the one this process's credentials use). */
+export function sharedBase(): Promise<StackBase> {
   const holder = globalThis as Holder;
   holder[Shared] ??= startBase({
     dir: join(process.env.KVBACKUP_TEST_TLS_DIR as string, `stack-${process.pid}`),
@@ -164,6 +165,7 @@ export async function runCli(
 /** kvbackup doctor --json (and GET /api/health): these keys, sorted, whatever passes or fails. */
 export const DoctorKeys = [
   "caller",
+  "copy",
   "deadLetters",
   "discovery",
   "drillVault",

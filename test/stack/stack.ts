@@ -82,7 +82,15 @@ export interface Stack extends StackBase {
 export const StackVaults = { demo: "demo-vault", restore: "restore-vault" } as const;
 
 /** Starts identity, emulator (no vaults yet), Azurite, the fault proxies and the admin API. */
-export async function startBase(options: { dir: string; tls?: StackTls }): Promise<StackBase> {
+export async function startBase(options: {
+  dir: string;
+  tls?: StackTls;
+  /**
+   * The managed-identity endpoint of another base, shared (one tenant, two storage worlds): a test
+   * process's token cache (MSAL's is process-wide) then holds tokens every base accepts. Not stopped here.
+   */
+  identity?: IdentityEndpoint;
+}): Promise<StackBase> {
   const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true });
   const tls = options.tls ?? createStackTls();
@@ -97,9 +105,12 @@ export async function startBase(options: { dir: string; tls?: StackTls }): Promi
     for (const s of stoppers.reverse()) await s().catch(() => undefined);
   };
   try {
-    const identity = new IdentityEndpoint();
-    await identity.start();
-    stoppers.push(() => identity.stop());
+    const shared = options.identity;
+    const identity = shared ?? new IdentityEndpoint();
+    if (!shared) {
+      await identity.start();
+      stoppers.push(() => identity.stop());
+    }
     const admin = identity.addUserAssigned("kvbackup-test-admin");
     const none = identity.addUserAssigned("kvbackup-no-roles");
     const emulator = new KeyVaultEmulator({

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareVaults } from "../../stack/compareVaults.js";
 import { addDemoVaults, addDrillVault, type StackBase, stackEnv, startBase } from "../../stack/stack.js";
 import { OpenFirewall } from "../../stack/storage/faultProxy.js";
-import { appCredential, quickOperatorApp, runCli, testTls } from "../helpers.js";
+import { appCredential, quickOperatorApp, runCli, sharedBase, testTls } from "../helpers.js";
 
 /*
  * The isolated copy end to end on the local stack: the real SDK clients, the stack's copy account
@@ -14,13 +14,15 @@ import { appCredential, quickOperatorApp, runCli, testTls } from "../helpers.js"
  */
 let base: StackBase;
 let env: Record<string, string>;
-const saved: Record<string, string | undefined> = {};
 const kvbackup = (...args: string[]) => runCli(args, env, quickOperatorApp);
 
 beforeAll(async () => {
+  // The worker's identity endpoint (this process's credentials and their token cache use it); the
+  // rest — Key Vault, Azurite, the copy account — this file's own.
   base = await startBase({
     dir: join(process.env.KVBACKUP_TEST_TLS_DIR as string, `stack-copy-${process.pid}`),
     tls: testTls(),
+    identity: (await sharedBase()).identity,
   });
   const { vaults } = await addDemoVaults(base, true, true);
   env = {
@@ -29,18 +31,9 @@ beforeAll(async () => {
     ...base.copy.env,
     NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? "",
   };
-  // The credentials of this process (compareVaults, the app's SDK calls below) sign in on this base.
-  for (const k of ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"]) {
-    saved[k] = process.env[k];
-    process.env[k] = env[k];
-  }
 }, 120_000);
 
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
   await base?.stop();
 });
 

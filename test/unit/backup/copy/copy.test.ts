@@ -12,6 +12,7 @@ import { newRunId } from "../../../../src/domain/runId.js";
 import { seed, world } from "../../fakes/deps.js";
 import { MemoryCopy } from "../../fakes/memoryCopy.js";
 import { storageError } from "../../fakes/memoryStorage.js";
+import { history } from "../restore/pointInTimeWorld.js";
 
 const CopyConfig = {
   blobServiceUri: "https://copyacct.blob.core.windows.net",
@@ -189,5 +190,29 @@ describe("copy lag", () => {
       24 * 3600,
     );
     expect(copyLagSeconds([], now)).toBeUndefined();
+  });
+});
+
+describe("a point in time from the copy", () => {
+  it("restores the vault as it was from the copied runs and event backups, with the backup account's blobs gone", async () => {
+    const w = world({ copy: CopyConfig });
+    const copy = new MemoryCopy(w.storage);
+    w.deps.copy = copy;
+    const h = await history(w);
+    // Every event backup was added to the copy as it was written, with its SHA-256 and event time.
+    expect([...copy.store.blobs.keys()].filter((k) => k.startsWith("events/"))).toHaveLength(3);
+    w.storage.blobs.clear();
+    w.storage.documents.clear();
+    const r = await runRestore(w.deps, {
+      runId: "latest",
+      at: h.at,
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+      from: "copy",
+    });
+    expect(r.status).toBe("succeeded");
+    expect(r.source).toMatchObject({ runId: h.first.runId, from: "copy" });
+    expect(w.vault("restore-vault").valueOf("secrets", "alpha")).toBe(h.alphaThen);
+    expect(w.vault("restore-vault").objects.secrets.has("zulu")).toBe(true);
   });
 });
