@@ -24,6 +24,9 @@ beforeAll(async () => {
     tls: testTls(),
     identity: (await sharedBase()).identity,
   });
+  // As startTestStack does: this process's credentials sign in at the worker's identity endpoint.
+  process.env.IDENTITY_ENDPOINT = base.identity.endpoint;
+  process.env.IDENTITY_HEADER = base.identity.header;
   const { vaults } = await addDemoVaults(base, true, true);
   env = {
     ...stackEnv(base, vaults),
