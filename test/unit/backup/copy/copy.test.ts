@@ -1,3 +1,4 @@
+import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/functions";
 import { describe, expect, it } from "vitest";
 import { verifyRef } from "../../../../src/backup/catalog/verifyRun.js";
 import { copyHealth } from "../../../../src/backup/copy/copyHealth.js";
@@ -9,6 +10,7 @@ import { eventBlob } from "../../../../src/backup/events/backupEvent.js";
 import type { InventoryRow } from "../../../../src/domain/inventory.js";
 import { sha256Hex } from "../../../../src/domain/manifestCheck.js";
 import { newRunId } from "../../../../src/domain/runId.js";
+import { postRestores } from "../../../../src/functions/restoresApi.js";
 import { seed, world } from "../../fakes/deps.js";
 import { MemoryCopy } from "../../fakes/memoryCopy.js";
 import { storageError } from "../../fakes/memoryStorage.js";
@@ -214,5 +216,33 @@ describe("a point in time from the copy", () => {
     expect(r.source).toMatchObject({ runId: h.first.runId, from: "copy" });
     expect(w.vault("restore-vault").valueOf("secrets", "alpha")).toBe(h.alphaThen);
     expect(w.vault("restore-vault").objects.secrets.has("zulu")).toBe(true);
+  });
+});
+
+describe("POST /api/restores from the copy", () => {
+  const post = (w: ReturnType<typeof world>, body: unknown) =>
+    postRestores(w.deps)(
+      new HttpRequest({
+        method: "POST",
+        url: "http://localhost/api/restores",
+        body: { string: JSON.stringify(body) },
+      }),
+      new InvocationContext({ functionName: "test", logHandler: () => undefined }),
+    ) as Promise<HttpResponseInit>;
+
+  it("plans from the copy with from: copy, and refuses any other from with a problem", async () => {
+    const { w } = copyWorld();
+    const r = await runBackup(w.deps, job());
+    w.storage.blobs.clear();
+    w.storage.documents.clear();
+    const ask = { runId: "latest", vault: "demo-vault", targetVault: "restore-vault", dryRun: true };
+    const ok = await post(w, { ...ask, from: "copy" });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(String(ok.body)).source).toMatchObject({ runId: r.runId, from: "copy" });
+    const bad = await post(w, { ...ask, from: "primary" });
+    expect(bad.status).toBe(400);
+    expect(String(bad.body)).toMatch(/from/);
+    // Without from, the backup account is read: its blobs are gone, and it says so.
+    expect((await post(w, ask)).status).toBe(404);
   });
 });
