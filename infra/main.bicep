@@ -147,6 +147,12 @@ param copyMaxLagHours int = 26
 @description('networkMode privateEndpoint: resource id of the copy account (COPY_ACCOUNT_ID output of infra/copy/main.bicep). The template makes a private endpoint to it in the private-endpoints subnet, registered in the privatelink.blob zone, which the copy\'s owners approve. serviceEndpoint: unused (the copy\'s firewall admits the Function subnet).')
 param copyAccountId string = ''
 
+@description('A copy in another tenant: that tenant\'s id (BACKUP_COPY_TENANT_ID). The app signs in there as the app registration copyClientId, whose federated identity credential trusts the Function\'s managed identity (docs/isolated-copy.md, Cross-tenant). Empty: the copy is in this tenant.')
+param copyTenantId string = ''
+
+@description('A copy in another tenant: the client id of the multi-tenant app registration the app signs in there as (BACKUP_COPY_CLIENT_ID). Set with copyTenantId, or neither.')
+param copyClientId string = ''
+
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
@@ -205,6 +211,11 @@ var effectiveBypass = !eventsFromVaults
 // copy's owners cannot: an endpoint lives in its VNet's subscription); service endpoint mode through
 // the copy's virtual network rule for the Function subnet, which needs nothing here.
 var hasCopy = !empty(copyBlobUri)
+var copyTenantSettings = empty(copyTenantId) && empty(copyClientId)
+  ? {}
+  : (empty(copyTenantId) || empty(copyClientId)
+      ? fail('copyTenantId and copyClientId go together: a copy in another tenant needs its tenant id and the client id of the app registration the app signs in there as (azd env set KVBACKUP_COPY_TENANT_ID / KVBACKUP_COPY_CLIENT_ID)')
+      : { BACKUP_COPY_TENANT_ID: copyTenantId, BACKUP_COPY_CLIENT_ID: copyClientId })
 var copyEndpointAccountId = hasCopy && networkMode == 'privateEndpoint'
   ? (empty(copyAccountId)
       ? fail('copyBlobUri with networkMode privateEndpoint needs copyAccountId: the copy account\'s resource id (azd env set KVBACKUP_COPY_ACCOUNT_ID <COPY_ACCOUNT_ID output of infra/copy/main.bicep>), for the private endpoint the app reaches it through')
@@ -444,11 +455,14 @@ module app 'modules/functionApp.bicep' = {
         ? { BACKUP_EVENTS_QUEUE: eventsQueueName, BACKUP_EVENTS_DEADLETTER_CONTAINER: deadLetterContainerName }
         : {},
       hasCopy
-        ? {
-            BACKUP_COPY_BLOB_URI: copyBlobUri
-            BACKUP_COPY_CONTAINER: empty(copyContainer) ? containerName : copyContainer
-            BACKUP_COPY_MAX_LAG_HOURS: copyMaxLagHours
-          }
+        ? union(
+            {
+              BACKUP_COPY_BLOB_URI: copyBlobUri
+              BACKUP_COPY_CONTAINER: empty(copyContainer) ? containerName : copyContainer
+              BACKUP_COPY_MAX_LAG_HOURS: copyMaxLagHours
+            },
+            copyTenantSettings
+          )
         : {}
     )
   }

@@ -43,6 +43,8 @@ param copyBlobUri = readEnvironmentVariable('KVBACKUP_COPY_BLOB_URI', '')
 param copyContainer = readEnvironmentVariable('KVBACKUP_COPY_CONTAINER', '')
 param copyMaxLagHours = int(readEnvironmentVariable('KVBACKUP_COPY_MAX_LAG_HOURS', '26'))
 param copyAccountId = readEnvironmentVariable('KVBACKUP_COPY_ACCOUNT_ID', '')
+param copyTenantId = readEnvironmentVariable('KVBACKUP_COPY_TENANT_ID', '')
+param copyClientId = readEnvironmentVariable('KVBACKUP_COPY_CLIENT_ID', '')
 
 // Who gets the alerts, comma separated: required (an alert nobody receives helps nobody).
 param alertEmails = filter(split(readEnvironmentVariable('KVBACKUP_ALERT_EMAILS'), ','), e => !empty(trim(e)))

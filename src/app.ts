@@ -82,7 +82,12 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       ? { deadLetters: new DeadLetterStore(clients.blob.getContainerClient(config.eventsDeadLetters)) }
       : {}),
     ...(config.copy
-      ? { copy: copyTarget(config.copy, creds.storage, container, config.storage.kind === "identity") }
+      ? {
+          copy: copyTarget(config.copy, creds.copy, container, {
+            credential: creds.storage,
+            identity: config.storage.kind === "identity",
+          }),
+        }
       : {}),
     telemetry: overrides.telemetry ?? otelTelemetry,
     now: overrides.now ?? (() => new Date()),

@@ -11,6 +11,7 @@ import { CredentialFailure, type IdentityFailure } from "./domain/azureFailure.j
 import type { Config } from "./domain/config.js";
 import type { SignedIn } from "./domain/signedIn.js";
 import { classifyTokenError, type Who } from "./identity/classify.js";
+import { copyTenantCredential } from "./identity/copyCredential.js";
 
 export { classifyTokenError };
 
@@ -193,6 +194,8 @@ class NamedChain implements TokenCredential {
  * set, is the operator's explicit choice (DefaultAzureCredential honours it: "dev", "prod", or one
  * credential's name, e.g. ManagedIdentityCredential on purpose).
  */
+const anyTenant = { additionallyAllowedTenants: ["*"] };
+
 export function operatorLinks(
   env: Record<string, string | undefined>,
 ): { name: string; credential: TokenCredential }[] {
@@ -206,7 +209,11 @@ export function operatorLinks(
       },
     ];
   return [
-    { name: "EnvironmentCredential", credential: new EnvironmentCredential() },
+    // Any tenant on request: the isolated copy may be in another tenant (asked for by its tenant id).
+    {
+      name: "EnvironmentCredential",
+      credential: new EnvironmentCredential({ additionallyAllowedTenants: ["*"] }),
+    },
     ...(env.IDENTITY_ENDPOINT
       ? [
           {
@@ -219,9 +226,9 @@ export function operatorLinks(
           },
         ]
       : []),
-    { name: "AzureCliCredential", credential: new AzureCliCredential() },
-    { name: "AzureDeveloperCliCredential", credential: new AzureDeveloperCliCredential() },
-    { name: "AzurePowerShellCredential", credential: new AzurePowerShellCredential() },
+    { name: "AzureCliCredential", credential: new AzureCliCredential(anyTenant) },
+    { name: "AzureDeveloperCliCredential", credential: new AzureDeveloperCliCredential(anyTenant) },
+    { name: "AzurePowerShellCredential", credential: new AzurePowerShellCredential(anyTenant) },
   ];
 }
 
@@ -239,9 +246,10 @@ const managedIdentity = (clientId: string | undefined): Who =>
  * An operator's CLI signs in as the operator (operatorLinks: a service principal in the
  * environment, az login, azd, PowerShell), never as the Function's identity: the client ids in
  * settings taken from the deployed app are ignored there. Every credential is bounded and names
- * its failure, and says who it signed in as.
+ * its failure, and says who it signed in as. `copy` (the isolated copy's account) is storage's, or
+ * in another tenant the operator asked there / the app registration federated with the identity.
  */
-export function credentials(config: Config): { keyVault: BoundedCredential; storage: BoundedCredential } {
+export function credentials(config: Config): Record<"keyVault" | "storage" | "copy", BoundedCredential> {
   if (config.caller === "operator") {
     // The identity library reads the process's environment itself; the chain follows it.
     const links = operatorLinks(process.env);
@@ -254,7 +262,16 @@ export function credentials(config: Config): { keyVault: BoundedCredential; stor
       },
       true,
     );
-    return { keyVault: operator, storage: operator };
+    const tenantId = config.copy?.tenant?.tenantId;
+    // In another tenant the operator signs in there (az login --tenant <copy tenant>): asked by tenant id.
+    const copy = tenantId
+      ? new BoundedCredential(
+          { getToken: (scopes, options) => operator.getToken(scopes, { ...options, tenantId }) },
+          { credential: `the operator's sign-in in the copy's tenant ${tenantId}` },
+          true,
+        )
+      : operator;
+    return { keyVault: operator, storage: operator, copy };
   }
   const app = (clientId: string | undefined): BoundedCredential =>
     new BoundedCredential(
@@ -265,5 +282,15 @@ export function credentials(config: Config): { keyVault: BoundedCredential; stor
   const keyVault = app(config.clientId);
   const storage =
     config.storage.kind === "identity" && config.storage.clientId ? app(config.storage.clientId) : keyVault;
-  return { keyVault, storage };
+  const tenant = config.copy?.tenant;
+  const copy = tenant
+    ? new BoundedCredential(
+        copyTenantCredential(tenant, storage, process.env),
+        {
+          credential: `the app registration ${tenant.clientId} in the copy's tenant ${tenant.tenantId}, federated with the Function's managed identity`,
+        },
+        false,
+      )
+    : storage;
+  return { keyVault, storage, copy };
 }

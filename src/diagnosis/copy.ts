@@ -1,6 +1,7 @@
 import type { Diagnosis } from "../domain/diagnosis.js";
 import { failureOf, firstLine, isKvBackupError } from "../domain/errors.js";
 import { CopyWriterRole } from "../domain/permissions.js";
+import { diagnose } from "./diagnose.js";
 
 /**
  * The isolated copy's diagnoses (docs/troubleshooting.md, "Isolated copy"). The copy account is not
@@ -14,6 +15,14 @@ const Guide = "docs/isolated-copy.md";
 export function copyDiagnosis(e: unknown, where: string): Diagnosis {
   if (isKvBackupError(e) && e.diagnosis?.code.startsWith("Copy")) return e.diagnosis;
   const f = failureOf(e, "storage");
+  // No token for the copy: in another tenant, that tenant's sign-in of the app registration; else the identity's own.
+  if (f?.identity && /copy's tenant/.test(f.identity.credential) && f.identity.reason === "refused")
+    return {
+      code: "CopySignInRefused",
+      cause: `The copy's tenant refused the sign-in of ${f.identity.credential}: ${firstLine(f.identity.detail, 400)}.`,
+      fix: `In the app's tenant, the app registration (BACKUP_COPY_CLIENT_ID) needs a federated identity credential that trusts the Function's managed identity — issuer https://login.microsoftonline.com/<app tenant>/v2.0, subject <the identity's principal id>, audience api://AzureADTokenExchange — and in the copy's tenant (BACKUP_COPY_TENANT_ID) its service principal (admin consent). See ${Guide} (Cross-tenant).`,
+    };
+  if (f?.identity) return diagnose(f);
   if (f?.networkCode || f?.code === "AuthorizationFailure")
     return {
       code: "CopyUnreachable",
@@ -49,10 +58,16 @@ export function copyMismatch(runId: string, blobs: string[]): Diagnosis {
 }
 
 /** doctor: the app's identity could delete or overwrite in the copy. */
-export function copyNotAppendOnly(what: "deleted" | "overwritten", where: string): Diagnosis {
+export function copyNotAppendOnly(
+  what: "deleted" | "overwritten",
+  where: string,
+  onlyRetention = false,
+): Diagnosis {
   return {
     code: "CopyNotAppendOnly",
-    cause: `The app's identity ${what} a blob in the isolated copy (${where}): it holds more than "${CopyWriterRole.name}" there, so a compromised app could destroy the copy.`,
+    cause: onlyRetention
+      ? `The app's identity's role let it try to ${what === "deleted" ? "delete" : "overwrite"} a blob in the isolated copy (${where}); only the version's retention refused it (409). It holds more than "${CopyWriterRole.name}" there, so a compromised app could destroy each version once its retention ends.`
+      : `The app's identity ${what} a blob in the isolated copy (${where}): it holds more than "${CopyWriterRole.name}" there, so a compromised app could destroy the copy.`,
     fix: `The copy's owners: remove any other role of the app's principal on the copy account (e.g. Storage Blob Data Contributor), keep only "${CopyWriterRole.name}", and lock the container's immutability policy. See ${Guide}.`,
   };
 }

@@ -25,6 +25,12 @@ export interface CopyConfig {
   container: string;
   /** BACKUP_COPY_MAX_LAG_HOURS: past this the copy is at risk (report, health, alert). */
   maxLagHours: number;
+  /**
+   * A copy in another tenant (BACKUP_COPY_TENANT_ID, BACKUP_COPY_CLIENT_ID): the app signs in there
+   * as this multi-tenant app registration, presenting its managed identity's token as the client
+   * assertion (a federated identity credential trusts it). Absent: the app's own identity.
+   */
+  tenant?: { tenantId: string; clientId: string };
 }
 
 /** The validated settings (src/config.ts makes them from the environment, once). */

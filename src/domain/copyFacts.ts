@@ -17,10 +17,13 @@ export interface CopyCheckResult {
   read: "ok" | KvBackupError;
   /** The app could add its marker blob (or it was there): the add right. */
   add: "ok" | KvBackupError;
-  /** Deleting the marker: refused is right ("refused"); "deleted" means the app holds delete there. */
-  remove: "refused" | "deleted" | "skipped" | KvBackupError;
-  /** Writing over the marker: refused is right; "overwritten" means the app holds write there. */
-  overwrite: "refused" | "overwritten" | "skipped" | KvBackupError;
+  /**
+   * Deleting the marker: refused by the role (403) is right; "retained" means the role let it
+   * through and only the version's retention stopped it; "deleted" means nothing stopped it.
+   */
+  remove: "refused" | "retained" | "deleted" | "skipped" | KvBackupError;
+  /** Writing over the marker: refused by the role is right; "retained" / "overwritten" as for remove. */
+  overwrite: "refused" | "retained" | "overwritten" | "skipped" | KvBackupError;
 }
 
 export interface CopySummary {

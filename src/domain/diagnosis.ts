@@ -79,6 +79,7 @@ export const DiagnosisCodes = [
   "CopyNotAppendOnly",
   "CopyLagging",
   "CopyNotForHsm",
+  "CopySignInRefused",
   "Unknown",
 ] as const;
 export type DiagnosisCode = (typeof DiagnosisCodes)[number];

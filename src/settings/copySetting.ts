@@ -1,6 +1,12 @@
 import { z } from "zod";
 import type { CopyConfig } from "../domain/config.js";
-import { decimal, serviceUrl } from "./values.js";
+import { decimal, optionalText, serviceUrl } from "./values.js";
+
+const guid = (what: string) =>
+  optionalText.refine(
+    (s) => s === undefined || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s),
+    what,
+  );
 
 /** The isolated copy's settings (docs/isolated-copy.md). */
 export const CopySettings = {
@@ -12,6 +18,11 @@ export const CopySettings = {
       (s) => s === undefined || /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(s),
       "a container name: 3-63 lower-case letters, digits and single hyphens",
     ),
+  /** Another tenant: the copy's tenant, and the app registration (federated with the app's identity) the app signs in there as. */
+  BACKUP_COPY_TENANT_ID: guid("the copy's tenant id (a GUID)"),
+  BACKUP_COPY_CLIENT_ID: guid(
+    "the client id (a GUID) of the app registration the app signs in to the copy's tenant as",
+  ),
   BACKUP_COPY_MAX_LAG_HOURS: z
     .string()
     .default("26")
@@ -26,6 +37,8 @@ export const CopySettings = {
 
 type Settings = {
   BACKUP_COPY_BLOB_URI?: string | undefined;
+  BACKUP_COPY_TENANT_ID?: string | undefined;
+  BACKUP_COPY_CLIENT_ID?: string | undefined;
   BACKUP_COPY_CONTAINER?: string | undefined;
   BACKUP_COPY_MAX_LAG_HOURS: number;
   BACKUP_CONTAINER: string;
@@ -34,11 +47,17 @@ type Settings = {
 /** The isolated copy is another account: never the backup account itself. */
 export function copyProblems(s: Settings, primary: string): string[] {
   const copy = s.BACKUP_COPY_BLOB_URI;
-  if (!copy)
-    return s.BACKUP_COPY_CONTAINER
-      ? ["BACKUP_COPY_CONTAINER: set BACKUP_COPY_BLOB_URI too (the copy's account)"]
-      : [];
+  if (!copy) {
+    const alone = ["BACKUP_COPY_CONTAINER", "BACKUP_COPY_TENANT_ID", "BACKUP_COPY_CLIENT_ID"].filter(
+      (k) => s[k as keyof Settings] !== undefined,
+    );
+    return alone.map((k) => `${k}: set BACKUP_COPY_BLOB_URI too (the copy's account)`);
+  }
   const problems: string[] = [];
+  if ((s.BACKUP_COPY_TENANT_ID === undefined) !== (s.BACKUP_COPY_CLIENT_ID === undefined))
+    problems.push(
+      "BACKUP_COPY_TENANT_ID, BACKUP_COPY_CLIENT_ID: a copy in another tenant needs both (the copy's tenant, and the client id of the app registration that trusts the app's managed identity), or neither",
+    );
   if (new URL(copy).search)
     problems.push(
       "BACKUP_COPY_BLOB_URI: the account's blob endpoint only, no query (no SAS: the app signs in with its identity)",
@@ -60,6 +79,9 @@ export const copyConfig = (s: Settings): { copy?: CopyConfig } =>
           blobServiceUri: s.BACKUP_COPY_BLOB_URI.replace(/\/+$/, ""),
           container: s.BACKUP_COPY_CONTAINER ?? s.BACKUP_CONTAINER,
           maxLagHours: s.BACKUP_COPY_MAX_LAG_HOURS,
+          ...(s.BACKUP_COPY_TENANT_ID && s.BACKUP_COPY_CLIENT_ID
+            ? { tenant: { tenantId: s.BACKUP_COPY_TENANT_ID, clientId: s.BACKUP_COPY_CLIENT_ID } }
+            : {}),
         },
       }
     : {};

@@ -13,7 +13,7 @@ import { isStorageStatus, signalOption, storageCall } from "./storageCall.js";
 /** How long a copy streams after Storage refused to read the primary, before it tries server-side again. */
 const StreamForMs = 10 * 60_000;
 
-/** The blob doctor adds once to the copy and then tries to delete and overwrite (both must be refused). */
+/** The blob doctor adds to the copy once a day ({CopyMarker}-{yyyy-mm-dd}) and then tries to delete and overwrite (both must be refused). */
 export const CopyMarker = "_kvbackup/copy-marker";
 
 /** The app's token for Storage, for the source read of a server-side copy; undefined with a connection string. */
@@ -137,8 +137,11 @@ export class CopyTarget {
     }
   }
 
-  async check(signal?: SignalLike): Promise<CopyCheckResult> {
-    const marker = this.copy.getBlockBlobClient(CopyMarker);
+  async check(signal?: SignalLike, today = new Date()): Promise<CopyCheckResult> {
+    // One marker a day: the first check of the day proves the add right by adding it (a blob there
+    // already proves nothing, and whether Storage answers an add-only identity's If-None-Match over
+    // an existing blob with 409 or 403 is not documented); later checks that day find it.
+    const marker = this.copy.getBlockBlobClient(`${CopyMarker}-${today.toISOString().slice(0, 10)}`);
     const step = async <T>(fn: () => Promise<T>): Promise<T | KvBackupError> => {
       try {
         return await fn();
@@ -160,26 +163,26 @@ export class CopyTarget {
     });
     const body = Buffer.from("kvbackup: the app may add here, never delete or overwrite\n");
     const add = await step(async () => {
-      try {
+      const there = await storageCall(() => marker.exists(signalOption(signal)), this.label);
+      if (!there)
         await storageCall(
           () => marker.uploadData(body, { conditions: { ifNoneMatch: "*" }, ...signalOption(signal) }),
           this.label,
         );
-      } catch (e) {
-        if (!isStorageStatus(e, 409)) throw e;
-      }
       return "ok" as const;
     });
     if (add !== "ok") return { read, add, remove: "skipped", overwrite: "skipped" };
-    // Both must be refused: 403 (the role holds no delete/write) or 409 (immutability keeps the version).
+    // Both must be refused by the role (403): Storage checks the role before the container's
+    // immutability, so a 409 (BlobImmutableDueToPolicy) means the role let the call through, and
+    // only the retention stopped it — until the version's retention ends.
     const refusedOr = async <T>(done: T, fn: () => Promise<unknown>) =>
       step(async () => {
         try {
           await storageCall(fn, this.label);
           return done;
         } catch (e) {
-          if (isStorageStatus(e, 403, "AuthorizationPermissionMismatch") || isStorageStatus(e, 409))
-            return "refused" as const;
+          if (isStorageStatus(e, 403, "AuthorizationPermissionMismatch")) return "refused" as const;
+          if (isStorageStatus(e, 409)) return "retained" as const;
           throw e;
         }
       });
@@ -192,20 +195,25 @@ export class CopyTarget {
 }
 
 /**
- * The isolated copy as the app reaches it: its storage identity on the copy's account; the primary's
- * blobs are the source, read by Storage with that identity's token (with a connection string there
- * is none: every blob is streamed through the app).
+ * The isolated copy as the app reaches it: `credential` on the copy's account (the app's storage
+ * identity, or in another tenant its app registration there); the primary's blobs are the source,
+ * read by Storage with the backup account's identity's token (with a connection string there is
+ * none: every blob is streamed through the app).
  */
 export function copyTarget(
   copy: CopyConfig,
   credential: TokenCredential,
   primary: ContainerClient,
-  identity: boolean,
+  /** The backup account's identity, whose token authorises Storage's read of the source (none with a connection string). */
+  source: { credential: TokenCredential; identity: boolean },
 ): CopyTarget {
   const client = new BlobServiceClient(copy.blobServiceUri, credential).getContainerClient(copy.container);
-  const token: SourceToken | undefined = identity
+  const token: SourceToken | undefined = source.identity
     ? (signal) =>
-        credential.getToken("https://storage.azure.com/.default", signal ? { abortSignal: signal } : {})
+        source.credential.getToken(
+          "https://storage.azure.com/.default",
+          signal ? { abortSignal: signal } : {},
+        )
     : undefined;
   return new CopyTarget(client, primary, token);
 }

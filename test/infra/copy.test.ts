@@ -30,6 +30,7 @@ beforeAll(
         ...[...copySets, ...appSets].map((s) => `${s}.snapshot.json`),
         "copy-short-retention.error.txt",
         "copy-endpoint-without-account.error.txt",
+        "copy-tenant-half.error.txt",
       ],
     ),
   600_000,
@@ -225,7 +226,10 @@ describe("infra/main.bicep with the isolated copy", () => {
       BACKUP_COPY_BLOB_URI: "https://stkvbcopyendpoint.blob.core.windows.net",
       BACKUP_COPY_CONTAINER: "keyvault-backups",
       BACKUP_COPY_MAX_LAG_HOURS: "26",
+      BACKUP_COPY_TENANT_ID: "00000000-0000-0000-0000-0000000000cc",
+      BACKUP_COPY_CLIENT_ID: "00000000-0000-0000-0000-0000000000c1",
     });
+    expect(appSettings("copy-on")).not.toHaveProperty("BACKUP_COPY_TENANT_ID");
     for (const set of ["system", "user", "hsm", "norestore", "events", "main"])
       expect(
         Object.keys(appSettings(set)).filter((k) => k.startsWith("BACKUP_COPY_")),
@@ -264,6 +268,7 @@ describe("infra/main.bicep with the isolated copy", () => {
     expect(failure("copy-endpoint-without-account")).toContain(
       "copyBlobUri with networkMode privateEndpoint needs copyAccountId",
     );
+    expect(failure("copy-tenant-half")).toContain("copyTenantId and copyClientId go together");
   });
 
   it("two alerts with the copy, in the house style: a failed copy in the last hour, and a copy lagging its runs", () => {

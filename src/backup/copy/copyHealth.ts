@@ -36,7 +36,10 @@ export async function copyHealth(deps: EngineDeps, signal?: SignalLike): Promise
         ? skipped
         : got === "refused"
           ? { ok: true }
-          : { ok: false, diagnosis: copyNotAppendOnly(done, where) };
+          : {
+              ok: false,
+              diagnosis: copyNotAppendOnly(done, where, got === "retained"),
+            };
   const checks = {
     read: r.read instanceof KvBackupError ? failed(r.read) : { ok: true },
     add: r.add instanceof KvBackupError ? failed(r.add) : { ok: true },

@@ -161,6 +161,11 @@ describe("doctor on the copy", () => {
     expect(h?.checks.noDelete.diagnosis?.code).toBe("CopyNotAppendOnly");
     copy.rights = { remove: "refused", overwrite: "overwritten" };
     expect((await copyHealth(w.deps))?.checks.noOverwrite.diagnosis?.code).toBe("CopyNotAppendOnly");
+    // Refused only by the version's retention (409): the role let the delete through — red too.
+    copy.rights = { remove: "retained", overwrite: "refused" };
+    const retained = await copyHealth(w.deps);
+    expect(retained?.ok).toBe(false);
+    expect(retained?.checks.noDelete.diagnosis?.cause).toMatch(/only the version's retention refused it/);
   });
 });
 
