@@ -78,7 +78,20 @@ export interface EventBackup {
   etag?: string;
   /** The eventTime of the event it answered (Key Vault's clock), when its metadata says. */
   eventAt?: string;
+  /** When Storage created the blob: the writer cannot set it (names and metadata it can). */
+  createdOn?: string;
 }
+
+/**
+ * How much later than a point in time Storage may have created a blob that held the vault as it was
+ * then: a run's manifest is copied right after its commit, an event backup written as it is taken
+ * (Storage's clock against the app's). A blob created later was not there at that time.
+ */
+export const CreatedBySlackMs = 5 * 60_000;
+
+/** A blob Storage created after `at` (with the slack): not part of the container as it was then. */
+export const createdAfter = (createdOn: string | undefined, at: number): boolean =>
+  createdOn !== undefined && Date.parse(createdOn) > at + CreatedBySlackMs;
 
 /**
  * The vault's event backups: only blobs of the documented layout
@@ -110,6 +123,7 @@ export function eventBackupsIn(listing: ReadonlyMap<string, StoredBlob>, vault: 
       bytes: stored.bytes,
       ...(stored.sha256 ? { sha256: stored.sha256 } : {}),
       ...(stored.etag ? { etag: stored.etag } : {}),
+      ...(stored.createdOn ? { createdOn: stored.createdOn } : {}),
       ...(plausibleEventAt(stored.eventAt, facts.takenAt) ? { eventAt: stored.eventAt } : {}),
     });
   }

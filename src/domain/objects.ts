@@ -50,6 +50,8 @@ export const sameListedState = (a: ListedState, b: ListedState): boolean =>
 export interface StoredBlob extends Partial<BlobFacts> {
   name: string;
   bytes: number;
+  /** When Storage created the blob (ISO 8601, Storage's clock): set by the service, never by the writer. */
+  createdOn?: string;
   /** The blob's ETag, quoted as the ETag header gives it: changes with every write of its bytes or metadata. */
   etag?: string;
 }

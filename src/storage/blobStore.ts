@@ -117,6 +117,7 @@ export class BlobStore {
           found.set(b.name, {
             name: b.name,
             bytes: b.properties.contentLength ?? 0,
+            ...(b.properties.createdOn ? { createdOn: b.properties.createdOn.toISOString() } : {}),
             ...written(b.properties.etag),
             ...(copying ? {} : factsOf(b.metadata)),
           });

@@ -6,11 +6,14 @@ import { runIdTime } from "../../domain/runId.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { Tiers } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
+import { createdAfter } from "../eventLayout.js";
 import { isStorageFailure } from "../failures.js";
 import type { BudgetSlots, CopyPort, InventoryStore } from "../ports.js";
 
 /** How many runs per tier a look for a vault's runs in the copy walks back at most (newest first). */
 export const CopyWalkRuns = 50;
+/** A point in time in the copy: how many runs held then are checked (findRun takes the first sound one). */
+const CopyHeldChecked = 10;
 
 /**
  * The runs of the isolated copy, found by the blob layout ({tier}/{vault}/{yyyy}/{mm}/{dd}/{runId}/):
@@ -63,7 +66,23 @@ export class CopyCatalog implements InventoryStore {
       await walk(`${tier}/${vault}/`, 0);
     }
     found.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
-    return found.slice(0, query.top ?? found.length);
+    const asked = found.slice(0, query.top ?? found.length);
+    return Number.isFinite(until) ? this.heldBy(asked, until, signal) : asked;
+  }
+
+  /**
+   * Of runs named as started by `until`, the ones the copy held then: Storage created their
+   * manifest by then (anyone who may add can add a run under an older name; Storage's creation time
+   * they cannot set). The first CopyHeldChecked that pass are enough for findRun.
+   */
+  private async heldBy(rows: InventoryRow[], until: number, signal?: SignalLike): Promise<InventoryRow[]> {
+    const held: InventoryRow[] = [];
+    for (const row of rows) {
+      if (held.length >= CopyHeldChecked) break;
+      const manifest = (await this.copy.blobs.list(row.manifest, signal)).get(row.manifest);
+      if (manifest && !createdAfter(manifest.createdOn, until)) held.push(row);
+    }
+    return held;
   }
 }
 

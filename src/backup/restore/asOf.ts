@@ -2,7 +2,7 @@ import type { ManifestItem } from "../../domain/manifest.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { FoundRun } from "../catalog/findRun.js";
 import type { EngineDeps } from "../deps.js";
-import { type EventBackup, eventBackupsOf } from "../eventLayout.js";
+import { createdAfter, type EventBackup, eventBackupsOf } from "../eventLayout.js";
 
 /** Where each object of a point-in-time restore comes from: its run, or an event backup's blob. */
 export type Sources = Map<string, string>;
@@ -24,7 +24,9 @@ async function eventCopies(
   const newest = new Map<string, EventBackup>();
   for (const e of await eventBackupsOf(deps.blobs, m.vault.name, signal)) {
     const t = Date.parse(e.takenAt);
-    if (!m.kinds.includes(e.kind) || t <= from || t > at.getTime()) continue;
+    // Named as taken by then, but created later (written afterwards under an older name): not the vault then.
+    if (!m.kinds.includes(e.kind) || t <= from || t > at.getTime() || createdAfter(e.createdOn, at.getTime()))
+      continue;
     const known = newest.get(key(e.kind, e.name));
     if (!known || Date.parse(known.takenAt) < t) newest.set(key(e.kind, e.name), e);
   }

@@ -1,4 +1,4 @@
-import type { CopyAdded, CopyCheckResult, CopyPort } from "../../../src/backup/ports.js";
+import type { BlobStore, CopyAdded, CopyCheckResult, CopyPort } from "../../../src/backup/ports.js";
 import type { KvBackupError } from "../../../src/domain/errors.js";
 import type { BlobFacts } from "../../../src/domain/objects.js";
 import { MemoryStorage, storageError } from "./memoryStorage.js";
@@ -23,9 +23,22 @@ export class MemoryCopy implements CopyPort {
 
   constructor(private readonly primary: MemoryStorage) {}
 
-  get blobs() {
-    return this.store.blobStore;
-  }
+  /** When each blob was created in the copy (Storage's time; the writer cannot set it). */
+  readonly created = new Map<string, string>();
+  /** The copy's clock, for creation times: by default the test world's first moment (before anything a test does). */
+  now: () => Date = () => new Date("2026-11-26T02:00:00Z");
+
+  readonly blobs: BlobStore = {
+    ...this.store.blobStore,
+    list: async (prefix, signal) => {
+      const listed = await this.store.blobStore.list(prefix, signal);
+      for (const [name, b] of listed) {
+        const createdOn = this.created.get(name);
+        if (createdOn) listed.set(name, { ...b, createdOn });
+      }
+      return listed;
+    },
+  };
 
   get documents() {
     return this.store.documentStore;
@@ -59,6 +72,7 @@ export class MemoryCopy implements CopyPort {
       this.store.documents.set(path, { bytes: Uint8Array.from(doc.bytes), etag: `"c${this.added.length}"` });
     else throw storageError(404, "CannotVerifyCopySource");
     this.added.push(path);
+    this.created.set(path, this.now().toISOString());
     return { outcome: "added", method: this.method };
   }
 

@@ -251,3 +251,42 @@ describe("POST /api/restores from the copy", () => {
     expect((await post(w, ask)).status).toBe(404);
   });
 });
+
+describe("a run added to the copy under an older name (a compromised identity may add)", () => {
+  it("restore --at from the copy takes only what the copy held then, by Storage's creation time", async () => {
+    const w = world({ copy: CopyConfig });
+    const copy = new MemoryCopy(w.storage);
+    w.deps.copy = copy;
+    const h = await history(w);
+    // Later, someone who may add plants a run named as taken just before `at`: a copy of the
+    // newest real run's folder under that older runId, its blobs created now (after `at`).
+    copy.now = () => new Date(Date.parse(h.at) + 3_600_000);
+    const fake = newRunId(new Date(Date.parse(h.at) - 1000));
+    const real = h.second.runId;
+    for (const [path, blob] of [...copy.store.blobs].filter(([p]) => p.includes(real))) {
+      const to = path.replace(real, fake).replace(/\/daily\/demo-vault\/\d{4}\/\d{2}\/\d{2}\//, (m) => m);
+      copy.store.blobs.set(to, blob);
+      copy.created.set(to, copy.now().toISOString());
+    }
+    for (const [path, doc] of [...copy.store.documents].filter(([p]) => p.includes(real))) {
+      const manifest = JSON.parse(Buffer.from(doc.bytes).toString("utf8"));
+      const forged = { ...manifest, runId: fake, startedAt: h.at, finishedAt: h.at };
+      forged.items = manifest.items.map((i: { blob: string }) => ({
+        ...i,
+        blob: i.blob.replace(real, fake),
+      }));
+      const to = path.replace(real, fake);
+      copy.store.documents.set(to, { bytes: Buffer.from(JSON.stringify(forged)), etag: '"f"' });
+      copy.created.set(to, copy.now().toISOString());
+    }
+    const plan = await runRestore(w.deps, {
+      runId: "latest",
+      at: new Date(Date.parse(h.at) + 1).toISOString(),
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+      dryRun: true,
+      from: "copy",
+    });
+    expect(plan.source.runId).toBe(h.first.runId);
+  });
+});
