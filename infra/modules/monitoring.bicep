@@ -86,15 +86,18 @@ var silenceQuery = 'customEvents | where name == "${statusEvent}"'
 // The isolated copy. A copy the app gave up on (status failed), with the Azure code that stopped it.
 var copyFailedQuery = 'customEvents | where name == "${copyCompletedEvent}" | extend status = tostring(customDimensions.status), vault = tolower(tostring(customDimensions.vault)), runId = tostring(customDimensions.runId), method = tostring(customDimensions.method), code = tostring(customDimensions.code) | where status == "failed" | project timestamp, vault, runId, method, code'
 
-// A copy that came too late (lagSeconds: from the run's commit to its copy's manifest), and a vault
-// whose successful run has no copy at all in copyMaxLagHours. A run of the last hour is left out of
-// the second: its copy may still be under way.
+// A copy still behind after a pass (lagSeconds: how long the vault's copy has been missing a
+// committed run the backup account has — 0 once its newest run is copied), and a vault whose
+// successful run has no copy event at all in copyMaxLagHours. A Managed HSM's runs are not copied:
+// the app says so with a "skipped" event, which counts as accounted for. A run of the last hour is
+// left out of the second: its copy may still be under way. The window is two days (log search alerts
+// take only some sizes: 5 min to 6 h, 1 day, 2 days); the query reads copyMaxLagHours of it.
 var copyLagSeconds = copyMaxLagHours * 3600
 var copyLaggingQuery = join(
   [
-    'let copied = customEvents | where name == "${copyCompletedEvent}" | where tostring(customDimensions.status) == "copied" | extend vault = tolower(tostring(customDimensions.vault)), lagSeconds = todouble(customDimensions.lagSeconds);'
-    'let late = copied | where lagSeconds > ${copyLagSeconds} | summarize lastCopyAt = max(timestamp), maxLagSeconds = max(lagSeconds) by vault | extend reason = "copy later than ${copyMaxLagHours} h";'
-    'let uncopied = customEvents | where name == "${runCompletedEvent}" | where tostring(customDimensions.status) == "succeeded" and timestamp < ago(1h) | extend vault = tolower(tostring(customDimensions.vault)) | summarize lastRunAt = max(timestamp) by vault | join kind=leftanti (copied) on vault | extend reason = "no copy of a successful run in ${copyMaxLagHours} h";'
+    'let accounted = customEvents | where name == "${copyCompletedEvent}" and timestamp > ago(${copyMaxLagHours}h) | extend status = tostring(customDimensions.status), vault = tolower(tostring(customDimensions.vault)), lagSeconds = todouble(customDimensions.lagSeconds) | where status in ("copied", "skipped");'
+    'let late = accounted | where status == "copied" and lagSeconds > ${copyLagSeconds} | summarize lastCopyAt = max(timestamp), maxLagSeconds = max(lagSeconds) by vault | extend reason = "copy more than ${copyMaxLagHours} h behind";'
+    'let uncopied = customEvents | where name == "${runCompletedEvent}" and timestamp > ago(${copyMaxLagHours}h) | where tostring(customDimensions.status) == "succeeded" and timestamp < ago(1h) | extend vault = tolower(tostring(customDimensions.vault)) | summarize lastRunAt = max(timestamp) by vault | join kind=leftanti (accounted) on vault | extend reason = "no copy of a successful run in ${copyMaxLagHours} h";'
     'union late, uncopied | project vault, reason, lastRunAt, lastCopyAt, maxLagSeconds'
   ],
   ' '
@@ -295,7 +298,7 @@ resource copyLagging 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = if (!
     enabled: true
     scopes: [insights.id]
     evaluationFrequency: 'PT1H'
-    windowSize: 'PT${copyMaxLagHours}H'
+    windowSize: 'P2D'
     criteria: {
       allOf: [
         {

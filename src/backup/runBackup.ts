@@ -26,6 +26,21 @@ async function withCopy(deps: EngineDeps, result: RunResult, signal?: SignalLike
   }
 }
 
+/** A Managed HSM's committed run is not copied: with the copy on, the event says so (skipped). */
+function hsmNotCopied(deps: EngineDeps, result: RunResult): RunResult {
+  if (deps.copy && (result.status === "succeeded" || result.status === "partial"))
+    deps.telemetry.copyEnded({
+      runId: result.runId,
+      vault: result.vault,
+      status: "skipped",
+      blobs: 0,
+      bytes: 0,
+      durationMs: 0,
+      code: "CopyNotForHsm",
+    });
+  return result;
+}
+
 /**
  * One backup job, a vault's (run/runVault.ts) or a Managed HSM's (hsm/runHsm.ts). Every way it
  * ends gives a result with a final row and the event; only a run stopped from outside (an abort,
@@ -39,8 +54,8 @@ export async function runBackup(
   options: RunOptions = {},
 ): Promise<RunResult> {
   try {
-    const result = job.hsm ? await runHsm(given, job, options.signal) : await runVault(given, job, options);
-    return job.hsm ? result : await withCopy(given, result, options.signal);
+    if (job.hsm) return hsmNotCopied(given, await runHsm(given, job, options.signal));
+    return await withCopy(given, await runVault(given, job, options), options.signal);
   } catch (e) {
     const refusal = isKvBackupError(e, "VaultNotAllowed", "DiscoveryIncomplete", "BudgetBusy");
     if (!options.lastDelivery || !refusal) throw e;

@@ -29,7 +29,8 @@ export interface CopyCheckResult {
 export interface CopySummary {
   runId: string;
   vault: string;
-  status: "copied" | "failed";
+  /** skipped: a Managed HSM's run (not copied), said so the copy-lagging alert counts it as accounted for. */
+  status: "copied" | "failed" | "skipped";
   blobs: number;
   bytes: number;
   durationMs: number;

@@ -294,9 +294,12 @@ describe("infra/main.bicep with the isolated copy", () => {
     const hours = { "copy-on": 30, "copy-on-private": 26 };
     for (const [set, h] of Object.entries(hours)) {
       const lagging = ruleNamed(set, "-copy-lagging");
-      expect(props(lagging).windowSize).toBe(`PT${h}H`);
+      // Log search alerts take only some window sizes (5 min to 6 h, 1 day, 2 days): two days, read for h hours.
+      expect(props(lagging).windowSize).toBe("P2D");
       const q = query(lagging);
-      expect(q).toContain(`where lagSeconds > ${h * 3600}`);
+      expect(q).toContain(`lagSeconds > ${h * 3600}`);
+      expect(q).toContain(`timestamp > ago(${h}h)`);
+      expect(q).toContain('status in ("copied", "skipped")');
       expect(q).toContain(`where name == "${CopyCompletedEvent}"`);
       expect(q).toContain('tostring(customDimensions.status) == "copied"');
       // A vault with a successful run (the app's run event) and no copied event in the window.

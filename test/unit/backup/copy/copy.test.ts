@@ -14,6 +14,7 @@ import { postRestores } from "../../../../src/functions/restoresApi.js";
 import { seed, world } from "../../fakes/deps.js";
 import { MemoryCopy } from "../../fakes/memoryCopy.js";
 import { storageError } from "../../fakes/memoryStorage.js";
+import { job as hsmJob, hsms as hsmList } from "../hsm/hsmWorld.js";
 import { history } from "../restore/pointInTimeWorld.js";
 
 const CopyConfig = {
@@ -288,5 +289,24 @@ describe("a run added to the copy under an older name (a compromised identity ma
       from: "copy",
     });
     expect(plan.source.runId).toBe(h.first.runId);
+  });
+});
+
+describe("a Managed HSM's run with the copy on", () => {
+  it("is not copied, and the event says skipped (the copy-lagging alert counts it as accounted for)", async () => {
+    const w = world({ hsms: hsmList, copy: CopyConfig }, { hsmPollMs: 1, hsmJobTimeoutMs: 50 });
+    const copy = new MemoryCopy(w.storage);
+    w.deps.copy = copy;
+    const r = await runBackup(w.deps, hsmJob());
+    expect(r.status).toBe("succeeded");
+    expect(copy.added).toEqual([]);
+    expect(w.telemetry.copies).toEqual([
+      expect.objectContaining({
+        runId: r.runId,
+        vault: "demo-hsm",
+        status: "skipped",
+        code: "CopyNotForHsm",
+      }),
+    ]);
   });
 });
