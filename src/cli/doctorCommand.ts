@@ -49,7 +49,10 @@ export const doctorCommand: Command = {
   vault and kind the right to list and back up (discovered vaults too), for every vault a restore may
   target the right to list and restore, for each BACKUP_SUBSCRIPTIONS subscription the right to
   list its Key Vaults, and for each Managed HSM the service's pre-backup check (the app may start a
-  backup and the HSM, as itself, may write its container through the storage firewall). Each failure comes with its diagnosis and fix. Exit 0 only when all pass.`,
+  backup and the HSM, as itself, may write its container through the storage firewall); with
+  BACKUP_COPY_BLOB_URI, the isolated copy: reachable, the app may add (a marker blob a day, kept),
+  and its role refuses it an overwrite and a delete there. Each failure comes with its diagnosis
+  and fix. Exit 0 only when all pass.`,
   options: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
