@@ -2,9 +2,10 @@ import { createRequire } from "node:module";
 import type { Timer } from "@azure/functions";
 import { createApp } from "../../src/app.js";
 import { findRun } from "../../src/backup/catalog/findRun.js";
-import { verifyRun } from "../../src/backup/catalog/verifyRun.js";
+import { verifyRef, verifyRun } from "../../src/backup/catalog/verifyRun.js";
 import type { DrillResult } from "../../src/backup/drill/drillTypes.js";
 import type { BackupJob, RestoreJob, RestoreState } from "../../src/backup/engine.js";
+import { fromCopy as engineFromCopy } from "../../src/backup/engine.js";
 import type { RunResult } from "../../src/backup/run/record.js";
 import { formatBytes, table } from "../../src/cli/output.js";
 import { Queues } from "../../src/domain/config.js";
@@ -69,7 +70,7 @@ ${manifest.items
   .join("\n")}
   …
   ${r.manifestPath}
-inventory row: ${JSON.stringify({ vault: row?.vault, runId: row?.runId, tier: row?.tier, trigger: row?.trigger, status: row?.status, durationMs: row?.durationMs, bytes: row?.bytes })}`);
+inventory row: ${JSON.stringify({ vault: row?.vault, runId: row?.runId, tier: row?.tier, trigger: row?.trigger, status: row?.status, durationMs: row?.durationMs, bytes: row?.bytes })}${copyLine(r)}`);
   }
 }
 
@@ -91,6 +92,12 @@ const verified = await verifyRun(app, manifest);
 console.log(
   `verify latest: ${verified.ok ? "ok" : "PROBLEMS"} — ${verified.checked} blobs re-read, SHA-256 checked, ${verified.problems.length} problem(s)`,
 );
+if (app.copy) {
+  const fromCopy = await verifyRef(engineFromCopy(app), "latest", "demo-vault");
+  console.log(
+    `verify latest --from copy: ${fromCopy.ok ? "ok" : "PROBLEMS"} — ${fromCopy.checked} blobs re-read from the isolated copy (${app.copy.where}), ${fromCopy.problems.length} problem(s)`,
+  );
+}
 const accepted = await postRestores(app)(
   new HttpRequest({
     method: "POST",
@@ -168,3 +175,12 @@ for (const v of report.vaults as {
     `  ${v.vault.padEnd(12)} ${v.verdict.padEnd(8)} last backup ${v.lastBackup ? `${v.lastBackup.ageHours} h ago` : "never"}, proven restore ${v.lastProvenRestore ? `${v.lastProvenRestore.ageHours} h ago` : "never"}${v.reasons.length ? ` — ${v.reasons.join("; ")}` : ""}`,
   );
 if (!verified.ok || !restoredOk || !drilledOk || comparison.differences.length > 0) process.exitCode = 1;
+
+/** What the isolated copy did after a run: copied and verified, or why not. */
+function copyLine(r: RunResult): string {
+  const mine = r.copy?.runs.find((c) => c.runId === r.runId);
+  if (!mine) return "";
+  return mine.status === "copied"
+    ? `\nisolated copy: copied and verified, ${mine.blobs} blob(s) (${mine.method ?? "there already"}), read back against the manifest's SHA-256`
+    : `\nisolated copy: ${mine.status} — ${mine.diagnosis?.code}: ${mine.diagnosis?.cause}`;
+}
