@@ -6,7 +6,7 @@ import { runIdTime } from "../../domain/runId.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { Tiers } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
-import { createdAfter } from "../eventLayout.js";
+import { CreatedBySlackMs, createdAfter } from "../eventLayout.js";
 import { isStorageFailure } from "../failures.js";
 import type { BudgetSlots, CopyPort, InventoryStore } from "../ports.js";
 
@@ -22,7 +22,37 @@ const CopyHeldChecked = 10;
  * decides — and its row carries nothing the layout does not say (no counts, no times but its id's).
  */
 export class CopyCatalog implements InventoryStore {
-  constructor(private readonly copy: CopyPort) {}
+  constructor(
+    private readonly copy: CopyPort,
+    /** The backup account's inventory: while it answers, it vouches for each run (and its manifest's SHA-256). */
+    private readonly primary?: InventoryStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * The backup account's word on a run found in the copy: its final row (the copy's manifest must
+   * then be the SHA-256 it recorded), "unknown" when the account never had the run (anyone who may
+   * add to the copy can add a run: not taken), or undefined when the account does not answer (gone):
+   * then the copy's own names are all there is.
+   */
+  private async vouch(
+    found: InventoryRow,
+    signal?: SignalLike,
+  ): Promise<InventoryRow | "unknown" | undefined> {
+    if (!this.primary || this.unvouched) return undefined;
+    try {
+      const row = await this.primary.get(found.runId, found.vault, signal);
+      if (!row || row.manifest !== found.manifest) return "unknown";
+      return row.status === "succeeded" || row.status === "partial" ? row : found;
+    } catch (e) {
+      if (!isStorageFailure(e)) throw e;
+      this.unvouched = true;
+      return undefined;
+    }
+  }
+
+  /** Set once the backup account did not answer: runs are then taken on the copy's word alone. */
+  unvouched = false;
 
   async probe(): Promise<void> {}
 
@@ -34,8 +64,10 @@ export class CopyCatalog implements InventoryStore {
     if (!vault || !isRunId(runId)) return undefined;
     for (const tier of Tiers) {
       const path = manifestBlob(runPrefix(tier, normalVaultName(vault), runId));
-      if ((await this.copy.blobs.list(path, signal)).has(path))
-        return row(normalVaultName(vault), tier, runId);
+      if (!(await this.copy.blobs.list(path, signal)).has(path)) continue;
+      const found = row(normalVaultName(vault), tier, runId);
+      const word = await this.vouch(found, signal);
+      return word === "unknown" ? undefined : (word ?? found);
     }
     return undefined;
   }
@@ -44,6 +76,8 @@ export class CopyCatalog implements InventoryStore {
     if (!query.vault) return [];
     const vault = normalVaultName(query.vault);
     const until = query.until ? Date.parse(query.until) : Number.POSITIVE_INFINITY;
+    // No run starts in the future: a runId named after now (and the clocks' slack) was made up.
+    const latest = Math.min(until, this.now().getTime() + CreatedBySlackMs);
     const since = query.since ? Date.parse(query.since) : Number.NEGATIVE_INFINITY;
     const found: InventoryRow[] = [];
     for (const tier of Tiers) {
@@ -58,7 +92,7 @@ export class CopyCatalog implements InventoryStore {
             continue;
           }
           const at = runIdTime(part)?.getTime();
-          if (!isRunId(part) || at === undefined || at > until || at < since) continue;
+          if (!isRunId(part) || at === undefined || at > latest || at < since) continue;
           found.push(row(vault, tier, part));
           taken++;
         }
@@ -66,23 +100,27 @@ export class CopyCatalog implements InventoryStore {
       await walk(`${tier}/${vault}/`, 0);
     }
     found.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
-    const asked = found.slice(0, query.top ?? found.length);
-    return Number.isFinite(until) ? this.heldBy(asked, until, signal) : asked;
+    return this.taken(found.slice(0, query.top ?? found.length), until, signal);
   }
 
   /**
-   * Of runs named as started by `until`, the ones the copy held then: Storage created their
-   * manifest by then (anyone who may add can add a run under an older name; Storage's creation time
-   * they cannot set). The first CopyHeldChecked that pass are enough for findRun.
+   * Of the runs found, newest first, the ones to take: with `until`, only those the copy held then
+   * (Storage created their manifest by then: a run can be added under an older name, but Storage's
+   * creation time cannot be set); and each vouched for by the backup account while it answers. The
+   * first CopyHeldChecked taken are enough for findRun.
    */
-  private async heldBy(rows: InventoryRow[], until: number, signal?: SignalLike): Promise<InventoryRow[]> {
-    const held: InventoryRow[] = [];
-    for (const row of rows) {
-      if (held.length >= CopyHeldChecked) break;
-      const manifest = (await this.copy.blobs.list(row.manifest, signal)).get(row.manifest);
-      if (manifest && !createdAfter(manifest.createdOn, until)) held.push(row);
+  private async taken(rows: InventoryRow[], until: number, signal?: SignalLike): Promise<InventoryRow[]> {
+    const out: InventoryRow[] = [];
+    for (const found of rows) {
+      if (out.length >= CopyHeldChecked) break;
+      if (Number.isFinite(until)) {
+        const manifest = (await this.copy.blobs.list(found.manifest, signal)).get(found.manifest);
+        if (!manifest || createdAfter(manifest.createdOn, until)) continue;
+      }
+      const word = await this.vouch(found, signal);
+      if (word !== "unknown") out.push(word ?? found);
     }
-    return held;
+    return out;
   }
 }
 
@@ -108,6 +146,7 @@ function row(vault: string, tier: InventoryRow["tier"], runId: string): Inventor
  * unchanged; they write nothing there.
  */
 export function fromCopy(deps: EngineDeps): EngineDeps {
+  if (deps.inventory instanceof CopyCatalog) return deps;
   if (!deps.copy)
     throw new KvBackupError(
       "BadSettings",
@@ -117,7 +156,7 @@ export function fromCopy(deps: EngineDeps): EngineDeps {
     ...deps,
     blobs: deps.copy.blobs,
     documents: deps.copy.documents,
-    inventory: new CopyCatalog(deps.copy),
+    inventory: new CopyCatalog(deps.copy, deps.inventory, deps.now),
     budgetSlots: slotsOrAlone(deps.budgetSlots),
   };
 }

@@ -33,7 +33,8 @@ function copyWorld() {
 
 let minute = 0;
 const job = (tier: "daily" | "manual" = "manual") => ({
-  runId: newRunId(new Date(Date.parse("2026-11-26T02:00:00Z") + ++minute * 60_000)),
+  // Runs of the day before the world's calendar: none named in its future (the copy refuses those as made up).
+  runId: newRunId(new Date(Date.parse("2026-11-25T02:00:00Z") + ++minute * 60_000)),
   vault: "demo-vault",
   tier,
   trigger: "cli" as const,
@@ -78,7 +79,7 @@ describe("the isolated copy after a run", () => {
   it("a blob already in the copy that is not the run's bytes fails the copy (it cannot be written over)", async () => {
     const { w, copy } = copyWorld();
     const r = await runBackup(w.deps, job());
-    const bad = newRunId(new Date("2026-11-26T03:00:00Z"));
+    const bad = newRunId(new Date("2026-11-25T23:00:00Z"));
     // Someone with add rights got there first with other bytes at the next run's path.
     const next = { ...job(), runId: bad };
     copy.fault = (path) => {
@@ -308,5 +309,53 @@ describe("a Managed HSM's run with the copy on", () => {
         code: "CopyNotForHsm",
       }),
     ]);
+  });
+});
+
+describe("a run added to the copy by someone who may add (a replay of an old run)", () => {
+  /** The run's folder in the copy again under `fake`, its manifest rewritten to match (valid, as a forger would). */
+  function replay(copy: MemoryCopy, real: string, fake: string): void {
+    for (const [path, blob] of [...copy.store.blobs].filter(([p]) => p.includes(real)))
+      copy.store.blobs.set(
+        path.replace(
+          new RegExp(`\\d{4}/\\d{2}/\\d{2}/${real}`),
+          `${fake.slice(0, 4)}/${fake.slice(4, 6)}/${fake.slice(6, 8)}/${fake}`,
+        ),
+        blob,
+      );
+    for (const [path, doc] of [...copy.store.documents].filter(([p]) => p.includes(real))) {
+      const m = JSON.parse(Buffer.from(doc.bytes).toString("utf8"));
+      const move = (p: string) =>
+        p.replace(
+          new RegExp(`\\d{4}/\\d{2}/\\d{2}/${real}`),
+          `${fake.slice(0, 4)}/${fake.slice(4, 6)}/${fake.slice(6, 8)}/${fake}`,
+        );
+      const forged = {
+        ...m,
+        runId: fake,
+        items: m.items.map((i: { blob: string }) => ({ ...i, blob: move(i.blob) })),
+      };
+      copy.store.documents.set(move(path), { bytes: Buffer.from(JSON.stringify(forged)), etag: '"f"' });
+    }
+  }
+
+  it("is not 'latest': named in the future it is made up; unknown to the backup account's inventory it is not taken", async () => {
+    const { w, copy } = copyWorld();
+    const old = await runBackup(w.deps, job());
+    const newest = await runBackup(w.deps, job());
+    replay(copy, old.runId, newRunId(new Date("2099-12-07T00:00:00Z")));
+    replay(copy, old.runId, newRunId(new Date(w.deps.now().getTime() - 1000)));
+    const v = await verifyRef(fromCopy(w.deps), "latest", "demo-vault");
+    expect(v.runId).toBe(newest.runId);
+    // A run the inventory knows, but whose manifest in the copy is not the one it recorded, is passed over too.
+    const manifest = newest.manifestPath;
+    const doc = copy.store.documents.get(manifest) as { bytes: Uint8Array; etag: string };
+    const edited = {
+      ...JSON.parse(Buffer.from(doc.bytes).toString("utf8")),
+      status: "succeeded",
+      skipped: [],
+    };
+    copy.store.documents.set(manifest, { bytes: Buffer.from(JSON.stringify(edited)), etag: '"e"' });
+    expect((await verifyRef(fromCopy(w.deps), "latest", "demo-vault")).runId).toBe(old.runId);
   });
 });
