@@ -3,7 +3,7 @@ import { type Config, Queues } from "./domain/config.js";
 import type { Caller } from "./domain/diagnosis.js";
 import { KvBackupError } from "./domain/errors.js";
 import { type Kind, Kinds, kindList, WeekDays } from "./domain/vocabulary.js";
-import { CopySettings, copyConfig, copyProblems } from "./settings/copySetting.js";
+import { CopySettings, copyConfig, copyProblems, primaryEndpoints } from "./settings/copySetting.js";
 import { ncrontabProblem } from "./settings/ncrontab.js";
 import { StorageSchema } from "./settings/storageSetting.js";
 import {
@@ -264,7 +264,10 @@ export function loadConfig(env: Record<string, string | undefined>, caller: Call
   if (parsed.success)
     problems.push(
       ...crossProblems(parsed.data),
-      ...copyProblems(parsed.data, String(known.BACKUP_STORAGE__blobServiceUri ?? "")),
+      ...copyProblems(
+        parsed.data,
+        primaryEndpoints(known.BACKUP_STORAGE__blobServiceUri, known.BACKUP_STORAGE),
+      ),
     );
   if (problems.length > 0 || !parsed.success || !storage.success)
     throw new KvBackupError("BadSettings", `Bad settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`);

@@ -45,7 +45,7 @@ type Settings = {
 };
 
 /** The isolated copy is another account: never the backup account itself. */
-export function copyProblems(s: Settings, primary: string): string[] {
+export function copyProblems(s: Settings, primary: readonly string[]): string[] {
   const copy = s.BACKUP_COPY_BLOB_URI;
   if (!copy) {
     const alone = ["BACKUP_COPY_CONTAINER", "BACKUP_COPY_TENANT_ID", "BACKUP_COPY_CLIENT_ID"].filter(
@@ -58,17 +58,42 @@ export function copyProblems(s: Settings, primary: string): string[] {
     problems.push(
       "BACKUP_COPY_TENANT_ID, BACKUP_COPY_CLIENT_ID: a copy in another tenant needs both (the copy's tenant, and the client id of the app registration that trusts the app's managed identity), or neither",
     );
-  if (new URL(copy).search)
+  const url = new URL(copy);
+  if (url.search || copy.includes("?") || url.hash)
     problems.push(
       "BACKUP_COPY_BLOB_URI: the account's blob endpoint only, no query (no SAS: the app signs in with its identity)",
     );
-  const same = (a: string, b: string): boolean =>
-    a.replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase();
-  if (primary && same(primary, copy))
+  else if (!pathStyle(url.hostname) && url.pathname.replace(/\/+$/, "") !== "")
     problems.push(
-      "BACKUP_COPY_BLOB_URI: the backup account itself; the isolated copy must be another account (another subscription)",
+      `BACKUP_COPY_BLOB_URI: the account's blob endpoint only (https://<account>.blob.core.windows.net), not a path: the container is BACKUP_COPY_CONTAINER`,
+    );
+  const copyAccount = accountOf(copy);
+  if (copyAccount && primary.some((p) => accountOf(p) === copyAccount))
+    problems.push(
+      `BACKUP_COPY_BLOB_URI: account '${copyAccount}' is the backup account itself; the isolated copy must be another account (another subscription)`,
     );
   return problems;
+}
+
+/** An IP or localhost names the account in the path (Azurite, the local stack), else in the host. */
+const pathStyle = (host: string): boolean => /^(\d{1,3}(\.\d{1,3}){3}|localhost|\[[0-9a-f:]+\])$/i.test(host);
+
+/**
+ * The storage account a blob endpoint names, as Storage resolves it: the host's first label
+ * (acct.blob.core.windows.net, acct.privatelink.blob…, any port, a trailing dot, escapes undone),
+ * or for a path-style endpoint the port and the first path segment. Undefined when not a URL.
+ */
+export function accountOf(endpoint: string): string | undefined {
+  try {
+    const url = new URL(endpoint);
+    if (pathStyle(url.hostname)) {
+      const host = /^localhost$|^\[::1\]$/i.test(url.hostname) ? "127.0.0.1" : url.hostname;
+      return `${host}:${url.port || "443"}/${decodeURIComponent(url.pathname.split("/")[1] ?? "").toLowerCase()}`;
+    }
+    return decodeURIComponent(url.hostname).toLowerCase().replace(/\.$/, "").split(".")[0];
+  } catch {
+    return undefined;
+  }
 }
 
 /** The copy as the app uses it; nothing when BACKUP_COPY_BLOB_URI is not set. */
@@ -85,3 +110,24 @@ export const copyConfig = (s: Settings): { copy?: CopyConfig } =>
         },
       }
     : {};
+
+/** The backup account's blob endpoints, as the settings name it: the identity form's, or the connection string's. */
+export function primaryEndpoints(
+  blobServiceUri: string | undefined,
+  connectionString: string | undefined,
+): string[] {
+  const parts = new Map(
+    (connectionString ?? "")
+      .split(";")
+      .map((p) => p.split(/=(.*)/s) as [string, string?])
+      .filter(([k, v]) => k && v !== undefined)
+      .map(([k, v]) => [k.trim().toLowerCase(), (v ?? "").trim()]),
+  );
+  const account = parts.get("accountname");
+  return [
+    ...(blobServiceUri ? [blobServiceUri] : []),
+    ...(parts.get("blobendpoint") ? [parts.get("blobendpoint") as string] : []),
+    ...(account ? [`https://${account}.blob.${parts.get("endpointsuffix") ?? "core.windows.net"}`] : []),
+    ...(parts.get("usedevelopmentstorage") === "true" ? ["http://127.0.0.1:10000/devstoreaccount1"] : []),
+  ];
+}
