@@ -302,10 +302,10 @@ describe("infra/main.bicep with the isolated copy", () => {
       expect(q).toContain('status in ("copied", "skipped")');
       expect(q).toContain(`where name == "${CopyCompletedEvent}"`);
       expect(q).toContain("status = tostring(customDimensions.status)");
-      // A vault with a successful run (the app's run event) and no copied event in the window.
+      // A vault with a successful run (the app's run event) and no copied or skipped event in the window.
       expect(q).toContain('where name == "KeyVaultBackupRunCompleted"');
       expect(q).toContain('tostring(customDimensions.status) == "succeeded"');
-      expect(q).toContain("join kind=leftanti (copied) on vault");
+      expect(q).toContain("join kind=leftanti (accounted) on vault");
     }
     // The dimensions the alerts read are the event's: {runId, vault, status, blobs, bytes, durationMs, lagSeconds, method, code}.
     const fields = new Set([
