@@ -6,6 +6,7 @@
 
 // Backups: plan and queue them, run one vault's, read the runs.
 export { enqueueBackups, planBackups, type QueuedRun, scheduleBackups } from "./backupJobs.js";
+export { sourceVault } from "./catalog/findRun.js";
 export { listRuns } from "./catalog/listRuns.js";
 export { showRun } from "./catalog/showRun.js";
 export { type EventsVerifyResult, verifyEvents } from "./catalog/verifyEvents.js";
@@ -37,10 +38,11 @@ export {
 export { type DrainResult, drainEvents, handleEventMessage } from "./events/drainEvents.js";
 // What went wrong, as a diagnosis.
 export { diagnosisOf } from "./failures.js";
-export { discoverFleet, withFleet } from "./fleet.js";
+export { discoverFleet, fleetOf, withFleet } from "./fleet.js";
 export { emitFleetStatus } from "./fleetStatus.js";
 export { type Check, checkHealth, type VaultHealth } from "./health.js";
 export { restoreHsm } from "./hsm/restoreHsm.js";
+export { goneVaults } from "./missing.js";
 export { buildReport, type VaultReport } from "./report.js";
 export { getRestore, type RestoreState, runRestoreJob, submitRestore } from "./restore/restoreJobs.js";
 export type { RestoreReport } from "./restore/restoreTypes.js";

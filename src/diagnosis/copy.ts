@@ -1,3 +1,4 @@
+import { CopyLabel } from "../domain/copyFacts.js";
 import type { Diagnosis } from "../domain/diagnosis.js";
 import { failureOf, firstLine, isKvBackupError } from "../domain/errors.js";
 import { CopyWriterRole } from "../domain/permissions.js";
@@ -15,6 +16,8 @@ const Guide = "docs/isolated-copy.md";
 export function copyDiagnosis(e: unknown, where: string): Diagnosis {
   if (isKvBackupError(e) && e.diagnosis?.code.startsWith("Copy")) return e.diagnosis;
   const f = failureOf(e, "storage");
+  // A failure of the backup account (its blob read for a streamed copy, its inventory): its own diagnosis.
+  if (f?.store && !f.store.name.endsWith(CopyLabel)) return diagnose(f);
   // No token for the copy: in another tenant, that tenant's sign-in of the app registration; else the identity's own.
   if (f?.identity && /copy's tenant/.test(f.identity.credential) && f.identity.reason === "refused")
     return {

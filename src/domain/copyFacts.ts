@@ -1,6 +1,9 @@
 import type { KvBackupError } from "./errors.js";
 import type { CopyMethod } from "./inventory.js";
 
+/** What the copy's container is called in a storage failure: its calls are labelled so, the backup account's are not. */
+export const CopyLabel = " (isolated copy)";
+
 /** The isolated copy's facts, shared by the engine's port (backup/ports.ts) and its adapter (storage/copyTarget.ts). */
 
 /** What adding one blob to the isolated copy did: written now, or found there already (nothing written). */

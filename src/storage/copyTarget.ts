@@ -2,7 +2,7 @@ import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import type { StorageTarget } from "../domain/azureFailure.js";
 import type { CopyConfig } from "../domain/config.js";
-import type { CopyAdded, CopyCheckResult } from "../domain/copyFacts.js";
+import { type CopyAdded, type CopyCheckResult, CopyLabel } from "../domain/copyFacts.js";
 import { isKvBackupError, KvBackupError } from "../domain/errors.js";
 import type { BlobFacts } from "../domain/objects.js";
 import type { SignalLike } from "../domain/signal.js";
@@ -56,7 +56,7 @@ export class CopyTarget {
   }
 
   private get label(): StorageTarget {
-    return { kind: "container", name: `${this.copy.containerName} (isolated copy)` };
+    return { kind: "container", name: `${this.copy.containerName}${CopyLabel}` };
   }
 
   async folders(prefix: string, signal?: SignalLike): Promise<string[]> {

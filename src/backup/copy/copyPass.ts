@@ -13,9 +13,17 @@ import { type CopyDeps, type CopyResult, copyRun, recordCopy } from "./copyRun.j
 /** How many of a vault's uncopied runs one pass copies at most (the newest first); the next pass goes on. */
 export const CopyCatchUpRuns = 10;
 
-/** A run the copy still owes: committed, and not copied (never tried, or tried and failed). */
+/**
+ * A failed copy that trying again cannot mend: the copy holds other bytes at the run's paths (it is
+ * append-only), or the backup account's own blob is damaged. Its row keeps saying so; passes move on.
+ */
+const Final = new Set(["CopyMismatch", "CorruptBlob"]);
+
+/** A run the copy still owes: committed, and not copied (never tried, or tried and failed in a way another try may mend). */
 const owed = (r: InventoryRow): boolean =>
-  (r.status === "succeeded" || r.status === "partial") && r.copy?.status !== "copied";
+  (r.status === "succeeded" || r.status === "partial") &&
+  r.copy?.status !== "copied" &&
+  !Final.has(r.copy?.code ?? "");
 
 /** One vault's pass: its runs and its event backups. */
 export interface CopyPass {
@@ -29,6 +37,8 @@ export interface CopyPass {
   events: { added: number; verified: number; present: number; failed: number; diagnosis?: Diagnosis };
   /** How far the vault's copy is behind after the pass (copyLagSeconds). */
   lagSeconds?: number;
+  /** The backup account's inventory could not be read: the runs the copy owes are not known (not "none"). */
+  unread?: Diagnosis;
 }
 
 /**
@@ -61,10 +71,13 @@ export async function copyPass(
   };
   if (first) await one(first);
   let rows: InventoryRow[] = [];
+  let unread: Diagnosis | undefined;
   try {
     rows = await deps.inventory.list({ vault, top: 100 }, signal);
-  } catch {
+  } catch (e) {
+    if (isKvBackupError(e, "Aborted")) throw e;
     // The inventory cannot be read: the run that committed was copied; the others wait for a pass that can.
+    unread = copyDiagnosis(e, deps.copy.where);
   }
   for (const r of rows
     .filter(owed)
@@ -74,7 +87,13 @@ export async function copyPass(
   const events = await copyEvents(deps, vault, signal);
   const lag = await vaultCopyLag(deps, vault, signal);
   for (const r of runs) emit(deps, r, lag);
-  return { vault, runs, events, ...(lag !== undefined ? { lagSeconds: lag } : {}) };
+  return {
+    vault,
+    runs,
+    events,
+    ...(lag !== undefined ? { lagSeconds: lag } : {}),
+    ...(unread ? { unread } : {}),
+  };
 }
 
 /** How far the vault's copy is behind, from its rows now (undefined when they cannot be read). */

@@ -6,7 +6,7 @@ import { sha256Hex } from "../../domain/manifestCheck.js";
 import type { BlobFacts, StoredBlob } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { FoundRun } from "../catalog/findRun.js";
-import { verifyRun } from "../catalog/verifyRun.js";
+import { rehash, verifyRun } from "../catalog/verifyRun.js";
 import type { EngineDeps } from "../deps.js";
 import { Pool } from "../pool.js";
 import type { CopyPort } from "../ports.js";
@@ -77,10 +77,12 @@ export async function copyRun(deps: CopyDeps, run: FoundRun, signal?: SignalLike
     await pool.drain();
     // The manifest last: its presence in the copy says the run's blobs are there.
     if (!there.has(run.manifestPath)) await add(run.manifestPath);
+    // As `verify --from copy` judges it: every blob named, each its SHA-256, nothing else in the folder.
     const verified = await verifyRun({ ...deps, blobs: deps.copy.blobs }, manifest, signal);
-    const bad = verified.problems.filter((p) => p.problem !== "extra").map((p) => p.blob);
+    const bad = verified.problems.map((p) => p.blob);
     const copiedManifest = await deps.copy.documents.read(manifestBlob(prefix), signal);
     if (!copiedManifest || sha256Hex(copiedManifest.bytes) !== run.manifestSha256) bad.push(run.manifestPath);
+    const diagnosis = bad.length ? await whoseFault(deps, run, bad, signal) : undefined;
     const blobs = verified.checked + (copiedManifest ? 1 : 0);
     const bytes = verified.bytes + (copiedManifest?.bytes.length ?? 0);
     return {
@@ -91,7 +93,7 @@ export async function copyRun(deps: CopyDeps, run: FoundRun, signal?: SignalLike
       added,
       ...(method ? { method } : {}),
       ...(fellBack ? { fellBack } : {}),
-      ...(bad.length ? { diagnosis: copyMismatch(manifest.runId, bad) } : {}),
+      ...(diagnosis ? { diagnosis } : {}),
       durationMs: took(),
     };
   } catch (e) {
@@ -106,6 +108,24 @@ export async function copyRun(deps: CopyDeps, run: FoundRun, signal?: SignalLike
       durationMs: took(),
     };
   }
+}
+
+/**
+ * Why a run's copy does not match: the backup account's own blob is not its manifest's either (the
+ * copy holds what the account held: CorruptBlob, the account's to answer for), or the copy holds
+ * something else at the run's paths (CopyMismatch: someone else added there first).
+ */
+async function whoseFault(
+  deps: CopyDeps,
+  run: FoundRun,
+  bad: string[],
+  signal?: SignalLike,
+): Promise<Diagnosis> {
+  for (const item of run.manifest.items.filter((i) => bad.includes(i.blob))) {
+    const primary = await rehash(deps.blobs, item.blob, item.sha256, signal).catch(() => undefined);
+    if (primary?.problem?.diagnosis) return primary.problem.diagnosis;
+  }
+  return copyMismatch(run.manifest.runId, bad);
 }
 
 /** A listed blob's facts as its metadata holds them (undefined without a SHA-256: nothing to carry). */
