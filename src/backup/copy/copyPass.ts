@@ -1,12 +1,10 @@
-import { copyDiagnosis, copyMismatch } from "../../diagnosis/copy.js";
+import { copyDiagnosis } from "../../diagnosis/copy.js";
 import type { Diagnosis } from "../../domain/diagnosis.js";
 import { isKvBackupError } from "../../domain/errors.js";
 import type { InventoryRow } from "../../domain/inventory.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { findRun } from "../catalog/findRun.js";
-import { rehash } from "../catalog/verifyRun.js";
-import { eventBackupsIn, eventsPrefix } from "../eventLayout.js";
-import { Pool } from "../pool.js";
+import { copyEvents, type EventsCopied } from "./copyEvent.js";
 import { copyLagSeconds } from "./copyLag.js";
 import { type CopyDeps, type CopyResult, copyRun, recordCopy } from "./copyRun.js";
 
@@ -29,12 +27,7 @@ const owed = (r: InventoryRow): boolean =>
 export interface CopyPass {
   vault: string;
   runs: CopyResult[];
-  /**
-   * The vault's event backups: added now and read back (verified, or failed: not the SHA-256 their
-   * metadata records), or there already with the same size and recorded SHA-256 (present: not read
-   * again; verify --events --from copy reads every one).
-   */
-  events: { added: number; verified: number; present: number; failed: number; diagnosis?: Diagnosis };
+  events: EventsCopied;
   /** How far the vault's copy is behind after the pass (copyLagSeconds). */
   lagSeconds?: number;
   /** The backup account's inventory could not be read: the runs the copy owes are not known (not "none"). */
@@ -103,52 +96,6 @@ async function vaultCopyLag(deps: CopyDeps, vault: string, signal?: SignalLike):
   } catch {
     return undefined;
   }
-}
-
-/** The vault's event backups the copy lacks, added and each read back against its SHA-256. */
-async function copyEvents(deps: CopyDeps, vault: string, signal?: SignalLike): Promise<CopyPass["events"]> {
-  const out: CopyPass["events"] = { added: 0, verified: 0, present: 0, failed: 0 };
-  try {
-    const prefix = eventsPrefix(vault);
-    const primary = eventBackupsIn(await deps.blobs.list(prefix, signal), vault);
-    if (primary.length === 0) return out;
-    const there = await deps.copy.blobs.list(prefix, signal);
-    const bad: string[] = [];
-    const pool = new Pool(deps.tuning.copyConcurrency);
-    for (const b of primary) {
-      if (!b.sha256) continue;
-      await pool.submit(async () => {
-        const present = there.get(b.blob);
-        // Copied by an earlier pass (and read back then): its listing must still say the same bytes.
-        if (present && present.bytes === b.bytes && present.sha256 === b.sha256) {
-          out.present++;
-          return;
-        }
-        if (
-          !present &&
-          (
-            await deps.copy.add(
-              b.blob,
-              { sha256: b.sha256 as string, ...(b.eventAt ? { eventAt: b.eventAt } : {}) },
-              signal,
-            )
-          ).outcome === "added"
-        )
-          out.added++;
-        const read = await rehash(deps.copy.blobs, b.blob, b.sha256 as string, signal);
-        if (read.problem) {
-          out.failed++;
-          bad.push(b.blob);
-        } else out.verified++;
-      });
-    }
-    await pool.drain();
-    if (bad.length) out.diagnosis = copyMismatch(`events of ${vault}`, bad);
-  } catch (e) {
-    if (isKvBackupError(e, "Aborted")) throw e;
-    out.diagnosis = copyDiagnosis(e, deps.copy.where);
-  }
-  return out;
 }
 
 function emit(deps: CopyDeps, r: CopyResult, lagSeconds: number | undefined): void {
