@@ -147,17 +147,19 @@ function row(vault: string, tier: InventoryRow["tier"], runId: string): Inventor
  */
 export function fromCopy(deps: EngineDeps): EngineDeps {
   if (deps.inventory instanceof CopyCatalog) return deps;
+  // The caller asked for what this app is not set up for (CLI exit 2, HTTP 400): not a failure of the service.
   if (!deps.copy)
     throw new KvBackupError(
-      "BadSettings",
-      "Bad settings:\n  - BACKUP_COPY_BLOB_URI: not set; --from copy reads the isolated copy named there (docs/isolated-copy.md)",
+      "BadRequest",
+      "from copy: this app has no isolated copy (BACKUP_COPY_BLOB_URI is not set; docs/isolated-copy.md)",
     );
+  const catalog = new CopyCatalog(deps.copy, deps.inventory, deps.now);
   return {
     ...deps,
     blobs: deps.copy.blobs,
     documents: deps.copy.documents,
-    inventory: new CopyCatalog(deps.copy, deps.inventory, deps.now),
-    budgetSlots: slotsOrAlone(deps.budgetSlots),
+    inventory: catalog,
+    budgetSlots: slotsOrAlone(deps.budgetSlots, () => catalog.unvouched),
   };
 }
 
@@ -166,14 +168,17 @@ export function fromCopy(deps: EngineDeps): EngineDeps {
  * there while it can, and — when that account cannot be reached (gone, or its path refused) — goes
  * on alone, at its vault's own pace, since the copy exists for exactly that day.
  */
-function slotsOrAlone(shared: BudgetSlots): BudgetSlots {
+function slotsOrAlone(shared: BudgetSlots, gone: () => boolean): BudgetSlots {
+  const alone = { slot: 0, release: async () => undefined };
   return {
     async tryAcquire(scope, slots, onLost, signal) {
+      // The backup account did not answer the catalog just now: no second wait on its retries.
+      if (gone()) return alone;
       try {
         return await shared.tryAcquire(scope, slots, onLost, signal);
       } catch (e) {
         if (!isStorageFailure(e)) throw e;
-        return { slot: 0, release: async () => undefined };
+        return alone;
       }
     },
   };

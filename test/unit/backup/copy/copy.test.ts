@@ -387,3 +387,21 @@ describe("a run added to the copy by someone who may add (a replay of an old run
     expect((await verifyRef(fromCopy(w.deps), "latest", "demo-vault")).runId).toBe(old.runId);
   });
 });
+
+describe("from copy without a copy", () => {
+  it("is the caller's mistake over HTTP: a 400 problem naming BACKUP_COPY_BLOB_URI, not a 503", async () => {
+    const w = world();
+    const res = (await postRestores(w.deps)(
+      new HttpRequest({
+        method: "POST",
+        url: "http://localhost/api/restores",
+        body: {
+          string: JSON.stringify({ runId: "latest", vault: "demo-vault", dryRun: true, from: "copy" }),
+        },
+      }),
+      new InvocationContext({ functionName: "test", logHandler: () => undefined }),
+    )) as HttpResponseInit;
+    expect(res.status).toBe(400);
+    expect(String(res.body)).toMatch(/BACKUP_COPY_BLOB_URI/);
+  });
+});
