@@ -16,8 +16,6 @@ const Guide = "docs/isolated-copy.md";
 export function copyDiagnosis(e: unknown, where: string): Diagnosis {
   if (isKvBackupError(e) && e.diagnosis?.code.startsWith("Copy")) return e.diagnosis;
   const f = failureOf(e, "storage");
-  // A failure of the backup account (its blob read for a streamed copy, its inventory): its own diagnosis.
-  if (f?.store && !f.store.name.endsWith(CopyLabel)) return diagnose(f);
   // No token for the copy: in another tenant, that tenant's sign-in of the app registration; else the identity's own.
   if (f?.identity && /copy's tenant/.test(f.identity.credential) && f.identity.reason === "refused")
     return {
@@ -26,6 +24,8 @@ export function copyDiagnosis(e: unknown, where: string): Diagnosis {
       fix: `In the app's tenant, the app registration (BACKUP_COPY_CLIENT_ID) needs a federated identity credential that trusts the Function's managed identity — issuer https://login.microsoftonline.com/<app tenant>/v2.0, subject <the identity's principal id>, audience api://AzureADTokenExchange — and in the copy's tenant (BACKUP_COPY_TENANT_ID) its service principal (admin consent). See ${Guide} (Cross-tenant).`,
     };
   if (f?.identity) return diagnose(f);
+  // A failure of the backup account (its blob read for a streamed copy, its inventory): its own diagnosis.
+  if (f?.store && !f.store.name.endsWith(CopyLabel)) return diagnose(f);
   if (f?.networkCode || f?.code === "AuthorizationFailure")
     return {
       code: "CopyUnreachable",

@@ -49,10 +49,14 @@ const written = (etag: string | undefined): Written => {
  * the object's metadata at backup time in the blob's metadata (what a resumed run records).
  */
 export class BlobStore {
-  constructor(private readonly client: ContainerClient) {}
+  constructor(
+    private readonly client: ContainerClient,
+    /** Appended to the container's name in failures (the isolated copy's: " (isolated copy)"). */
+    private readonly labelSuffix = "",
+  ) {}
 
   private get label(): StorageTarget {
-    return { kind: "container", name: this.client.containerName };
+    return { kind: "container", name: `${this.client.containerName}${this.labelSuffix}` };
   }
 
   get container(): string {

@@ -44,8 +44,8 @@ export class CopyTarget {
     private readonly source: ContainerClient,
     private readonly token: SourceToken | undefined,
   ) {
-    this.blobs = new BlobStore(copy);
-    this.documents = new DocumentStore(copy);
+    this.blobs = new BlobStore(copy, CopyLabel);
+    this.documents = new DocumentStore(copy, CopyLabel);
     if (!token)
       this.streamOnly =
         "the backup account is reached with a connection string: no token to authorise Storage's read";

@@ -11,10 +11,14 @@ const LargeDocumentBytes = 8 * 1024 * 1024;
 
 /** Small JSON documents in the container: manifests (written once) and restore states (rewritten under an ETag). */
 export class DocumentStore {
-  constructor(private readonly client: ContainerClient) {}
+  constructor(
+    private readonly client: ContainerClient,
+    /** Appended to the container's name in failures (the isolated copy's: " (isolated copy)"). */
+    private readonly labelSuffix = "",
+  ) {}
 
   private get label(): StorageTarget {
-    return { kind: "container", name: this.client.containerName };
+    return { kind: "container", name: `${this.client.containerName}${this.labelSuffix}` };
   }
 
   async read(path: string, signal?: SignalLike): Promise<{ bytes: Uint8Array; etag: string } | undefined> {

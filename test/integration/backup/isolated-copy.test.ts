@@ -99,8 +99,13 @@ describe("the isolated copy on the local stack", () => {
       "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
     ]);
     try {
-      // Immutability still refuses: the copy cannot be destroyed, and doctor says so truthfully.
-      expect((await kvbackup("doctor", "--json")).json.copy.ok).toBe(true);
+      // Immutability still refuses (409), but the role let the calls through: red, each version
+      // would be the app's to destroy once its retention ends.
+      const retained = await kvbackup("doctor", "--json");
+      expect(retained.code).toBe(1);
+      expect(retained.json.copy.checks.noDelete.diagnosis.cause).toMatch(
+        /only the version's retention refused it/,
+      );
       base.copy.immutable = false;
       const bad = await kvbackup("doctor", "--json");
       expect(bad.code).toBe(1);
