@@ -166,28 +166,12 @@ describe("the isolated copy on the local stack", () => {
     timeout: 180_000,
   }, async () => {
     await base.deletePrimaryAccount();
-    const fromPrimary = await kvbackup(
-      "restore",
-      "latest",
-      "--vault",
-      "demo-vault",
-      "--to",
-      "restore-vault",
-      "--json",
-    );
+    const intoRestoreVault = (...more: string[]) =>
+      kvbackup("restore", "latest", "--vault", "demo-vault", "--to", "restore-vault", "--json", ...more);
+    const fromPrimary = await intoRestoreVault();
     expect(fromPrimary.code).toBe(1);
     expect(JSON.stringify(fromPrimary.json)).toMatch(/StorageUnreachable/);
-    const restore = await kvbackup(
-      "restore",
-      "latest",
-      "--vault",
-      "demo-vault",
-      "--to",
-      "restore-vault",
-      "--from",
-      "copy",
-      "--json",
-    );
+    const restore = await intoRestoreVault("--from", "copy");
     expect(restore.code).toBe(0);
     expect(restore.json.source).toMatchObject({ vault: "demo-vault", from: "copy" });
     const compared = await compareVaults(

@@ -1,4 +1,3 @@
-import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/functions";
 import { describe, expect, it } from "vitest";
 import { verifyRef } from "../../../../src/backup/catalog/verifyRun.js";
 import { copyHealth } from "../../../../src/backup/copy/copyHealth.js";
@@ -10,10 +9,10 @@ import { eventBlob } from "../../../../src/backup/events/backupEvent.js";
 import type { InventoryRow } from "../../../../src/domain/inventory.js";
 import { sha256Hex } from "../../../../src/domain/manifestCheck.js";
 import { newRunId } from "../../../../src/domain/runId.js";
-import { postRestores } from "../../../../src/functions/restoresApi.js";
 import { seed, world } from "../../fakes/deps.js";
 import { MemoryCopy } from "../../fakes/memoryCopy.js";
 import { storageError } from "../../fakes/memoryStorage.js";
+import { postRestore } from "../../fakes/restoreRequest.js";
 import { job as hsmJob, hsms as hsmList } from "../hsm/hsmWorld.js";
 import { history } from "../restore/pointInTimeWorld.js";
 
@@ -255,15 +254,7 @@ describe("a point in time from the copy", () => {
 });
 
 describe("POST /api/restores from the copy", () => {
-  const post = (w: ReturnType<typeof world>, body: unknown) =>
-    postRestores(w.deps)(
-      new HttpRequest({
-        method: "POST",
-        url: "http://localhost/api/restores",
-        body: { string: JSON.stringify(body) },
-      }),
-      new InvocationContext({ functionName: "test", logHandler: () => undefined }),
-    ) as Promise<HttpResponseInit>;
+  const post = (w: ReturnType<typeof world>, body: unknown) => postRestore(w.deps, body);
 
   it("plans from the copy with from: copy, and refuses any other from with a problem", async () => {
     const { w } = copyWorld();
@@ -391,16 +382,12 @@ describe("a run added to the copy by someone who may add (a replay of an old run
 describe("from copy without a copy", () => {
   it("is the caller's mistake over HTTP: a 400 problem naming BACKUP_COPY_BLOB_URI, not a 503", async () => {
     const w = world();
-    const res = (await postRestores(w.deps)(
-      new HttpRequest({
-        method: "POST",
-        url: "http://localhost/api/restores",
-        body: {
-          string: JSON.stringify({ runId: "latest", vault: "demo-vault", dryRun: true, from: "copy" }),
-        },
-      }),
-      new InvocationContext({ functionName: "test", logHandler: () => undefined }),
-    )) as HttpResponseInit;
+    const res = await postRestore(w.deps, {
+      runId: "latest",
+      vault: "demo-vault",
+      dryRun: true,
+      from: "copy",
+    });
     expect(res.status).toBe(400);
     expect(String(res.body)).toMatch(/BACKUP_COPY_BLOB_URI/);
   });

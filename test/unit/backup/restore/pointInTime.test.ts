@@ -1,10 +1,10 @@
-import { HttpRequest, type HttpResponseInit, InvocationContext } from "@azure/functions";
+import type { HttpResponseInit } from "@azure/functions";
 import { describe, expect, it } from "vitest";
 import { runRestore } from "../../../../src/backup/restore/runRestore.js";
 import { main } from "../../../../src/cli/main.js";
-import { postRestores } from "../../../../src/functions/restoresApi.js";
 import { seed, world } from "../../fakes/deps.js";
 import { captureIo } from "../../fakes/io.js";
+import { postRestore } from "../../fakes/restoreRequest.js";
 
 import { backUp, history, restoreAt, type W } from "./pointInTimeWorld.js";
 
@@ -101,15 +101,7 @@ describe("restore --at, from the CLI and over HTTP (issue 23)", () => {
   it("POST /api/restores takes at instead of runId (exactly one of them)", async () => {
     const w = world();
     const h = await history(w);
-    const post = (body: unknown) =>
-      postRestores(w.deps)(
-        new HttpRequest({
-          method: "POST",
-          url: "http://localhost/api/restores",
-          body: { string: JSON.stringify(body) },
-        }),
-        new InvocationContext({ functionName: "test", logHandler: () => undefined }),
-      );
+    const post = (body: unknown) => postRestore(w.deps, body);
     const ok = (await post({
       at: h.at,
       vault: "demo-vault",
