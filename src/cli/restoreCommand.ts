@@ -3,6 +3,7 @@ import {
   restoredAsAsked,
   restoreHsm,
   runRestore,
+  unvouched,
   verifyEvents,
   verifyRef,
 } from "../backup/engine.js";
@@ -30,6 +31,10 @@ function printReport(out: Output, report: RestoreReport, seconds: number): void 
   out.out(
     `${report.dryRun ? "plan" : "restore"}: ${report.source.from ? "from the isolated copy: " : ""}${at ? `${report.source.vault} as of ${at}: ` : ""}run ${report.source.runId} of ${report.source.vault} (${report.source.status}) -> ${report.target.name} (${report.target.url})`,
   );
+  if (report.source.unvouched)
+    out.out(
+      "  (the backup account did not answer: the run was taken on the isolated copy's word — see docs/isolated-copy.md, Threat model)",
+    );
   if (at)
     out.out(
       "  (each object from the newest backup taken by then: that run, or an event backup taken since it started; an object deleted after the run is in the plan — deletions are not evented)",
@@ -225,17 +230,18 @@ kvbackup verify --events --vault V
       return r.ok ? ExitCode.ok : ExitCode.failed;
     }
     if (ctx.positionals.length !== 1) throw usageError("verify takes RUNID|latest (or --events --vault V)");
-    const result = await verifyRef(
-      sourceApp(ctx),
-      ctx.positionals[0] as string,
-      text(ctx, "vault"),
-      ctx.signal,
-    );
+    const source = sourceApp(ctx);
+    const verified = await verifyRef(source, ctx.positionals[0] as string, text(ctx, "vault"), ctx.signal);
+    const result = unvouched(source) ? { ...verified, unvouched: true } : verified;
     if (out.json) out.document(result);
     else {
       out.out(
         `verify ${result.runId} of ${result.vault}: ${result.checked}/${result.expected} blobs read (${formatBytes(result.bytes)})`,
       );
+      if (unvouched(source))
+        out.out(
+          "(the backup account did not answer: the run was taken on the isolated copy's word — see docs/isolated-copy.md, Threat model)",
+        );
       if (result.ok) out.out("ok: every blob matches its SHA-256, nothing missing, nothing extra");
       else
         out.out(

@@ -59,11 +59,15 @@ export function copyProblems(s: Settings, primary: readonly string[]): string[] 
       "BACKUP_COPY_TENANT_ID, BACKUP_COPY_CLIENT_ID: a copy in another tenant needs both (the copy's tenant, and the client id of the app registration that trusts the app's managed identity), or neither",
     );
   const url = new URL(copy);
-  if (url.search || copy.includes("?") || url.hash)
+  if (url.search || copy.includes("?") || copy.includes("#"))
     problems.push(
       "BACKUP_COPY_BLOB_URI: the account's blob endpoint only, no query (no SAS: the app signs in with its identity)",
     );
-  else if (!pathStyle(url.hostname) && url.pathname.replace(/\/+$/, "") !== "")
+  else if (
+    pathStyle(url.hostname)
+      ? url.pathname.split("/").filter(Boolean).length !== 1 || url.pathname.startsWith("//")
+      : url.pathname.replace(/\/+$/, "") !== ""
+  )
     problems.push(
       `BACKUP_COPY_BLOB_URI: the account's blob endpoint only (https://<account>.blob.core.windows.net), not a path: the container is BACKUP_COPY_CONTAINER`,
     );
@@ -90,7 +94,12 @@ export function accountOf(endpoint: string): string | undefined {
       const host = /^localhost$|^\[::1\]$/i.test(url.hostname) ? "127.0.0.1" : url.hostname;
       return `${host}:${url.port || "443"}/${decodeURIComponent(url.pathname.split("/")[1] ?? "").toLowerCase()}`;
     }
-    return decodeURIComponent(url.hostname).toLowerCase().replace(/\.$/, "").split(".")[0];
+    // acct-secondary is the same account's read-only secondary endpoint (RA-GRS).
+    return decodeURIComponent(url.hostname)
+      .toLowerCase()
+      .replace(/\.$/, "")
+      .split(".")[0]
+      ?.replace(/-secondary$/, "");
   } catch {
     return undefined;
   }

@@ -30,25 +30,38 @@ export class CopyCatalog implements InventoryStore {
   ) {}
 
   /**
-   * The backup account's word on a run found in the copy: its final row (the copy's manifest must
-   * then be the SHA-256 it recorded), "unknown" when the account never had the run (anyone who may
-   * add to the copy can add a run: not taken), or undefined when the account does not answer (gone):
-   * then the copy's own names are all there is.
+   * The backup account's committed row of a run: the copy's manifest must then be at its path and be
+   * the SHA-256 it recorded. "none" when the account answered without one (it never committed that
+   * run: whatever the copy holds under that id was added by someone else, not taken); undefined when
+   * the account cannot be reached at all (gone: then the copy's own names are all there is). Any
+   * other answer (a 403 of the table, a 503 after retries) is thrown: not a reason to stop checking.
    */
+  private async committed(
+    runId: string,
+    vault: string,
+    signal?: SignalLike,
+  ): Promise<InventoryRow | "none" | undefined> {
+    if (!this.primary || this.unvouched) return undefined;
+    try {
+      const row = await this.primary.get(runId, vault, signal);
+      return row && (row.status === "succeeded" || row.status === "partial") && row.manifestSha256
+        ? row
+        : "none";
+    } catch (e) {
+      if (!isStorageFailure(e) || !accountGone(e)) throw e;
+      this.unvouched = true;
+      return undefined;
+    }
+  }
+
+  /** A run found in the copy, as the backup account vouches for it ("unknown": not taken). */
   private async vouch(
     found: InventoryRow,
     signal?: SignalLike,
   ): Promise<InventoryRow | "unknown" | undefined> {
-    if (!this.primary || this.unvouched) return undefined;
-    try {
-      const row = await this.primary.get(found.runId, found.vault, signal);
-      if (!row || row.manifest !== found.manifest) return "unknown";
-      return row.status === "succeeded" || row.status === "partial" ? row : found;
-    } catch (e) {
-      if (!isStorageFailure(e)) throw e;
-      this.unvouched = true;
-      return undefined;
-    }
+    const row = await this.committed(found.runId, found.vault, signal);
+    if (row === undefined) return undefined;
+    return row === "none" || row.manifest !== found.manifest ? "unknown" : row;
   }
 
   /** Set once the backup account did not answer: runs are then taken on the copy's word alone. */
@@ -60,16 +73,33 @@ export class CopyCatalog implements InventoryStore {
     throw new KvBackupError("BadRequest", "the isolated copy is read only here: nothing is recorded in it");
   }
 
+  /**
+   * A run named by id: the backup account's committed row while it answers (its tier and path, its
+   * manifest's SHA-256: another tier's folder under that id is not looked at), and NotFound when it
+   * has none. With the account gone, the copy's folder of that id — refused when more than one tier
+   * holds one (someone added the other).
+   */
   async get(runId: string, vault?: string, signal?: SignalLike): Promise<InventoryRow | undefined> {
     if (!vault || !isRunId(runId)) return undefined;
+    const name = normalVaultName(vault);
+    const row = await this.committed(runId, name, signal);
+    if (row === "none")
+      throw new KvBackupError(
+        "NotFound",
+        `no committed run ${runId} of vault '${name}' in the backup account: a folder of that id in the isolated copy was not made by it, and is not taken`,
+      );
+    if (row) return row;
+    const found: InventoryRow[] = [];
     for (const tier of Tiers) {
-      const path = manifestBlob(runPrefix(tier, normalVaultName(vault), runId));
-      if (!(await this.copy.blobs.list(path, signal)).has(path)) continue;
-      const found = row(normalVaultName(vault), tier, runId);
-      const word = await this.vouch(found, signal);
-      return word === "unknown" ? undefined : (word ?? found);
+      const path = manifestBlob(runPrefix(tier, name, runId));
+      if ((await this.copy.blobs.list(path, signal)).has(path)) found.push(runRow(name, tier, runId));
     }
-    return undefined;
+    if (found.length > 1)
+      throw new KvBackupError(
+        "BadRequest",
+        `run ${runId} of '${name}' is in ${found.length} tiers of the isolated copy (${found.map((f) => f.tier).join(", ")}): a run has one tier, so someone added the others; with the backup account gone, restore --at a time before that instead`,
+      );
+    return found[0];
   }
 
   async list(query: InventoryQuery, signal?: SignalLike): Promise<InventoryRow[]> {
@@ -93,7 +123,7 @@ export class CopyCatalog implements InventoryStore {
           }
           const at = runIdTime(part)?.getTime();
           if (!isRunId(part) || at === undefined || at > latest || at < since) continue;
-          found.push(row(vault, tier, part));
+          found.push(runRow(vault, tier, part));
           taken++;
         }
       };
@@ -124,7 +154,17 @@ export class CopyCatalog implements InventoryStore {
   }
 }
 
-function row(vault: string, tier: InventoryRow["tier"], runId: string): InventoryRow {
+/**
+ * The backup account cannot be reached at all — its name does not resolve, nothing listens, the
+ * account was deleted (ResourceNotFound / AccountNotFound? a 404 of the whole account) — as against
+ * an account that answered and refused or failed.
+ */
+function accountGone(e: KvBackupError): boolean {
+  const f = e.failure;
+  return Boolean(f?.networkCode) || f?.status === 404 || f?.code === "AccountIsDisabled";
+}
+
+function runRow(vault: string, tier: InventoryRow["tier"], runId: string): InventoryRow {
   return {
     vault,
     runId,
@@ -183,3 +223,7 @@ function slotsOrAlone(shared: BudgetSlots, gone: () => boolean): BudgetSlots {
     },
   };
 }
+
+/** Runs were read from the copy without the backup account's word (it could not be reached). */
+export const unvouched = (deps: EngineDeps): boolean =>
+  deps.inventory instanceof CopyCatalog && deps.inventory.unvouched;

@@ -63,7 +63,8 @@ export interface RestoreRequest {
 
 export interface RestoreReport {
   restoreId?: string;
-  source: { runId: string; vault: string; status: RunStatus; at?: string; from?: "copy" };
+  /** `unvouched`: read from the copy while the backup account could not be reached to vouch for the run. */
+  source: { runId: string; vault: string; status: RunStatus; at?: string; from?: "copy"; unvouched?: true };
   target: VaultRef;
   dryRun: boolean;
   onConflict: OnConflict;

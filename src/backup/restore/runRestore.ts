@@ -4,7 +4,7 @@ import { parseInstant } from "../../domain/rules.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { unique } from "../../domain/vocabulary.js";
 import { type FoundRun, findRun } from "../catalog/findRun.js";
-import { fromCopy } from "../copy/fromCopy.js";
+import { fromCopy, unvouched } from "../copy/fromCopy.js";
 import type { EngineDeps } from "../deps.js";
 import { diagnosed, storageContext } from "../failures.js";
 import { notInFleet, withFleet } from "../fleet.js";
@@ -97,6 +97,16 @@ export function pointInTime(req: Pick<RestoreRequest, "at">, now: Date): Date | 
   return at;
 }
 
+/** Where a restore's run came from, as its report says it. */
+const sourceOfReport = (deps: EngineDeps, run: FoundRun, req: RestoreRequest): RestoreReport["source"] => ({
+  runId: run.manifest.runId,
+  vault: run.manifest.vault.name,
+  status: run.manifest.status,
+  ...(req.from ? { from: req.from } : {}),
+  ...(unvouched(deps) ? { unvouched: true as const } : {}),
+  ...(req.at ? { at: new Date(req.at).toISOString() } : {}),
+});
+
 /** Plans, and unless dryRun, restores: the same budget and 429 handling as backup, on the target vault. */
 export async function runRestore(
   given: EngineDeps,
@@ -124,13 +134,7 @@ export async function runRestore(
   const onConflict = req.onConflict ?? "skip";
   const base = {
     ...(options.restoreId ? { restoreId: options.restoreId } : {}),
-    source: {
-      runId: run.manifest.runId,
-      vault: run.manifest.vault.name,
-      status: run.manifest.status,
-      ...(req.from ? { from: req.from } : {}),
-      ...(req.at ? { at: new Date(req.at).toISOString() } : {}),
-    },
+    source: sourceOfReport(deps, run, req),
     target,
     onConflict,
     plan,

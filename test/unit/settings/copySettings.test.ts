@@ -65,3 +65,23 @@ describe("the isolated copy's settings", () => {
     ).toBe("https://copy.blob.core.windows.net");
   });
 });
+
+describe("the isolated copy's settings, adversary recheck", () => {
+  it("refuse the account's secondary endpoint, an empty fragment, and a path-style URI with a container", () => {
+    expect(
+      problems({ ...base, BACKUP_COPY_BLOB_URI: "https://backups-secondary.blob.core.windows.net" }),
+    ).toMatch(/is the backup account itself/);
+    expect(problems({ ...base, BACKUP_COPY_BLOB_URI: "https://copy.blob.core.windows.net#" })).toMatch(
+      /query/,
+    );
+    expect(
+      problems({
+        ...base,
+        BACKUP_STORAGE__blobServiceUri: "https://127.0.0.1:4443/devstoreaccount1",
+        BACKUP_STORAGE__queueServiceUri: "https://127.0.0.1:4444/devstoreaccount1",
+        BACKUP_STORAGE__tableServiceUri: "https://127.0.0.1:4445/devstoreaccount1",
+        BACKUP_COPY_BLOB_URI: "https://127.0.0.1:4443/kvbackupcopy/keyvault-backups",
+      }),
+    ).toMatch(/not a path/);
+  });
+});

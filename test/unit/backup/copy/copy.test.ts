@@ -6,6 +6,7 @@ import { copyPass } from "../../../../src/backup/copy/copyPass.js";
 import { fromCopy } from "../../../../src/backup/copy/fromCopy.js";
 import { runBackup, runRestore } from "../../../../src/backup/engine.js";
 import { eventBlob } from "../../../../src/backup/events/backupEvent.js";
+import { azureCallError } from "../../../../src/domain/errors.js";
 import type { InventoryRow } from "../../../../src/domain/inventory.js";
 import { sha256Hex } from "../../../../src/domain/manifestCheck.js";
 import { newRunId } from "../../../../src/domain/runId.js";
@@ -15,6 +16,10 @@ import { storageError } from "../../fakes/memoryStorage.js";
 import { postRestore } from "../../fakes/restoreRequest.js";
 import { job as hsmJob, hsms as hsmList } from "../hsm/hsmWorld.js";
 import { history } from "../restore/pointInTimeWorld.js";
+
+/** The backup account deleted: its name no longer resolves. */
+const accountGone = () =>
+  azureCallError({ service: "storage", networkCode: "ENOTFOUND", message: "getaddrinfo ENOTFOUND (test)" });
 
 const CopyConfig = {
   blobServiceUri: "https://copyacct.blob.core.windows.net",
@@ -148,9 +153,7 @@ describe("reading the copy", () => {
     w.storage.blobs.clear();
     w.storage.documents.clear();
     w.storage.fault = (op) =>
-      ["rowRead", "rowWrite", "lease", "list", "read", "docRead"].includes(op)
-        ? storageError(0, "ENOTFOUND")
-        : undefined;
+      ["rowRead", "rowWrite", "lease", "list", "read", "docRead"].includes(op) ? accountGone() : undefined;
     const verified = await verifyRef(fromCopy(w.deps), "latest", "demo-vault");
     expect(verified).toMatchObject({ runId: r.runId, ok: true, expected: 9 });
     const restored = await runRestore(w.deps, {
@@ -390,5 +393,89 @@ describe("from copy without a copy", () => {
     });
     expect(res.status).toBe(400);
     expect(String(res.body)).toMatch(/BACKUP_COPY_BLOB_URI/);
+  });
+});
+
+describe("the backup account's word on runs in the copy (adversary recheck)", () => {
+  /** Someone who may add to the copy puts `real`'s folder there again, as run `fake` in `tier`. */
+  function plant(copy: MemoryCopy, real: string, fake: string, tier?: string): void {
+    const move = (p: string) => {
+      const moved = p.replace(
+        /\d{4}\/\d{2}\/\d{2}\/[^/]+\//,
+        `${fake.slice(0, 4)}/${fake.slice(4, 6)}/${fake.slice(6, 8)}/${fake}/`,
+      );
+      return tier ? moved.replace(/^[a-z]+\//, `${tier}/`) : moved;
+    };
+    for (const [path, blob] of [...copy.store.blobs].filter(([p]) => p.includes(real)))
+      copy.store.blobs.set(move(path), blob);
+    for (const [path, doc] of [...copy.store.documents].filter(([p]) => p.includes(real))) {
+      const m = JSON.parse(Buffer.from(doc.bytes).toString("utf8"));
+      const forged = {
+        ...m,
+        runId: fake,
+        ...(tier ? { tier } : {}),
+        items: m.items.map((i: { blob: string }) => ({ ...i, blob: move(i.blob) })),
+      };
+      copy.store.documents.set(move(path), { bytes: Buffer.from(JSON.stringify(forged)), etag: '"p"' });
+    }
+  }
+
+  it("a runId the backup account has only as failed or running is not taken, from latest or by name", async () => {
+    const { w, copy } = copyWorld();
+    const old = await runBackup(w.deps, job());
+    const newest = await runBackup(w.deps, job());
+    // A newer run that never committed: its row stays, it has no manifest.
+    const failed = job();
+    const { copy: _c, manifestSha256: _m, ...row } = w.storage.rows.get(newest.runId) as InventoryRow;
+    w.storage.rows.set(failed.runId, { ...row, runId: failed.runId, status: "failed" });
+    plant(copy, old.runId, failed.runId);
+    expect((await verifyRef(fromCopy(w.deps), "latest", "demo-vault")).runId).toBe(newest.runId);
+    await expect(verifyRef(fromCopy(w.deps), failed.runId, "demo-vault")).rejects.toThrow(/no committed run/);
+    // An id the account never recorded at all, named: refused while it answers.
+    const unknown = job().runId;
+    plant(copy, old.runId, unknown);
+    await expect(verifyRef(fromCopy(w.deps), unknown, "demo-vault")).rejects.toThrow(/no committed run/);
+  });
+
+  it("a real run's id planted again in another tier: named, the account's row decides the folder (the forgery is not read)", async () => {
+    const { w, copy } = copyWorld();
+    const old = await runBackup(w.deps, job());
+    const real = await runBackup(w.deps, job());
+    plant(copy, old.runId, real.runId, "daily");
+    const v = await verifyRef(fromCopy(w.deps), real.runId, "demo-vault");
+    expect(v).toMatchObject({ runId: real.runId, ok: true, expected: 9 });
+    expect(
+      (
+        await runRestore(w.deps, {
+          runId: real.runId,
+          vault: "demo-vault",
+          targetVault: "restore-vault",
+          from: "copy",
+          dryRun: true,
+        })
+      ).source,
+    ).toMatchObject({ runId: real.runId });
+    // With the account gone, an id in two tiers is refused, not guessed.
+    w.storage.fault = (op) => (op === "rowRead" ? accountGone() : undefined);
+    await expect(verifyRef(fromCopy(w.deps), real.runId, "demo-vault")).rejects.toThrow(
+      /is in 2 tiers of the isolated copy/,
+    );
+  });
+
+  it("a table that refuses (403) or fails is an error, not 'the account is gone': the copy's word is taken only then, and says so", async () => {
+    const { w } = copyWorld();
+    const r = await runBackup(w.deps, job());
+    w.storage.fault = (op) =>
+      op === "rowRead" ? storageError(403, "AuthorizationPermissionMismatch") : undefined;
+    await expect(verifyRef(fromCopy(w.deps), "latest", "demo-vault")).rejects.toThrow();
+    w.storage.fault = (op) => (op === "rowRead" ? accountGone() : undefined);
+    const restored = await runRestore(w.deps, {
+      runId: "latest",
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+      from: "copy",
+      dryRun: true,
+    });
+    expect(restored.source).toMatchObject({ runId: r.runId, from: "copy", unvouched: true });
   });
 });
