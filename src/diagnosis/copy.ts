@@ -17,6 +17,16 @@ export function copyDiagnosis(e: unknown, where: string): Diagnosis {
   if (isKvBackupError(e) && e.diagnosis?.code.startsWith("Copy")) return e.diagnosis;
   const f = failureOf(e, "storage");
   // No token for the copy: in another tenant, that tenant's sign-in of the app registration; else the identity's own.
+  if (
+    f?.identity &&
+    /copy's tenant/.test(f.identity.credential) &&
+    /AADSTS90002|endpoints_resolution_error|tenant .*not found/i.test(f.identity.detail)
+  )
+    return {
+      code: "CopySignInRefused",
+      cause: `The copy's tenant in BACKUP_COPY_TENANT_ID was not found (${firstLine(f.identity.detail, 200)}): no tenant of that id answers.`,
+      fix: "Check BACKUP_COPY_TENANT_ID: the id of the Microsoft Entra tenant the copy account is in (az account show --query tenantId in that tenant; the copy's owners know it).",
+    };
   if (f?.identity && /copy's tenant/.test(f.identity.credential) && f.identity.reason === "refused")
     return {
       code: "CopySignInRefused",
@@ -35,7 +45,7 @@ export function copyDiagnosis(e: unknown, where: string): Diagnosis {
   if (f?.code === "AuthorizationPermissionMismatch" || f?.status === 403)
     return {
       code: "CopyNotAllowed",
-      cause: `The app's identity may not read or add blobs in the isolated copy (${where}): ${f.code ?? "403"}.`,
+      cause: `The identity kvbackup signs in with (the app's; in the CLI, the operator's) may not read or add blobs in the isolated copy (${where}): ${f.code ?? "403"}.`,
       fix: `The copy's owners assign "${CopyWriterRole.name}" (read + add, no delete) to the app's principal on the copy's container (infra/copy, appPrincipalId); a new assignment takes up to 10 minutes. See ${Guide}.`,
     };
   if (f?.code === "ContainerNotFound" || (f?.status === 404 && !f.code))

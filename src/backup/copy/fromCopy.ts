@@ -1,14 +1,15 @@
 import { KvBackupError } from "../../domain/errors.js";
 import { emptyCounts, type InventoryQuery, type InventoryRow } from "../../domain/inventory.js";
 import { manifestBlob, runPrefix } from "../../domain/manifest.js";
+import type { StoredBlob } from "../../domain/objects.js";
 import { isRunId, normalVaultName } from "../../domain/rules.js";
 import { runIdTime } from "../../domain/runId.js";
 import type { SignalLike } from "../../domain/signal.js";
 import { Tiers } from "../../domain/vocabulary.js";
 import type { EngineDeps } from "../deps.js";
-import { CreatedBySlackMs, createdAfter } from "../eventLayout.js";
+import { CreatedBySlackMs, createdAfter, EventsFolder } from "../eventLayout.js";
 import { isStorageFailure } from "../failures.js";
-import type { BudgetSlots, CopyPort, InventoryStore } from "../ports.js";
+import type { BlobStore, BudgetSlots, CopyPort, InventoryStore } from "../ports.js";
 
 /** How many runs per tier a look for a vault's runs in the copy walks back at most (newest first). */
 export const CopyWalkRuns = 50;
@@ -88,7 +89,13 @@ export class CopyCatalog implements InventoryStore {
         "NotFound",
         `no committed run ${runId} of vault '${name}' in the backup account: a folder of that id in the isolated copy was not made by it, and is not taken`,
       );
-    if (row) return row;
+    if (row) {
+      if ((await this.copy.blobs.list(row.manifest, signal)).has(row.manifest)) return row;
+      throw new KvBackupError(
+        "NotFound",
+        `run ${runId} of '${name}' is committed in the backup account but not in the isolated copy${row.copy ? ` (its copy: ${row.copy.status}${row.copy.code ? `, ${row.copy.code}` : ""})` : " (not copied yet)"}: kvbackup copy --vault ${name} copies what the copy owes`,
+      );
+    }
     const found: InventoryRow[] = [];
     for (const tier of Tiers) {
       const path = manifestBlob(runPrefix(tier, name, runId));
@@ -196,10 +203,48 @@ export function fromCopy(deps: EngineDeps): EngineDeps {
   const catalog = new CopyCatalog(deps.copy, deps.inventory, deps.now);
   return {
     ...deps,
-    blobs: deps.copy.blobs,
+    blobs: vouchedEvents(deps.copy.blobs, deps.blobs, catalog),
     documents: deps.copy.documents,
     inventory: catalog,
     budgetSlots: slotsOrAlone(deps.budgetSlots, () => catalog.unvouched),
+  };
+}
+
+/**
+ * The copy's blobs, with its event backups vouched for as its runs are: while the backup account
+ * answers, an event backup is listed only if the account lists the same blob with the same SHA-256
+ * (anyone who may add to the copy can add one under a newer name). When the account cannot be
+ * reached, or lists none of the vault's (deleted there), the copy's own listing is all there is,
+ * and the catalog says the read was unvouched.
+ */
+function vouchedEvents(copy: BlobStore, primary: BlobStore, catalog: CopyCatalog): BlobStore {
+  return {
+    container: copy.container,
+    probe: (signal) => copy.probe(signal),
+    putOnce: (...args) => copy.putOnce(...args),
+    read: (path, signal) => copy.read(path, signal),
+    copy: (...args) => copy.copy(...args),
+    delete: (path, signal) => copy.delete(path, signal),
+    async list(prefix, signal) {
+      const listed = await copy.list(prefix, signal);
+      if (!prefix.startsWith(EventsFolder) || catalog.unvouched) return listed;
+      let known: Map<string, StoredBlob>;
+      try {
+        known = await primary.list(prefix, signal);
+      } catch (e) {
+        if (!isStorageFailure(e) || !accountGone(e)) throw e;
+        catalog.unvouched = true;
+        return listed;
+      }
+      // None listed there (deleted, or never any): the copy's word, said as such — not a reason to drop them all.
+      if (known.size === 0) {
+        catalog.unvouched = true;
+        return listed;
+      }
+      for (const [name, b] of listed)
+        if (!b.sha256 || known.get(name)?.sha256 !== b.sha256) listed.delete(name);
+      return listed;
+    },
   };
 }
 

@@ -6,7 +6,8 @@ import { copyPass } from "../../../../src/backup/copy/copyPass.js";
 import { fromCopy } from "../../../../src/backup/copy/fromCopy.js";
 import { runBackup, runRestore } from "../../../../src/backup/engine.js";
 import { eventBlob } from "../../../../src/backup/events/backupEvent.js";
-import { azureCallError } from "../../../../src/domain/errors.js";
+import { copyDiagnosis } from "../../../../src/diagnosis/copy.js";
+import { azureCallError, KvBackupError } from "../../../../src/domain/errors.js";
 import type { InventoryRow } from "../../../../src/domain/inventory.js";
 import { sha256Hex } from "../../../../src/domain/manifestCheck.js";
 import { newRunId } from "../../../../src/domain/runId.js";
@@ -477,5 +478,67 @@ describe("the backup account's word on runs in the copy (adversary recheck)", ()
       dryRun: true,
     });
     expect(restored.source).toMatchObject({ runId: r.runId, from: "copy", unvouched: true });
+  });
+});
+
+describe("adversary, third pass", () => {
+  it("an event backup added to the copy that the backup account never had is not used by restore --at, while the account answers", async () => {
+    const w = world({ copy: CopyConfig });
+    const copy = new MemoryCopy(w.storage);
+    w.deps.copy = copy;
+    const h = await history(w);
+    const current = w.vault().valueOf("secrets", "alpha");
+    // alpha's first event backup again, under a newer name, with its real SHA-256 as metadata.
+    const [first] = [...copy.store.blobs]
+      .filter(([p]) => p.startsWith("events/demo-vault/secrets/alpha/"))
+      .sort();
+    const later = new Date(w.deps.now().getTime() + 1000);
+    const forged = eventBlob("demo-vault", "secrets", "alpha", later, "vforged");
+    copy.store.blobs.set(
+      forged,
+      structuredClone((first as [string, { bytes: Uint8Array; facts: { sha256: string } }])[1]),
+    );
+    const at = new Date(later.getTime() + 2000).toISOString();
+    for (let i = 0; i < 10; i++) w.deps.now(); // the calendar past `at`
+    const r = await runRestore(w.deps, {
+      runId: "latest",
+      at,
+      vault: "demo-vault",
+      targetVault: "restore-vault",
+      from: "copy",
+    });
+    expect(r.status).toBe("succeeded");
+    expect(r.source.unvouched).toBeUndefined();
+    expect(w.vault("restore-vault").valueOf("secrets", "alpha")).toBe(current);
+    expect(h.alphaThen).not.toBe(current);
+  });
+
+  it("a run committed in the backup account but not (yet) in the copy is said so, with what to do", async () => {
+    const { w, copy } = copyWorld();
+    copy.fault = () => storageError(403, "AuthorizationFailure");
+    const r = await runBackup(w.deps, job());
+    await expect(verifyRef(fromCopy(w.deps), r.runId, "demo-vault")).rejects.toThrow(
+      /committed in the backup account but not in the isolated copy \(its copy: failed, CopyUnreachable\): kvbackup copy --vault demo-vault/,
+    );
+  });
+
+  it("a copy tenant id that does not exist is named as such, not as a federation to fix", () => {
+    const e = new KvBackupError("StorageFailed", "no token", {
+      failure: {
+        service: "storage",
+        message: "no token",
+        identity: {
+          credential:
+            "the app registration c1 in the copy's tenant t1, federated with the Function's managed identity",
+          reason: "refused",
+          detail:
+            "endpoints_resolution_error: Could not resolve endpoints. AADSTS90002: Tenant 't1' not found.",
+        },
+      },
+    });
+    expect(copyDiagnosis(e, "https://copy")).toMatchObject({
+      code: "CopySignInRefused",
+      fix: expect.stringMatching(/Check BACKUP_COPY_TENANT_ID/),
+    });
   });
 });
