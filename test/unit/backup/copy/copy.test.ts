@@ -45,6 +45,28 @@ const job = (tier: "daily" | "manual" = "manual") => ({
   trigger: "cli" as const,
 });
 
+/** Someone who may add to the copy puts `real`'s folder there again, as run `fake` in `tier`. */
+function plant(copy: MemoryCopy, real: string, fake: string, tier?: string): void {
+  const move = (p: string) => {
+    const moved = p.replace(
+      /\d{4}\/\d{2}\/\d{2}\/[^/]+\//,
+      `${fake.slice(0, 4)}/${fake.slice(4, 6)}/${fake.slice(6, 8)}/${fake}/`,
+    );
+    return tier ? moved.replace(/^[a-z]+\//, `${tier}/`) : moved;
+  };
+  for (const [path, blob] of [...copy.store.blobs].filter(([p]) => p.includes(real)))
+    copy.store.blobs.set(move(path), blob);
+  for (const [path, doc] of [...copy.store.documents].filter(([p]) => p.includes(real))) {
+    const m = JSON.parse(Buffer.from(doc.bytes).toString("utf8"));
+    const forged = {
+      ...m,
+      runId: fake,
+      ...(tier ? { tier } : {}),
+      items: m.items.map((i: { blob: string }) => ({ ...i, blob: move(i.blob) })),
+    };
+    copy.store.documents.set(move(path), { bytes: Buffer.from(JSON.stringify(forged)), etag: '"p"' });
+  }
+}
 describe("the isolated copy after a run", () => {
   it("copies every blob, the manifest last, verifies them, and records the copy on the run's row", async () => {
     const { w, copy } = copyWorld();
@@ -336,38 +358,12 @@ describe("a Managed HSM's run with the copy on", () => {
 });
 
 describe("a run added to the copy by someone who may add (a replay of an old run)", () => {
-  /** The run's folder in the copy again under `fake`, its manifest rewritten to match (valid, as a forger would). */
-  function replay(copy: MemoryCopy, real: string, fake: string): void {
-    for (const [path, blob] of [...copy.store.blobs].filter(([p]) => p.includes(real)))
-      copy.store.blobs.set(
-        path.replace(
-          new RegExp(`\\d{4}/\\d{2}/\\d{2}/${real}`),
-          `${fake.slice(0, 4)}/${fake.slice(4, 6)}/${fake.slice(6, 8)}/${fake}`,
-        ),
-        blob,
-      );
-    for (const [path, doc] of [...copy.store.documents].filter(([p]) => p.includes(real))) {
-      const m = JSON.parse(Buffer.from(doc.bytes).toString("utf8"));
-      const move = (p: string) =>
-        p.replace(
-          new RegExp(`\\d{4}/\\d{2}/\\d{2}/${real}`),
-          `${fake.slice(0, 4)}/${fake.slice(4, 6)}/${fake.slice(6, 8)}/${fake}`,
-        );
-      const forged = {
-        ...m,
-        runId: fake,
-        items: m.items.map((i: { blob: string }) => ({ ...i, blob: move(i.blob) })),
-      };
-      copy.store.documents.set(move(path), { bytes: Buffer.from(JSON.stringify(forged)), etag: '"f"' });
-    }
-  }
-
   it("is not 'latest': named in the future it is made up; unknown to the backup account's inventory it is not taken", async () => {
     const { w, copy } = copyWorld();
     const old = await runBackup(w.deps, job());
     const newest = await runBackup(w.deps, job());
-    replay(copy, old.runId, newRunId(new Date("2099-12-07T00:00:00Z")));
-    replay(copy, old.runId, newRunId(new Date(w.deps.now().getTime() - 1000)));
+    plant(copy, old.runId, newRunId(new Date("2099-12-07T00:00:00Z")));
+    plant(copy, old.runId, newRunId(new Date(w.deps.now().getTime() - 1000)));
     const v = await verifyRef(fromCopy(w.deps), "latest", "demo-vault");
     expect(v.runId).toBe(newest.runId);
     // A run the inventory knows, but whose manifest in the copy is not the one it recorded, is passed over too.
@@ -398,29 +394,6 @@ describe("from copy without a copy", () => {
 });
 
 describe("the backup account's word on runs in the copy (adversary recheck)", () => {
-  /** Someone who may add to the copy puts `real`'s folder there again, as run `fake` in `tier`. */
-  function plant(copy: MemoryCopy, real: string, fake: string, tier?: string): void {
-    const move = (p: string) => {
-      const moved = p.replace(
-        /\d{4}\/\d{2}\/\d{2}\/[^/]+\//,
-        `${fake.slice(0, 4)}/${fake.slice(4, 6)}/${fake.slice(6, 8)}/${fake}/`,
-      );
-      return tier ? moved.replace(/^[a-z]+\//, `${tier}/`) : moved;
-    };
-    for (const [path, blob] of [...copy.store.blobs].filter(([p]) => p.includes(real)))
-      copy.store.blobs.set(move(path), blob);
-    for (const [path, doc] of [...copy.store.documents].filter(([p]) => p.includes(real))) {
-      const m = JSON.parse(Buffer.from(doc.bytes).toString("utf8"));
-      const forged = {
-        ...m,
-        runId: fake,
-        ...(tier ? { tier } : {}),
-        items: m.items.map((i: { blob: string }) => ({ ...i, blob: move(i.blob) })),
-      };
-      copy.store.documents.set(move(path), { bytes: Buffer.from(JSON.stringify(forged)), etag: '"p"' });
-    }
-  }
-
   it("a runId the backup account has only as failed or running is not taken, from latest or by name", async () => {
     const { w, copy } = copyWorld();
     const old = await runBackup(w.deps, job());
