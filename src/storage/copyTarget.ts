@@ -114,8 +114,13 @@ export class CopyTarget {
   private async streamed(path: string, signal?: SignalLike): Promise<CopyAdded["outcome"]> {
     const from = this.source.getBlockBlobClient(path);
     const source = { kind: "container", name: this.source.containerName } as const;
-    const props = await storageCall(() => from.getProperties(signalOption(signal)), source);
-    const bytes = await storageCall(() => from.downloadToBuffer(0, undefined, signalOption(signal)), source);
+    // One read: the bytes and, from the same response, the properties and metadata they were written with.
+    const { props, bytes } = await storageCall(async () => {
+      const props = await from.download(0, undefined, signalOption(signal));
+      const chunks: Buffer[] = [];
+      for await (const c of props.readableStreamBody ?? []) chunks.push(Buffer.from(c as Buffer));
+      return { props, bytes: Buffer.concat(chunks) };
+    }, source);
     try {
       await storageCall(
         () =>
