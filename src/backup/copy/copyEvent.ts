@@ -6,7 +6,7 @@ import { rehash } from "../catalog/verifyRun.js";
 import type { EngineDeps } from "../deps.js";
 import { CreatedBySlackMs, eventBackupsIn, eventsPrefix } from "../eventLayout.js";
 import { Pool } from "../pool.js";
-import type { CopyDeps } from "./copyRun.js";
+import { type CopyDeps, factsOf } from "./copyRun.js";
 
 /**
  * One event backup, just written, added to the isolated copy and read back against its SHA-256, so
@@ -21,14 +21,10 @@ export async function copyEventBackup(
   const copy = deps.copy;
   if (!copy) return copyDiagnosis(new Error("no isolated copy"), "");
   try {
-    const [written] = [...(await deps.blobs.list(blob, signal)).values()].filter((b) => b.name === blob);
-    if (!written?.sha256) return copyMismatch(`event backup ${blob}`, [blob]);
-    await copy.add(
-      blob,
-      { sha256: written.sha256, ...(written.eventAt ? { eventAt: written.eventAt } : {}) },
-      signal,
-    );
-    const read = await rehash(copy.blobs, blob, written.sha256, signal);
+    const facts = factsOf((await deps.blobs.list(blob, signal)).get(blob));
+    if (!facts) return copyMismatch(`event backup ${blob}`, [blob]);
+    await copy.add(blob, facts, signal);
+    const read = await rehash(copy.blobs, blob, facts.sha256, signal);
     return read.problem ? copyMismatch(`event backup ${blob}`, [blob]) : "copied";
   } catch (e) {
     if (isKvBackupError(e, "Aborted")) throw e;
@@ -103,8 +99,7 @@ export async function copyEvents(deps: CopyDeps, vault: string, signal?: SignalL
           out.present++;
           return;
         }
-        const facts = { sha256, ...(b.eventAt ? { eventAt: b.eventAt } : {}) };
-        if (!present && (await deps.copy.add(b.blob, facts, signal)).outcome === "added") out.added++;
+        if (!present && (await deps.copy.add(b.blob, factsOf(b), signal)).outcome === "added") out.added++;
         const read = await rehash(deps.copy.blobs, b.blob, sha256, signal);
         // Right bytes with no SHA-256 in its metadata (added by someone else first): restore --at cannot use it.
         if (read.problem || (present && present.sha256 !== sha256)) {

@@ -6,7 +6,7 @@ import type { SignalLike } from "../../domain/signal.js";
 import { findRun } from "../catalog/findRun.js";
 import { copyEvents, type EventsCopied } from "./copyEvent.js";
 import { copyLagSeconds } from "./copyLag.js";
-import { type CopyDeps, type CopyResult, copyRun, recordCopy } from "./copyRun.js";
+import { type CopyDeps, type CopyResult, copyRun, recordCopy, rowCopy } from "./copyRun.js";
 
 /** How many of a vault's uncopied runs one pass copies at most (the newest first); the next pass goes on. */
 export const CopyCatchUpRuns = 10;
@@ -53,10 +53,7 @@ export async function copyPass(
     } catch (e) {
       if (isKvBackupError(e, "Aborted")) throw e;
       // The run's manifest could not be read from the primary: nothing to copy from, said as such.
-      const diagnosis =
-        e instanceof Error && isKvBackupError(e) && e.diagnosis
-          ? e.diagnosis
-          : copyDiagnosis(e, deps.copy.where);
+      const diagnosis = isKvBackupError(e) && e.diagnosis ? e.diagnosis : copyDiagnosis(e, deps.copy.where);
       result = { runId, vault, status: "failed", blobs: 0, bytes: 0, added: 0, durationMs: 0, diagnosis };
     }
     runs.push(result);
@@ -78,7 +75,7 @@ export async function copyPass(
     .slice(0, CopyCatchUpRuns))
     await one(r.runId);
   const events = await copyEvents(deps, vault, signal);
-  const lag = await vaultCopyLag(deps, vault, signal);
+  const lag = unread ? undefined : copyLagSeconds(afterPass(rows, runs, deps.now()), deps.now());
   for (const r of runs) emit(deps, r, lag);
   return {
     vault,
@@ -89,14 +86,14 @@ export async function copyPass(
   };
 }
 
-/** How far the vault's copy is behind, from its rows now (undefined when they cannot be read). */
-async function vaultCopyLag(deps: CopyDeps, vault: string, signal?: SignalLike): Promise<number | undefined> {
-  try {
-    return copyLagSeconds(await deps.inventory.list({ vault, top: 100 }, signal), deps.now());
-  } catch {
-    return undefined;
-  }
-}
+/** The vault's rows as this pass left them: each run it copied (or failed to) with that copy. */
+const afterPass = (rows: readonly InventoryRow[], runs: readonly CopyResult[], at: Date): InventoryRow[] =>
+  rows.map((r) => {
+    const done = runs.find((c) => c.runId === r.runId);
+    return done && done.status !== "skipped"
+      ? { ...r, copy: rowCopy({ ...done, status: done.status }, at) }
+      : r;
+  });
 
 function emit(deps: CopyDeps, r: CopyResult, lagSeconds: number | undefined): void {
   if (r.status === "skipped") return;

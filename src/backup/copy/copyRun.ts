@@ -3,7 +3,7 @@ import type { Diagnosis } from "../../domain/diagnosis.js";
 import type { CopyMethod, InventoryRow, RunCopy } from "../../domain/inventory.js";
 import { manifestBlob, runPrefix } from "../../domain/manifest.js";
 import { sha256Hex } from "../../domain/manifestCheck.js";
-import type { BlobFacts, StoredBlob } from "../../domain/objects.js";
+import type { BlobFacts } from "../../domain/objects.js";
 import type { SignalLike } from "../../domain/signal.js";
 import type { FoundRun } from "../catalog/findRun.js";
 import { rehash, verifyRun } from "../catalog/verifyRun.js";
@@ -129,7 +129,7 @@ async function whoseFault(
 }
 
 /** A listed blob's facts as its metadata holds them (undefined without a SHA-256: nothing to carry). */
-const factsOf = (b: StoredBlob | undefined): BlobFacts | undefined =>
+export const factsOf = (b: Partial<BlobFacts> | undefined): BlobFacts | undefined =>
   b?.sha256
     ? {
         sha256: b.sha256,
@@ -139,17 +139,20 @@ const factsOf = (b: StoredBlob | undefined): BlobFacts | undefined =>
       }
     : undefined;
 
+/** A run's copy as its inventory row keeps it. */
+export const rowCopy = (result: CopyResult & { status: RunCopy["status"] }, at: Date): RunCopy => ({
+  status: result.status,
+  at: at.toISOString(),
+  blobs: result.blobs,
+  bytes: result.bytes,
+  ...(result.method ? { method: result.method } : {}),
+  ...(result.diagnosis ? { code: result.diagnosis.code, message: result.diagnosis.cause } : {}),
+});
+
 /** The run's row with its copy recorded (best effort: the copy happened whether or not the row says so). */
 export async function recordCopy(deps: CopyDeps, result: CopyResult, signal?: SignalLike): Promise<void> {
   if (result.status === "skipped") return;
-  const copy: RunCopy = {
-    status: result.status,
-    at: deps.now().toISOString(),
-    blobs: result.blobs,
-    bytes: result.bytes,
-    ...(result.method ? { method: result.method } : {}),
-    ...(result.diagnosis ? { code: result.diagnosis.code, message: result.diagnosis.cause } : {}),
-  };
+  const copy = rowCopy({ ...result, status: result.status }, deps.now());
   try {
     const row: InventoryRow | undefined = await deps.inventory.get(result.runId, result.vault, signal);
     if (row) await deps.inventory.put({ ...row, copy }, signal);
