@@ -55,6 +55,11 @@ export class CopyCatalog implements InventoryStore {
     }
   }
 
+  /** The blob at `path` in the copy, as its listing says it (undefined when it is not there). */
+  private async inCopy(path: string, signal?: SignalLike): Promise<StoredBlob | undefined> {
+    return (await this.copy.blobs.list(path, signal)).get(path);
+  }
+
   /** A run found in the copy, as the backup account vouches for it ("unknown": not taken). */
   private async vouch(
     found: InventoryRow,
@@ -90,7 +95,7 @@ export class CopyCatalog implements InventoryStore {
         `no committed run ${runId} of vault '${name}' in the backup account: a folder of that id in the isolated copy was not made by it, and is not taken`,
       );
     if (row) {
-      if ((await this.copy.blobs.list(row.manifest, signal)).has(row.manifest)) return row;
+      if (await this.inCopy(row.manifest, signal)) return row;
       throw new KvBackupError(
         "NotFound",
         `run ${runId} of '${name}' is committed in the backup account but not in the isolated copy${row.copy ? ` (its copy: ${row.copy.status}${row.copy.code ? `, ${row.copy.code}` : ""})` : " (not copied yet)"}: kvbackup copy --vault ${name} copies what the copy owes`,
@@ -99,7 +104,7 @@ export class CopyCatalog implements InventoryStore {
     const found: InventoryRow[] = [];
     for (const tier of Tiers) {
       const path = manifestBlob(runPrefix(tier, name, runId));
-      if ((await this.copy.blobs.list(path, signal)).has(path)) found.push(runRow(name, tier, runId));
+      if (await this.inCopy(path, signal)) found.push(runRow(name, tier, runId));
     }
     if (found.length > 1)
       throw new KvBackupError(
@@ -151,7 +156,7 @@ export class CopyCatalog implements InventoryStore {
     for (const found of rows) {
       if (out.length >= CopyHeldChecked) break;
       if (Number.isFinite(until)) {
-        const manifest = (await this.copy.blobs.list(found.manifest, signal)).get(found.manifest);
+        const manifest = await this.inCopy(found.manifest, signal);
         if (!manifest || createdAfter(manifest.createdOn, until)) continue;
       }
       const word = await this.vouch(found, signal);
