@@ -12,7 +12,7 @@ export { showRun } from "./catalog/showRun.js";
 export { type EventsVerifyResult, verifyEvents } from "./catalog/verifyEvents.js";
 export { verifyRef } from "./catalog/verifyRun.js";
 export { type CopyPass, copyPass } from "./copy/copyPass.js";
-export { fromCopy, unvouched } from "./copy/fromCopy.js";
+export { fromCopy, requireCopy, unvouched } from "./copy/fromCopy.js";
 // What the engine is given: its ports, settings and tuning, and the jobs it is asked to do.
 export {
   type BackupJob,

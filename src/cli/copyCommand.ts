@@ -1,5 +1,12 @@
-import { type CopyPass, copyPass, fleetOf, goneVaults, sourceVault, withFleet } from "../backup/engine.js";
-import { KvBackupError } from "../domain/errors.js";
+import {
+  type CopyPass,
+  copyPass,
+  fleetOf,
+  goneVaults,
+  requireCopy,
+  sourceVault,
+  withFleet,
+} from "../backup/engine.js";
 import { unique } from "../domain/vocabulary.js";
 import { type Command, ExitCode, texts } from "./command.js";
 import { diagnosisLines, formatBytes, table } from "./output.js";
@@ -19,12 +26,7 @@ export const copyCommand: Command = {
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const app = await withFleet(ctx.app(), ctx.signal);
-    const copy = app.copy;
-    if (!copy)
-      throw new KvBackupError(
-        "BadSettings",
-        "Bad settings:\n  - BACKUP_COPY_BLOB_URI: not set; kvbackup copy copies to the isolated copy named there (docs/isolated-copy.md)",
-      );
+    const copy = requireCopy(app, "kvbackup copy");
     const asked = unique(texts(ctx, "vault").map((v) => v.toLowerCase()));
     // A vault gone from the fleet (deleted, untagged) still has runs the copy owes: the backups
     // that matter most then. A name with no runs and not in the fleet is refused (a typo).

@@ -193,23 +193,31 @@ function runRow(vault: string, tier: InventoryRow["tier"], runId: string): Inven
 }
 
 /**
+ * The isolated copy, for `what` asked of it; an app without one is the caller's mistake (CLI exit 2,
+ * HTTP 400), not a failure of the service.
+ */
+export function requireCopy(deps: EngineDeps, what: string): CopyPort {
+  if (!deps.copy)
+    throw new KvBackupError(
+      "BadRequest",
+      `${what}: this app has no isolated copy (BACKUP_COPY_BLOB_URI is not set; docs/isolated-copy.md)`,
+    );
+  return deps.copy;
+}
+
+/**
  * The engine reading from the isolated copy instead of the backup account (`--from copy`): the
  * copy's blobs and manifests, its runs found by the layout. Restores, verifies and drills run on it
  * unchanged; they write nothing there.
  */
 export function fromCopy(deps: EngineDeps): EngineDeps {
   if (deps.inventory instanceof CopyCatalog) return deps;
-  // The caller asked for what this app is not set up for (CLI exit 2, HTTP 400): not a failure of the service.
-  if (!deps.copy)
-    throw new KvBackupError(
-      "BadRequest",
-      "from copy: this app has no isolated copy (BACKUP_COPY_BLOB_URI is not set; docs/isolated-copy.md)",
-    );
-  const catalog = new CopyCatalog(deps.copy, deps.inventory, deps.now);
+  const copy = requireCopy(deps, "from copy");
+  const catalog = new CopyCatalog(copy, deps.inventory, deps.now);
   return {
     ...deps,
-    blobs: vouchedEvents(deps.copy.blobs, deps.blobs, catalog),
-    documents: deps.copy.documents,
+    blobs: vouchedEvents(copy.blobs, deps.blobs, catalog),
+    documents: copy.documents,
     inventory: catalog,
     budgetSlots: slotsOrAlone(deps.budgetSlots, () => catalog.unvouched),
   };
